@@ -1,0 +1,273 @@
+//! The `strata` command-line tool: a thin layer over the library.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use strata::{LakeConfig, ObjectInfo, RunOptions, Store};
+
+#[derive(Parser)]
+#[command(name = "strata", version, about = "Embedded tiered storage: put, get and manage objects across hot and cold tiers")]
+struct Cli {
+    #[command(flatten)]
+    root: RootArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct RootArgs {
+    /// Data root (default ./strata-data, or `dir` from --config).
+    #[arg(long, global = true, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// TOML config file (default: the embedded local config).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run an end-to-end demonstration on the data root and print what it did.
+    Demo,
+    /// Store a file (or stdin with `-`) under KEY.
+    Put { key: String, file: PathBuf },
+    /// Write the object KEY to stdout or to a file.
+    Get {
+        key: String,
+        /// Output file (default stdout).
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+    },
+    /// List objects whose keys start with PREFIX.
+    Ls {
+        prefix: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show where an object lives, its size, checksum and access statistics.
+    Stat {
+        key: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete an object.
+    Rm { key: String },
+    /// Apply or inspect tier policies.
+    #[command(subcommand)]
+    Tier(TierCommand),
+}
+
+#[derive(Subcommand)]
+enum TierCommand {
+    /// Apply placement, lifecycle and retention policies.
+    Run {
+        /// List every action and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+        /// Evaluate policies as if this much time had passed (e.g. 31d), to preview them.
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        after: Option<Duration>,
+        /// Objects moved at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Rebuild the tier index from the tiers themselves.
+    Reindex {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "strata: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config(root: &RootArgs) -> strata::Result<LakeConfig> {
+    let mut config = match &root.config {
+        Some(path) => LakeConfig::from_file(path)?,
+        None => LakeConfig::default(),
+    };
+    if let Some(dir) = &root.dir {
+        config.dir = dir.clone();
+    }
+    Ok(config)
+}
+
+fn run(cli: Cli) -> strata::Result<()> {
+    let config = config(&cli.root)?;
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Demo => strata::demo::run(&config, &mut out),
+        Command::Put { key, file } => {
+            let store = Store::open(&config)?;
+            let info = if file.as_os_str() == "-" {
+                store.put_reader(&key, &mut std::io::stdin().lock(), None)?
+            } else {
+                store.put_file(&key, &file)?
+            };
+            writeln!(out, "put {} ({} bytes) in tier {}", info.key, info.size, info.tier).map_err(io)
+        }
+        Command::Get { key, output } => {
+            let store = Store::open(&config)?;
+            match output {
+                Some(path) => {
+                    // Write beside the target and rename, so OUT is never left half-written.
+                    let tmp = path.with_extension("strata-partial");
+                    let mut file = std::fs::File::create(&tmp)
+                        .map_err(|e| strata::Error::new(strata::ErrorKind::Io, format!("cannot create {}: {e}", tmp.display())))?;
+                    let result = store.get_to(&key, &mut file).and_then(|_| file.sync_all().map_err(io));
+                    if let Err(e) = result {
+                        let _ = std::fs::remove_file(&tmp);
+                        return Err(e);
+                    }
+                    std::fs::rename(&tmp, &path).map_err(io)
+                }
+                None => {
+                    store.get_to(&key, &mut out)?;
+                    out.flush().map_err(io)
+                }
+            }
+        }
+        Command::Ls { prefix, json } => {
+            let store = Store::open(&config)?;
+            let objects = store.list(prefix.as_deref().unwrap_or(""))?;
+            if json {
+                let rows: Vec<_> = objects.iter().map(info_json).collect();
+                writeln!(out, "{}", serde_json::Value::Array(rows)).map_err(io)
+            } else {
+                for o in &objects {
+                    writeln!(out, "{:>12}  {:<6}  {}  {}", o.size, o.tier, time(o.created_ms), o.key).map_err(io)?;
+                }
+                Ok(())
+            }
+        }
+        Command::Stat { key, json } => {
+            let store = Store::open(&config)?;
+            let info = store.stat(&key)?;
+            if json {
+                writeln!(out, "{}", info_json(&info)).map_err(io)
+            } else {
+                writeln!(
+                    out,
+                    "key:          {}\ntier:         {}\nsize:         {}\nchecksum:     blake3:{}\ncreated:      {}\nlast access:  {}\naccess count: {}",
+                    info.key, info.tier, info.size, info.checksum, time(info.created_ms), time(info.last_access_ms), info.access_count
+                )
+                .map_err(io)
+            }
+        }
+        Command::Rm { key } => {
+            let store = Store::open(&config)?;
+            store.delete(&key)?;
+            writeln!(out, "removed {key}").map_err(io)
+        }
+        Command::Tier(TierCommand::Run { dry_run, json, after, concurrency }) => {
+            let store = Store::open(&config)?;
+            let options = RunOptions {
+                dry_run,
+                now: after.map(|d| SystemTime::now() + d),
+                concurrency,
+            };
+            let bar = progress_bar("tier run");
+            let report = store.run_tiers(&options, &|done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })?;
+            bar.finish_and_clear();
+            if json {
+                let text = serde_json::to_string(&report).map_err(|e| strata::Error::new(strata::ErrorKind::Internal, e.to_string()))?;
+                writeln!(out, "{text}").map_err(io)?;
+            } else {
+                for a in &report.actions {
+                    let to = a.planned.to.as_deref().map(|t| format!(" -> {t}")).unwrap_or_default();
+                    let status = match (&a.error, dry_run) {
+                        (Some(e), _) => format!("FAILED: {e}"),
+                        (None, true) => "would do".into(),
+                        (None, false) => "done".into(),
+                    };
+                    writeln!(out, "{:?} {} [{}{}] {}: {}", a.planned.action, a.planned.key, a.planned.from, to, a.planned.reason, status).map_err(io)?;
+                }
+                writeln!(
+                    out,
+                    "{} actions{}: {} moved ({} bytes), {} expired, {} orphans removed, {} failed",
+                    report.actions.len(),
+                    if dry_run { " planned (dry run, nothing changed)" } else { "" },
+                    report.moved, report.bytes_moved, report.expired, report.orphans_removed, report.failed
+                )
+                .map_err(io)?;
+            }
+            if report.failed > 0 {
+                return Err(strata::Error::new(strata::ErrorKind::Io, format!("{} tier actions failed; rerun `strata tier run` to retry", report.failed)));
+            }
+            Ok(())
+        }
+        Command::Tier(TierCommand::Reindex { json }) => {
+            let (store, _) = Store::open_rebuilding(&config)?;
+            let bar = progress_bar("reindex");
+            let report = store.reindex_with_progress(&|done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })?;
+            bar.finish_and_clear();
+            if json {
+                let text = serde_json::to_string(&report).map_err(|e| strata::Error::new(strata::ErrorKind::Internal, e.to_string()))?;
+                writeln!(out, "{text}").map_err(io)
+            } else {
+                writeln!(
+                    out,
+                    "reindexed {} objects ({} bytes); {} duplicate copies queued for removal, {} conflicts, {} foreign files skipped",
+                    report.objects, report.bytes, report.duplicates, report.conflicts.len(), report.skipped.len()
+                )
+                .map_err(io)
+            }
+        }
+    }
+}
+
+fn progress_bar(what: &str) -> ProgressBar {
+    // Hidden automatically when stderr is not a terminal.
+    let bar = ProgressBar::new(0);
+    if let Ok(style) = ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} {eta}") {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    bar
+}
+
+fn info_json(o: &ObjectInfo) -> serde_json::Value {
+    serde_json::json!({
+        "key": o.key,
+        "tier": o.tier,
+        "size": o.size,
+        "checksum": o.checksum,
+        "created_ms": o.created_ms,
+        "created": time(o.created_ms),
+        "last_access_ms": o.last_access_ms,
+        "last_access": time(o.last_access_ms),
+        "access_count": o.access_count,
+    })
+}
+
+fn time(ms: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+}
+
+fn io(e: std::io::Error) -> strata::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        // `strata get KEY | head` closing the pipe is not worth a scary message.
+        return strata::Error::new(strata::ErrorKind::Io, "output closed early");
+    }
+    strata::Error::new(strata::ErrorKind::Io, format!("cannot write output: {e}"))
+}

@@ -1,0 +1,484 @@
+//! Configuration: a TOML file or a builder, with an embedded default that needs nothing.
+//!
+//! The default is fully local: a data root (`./strata-data`) holding a `hot` tier (`<root>/hot`) and
+//! a `cold` tier (`<root>/cold`), a local directory standing in for object storage.
+//!
+//! ```
+//! let config = strata::LakeConfig::from_toml_str(r#"
+//!     dir = "/tmp/lake"
+//!
+//!     [[tiers]]
+//!     name = "hot"
+//!     kind = "local"
+//!
+//!     [[tiers]]
+//!     name = "cold"
+//!     kind = "s3"
+//!     bucket = "archive"
+//!     endpoint = "http://127.0.0.1:9000"
+//!     region = "us-east-1"
+//!     allow_http = true
+//!
+//!     [[lifecycle]]
+//!     prefix = "logs/"
+//!     demote_after_idle = "7d"
+//! "#).unwrap();
+//! assert_eq!(config.tiers.len(), 2);
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The whole configuration of a data root.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LakeConfig {
+    /// The data root: holds the tier index, the lock file and the default local tiers.
+    pub dir: PathBuf,
+    /// Storage tiers, hottest first. At least one.
+    pub tiers: Vec<TierConfig>,
+    /// Where new objects land; the first matching rule wins, else the hottest tier.
+    pub placement: Vec<PlacementRule>,
+    /// Demotion and promotion rules applied by `tier run`; the first matching rule wins.
+    pub lifecycle: Vec<LifecycleRule>,
+    /// Deletion rules applied by `tier run`; any matching rule that has expired deletes.
+    pub retention: Vec<RetentionRule>,
+    /// Retries and timeouts for remote tiers.
+    pub retry: RetryConfig,
+    /// How long to wait for another process to release the data root (0: fail at once).
+    #[serde(with = "duration_text")]
+    pub lock_timeout: Duration,
+    /// Objects at least this large are written with streaming multipart uploads.
+    #[serde(with = "size_text")]
+    pub multipart_threshold: u64,
+}
+
+/// One storage tier.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TierConfig {
+    /// Name used in policies, `stat` output and errors.
+    pub name: String,
+    /// What backs the tier.
+    #[serde(flatten)]
+    pub kind: TierKind,
+}
+
+/// What backs a tier.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum TierKind {
+    /// In-process memory; for tests. Lost when the process ends.
+    Memory,
+    /// A local directory; relative paths are under the data root; default `<dir>/<name>`.
+    Local {
+        /// The directory.
+        #[serde(default)]
+        path: Option<PathBuf>,
+    },
+    /// Any S3-compatible endpoint.
+    S3(S3Config),
+}
+
+/// Settings of an S3-compatible tier.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    /// The bucket; it must exist.
+    pub bucket: String,
+    /// Endpoint URL, e.g. `http://127.0.0.1:9000`; empty for AWS.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Region; default `us-east-1`.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Access key id; falls back to the environment (`AWS_ACCESS_KEY_ID`).
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    /// Secret access key; falls back to the environment.
+    #[serde(default)]
+    pub secret_access_key: Option<String>,
+    /// Allow plain HTTP endpoints.
+    #[serde(default)]
+    pub allow_http: bool,
+    /// Use virtual-hosted-style requests (`bucket.host`) instead of path-style.
+    #[serde(default)]
+    pub virtual_hosted_style: bool,
+    /// A key prefix inside the bucket under which this tier lives.
+    #[serde(default)]
+    pub prefix: Option<String>,
+}
+
+/// Which tier new objects go to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PlacementRule {
+    /// Key prefix the rule applies to ("" for all).
+    #[serde(default)]
+    pub prefix: String,
+    /// Applies only to objects at least this large.
+    #[serde(default, with = "opt_size_text")]
+    pub min_size: Option<u64>,
+    /// Applies only to objects smaller than this.
+    #[serde(default, with = "opt_size_text")]
+    pub max_size: Option<u64>,
+    /// The tier to place matching objects in.
+    pub tier: String,
+}
+
+/// When objects move down (and back up) the tiers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleRule {
+    /// Key prefix the rule applies to ("" for all).
+    #[serde(default)]
+    pub prefix: String,
+    /// Demote objects older than this (since written).
+    #[serde(default, with = "opt_duration_text")]
+    pub demote_after_age: Option<Duration>,
+    /// Demote objects not read for this long.
+    #[serde(default, with = "opt_duration_text")]
+    pub demote_after_idle: Option<Duration>,
+    /// Promote an object after this many reads within `promote_window`.
+    #[serde(default)]
+    pub promote_after_reads: Option<u32>,
+    /// The window for `promote_after_reads`; default one hour.
+    #[serde(default, with = "opt_duration_text")]
+    pub promote_window: Option<Duration>,
+    /// Where demoted objects go; default the next colder tier.
+    #[serde(default)]
+    pub demote_to: Option<String>,
+}
+
+/// When objects are deleted.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionRule {
+    /// Key prefix the rule applies to ("" for all).
+    #[serde(default)]
+    pub prefix: String,
+    /// Delete objects older than this (since written).
+    #[serde(with = "duration_text")]
+    pub delete_after: Duration,
+}
+
+/// Retries with backoff and timeouts for remote tiers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// Retries after the first attempt.
+    pub max_retries: usize,
+    /// Give up retrying after this long.
+    #[serde(with = "duration_text")]
+    pub retry_timeout: Duration,
+    /// First backoff.
+    #[serde(with = "duration_text")]
+    pub initial_backoff: Duration,
+    /// Longest backoff.
+    #[serde(with = "duration_text")]
+    pub max_backoff: Duration,
+    /// Timeout of one request.
+    #[serde(with = "duration_text")]
+    pub request_timeout: Duration,
+    /// Timeout to connect.
+    #[serde(with = "duration_text")]
+    pub connect_timeout: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            max_retries: 5,
+            retry_timeout: Duration::from_secs(180),
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(15),
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Default data root.
+pub const DEFAULT_DIR: &str = "./strata-data";
+
+impl Default for LakeConfig {
+    fn default() -> Self {
+        LakeConfig {
+            dir: PathBuf::from(DEFAULT_DIR),
+            tiers: vec![
+                TierConfig {
+                    name: "hot".into(),
+                    kind: TierKind::Local { path: None },
+                },
+                TierConfig {
+                    name: "cold".into(),
+                    kind: TierKind::Local { path: None },
+                },
+            ],
+            placement: Vec::new(),
+            lifecycle: vec![LifecycleRule {
+                prefix: String::new(),
+                demote_after_age: None,
+                demote_after_idle: Some(Duration::from_secs(30 * 86_400)),
+                promote_after_reads: Some(3),
+                promote_window: Some(Duration::from_secs(3600)),
+                demote_to: None,
+            }],
+            retention: vec![RetentionRule {
+                prefix: "tmp/".into(),
+                delete_after: Duration::from_secs(7 * 86_400),
+            }],
+            retry: RetryConfig::default(),
+            lock_timeout: Duration::ZERO,
+            multipart_threshold: 16 * 1024 * 1024,
+        }
+    }
+}
+
+impl LakeConfig {
+    /// The embedded default rooted at `dir`.
+    pub fn local(dir: impl Into<PathBuf>) -> Self {
+        LakeConfig {
+            dir: dir.into(),
+            ..LakeConfig::default()
+        }
+    }
+
+    /// Parses and validates a TOML document. Errors name the line and the field.
+    pub fn from_toml_str(text: &str) -> Result<Self> {
+        let config: LakeConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads a TOML file. Relative paths in it are taken from the working directory, as the
+    /// `--dir` flag is.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io("cannot read config", path, e))?;
+        Self::from_toml_str(&text).map_err(|e| e.with("path", path.display()))
+    }
+
+    /// The config as TOML.
+    pub fn to_toml_string(&self) -> Result<String> {
+        toml::to_string_pretty(self)
+            .map_err(|e| Error::internal(format!("cannot serialize config: {e}")))
+    }
+
+    /// Checks names and references; every later step may rely on what this accepts.
+    pub fn validate(&self) -> Result<()> {
+        if self.tiers.is_empty() {
+            return Err(Error::config("config needs at least one tier"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for tier in &self.tiers {
+            let name = &tier.name;
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                return Err(Error::config(format!(
+                    "tier name {name:?} must be non-empty ASCII letters, digits, '-' or '_'"
+                )));
+            }
+            if !seen.insert(name.as_str()) {
+                return Err(Error::config(format!("tier {name:?} is defined twice")));
+            }
+            if let TierKind::S3(s3) = &tier.kind {
+                if s3.bucket.is_empty() {
+                    return Err(Error::config("s3 tier needs a bucket").with("tier", name));
+                }
+            }
+        }
+        let known = |t: &str, what: &str| -> Result<()> {
+            if seen.contains(t) {
+                Ok(())
+            } else {
+                Err(Error::config(format!("{what} names unknown tier {t:?}")))
+            }
+        };
+        for rule in &self.placement {
+            known(&rule.tier, "placement rule")?;
+        }
+        for rule in &self.lifecycle {
+            if let Some(to) = &rule.demote_to {
+                known(to, "lifecycle rule")?;
+            }
+            if rule.promote_after_reads == Some(0) {
+                return Err(Error::config("promote_after_reads must be at least 1"));
+            }
+        }
+        if self.multipart_threshold < 5 * 1024 * 1024 {
+            return Err(Error::config(
+                "multipart_threshold must be at least 5 MiB (the S3 minimum part size)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A one-line error naming the line and the text of the field at fault.
+pub(crate) fn toml_error(text: &str, err: &toml::de::Error) -> Error {
+    let message = err.message().trim().replace('\n', " ");
+    match err.span() {
+        Some(span) => {
+            let start = span.start.min(text.len());
+            let line_no = text[..start].matches('\n').count() + 1;
+            let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
+            Error::config(format!("invalid config at line {line_no} (`{line}`): {message}"))
+        }
+        None => Error::config(format!("invalid config: {message}")),
+    }
+}
+
+/// Durations as text: "90s", "15m", "7d", "500ms".
+mod duration_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text)
+            .map_err(|e| serde::de::Error::custom(format!("bad duration {text:?}: {e}")))
+    }
+}
+
+mod opt_duration_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => super::duration_text::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text)
+            .map(Some)
+            .map_err(|e| serde::de::Error::custom(format!("bad duration {text:?}: {e}")))
+    }
+}
+
+/// Sizes as a number of bytes or text: "64MiB", "4KiB", "1GB".
+pub(crate) fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("bad size {text:?}: expected a number and a unit like 64MiB"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        "t" | "tb" => 1_000_000_000_000,
+        "tib" => 1 << 40,
+        other => return Err(format!("bad size {text:?}: unknown unit {other:?}")),
+    };
+    let bytes = number * factor as f64;
+    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
+        return Err(format!("bad size {text:?}: out of range"));
+    }
+    Ok(bytes as u64)
+}
+
+mod size_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(u64),
+        Text(String),
+    }
+
+    pub fn serialize<S: Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(*n)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        match Size::deserialize(d)? {
+            Size::Bytes(n) => Ok(n),
+            Size::Text(t) => super::parse_size(&t).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+mod opt_size_text {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(n: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        match n {
+            Some(n) => s.serialize_u64(*n),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        super::size_text::deserialize(d).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_round_trips_through_toml() {
+        let config = LakeConfig::default();
+        let text = config.to_toml_string().unwrap();
+        let back = LakeConfig::from_toml_str(&text).unwrap();
+        assert_eq!(config, back);
+    }
+
+    #[test]
+    fn empty_document_is_the_default() {
+        assert_eq!(LakeConfig::from_toml_str("").unwrap(), LakeConfig::default());
+    }
+
+    #[test]
+    fn bad_input_names_line_and_field() {
+        let err = LakeConfig::from_toml_str("dir = 'x'\n[retry]\nmax_retries = 'many'\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("line 3"), "{text}");
+        assert!(text.contains("max_retries"), "{text}");
+        let err = LakeConfig::from_toml_str("[[tiers]]\nname='a'\nkind='tape'\n").unwrap_err();
+        assert!(err.to_string().contains("tape"), "{err}");
+        let err = LakeConfig::from_toml_str("bogus = 1").unwrap_err();
+        assert!(err.to_string().contains("bogus"), "{err}");
+        let err = LakeConfig::from_toml_str("[[lifecycle]]\ndemote_after_age = 'soon'\n").unwrap_err();
+        assert!(err.to_string().contains("soon"), "{err}");
+    }
+
+    #[test]
+    fn references_are_checked() {
+        let err = LakeConfig::from_toml_str("[[placement]]\ntier = 'warm'\n").unwrap_err();
+        assert!(err.to_string().contains("warm"), "{err}");
+        let text = "[[tiers]]\nname='a'\nkind='memory'\n[[tiers]]\nname='a'\nkind='memory'\n";
+        assert!(LakeConfig::from_toml_str(text).is_err());
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("64MiB").unwrap(), 64 << 20);
+        assert_eq!(parse_size("4 KiB").unwrap(), 4096);
+        assert_eq!(parse_size("10").unwrap(), 10);
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("1XB").is_err());
+        assert!(parse_size("1e400").is_err());
+    }
+}

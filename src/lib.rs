@@ -1,0 +1,50 @@
+//! # strata
+//!
+//! An embedded storage and cache library: a small data lake inside the caller's process.
+//! Tiered local/object storage with lifecycle and retention policies over the `object_store`
+//! crate, reachable from Rust, from the `strata` command-line tool and (later) through a C ABI.
+//!
+//! ```
+//! # fn main() -> strata::Result<()> {
+//! use strata::{LakeConfig, RunOptions, Store};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = Store::open(&LakeConfig::local(dir.path()))?;
+//! store.put("raw/2026/12/01.csv", b"id,amount\n1,9.5\n".to_vec())?;
+//! assert_eq!(store.stat("raw/2026/12/01.csv")?.tier, "hot");
+//!
+//! // Preview what the default policies do in 31 days: idle objects move to the cold tier.
+//! let later = std::time::SystemTime::now() + std::time::Duration::from_secs(31 * 86_400);
+//! let report = store.run_tiers(&RunOptions { now: Some(later), ..RunOptions::default() }, &|_, _| {})?;
+//! assert_eq!(report.moved, 1);
+//! assert_eq!(store.stat("raw/2026/12/01.csv")?.tier, "cold");
+//! assert_eq!(&store.get("raw/2026/12/01.csv")?[..], b"id,amount\n1,9.5\n");
+//! # Ok(()) }
+//! ```
+//!
+//! ## Memory maps
+//!
+//! Objects in local tiers are returned as memory maps. strata never modifies a stored file in
+//! place (writes go to a staging file renamed over the key), so a map stays valid even if the
+//! object is overwritten or deleted meanwhile. A process outside strata truncating a file in a
+//! tier directory would make reads of the map fault; do not edit tier directories by hand.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod config;
+pub mod demo;
+mod error;
+mod runtime;
+mod store;
+
+pub use config::{
+    LakeConfig, LifecycleRule, PlacementRule, RetentionRule, RetryConfig, S3Config, TierConfig,
+    TierKind, DEFAULT_DIR,
+};
+pub use error::{Error, ErrorKind, Result};
+pub use store::{
+    validate_key, ActionKind, ActionOutcome, ObjectInfo, ReindexReport, RunOptions, Store,
+    TierAction, TierRunReport, INDEX_FILE, MAX_KEY_LEN, TIER_INDEX_FORMAT,
+};

@@ -1,0 +1,449 @@
+//! The tier index: where every object lives, in an embedded ACID store (redb).
+//!
+//! The index is a cache of facts the tiers themselves hold (which keys exist where, their sizes
+//! and checksums), plus access statistics and the journal of unfinished moves. Losing it loses no
+//! data: `reindex` rebuilds it from the tiers. Records are JSON with a version field so later
+//! versions keep reading them; the table layout has its own version in the `meta` table.
+
+use std::path::{Path, PathBuf};
+
+use redb::{Database, Durability, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Version of the table layout; bumped on any incompatible change.
+pub(crate) const INDEX_FORMAT: u64 = 1;
+
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// key -> ObjectRecord (JSON).
+const OBJECTS: TableDefinition<&str, &[u8]> = TableDefinition::new("objects");
+/// key -> MoveIntent (JSON): moves begun and not yet committed.
+const MOVES: TableDefinition<&str, &[u8]> = TableDefinition::new("moves");
+/// (tier, key) -> checksum hex: copies that are no longer referenced and must be deleted.
+const ORPHANS: TableDefinition<(&str, &str), &str> = TableDefinition::new("orphans");
+
+/// What the index knows of one object.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct ObjectRecord {
+    /// Record format version.
+    pub v: u32,
+    pub tier: String,
+    pub size: u64,
+    /// BLAKE3 of the whole object, hex.
+    pub checksum: String,
+    pub created_ms: u64,
+    #[serde(default)]
+    pub last_access_ms: u64,
+    #[serde(default)]
+    pub access_count: u64,
+    /// Start of the current promotion window and the reads within it.
+    #[serde(default)]
+    pub window_start_ms: u64,
+    #[serde(default)]
+    pub window_reads: u32,
+}
+
+impl ObjectRecord {
+    pub fn new(tier: &str, size: u64, checksum: String, created_ms: u64) -> Self {
+        ObjectRecord {
+            v: 1,
+            tier: tier.to_string(),
+            size,
+            checksum,
+            created_ms,
+            last_access_ms: created_ms,
+            access_count: 0,
+            window_start_ms: created_ms,
+            window_reads: 0,
+        }
+    }
+
+    /// Counts a read at `at_ms` towards the access statistics and the promotion window.
+    pub fn note_read(&mut self, at_ms: u64, window_ms: u64) {
+        self.access_count += 1;
+        self.last_access_ms = self.last_access_ms.max(at_ms);
+        if at_ms.saturating_sub(self.window_start_ms) > window_ms || self.window_reads == 0 {
+            self.window_start_ms = at_ms;
+            self.window_reads = 1;
+        } else {
+            self.window_reads = self.window_reads.saturating_add(1);
+        }
+    }
+
+    fn encode(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self).map_err(|e| Error::internal(format!("encode record: {e}")))
+    }
+
+    fn decode(key: &str, bytes: &[u8]) -> Result<Self> {
+        let record: ObjectRecord = serde_json::from_slice(bytes).map_err(|e| {
+            Error::corrupt(format!("tier index record is unreadable: {e}")).with("key", key)
+        })?;
+        if record.v != 1 {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("tier index record version {} is newer than this strata", record.v),
+            )
+            .with("key", key));
+        }
+        Ok(record)
+    }
+}
+
+/// A move begun and not yet committed; the next `tier run` finishes or redoes it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct MoveIntent {
+    pub from: String,
+    pub to: String,
+    pub checksum: String,
+    pub started_ms: u64,
+}
+
+/// The open index.
+pub(crate) struct TierIndex {
+    db: Database,
+    path: PathBuf,
+}
+
+impl TierIndex {
+    /// Opens or creates the index; `true` in the result when it was created now.
+    pub fn open(path: &Path) -> Result<(Self, bool)> {
+        let created = !path.exists();
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => Error::new(
+                ErrorKind::Busy,
+                "the tier index is already open in this process",
+            )
+            .with("path", path.display()),
+            other => Error::corrupt(format!(
+                "cannot open the tier index ({other}); run `strata tier reindex` to rebuild it from the tiers"
+            ))
+            .with("path", path.display()),
+        })?;
+        let index = TierIndex {
+            db,
+            path: path.to_path_buf(),
+        };
+        index.check_format()?;
+        Ok((index, created))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn check_format(&self) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            let found = meta.get("format_version")?.map(|v| v.value());
+            match found {
+                None => {
+                    meta.insert("format_version", INDEX_FORMAT)?;
+                }
+                Some(v) if v == INDEX_FORMAT => {}
+                Some(v) => {
+                    return Err(Error::new(
+                        ErrorKind::Unsupported,
+                        format!(
+                            "tier index format {v} is not supported (this strata reads format {INDEX_FORMAT})"
+                        ),
+                    )
+                    .with("path", self.path.display()))
+                }
+            }
+            // Create the other tables so readers never meet a missing table.
+            txn.open_table(OBJECTS)?;
+            txn.open_table(MOVES)?;
+            txn.open_table(ORPHANS)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn write<T>(
+        &self,
+        durable: bool,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<T>,
+    ) -> Result<T> {
+        let mut txn = self.db.begin_write()?;
+        if !durable {
+            txn.set_durability(Durability::Eventual);
+        }
+        let out = f(&txn)?;
+        txn.commit()?;
+        Ok(out)
+    }
+
+    pub fn get(&self, key: &str) -> Result<Option<ObjectRecord>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(OBJECTS)?;
+        let value = table.get(key)?;
+        value
+            .map(|v| ObjectRecord::decode(key, v.value()))
+            .transpose()
+    }
+
+    /// Records under `prefix`, in key order.
+    pub fn list(&self, prefix: &str) -> Result<Vec<(String, ObjectRecord)>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(OBJECTS)?;
+        let mut out = Vec::new();
+        for entry in table.range(prefix..)? {
+            let (k, v) = entry?;
+            let key = k.value();
+            if !key.starts_with(prefix) {
+                break;
+            }
+            out.push((key.to_string(), ObjectRecord::decode(key, v.value())?));
+        }
+        Ok(out)
+    }
+
+    pub fn len(&self) -> Result<u64> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(OBJECTS)?.len()?)
+    }
+
+    /// Records a written object. If an older copy lived in another tier, it becomes an orphan.
+    pub fn commit_put(&self, key: &str, record: &ObjectRecord) -> Result<Option<String>> {
+        let bytes = record.encode()?;
+        self.write(true, |txn| {
+            let mut objects = txn.open_table(OBJECTS)?;
+            let old = objects
+                .insert(key, bytes.as_slice())?
+                .map(|v| ObjectRecord::decode(key, v.value()))
+                .transpose()?;
+            let mut orphans = txn.open_table(ORPHANS)?;
+            orphans.remove((record.tier.as_str(), key))?;
+            let stale = old.filter(|o| o.tier != record.tier).map(|o| o.tier);
+            if let Some(tier) = &stale {
+                orphans.insert((tier.as_str(), key), "")?;
+            }
+            Ok(stale)
+        })
+    }
+
+    /// Forgets an object; its copy becomes an orphan to delete. Returns the old record.
+    pub fn commit_delete(&self, key: &str) -> Result<Option<ObjectRecord>> {
+        self.write(true, |txn| {
+            let mut objects = txn.open_table(OBJECTS)?;
+            let old = objects
+                .remove(key)?
+                .map(|v| ObjectRecord::decode(key, v.value()))
+                .transpose()?;
+            if let Some(old) = &old {
+                txn.open_table(ORPHANS)?
+                    .insert((old.tier.as_str(), key), old.checksum.as_str())?;
+            }
+            txn.open_table(MOVES)?.remove(key)?;
+            Ok(old)
+        })
+    }
+
+    pub fn begin_move(&self, key: &str, intent: &MoveIntent) -> Result<()> {
+        let bytes =
+            serde_json::to_vec(intent).map_err(|e| Error::internal(format!("encode move: {e}")))?;
+        self.write(true, |txn| {
+            txn.open_table(MOVES)?.insert(key, bytes.as_slice())?;
+            Ok(())
+        })
+    }
+
+    /// Points the object at its new tier, drops the intent and marks the source copy an orphan.
+    /// Refuses (returns false) if the object changed since the move began.
+    pub fn commit_move(&self, key: &str, intent: &MoveIntent) -> Result<bool> {
+        self.write(true, |txn| {
+            let mut objects = txn.open_table(OBJECTS)?;
+            let current = objects
+                .get(key)?
+                .map(|v| ObjectRecord::decode(key, v.value()))
+                .transpose()?;
+            txn.open_table(MOVES)?.remove(key)?;
+            let mut orphans = txn.open_table(ORPHANS)?;
+            match current {
+                Some(mut record)
+                    if record.tier == intent.from && record.checksum == intent.checksum =>
+                {
+                    record.tier = intent.to.clone();
+                    objects.insert(key, record.encode()?.as_slice())?;
+                    orphans.remove((intent.to.as_str(), key))?;
+                    orphans.insert((intent.from.as_str(), key), intent.checksum.as_str())?;
+                    Ok(true)
+                }
+                _ => {
+                    // The object was overwritten or deleted meanwhile: the copy we made is stray.
+                    if current.as_ref().map(|r| r.tier.as_str()) != Some(intent.to.as_str()) {
+                        orphans.insert((intent.to.as_str(), key), intent.checksum.as_str())?;
+                    }
+                    Ok(false)
+                }
+            }
+        })
+    }
+
+    pub fn moves(&self) -> Result<Vec<(String, MoveIntent)>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(MOVES)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (k, v) = entry?;
+            let intent: MoveIntent = serde_json::from_slice(v.value()).map_err(|e| {
+                Error::corrupt(format!("tier index move journal is unreadable: {e}"))
+                    .with("key", k.value())
+            })?;
+            out.push((k.value().to_string(), intent));
+        }
+        Ok(out)
+    }
+
+    pub fn orphans(&self) -> Result<Vec<(String, String)>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(ORPHANS)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (k, _) = entry?;
+            let (tier, key) = k.value();
+            out.push((tier.to_string(), key.to_string()));
+        }
+        Ok(out)
+    }
+
+    /// Removes an orphan entry once its copy is gone. Returns whether the copy may be deleted:
+    /// false when the index meanwhile points at that very copy again.
+    pub fn orphan_deletable(&self, tier: &str, key: &str) -> Result<bool> {
+        Ok(self.get(key)?.is_none_or(|r| r.tier != tier))
+    }
+
+    pub fn clear_orphan(&self, tier: &str, key: &str) -> Result<()> {
+        self.write(true, |txn| {
+            txn.open_table(ORPHANS)?.remove((tier, key))?;
+            Ok(())
+        })
+    }
+
+    /// Applies a batch of reads `(key, at_ms, window_ms)`; keys gone meanwhile are skipped.
+    pub fn apply_reads(&self, reads: &[(String, u64, u64)]) -> Result<()> {
+        if reads.is_empty() {
+            return Ok(());
+        }
+        self.write(false, |txn| {
+            let mut objects = txn.open_table(OBJECTS)?;
+            for (key, at_ms, window_ms) in reads {
+                let record = objects
+                    .get(key.as_str())?
+                    .map(|v| ObjectRecord::decode(key, v.value()))
+                    .transpose()?;
+                if let Some(mut record) = record {
+                    record.note_read(*at_ms, *window_ms);
+                    objects.insert(key.as_str(), record.encode()?.as_slice())?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces every object record (reindex). Moves are dropped: the tiers are the truth now.
+    pub fn replace_all(
+        &self,
+        records: &[(String, ObjectRecord)],
+        orphans: &[(String, String)],
+    ) -> Result<()> {
+        self.write(true, |txn| {
+            txn.delete_table(OBJECTS)?;
+            txn.delete_table(MOVES)?;
+            txn.delete_table(ORPHANS)?;
+            let mut objects = txn.open_table(OBJECTS)?;
+            for (key, record) in records {
+                objects.insert(key.as_str(), record.encode()?.as_slice())?;
+            }
+            txn.open_table(MOVES)?;
+            let mut table = txn.open_table(ORPHANS)?;
+            for (tier, key) in orphans {
+                table.insert((tier.as_str(), key.as_str()), "")?;
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open() -> (tempfile::TempDir, TierIndex) {
+        let dir = tempfile::tempdir().unwrap();
+        let (index, created) = TierIndex::open(&dir.path().join("index.redb")).unwrap();
+        assert!(created);
+        (dir, index)
+    }
+
+    #[test]
+    fn put_move_delete_keep_orphans_straight() {
+        let (_dir, index) = open();
+        let record = ObjectRecord::new("hot", 3, "abc".into(), 1);
+        assert_eq!(index.commit_put("a", &record).unwrap(), None);
+        let intent = MoveIntent {
+            from: "hot".into(),
+            to: "cold".into(),
+            checksum: "abc".into(),
+            started_ms: 2,
+        };
+        index.begin_move("a", &intent).unwrap();
+        assert_eq!(index.moves().unwrap().len(), 1);
+        assert!(index.commit_move("a", &intent).unwrap());
+        assert!(index.moves().unwrap().is_empty());
+        assert_eq!(index.get("a").unwrap().unwrap().tier, "cold");
+        assert_eq!(index.orphans().unwrap(), vec![("hot".into(), "a".into())]);
+        assert!(index.orphan_deletable("hot", "a").unwrap());
+        index.clear_orphan("hot", "a").unwrap();
+        let old = index.commit_delete("a").unwrap().unwrap();
+        assert_eq!(old.tier, "cold");
+        assert_eq!(index.orphans().unwrap(), vec![("cold".into(), "a".into())]);
+        assert!(index.get("a").unwrap().is_none());
+    }
+
+    #[test]
+    fn stale_move_does_not_clobber_an_overwrite() {
+        let (_dir, index) = open();
+        index
+            .commit_put("a", &ObjectRecord::new("hot", 3, "old".into(), 1))
+            .unwrap();
+        let intent = MoveIntent {
+            from: "hot".into(),
+            to: "cold".into(),
+            checksum: "old".into(),
+            started_ms: 2,
+        };
+        index.begin_move("a", &intent).unwrap();
+        index
+            .commit_put("a", &ObjectRecord::new("hot", 4, "new".into(), 3))
+            .unwrap();
+        assert!(!index.commit_move("a", &intent).unwrap());
+        let record = index.get("a").unwrap().unwrap();
+        assert_eq!((record.tier.as_str(), record.checksum.as_str()), ("hot", "new"));
+        assert_eq!(index.orphans().unwrap(), vec![("cold".into(), "a".into())]);
+    }
+
+    #[test]
+    fn reads_fill_the_promotion_window() {
+        let mut record = ObjectRecord::new("cold", 1, "x".into(), 0);
+        record.note_read(10, 100);
+        record.note_read(20, 100);
+        assert_eq!(record.window_reads, 2);
+        record.note_read(500, 100);
+        assert_eq!((record.window_reads, record.window_start_ms), (1, 500));
+        assert_eq!(record.access_count, 3);
+        assert_eq!(record.last_access_ms, 500);
+    }
+
+    #[test]
+    fn garbage_file_is_a_corrupt_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.redb");
+        std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+        let err = TierIndex::open(&path).err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::Corrupt);
+        assert!(err.to_string().contains("reindex"), "{err}");
+    }
+}

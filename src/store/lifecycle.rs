@@ -1,0 +1,354 @@
+//! Lifecycle and retention: planning tier actions from policies and carrying them out.
+//!
+//! A move between tiers is crash-safe: the intent is journaled in the index, the object is
+//! copied, the copy is read back and its checksum verified, the index is pointed at the new
+//! copy (which also marks the old one an orphan), and only then is the source deleted. A
+//! process killed at any step leaves the object readable from the tier the index names, and the
+//! next run finishes the move and removes orphans.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::index::{MoveIntent, ObjectRecord};
+use super::read::read_from;
+use super::tier::Tier;
+use super::write::{on_tier, upload_parts};
+use super::{now_ms, to_ms, Store};
+use crate::config::LifecycleRule;
+use crate::error::{Error, Result};
+
+/// What a tier run does to one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// Move to a colder tier.
+    Demote,
+    /// Move to a hotter tier.
+    Promote,
+    /// Delete under a retention rule.
+    Expire,
+    /// Finish a move that an earlier run began.
+    ResumeMove,
+    /// Delete a copy that nothing refers to any more.
+    RemoveOrphan,
+}
+
+/// One planned action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TierAction {
+    /// The object's key.
+    pub key: String,
+    /// What happens.
+    pub action: ActionKind,
+    /// The tier the object is in.
+    pub from: String,
+    /// The tier it goes to (moves only).
+    pub to: Option<String>,
+    /// Size in bytes (0 if unknown).
+    pub size: u64,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// Options of a tier run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Plan and report, change nothing.
+    pub dry_run: bool,
+    /// The time policies are evaluated at (default now); lets callers preview the future.
+    pub now: Option<SystemTime>,
+    /// Objects moved at once.
+    pub concurrency: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            dry_run: false,
+            now: None,
+            concurrency: 8,
+        }
+    }
+}
+
+/// How one action went.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionOutcome {
+    /// The action.
+    #[serde(flatten)]
+    pub planned: TierAction,
+    /// None on success (or in a dry run), else the error.
+    pub error: Option<String>,
+}
+
+/// The result of a tier run.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct TierRunReport {
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// Every action, planned or done.
+    pub actions: Vec<ActionOutcome>,
+    /// Objects moved between tiers.
+    pub moved: u64,
+    /// Bytes moved between tiers.
+    pub bytes_moved: u64,
+    /// Objects deleted by retention.
+    pub expired: u64,
+    /// Orphaned copies removed.
+    pub orphans_removed: u64,
+    /// Actions that failed.
+    pub failed: u64,
+}
+
+impl Store {
+    /// Plans the actions the policies call for at `now`, without changing anything.
+    pub fn plan_tiers(&self, now: SystemTime) -> Result<Vec<TierAction>> {
+        self.flush_reads()?;
+        let now_ms = to_ms(now);
+        let mut actions = Vec::new();
+        for (key, intent) in self.index.moves()? {
+            actions.push(TierAction {
+                key,
+                action: ActionKind::ResumeMove,
+                from: intent.from,
+                to: Some(intent.to),
+                size: 0,
+                reason: "a previous run stopped during this move".into(),
+            });
+        }
+        for (tier, key) in self.index.orphans()? {
+            actions.push(TierAction {
+                key,
+                action: ActionKind::RemoveOrphan,
+                from: tier,
+                to: None,
+                size: 0,
+                reason: "copy left behind by a move, overwrite or delete".into(),
+            });
+        }
+        let busy: std::collections::HashSet<String> =
+            actions.iter().map(|a| a.key.clone()).collect();
+        for (key, record) in self.index.list("")? {
+            if busy.contains(&key) {
+                continue;
+            }
+            if let Some(action) = self.plan_object(&key, &record, now_ms) {
+                actions.push(action);
+            }
+        }
+        Ok(actions)
+    }
+
+    fn plan_object(&self, key: &str, record: &ObjectRecord, now_ms: u64) -> Option<TierAction> {
+        let age = Duration::from_millis(now_ms.saturating_sub(record.created_ms));
+        let idle = Duration::from_millis(now_ms.saturating_sub(record.last_access_ms));
+        let action = |kind, to: Option<&str>, reason: String| TierAction {
+            key: key.to_string(),
+            action: kind,
+            from: record.tier.clone(),
+            to: to.map(str::to_string),
+            size: record.size,
+            reason,
+        };
+        if let Some(rule) = self
+            .config
+            .retention
+            .iter()
+            .find(|r| key.starts_with(&r.prefix) && age >= r.delete_after)
+        {
+            return Some(action(
+                ActionKind::Expire,
+                None,
+                format!(
+                    "older than {} (retention for prefix {:?})",
+                    humantime::format_duration(rule.delete_after),
+                    rule.prefix
+                ),
+            ));
+        }
+        let rule: &LifecycleRule = self.config.lifecycle.iter().find(|r| key.starts_with(&r.prefix))?;
+        let pos = self.tier_position(&record.tier)?;
+        if let Some(n) = rule.promote_after_reads {
+            let window = rule.promote_window.unwrap_or(Duration::from_secs(3600));
+            let in_window = now_ms.saturating_sub(record.window_start_ms) <= window.as_millis() as u64;
+            if pos > 0 && in_window && record.window_reads >= n {
+                let to = &self.tiers[pos - 1].name;
+                return Some(action(
+                    ActionKind::Promote,
+                    Some(to),
+                    format!(
+                        "{} reads within {}",
+                        record.window_reads,
+                        humantime::format_duration(window)
+                    ),
+                ));
+            }
+        }
+        let target = match &rule.demote_to {
+            Some(name) => self.tier_position(name).filter(|&t| t > pos)?,
+            None if pos + 1 < self.tiers.len() => pos + 1,
+            None => return None,
+        };
+        let reason = match (rule.demote_after_age, rule.demote_after_idle) {
+            (Some(limit), _) if age >= limit => {
+                format!("older than {}", humantime::format_duration(limit))
+            }
+            (_, Some(limit)) if idle >= limit => {
+                format!("not read for {}", humantime::format_duration(limit))
+            }
+            _ => return None,
+        };
+        Some(action(ActionKind::Demote, Some(&self.tiers[target].name), reason))
+    }
+
+    /// Applies the policies: finishes interrupted moves, removes orphans, expires, demotes and
+    /// promotes. `progress(done, total)` is called as actions complete. Failed actions are
+    /// reported, not fatal; the next run retries them.
+    pub fn run_tiers(
+        &self,
+        options: &RunOptions,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<TierRunReport> {
+        let plan = self.plan_tiers(options.now.unwrap_or_else(SystemTime::now))?;
+        let mut report = TierRunReport {
+            dry_run: options.dry_run,
+            ..TierRunReport::default()
+        };
+        if options.dry_run {
+            report.actions = plan
+                .into_iter()
+                .map(|planned| ActionOutcome { planned, error: None })
+                .collect();
+            return Ok(report);
+        }
+        let total = plan.len() as u64;
+        let done = AtomicU64::new(0);
+        progress(0, total);
+        // The plan never holds two actions for one key, so they can run concurrently.
+        let outcomes = self.runtime.block_on(async {
+            futures::stream::iter(plan)
+                .map(|planned| async {
+                    let result = self.apply(&planned).await;
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                    (planned, result)
+                })
+                .buffered(options.concurrency.max(1))
+                .collect::<Vec<_>>()
+                .await
+        })?;
+        for (planned, result) in outcomes {
+            match &result {
+                Ok(bytes) => match planned.action {
+                    ActionKind::Demote | ActionKind::Promote | ActionKind::ResumeMove => {
+                        report.moved += 1;
+                        report.bytes_moved += bytes;
+                    }
+                    ActionKind::Expire => report.expired += 1,
+                    ActionKind::RemoveOrphan => report.orphans_removed += 1,
+                },
+                Err(_) => report.failed += 1,
+            }
+            report.actions.push(ActionOutcome {
+                planned,
+                error: result.err().map(|e| e.to_string()),
+            });
+        }
+        Ok(report)
+    }
+
+    async fn apply(&self, action: &TierAction) -> Result<u64> {
+        let key = action.key.as_str();
+        match action.action {
+            ActionKind::Expire => {
+                // Only expire what the plan saw: an overwrite since then is a new object.
+                match self.index.get(key)? {
+                    Some(r) if r.tier == action.from => {}
+                    _ => return Ok(0),
+                }
+                if let Some(old) = self.index.commit_delete(key)? {
+                    self.remove_orphan(&old.tier, key).await?;
+                }
+                Ok(0)
+            }
+            ActionKind::RemoveOrphan => {
+                self.remove_orphan(&action.from, key).await?;
+                Ok(0)
+            }
+            ActionKind::Demote | ActionKind::Promote => {
+                let to = action.to.as_deref().ok_or_else(|| Error::internal("move without target"))?;
+                let Some(record) = self.index.get(key)? else {
+                    return Ok(0);
+                };
+                if record.tier != action.from {
+                    return Ok(0);
+                }
+                let intent = MoveIntent {
+                    from: record.tier.clone(),
+                    to: to.to_string(),
+                    checksum: record.checksum.clone(),
+                    started_ms: now_ms(),
+                };
+                self.index.begin_move(key, &intent)?;
+                self.finish_move(key, &intent, record.size).await
+            }
+            ActionKind::ResumeMove => {
+                let intent = self
+                    .index
+                    .moves()?
+                    .into_iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, i)| i);
+                let Some(intent) = intent else { return Ok(0) };
+                let size = self.index.get(key)?.map(|r| r.size).unwrap_or(0);
+                self.finish_move(key, &intent, size).await
+            }
+        }
+    }
+
+    /// Copy, verify, commit, delete source. Safe to repeat from the start at any point.
+    async fn finish_move(&self, key: &str, intent: &MoveIntent, size: u64) -> Result<u64> {
+        let from = self.tier(&intent.from)?;
+        let to = self.tier(&intent.to)?;
+        let still_there = self
+            .index
+            .get(key)?
+            .is_some_and(|r| r.tier == intent.from && r.checksum == intent.checksum);
+        if still_there {
+            transfer(from, to, key, size, self.config.multipart_threshold).await?;
+            let copied = read_from(to, key, None, size).await?;
+            let checksum = blake3::hash(&copied).to_hex().to_string();
+            if checksum != intent.checksum {
+                return Err(Error::corrupt(format!(
+                    "copy in tier {} does not match the source checksum; source kept",
+                    to.name
+                ))
+                .with("key", key));
+            }
+        }
+        if self.index.commit_move(key, intent)? {
+            self.remove_orphan(&intent.from, key).await?;
+            Ok(size)
+        } else {
+            // Changed meanwhile: the stray copy was recorded as an orphan; remove it now.
+            let _ = self.remove_orphan(&intent.to, key).await;
+            Ok(0)
+        }
+    }
+}
+
+/// Copies one object between tiers; large ones as a multipart upload.
+async fn transfer(from: &Tier, to: &Tier, key: &str, size: u64, multipart_threshold: u64) -> Result<()> {
+    let data = read_from(from, key, None, size).await?;
+    if size >= multipart_threshold {
+        upload_parts(to, key, std::iter::once(data)).await
+    } else {
+        to.store
+            .put(&to.path(key), data.into())
+            .await
+            .map(|_| ())
+            .map_err(|e| on_tier(e, to, key))
+    }
+}

@@ -1,0 +1,398 @@
+//! Tiered object storage over the `object_store` crate.
+//!
+//! A [`Store`] is an ordered list of tiers (hottest first) plus a tier index that records where
+//! each object lives. Writes are atomic (a reader never sees a partial object); local tiers are
+//! read through a memory map without copying; policies move objects between tiers and delete
+//! expired ones (see [`Store::run_tiers`]).
+//!
+//! ```
+//! # fn main() -> strata::Result<()> {
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = strata::Store::open(&strata::LakeConfig::local(dir.path()))?;
+//! store.put("events/2026/01.json", b"{\"n\":1}".to_vec())?;
+//! assert_eq!(&store.get("events/2026/01.json")?[..], b"{\"n\":1}");
+//! assert_eq!(store.stat("events/2026/01.json")?.tier, "hot");
+//! # Ok(()) }
+//! ```
+
+mod index;
+mod lifecycle;
+mod lock;
+mod read;
+mod reindex;
+mod tier;
+mod write;
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::config::LakeConfig;
+use crate::error::{Error, ErrorKind, Result};
+use crate::runtime::Runtime;
+
+use index::{ObjectRecord, TierIndex};
+use lock::RootLock;
+use tier::Tier;
+
+pub use index::INDEX_FORMAT as TIER_INDEX_FORMAT;
+pub use lifecycle::{ActionKind, ActionOutcome, RunOptions, TierAction, TierRunReport};
+pub use reindex::ReindexReport;
+pub use tier::{validate_key, MAX_KEY_LEN};
+
+/// File name of the tier index inside the data root.
+pub const INDEX_FILE: &str = "index.redb";
+
+/// What `stat` and `list` report about an object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectInfo {
+    /// The object's key.
+    pub key: String,
+    /// The tier holding it.
+    pub tier: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// BLAKE3 of the content, hex.
+    pub checksum: String,
+    /// When it was written, ms since the Unix epoch.
+    pub created_ms: u64,
+    /// When it was last read (or written), ms since the Unix epoch.
+    pub last_access_ms: u64,
+    /// Reads since it was written.
+    pub access_count: u64,
+}
+
+impl ObjectInfo {
+    fn from_record(key: String, r: ObjectRecord) -> Self {
+        ObjectInfo {
+            key,
+            tier: r.tier,
+            size: r.size,
+            checksum: r.checksum,
+            created_ms: r.created_ms,
+            last_access_ms: r.last_access_ms,
+            access_count: r.access_count,
+        }
+    }
+}
+
+/// Reads not yet written to the index, flushed in batches so reads stay cheap.
+const READ_BATCH: usize = 256;
+
+/// Tiered object storage. Cheap to share by reference across threads (`Store: Send + Sync`).
+pub struct Store {
+    config: LakeConfig,
+    tiers: Vec<Tier>,
+    index: TierIndex,
+    pending_reads: Mutex<Vec<(String, u64, u64)>>,
+    runtime: Runtime,
+    lock: RootLock,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.config.dir)
+            .field("tiers", &self.tier_names())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens the data root of `config`, creating it if needed, and takes its lock.
+    ///
+    /// A missing tier index is rebuilt from the tiers. A damaged one is an error of kind
+    /// [`ErrorKind::Corrupt`]; [`Store::open_rebuilding`] sets it aside and rebuilds.
+    pub fn open(config: &LakeConfig) -> Result<Store> {
+        Self::open_inner(config, false).map(|(store, _)| store)
+    }
+
+    /// Opens the data root and rebuilds the tier index from the tiers (`strata tier reindex`).
+    /// A damaged index file is kept beside the new one as `index.redb.corrupt-<ms>`.
+    pub fn open_rebuilding(config: &LakeConfig) -> Result<(Store, ReindexReport)> {
+        let (store, report) = Self::open_inner(config, true)?;
+        match report {
+            Some(report) => Ok((store, report)),
+            None => {
+                let report = store.reindex()?;
+                Ok((store, report))
+            }
+        }
+    }
+
+    fn open_inner(config: &LakeConfig, rebuild: bool) -> Result<(Store, Option<ReindexReport>)> {
+        config.validate()?;
+        let root = &config.dir;
+        std::fs::create_dir_all(root)
+            .map_err(|e| Error::io("cannot create the data root", root, e))?;
+        let lock = RootLock::acquire(root, config.lock_timeout)?;
+        let runtime = Runtime::new()?;
+        let tiers = config
+            .tiers
+            .iter()
+            .map(|t| Tier::open(t, root, &config.retry))
+            .collect::<Result<Vec<_>>>()?;
+        let index_path = root.join(INDEX_FILE);
+        let (index, created) = match TierIndex::open(&index_path) {
+            Err(e) if rebuild && e.kind() == ErrorKind::Corrupt => {
+                let aside = root.join(format!("{INDEX_FILE}.corrupt-{}", now_ms()));
+                std::fs::rename(&index_path, &aside)
+                    .map_err(|e| Error::io("cannot set the damaged index aside", &index_path, e))?;
+                TierIndex::open(&index_path)?
+            }
+            other => other?,
+        };
+        let store = Store {
+            config: config.clone(),
+            tiers,
+            index,
+            pending_reads: Mutex::new(Vec::new()),
+            runtime,
+            lock,
+        };
+        let report = if created {
+            Some(store.reindex()?)
+        } else {
+            None
+        };
+        Ok((store, report))
+    }
+
+    /// The configuration this store was opened with.
+    pub fn config(&self) -> &LakeConfig {
+        &self.config
+    }
+
+    /// The data root.
+    pub fn dir(&self) -> &Path {
+        &self.config.dir
+    }
+
+    /// Tier names, hottest first.
+    pub fn tier_names(&self) -> Vec<&str> {
+        self.tiers.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    /// The lock file that keeps other processes out.
+    pub fn lock_path(&self) -> &Path {
+        self.lock.path()
+    }
+
+    /// Writes an object atomically, to the tier the placement rules choose.
+    pub fn put(&self, key: &str, data: impl Into<Bytes>) -> Result<ObjectInfo> {
+        let data = data.into();
+        let tier = self.place(key, Some(data.len() as u64))?;
+        self.runtime.block_on(self.put_bytes(key, tier, data))?
+    }
+
+    /// Writes an object from a reader, streaming large ones as multipart uploads.
+    /// `size_hint` feeds placement rules that look at size.
+    pub fn put_reader(
+        &self,
+        key: &str,
+        reader: &mut dyn std::io::Read,
+        size_hint: Option<u64>,
+    ) -> Result<ObjectInfo> {
+        let tier = self.place(key, size_hint)?;
+        self.runtime.block_on(self.put_stream(key, tier, reader))?
+    }
+
+    /// Writes a local file as an object.
+    pub fn put_file(&self, key: &str, path: &Path) -> Result<ObjectInfo> {
+        let mut file =
+            std::fs::File::open(path).map_err(|e| Error::io("cannot open input file", path, e))?;
+        let size = file.metadata().map(|m| m.len()).ok();
+        self.put_reader(key, &mut file, size)
+    }
+
+    /// Reads a whole object. From a local tier the bytes are a memory map, not a copy.
+    pub fn get(&self, key: &str) -> Result<Bytes> {
+        let (tier, record) = self.locate(key)?;
+        let bytes = self
+            .runtime
+            .block_on(self.read(key, tier, None, record.size))??;
+        self.note_read(key)?;
+        Ok(bytes)
+    }
+
+    /// Reads bytes `range` of an object.
+    pub fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes> {
+        let (tier, record) = self.locate(key)?;
+        if range.start > range.end || range.end > record.size {
+            return Err(Error::invalid(format!(
+                "range {}..{} is outside the object of {} bytes",
+                range.start, range.end, record.size
+            ))
+            .with("key", key));
+        }
+        let bytes = self
+            .runtime
+            .block_on(self.read(key, tier, Some(range), record.size))??;
+        self.note_read(key)?;
+        Ok(bytes)
+    }
+
+    /// Streams a whole object into `out`; returns the bytes written.
+    pub fn get_to(&self, key: &str, out: &mut dyn std::io::Write) -> Result<u64> {
+        let (tier, _) = self.locate(key)?;
+        let n = self.runtime.block_on(self.read_to(key, tier, out))??;
+        self.note_read(key)?;
+        Ok(n)
+    }
+
+    /// What the index knows of an object.
+    pub fn stat(&self, key: &str) -> Result<ObjectInfo> {
+        validate_key(key)?;
+        self.flush_reads()?;
+        let record = self.index.get(key)?.ok_or_else(|| missing(key))?;
+        Ok(ObjectInfo::from_record(key.to_string(), record))
+    }
+
+    /// Whether an object exists.
+    pub fn exists(&self, key: &str) -> Result<bool> {
+        validate_key(key)?;
+        Ok(self.index.get(key)?.is_some())
+    }
+
+    /// Objects whose keys start with `prefix`, in key order.
+    pub fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
+        self.flush_reads()?;
+        Ok(self
+            .index
+            .list(prefix)?
+            .into_iter()
+            .map(|(k, r)| ObjectInfo::from_record(k, r))
+            .collect())
+    }
+
+    /// Deletes an object. Once this returns, the object is gone from the index; its bytes are
+    /// removed now, or by the next `tier run` if removing them fails.
+    pub fn delete(&self, key: &str) -> Result<()> {
+        validate_key(key)?;
+        let old = self.index.commit_delete(key)?.ok_or_else(|| missing(key))?;
+        self.runtime.block_on(self.remove_orphan(&old.tier, key))?
+    }
+
+    /// Copies an object to a new key in the same tier; an existing `to` is replaced.
+    pub fn copy(&self, from: &str, to: &str) -> Result<ObjectInfo> {
+        validate_key(to)?;
+        let (tier, record) = self.locate(from)?;
+        self.runtime.block_on(self.copy_within(from, to, tier, record))?
+    }
+
+    /// Renames an object; an existing `to` is replaced. Crash-safe: at every point at least one
+    /// of the two keys holds the object.
+    pub fn rename(&self, from: &str, to: &str) -> Result<ObjectInfo> {
+        if from == to {
+            return self.stat(from);
+        }
+        let info = self.copy(from, to)?;
+        self.delete(from)?;
+        Ok(info)
+    }
+
+    /// Writes pending access statistics to the index.
+    pub fn flush_reads(&self) -> Result<()> {
+        let batch = {
+            let mut pending = self.lock_reads();
+            std::mem::take(&mut *pending)
+        };
+        self.index.apply_reads(&batch)
+    }
+
+    fn lock_reads(&self) -> std::sync::MutexGuard<'_, Vec<(String, u64, u64)>> {
+        // A panic while holding this lock can only lose statistics; keep going.
+        self.pending_reads
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn note_read(&self, key: &str) -> Result<()> {
+        let window = self.promote_window(key).as_millis() as u64;
+        let full = {
+            let mut pending = self.lock_reads();
+            pending.push((key.to_string(), now_ms(), window));
+            pending.len() >= READ_BATCH
+        };
+        if full {
+            self.flush_reads()?;
+        }
+        Ok(())
+    }
+
+    fn promote_window(&self, key: &str) -> Duration {
+        self.config
+            .lifecycle
+            .iter()
+            .find(|r| key.starts_with(&r.prefix))
+            .and_then(|r| r.promote_window)
+            .unwrap_or(Duration::from_secs(3600))
+    }
+
+    /// The tier new object `key` goes to.
+    fn place(&self, key: &str, size: Option<u64>) -> Result<&Tier> {
+        validate_key(key)?;
+        let name = self
+            .config
+            .placement
+            .iter()
+            .find(|rule| {
+                key.starts_with(&rule.prefix)
+                    && rule.min_size.is_none_or(|min| size.is_some_and(|s| s >= min))
+                    && rule.max_size.is_none_or(|max| size.is_some_and(|s| s < max))
+            })
+            .map(|rule| rule.tier.as_str());
+        match name {
+            Some(name) => self.tier(name),
+            None => self
+                .tiers
+                .first()
+                .ok_or_else(|| Error::config("no tiers configured")),
+        }
+    }
+
+    fn tier(&self, name: &str) -> Result<&Tier> {
+        self.tiers
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| Error::corrupt(format!("the index names unknown tier {name:?}; is the config missing a tier?")))
+    }
+
+    fn tier_position(&self, name: &str) -> Option<usize> {
+        self.tiers.iter().position(|t| t.name == name)
+    }
+
+    /// Finds the tier holding `key`.
+    fn locate(&self, key: &str) -> Result<(&Tier, ObjectRecord)> {
+        validate_key(key)?;
+        let record = self.index.get(key)?.ok_or_else(|| missing(key))?;
+        let tier = self.tier(&record.tier).map_err(|e| e.with("key", key))?;
+        Ok((tier, record))
+    }
+}
+
+fn missing(key: &str) -> Error {
+    Error::not_found("no such object").with("key", key)
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    to_ms(SystemTime::now())
+}
+
+pub(crate) fn to_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Statistics are advisory: losing them on a failed flush is acceptable.
+        let _ = self.flush_reads();
+    }
+}

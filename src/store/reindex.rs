@@ -1,0 +1,155 @@
+//! Rebuilding the tier index from the tiers themselves.
+//!
+//! Every tier is listed and every object read once to recompute its checksum. Where a key is
+//! found in several tiers (a move or overwrite was cut short), identical copies resolve to the
+//! hottest tier and the others become orphans for `tier run` to remove; copies that differ are
+//! resolved to the newest and the rest are kept untouched and reported, never deleted.
+
+use std::collections::BTreeMap;
+
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+
+use super::index::ObjectRecord;
+use super::read::read_from;
+use super::tier::validate_key;
+use super::write::on_tier;
+use super::{to_ms, Store};
+use crate::error::{Error, Result};
+
+/// What a reindex found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReindexReport {
+    /// Objects now in the index.
+    pub objects: u64,
+    /// Bytes they hold.
+    pub bytes: u64,
+    /// Identical extra copies queued for removal.
+    pub duplicates: u64,
+    /// Keys with differing copies in several tiers: `(key, tiers kept aside)`.
+    pub conflicts: Vec<(String, Vec<String>)>,
+    /// Files in the tiers that are not valid keys, left alone.
+    pub skipped: Vec<String>,
+}
+
+struct Found {
+    tier: String,
+    position: usize,
+    size: u64,
+    checksum: String,
+    modified_ms: u64,
+}
+
+impl Store {
+    /// Rebuilds the tier index from the tiers. Access statistics restart from zero.
+    pub fn reindex(&self) -> Result<ReindexReport> {
+        self.reindex_with_progress(&|_, _| {})
+    }
+
+    /// [`Store::reindex`] with `progress(objects_hashed, objects_listed)`.
+    pub fn reindex_with_progress(
+        &self,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<ReindexReport> {
+        // Pending reads refer to the old index; they are dropped with it.
+        self.lock_reads().clear();
+        let mut report = ReindexReport::default();
+        let mut found: BTreeMap<String, Vec<Found>> = BTreeMap::new();
+        let listed = self.runtime.block_on(async {
+            let mut listed = Vec::new();
+            for (position, tier) in self.tiers.iter().enumerate() {
+                let metas: Vec<_> = tier
+                    .store
+                    .list(tier.list_root().as_ref())
+                    .try_collect()
+                    .await
+                    .map_err(|e| Error::from(e).with("tier", &tier.name))?;
+                for meta in metas {
+                    listed.push((position, meta));
+                }
+            }
+            Ok::<_, Error>(listed)
+        })??;
+        let total = listed.len() as u64;
+        progress(0, total);
+        let mut done = 0u64;
+        for (position, meta) in listed {
+            let tier = &self.tiers[position];
+            let Some(key) = tier.key_of(&meta.location).filter(|k| validate_key(k).is_ok()) else {
+                report.skipped.push(format!("{}:{}", tier.name, meta.location));
+                continue;
+            };
+            let size = meta.size;
+            let checksum = self.runtime.block_on(async {
+                hash_object(tier, &key, size).await
+            })??;
+            found.entry(key).or_default().push(Found {
+                tier: tier.name.clone(),
+                position,
+                size,
+                checksum,
+                modified_ms: to_ms(meta.last_modified.into()),
+            });
+            done += 1;
+            progress(done, total);
+        }
+        let mut records = Vec::with_capacity(found.len());
+        let mut orphans = Vec::new();
+        for (key, mut copies) in found {
+            copies.sort_by_key(|c| c.position);
+            let same = copies.iter().all(|c| c.checksum == copies[0].checksum);
+            let winner = if same {
+                0
+            } else {
+                let newest = copies
+                    .iter()
+                    .enumerate()
+                    .max_by_key(|(_, c)| c.modified_ms)
+                    .map(|(i, _)| i)
+                    .unwrap_or(0);
+                let aside = copies
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != newest)
+                    .map(|(_, c)| c.tier.clone())
+                    .collect();
+                report.conflicts.push((key.clone(), aside));
+                newest
+            };
+            if same {
+                for extra in &copies[1..] {
+                    orphans.push((extra.tier.clone(), key.clone()));
+                    report.duplicates += 1;
+                }
+            }
+            let c = &copies[winner];
+            report.objects += 1;
+            report.bytes += c.size;
+            records.push((
+                key,
+                ObjectRecord::new(&c.tier, c.size, c.checksum.clone(), c.modified_ms),
+            ));
+        }
+        self.index.replace_all(&records, &orphans)?;
+        Ok(report)
+    }
+}
+
+/// BLAKE3 of one stored object, streamed so large objects need no extra memory.
+async fn hash_object(tier: &super::tier::Tier, key: &str, size: u64) -> Result<String> {
+    if tier.local.is_some() {
+        let bytes = read_from(tier, key, None, size).await?;
+        return Ok(blake3::hash(&bytes).to_hex().to_string());
+    }
+    let mut hasher = blake3::Hasher::new();
+    let mut stream = tier
+        .store
+        .get(&tier.path(key))
+        .await
+        .map_err(|e| on_tier(e, tier, key))?
+        .into_stream();
+    while let Some(chunk) = stream.next().await {
+        hasher.update(&chunk.map_err(|e| on_tier(e, tier, key))?);
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}

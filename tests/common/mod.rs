@@ -1,0 +1,96 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::Path;
+
+use strata::{LakeConfig, S3Config, TierConfig, TierKind};
+
+/// Prints a skip reason where `cargo test` shows it (captured output would hide it). In CI an
+/// outside part that is missing is a failure, not a skip.
+pub fn skip(reason: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("CI must provide this outside part: {reason}");
+    }
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {reason}");
+}
+
+/// The loopback S3 server's settings, from the environment `.ci/run` sets.
+pub fn s3_env() -> Option<(String, String)> {
+    let endpoint = std::env::var("STRATA_TEST_S3_ENDPOINT").ok()?;
+    let bucket = std::env::var("STRATA_TEST_S3_BUCKET").unwrap_or_else(|_| "strata-test".into());
+    Some((endpoint, bucket))
+}
+
+/// An s3 tier under a fresh prefix of the test bucket, or None (with the skip printed).
+pub fn s3_tier(name: &str, test: &str) -> Option<TierConfig> {
+    let Some((endpoint, bucket)) = s3_env() else {
+        skip(&format!(
+            "{test}: no S3 server (set STRATA_TEST_S3_ENDPOINT; .ci/run starts moto_server)"
+        ));
+        return None;
+    };
+    Some(TierConfig {
+        name: name.into(),
+        kind: TierKind::S3(S3Config {
+            bucket,
+            endpoint: Some(endpoint),
+            region: Some("us-east-1".into()),
+            access_key_id: Some("testing".into()),
+            secret_access_key: Some("testing".into()),
+            allow_http: true,
+            virtual_hosted_style: false,
+            prefix: Some(format!("{test}-{}-{}", std::process::id(), unique())),
+        }),
+    })
+}
+
+pub fn unique() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+pub fn local_tier(name: &str) -> TierConfig {
+    TierConfig {
+        name: name.into(),
+        kind: TierKind::Local { path: None },
+    }
+}
+
+pub fn memory_tier(name: &str) -> TierConfig {
+    TierConfig {
+        name: name.into(),
+        kind: TierKind::Memory,
+    }
+}
+
+/// A config rooted at `dir` with `tiers` and no policies.
+pub fn config(dir: &Path, tiers: Vec<TierConfig>) -> LakeConfig {
+    LakeConfig {
+        dir: dir.to_path_buf(),
+        tiers,
+        placement: vec![],
+        lifecycle: vec![],
+        retention: vec![],
+        ..LakeConfig::default()
+    }
+}
+
+/// Deterministic pseudo-random bytes.
+pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+pub fn strata_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_strata")
+}
