@@ -39,7 +39,9 @@ fn get_64mib(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("get_64mib");
     group.throughput(Throughput::Bytes(64 << 20));
-    group.sample_size(20).measurement_time(Duration::from_secs(8));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(8));
     group.bench_function("std_fs_read", |b| {
         b.iter(|| black_box(std::fs::read(&file).unwrap()))
     });
@@ -66,12 +68,16 @@ fn small_objects(c: &mut Criterion) {
     }
     let mut group = c.benchmark_group("objects_4kib");
     group.throughput(Throughput::Bytes(4096));
-    group.sample_size(20).measurement_time(Duration::from_secs(8));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(8));
     let mut n = 0u64;
     group.bench_function("put", |b| {
         b.iter(|| {
             n += 1;
-            store.put(&format!("put/{}", n % 1000), payload.clone()).unwrap()
+            store
+                .put(&format!("put/{}", n % 1000), payload.clone())
+                .unwrap()
         })
     });
     let mut i = 0u64;

@@ -59,25 +59,22 @@ pub struct LakeConfig {
 
 /// One storage tier.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawTier", into = "RawTier")]
 pub struct TierConfig {
     /// Name used in policies, `stat` output and errors.
     pub name: String,
     /// What backs the tier.
-    #[serde(flatten)]
     pub kind: TierKind,
 }
 
 /// What backs a tier.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum TierKind {
     /// In-process memory; for tests. Lost when the process ends.
     Memory,
     /// A local directory; relative paths are under the data root; default `<dir>/<name>`.
     Local {
         /// The directory.
-        #[serde(default)]
         path: Option<PathBuf>,
     },
     /// Any S3-compatible endpoint.
@@ -85,32 +82,139 @@ pub enum TierKind {
 }
 
 /// Settings of an S3-compatible tier.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct S3Config {
     /// The bucket; it must exist.
     pub bucket: String,
     /// Endpoint URL, e.g. `http://127.0.0.1:9000`; empty for AWS.
-    #[serde(default)]
     pub endpoint: Option<String>,
     /// Region; default `us-east-1`.
-    #[serde(default)]
     pub region: Option<String>,
     /// Access key id; falls back to the environment (`AWS_ACCESS_KEY_ID`).
-    #[serde(default)]
     pub access_key_id: Option<String>,
     /// Secret access key; falls back to the environment.
-    #[serde(default)]
     pub secret_access_key: Option<String>,
     /// Allow plain HTTP endpoints.
-    #[serde(default)]
     pub allow_http: bool,
     /// Use virtual-hosted-style requests (`bucket.host`) instead of path-style.
-    #[serde(default)]
     pub virtual_hosted_style: bool,
     /// A key prefix inside the bucket under which this tier lives.
-    #[serde(default)]
     pub prefix: Option<String>,
+}
+
+/// The flat TOML shape of a tier: one table with a `kind` and the keys that kind takes, so that
+/// unknown keys are refused and keys of another kind are named in the error.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTier {
+    name: String,
+    kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bucket: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_access_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allow_http: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    virtual_hosted_style: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prefix: Option<String>,
+}
+
+impl TryFrom<RawTier> for TierConfig {
+    type Error = String;
+
+    fn try_from(raw: RawTier) -> std::result::Result<Self, String> {
+        let s3_keys = [
+            ("bucket", raw.bucket.is_some()),
+            ("endpoint", raw.endpoint.is_some()),
+            ("region", raw.region.is_some()),
+            ("access_key_id", raw.access_key_id.is_some()),
+            ("secret_access_key", raw.secret_access_key.is_some()),
+            ("allow_http", raw.allow_http.is_some()),
+            ("virtual_hosted_style", raw.virtual_hosted_style.is_some()),
+            ("prefix", raw.prefix.is_some()),
+        ];
+        let refuse = |kind: &str, keys: &[(&str, bool)]| match keys.iter().find(|(_, set)| *set) {
+            Some((key, _)) => Err(format!(
+                "tier {:?}: `{key}` does not apply to kind {kind:?}",
+                raw.name
+            )),
+            None => Ok(()),
+        };
+        let kind = match raw.kind.as_str() {
+            "memory" => {
+                refuse("memory", &s3_keys)?;
+                refuse("memory", &[("path", raw.path.is_some())])?;
+                TierKind::Memory
+            }
+            "local" => {
+                refuse("local", &s3_keys)?;
+                TierKind::Local { path: raw.path }
+            }
+            "s3" => {
+                refuse("s3", &[("path", raw.path.is_some())])?;
+                TierKind::S3(S3Config {
+                    bucket: raw.bucket.ok_or_else(|| {
+                        format!("tier {:?}: kind \"s3\" needs `bucket`", raw.name)
+                    })?,
+                    endpoint: raw.endpoint,
+                    region: raw.region,
+                    access_key_id: raw.access_key_id,
+                    secret_access_key: raw.secret_access_key,
+                    allow_http: raw.allow_http.unwrap_or(false),
+                    virtual_hosted_style: raw.virtual_hosted_style.unwrap_or(false),
+                    prefix: raw.prefix,
+                })
+            }
+            other => {
+                return Err(format!(
+                    "tier {:?}: unknown kind {other:?} (expected memory, local or s3)",
+                    raw.name
+                ))
+            }
+        };
+        Ok(TierConfig {
+            name: raw.name,
+            kind,
+        })
+    }
+}
+
+impl From<TierConfig> for RawTier {
+    fn from(tier: TierConfig) -> Self {
+        let mut raw = RawTier {
+            name: tier.name,
+            ..RawTier::default()
+        };
+        match tier.kind {
+            TierKind::Memory => raw.kind = "memory".into(),
+            TierKind::Local { path } => {
+                raw.kind = "local".into();
+                raw.path = path;
+            }
+            TierKind::S3(s3) => {
+                raw.kind = "s3".into();
+                raw.bucket = Some(s3.bucket);
+                raw.endpoint = s3.endpoint;
+                raw.region = s3.region;
+                raw.access_key_id = s3.access_key_id;
+                raw.secret_access_key = s3.secret_access_key;
+                raw.allow_http = Some(s3.allow_http);
+                raw.virtual_hosted_style = Some(s3.virtual_hosted_style);
+                raw.prefix = s3.prefix;
+            }
+        }
+        raw
+    }
 }
 
 /// Which tier new objects go to.
@@ -258,8 +362,8 @@ impl LakeConfig {
     /// Reads a TOML file. Relative paths in it are taken from the working directory, as the
     /// `--dir` flag is.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io("cannot read config", path, e))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::io("cannot read config", path, e))?;
         Self::from_toml_str(&text).map_err(|e| e.with("path", path.display()))
     }
 
@@ -277,7 +381,11 @@ impl LakeConfig {
         let mut seen = std::collections::HashSet::new();
         for tier in &self.tiers {
             let name = &tier.name;
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
                 return Err(Error::config(format!(
                     "tier name {name:?} must be non-empty ASCII letters, digits, '-' or '_'"
                 )));
@@ -326,7 +434,9 @@ pub(crate) fn toml_error(text: &str, err: &toml::de::Error) -> Error {
             let start = span.start.min(text.len());
             let line_no = text[..start].matches('\n').count() + 1;
             let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
-            Error::config(format!("invalid config at line {line_no} (`{line}`): {message}"))
+            Error::config(format!(
+                "invalid config at line {line_no} (`{line}`): {message}"
+            ))
         }
         None => Error::config(format!("invalid config: {message}")),
     }
@@ -447,12 +557,16 @@ mod tests {
 
     #[test]
     fn empty_document_is_the_default() {
-        assert_eq!(LakeConfig::from_toml_str("").unwrap(), LakeConfig::default());
+        assert_eq!(
+            LakeConfig::from_toml_str("").unwrap(),
+            LakeConfig::default()
+        );
     }
 
     #[test]
     fn bad_input_names_line_and_field() {
-        let err = LakeConfig::from_toml_str("dir = 'x'\n[retry]\nmax_retries = 'many'\n").unwrap_err();
+        let err =
+            LakeConfig::from_toml_str("dir = 'x'\n[retry]\nmax_retries = 'many'\n").unwrap_err();
         let text = err.to_string();
         assert!(text.contains("line 3"), "{text}");
         assert!(text.contains("max_retries"), "{text}");
@@ -460,8 +574,25 @@ mod tests {
         assert!(err.to_string().contains("tape"), "{err}");
         let err = LakeConfig::from_toml_str("bogus = 1").unwrap_err();
         assert!(err.to_string().contains("bogus"), "{err}");
-        let err = LakeConfig::from_toml_str("[[lifecycle]]\ndemote_after_age = 'soon'\n").unwrap_err();
+        let err =
+            LakeConfig::from_toml_str("[[lifecycle]]\ndemote_after_age = 'soon'\n").unwrap_err();
         assert!(err.to_string().contains("soon"), "{err}");
+    }
+
+    #[test]
+    fn tier_keys_must_fit_the_kind() {
+        let err = LakeConfig::from_toml_str("[[tiers]]\nname='a'\nkind='local'\nbucket='b'\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("`bucket` does not apply"), "{err}");
+        let err = LakeConfig::from_toml_str("[[tiers]]\nname='a'\nkind='s3'\n").unwrap_err();
+        assert!(err.to_string().contains("needs `bucket`"), "{err}");
+        let err =
+            LakeConfig::from_toml_str("[[tiers]]\nname='a'\nkind='local'\npth='x'\n").unwrap_err();
+        assert!(err.to_string().contains("pth"), "{err}");
+        let s3 = "[[tiers]]\nname='c'\nkind='s3'\nbucket='b'\nallow_http=true\n";
+        let config = LakeConfig::from_toml_str(s3).unwrap();
+        let back = LakeConfig::from_toml_str(&config.to_toml_string().unwrap()).unwrap();
+        assert_eq!(config, back);
     }
 
     #[test]

@@ -12,23 +12,33 @@ use crate::store::{RunOptions, Store};
 /// Runs the demonstration against `config`, printing to `out`.
 pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
     let mut say = |line: String| -> Result<()> {
-        writeln!(out, "{line}").map_err(|e| Error::new(ErrorKind::Io, format!("cannot write output: {e}")))
+        writeln!(out, "{line}")
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot write output: {e}")))
     };
     let started = Instant::now();
     let store = Store::open(config)?;
     say(format!(
-        "strata demo on data root {} (tiers, hottest first: {})",
-        store.dir().display(),
-        store.tier_names().join(", ")
+        "strata demo on data root {}",
+        store.dir().display()
     ))?;
+    for (name, location) in store.tier_locations() {
+        say(format!("  tier {name:<5} at {location}"))?;
+    }
 
     say("\n== Tiered storage".into())?;
     let mut written = 0u64;
     for day in 1..=5u8 {
         let body = format!("{{\"day\":{day},\"events\":[1,2,3]}}\n").repeat(200 * day as usize);
-        written += store.put(&format!("demo/raw/events/day={day:02}.json"), body.into_bytes())?.size;
+        written += store
+            .put(
+                &format!("demo/raw/events/day={day:02}.json"),
+                body.into_bytes(),
+            )?
+            .size;
     }
-    let model: Vec<u8> = (0..24 * 1024 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let model: Vec<u8> = (0..24 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     let t = Instant::now();
     let info = store.put("demo/models/weights.bin", model.clone())?;
     say(format!(
@@ -49,20 +59,47 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
         &info.checksum[..16]
     ))?;
     let range = store.get_range("demo/raw/events/day=03.json", 0..13)?;
-    say(format!("ranged get of day=03 bytes 0..13: {:?}", String::from_utf8_lossy(&range)))?;
+    say(format!(
+        "ranged get of day=03 bytes 0..13: {:?}",
+        String::from_utf8_lossy(&range)
+    ))?;
     for o in store.list("demo/")? {
         say(format!("  {:>10} B  {:<5} {}", o.size, o.tier, o.key))?;
     }
 
     say("\n== Lifecycle and retention (policies evaluated 31 days from now)".into())?;
     let later = SystemTime::now() + Duration::from_secs(31 * 86_400);
-    let dry = store.run_tiers(&RunOptions { dry_run: true, now: Some(later), ..RunOptions::default() }, &|_, _| {})?;
-    say(format!("dry run plans {} actions and changes nothing:", dry.actions.len()))?;
+    let dry = store.run_tiers(
+        &RunOptions {
+            dry_run: true,
+            now: Some(later),
+            ..RunOptions::default()
+        },
+        &|_, _| {},
+    )?;
+    say(format!(
+        "dry run plans {} actions and changes nothing:",
+        dry.actions.len()
+    ))?;
     for a in &dry.actions {
-        let to = a.planned.to.as_deref().map(|t| format!(" -> {t}")).unwrap_or_default();
-        say(format!("  {:?} {} [{}{}]: {}", a.planned.action, a.planned.key, a.planned.from, to, a.planned.reason))?;
+        let to = a
+            .planned
+            .to
+            .as_deref()
+            .map(|t| format!(" -> {t}"))
+            .unwrap_or_default();
+        say(format!(
+            "  {:?} {} [{}{}]: {}",
+            a.planned.action, a.planned.key, a.planned.from, to, a.planned.reason
+        ))?;
     }
-    let report = store.run_tiers(&RunOptions { now: Some(later), ..RunOptions::default() }, &|_, _| {})?;
+    let report = store.run_tiers(
+        &RunOptions {
+            now: Some(later),
+            ..RunOptions::default()
+        },
+        &|_, _| {},
+    )?;
     say(format!(
         "tier run: {} moved ({} bytes, each copied, verified by checksum, then the source deleted), {} expired, {} failed",
         report.moved, report.bytes_moved, report.expired, report.failed
@@ -74,7 +111,10 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
         cold.tier,
         back[..] == model[..]
     ))?;
-    say(format!("tmp/demo-scratch.txt still present: {}", store.exists("tmp/demo-scratch.txt")?))?;
+    say(format!(
+        "tmp/demo-scratch.txt still present: {}",
+        store.exists("tmp/demo-scratch.txt")?
+    ))?;
 
     say("\n== Promotion on repeated reads".into())?;
     for _ in 0..3 {

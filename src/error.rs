@@ -188,9 +188,7 @@ impl From<object_store::Error> for Error {
                 ErrorKind::AlreadyExists
             }
             OsError::InvalidPath { .. } => ErrorKind::InvalidArgument,
-            OsError::NotSupported { .. } | OsError::NotImplemented { .. } => {
-                ErrorKind::Unsupported
-            }
+            OsError::NotSupported { .. } | OsError::NotImplemented { .. } => ErrorKind::Unsupported,
             OsError::Generic { store, .. } if *store == "LocalFileSystem" => ErrorKind::Io,
             _ => ErrorKind::Remote,
         };

@@ -16,7 +16,11 @@ fn strata(dir: &std::path::Path, args: &[&str]) -> Output {
 }
 
 fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
@@ -43,23 +47,41 @@ fn put_get_ls_stat_rm() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"from stdin").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from stdin")
+        .unwrap();
     assert!(child.wait().unwrap().success());
 
     let got = strata(&root, &["get", "a/b.bin"]);
     assert!(got.status.success());
     assert!(got.stdout == data);
     let out = tmp.path().join("out.bin");
-    ok(&strata(&root, &["get", "a/c.txt", "-o", out.to_str().unwrap()]));
+    ok(&strata(
+        &root,
+        &["get", "a/c.txt", "-o", out.to_str().unwrap()],
+    ));
     assert_eq!(std::fs::read(&out).unwrap(), b"from stdin");
 
-    let ls: serde_json::Value = serde_json::from_str(&ok(&strata(&root, &["ls", "a/", "--json"]))).unwrap();
-    let keys: Vec<_> = ls.as_array().unwrap().iter().map(|o| o["key"].as_str().unwrap()).collect();
+    let ls: serde_json::Value =
+        serde_json::from_str(&ok(&strata(&root, &["ls", "a/", "--json"]))).unwrap();
+    let keys: Vec<_> = ls
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["key"].as_str().unwrap())
+        .collect();
     assert_eq!(keys, ["a/b.bin", "a/c.txt"]);
     let text = ok(&strata(&root, &["ls"]));
-    assert!(text.contains("a/b.bin") && text.contains("300000"), "{text}");
+    assert!(
+        text.contains("a/b.bin") && text.contains("300000"),
+        "{text}"
+    );
 
-    let stat: serde_json::Value = serde_json::from_str(&ok(&strata(&root, &["stat", "a/b.bin", "--json"]))).unwrap();
+    let stat: serde_json::Value =
+        serde_json::from_str(&ok(&strata(&root, &["stat", "a/b.bin", "--json"]))).unwrap();
     assert_eq!(stat["tier"], "hot");
     assert_eq!(stat["size"], 300_000);
     assert_eq!(stat["checksum"], blake3::hash(&data).to_hex().to_string());
@@ -67,7 +89,10 @@ fn put_get_ls_stat_rm() {
 
     ok(&strata(&root, &["rm", "a/b.bin"]));
     let err = one_line_error(&strata(&root, &["get", "a/b.bin"]));
-    assert!(err.contains("no such object") && err.contains("a/b.bin"), "{err}");
+    assert!(
+        err.contains("no such object") && err.contains("a/b.bin"),
+        "{err}"
+    );
     one_line_error(&strata(&root, &["put", "../x", input.to_str().unwrap()]));
     one_line_error(&strata(&root, &["put", "x", "/no/such/file"]));
 }
@@ -79,7 +104,10 @@ fn dry_run_lists_and_changes_nothing() {
     let input = tmp.path().join("in.txt");
     std::fs::write(&input, b"x").unwrap();
     ok(&strata(&root, &["put", "logs/1", input.to_str().unwrap()]));
-    ok(&strata(&root, &["put", "tmp/scratch", input.to_str().unwrap()]));
+    ok(&strata(
+        &root,
+        &["put", "tmp/scratch", input.to_str().unwrap()],
+    ));
     let plan: serde_json::Value = serde_json::from_str(&ok(&strata(
         &root,
         &["tier", "run", "--dry-run", "--json", "--after", "31d"],
@@ -87,15 +115,23 @@ fn dry_run_lists_and_changes_nothing() {
     .unwrap();
     let actions = plan["actions"].as_array().unwrap();
     assert_eq!(actions.len(), 2, "{plan}");
-    assert!(actions.iter().any(|a| a["action"] == "demote" && a["key"] == "logs/1" && a["to"] == "cold"));
-    assert!(actions.iter().any(|a| a["action"] == "expire" && a["key"] == "tmp/scratch"));
+    assert!(actions
+        .iter()
+        .any(|a| a["action"] == "demote" && a["key"] == "logs/1" && a["to"] == "cold"));
+    assert!(actions
+        .iter()
+        .any(|a| a["action"] == "expire" && a["key"] == "tmp/scratch"));
     // Nothing changed.
-    let ls: serde_json::Value = serde_json::from_str(&ok(&strata(&root, &["ls", "--json"]))).unwrap();
+    let ls: serde_json::Value =
+        serde_json::from_str(&ok(&strata(&root, &["ls", "--json"]))).unwrap();
     assert!(ls.as_array().unwrap().iter().all(|o| o["tier"] == "hot"));
     assert_eq!(ls.as_array().unwrap().len(), 2);
     // Without --dry-run the same plan is carried out.
     let text = ok(&strata(&root, &["tier", "run", "--after", "31d"]));
-    assert!(text.contains("1 moved") && text.contains("1 expired"), "{text}");
+    assert!(
+        text.contains("1 moved") && text.contains("1 expired"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -103,7 +139,10 @@ fn a_second_process_is_told_who_holds_the_root() {
     let tmp = tempfile::tempdir().unwrap();
     let store = strata::Store::open(&strata::LakeConfig::local(tmp.path())).unwrap();
     let err = one_line_error(&strata(tmp.path(), &["ls"]));
-    assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+    assert!(
+        err.contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
     drop(store);
     ok(&strata(tmp.path(), &["ls"]));
 }

@@ -10,9 +10,13 @@ use strata::{LakeConfig, LifecycleRule, Store, TierKind};
 
 #[test]
 fn demotion_lands_in_the_bucket_and_reads_back() {
-    let Some(cold) = s3_tier("cold", "demotion") else { return };
+    let Some(cold) = s3_tier("cold", "demotion") else {
+        return;
+    };
     let (endpoint, bucket) = s3_env().unwrap();
-    let TierKind::S3(s3) = &cold.kind else { unreachable!() };
+    let TierKind::S3(s3) = &cold.kind else {
+        unreachable!()
+    };
     let prefix = s3.prefix.clone().unwrap();
 
     let dir = tempfile::tempdir().unwrap();
@@ -40,7 +44,11 @@ fn demotion_lands_in_the_bucket_and_reads_back() {
         .args(["--config", cfg, "tier", "run", "--json"])
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(report["moved"], 1, "{report}");
 
@@ -71,10 +79,21 @@ fn demotion_lands_in_the_bucket_and_reads_back() {
 
     let out_file = dir.path().join("back.bin");
     let get = Command::new(strata_bin())
-        .args(["--config", cfg, "get", "archive/2026/big.bin", "-o", out_file.to_str().unwrap()])
+        .args([
+            "--config",
+            cfg,
+            "get",
+            "archive/2026/big.bin",
+            "-o",
+            out_file.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    assert!(get.status.success(), "{}", String::from_utf8_lossy(&get.stderr));
+    assert!(
+        get.status.success(),
+        "{}",
+        String::from_utf8_lossy(&get.stderr)
+    );
     assert!(std::fs::read(&out_file).unwrap() == data);
 
     let stat = Command::new(strata_bin())

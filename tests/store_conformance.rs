@@ -28,30 +28,43 @@ fn conformance(tier: TierConfig) {
 
     // Streaming put through the multipart path, from a reader.
     let big = bytes(40 << 20, 2);
-    let info = store
-        .put_reader("stream/big", &mut &big[..], None)
-        .unwrap();
+    let info = store.put_reader("stream/big", &mut &big[..], None).unwrap();
     assert_eq!(info.size, big.len() as u64);
     assert!(store.get("stream/big").unwrap()[..] == big[..]);
-    let info = store.put_reader("stream/small", &mut &b"tiny"[..], None).unwrap();
+    let info = store
+        .put_reader("stream/small", &mut &b"tiny"[..], None)
+        .unwrap();
     assert_eq!(info.size, 4);
 
     // Ranges.
-    assert_eq!(&store.get_range("stream/big", 10..20).unwrap()[..], &big[10..20]);
-    let tail = store.get_range("stream/big", (big.len() - 3) as u64..big.len() as u64).unwrap();
+    assert_eq!(
+        &store.get_range("stream/big", 10..20).unwrap()[..],
+        &big[10..20]
+    );
+    let tail = store
+        .get_range("stream/big", (big.len() - 3) as u64..big.len() as u64)
+        .unwrap();
     assert_eq!(&tail[..], &big[big.len() - 3..]);
     assert!(store.get_range("stream/big", 5..5).unwrap().is_empty());
     assert_eq!(
-        store.get_range("stream/big", 0..big.len() as u64 + 1).unwrap_err().kind(),
+        store
+            .get_range("stream/big", 0..big.len() as u64 + 1)
+            .unwrap_err()
+            .kind(),
         ErrorKind::InvalidArgument
     );
     assert_eq!(store.get_range("sizes/one", 0..1).unwrap()[..], [7u8]);
 
     // Stat and list.
     let stat = store.stat("sizes/one").unwrap();
-    assert_eq!((stat.size, stat.access_count), (1, 2));
+    assert_eq!((stat.size, stat.access_count), (1, 3)); // get, get_to, get_range
     assert!(stat.last_access_ms >= stat.created_ms);
-    let keys: Vec<_> = store.list("sizes/").unwrap().into_iter().map(|o| o.key).collect();
+    let keys: Vec<_> = store
+        .list("sizes/")
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
     assert_eq!(keys, ["sizes/empty", "sizes/hundred-mib", "sizes/one"]);
     assert!(store.list("nothing/").unwrap().is_empty());
 
@@ -63,19 +76,34 @@ fn conformance(tier: TierConfig) {
     store.copy("sizes/one", "copies/one").unwrap();
     assert_eq!(&store.get("copies/one").unwrap()[..], b"two");
     store.rename("copies/one", "copies/renamed").unwrap();
-    assert_eq!(store.get("copies/one").unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        store.get("copies/one").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
     assert_eq!(&store.get("copies/renamed").unwrap()[..], b"two");
 
     // Delete.
     store.delete("sizes/hundred-mib").unwrap();
-    assert_eq!(store.get("sizes/hundred-mib").unwrap_err().kind(), ErrorKind::NotFound);
-    assert_eq!(store.delete("sizes/hundred-mib").unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        store.get("sizes/hundred-mib").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        store.delete("sizes/hundred-mib").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
     assert_eq!(store.stat("nope").unwrap_err().kind(), ErrorKind::NotFound);
 
     // Bad keys are refused before touching the tier.
     for bad in ["", "/abs", "a//b", "../escape"] {
-        assert_eq!(store.put(bad, b"x".to_vec()).unwrap_err().kind(), ErrorKind::InvalidArgument);
-        assert_eq!(store.get(bad).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            store.put(bad, b"x".to_vec()).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(
+            store.get(bad).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
     }
 
     // Nothing left behind after all that: tier run finds no orphans.

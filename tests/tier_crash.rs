@@ -12,12 +12,18 @@ use strata::{LakeConfig, RunOptions, Store};
 const OBJECTS: usize = 1000;
 
 fn files_under(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
     entries
         .flatten()
         .map(|e| {
             let p = e.path();
-            if p.is_dir() { files_under(&p) } else { 1 }
+            if p.is_dir() {
+                files_under(&p)
+            } else {
+                1
+            }
         })
         .sum()
 }
@@ -29,7 +35,9 @@ fn content(i: usize) -> Vec<u8> {
 fn check_all_readable(store: &Store) {
     for i in 0..OBJECTS {
         let key = format!("obj/{i:04}");
-        let got = store.get(&key).unwrap_or_else(|e| panic!("{key} unreadable: {e}"));
+        let got = store
+            .get(&key)
+            .unwrap_or_else(|e| panic!("{key} unreadable: {e}"));
         assert!(got[..] == content(i)[..], "{key}: content differs");
     }
 }
@@ -57,7 +65,14 @@ fn kill_during_tier_run_then_rerun() {
     }
 
     let mut child = Command::new(strata_bin())
-        .args(["--config", cfg_path.to_str().unwrap(), "tier", "run", "--concurrency", "2"])
+        .args([
+            "--config",
+            cfg_path.to_str().unwrap(),
+            "tier",
+            "run",
+            "--concurrency",
+            "2",
+        ])
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -69,8 +84,14 @@ fn kill_during_tier_run_then_rerun() {
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();
     let moved_before_kill = files_under(&cold);
-    assert!(!status.success(), "the run finished before it could be killed");
-    assert!(moved_before_kill < OBJECTS, "killed too late: {moved_before_kill} moved");
+    assert!(
+        !status.success(),
+        "the run finished before it could be killed"
+    );
+    assert!(
+        moved_before_kill < OBJECTS,
+        "killed too late: {moved_before_kill} moved"
+    );
 
     // Right after the kill, before any repair, every object reads back intact.
     let store = Store::open(&config).unwrap();
@@ -84,6 +105,9 @@ fn kill_during_tier_run_then_rerun() {
     assert!(listed.iter().all(|o| o.tier == "cold"));
     assert_eq!(files_under(&root.join("hot")), 0);
     assert_eq!(files_under(&cold), OBJECTS);
-    assert!(store.plan_tiers(std::time::SystemTime::now()).unwrap().is_empty());
+    assert!(store
+        .plan_tiers(std::time::SystemTime::now())
+        .unwrap()
+        .is_empty());
     check_all_readable(&store);
 }

@@ -42,7 +42,11 @@ fn deleted_index_is_rebuilt_on_open() {
         let stat = store.stat(&info.key).unwrap();
         assert_eq!(stat.checksum, info.checksum);
         assert_eq!(stat.size, info.size);
-        let want_tier = if info.key.starts_with("k/1") { "cold" } else { "hot" };
+        let want_tier = if info.key.starts_with("k/1") {
+            "cold"
+        } else {
+            "hot"
+        };
         assert_eq!(stat.tier, want_tier, "{}", info.key);
         assert!(store.get(&info.key).unwrap()[..] == data[..]);
     }
@@ -70,16 +74,21 @@ fn corrupt_index_is_an_error_until_reindex() {
         .args(["--dir", root.to_str().unwrap(), "tier", "reindex", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["objects"], 2);
     let store = Store::open(&cfg).unwrap();
     assert_eq!(&store.get("a/b").unwrap()[..], b"hello");
     assert!(store.get("c").unwrap()[..] == bytes(600_000, 3)[..]);
     // The damaged file is kept aside, not deleted.
-    let aside = std::fs::read_dir(&root)
-        .unwrap()
-        .flatten()
-        .any(|e| e.file_name().to_string_lossy().starts_with("index.redb.corrupt-"));
+    let aside = std::fs::read_dir(&root).unwrap().flatten().any(|e| {
+        e.file_name()
+            .to_string_lossy()
+            .starts_with("index.redb.corrupt-")
+    });
     assert!(aside);
 }

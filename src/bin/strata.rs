@@ -10,7 +10,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use strata::{LakeConfig, ObjectInfo, RunOptions, Store};
 
 #[derive(Parser)]
-#[command(name = "strata", version, about = "Embedded tiered storage: put, get and manage objects across hot and cold tiers")]
+#[command(
+    name = "strata",
+    version,
+    about = "Embedded tiered storage: put, get and manage objects across hot and cold tiers"
+)]
 struct Cli {
     #[command(flatten)]
     root: RootArgs,
@@ -118,7 +122,12 @@ fn run(cli: Cli) -> strata::Result<()> {
             } else {
                 store.put_file(&key, &file)?
             };
-            writeln!(out, "put {} ({} bytes) in tier {}", info.key, info.size, info.tier).map_err(io)
+            writeln!(
+                out,
+                "put {} ({} bytes) in tier {}",
+                info.key, info.size, info.tier
+            )
+            .map_err(io)
         }
         Command::Get { key, output } => {
             let store = Store::open(&config)?;
@@ -126,9 +135,15 @@ fn run(cli: Cli) -> strata::Result<()> {
                 Some(path) => {
                     // Write beside the target and rename, so OUT is never left half-written.
                     let tmp = path.with_extension("strata-partial");
-                    let mut file = std::fs::File::create(&tmp)
-                        .map_err(|e| strata::Error::new(strata::ErrorKind::Io, format!("cannot create {}: {e}", tmp.display())))?;
-                    let result = store.get_to(&key, &mut file).and_then(|_| file.sync_all().map_err(io));
+                    let mut file = std::fs::File::create(&tmp).map_err(|e| {
+                        strata::Error::new(
+                            strata::ErrorKind::Io,
+                            format!("cannot create {}: {e}", tmp.display()),
+                        )
+                    })?;
+                    let result = store
+                        .get_to(&key, &mut file)
+                        .and_then(|_| file.sync_all().map_err(io));
                     if let Err(e) = result {
                         let _ = std::fs::remove_file(&tmp);
                         return Err(e);
@@ -149,7 +164,15 @@ fn run(cli: Cli) -> strata::Result<()> {
                 writeln!(out, "{}", serde_json::Value::Array(rows)).map_err(io)
             } else {
                 for o in &objects {
-                    writeln!(out, "{:>12}  {:<6}  {}  {}", o.size, o.tier, time(o.created_ms), o.key).map_err(io)?;
+                    writeln!(
+                        out,
+                        "{:>12}  {:<6}  {}  {}",
+                        o.size,
+                        o.tier,
+                        time(o.created_ms),
+                        o.key
+                    )
+                    .map_err(io)?;
                 }
                 Ok(())
             }
@@ -173,7 +196,12 @@ fn run(cli: Cli) -> strata::Result<()> {
             store.delete(&key)?;
             writeln!(out, "removed {key}").map_err(io)
         }
-        Command::Tier(TierCommand::Run { dry_run, json, after, concurrency }) => {
+        Command::Tier(TierCommand::Run {
+            dry_run,
+            json,
+            after,
+            concurrency,
+        }) => {
             let store = Store::open(&config)?;
             let options = RunOptions {
                 dry_run,
@@ -187,29 +215,59 @@ fn run(cli: Cli) -> strata::Result<()> {
             })?;
             bar.finish_and_clear();
             if json {
-                let text = serde_json::to_string(&report).map_err(|e| strata::Error::new(strata::ErrorKind::Internal, e.to_string()))?;
+                let text = serde_json::to_string(&report)
+                    .map_err(|e| strata::Error::new(strata::ErrorKind::Internal, e.to_string()))?;
                 writeln!(out, "{text}").map_err(io)?;
             } else {
                 for a in &report.actions {
-                    let to = a.planned.to.as_deref().map(|t| format!(" -> {t}")).unwrap_or_default();
+                    let to = a
+                        .planned
+                        .to
+                        .as_deref()
+                        .map(|t| format!(" -> {t}"))
+                        .unwrap_or_default();
                     let status = match (&a.error, dry_run) {
                         (Some(e), _) => format!("FAILED: {e}"),
                         (None, true) => "would do".into(),
                         (None, false) => "done".into(),
                     };
-                    writeln!(out, "{:?} {} [{}{}] {}: {}", a.planned.action, a.planned.key, a.planned.from, to, a.planned.reason, status).map_err(io)?;
+                    writeln!(
+                        out,
+                        "{:?} {} [{}{}] {}: {}",
+                        a.planned.action,
+                        a.planned.key,
+                        a.planned.from,
+                        to,
+                        a.planned.reason,
+                        status
+                    )
+                    .map_err(io)?;
                 }
                 writeln!(
                     out,
                     "{} actions{}: {} moved ({} bytes), {} expired, {} orphans removed, {} failed",
                     report.actions.len(),
-                    if dry_run { " planned (dry run, nothing changed)" } else { "" },
-                    report.moved, report.bytes_moved, report.expired, report.orphans_removed, report.failed
+                    if dry_run {
+                        " planned (dry run, nothing changed)"
+                    } else {
+                        ""
+                    },
+                    report.moved,
+                    report.bytes_moved,
+                    report.expired,
+                    report.orphans_removed,
+                    report.failed
                 )
                 .map_err(io)?;
             }
             if report.failed > 0 {
-                return Err(strata::Error::new(strata::ErrorKind::Io, format!("{} tier actions failed; rerun `strata tier run` to retry", report.failed)));
+                return Err(strata::Error::new(
+                    strata::ErrorKind::Io,
+                    format!(
+                        "{} tier actions failed; rerun `strata tier run` to retry",
+                        report.failed
+                    ),
+                ));
             }
             Ok(())
         }
@@ -222,7 +280,8 @@ fn run(cli: Cli) -> strata::Result<()> {
             })?;
             bar.finish_and_clear();
             if json {
-                let text = serde_json::to_string(&report).map_err(|e| strata::Error::new(strata::ErrorKind::Internal, e.to_string()))?;
+                let text = serde_json::to_string(&report)
+                    .map_err(|e| strata::Error::new(strata::ErrorKind::Internal, e.to_string()))?;
                 writeln!(out, "{text}").map_err(io)
             } else {
                 writeln!(

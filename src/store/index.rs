@@ -7,13 +7,13 @@
 
 use std::path::{Path, PathBuf};
 
-use redb::{Database, Durability, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{Database, Durability, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 
 /// Version of the table layout; bumped on any incompatible change.
-pub(crate) const INDEX_FORMAT: u64 = 1;
+pub const INDEX_FORMAT: u64 = 1;
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// key -> ObjectRecord (JSON).
@@ -82,7 +82,10 @@ impl ObjectRecord {
         if record.v != 1 {
             return Err(Error::new(
                 ErrorKind::Unsupported,
-                format!("tier index record version {} is newer than this strata", record.v),
+                format!(
+                    "tier index record version {} is newer than this strata",
+                    record.v
+                ),
             )
             .with("key", key));
         }
@@ -126,10 +129,6 @@ impl TierIndex {
         };
         index.check_format()?;
         Ok((index, created))
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     fn check_format(&self) -> Result<()> {
@@ -198,11 +197,6 @@ impl TierIndex {
             out.push((key.to_string(), ObjectRecord::decode(key, v.value())?));
         }
         Ok(out)
-    }
-
-    pub fn len(&self) -> Result<u64> {
-        let txn = self.db.begin_read()?;
-        Ok(txn.open_table(OBJECTS)?.len()?)
     }
 
     /// Records a written object. If an older copy lived in another tier, it becomes an orphan.
@@ -421,7 +415,10 @@ mod tests {
             .unwrap();
         assert!(!index.commit_move("a", &intent).unwrap());
         let record = index.get("a").unwrap().unwrap();
-        assert_eq!((record.tier.as_str(), record.checksum.as_str()), ("hot", "new"));
+        assert_eq!(
+            (record.tier.as_str(), record.checksum.as_str()),
+            ("hot", "new")
+        );
         assert_eq!(index.orphans().unwrap(), vec![("cold".into(), "a".into())]);
     }
 

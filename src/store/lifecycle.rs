@@ -6,6 +6,7 @@
 //! process killed at any step leaves the object readable from the tier the index names, and the
 //! next run finishes the move and removes orphans.
 
+use object_store::ObjectStoreExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -169,11 +170,16 @@ impl Store {
                 ),
             ));
         }
-        let rule: &LifecycleRule = self.config.lifecycle.iter().find(|r| key.starts_with(&r.prefix))?;
+        let rule: &LifecycleRule = self
+            .config
+            .lifecycle
+            .iter()
+            .find(|r| key.starts_with(&r.prefix))?;
         let pos = self.tier_position(&record.tier)?;
         if let Some(n) = rule.promote_after_reads {
             let window = rule.promote_window.unwrap_or(Duration::from_secs(3600));
-            let in_window = now_ms.saturating_sub(record.window_start_ms) <= window.as_millis() as u64;
+            let in_window =
+                now_ms.saturating_sub(record.window_start_ms) <= window.as_millis() as u64;
             if pos > 0 && in_window && record.window_reads >= n {
                 let to = &self.tiers[pos - 1].name;
                 return Some(action(
@@ -201,7 +207,11 @@ impl Store {
             }
             _ => return None,
         };
-        Some(action(ActionKind::Demote, Some(&self.tiers[target].name), reason))
+        Some(action(
+            ActionKind::Demote,
+            Some(&self.tiers[target].name),
+            reason,
+        ))
     }
 
     /// Applies the policies: finishes interrupted moves, removes orphans, expires, demotes and
@@ -220,7 +230,10 @@ impl Store {
         if options.dry_run {
             report.actions = plan
                 .into_iter()
-                .map(|planned| ActionOutcome { planned, error: None })
+                .map(|planned| ActionOutcome {
+                    planned,
+                    error: None,
+                })
                 .collect();
             return Ok(report);
         }
@@ -278,7 +291,10 @@ impl Store {
                 Ok(0)
             }
             ActionKind::Demote | ActionKind::Promote => {
-                let to = action.to.as_deref().ok_or_else(|| Error::internal("move without target"))?;
+                let to = action
+                    .to
+                    .as_deref()
+                    .ok_or_else(|| Error::internal("move without target"))?;
                 let Some(record) = self.index.get(key)? else {
                     return Ok(0);
                 };
@@ -340,7 +356,13 @@ impl Store {
 }
 
 /// Copies one object between tiers; large ones as a multipart upload.
-async fn transfer(from: &Tier, to: &Tier, key: &str, size: u64, multipart_threshold: u64) -> Result<()> {
+async fn transfer(
+    from: &Tier,
+    to: &Tier,
+    key: &str,
+    size: u64,
+    multipart_threshold: u64,
+) -> Result<()> {
     let data = read_from(from, key, None, size).await?;
     if size >= multipart_threshold {
         upload_parts(to, key, std::iter::once(data)).await

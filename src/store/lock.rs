@@ -40,7 +40,11 @@ impl RootLock {
                     let mut holder = String::new();
                     let _ = file.read_to_string(&mut holder);
                     let holder = holder.trim();
-                    let holder = if holder.is_empty() { "another process" } else { holder };
+                    let holder = if holder.is_empty() {
+                        "another process"
+                    } else {
+                        holder
+                    };
                     return Err(Error::new(
                         ErrorKind::Busy,
                         format!("data root is in use by {holder}"),
@@ -80,7 +84,11 @@ mod tests {
         let first = RootLock::acquire(dir.path(), Duration::ZERO).unwrap();
         let err = RootLock::acquire(dir.path(), Duration::from_millis(120)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Busy);
-        assert!(err.to_string().contains(&format!("pid {}", std::process::id())), "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
         drop(first);
         RootLock::acquire(dir.path(), Duration::ZERO).unwrap();
     }

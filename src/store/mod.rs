@@ -177,6 +177,14 @@ impl Store {
         self.tiers.iter().map(|t| t.name.as_str()).collect()
     }
 
+    /// Tiers as `(name, location)`, hottest first; the location is a directory or bucket URL.
+    pub fn tier_locations(&self) -> Vec<(&str, &str)> {
+        self.tiers
+            .iter()
+            .map(|t| (t.name.as_str(), t.location.as_str()))
+            .collect()
+    }
+
     /// The lock file that keeps other processes out.
     pub fn lock_path(&self) -> &Path {
         self.lock.path()
@@ -281,7 +289,8 @@ impl Store {
     pub fn copy(&self, from: &str, to: &str) -> Result<ObjectInfo> {
         validate_key(to)?;
         let (tier, record) = self.locate(from)?;
-        self.runtime.block_on(self.copy_within(from, to, tier, record))?
+        self.runtime
+            .block_on(self.copy_within(from, to, tier, record))?
     }
 
     /// Renames an object; an existing `to` is replaced. Crash-safe: at every point at least one
@@ -342,8 +351,12 @@ impl Store {
             .iter()
             .find(|rule| {
                 key.starts_with(&rule.prefix)
-                    && rule.min_size.is_none_or(|min| size.is_some_and(|s| s >= min))
-                    && rule.max_size.is_none_or(|max| size.is_some_and(|s| s < max))
+                    && rule
+                        .min_size
+                        .is_none_or(|min| size.is_some_and(|s| s >= min))
+                    && rule
+                        .max_size
+                        .is_none_or(|max| size.is_some_and(|s| s < max))
             })
             .map(|rule| rule.tier.as_str());
         match name {
@@ -356,10 +369,11 @@ impl Store {
     }
 
     fn tier(&self, name: &str) -> Result<&Tier> {
-        self.tiers
-            .iter()
-            .find(|t| t.name == name)
-            .ok_or_else(|| Error::corrupt(format!("the index names unknown tier {name:?}; is the config missing a tier?")))
+        self.tiers.iter().find(|t| t.name == name).ok_or_else(|| {
+            Error::corrupt(format!(
+                "the index names unknown tier {name:?}; is the config missing a tier?"
+            ))
+        })
     }
 
     fn tier_position(&self, name: &str) -> Option<usize> {

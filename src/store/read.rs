@@ -1,5 +1,6 @@
 //! Reading objects: memory maps for local tiers, (ranged) gets for remote ones.
 
+use object_store::ObjectStoreExt;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Range;
@@ -84,11 +85,12 @@ pub(super) async fn read_from(
     size: u64,
 ) -> Result<Bytes> {
     if let Some(path) = tier.local_file(key) {
-        return read_local(&path, range, size).map_err(|e| e.with("key", key).with("tier", &tier.name));
+        return read_local(&path, range, size)
+            .map_err(|e| e.with("key", key).with("tier", &tier.name));
     }
     let path = tier.path(key);
     let bytes = match range {
-        Some(r) if r.start == r.end => Bytes::new(),
+        Some(r) if r.start == r.end => Ok(Bytes::new()),
         Some(r) => tier.store.get_range(&path, r).await,
         None => match tier.store.get(&path).await {
             Ok(result) => result.bytes().await,

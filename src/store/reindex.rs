@@ -5,6 +5,7 @@
 //! hottest tier and the others become orphans for `tier run` to remove; copies that differ are
 //! resolved to the newest and the rest are kept untouched and reported, never deleted.
 
+use object_store::ObjectStoreExt;
 use std::collections::BTreeMap;
 
 use futures::{StreamExt, TryStreamExt};
@@ -75,14 +76,19 @@ impl Store {
         let mut done = 0u64;
         for (position, meta) in listed {
             let tier = &self.tiers[position];
-            let Some(key) = tier.key_of(&meta.location).filter(|k| validate_key(k).is_ok()) else {
-                report.skipped.push(format!("{}:{}", tier.name, meta.location));
+            let Some(key) = tier
+                .key_of(&meta.location)
+                .filter(|k| validate_key(k).is_ok())
+            else {
+                report
+                    .skipped
+                    .push(format!("{}:{}", tier.name, meta.location));
                 continue;
             };
             let size = meta.size;
-            let checksum = self.runtime.block_on(async {
-                hash_object(tier, &key, size).await
-            })??;
+            let checksum = self
+                .runtime
+                .block_on(async { hash_object(tier, &key, size).await })??;
             found.entry(key).or_default().push(Found {
                 tier: tier.name.clone(),
                 position,

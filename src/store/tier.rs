@@ -40,8 +40,9 @@ impl Tier {
                     Some(p) => root.join(p),
                     None => root.join(&name),
                 };
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| Error::io("cannot create tier directory", &dir, e).with("tier", &name))?;
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    Error::io("cannot create tier directory", &dir, e).with("tier", &name)
+                })?;
                 let fs = LocalFileSystem::new_with_prefix(&dir)
                     .map_err(|e| Error::from(e).with("tier", &name))?
                     .with_automatic_cleanup(true);
@@ -70,9 +71,12 @@ impl Tier {
     /// The key of a backend path, or None if it lies outside this tier's prefix.
     pub fn key_of(&self, path: &ObjectPath) -> Option<String> {
         match &self.prefix {
-            Some(prefix) => path
-                .prefix_match(prefix)
-                .map(|parts| parts.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/")),
+            Some(prefix) => path.prefix_match(prefix).map(|parts| {
+                parts
+                    .map(|p| p.as_ref().to_string())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            }),
             None => Some(path.to_string()),
         }
     }
@@ -128,12 +132,13 @@ fn open_s3(name: String, s3: &S3Config, retry: &RetryConfig) -> Result<Tier> {
         s3.bucket,
         s3.prefix.as_deref().unwrap_or_default()
     );
-    let prefix = match s3.prefix.as_deref().map(|p| p.trim_matches('/')) {
-        Some(p) if !p.is_empty() => Some(ObjectPath::parse(p).map_err(|e| {
-            Error::config(format!("bad s3 prefix {p:?}: {e}")).with("tier", &name)
-        })?),
-        _ => None,
-    };
+    let prefix =
+        match s3.prefix.as_deref().map(|p| p.trim_matches('/')) {
+            Some(p) if !p.is_empty() => Some(ObjectPath::parse(p).map_err(|e| {
+                Error::config(format!("bad s3 prefix {p:?}: {e}")).with("tier", &name)
+            })?),
+            _ => None,
+        };
     Ok(Tier {
         name,
         store: Arc::new(store),
@@ -184,7 +189,9 @@ mod tests {
         for good in ["a", "a/b/c.parquet", "x=1/y=2/part-0", "ünïcode/ok"] {
             validate_key(good).unwrap();
         }
-        for bad in ["", "/a", "a/", "a//b", "../a", "a/./b", "a#1", "a\nb", "a\\b"] {
+        for bad in [
+            "", "/a", "a/", "a//b", "../a", "a/./b", "a#1", "a\nb", "a\\b",
+        ] {
             assert!(validate_key(bad).is_err(), "{bad:?} accepted");
         }
         assert!(validate_key(&"k".repeat(1025)).is_err());

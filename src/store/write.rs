@@ -1,5 +1,6 @@
 //! Writing objects: atomic puts, streaming multipart uploads, copies and orphan removal.
 
+use object_store::ObjectStoreExt;
 use std::io::Read;
 
 use bytes::Bytes;
@@ -17,7 +18,12 @@ const PARTS_IN_FLIGHT: usize = 4;
 
 impl Store {
     /// Atomic put of bytes already in memory.
-    pub(super) async fn put_bytes(&self, key: &str, tier: &Tier, data: Bytes) -> Result<ObjectInfo> {
+    pub(super) async fn put_bytes(
+        &self,
+        key: &str,
+        tier: &Tier,
+        data: Bytes,
+    ) -> Result<ObjectInfo> {
         let checksum = blake3::hash(&data).to_hex().to_string();
         let size = data.len() as u64;
         if size >= self.config.multipart_threshold {
@@ -115,7 +121,8 @@ impl Store {
                 .await
                 .map_err(|e| on_tier(e, tier, from).with("to", to))?;
         }
-        self.finish_put(to, tier, record.size, record.checksum).await
+        self.finish_put(to, tier, record.size, record.checksum)
+            .await
     }
 
     /// Deletes a copy the index no longer points at, then forgets the orphan entry.
@@ -164,7 +171,9 @@ fn read_up_to(reader: &mut dyn Read, limit: usize, key: &str) -> Result<Vec<u8>>
     reader
         .take(limit as u64)
         .read_to_end(&mut buf)
-        .map_err(|e| Error::new(ErrorKind::Io, format!("reading input failed: {e}")).with("key", key))?;
+        .map_err(|e| {
+            Error::new(ErrorKind::Io, format!("reading input failed: {e}")).with("key", key)
+        })?;
     Ok(buf)
 }
 
