@@ -8,7 +8,9 @@ use std::time::Duration;
 use strata::{LakeConfig, LifecycleRule, RunOptions, Store};
 
 fn main() -> strata::Result<()> {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "tier-index-v1".into());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "tier-index-v1".into());
     let mut config = LakeConfig::local(&dir);
     config.lifecycle = vec![LifecycleRule {
         prefix: "archive/".into(),
@@ -21,12 +23,18 @@ fn main() -> strata::Result<()> {
     let store = Store::open(&config)?;
     store.put("hello.txt", b"hello, strata\n".to_vec())?;
     store.put("empty", Vec::new())?;
-    store.put("archive/2026/numbers.bin", (0..=255u8).cycle().take(70_000).collect::<Vec<u8>>())?;
+    store.put(
+        "archive/2026/numbers.bin",
+        (0..=255u8).cycle().take(70_000).collect::<Vec<u8>>(),
+    )?;
     store.run_tiers(&RunOptions::default(), &|_, _| {})?;
     store.get("hello.txt")?;
     store.get("hello.txt")?;
     for o in store.list("")? {
-        println!("{} {} {} {} {}", o.key, o.tier, o.size, o.checksum, o.access_count);
+        println!(
+            "{} {} {} {} {}",
+            o.key, o.tier, o.size, o.checksum, o.access_count
+        );
     }
     Ok(())
 }

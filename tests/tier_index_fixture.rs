@@ -18,8 +18,12 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 
 #[test]
 fn format_1_fixture_reads() {
-    assert_eq!(TIER_INDEX_FORMAT, 1, "a new format needs a new fixture beside this one");
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tier-index-v1");
+    assert_eq!(
+        TIER_INDEX_FORMAT, 1,
+        "a new format needs a new fixture beside this one"
+    );
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tier-index-v1");
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&fixture, dir.path()); // opening writes; never touch the checked-in copy
     let mut config = LakeConfig::local(dir.path());
@@ -35,13 +39,21 @@ fn format_1_fixture_reads() {
     assert_eq!(
         listed,
         [
-            ("archive/2026/numbers.bin".to_string(), "cold".to_string(), 70_000, 0),
+            (
+                "archive/2026/numbers.bin".to_string(),
+                "cold".to_string(),
+                70_000,
+                0
+            ),
             ("empty".to_string(), "hot".to_string(), 0, 0),
             ("hello.txt".to_string(), "hot".to_string(), 14, 2),
         ]
     );
     let hello = store.stat("hello.txt").unwrap();
-    assert_eq!(hello.checksum, "d575463e21d4e7221f0b5e6584f2ba86b61ffce60ec4c3391fb8adef901fe9f3");
+    assert_eq!(
+        hello.checksum,
+        "d575463e21d4e7221f0b5e6584f2ba86b61ffce60ec4c3391fb8adef901fe9f3"
+    );
     assert_eq!(&store.get("hello.txt").unwrap()[..], b"hello, strata\n");
     let numbers = store.get("archive/2026/numbers.bin").unwrap();
     assert!(numbers.iter().copied().eq((0..=255u8).cycle().take(70_000)));

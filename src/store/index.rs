@@ -109,9 +109,9 @@ pub(crate) struct TierIndex {
 }
 
 impl TierIndex {
-    /// Opens or creates the index; `true` in the result when it was created now.
+    /// Opens or creates the index; `true` in the result when it must be built from the tiers
+    /// (new, or an earlier build did not finish).
     pub fn open(path: &Path) -> Result<(Self, bool)> {
-        let created = !path.exists();
         let db = Database::create(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => Error::new(
                 ErrorKind::Busy,
@@ -127,13 +127,14 @@ impl TierIndex {
             db,
             path: path.to_path_buf(),
         };
-        index.check_format()?;
-        Ok((index, created))
+        let built = index.check_format()?;
+        Ok((index, !built))
     }
 
-    fn check_format(&self) -> Result<()> {
+    /// Checks the layout version; returns whether the index was ever fully built.
+    fn check_format(&self) -> Result<bool> {
         let txn = self.db.begin_write()?;
-        {
+        let built = {
             let mut meta = txn.open_table(META)?;
             let found = meta.get("format_version")?.map(|v| v.value());
             match found {
@@ -155,9 +156,11 @@ impl TierIndex {
             txn.open_table(OBJECTS)?;
             txn.open_table(MOVES)?;
             txn.open_table(ORPHANS)?;
-        }
+            let built = meta.get("built")?.is_some();
+            built
+        };
         txn.commit()?;
-        Ok(())
+        Ok(built)
     }
 
     fn write<T>(
@@ -356,6 +359,8 @@ impl TierIndex {
             for (tier, key) in orphans {
                 table.insert((tier.as_str(), key.as_str()), "")?;
             }
+            // Only a finished build makes the index authoritative.
+            txn.open_table(META)?.insert("built", 1)?;
             Ok(())
         })
     }
