@@ -274,6 +274,7 @@ impl Store {
 
     async fn apply(&self, action: &TierAction) -> Result<u64> {
         let key = action.key.as_str();
+        let _guard = self.locks.key(key).await;
         match action.action {
             ActionKind::Expire => {
                 // Only expire what the plan saw: an overwrite since then is a new object.
@@ -282,12 +283,12 @@ impl Store {
                     _ => return Ok(0),
                 }
                 if let Some(old) = self.index.commit_delete(key)? {
-                    self.remove_orphan(&old.tier, key).await?;
+                    self.remove_orphan_locked(&old.tier, key).await?;
                 }
                 Ok(0)
             }
             ActionKind::RemoveOrphan => {
-                self.remove_orphan(&action.from, key).await?;
+                self.remove_orphan_locked(&action.from, key).await?;
                 Ok(0)
             }
             ActionKind::Demote | ActionKind::Promote => {
@@ -325,6 +326,7 @@ impl Store {
     }
 
     /// Copy, verify, commit, delete source. Safe to repeat from the start at any point.
+    /// The caller holds the key's guard.
     async fn finish_move(&self, key: &str, intent: &MoveIntent, size: u64) -> Result<u64> {
         let from = self.tier(&intent.from)?;
         let to = self.tier(&intent.to)?;
@@ -345,11 +347,11 @@ impl Store {
             }
         }
         if self.index.commit_move(key, intent)? {
-            self.remove_orphan(&intent.from, key).await?;
+            self.remove_orphan_locked(&intent.from, key).await?;
             Ok(size)
         } else {
             // Changed meanwhile: the stray copy was recorded as an orphan; remove it now.
-            let _ = self.remove_orphan(&intent.to, key).await;
+            let _ = self.remove_orphan_locked(&intent.to, key).await;
             Ok(0)
         }
     }

@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+mod guard;
 mod index;
 mod lifecycle;
 mod lock;
@@ -35,6 +36,7 @@ use crate::config::LakeConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::runtime::Runtime;
 
+use guard::KeyLocks;
 use index::{ObjectRecord, TierIndex};
 use lock::RootLock;
 use tier::Tier;
@@ -89,6 +91,7 @@ pub struct Store {
     tiers: Vec<Tier>,
     index: TierIndex,
     pending_reads: Mutex<Vec<(String, u64, u64)>>,
+    locks: KeyLocks,
     runtime: Runtime,
     lock: RootLock,
 }
@@ -151,6 +154,7 @@ impl Store {
             tiers,
             index,
             pending_reads: Mutex::new(Vec::new()),
+            locks: KeyLocks::new(),
             runtime,
             lock,
         };
@@ -281,8 +285,11 @@ impl Store {
     /// removed now, or by the next `tier run` if removing them fails.
     pub fn delete(&self, key: &str) -> Result<()> {
         validate_key(key)?;
-        let old = self.index.commit_delete(key)?.ok_or_else(|| missing(key))?;
-        self.runtime.block_on(self.remove_orphan(&old.tier, key))?
+        self.runtime.block_on(async {
+            let _guard = self.locks.key(key).await;
+            let old = self.index.commit_delete(key)?.ok_or_else(|| missing(key))?;
+            self.remove_orphan_locked(&old.tier, key).await
+        })?
     }
 
     /// Copies an object to a new key in the same tier; an existing `to` is replaced.

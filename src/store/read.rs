@@ -17,8 +17,8 @@ use crate::error::{Error, ErrorKind, Result};
 const MMAP_MIN: u64 = 256 * 1024;
 
 impl Store {
-    /// Reads `range` (or all) of `key` from `tier`. If a concurrent `tier run` moved the object
-    /// away meanwhile, follows it once to its new tier.
+    /// Reads `range` (or all) of `key` from `tier`. If a concurrent writer moved or replaced
+    /// the object meanwhile, looks it up again and reads the current copy once more.
     pub(super) async fn read(
         &self,
         key: &str,
@@ -27,17 +27,24 @@ impl Store {
         size: u64,
     ) -> Result<Bytes> {
         match read_from(tier, key, range.clone(), size).await {
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                let (moved, record) = self.locate(key)?;
-                if moved.name == tier.name {
-                    return Err(Error::corrupt(
-                        "the tier index lists the object but the tier does not hold it; \
-                         run `strata tier reindex`",
-                    )
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Corrupt) => {
+                let (now_in, record) = self.locate(key)?;
+                if now_in.name == tier.name && record.size == size {
+                    // Nothing changed in the index: the tier really lost or altered the copy.
+                    return Err(Error::corrupt(format!(
+                        "{}; the tier index and the tier disagree, run `strata tier reindex`",
+                        e.message()
+                    ))
                     .with("key", key)
                     .with("tier", &tier.name));
                 }
-                read_from(moved, key, range, record.size).await
+                if range.as_ref().is_some_and(|r| r.end > record.size) {
+                    return Err(Error::invalid(
+                        "the object was replaced by a shorter one during the read",
+                    )
+                    .with("key", key));
+                }
+                read_from(now_in, key, range, record.size).await
             }
             other => other,
         }

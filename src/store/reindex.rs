@@ -52,6 +52,7 @@ impl Store {
         &self,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<ReindexReport> {
+        let _exclusive = self.runtime.block_on(self.locks.exclusive())?;
         // Pending reads refer to the old index; they are dropped with it.
         self.lock_reads().clear();
         let mut report = ReindexReport::default();

@@ -24,6 +24,12 @@ impl Store {
         tier: &Tier,
         data: Bytes,
     ) -> Result<ObjectInfo> {
+        let _guard = self.locks.key(key).await;
+        self.store_bytes(key, tier, data).await
+    }
+
+    /// [`Store::put_bytes`] with the key's guard already held.
+    async fn store_bytes(&self, key: &str, tier: &Tier, data: Bytes) -> Result<ObjectInfo> {
         let checksum = blake3::hash(&data).to_hex().to_string();
         let size = data.len() as u64;
         if size >= self.config.multipart_threshold {
@@ -44,12 +50,13 @@ impl Store {
         tier: &Tier,
         reader: &mut dyn Read,
     ) -> Result<ObjectInfo> {
+        let _guard = self.locks.key(key).await;
         let threshold = self.config.multipart_threshold as usize;
         let mut hasher = blake3::Hasher::new();
         let first = read_up_to(reader, threshold, key)?;
         hasher.update(&first);
         if first.len() < threshold {
-            return self.put_bytes(key, tier, Bytes::from(first)).await;
+            return self.store_bytes(key, tier, Bytes::from(first)).await;
         }
         let path = tier.path(key);
         let upload = tier
@@ -102,7 +109,7 @@ impl Store {
         let record = ObjectRecord::new(&tier.name, size, checksum, now_ms());
         if let Some(stale) = self.index.commit_put(key, &record)? {
             // The new copy is committed; a failure here only leaves an orphan for `tier run`.
-            let _ = self.remove_orphan(&stale, key).await;
+            let _ = self.remove_orphan_locked(&stale, key).await;
         }
         Ok(ObjectInfo::from_record(key.to_string(), record))
     }
@@ -115,6 +122,7 @@ impl Store {
         tier: &Tier,
         record: ObjectRecord,
     ) -> Result<ObjectInfo> {
+        let _guard = self.locks.key(to).await;
         if from != to {
             tier.store
                 .copy(&tier.path(from), &tier.path(to))
@@ -125,8 +133,9 @@ impl Store {
             .await
     }
 
-    /// Deletes a copy the index no longer points at, then forgets the orphan entry.
-    pub(super) async fn remove_orphan(&self, tier_name: &str, key: &str) -> Result<()> {
+    /// Deletes a copy the index no longer points at, then forgets the orphan entry. The caller
+    /// holds the key's guard, so no put of the same key can land in between.
+    pub(super) async fn remove_orphan_locked(&self, tier_name: &str, key: &str) -> Result<()> {
         if !self.index.orphan_deletable(tier_name, key)? {
             return self.index.clear_orphan(tier_name, key);
         }
