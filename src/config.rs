@@ -49,6 +49,8 @@ pub struct LakeConfig {
     pub retention: Vec<RetentionRule>,
     /// Retries and timeouts for remote tiers.
     pub retry: RetryConfig,
+    /// Encryption at rest: keys and which objects are encrypted.
+    pub encryption: EncryptionConfig,
     /// How long to wait for another process to release the data root (0: fail at once).
     #[serde(with = "duration_text")]
     pub lock_timeout: Duration,
@@ -270,6 +272,37 @@ pub struct RetentionRule {
     pub delete_after: Duration,
 }
 
+/// Encryption at rest: where keys come from and which objects are encrypted.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EncryptionConfig {
+    /// The key-ring file; default `<dir>/keyring.toml` (created on first use, mode 0600).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyring: Option<PathBuf>,
+    /// Take the single key (64 hex digits, id `env`) from this environment variable instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_env: Option<String>,
+    /// Objects under these key prefixes are encrypted.
+    pub prefixes: Vec<String>,
+    /// Objects written into these tiers are encrypted.
+    pub tiers: Vec<String>,
+    /// Plaintext bytes per encrypted chunk: the unit of ranged reads.
+    #[serde(with = "size_text")]
+    pub chunk_size: u64,
+}
+
+impl Default for EncryptionConfig {
+    fn default() -> Self {
+        EncryptionConfig {
+            keyring: None,
+            key_env: None,
+            prefixes: Vec::new(),
+            tiers: Vec::new(),
+            chunk_size: crate::crypto::DEFAULT_CHUNK_SIZE as u64,
+        }
+    }
+}
+
 /// Retries with backoff and timeouts for remote tiers.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -337,6 +370,7 @@ impl Default for LakeConfig {
                 delete_after: Duration::from_secs(7 * 86_400),
             }],
             retry: RetryConfig::default(),
+            encryption: EncryptionConfig::default(),
             lock_timeout: Duration::ZERO,
             multipart_threshold: 16 * 1024 * 1024,
         }
@@ -416,6 +450,14 @@ impl LakeConfig {
             if rule.promote_after_reads == Some(0) {
                 return Err(Error::config("promote_after_reads must be at least 1"));
             }
+        }
+        for tier in &self.encryption.tiers {
+            known(tier, "encryption.tiers")?;
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&self.encryption.chunk_size) {
+            return Err(Error::config(
+                "encryption.chunk_size must be between 1 KiB and 16 MiB",
+            ));
         }
         if self.multipart_threshold < 5 * 1024 * 1024 {
             return Err(Error::config(

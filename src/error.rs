@@ -34,6 +34,8 @@ pub enum ErrorKind {
     Unsupported = 9,
     /// An internal invariant broke; a bug in strata.
     Internal = 10,
+    /// Decryption or authentication failed: wrong key, tampered or truncated ciphertext.
+    Crypto = 11,
 }
 
 impl ErrorKind {
@@ -55,6 +57,7 @@ impl ErrorKind {
             ErrorKind::Remote => "remote",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Internal => "internal",
+            ErrorKind::Crypto => "crypto",
         }
     }
 }

@@ -34,17 +34,24 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod config;
+mod crypto;
 pub mod demo;
 mod error;
 mod runtime;
 mod store;
 
 pub use config::{
-    LakeConfig, LifecycleRule, PlacementRule, RetentionRule, RetryConfig, S3Config, TierConfig,
-    TierKind, DEFAULT_DIR,
+    EncryptionConfig, LakeConfig, LifecycleRule, PlacementRule, RetentionRule, RetryConfig,
+    S3Config, TierConfig, TierKind, DEFAULT_DIR,
+};
+pub use crypto::{
+    is_encrypted, new_envelope, open as open_envelope, seal as seal_envelope, CallbackKeyProvider,
+    ChunkCipher, EnvKeyProvider, EnvelopeHeader, KeyInfo, KeyProvider, KeyRing, Sealer, SecretKey,
+    WrapFn, DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, KEY_LEN, MAX_HEADER_LEN,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use store::{
-    validate_key, ActionKind, ActionOutcome, ObjectInfo, ReindexReport, RunOptions, Store,
-    TierAction, TierRunReport, INDEX_FILE, MAX_KEY_LEN, TIER_INDEX_FORMAT,
+    validate_key, ActionKind, ActionOutcome, ObjectInfo, PutOptions, ReindexReport, RotateReport,
+    RunOptions, Store, TierAction, TierRunReport, INDEX_FILE, KEYRING_FILE, MAX_KEY_LEN,
+    TIER_INDEX_FORMAT,
 };

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use strata::{LakeConfig, ObjectInfo, RunOptions, Store};
+use strata::{KeyProvider, KeyRing, LakeConfig, ObjectInfo, RunOptions, Store};
 
 #[derive(Parser)]
 #[command(
@@ -37,7 +37,16 @@ enum Command {
     /// Run an end-to-end demonstration on the data root and print what it did.
     Demo,
     /// Store a file (or stdin with `-`) under KEY.
-    Put { key: String, file: PathBuf },
+    Put {
+        key: String,
+        file: PathBuf,
+        /// Encrypt it (AES-256-GCM envelope) whatever the policy says.
+        #[arg(long, conflicts_with = "no_encrypt")]
+        encrypt: bool,
+        /// Store it in clear text whatever the policy says.
+        #[arg(long)]
+        no_encrypt: bool,
+    },
     /// Write the object KEY to stdout or to a file.
     Get {
         key: String,
@@ -62,6 +71,31 @@ enum Command {
     /// Apply or inspect tier policies.
     #[command(subcommand)]
     Tier(TierCommand),
+    /// Manage the keys of encryption at rest.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Add a new key to the key ring and make it active for new objects.
+    New {
+        /// The new key's id (default: generated).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List keys (never their material) and how many objects each protects.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a new active key and re-wrap every object's data key under it (headers only).
+    Rotate {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a key from the ring; refused while any object still refers to it.
+    Retire { id: String },
 }
 
 #[derive(Subcommand)]
@@ -115,20 +149,40 @@ fn run(cli: Cli) -> strata::Result<()> {
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::Demo => strata::demo::run(&config, &mut out),
-        Command::Put { key, file } => {
+        Command::Put {
+            key,
+            file,
+            encrypt,
+            no_encrypt,
+        } => {
             let store = Store::open(&config)?;
-            let info = if file.as_os_str() == "-" {
-                store.put_reader(&key, &mut std::io::stdin().lock(), None)?
-            } else {
-                store.put_file(&key, &file)?
+            let options = strata::PutOptions {
+                encrypt: if encrypt {
+                    Some(true)
+                } else if no_encrypt {
+                    Some(false)
+                } else {
+                    None
+                },
             };
+            let info = if file.as_os_str() == "-" {
+                store.put_reader_with(&key, &mut std::io::stdin().lock(), None, &options)?
+            } else {
+                store.put_file(&key, &file, &options)?
+            };
+            let sealed = info
+                .key_id
+                .as_deref()
+                .map(|k| format!(", encrypted under key {k}"))
+                .unwrap_or_default();
             writeln!(
                 out,
-                "put {} ({} bytes) in tier {}",
+                "put {} ({} bytes) in tier {}{sealed}",
                 info.key, info.size, info.tier
             )
             .map_err(io)
         }
+        Command::Key(command) => key_command(&config, command, &mut out),
         Command::Get { key, output } => {
             let store = Store::open(&config)?;
             match output {
@@ -185,9 +239,17 @@ fn run(cli: Cli) -> strata::Result<()> {
             } else {
                 writeln!(
                     out,
-                    "key:          {}\ntier:         {}\nsize:         {}\nchecksum:     blake3:{}\ncreated:      {}\nlast access:  {}\naccess count: {}",
-                    info.key, info.tier, info.size, info.checksum, time(info.created_ms), time(info.last_access_ms), info.access_count
+                    "key:          {}\ntier:         {}\nsize:         {}\nstored size:  {}\nchecksum:     blake3:{} (of the stored bytes)\ncreated:      {}\nlast access:  {}\naccess count: {}",
+                    info.key, info.tier, info.size, info.stored_size, info.checksum, time(info.created_ms), time(info.last_access_ms), info.access_count
                 )
+                .map_err(io)?;
+                match (&info.key_id, info.envelope_version) {
+                    (Some(key_id), Some(v)) => writeln!(
+                        out,
+                        "encryption:   AES-256-GCM envelope format {v}, key {key_id}"
+                    ),
+                    _ => writeln!(out, "encryption:   none"),
+                }
                 .map_err(io)
             }
         }
@@ -295,6 +357,109 @@ fn run(cli: Cli) -> strata::Result<()> {
     }
 }
 
+fn key_command(
+    config: &LakeConfig,
+    command: KeyCommand,
+    out: &mut dyn Write,
+) -> strata::Result<()> {
+    let store = Store::open(config)?;
+    let path = store.keyring_path();
+    match command {
+        KeyCommand::New { id } => {
+            let id = if path.exists() {
+                KeyRing::load(&path)?.add_key(id.as_deref())?
+            } else {
+                KeyRing::create(&path, id.as_deref())?.active_key_id()?
+            };
+            writeln!(out, "key {id} is now active (key ring {})", path.display()).map_err(io)
+        }
+        KeyCommand::List { json } => {
+            let ring = KeyRing::load(&path)?;
+            let usage = store.key_usage()?;
+            let rows: Vec<_> = ring
+                .list()
+                .into_iter()
+                .map(|k| {
+                    serde_json::json!({
+                        "id": k.id,
+                        "active": k.active,
+                        "created": time(k.created_ms),
+                        "objects": usage.get(&k.id).copied().unwrap_or(0),
+                    })
+                })
+                .collect();
+            if json {
+                writeln!(out, "{}", serde_json::Value::Array(rows)).map_err(io)
+            } else {
+                for r in rows {
+                    writeln!(
+                        out,
+                        "{}  {}  {:>8} objects{}",
+                        r["id"].as_str().unwrap_or(""),
+                        r["created"].as_str().unwrap_or(""),
+                        r["objects"],
+                        if r["active"] == true {
+                            "  (active)"
+                        } else {
+                            ""
+                        }
+                    )
+                    .map_err(io)?;
+                }
+                Ok(())
+            }
+        }
+        KeyCommand::Rotate { json } => {
+            let mut ring = KeyRing::load_or_create(&path)?;
+            let id = ring.add_key(None)?;
+            store.set_key_provider(std::sync::Arc::new(ring));
+            let bar = progress_bar("rotate");
+            let report = store.rotate_keys(&id, &|done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })?;
+            bar.finish_and_clear();
+            if json {
+                let text = serde_json::to_string(&report)
+                    .map_err(|e| strata::Error::new(strata::ErrorKind::Internal, e.to_string()))?;
+                writeln!(out, "{text}").map_err(io)?;
+            } else {
+                writeln!(
+                    out,
+                    "new active key {id}; re-wrapped {} objects, {} failed",
+                    report.rewrapped,
+                    report.failed.len()
+                )
+                .map_err(io)?;
+            }
+            if !report.failed.is_empty() {
+                return Err(strata::Error::new(
+                    strata::ErrorKind::Crypto,
+                    format!(
+                        "{} objects were not re-wrapped; rerun `strata key rotate`",
+                        report.failed.len()
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        KeyCommand::Retire { id } => {
+            let mut ring = KeyRing::load(&path)?;
+            let used = store.key_usage()?.get(&id).copied().unwrap_or(0);
+            if used > 0 {
+                return Err(strata::Error::new(
+                    strata::ErrorKind::InvalidArgument,
+                    format!(
+                        "key {id} still protects {used} objects; run `strata key rotate` first"
+                    ),
+                ));
+            }
+            ring.remove_key(&id)?;
+            writeln!(out, "retired key {id}").map_err(io)
+        }
+    }
+}
+
 fn progress_bar(what: &str) -> ProgressBar {
     // Hidden automatically when stderr is not a terminal.
     let bar = ProgressBar::new(0);
@@ -316,6 +481,9 @@ fn info_json(o: &ObjectInfo) -> serde_json::Value {
         "last_access_ms": o.last_access_ms,
         "last_access": time(o.last_access_ms),
         "access_count": o.access_count,
+        "stored_size": o.stored_size,
+        "key_id": o.key_id,
+        "envelope_version": o.envelope_version,
     })
 }
 

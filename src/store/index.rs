@@ -42,6 +42,19 @@ pub(crate) struct ObjectRecord {
     pub window_start_ms: u64,
     #[serde(default)]
     pub window_reads: u32,
+    /// Set when the stored bytes are an encryption envelope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enc: Option<Sealed>,
+}
+
+/// How an encrypted object is sealed; the envelope header itself is the authority.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Sealed {
+    pub key_id: String,
+    /// Envelope format version.
+    pub format: u8,
+    /// Plaintext length.
+    pub plain_size: u64,
 }
 
 impl ObjectRecord {
@@ -56,7 +69,13 @@ impl ObjectRecord {
             access_count: 0,
             window_start_ms: created_ms,
             window_reads: 0,
+            enc: None,
         }
+    }
+
+    /// The object's size as its readers see it (plaintext when encrypted).
+    pub fn plain_size(&self) -> u64 {
+        self.enc.as_ref().map_or(self.size, |e| e.plain_size)
     }
 
     /// Counts a read at `at_ms` towards the access statistics and the promotion window.

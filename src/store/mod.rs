@@ -21,6 +21,8 @@ mod lifecycle;
 mod lock;
 mod read;
 mod reindex;
+mod rotate;
+mod sealed;
 mod tier;
 mod write;
 
@@ -44,6 +46,8 @@ use tier::Tier;
 pub use index::INDEX_FORMAT as TIER_INDEX_FORMAT;
 pub use lifecycle::{ActionKind, ActionOutcome, RunOptions, TierAction, TierRunReport};
 pub use reindex::ReindexReport;
+pub use rotate::RotateReport;
+pub use sealed::KEYRING_FILE;
 pub use tier::{validate_key, MAX_KEY_LEN};
 
 /// File name of the tier index inside the data root.
@@ -66,20 +70,37 @@ pub struct ObjectInfo {
     pub last_access_ms: u64,
     /// Reads since it was written.
     pub access_count: u64,
+    /// Bytes held by the tier: the size, or the envelope's size when encrypted.
+    pub stored_size: u64,
+    /// The key-encryption key of an encrypted object.
+    pub key_id: Option<String>,
+    /// The envelope format version of an encrypted object.
+    pub envelope_version: Option<u8>,
 }
 
 impl ObjectInfo {
     fn from_record(key: String, r: ObjectRecord) -> Self {
+        let size = r.plain_size();
         ObjectInfo {
             key,
             tier: r.tier,
-            size: r.size,
+            size,
             checksum: r.checksum,
             created_ms: r.created_ms,
             last_access_ms: r.last_access_ms,
             access_count: r.access_count,
+            stored_size: r.size,
+            key_id: r.enc.as_ref().map(|e| e.key_id.clone()),
+            envelope_version: r.enc.as_ref().map(|e| e.format),
         }
     }
+}
+
+/// Options of a put.
+#[derive(Debug, Clone, Default)]
+pub struct PutOptions {
+    /// Force encryption on (`Some(true)`) or off (`Some(false)`); `None` follows the policy.
+    pub encrypt: Option<bool>,
 }
 
 /// Reads not yet written to the index, flushed in batches so reads stay cheap.
@@ -91,6 +112,7 @@ pub struct Store {
     tiers: Vec<Tier>,
     index: TierIndex,
     pending_reads: Mutex<Vec<(String, u64, u64)>>,
+    keys: std::sync::RwLock<Option<std::sync::Arc<dyn crate::crypto::KeyProvider>>>,
     locks: KeyLocks,
     runtime: Runtime,
     lock: RootLock,
@@ -154,6 +176,7 @@ impl Store {
             tiers,
             index,
             pending_reads: Mutex::new(Vec::new()),
+            keys: std::sync::RwLock::new(None),
             locks: KeyLocks::new(),
             runtime,
             lock,
@@ -189,16 +212,35 @@ impl Store {
             .collect()
     }
 
+    /// The file holding `key`'s stored bytes, if it lives in a local tier.
+    pub fn local_file(&self, key: &str) -> Option<std::path::PathBuf> {
+        let (tier, _) = self.locate(key).ok()?;
+        tier.local_file(key)
+    }
+
     /// The lock file that keeps other processes out.
     pub fn lock_path(&self) -> &Path {
         self.lock.path()
     }
 
-    /// Writes an object atomically, to the tier the placement rules choose.
+    /// Writes an object atomically, to the tier the placement rules choose, encrypted when
+    /// the encryption policy says so.
     pub fn put(&self, key: &str, data: impl Into<Bytes>) -> Result<ObjectInfo> {
+        self.put_with(key, data, &PutOptions::default())
+    }
+
+    /// [`Store::put`] with options, e.g. to force encryption on or off.
+    pub fn put_with(
+        &self,
+        key: &str,
+        data: impl Into<Bytes>,
+        options: &PutOptions,
+    ) -> Result<ObjectInfo> {
         let data = data.into();
         let tier = self.place(key, Some(data.len() as u64))?;
-        self.runtime.block_on(self.put_bytes(key, tier, data))?
+        let encrypt = self.wants_encryption(key, tier, options.encrypt);
+        self.runtime
+            .block_on(self.put_bytes(key, tier, data, encrypt))?
     }
 
     /// Writes an object from a reader, streaming large ones as multipart uploads.
@@ -209,24 +251,43 @@ impl Store {
         reader: &mut dyn std::io::Read,
         size_hint: Option<u64>,
     ) -> Result<ObjectInfo> {
+        self.put_reader_with(key, reader, size_hint, &PutOptions::default())
+    }
+
+    /// [`Store::put_reader`] with options.
+    pub fn put_reader_with(
+        &self,
+        key: &str,
+        reader: &mut dyn std::io::Read,
+        size_hint: Option<u64>,
+        options: &PutOptions,
+    ) -> Result<ObjectInfo> {
         let tier = self.place(key, size_hint)?;
-        self.runtime.block_on(self.put_stream(key, tier, reader))?
+        let encrypt = self.wants_encryption(key, tier, options.encrypt);
+        self.runtime
+            .block_on(self.put_stream(key, tier, reader, encrypt))?
     }
 
     /// Writes a local file as an object.
-    pub fn put_file(&self, key: &str, path: &Path) -> Result<ObjectInfo> {
+    pub fn put_file(&self, key: &str, path: &Path, options: &PutOptions) -> Result<ObjectInfo> {
         let mut file =
             std::fs::File::open(path).map_err(|e| Error::io("cannot open input file", path, e))?;
         let size = file.metadata().map(|m| m.len()).ok();
-        self.put_reader(key, &mut file, size)
+        self.put_reader_with(key, &mut file, size, options)
     }
 
-    /// Reads a whole object. From a local tier the bytes are a memory map, not a copy.
+    /// Reads a whole object. From a local tier the bytes are a memory map, not a copy (unless
+    /// the object is encrypted: then they are the decrypted plaintext).
     pub fn get(&self, key: &str) -> Result<Bytes> {
         let (tier, record) = self.locate(key)?;
-        let bytes = self
-            .runtime
-            .block_on(self.read(key, tier, None, record.size))??;
+        let bytes = match &record.enc {
+            None => self
+                .runtime
+                .block_on(self.read(key, tier, None, record.size))??,
+            Some(_) => self
+                .runtime
+                .block_on(self.read_sealed(key, tier, &record, None))??,
+        };
         self.note_read(key)?;
         Ok(bytes)
     }
@@ -234,24 +295,42 @@ impl Store {
     /// Reads bytes `range` of an object.
     pub fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes> {
         let (tier, record) = self.locate(key)?;
-        if range.start > range.end || range.end > record.size {
+        let size = record.plain_size();
+        if range.start > range.end || range.end > size {
             return Err(Error::invalid(format!(
                 "range {}..{} is outside the object of {} bytes",
-                range.start, range.end, record.size
+                range.start, range.end, size
             ))
             .with("key", key));
         }
-        let bytes = self
-            .runtime
-            .block_on(self.read(key, tier, Some(range), record.size))??;
+        let bytes = match &record.enc {
+            None => self
+                .runtime
+                .block_on(self.read(key, tier, Some(range), record.size))??,
+            Some(_) => {
+                self.runtime
+                    .block_on(self.read_sealed(key, tier, &record, Some(range)))??
+            }
+        };
         self.note_read(key)?;
         Ok(bytes)
     }
 
     /// Streams a whole object into `out`; returns the bytes written.
     pub fn get_to(&self, key: &str, out: &mut dyn std::io::Write) -> Result<u64> {
-        let (tier, _) = self.locate(key)?;
-        let n = self.runtime.block_on(self.read_to(key, tier, out))??;
+        let (tier, record) = self.locate(key)?;
+        let n = match &record.enc {
+            None => self.runtime.block_on(self.read_to(key, tier, out))??,
+            Some(_) => {
+                let plain = self
+                    .runtime
+                    .block_on(self.read_sealed(key, tier, &record, None))??;
+                out.write_all(&plain).map_err(|e| {
+                    Error::new(ErrorKind::Io, format!("writing output failed: {e}"))
+                })?;
+                plain.len() as u64
+            }
+        };
         self.note_read(key)?;
         Ok(n)
     }

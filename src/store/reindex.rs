@@ -11,11 +11,12 @@ use std::collections::BTreeMap;
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
-use super::index::ObjectRecord;
+use super::index::{ObjectRecord, Sealed};
 use super::read::read_from;
 use super::tier::validate_key;
 use super::write::on_tier;
 use super::{to_ms, Store};
+use crate::crypto::{EnvelopeHeader, MAX_HEADER_LEN};
 use crate::error::{Error, Result};
 
 /// What a reindex found.
@@ -39,6 +40,7 @@ struct Found {
     size: u64,
     checksum: String,
     modified_ms: u64,
+    enc: Option<Sealed>,
 }
 
 impl Store {
@@ -87,7 +89,7 @@ impl Store {
                 continue;
             };
             let size = meta.size;
-            let checksum = self
+            let (checksum, enc) = self
                 .runtime
                 .block_on(async { hash_object(tier, &key, size).await })??;
             found.entry(key).or_default().push(Found {
@@ -96,6 +98,7 @@ impl Store {
                 size,
                 checksum,
                 modified_ms: to_ms(meta.last_modified.into()),
+                enc,
             });
             done += 1;
             progress(done, total);
@@ -132,23 +135,31 @@ impl Store {
             let c = &copies[winner];
             report.objects += 1;
             report.bytes += c.size;
-            records.push((
-                key,
-                ObjectRecord::new(&c.tier, c.size, c.checksum.clone(), c.modified_ms),
-            ));
+            let mut record = ObjectRecord::new(&c.tier, c.size, c.checksum.clone(), c.modified_ms);
+            record.enc = c.enc.clone();
+            records.push((key, record));
         }
         self.index.replace_all(&records, &orphans)?;
         Ok(report)
     }
 }
 
-/// BLAKE3 of one stored object, streamed so large objects need no extra memory.
-async fn hash_object(tier: &super::tier::Tier, key: &str, size: u64) -> Result<String> {
+/// BLAKE3 of one stored object, streamed so large objects need no extra memory, and how it is
+/// sealed if it is an encryption envelope.
+async fn hash_object(
+    tier: &super::tier::Tier,
+    key: &str,
+    size: u64,
+) -> Result<(String, Option<Sealed>)> {
     if tier.local.is_some() {
         let bytes = read_from(tier, key, None, size).await?;
-        return Ok(blake3::hash(&bytes).to_hex().to_string());
+        return Ok((
+            blake3::hash(&bytes).to_hex().to_string(),
+            sealed_by(&bytes, size),
+        ));
     }
     let mut hasher = blake3::Hasher::new();
+    let mut head = Vec::new();
     let mut stream = tier
         .store
         .get(&tier.path(key))
@@ -156,7 +167,28 @@ async fn hash_object(tier: &super::tier::Tier, key: &str, size: u64) -> Result<S
         .map_err(|e| on_tier(e, tier, key))?
         .into_stream();
     while let Some(chunk) = stream.next().await {
-        hasher.update(&chunk.map_err(|e| on_tier(e, tier, key))?);
+        let chunk = chunk.map_err(|e| on_tier(e, tier, key))?;
+        if head.len() < MAX_HEADER_LEN {
+            head.extend_from_slice(&chunk[..chunk.len().min(MAX_HEADER_LEN - head.len())]);
+        }
+        hasher.update(&chunk);
     }
-    Ok(hasher.finalize().to_hex().to_string())
+    Ok((
+        hasher.finalize().to_hex().to_string(),
+        sealed_by(&head, size),
+    ))
+}
+
+/// Reads the envelope header at the start of `head`, if the object is one.
+fn sealed_by(head: &[u8], size: u64) -> Option<Sealed> {
+    if !crate::crypto::is_encrypted(head) {
+        return None;
+    }
+    let (header, header_len) = EnvelopeHeader::parse(head).ok()?;
+    let plain_size = header.plaintext_len(header_len, size).ok()?;
+    Some(Sealed {
+        key_id: header.key_id,
+        format: header.version,
+        plain_size,
+    })
 }

@@ -6,7 +6,8 @@ use std::io::Read;
 use bytes::Bytes;
 use object_store::{PutPayload, WriteMultipart};
 
-use super::index::ObjectRecord;
+use super::index::{ObjectRecord, Sealed};
+use super::sealed::EncryptingReader;
 use super::tier::Tier;
 use super::{now_ms, ObjectInfo, Store};
 use crate::error::{Error, ErrorKind, Result};
@@ -17,19 +18,32 @@ pub(crate) const PART_SIZE: usize = 8 * 1024 * 1024;
 const PARTS_IN_FLIGHT: usize = 4;
 
 impl Store {
-    /// Atomic put of bytes already in memory.
+    /// Atomic put of bytes already in memory, sealed first when `encrypt`.
     pub(super) async fn put_bytes(
         &self,
         key: &str,
         tier: &Tier,
         data: Bytes,
+        encrypt: bool,
     ) -> Result<ObjectInfo> {
+        let (data, enc) = if encrypt {
+            let (sealed, enc) = self.seal_bytes(&data)?;
+            (Bytes::from(sealed), Some(enc))
+        } else {
+            (data, None)
+        };
         let _guard = self.locks.key(key).await;
-        self.store_bytes(key, tier, data).await
+        self.store_bytes(key, tier, data, enc).await
     }
 
-    /// [`Store::put_bytes`] with the key's guard already held.
-    async fn store_bytes(&self, key: &str, tier: &Tier, data: Bytes) -> Result<ObjectInfo> {
+    /// Writes stored bytes (already sealed if `enc`) with the key's guard already held.
+    async fn store_bytes(
+        &self,
+        key: &str,
+        tier: &Tier,
+        data: Bytes,
+        enc: Option<Sealed>,
+    ) -> Result<ObjectInfo> {
         let checksum = blake3::hash(&data).to_hex().to_string();
         let size = data.len() as u64;
         if size >= self.config.multipart_threshold {
@@ -40,7 +54,7 @@ impl Store {
                 .await
                 .map_err(|e| on_tier(e, tier, key))?;
         }
-        self.finish_put(key, tier, size, checksum).await
+        self.finish_put(key, tier, size, checksum, enc).await
     }
 
     /// Put from a reader: small inputs as one put, large ones streamed as a multipart upload.
@@ -49,14 +63,29 @@ impl Store {
         key: &str,
         tier: &Tier,
         reader: &mut dyn Read,
+        encrypt: bool,
     ) -> Result<ObjectInfo> {
+        let mut source = if encrypt {
+            let keys = self.key_provider(true)?;
+            let key_id = keys.active_key_id()?;
+            Source::Sealing(Box::new(EncryptingReader::new(
+                reader,
+                keys.as_ref(),
+                &key_id,
+                self.chunk_size(),
+            )?))
+        } else {
+            Source::Plain(reader)
+        };
+        let reader = &mut source;
         let _guard = self.locks.key(key).await;
         let threshold = self.config.multipart_threshold as usize;
         let mut hasher = blake3::Hasher::new();
         let first = read_up_to(reader, threshold, key)?;
         hasher.update(&first);
         if first.len() < threshold {
-            return self.store_bytes(key, tier, Bytes::from(first)).await;
+            let enc = source.sealed();
+            return self.store_bytes(key, tier, Bytes::from(first), enc).await;
         }
         let path = tier.path(key);
         let upload = tier
@@ -95,7 +124,8 @@ impl Store {
             }
         }
         let checksum = hasher.finalize().to_hex().to_string();
-        self.finish_put(key, tier, size, checksum).await
+        self.finish_put(key, tier, size, checksum, source.sealed())
+            .await
     }
 
     /// Records a written object in the index and removes a copy it replaced in another tier.
@@ -105,8 +135,10 @@ impl Store {
         tier: &Tier,
         size: u64,
         checksum: String,
+        enc: Option<Sealed>,
     ) -> Result<ObjectInfo> {
-        let record = ObjectRecord::new(&tier.name, size, checksum, now_ms());
+        let mut record = ObjectRecord::new(&tier.name, size, checksum, now_ms());
+        record.enc = enc;
         if let Some(stale) = self.index.commit_put(key, &record)? {
             // The new copy is committed; a failure here only leaves an orphan for `tier run`.
             let _ = self.remove_orphan_locked(&stale, key).await;
@@ -129,7 +161,7 @@ impl Store {
                 .await
                 .map_err(|e| on_tier(e, tier, from).with("to", to))?;
         }
-        self.finish_put(to, tier, record.size, record.checksum)
+        self.finish_put(to, tier, record.size, record.checksum, record.enc)
             .await
     }
 
@@ -172,6 +204,31 @@ pub(super) async fn upload_parts(
     }
     writer.finish().await.map_err(|e| on_tier(e, tier, key))?;
     Ok(())
+}
+
+/// What a streaming put reads: the caller's bytes, or those bytes being sealed on the way.
+enum Source<'a> {
+    Plain(&'a mut dyn Read),
+    Sealing(Box<EncryptingReader<'a>>),
+}
+
+impl Read for Source<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Source::Plain(r) => r.read(buf),
+            Source::Sealing(r) => r.read(buf),
+        }
+    }
+}
+
+impl Source<'_> {
+    /// Once the input is exhausted: how the stored bytes are sealed.
+    fn sealed(&self) -> Option<Sealed> {
+        match self {
+            Source::Plain(_) => None,
+            Source::Sealing(r) => Some(r.sealed()),
+        }
+    }
 }
 
 /// Reads until `limit` bytes or end of input.

@@ -1,0 +1,357 @@
+//! The key-ring file: key-encryption keys by id, and which one is active.
+//!
+//! ```toml
+//! # strata key ring; keep secret: readable by its owner only
+//! version = 1
+//! active = "k20261201-1a2b3c"
+//!
+//! [[keys]]
+//! id = "k20261201-1a2b3c"
+//! key = "<64 hex digits>"
+//! created_ms = 1796083200000
+//! ```
+//!
+//! The file is refused when its permissions let anyone but the owner read it, and is replaced
+//! atomically (written beside, synced, renamed) so a crash never leaves a half-written ring.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::keys::{unwrap_with, wrap_with, KeyProvider, SecretKey};
+use crate::error::{Error, ErrorKind, Result};
+
+const RING_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RingFile {
+    version: u32,
+    active: String,
+    #[serde(default)]
+    keys: Vec<KeyEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyEntry {
+    id: String,
+    key: String,
+    created_ms: u64,
+}
+
+/// What `key list` shows of a key; never the key itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyInfo {
+    /// The key's id.
+    pub id: String,
+    /// When it was made, ms since the Unix epoch.
+    pub created_ms: u64,
+    /// Whether new objects are encrypted under it.
+    pub active: bool,
+}
+
+/// Keys loaded from a key-ring file.
+pub struct KeyRing {
+    path: PathBuf,
+    active: String,
+    keys: BTreeMap<String, (SecretKey, u64)>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("path", &self.path)
+            .field("active", &self.active)
+            .field("ids", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl KeyRing {
+    /// Loads the ring at `path`.
+    pub fn load(path: &Path) -> Result<Self> {
+        check_private(path)?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io("cannot read the key ring", path, e))?;
+        let file: RingFile = toml::from_str(&text)
+            .map_err(|e| crate::config::toml_error(&text, &e).with("path", path.display()))?;
+        if file.version != RING_VERSION {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "key ring version {} is not supported (this strata reads 1)",
+                    file.version
+                ),
+            )
+            .with("path", path.display()));
+        }
+        let mut keys = BTreeMap::new();
+        for entry in file.keys {
+            let key = SecretKey::from_hex(&entry.key)
+                .map_err(|e| e.with("key_id", &entry.id).with("path", path.display()))?;
+            if keys
+                .insert(entry.id.clone(), (key, entry.created_ms))
+                .is_some()
+            {
+                return Err(Error::config(format!(
+                    "key {:?} appears twice in the key ring",
+                    entry.id
+                ))
+                .with("path", path.display()));
+            }
+        }
+        if !keys.contains_key(&file.active) {
+            return Err(Error::config(format!(
+                "the active key {:?} is not in the key ring",
+                file.active
+            ))
+            .with("path", path.display()));
+        }
+        Ok(KeyRing {
+            path: path.to_path_buf(),
+            active: file.active,
+            keys,
+        })
+    }
+
+    /// Loads the ring at `path`, or creates it with one new active key.
+    pub fn load_or_create(path: &Path) -> Result<Self> {
+        if path.exists() {
+            return Self::load(path);
+        }
+        Self::create(path, None)
+    }
+
+    /// Creates a ring at `path` with one new active key (id generated unless given).
+    pub fn create(path: &Path, id: Option<&str>) -> Result<Self> {
+        if path.exists() {
+            return Err(
+                Error::new(ErrorKind::AlreadyExists, "a key ring exists here")
+                    .with("path", path.display()),
+            );
+        }
+        let mut ring = KeyRing {
+            path: path.to_path_buf(),
+            active: String::new(),
+            keys: BTreeMap::new(),
+        };
+        ring.add_key(id)?;
+        Ok(ring)
+    }
+
+    /// Adds a new random key, makes it active and saves the ring. Returns its id.
+    pub fn add_key(&mut self, id: Option<&str>) -> Result<String> {
+        let now = crate::store::now_ms();
+        let id = match id {
+            Some(id) => id.to_string(),
+            None => {
+                let mut tag = [0u8; 3];
+                super::keys::fill_random(&mut tag)?;
+                format!("k{}-{:02x}{:02x}{:02x}", now, tag[0], tag[1], tag[2])
+            }
+        };
+        if id.is_empty()
+            || id.len() > 255
+            || id.chars().any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Err(
+                Error::invalid("a key id must be 1 to 255 characters without spaces")
+                    .with("key_id", &id),
+            );
+        }
+        if self.keys.contains_key(&id) {
+            return Err(
+                Error::new(ErrorKind::AlreadyExists, "a key with this id exists")
+                    .with("key_id", &id),
+            );
+        }
+        self.keys.insert(id.clone(), (SecretKey::random()?, now));
+        let previous = std::mem::replace(&mut self.active, id.clone());
+        if let Err(e) = self.save() {
+            self.keys.remove(&id);
+            self.active = previous;
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    /// Removes key `id` from the ring. The caller checks nothing refers to it.
+    pub fn remove_key(&mut self, id: &str) -> Result<()> {
+        if id == self.active {
+            return Err(
+                Error::invalid("the active key cannot be retired; rotate first").with("key_id", id),
+            );
+        }
+        let Some(entry) = self.keys.remove(id) else {
+            return Err(Error::not_found("no such key in the key ring").with("key_id", id));
+        };
+        if let Err(e) = self.save() {
+            self.keys.insert(id.to_string(), entry);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Keys, oldest first by id order.
+    pub fn list(&self) -> Vec<KeyInfo> {
+        let mut out: Vec<_> = self
+            .keys
+            .iter()
+            .map(|(id, (_, created_ms))| KeyInfo {
+                id: id.clone(),
+                created_ms: *created_ms,
+                active: *id == self.active,
+            })
+            .collect();
+        out.sort_by_key(|k| (k.created_ms, k.id.clone()));
+        out
+    }
+
+    /// Where the ring lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn key(&self, id: &str) -> Result<&SecretKey> {
+        self.keys.get(id).map(|(k, _)| k).ok_or_else(|| {
+            Error::new(ErrorKind::Crypto, "the key ring has no key with this id").with("key_id", id)
+        })
+    }
+
+    fn save(&self) -> Result<()> {
+        let file = RingFile {
+            version: RING_VERSION,
+            active: self.active.clone(),
+            keys: self
+                .keys
+                .iter()
+                .map(|(id, (key, created_ms))| KeyEntry {
+                    id: id.clone(),
+                    key: key.to_hex(),
+                    created_ms: *created_ms,
+                })
+                .collect(),
+        };
+        let body = toml::to_string_pretty(&file)
+            .map_err(|e| Error::internal(format!("cannot serialize the key ring: {e}")))?;
+        let text = format!("# strata key ring: keep secret, readable by its owner only\n{body}");
+        write_private(&self.path, text.as_bytes())
+    }
+}
+
+impl KeyProvider for KeyRing {
+    fn active_key_id(&self) -> Result<String> {
+        Ok(self.active.clone())
+    }
+
+    fn wrap(&self, key_id: &str, data_key: &SecretKey, context: &[u8]) -> Result<Vec<u8>> {
+        wrap_with(self.key(key_id)?, data_key, context)
+    }
+
+    fn unwrap(&self, key_id: &str, wrapped: &[u8], context: &[u8]) -> Result<SecretKey> {
+        unwrap_with(self.key(key_id)?, wrapped, context)
+    }
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta =
+        std::fs::metadata(path).map_err(|e| Error::io("cannot read the key ring", path, e))?;
+    let mode = meta.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(Error::config(format!(
+            "the key ring is readable by others (mode {:o}); run `chmod 600` on it",
+            mode & 0o777
+        ))
+        .with("path", path.display()));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically with owner-only permissions.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::io("cannot create the key ring folder", parent, e))?;
+    }
+    let mut file = options
+        .open(&tmp)
+        .map_err(|e| Error::io("cannot write the key ring", &tmp, e))?;
+    file.write_all(bytes)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| Error::io("cannot write the key ring", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io("cannot replace the key ring", path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_creates_rotates_retires_and_reloads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keyring.toml");
+        let mut ring = KeyRing::load_or_create(&path).unwrap();
+        let first = ring.active_key_id().unwrap();
+        let dek = SecretKey::random().unwrap();
+        let wrapped = ring.wrap(&first, &dek, b"c").unwrap();
+        let second = ring.add_key(Some("k2")).unwrap();
+        assert_eq!(ring.active_key_id().unwrap(), second);
+        let ring = KeyRing::load(&path).unwrap();
+        assert_eq!(ring.unwrap(&first, &wrapped, b"c").unwrap(), dek);
+        assert_eq!(ring.list().len(), 2);
+        let mut ring = ring;
+        assert!(ring.remove_key("k2").is_err(), "active key retired");
+        ring.remove_key(&first).unwrap();
+        assert_eq!(
+            ring.unwrap(&first, &wrapped, b"c").unwrap_err().kind(),
+            ErrorKind::Crypto
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains(&dek.to_hex()));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn ring_readable_by_others_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keyring.toml");
+        KeyRing::load_or_create(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = KeyRing::load(&path).unwrap_err();
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+    }
+
+    #[test]
+    fn bad_ring_files_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keyring.toml");
+        for text in [
+            "version = 1\nactive = 'a'\n",
+            "version = 2\nactive = 'a'\n[[keys]]\nid='a'\nkey='00'\ncreated_ms=0\n",
+            "version = 1\nactive = 'a'\n[[keys]]\nid='a'\nkey='00'\ncreated_ms=0\n",
+            "garbage",
+        ] {
+            write_private(&path, text.as_bytes()).unwrap();
+            assert!(KeyRing::load(&path).is_err(), "{text}");
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Encryption at rest: the envelope format of encrypted objects and the key providers.
+
+mod envelope;
+mod keyring;
+mod keys;
+
+pub use envelope::{
+    is_encrypted, new_envelope, open, seal, ChunkCipher, EnvelopeHeader, Sealer,
+    DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, MAX_HEADER_LEN,
+};
+pub use keyring::{KeyInfo, KeyRing};
+pub use keys::{CallbackKeyProvider, EnvKeyProvider, KeyProvider, SecretKey, WrapFn, KEY_LEN};

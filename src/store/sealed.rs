@@ -1,0 +1,220 @@
+//! Encrypted objects in the store: choosing what to seal, sealing on write, opening on read.
+//!
+//! The stored bytes of an encrypted object are an envelope (see `crypto::envelope`): everything
+//! a tier, the hot-tier files and the S3 bucket ever hold is ciphertext. Checksums, sizes in the
+//! index and moves between tiers all concern the stored bytes; plaintext exists only in memory.
+
+use std::io::Read;
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::index::{ObjectRecord, Sealed};
+use super::tier::Tier;
+use super::Store;
+use crate::crypto::{
+    self, EnvKeyProvider, EnvelopeHeader, KeyProvider, KeyRing, Sealer, MAX_HEADER_LEN,
+};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Key file name inside the data root when the config names none.
+pub const KEYRING_FILE: &str = "keyring.toml";
+
+impl Store {
+    /// Whether a new object `key` in `tier` is encrypted: the call's choice, else the policy.
+    pub(super) fn wants_encryption(&self, key: &str, tier: &Tier, explicit: Option<bool>) -> bool {
+        let policy = &self.config.encryption;
+        explicit.unwrap_or_else(|| {
+            policy.prefixes.iter().any(|p| key.starts_with(p.as_str()))
+                || policy.tiers.contains(&tier.name)
+        })
+    }
+
+    pub(super) fn chunk_size(&self) -> u32 {
+        // validate() bounds it to 16 MiB.
+        self.config.encryption.chunk_size as u32
+    }
+
+    /// Path of the key ring this store uses.
+    pub fn keyring_path(&self) -> std::path::PathBuf {
+        match &self.config.encryption.keyring {
+            Some(p) if p.is_absolute() => p.clone(),
+            Some(p) => self.config.dir.join(p),
+            None => self.config.dir.join(KEYRING_FILE),
+        }
+    }
+
+    /// Replaces the key provider, e.g. with a KMS-backed [`crate::CallbackKeyProvider`] or a
+    /// reloaded key ring after `key new`.
+    pub fn set_key_provider(&self, keys: Arc<dyn KeyProvider>) {
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Some(keys);
+    }
+
+    /// The key provider; with `create`, a key ring is created on first use.
+    pub(super) fn key_provider(&self, create: bool) -> Result<Arc<dyn KeyProvider>> {
+        if let Some(keys) = self.keys.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            return Ok(keys.clone());
+        }
+        let keys: Arc<dyn KeyProvider> = match &self.config.encryption.key_env {
+            Some(var) => Arc::new(EnvKeyProvider::from_env(var, "env")?),
+            None => {
+                let path = self.keyring_path();
+                if !create && !path.exists() {
+                    return Err(Error::new(
+                        ErrorKind::Crypto,
+                        "the object is encrypted but there is no key ring",
+                    )
+                    .with("path", path.display()));
+                }
+                Arc::new(KeyRing::load_or_create(&path)?)
+            }
+        };
+        self.set_key_provider(keys.clone());
+        Ok(keys)
+    }
+
+    /// Seals a whole object in memory under the active key.
+    pub(super) fn seal_bytes(&self, plain: &[u8]) -> Result<(Vec<u8>, Sealed)> {
+        let keys = self.key_provider(true)?;
+        let key_id = keys.active_key_id()?;
+        let sealed = crypto::seal(keys.as_ref(), &key_id, self.chunk_size(), plain)?;
+        let enc = Sealed {
+            key_id,
+            format: crypto::ENVELOPE_VERSION,
+            plain_size: plain.len() as u64,
+        };
+        Ok((sealed, enc))
+    }
+
+    /// Reads and decrypts `range` (or all) of an encrypted object, fetching only the chunks
+    /// the range needs.
+    pub(super) async fn read_sealed(
+        &self,
+        key: &str,
+        tier: &Tier,
+        record: &ObjectRecord,
+        range: Option<Range<u64>>,
+    ) -> Result<Bytes> {
+        let keys = self.key_provider(false)?;
+        let stored = record.size;
+        let in_key = |e: Error| e.with("key", key).with("tier", &tier.name);
+        if range.is_none() {
+            let sealed = self.read(key, tier, None, stored).await?;
+            return crypto::open(keys.as_ref(), &sealed)
+                .map(Bytes::from)
+                .map_err(in_key);
+        }
+        let head = self
+            .read(
+                key,
+                tier,
+                Some(0..stored.min(MAX_HEADER_LEN as u64)),
+                stored,
+            )
+            .await?;
+        let (header, header_len) = EnvelopeHeader::parse(&head).map_err(in_key)?;
+        let plain_len = header.plaintext_len(header_len, stored).map_err(in_key)?;
+        let range = range.unwrap_or(0..plain_len);
+        if range.start > range.end || range.end > plain_len {
+            return Err(Error::invalid(format!(
+                "range {}..{} is outside the object of {plain_len} bytes",
+                range.start, range.end
+            ))
+            .with("key", key));
+        }
+        if range.is_empty() {
+            return Ok(Bytes::new());
+        }
+        let cipher = header.open(keys.as_ref()).map_err(in_key)?;
+        let cs = header.chunk_size as u64;
+        let chunks = header.chunk_count(plain_len);
+        let (first, last) = (range.start / cs, (range.end - 1) / cs);
+        let span_start = header.chunk_span(header_len, plain_len, first).start;
+        let span_end = header.chunk_span(header_len, plain_len, last).end;
+        let body = self
+            .read(key, tier, Some(span_start..span_end), stored)
+            .await?;
+        let mut plain = Vec::with_capacity(((last - first + 1) * cs) as usize);
+        for i in first..=last {
+            let span = header.chunk_span(header_len, plain_len, i);
+            let at = (span.start - span_start) as usize..(span.end - span_start) as usize;
+            let sealed = body
+                .get(at)
+                .ok_or_else(|| Error::new(ErrorKind::Crypto, "encrypted object is truncated"))?;
+            cipher
+                .open_chunk(i, i + 1 == chunks, sealed, &mut plain)
+                .map_err(in_key)?;
+        }
+        let skip = (range.start - first * cs) as usize;
+        Ok(Bytes::from(plain).slice(skip..skip + (range.end - range.start) as usize))
+    }
+}
+
+/// Seals whatever a reader yields: the header first, then sealed chunks.
+pub(super) struct EncryptingReader<'a> {
+    inner: &'a mut dyn Read,
+    sealer: Option<Sealer>,
+    out: Vec<u8>,
+    pos: usize,
+    plain_len: u64,
+    key_id: String,
+    scratch: Vec<u8>,
+}
+
+impl<'a> EncryptingReader<'a> {
+    pub fn new(
+        inner: &'a mut dyn Read,
+        keys: &dyn KeyProvider,
+        key_id: &str,
+        chunk_size: u32,
+    ) -> Result<Self> {
+        let (sealer, header) = Sealer::new(keys, key_id, chunk_size)?;
+        Ok(EncryptingReader {
+            inner,
+            sealer: Some(sealer),
+            out: header.encode(),
+            pos: 0,
+            plain_len: 0,
+            key_id: key_id.to_string(),
+            scratch: vec![0u8; 1 << 20],
+        })
+    }
+
+    /// How the stream was sealed; meaningful once it has been read to the end.
+    pub fn sealed(&self) -> Sealed {
+        Sealed {
+            key_id: self.key_id.clone(),
+            format: crypto::ENVELOPE_VERSION,
+            plain_size: self.plain_len,
+        }
+    }
+}
+
+impl Read for EncryptingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let to_io = |e: Error| std::io::Error::other(e.to_string());
+        while self.pos == self.out.len() {
+            let Some(sealer) = self.sealer.as_mut() else {
+                return Ok(0);
+            };
+            self.out.clear();
+            self.pos = 0;
+            let n = self.inner.read(&mut self.scratch)?;
+            if n == 0 {
+                if let Some(sealer) = self.sealer.take() {
+                    sealer.finish(&mut self.out).map_err(to_io)?;
+                }
+            } else {
+                self.plain_len += n as u64;
+                sealer
+                    .push(&self.scratch[..n], &mut self.out)
+                    .map_err(to_io)?;
+            }
+        }
+        let n = buf.len().min(self.out.len() - self.pos);
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
