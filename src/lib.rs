@@ -36,6 +36,7 @@
 mod config;
 pub mod demo;
 mod error;
+mod quality;
 mod runtime;
 mod store;
 
@@ -44,6 +45,12 @@ pub use config::{
     TierKind, DEFAULT_DIR,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use quality::{
+    check_batches, dataset_quality, profile_array, profile_batches, CheckOptions, ColumnProfile,
+    ColumnSummary, CompareOp, DatasetQuality, DistinctCount, FailedRow, HyperLogLog, InferredType,
+    PiiKind, ProfileOptions, QualityReport, QuantileSketch, Rule, RuleKind, RuleResult, RuleSet,
+    Scalar, Severity, TableProfile, TopValue, TopValues, ValueKind,
+};
 pub use store::{
     validate_key, ActionKind, ActionOutcome, ObjectInfo, ReindexReport, RunOptions, Store,
     TierAction, TierRunReport, INDEX_FILE, MAX_KEY_LEN, TIER_INDEX_FORMAT,
