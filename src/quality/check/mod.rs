@@ -113,14 +113,14 @@ fn evaluate(
             result(fraction >= *min, fraction, outcome, message)
         }
         RuleKind::Unique { column } => {
-            rows_result(keys::duplicates(batches, &[column], false, n)?.0)
+            rows_result(keys::duplicates(batches, &[column.as_str()], false, n)?.0)
         }
         RuleKind::PrimaryKey { columns } => {
             let names: Vec<&str> = columns.iter().map(String::as_str).collect();
             rows_result(keys::duplicates(batches, &names, true, n)?.0)
         }
         RuleKind::DistinctRatio { column, min, max } => {
-            let (outcome, distinct) = keys::duplicates(batches, &[column], false, n)?;
+            let (outcome, distinct) = keys::duplicates(batches, &[column.as_str()], false, n)?;
             let ratio = if outcome.checked == 0 {
                 1.0
             } else {
@@ -146,7 +146,7 @@ fn evaluate(
             max_exclusive,
         } => {
             let (min, max, lo_open, hi_open) = (*min, *max, *min_exclusive, *max_exclusive);
-            rows_result(row_check(batches, &[column], n, |cols| {
+            rows_result(row_check(batches, &[column.as_str()], n, |cols| {
                 let values = cast_to(&cols[0], &DataType::Float64, column)?;
                 Ok(values
                     .as_primitive::<Float64Type>()
@@ -186,9 +186,12 @@ fn evaluate(
         }
         RuleKind::Compare { left, op, right } => {
             let op = *op;
-            rows_result(row_check(batches, &[left, right], n, |cols| {
-                compare(&cols[0], op, &cols[1])
-            })?)
+            rows_result(row_check(
+                batches,
+                &[left.as_str(), right.as_str()],
+                n,
+                |cols| compare(&cols[0], op, &cols[1]),
+            )?)
         }
         RuleKind::RowCount { min, max } => {
             let passed = min.is_none_or(|m| rows >= m) && max.is_none_or(|m| rows <= m);

@@ -128,7 +128,7 @@ fn is_time(s: &[u8]) -> bool {
     let Some((&sep, s)) = s.split_first() else {
         return false;
     };
-    if sep != b'T' && sep != b' ' || s.len() < 5 || s[2] != b':' {
+    if (sep != b'T' && sep != b' ') || s.len() < 5 || s[2] != b':' {
         return false;
     }
     let (Some(h), Some(m)) = (number(&s[..2]), number(&s[3..5])) else {

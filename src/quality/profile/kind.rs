@@ -90,7 +90,7 @@ impl ValueKind {
 
     /// Shows a value held as an integer (dates and timestamps as text).
     pub(crate) fn scalar_from_i64(self, x: i64) -> Scalar {
-        use arrow::array::temporal_conversions as tc;
+        use arrow::temporal_conversions as tc;
         let text = match self {
             ValueKind::Date32 => tc::date32_to_datetime(x as i32).map(|d| d.date().to_string()),
             ValueKind::Date64 => tc::date64_to_datetime(x).map(|d| d.to_string()),

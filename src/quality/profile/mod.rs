@@ -86,7 +86,7 @@ macro_rules! primitive {
         let array = $array
             .as_primitive_opt::<$t>()
             .ok_or_else(|| Error::internal("array does not match its data type"))?;
-        $state.update(array.values(), array.nulls())
+        $state.update(&array.values()[..], array.nulls())
     }};
 }
 
@@ -124,10 +124,8 @@ impl ColumnProfile {
         // Dictionaries and half floats are profiled as their values; the cast is the only copy.
         let owned;
         let array: &dyn Array = match array.data_type() {
-            DataType::Dictionary(_, value) | DataType::RunEndEncoded(_, value)
-                if !matches!(self.stats, ColumnStats::Other) =>
-            {
-                owned = arrow::compute::cast(array, value.data_type()).map_err(arrow_error)?;
+            DataType::Dictionary(_, value) if !matches!(self.stats, ColumnStats::Other) => {
+                owned = arrow::compute::cast(array, value).map_err(arrow_error)?;
                 owned.as_ref()
             }
             DataType::Float16 => {
@@ -273,7 +271,7 @@ impl ColumnProfile {
 
     fn arithmetic(&self) -> Option<&NumericState> {
         match &self.stats {
-            ColumnStats::Numeric(s) if self.kind.is_arithmetic() => Some(s),
+            ColumnStats::Numeric(s) if self.kind.is_arithmetic() => Some(s.as_ref()),
             _ => None,
         }
     }
