@@ -50,7 +50,9 @@ fn profile_throughput(c: &mut Criterion) {
             .unwrap();
         group.bench_with_input(BenchmarkId::new("threads", threads), &threads, |b, _| {
             b.iter(|| {
-                pool.install(|| black_box(profile_batches(&[batch.clone()], &options).unwrap()))
+                pool.install(|| {
+                    black_box(profile_batches(std::slice::from_ref(&batch), &options).unwrap())
+                })
             })
         });
     }

@@ -279,7 +279,7 @@ fn thread_count_does_not_change_exact_metrics() {
             .num_threads(threads)
             .build()
             .unwrap();
-        pool.install(|| profile_batches(&[batch.clone()], &options).unwrap())
+        pool.install(|| profile_batches(std::slice::from_ref(&batch), &options).unwrap())
     };
     let (one, two) = (run(1), run(2));
     assert_eq!(exact_view(&one), exact_view(&two));

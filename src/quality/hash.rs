@@ -75,7 +75,7 @@ impl std::hash::Hasher for KeyHash {
         self.0 = hash_u64(x ^ self.0);
     }
     fn write_i128(&mut self, x: i128) {
-        self.0 = hash_u128(x as u128) ^ self.0;
+        self.0 ^= hash_u128(x as u128);
     }
 }
 

@@ -13,11 +13,11 @@ use arrow::compute::{cast, is_not_null};
 use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit};
 use rayon::prelude::*;
 
-use super::arrow_error;
 use super::profile::{char_count, classify, InferredType, ValueKind};
 use super::report::{QualityReport, RuleResult};
 use super::rules::{CompareOp, Rule, RuleKind, RuleSet};
 use super::score::dataset_quality;
+use super::{arrow_error, same_columns};
 use crate::{Error, Result};
 use pii::PiiDetector;
 use rows::{column, row_check, Outcome};
@@ -49,7 +49,7 @@ pub fn check_batches(
     if let Some(first) = batches.first() {
         if let Some(i) = batches
             .iter()
-            .position(|b| b.schema().fields() != first.schema().fields())
+            .position(|b| !same_columns(&b.schema(), &first.schema()))
         {
             return Err(Error::invalid(format!(
                 "batch {i} has a different schema from batch 0"

@@ -400,7 +400,7 @@ impl ColumnProfile {
             ColumnStats::Boolean(s) => {
                 let mut values = vec![(true, s.trues), (false, s.falses)];
                 values.retain(|v| v.1 > 0);
-                values.sort_by(|a, b| b.1.cmp(&a.1));
+                values.sort_by_key(|v| std::cmp::Reverse(v.1));
                 values.truncate(limit);
                 let values = values
                     .into_iter()

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{ColumnProfile, ColumnSummary, ProfileOptions};
-use crate::quality::arrow_error;
+use crate::quality::{arrow_error, same_columns};
 use crate::{Error, Result};
 
 /// The mergeable, serializable profile of a table: one [`ColumnProfile`] per column.
@@ -97,7 +97,7 @@ pub fn profile_batches(batches: &[RecordBatch], options: &ProfileOptions) -> Res
     let schema = first.schema();
     if let Some(i) = batches
         .iter()
-        .position(|b| b.schema().fields() != schema.fields())
+        .position(|b| !same_columns(&b.schema(), &schema))
     {
         return Err(Error::invalid(format!(
             "batch {i} has a different schema from batch 0"
