@@ -238,7 +238,7 @@ fn every_rule_kind_reports_rows_and_values() {
         r.failures()
             .filter(|f| f.severity == Severity::Error)
             .count(),
-        4,
+        5,
         "{json}"
     );
 }
