@@ -343,6 +343,50 @@ impl From<Rule> for RawRule {
     }
 }
 
+/// The line on which the last object at depth 2 (a rule inside `{"rules": [...]}`) that closes
+/// before `line`:`column` opens.
+fn json_rule_start_line(text: &str, line: usize, column: usize) -> Option<usize> {
+    let mut offset = 0;
+    for (i, l) in text.split('\n').enumerate() {
+        if i + 1 == line {
+            offset += column.min(l.len());
+            break;
+        }
+        offset += l.len() + 1;
+    }
+    let (mut in_string, mut escaped) = (false, false);
+    let mut opens: Vec<usize> = Vec::new();
+    let mut depth = 0usize;
+    let mut last = None;
+    for (i, b) in text.bytes().enumerate().take(offset) {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                opens.push(i);
+            }
+            b'}' | b']' => {
+                let start = opens.pop();
+                if depth == 3 && b == b'}' {
+                    last = start;
+                }
+                depth = depth.saturating_sub(1);
+            }
+            _ => {}
+        }
+    }
+    last.map(|start| text[..start].matches('\n').count() + 1)
+}
+
 impl RuleSet {
     /// Parses a TOML rules file. Errors are one line naming the line and the field.
     pub fn from_toml_str(text: &str) -> Result<RuleSet> {
@@ -352,7 +396,19 @@ impl RuleSet {
     /// Parses a JSON rules file (`{"rules": [...]}`). Errors name the line and the field.
     pub fn from_json_str(text: &str) -> Result<RuleSet> {
         serde_json::from_str(text).map_err(|e| {
-            let message = e.to_string().replace('\n', " ");
+            let mut message = e.to_string().replace('\n', " ");
+            // A rule is validated once its object has been read, so serde_json points past
+            // its end; name the line where the rule starts instead.
+            if let Some(line) = message
+                .starts_with("rule ")
+                .then(|| json_rule_start_line(text, e.line(), e.column()))
+                .flatten()
+            {
+                if let Some(at) = message.rfind(" at line ") {
+                    message.truncate(at);
+                }
+                message = format!("rule at line {line}: {message}");
+            }
             Error::config(format!("invalid rules file: {message}")).set_source(e)
         })
     }
@@ -463,7 +519,8 @@ right = "end"
     fn json_errors_name_line_and_field() {
         let text = "{\"rules\": [\n  {\"check\": \"unique\", \"column\": \"a\"},\n  {\"check\": \"length\", \"column\": \"a\", \"min\": -1}\n]}";
         let e = RuleSet::from_json_str(text).unwrap_err().to_string();
-        assert!(e.contains("line ") && e.contains("`min`"), "{e}");
+        assert!(e.contains("rule at line 3") && e.contains("`min`"), "{e}");
+        assert!(!e.contains("line 4"), "{e}");
         let e = RuleSet::from_json_str("{\"rules\": [{\"check\": 5}]}")
             .unwrap_err()
             .to_string();
