@@ -470,6 +470,11 @@ impl LakeConfig {
 
 /// A one-line error naming the line and the text of the field at fault.
 pub(crate) fn toml_error(text: &str, err: &toml::de::Error) -> Error {
+    toml_error_in("config", text, err)
+}
+
+/// As [`toml_error`], for another kind of TOML document (`what`: "config", "rules file").
+pub(crate) fn toml_error_in(what: &str, text: &str, err: &toml::de::Error) -> Error {
     let message = err.message().trim().replace('\n', " ");
     match err.span() {
         Some(span) => {
@@ -477,10 +482,10 @@ pub(crate) fn toml_error(text: &str, err: &toml::de::Error) -> Error {
             let line_no = text[..start].matches('\n').count() + 1;
             let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
             Error::config(format!(
-                "invalid config at line {line_no} (`{line}`): {message}"
+                "invalid {what} at line {line_no} (`{line}`): {message}"
             ))
         }
-        None => Error::config(format!("invalid config: {message}")),
+        None => Error::config(format!("invalid {what}: {message}")),
     }
 }
 

@@ -37,6 +37,7 @@ mod config;
 mod crypto;
 pub mod demo;
 mod error;
+mod quality;
 mod runtime;
 mod store;
 
@@ -50,6 +51,12 @@ pub use crypto::{
     WrapFn, DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, KEY_LEN, MAX_HEADER_LEN,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use quality::{
+    check_batches, dataset_quality, profile_array, profile_batches, CheckOptions, ColumnProfile,
+    ColumnSummary, CompareOp, DatasetQuality, DistinctCount, FailedRow, HyperLogLog, InferredType,
+    PiiKind, ProfileOptions, QualityReport, QuantileSketch, Rule, RuleKind, RuleResult, RuleSet,
+    Scalar, Severity, TableProfile, TopValue, TopValues, ValueKind,
+};
 pub use store::{
     validate_key, ActionKind, ActionOutcome, ObjectInfo, PutOptions, ReindexReport, RotateReport,
     RunOptions, Store, TierAction, TierRunReport, INDEX_FILE, KEYRING_FILE, MAX_KEY_LEN,

@@ -1,0 +1,100 @@
+//! Row-level checks: a rule becomes a per-batch kernel that yields, for every row, pass, fail or
+//! skipped (null); failures are counted and the first few sampled with their values.
+
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+
+use crate::quality::arrow_error;
+use crate::quality::report::FailedRow;
+use crate::{Error, Result};
+
+/// Counts of one row-level check.
+#[derive(Debug, Default)]
+pub(super) struct Outcome {
+    pub(super) checked: u64,
+    pub(super) failed: u64,
+    pub(super) sample: Vec<FailedRow>,
+}
+
+impl Outcome {
+    pub(super) fn fail(
+        &mut self,
+        row: u64,
+        value: impl FnOnce() -> Result<String>,
+        sample_size: usize,
+    ) -> Result<()> {
+        self.failed += 1;
+        if self.sample.len() < sample_size {
+            self.sample.push(FailedRow {
+                row,
+                value: value()?,
+            });
+        }
+        Ok(())
+    }
+
+    /// Fraction of checked rows that passed (1 when none were checked).
+    pub(super) fn pass_fraction(&self) -> f64 {
+        if self.checked == 0 {
+            1.0
+        } else {
+            (self.checked - self.failed) as f64 / self.checked as f64
+        }
+    }
+}
+
+/// The column called `name`, or an error naming it.
+pub(super) fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
+    batch
+        .column_by_name(name)
+        .ok_or_else(|| Error::not_found(format!("no column {name:?} in the data")))
+}
+
+/// Row `i` of the columns as text, comma-separated.
+pub(super) fn show(columns: &[ArrayRef], i: usize) -> Result<String> {
+    let options = FormatOptions::default().with_null("null");
+    let mut parts = Vec::with_capacity(columns.len());
+    for c in columns {
+        let formatter = ArrayFormatter::try_new(c.as_ref(), &options).map_err(arrow_error)?;
+        parts.push(formatter.value(i).to_string());
+    }
+    Ok(parts.join(", "))
+}
+
+/// Runs `kernel` over each batch's `names` columns. The kernel returns, per row, true (pass),
+/// false (fail) or null (not checked).
+pub(super) fn row_check(
+    batches: &[RecordBatch],
+    names: &[&str],
+    sample_size: usize,
+    kernel: impl Fn(&[ArrayRef]) -> Result<BooleanArray>,
+) -> Result<Outcome> {
+    let mut outcome = Outcome::default();
+    let mut offset = 0u64;
+    for batch in batches {
+        let cols = names
+            .iter()
+            .map(|n| column(batch, n).cloned())
+            .collect::<Result<Vec<_>>>()?;
+        let ok = kernel(&cols)?;
+        let checked = (ok.len() - ok.null_count()) as u64;
+        let passed = ok.true_count() as u64;
+        outcome.checked += checked;
+        let failed = checked - passed;
+        if failed > 0 {
+            let before = outcome.failed;
+            for i in 0..ok.len() {
+                if outcome.sample.len() >= sample_size {
+                    break;
+                }
+                if ok.is_valid(i) && !ok.value(i) {
+                    outcome.fail(offset + i as u64, || show(&cols, i), sample_size)?;
+                }
+            }
+            // Failures past the sample are not visited; the count comes from the bitmap.
+            outcome.failed = before + failed;
+        }
+        offset += batch.num_rows() as u64;
+    }
+    Ok(outcome)
+}
