@@ -36,6 +36,7 @@
 mod config;
 pub mod demo;
 mod error;
+mod mask;
 mod runtime;
 mod store;
 
@@ -44,6 +45,11 @@ pub use config::{
     TierKind, DEFAULT_DIR,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use mask::{
+    detokenize, mask_array, retokenize, Alphabet, ColumnAccess, DateUnit, DigestEncoding,
+    HashAlgorithm, MaskKey, MaskKeys, MaskOp, MaskPolicy, MemoryKeys, OnDenied, PreparedMask,
+    RoleMask,
+};
 pub use store::{
     validate_key, ActionKind, ActionOutcome, ObjectInfo, ReindexReport, RunOptions, Store,
     TierAction, TierRunReport, INDEX_FILE, MAX_KEY_LEN, TIER_INDEX_FORMAT,
