@@ -321,7 +321,7 @@ fn fast(rounds: &mut Rounds<'_>, a: &mut [u16], bb: &mut [u16], d: usize, encryp
 /// `(NUM(A) ± y) mod radix^m` without a bignum type.
 fn general(rounds: &mut Rounds<'_>, a: &mut [u16], bb: &mut [u16], d: usize, encrypt: bool) {
     let radix = rounds.radix;
-    let (u, v, b) = (rounds.u, rounds.v, rounds.b);
+    let (u, v) = (rounds.u, rounds.v);
     // Numerals in one buffer: the halves swap roles each round, so keep them as two vectors.
     let mut x_a: Vec<u16> = a.to_vec();
     let mut x_b: Vec<u16> = bb.to_vec();

@@ -46,13 +46,12 @@ fn map_primitive<T: ArrowPrimitiveType>(
 }
 
 macro_rules! bucket_int {
-    ($t:ty, $array:expr, $w:expr) => {{
+    ($t:ty, $native:ty, $array:expr, $w:expr) => {{
         let w = i128::from($w);
         map_primitive::<$t>($array, move |v| {
             let b = i128::from(v).div_euclid(w) * w;
             // A bucket floor below the type's range (i8 -128 in buckets of 10) clamps to it.
-            b.clamp(i128::from(<$t as ArrowPrimitiveType>::Native::MIN), i128::from(<$t as ArrowPrimitiveType>::Native::MAX))
-                as <$t as ArrowPrimitiveType>::Native
+            b.clamp(i128::from(<$native>::MIN), i128::from(<$native>::MAX)) as $native
         })
     }};
 }
@@ -84,14 +83,14 @@ pub(crate) fn bucket(array: &dyn Array, width: f64) -> Result<ArrayRef> {
     }
     let w = width as i64;
     Ok(match t {
-        DataType::Int8 => bucket_int!(Int8Type, array, w),
-        DataType::Int16 => bucket_int!(Int16Type, array, w),
-        DataType::Int32 => bucket_int!(Int32Type, array, w),
-        DataType::Int64 => bucket_int!(Int64Type, array, w),
-        DataType::UInt8 => bucket_int!(UInt8Type, array, w),
-        DataType::UInt16 => bucket_int!(UInt16Type, array, w),
-        DataType::UInt32 => bucket_int!(UInt32Type, array, w),
-        DataType::UInt64 => bucket_int!(UInt64Type, array, w),
+        DataType::Int8 => bucket_int!(Int8Type, i8, array, w),
+        DataType::Int16 => bucket_int!(Int16Type, i16, array, w),
+        DataType::Int32 => bucket_int!(Int32Type, i32, array, w),
+        DataType::Int64 => bucket_int!(Int64Type, i64, array, w),
+        DataType::UInt8 => bucket_int!(UInt8Type, u8, array, w),
+        DataType::UInt16 => bucket_int!(UInt16Type, u16, array, w),
+        DataType::UInt32 => bucket_int!(UInt32Type, u32, array, w),
+        DataType::UInt64 => bucket_int!(UInt64Type, u64, array, w),
         other => return Err(unsupported("bucket", other)),
     })
 }

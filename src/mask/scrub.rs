@@ -12,7 +12,7 @@ use super::strings::TextKernel;
 use crate::error::{Error, Result};
 
 const PATTERN: &str = r"(?x)
-    (?P<email>[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})
+    (?P<email>[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.\w{2,})
   | (?P<card>(?-u:\b)\d(?:[\ \-]?\d){12,18}(?-u:\b))
   | (?P<phone>(?:\+\d{1,3}[\ .\-]?)?(?:\(\d{1,4}\)[\ .\-]?)?\d{2,4}(?:[\ .\-]?\d{2,4}){1,5})
 ";
@@ -111,10 +111,7 @@ mod tests {
 
     #[test]
     fn finds_each_kind() {
-        assert_eq!(
-            scrub("mail zoë.x+tag@example.co.uk now"),
-            "mail zoë.[EMAIL] now".replace("zoë.", "zoë.")
-        );
+        assert_eq!(scrub("mail zoë.x+tag@exämple.co.uk now"), "mail [EMAIL] now");
         assert_eq!(scrub("card 4111 1111 1111 1111 ok"), "card [CARD] ok");
         assert_eq!(scrub("card 4111-1111-1111-1112 ok"), "card 4111-1111-1111-1112 ok");
         assert_eq!(scrub("call +1 (555) 123-4567 today"), "call [PHONE] today");

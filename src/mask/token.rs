@@ -180,8 +180,8 @@ impl Versions {
         })
     }
 
-    fn old(&self, token: &str) -> Result<(&Tokenizer, &str)> {
-        let (_, version, body) = parse_tag(token).ok_or_else(|| bad_tag(0))?;
+    fn old<'t>(&self, token: &'t str) -> Result<(&Tokenizer, &'t str)> {
+        let (_, version, body) = parse_tag(token).ok_or_else(not_a_token)?;
         let t = self.by_version.get(&version).ok_or_else(|| {
             Error::internal("token version missing from its preload").with("key_id", &self.id)
         })?;
@@ -189,8 +189,12 @@ impl Versions {
     }
 }
 
+fn not_a_token() -> Error {
+    Error::invalid("value is not a token (expected `<key id>v<version>:...`)")
+}
+
 fn bad_tag(row: usize) -> Error {
-    Error::invalid("value is not a token (expected `<key id>v<version>:...`)").with("row", row)
+    not_a_token().with("row", row)
 }
 
 struct Detokenize(Versions);
