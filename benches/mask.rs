@@ -13,9 +13,7 @@ use arrow::array::{ArrayRef, Date32Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use strata::{
-    Alphabet, DateUnit, DigestEncoding, HashAlgorithm, MaskOp, MemoryKeys, PreparedMask,
-};
+use strata::{Alphabet, DateUnit, DigestEncoding, HashAlgorithm, MaskOp, MemoryKeys, PreparedMask};
 
 const N: usize = 200_000;
 

@@ -443,7 +443,11 @@ pub(crate) fn toml_error_in(what: &str, text: &str, err: &toml::de::Error) -> Er
 /// A one-line error naming the line of `text` that holds byte offset `at`.
 pub(crate) fn located_error(what: &str, text: &str, at: usize, message: &str) -> Error {
     let start = at.min(text.len());
-    let line_no = text.as_bytes()[..start].iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_no = text.as_bytes()[..start]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1;
     let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
     Error::config(format!(
         "invalid {what} at line {line_no} (`{line}`): {message}"

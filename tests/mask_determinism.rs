@@ -70,11 +70,10 @@ fn outputs_are_pinned() {
     let pinned = values(&hash);
     assert!(pinned[0].starts_with("k1v2:"));
     assert_eq!(pinned[0].len(), 5 + 64);
-    // Token outputs pinned from a first run: a change here breaks every stored token.
     let tokens = values(&mask_array(&input(), &keyed_ops()[3], &keys(1)).unwrap());
     assert!(tokens[1].starts_with("k1v2:"));
     assert_eq!(tokens[1].matches('-').count(), 3);
-    assert_eq!(tokens[2].chars().take(4).collect::<String>(), "Zoë ");
+    assert!(tokens[2].starts_with("k1v2:Zoë "), "{}", tokens[2]);
     insta_like("tokenize_digits", &tokens);
     insta_like("hmac_sha256", &pinned);
 }
@@ -89,7 +88,12 @@ fn insta_like(name: &str, got: &[String]) {
     assert_eq!(got, expected, "{name}");
 }
 
-const PINNED_TOKENS: [&str; 3] = ["?", "?", "?"];
+/// Pinned from the first run of this implementation: a change breaks every stored token.
+const PINNED_TOKENS: [&str; 3] = [
+    "k1v2:+5 096 0556 873",
+    "k1v2:0210-2139-1317-2681",
+    "k1v2:Zoë 279140",
+];
 /// Computed independently with Python: `hmac.new(b"\x01" * 32, value, hashlib.sha256)`.
 const PINNED_HMAC: [&str; 3] = [
     "k1v2:6b888ba1031257c564aefcd8b6627b4cff2b14f6c9f44d03b96df0c9f950c432",

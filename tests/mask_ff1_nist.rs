@@ -1,6 +1,6 @@
 //! FF1 through the public `fpe` operator reproduces the NIST SP 800-38G sample vectors
 //! (FF1samples.pdf, samples 1-9) and decrypts them back. The samples' tweaks are ASCII text
-//! ("9876543210", "7777pqr7777"), so they pass through the operator's text tweak unchanged.
+//! ("9876543210", "7777pqrs777"), so they pass through the operator's text tweak unchanged.
 
 use std::sync::Arc;
 
@@ -22,14 +22,56 @@ fn hex(s: &str) -> Vec<u8> {
 fn nist_samples_encrypt_and_decrypt() {
     let samples = [
         (1, K128, Alphabet::Digits, "", "0123456789", "2433477484"),
-        (2, K128, Alphabet::Digits, "9876543210", "0123456789", "6124200773"),
-        (3, K128, Alphabet::LowerAlphanumeric, "7777pqr7777", "0123456789abcdefghi", "a9tv40mll9kdu509eum"),
+        (
+            2,
+            K128,
+            Alphabet::Digits,
+            "9876543210",
+            "0123456789",
+            "6124200773",
+        ),
+        (
+            3,
+            K128,
+            Alphabet::LowerAlphanumeric,
+            "7777pqrs777",
+            "0123456789abcdefghi",
+            "a9tv40mll9kdu509eum",
+        ),
         (4, K192, Alphabet::Digits, "", "0123456789", "2830668132"),
-        (5, K192, Alphabet::Digits, "9876543210", "0123456789", "2496655549"),
-        (6, K192, Alphabet::LowerAlphanumeric, "7777pqr7777", "0123456789abcdefghi", "xbj3kv35jrawxv32ysr"),
+        (
+            5,
+            K192,
+            Alphabet::Digits,
+            "9876543210",
+            "0123456789",
+            "2496655549",
+        ),
+        (
+            6,
+            K192,
+            Alphabet::LowerAlphanumeric,
+            "7777pqrs777",
+            "0123456789abcdefghi",
+            "xbj3kv35jrawxv32ysr",
+        ),
         (7, K256, Alphabet::Digits, "", "0123456789", "6657667009"),
-        (8, K256, Alphabet::Digits, "9876543210", "0123456789", "1001623463"),
-        (9, K256, Alphabet::LowerAlphanumeric, "7777pqr7777", "0123456789abcdefghi", "xs8a0azh2avyalyzuwd"),
+        (
+            8,
+            K256,
+            Alphabet::Digits,
+            "9876543210",
+            "0123456789",
+            "1001623463",
+        ),
+        (
+            9,
+            K256,
+            Alphabet::LowerAlphanumeric,
+            "7777pqrs777",
+            "0123456789abcdefghi",
+            "xs8a0azh2avyalyzuwd",
+        ),
     ];
     for (n, key, alphabet, tweak, pt, ct) in samples {
         let keys = MemoryKeys::new().with("nist", 1, hex(key)).unwrap();
@@ -58,5 +100,8 @@ fn short_values_fail_the_domain_check() {
     let input = StringArray::from(vec!["123456", "12345"]);
     let err = mask_array(&input, &op, &keys).unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("SP 800-38G") && text.contains("row: 1"), "{text}");
+    assert!(
+        text.contains("SP 800-38G") && text.contains("row: 1"),
+        "{text}"
+    );
 }

@@ -128,10 +128,23 @@ fn numbers_and_dates_where_they_make_sense() {
     let keys = MemoryKeys::new().with("k", 1, [9u8; 32]).unwrap();
     let ages = Int32Array::from(vec![Some(37), None, Some(85)]);
     let out = mask_array(&ages, &MaskOp::Bucket { width: 10.0 }, &keys).unwrap();
-    assert_eq!(out.as_primitive::<Int32Type>(), &Int32Array::from(vec![Some(30), None, Some(80)]));
+    assert_eq!(
+        out.as_primitive::<Int32Type>(),
+        &Int32Array::from(vec![Some(30), None, Some(80)])
+    );
     let out = mask_array(&ages, &MaskOp::Replace { value: "0".into() }, &keys).unwrap();
-    assert_eq!(out.as_primitive::<Int32Type>(), &Int32Array::from(vec![Some(0), None, Some(0)]));
-    assert!(mask_array(&ages, &MaskOp::Replace { value: "zero".into() }, &keys).is_err());
+    assert_eq!(
+        out.as_primitive::<Int32Type>(),
+        &Int32Array::from(vec![Some(0), None, Some(0)])
+    );
+    assert!(mask_array(
+        &ages,
+        &MaskOp::Replace {
+            value: "zero".into()
+        },
+        &keys
+    )
+    .is_err());
     // Text operators read numbers as their decimal text and return Utf8.
     let hashed = mask_array(
         &ages,
@@ -158,7 +171,11 @@ fn numbers_and_dates_where_they_make_sense() {
     assert_eq!(out.as_primitive::<Date32Type>().value(0), 19_723);
     assert!(out.is_null(1));
     // Bucketing text is refused with a clear error, not a panic.
-    let err = mask_array(&StringArray::from(vec!["a"]), &MaskOp::Bucket { width: 1.0 }, &keys)
-        .unwrap_err();
+    let err = mask_array(
+        &StringArray::from(vec!["a"]),
+        &MaskOp::Bucket { width: 1.0 },
+        &keys,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("bucket"), "{err}");
 }

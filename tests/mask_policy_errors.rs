@@ -25,7 +25,8 @@ fn unknown_operator_names_line() {
 
 #[test]
 fn bad_operator_setting_names_line() {
-    let m = error_of("[columns.a]\nclear = []\nmask = { op = \"hash\", key = \"k\", truncate = 2 }\n");
+    let m =
+        error_of("[columns.a]\nclear = []\nmask = { op = \"hash\", key = \"k\", truncate = 2 }\n");
     assert!(m.contains("line 3") && m.contains("truncate"), "{m}");
     let m = error_of("[columns.a]\nmask = { op = \"partial\", keep_last = \"four\" }\n");
     assert!(m.contains("line 2"), "{m}");
@@ -33,16 +34,23 @@ fn bad_operator_setting_names_line() {
 
 #[test]
 fn role_listed_twice_names_line() {
-    let m = error_of("[columns.a]\nclear = [\"x\"]\nmask = { op = \"redact\" }\ndeny = [\"y\", \"x\"]\n");
-    assert!(m.contains("line 4") && m.contains("\"x\"") && m.contains("deny"), "{m}");
+    let m = error_of(
+        "[columns.a]\nclear = [\"x\"]\nmask = { op = \"redact\" }\ndeny = [\"y\", \"x\"]\n",
+    );
+    assert!(
+        m.contains("line 4") && m.contains("\"x\"") && m.contains("deny"),
+        "{m}"
+    );
 }
 
 #[test]
 fn unkeyed_hash_is_refused_with_the_reason() {
     let m = error_of("[columns.phone]\nmask = { op = \"unkeyed_hash\" }\n");
     assert!(m.contains("line 2") && m.contains("brute force"), "{m}");
-    MaskPolicy::from_toml_str("[columns.phone]\nmask = { op = \"unkeyed_hash\", allow_unkeyed = true }\n")
-        .unwrap();
+    MaskPolicy::from_toml_str(
+        "[columns.phone]\nmask = { op = \"unkeyed_hash\", allow_unkeyed = true }\n",
+    )
+    .unwrap();
 }
 
 #[test]

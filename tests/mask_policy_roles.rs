@@ -36,10 +36,17 @@ mask = { op = "scrub" }
 
 fn batch() -> RecordBatch {
     let cols: Vec<(&str, ArrayRef)> = vec![
-        ("patient", Arc::new(StringArray::from(vec!["p1", "p1", "p2"]))),
+        (
+            "patient",
+            Arc::new(StringArray::from(vec!["p1", "p1", "p2"])),
+        ),
         (
             "email",
-            Arc::new(StringArray::from(vec![Some("ann@x.org"), None, Some("bo@y.net")])),
+            Arc::new(StringArray::from(vec![
+                Some("ann@x.org"),
+                None,
+                Some("bo@y.net"),
+            ])),
         ),
         (
             "card",
@@ -49,11 +56,21 @@ fn batch() -> RecordBatch {
                 "4000 0000 0000 0002",
             ])),
         ),
-        ("age", Arc::new(Int32Array::from(vec![Some(34), Some(35), None]))),
-        ("seen", Arc::new(Date32Array::from(vec![19_000, 19_010, 19_000]))),
+        (
+            "age",
+            Arc::new(Int32Array::from(vec![Some(34), Some(35), None])),
+        ),
+        (
+            "seen",
+            Arc::new(Date32Array::from(vec![19_000, 19_010, 19_000])),
+        ),
         (
             "notes",
-            Arc::new(StringArray::from(vec!["call +1 (555) 123-4567", "ok", "mail ann@x.org"])),
+            Arc::new(StringArray::from(vec![
+                "call +1 (555) 123-4567",
+                "ok",
+                "mail ann@x.org",
+            ])),
         ),
     ];
     RecordBatch::try_from_iter(cols).unwrap()
@@ -64,7 +81,11 @@ fn keys() -> MemoryKeys {
 }
 
 fn text(b: &RecordBatch, col: &str, row: usize) -> String {
-    b.column_by_name(col).unwrap().as_string::<i32>().value(row).to_string()
+    b.column_by_name(col)
+        .unwrap()
+        .as_string::<i32>()
+        .value(row)
+        .to_string()
 }
 
 #[test]
@@ -88,15 +109,26 @@ fn each_role_sees_its_view() {
     assert!(ages.is_null(2));
     let seen = support.column_by_name("seen").unwrap();
     let seen = seen.as_primitive::<Date32Type>();
-    assert_eq!(seen.value(1) - seen.value(0), 10, "one patient's interval survives");
+    assert_eq!(
+        seen.value(1) - seen.value(0),
+        10,
+        "one patient's interval survives"
+    );
     assert_ne!(seen.value(0), 19_000);
     assert_eq!(text(&support, "notes", 2), "mail [EMAIL]");
-    assert_eq!(text(&support, "patient", 0), "p1", "unlisted columns are clear");
+    assert_eq!(
+        text(&support, "patient", 0),
+        "p1",
+        "unlisted columns are clear"
+    );
 
     let analyst = policy.apply(&batch, "analyst", &keys).unwrap();
     assert!(text(&analyst, "email", 0).starts_with("k1v1:"));
     let token = text(&analyst, "card", 0);
-    assert!(token.starts_with("k1v1:") && token.len() == 5 + 19, "{token}");
+    assert!(
+        token.starts_with("k1v1:") && token.len() == 5 + 19,
+        "{token}"
+    );
 
     // The intern is denied email (dropped) and, having no entry and no default, card too.
     let intern = policy.apply(&batch, "intern", &keys).unwrap();
@@ -118,7 +150,9 @@ fn denied_columns_can_refuse_the_batch() {
 #[test]
 fn missing_keys_are_reported_with_the_column() {
     let policy = MaskPolicy::from_toml_str(POLICY).unwrap();
-    let err = policy.apply(&batch(), "analyst", &MemoryKeys::new()).unwrap_err();
+    let err = policy
+        .apply(&batch(), "analyst", &MemoryKeys::new())
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert!(err.to_string().contains("k1"), "{err}");
 }

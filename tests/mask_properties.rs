@@ -8,8 +8,8 @@ use arrow::datatypes::{Date32Type, Int64Type};
 use arrow::record_batch::RecordBatch;
 use proptest::prelude::*;
 use strata::{
-    detokenize, mask_array, Alphabet, DateUnit, DigestEncoding, HashAlgorithm, MaskOp,
-    MemoryKeys, PreparedMask,
+    detokenize, mask_array, Alphabet, DateUnit, DigestEncoding, HashAlgorithm, MaskOp, MemoryKeys,
+    PreparedMask,
 };
 
 fn keys() -> MemoryKeys {
@@ -187,7 +187,8 @@ proptest! {
         for (d, o) in days.iter().zip(out.as_primitive::<Date32Type>().iter()) {
             prop_assert_eq!(d.is_none(), o.is_none());
             if let (Some(d), Some(o)) = (d, o) {
-                prop_assert!(o <= *d && *d - o < if year { 366 } else { 31 });
+                let span = if year { 366 } else { 31 };
+                prop_assert!(o <= *d && *d - o < span);
             }
         }
     }

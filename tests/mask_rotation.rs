@@ -3,8 +3,8 @@
 
 use arrow::array::{Array, AsArray, StringArray};
 use strata::{
-    detokenize, mask_array, retokenize, Alphabet, DigestEncoding, ErrorKind, HashAlgorithm,
-    MaskOp, MemoryKeys,
+    detokenize, mask_array, retokenize, Alphabet, DigestEncoding, ErrorKind, HashAlgorithm, MaskOp,
+    MemoryKeys,
 };
 
 #[test]
@@ -22,14 +22,28 @@ fn retokenize_moves_tokens_to_the_current_version() {
         let v2 = v1.clone().with("cards", 2, [2u8; 32]).unwrap();
         let new = retokenize(old.as_ref(), &op, &v2).unwrap();
         let new_text = new.as_string::<i32>();
-        assert!(new_text.value(0).starts_with("cardsv2:"), "{}", new_text.value(0));
+        assert!(
+            new_text.value(0).starts_with("cardsv2:"),
+            "{}",
+            new_text.value(0)
+        );
         assert!(new.is_null(1));
         // The same as tokenizing the clear text under version 2 directly.
         let direct = mask_array(&clear, &op, &v2).unwrap();
         assert_eq!(&new, &direct);
         // Old tokens still detokenize while version 1 is kept; new ones too.
-        assert_eq!(detokenize(old.as_ref(), &op, &v2).unwrap().as_string::<i32>(), &clear);
-        assert_eq!(detokenize(new.as_ref(), &op, &v2).unwrap().as_string::<i32>(), &clear);
+        assert_eq!(
+            detokenize(old.as_ref(), &op, &v2)
+                .unwrap()
+                .as_string::<i32>(),
+            &clear
+        );
+        assert_eq!(
+            detokenize(new.as_ref(), &op, &v2)
+                .unwrap()
+                .as_string::<i32>(),
+            &clear
+        );
         // Already-current tokens are copied.
         assert_eq!(&retokenize(new.as_ref(), &op, &v2).unwrap(), &new);
         // Without version 1, old tokens cannot be read.

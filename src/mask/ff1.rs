@@ -45,21 +45,24 @@ impl AesKey {
 /// An FF1 cipher for one key and radix; cheap to share between threads.
 #[derive(Clone)]
 pub(crate) struct Ff1 {
-    aes: AesKey,
+    /// Boxed: the expanded schedules are ~1 KB and Ff1 sits inside small enums.
+    aes: Box<AesKey>,
     radix: u32,
     min_len: usize,
 }
 
 impl std::fmt::Debug for Ff1 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ff1").field("radix", &self.radix).finish_non_exhaustive()
+        f.debug_struct("Ff1")
+            .field("radix", &self.radix)
+            .finish_non_exhaustive()
     }
 }
 
 impl Ff1 {
     /// A cipher over `radix` (2..=65536) with an AES-128, -192 or -256 key.
     pub(crate) fn new(key: &[u8], radix: u32) -> Result<Self> {
-        let aes = match key.len() {
+        let aes = Box::new(match key.len() {
             16 => AesKey::A128(Aes128::new(GenericArray::from_slice(key))),
             24 => AesKey::A192(Aes192::new(GenericArray::from_slice(key))),
             32 => AesKey::A256(Aes256::new(GenericArray::from_slice(key))),
@@ -68,7 +71,7 @@ impl Ff1 {
                     "FF1 needs a 16, 24 or 32 byte AES key, got {n} bytes"
                 )))
             }
-        };
+        });
         if !(2..=1 << 16).contains(&radix) {
             return Err(Error::invalid(format!(
                 "FF1 radix must be 2..=65536, got {radix}"
@@ -286,7 +289,9 @@ fn fast(rounds: &mut Rounds<'_>, a: &mut [u16], bb: &mut [u16], d: usize, encryp
         let i = if encrypt { step } else { 9 - step };
         let m_pow = if i % 2 == 0 { pow_u } else { pow_v };
         let src = if encrypt { x_b } else { x_a };
-        rounds.num_slot().copy_from_slice(&src.to_be_bytes()[16 - b..]);
+        rounds
+            .num_slot()
+            .copy_from_slice(&src.to_be_bytes()[16 - b..]);
         rounds.prf(i, &mut s[..d]);
         let y = if d == 8 {
             let y = u64::from_be_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
@@ -340,7 +345,11 @@ fn general(rounds: &mut Rounds<'_>, a: &mut [u16], bb: &mut [u16], d: usize, enc
         limbs.clear();
         let lead = d % 4;
         if lead > 0 {
-            limbs.push(s[..lead].iter().fold(0u32, |acc, &x| (acc << 8) | u32::from(x)));
+            limbs.push(
+                s[..lead]
+                    .iter()
+                    .fold(0u32, |acc, &x| (acc << 8) | u32::from(x)),
+            );
         }
         for c in s[lead..].chunks(4) {
             limbs.push(u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
@@ -418,7 +427,9 @@ mod tests {
     }
 
     fn digits(s: &str, radix: u32) -> Vec<u16> {
-        s.chars().map(|c| c.to_digit(radix).unwrap() as u16).collect()
+        s.chars()
+            .map(|c| c.to_digit(radix).unwrap() as u16)
+            .collect()
     }
 
     fn text(x: &[u16]) -> String {
@@ -476,13 +487,31 @@ mod tests {
     const SAMPLES: [(&str, u32, &str, &str, &str); 9] = [
         (K128, 10, "", "0123456789", "2433477484"),
         (K128, 10, "39383736353433323130", "0123456789", "6124200773"),
-        (K128, 36, "3737373770717273373737", "0123456789abcdefghi", "a9tv40mll9kdu509eum"),
+        (
+            K128,
+            36,
+            "3737373770717273373737",
+            "0123456789abcdefghi",
+            "a9tv40mll9kdu509eum",
+        ),
         (K192, 10, "", "0123456789", "2830668132"),
         (K192, 10, "39383736353433323130", "0123456789", "2496655549"),
-        (K192, 36, "3737373770717273373737", "0123456789abcdefghi", "xbj3kv35jrawxv32ysr"),
+        (
+            K192,
+            36,
+            "3737373770717273373737",
+            "0123456789abcdefghi",
+            "xbj3kv35jrawxv32ysr",
+        ),
         (K256, 10, "", "0123456789", "6657667009"),
         (K256, 10, "39383736353433323130", "0123456789", "1001623463"),
-        (K256, 36, "3737373770717273373737", "0123456789abcdefghi", "xs8a0azh2avyalyzuwd"),
+        (
+            K256,
+            36,
+            "3737373770717273373737",
+            "0123456789abcdefghi",
+            "xs8a0azh2avyalyzuwd",
+        ),
     ];
 
     #[test]

@@ -56,7 +56,12 @@ pub(crate) struct ShapedFf1 {
 }
 
 impl ShapedFf1 {
-    pub(crate) fn new(key: &[u8], alphabet: Alphabet, tweak: Vec<u8>, prefix: String) -> Result<Self> {
+    pub(crate) fn new(
+        key: &[u8],
+        alphabet: Alphabet,
+        tweak: Vec<u8>,
+        prefix: String,
+    ) -> Result<Self> {
         let symbols = Symbols::new(alphabet);
         Ok(ShapedFf1 {
             ff1: Ff1::new(key, symbols.radix())?,
@@ -149,11 +154,15 @@ mod tests {
     #[test]
     fn nist_sample_through_the_alphabet() {
         let key: Vec<u8> = (0..16)
-            .map(|i| u8::from_str_radix(&"2B7E151628AED2A6ABF7158809CF4F3C"[2 * i..2 * i + 2], 16).unwrap())
+            .map(|i| {
+                u8::from_str_radix(&"2B7E151628AED2A6ABF7158809CF4F3C"[2 * i..2 * i + 2], 16)
+                    .unwrap()
+            })
             .collect();
         let c = ShapedFf1::new(&key, Alphabet::Digits, Vec::new(), String::new()).unwrap();
         let mut out = String::new();
-        c.apply("0123456789", &mut Vec::new(), &mut out, true).unwrap();
+        c.apply("0123456789", &mut Vec::new(), &mut out, true)
+            .unwrap();
         assert_eq!(out, "2433477484");
     }
 }

@@ -135,9 +135,9 @@ fn truncate_scaled(v: i64, per: i64, unit: DateUnit) -> i64 {
 /// Truncates dates and timestamps to their month or year.
 pub(crate) fn date_truncate(array: &dyn Array, unit: DateUnit) -> Result<ArrayRef> {
     Ok(match array.data_type() {
-        DataType::Date32 => map_primitive::<Date32Type>(array, move |d| {
-            truncate_days(i64::from(d), unit) as i32
-        }),
+        DataType::Date32 => {
+            map_primitive::<Date32Type>(array, move |d| truncate_days(i64::from(d), unit) as i32)
+        }
         DataType::Date64 => {
             map_primitive::<Date64Type>(array, move |v| truncate_scaled(v, MS_PER_DAY, unit))
         }
@@ -175,14 +175,29 @@ mod tests {
     fn buckets_and_truncation() {
         let ages = Int32Array::from(vec![Some(37), None, Some(-1)]);
         let out = bucket(&ages, 10.0).unwrap();
-        assert_eq!(out.as_primitive::<Int32Type>(), &Int32Array::from(vec![Some(30), None, Some(-10)]));
+        assert_eq!(
+            out.as_primitive::<Int32Type>(),
+            &Int32Array::from(vec![Some(30), None, Some(-10)])
+        );
         let small = Int8Array::from(vec![-128i8]);
-        assert_eq!(bucket(&small, 10.0).unwrap().as_primitive::<Int8Type>().value(0), -128);
+        assert_eq!(
+            bucket(&small, 10.0)
+                .unwrap()
+                .as_primitive::<Int8Type>()
+                .value(0),
+            -128
+        );
         assert!(bucket(&ages, 2.5).is_err());
         let d = Date32Array::from(vec![days_from_civil(2024, 7, 19) as i32]);
         let m = date_truncate(&d, DateUnit::Month).unwrap();
-        assert_eq!(m.as_primitive::<Date32Type>().value(0), days_from_civil(2024, 7, 1) as i32);
+        assert_eq!(
+            m.as_primitive::<Date32Type>().value(0),
+            days_from_civil(2024, 7, 1) as i32
+        );
         let y = date_truncate(&d, DateUnit::Year).unwrap();
-        assert_eq!(y.as_primitive::<Date32Type>().value(0), days_from_civil(2024, 1, 1) as i32);
+        assert_eq!(
+            y.as_primitive::<Date32Type>().value(0),
+            days_from_civil(2024, 1, 1) as i32
+        );
     }
 }

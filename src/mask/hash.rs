@@ -182,18 +182,39 @@ mod tests {
 
     #[test]
     fn tagged_truncated_and_keyed() {
-        let h = Hasher::keyed(&key(1, 16), HashAlgorithm::Sha256, DigestEncoding::Hex, Some(8))
-            .unwrap();
+        let h = Hasher::keyed(
+            &key(1, 16),
+            HashAlgorithm::Sha256,
+            DigestEncoding::Hex,
+            Some(8),
+        )
+        .unwrap();
         let a = run(&h, "+1 555 0100");
         assert!(a.starts_with("k1v2:"), "{a}");
         assert_eq!(a.len(), 5 + 16);
-        let other = Hasher::keyed(&key(2, 16), HashAlgorithm::Sha256, DigestEncoding::Hex, Some(8))
-            .unwrap();
+        let other = Hasher::keyed(
+            &key(2, 16),
+            HashAlgorithm::Sha256,
+            DigestEncoding::Hex,
+            Some(8),
+        )
+        .unwrap();
         assert_ne!(a, run(&other, "+1 555 0100"));
-        let b3 = Hasher::keyed(&key(1, 32), HashAlgorithm::Blake3, DigestEncoding::Base64, None)
-            .unwrap();
+        let b3 = Hasher::keyed(
+            &key(1, 32),
+            HashAlgorithm::Blake3,
+            DigestEncoding::Base64,
+            None,
+        )
+        .unwrap();
         assert_eq!(run(&b3, "x").len(), 5 + 43);
-        assert!(Hasher::keyed(&key(1, 16), HashAlgorithm::Blake3, DigestEncoding::Hex, None).is_err());
+        assert!(Hasher::keyed(
+            &key(1, 16),
+            HashAlgorithm::Blake3,
+            DigestEncoding::Hex,
+            None
+        )
+        .is_err());
     }
 
     #[test]

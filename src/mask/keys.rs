@@ -121,7 +121,9 @@ impl MemoryKeys {
 
 impl fmt::Debug for MemoryKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.keys.values().flat_map(|v| v.values())).finish()
+        f.debug_list()
+            .entries(self.keys.values().flat_map(|v| v.values()))
+            .finish()
     }
 }
 

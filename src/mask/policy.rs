@@ -139,7 +139,12 @@ impl MaskPolicy {
     pub fn from_toml_str(text: &str) -> Result<Self> {
         let raw: RawPolicy = toml::from_str(text).map_err(|e| toml_error_in("policy", text, &e))?;
         let at = |pos: usize, column: &str, message: String| {
-            located_error("policy", text, pos, &format!("column {column:?}: {message}"))
+            located_error(
+                "policy",
+                text,
+                pos,
+                &format!("column {column:?}: {message}"),
+            )
         };
         let mut columns = BTreeMap::new();
         for (name, raw_col) in raw.columns {
@@ -153,13 +158,20 @@ impl MaskPolicy {
                 .chain(raw_col.roles.keys().map(|r| (r, "roles")));
             for (role, field) in lists {
                 if role.get_ref().is_empty() {
-                    return Err(at(role.span().start, &name, format!("empty role name in `{field}`")));
+                    return Err(at(
+                        role.span().start,
+                        &name,
+                        format!("empty role name in `{field}`"),
+                    ));
                 }
                 if let Some(first) = seen.insert(role.get_ref().clone(), field) {
                     return Err(at(
                         role.span().start,
                         &name,
-                        format!("role {:?} is in both `{first}` and `{field}`", role.get_ref()),
+                        format!(
+                            "role {:?} is in both `{first}` and `{field}`",
+                            role.get_ref()
+                        ),
                     ));
                 }
             }
@@ -192,8 +204,8 @@ impl MaskPolicy {
 
     /// Reads and parses a policy file.
     pub fn from_file(path: &std::path::Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io("cannot read policy", path, e))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::io("cannot read policy", path, e))?;
         Self::from_toml_str(&text).map_err(|e| e.with("path", path.display()))
     }
 
@@ -226,7 +238,12 @@ impl MaskPolicy {
     }
 
     /// Masks `batch` as `role` sees it.
-    pub fn apply(&self, batch: &RecordBatch, role: &str, keys: &dyn MaskKeys) -> Result<RecordBatch> {
+    pub fn apply(
+        &self,
+        batch: &RecordBatch,
+        role: &str,
+        keys: &dyn MaskKeys,
+    ) -> Result<RecordBatch> {
         self.for_role(role, keys)?.apply(batch)
     }
 }

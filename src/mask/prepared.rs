@@ -28,7 +28,7 @@ enum Kernel {
     Email(EmailMask),
     Hash(Hasher),
     Tokenize(Tokenizer),
-    Fpe(FpeKernel),
+    Fpe(Box<FpeKernel>),
     Bucket(f64),
     DateTruncate(DateUnit),
     DateShift(DateShifter, String),
@@ -43,7 +43,9 @@ pub struct PreparedMask {
 
 impl std::fmt::Debug for PreparedMask {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PreparedMask").field("op", &self.op.name()).finish_non_exhaustive()
+        f.debug_struct("PreparedMask")
+            .field("op", &self.op.name())
+            .finish_non_exhaustive()
     }
 }
 
@@ -78,13 +80,23 @@ impl PreparedMask {
                 algorithm,
                 encoding,
                 truncate,
-            } => Kernel::Hash(Hasher::keyed(&keys.key(key)?, *algorithm, *encoding, *truncate)?),
+            } => Kernel::Hash(Hasher::keyed(
+                &keys.key(key)?,
+                *algorithm,
+                *encoding,
+                *truncate,
+            )?),
             MaskOp::UnkeyedHash {
                 algorithm,
                 encoding,
                 truncate,
                 allow_unkeyed,
-            } => Kernel::Hash(Hasher::unkeyed(*algorithm, *encoding, *truncate, *allow_unkeyed)?),
+            } => Kernel::Hash(Hasher::unkeyed(
+                *algorithm,
+                *encoding,
+                *truncate,
+                *allow_unkeyed,
+            )?),
             MaskOp::Tokenize { key, alphabet } => {
                 Kernel::Tokenize(Tokenizer::new(&keys.key(key)?, *alphabet)?)
             }
@@ -101,10 +113,10 @@ impl PreparedMask {
                     String::new(),
                 )
                 .map_err(|e| e.with("key_id", key.id()))?;
-                Kernel::Fpe(FpeKernel {
+                Kernel::Fpe(Box::new(FpeKernel {
                     cipher,
                     encrypt: true,
-                })
+                }))
             }
             MaskOp::Bucket { width } => Kernel::Bucket(*width),
             MaskOp::DateTruncate { unit } => Kernel::DateTruncate(*unit),
@@ -139,7 +151,7 @@ impl PreparedMask {
             Kernel::Email(k) => map_text(array, k),
             Kernel::Hash(k) => map_text(array, k),
             Kernel::Tokenize(k) => map_text(array, k),
-            Kernel::Fpe(k) => map_text(array, k),
+            Kernel::Fpe(k) => map_text(array, k.as_ref()),
             Kernel::Scrub(k) => map_text(array, k),
             Kernel::Bucket(width) => bucket(array, *width),
             Kernel::DateTruncate(unit) => date_truncate(array, *unit),
@@ -152,13 +164,16 @@ impl PreparedMask {
 
     /// Masks column `column` of `batch`; other columns are read only by `date_shift`.
     pub fn apply_column(&self, batch: &RecordBatch, column: usize) -> Result<ArrayRef> {
-        let array = batch.columns().get(column).ok_or_else(|| {
-            Error::invalid(format!("batch has no column {column}"))
-        })?;
+        let array = batch
+            .columns()
+            .get(column)
+            .ok_or_else(|| Error::invalid(format!("batch has no column {column}")))?;
         match &self.kernel {
             Kernel::DateShift(shifter, by) => {
                 let entities = batch.column_by_name(by).ok_or_else(|| {
-                    Error::invalid(format!("date_shift entity column {by:?} is not in the batch"))
+                    Error::invalid(format!(
+                        "date_shift entity column {by:?} is not in the batch"
+                    ))
                 })?;
                 shifter
                     .apply(array.as_ref(), entities.as_ref())
@@ -181,11 +196,12 @@ fn replace(array: &dyn Array, value: &str) -> Result<ArrayRef> {
     if matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
         return map_text(array, &Constant(value.to_string()));
     }
-    let one = cast(&StringArray::from(vec![value]), t).map_err(|e| {
-        Error::invalid(format!("replacement {value:?} is not a valid {t}: {e}"))
-    })?;
+    let one = cast(&StringArray::from(vec![value]), t)
+        .map_err(|e| Error::invalid(format!("replacement {value:?} is not a valid {t}: {e}")))?;
     if one.is_null(0) {
-        return Err(Error::invalid(format!("replacement {value:?} is not a valid {t}")));
+        return Err(Error::invalid(format!(
+            "replacement {value:?} is not a valid {t}"
+        )));
     }
     let indices = UInt32Array::new(vec![0u32; array.len()].into(), array.nulls().cloned());
     take(one.as_ref(), &indices, None).map_err(arrow_error)

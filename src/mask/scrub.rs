@@ -65,13 +65,18 @@ pub(crate) fn luhn(text: &str) -> bool {
         sum += d;
         count += 1;
     }
-    count >= 13 && sum % 10 == 0
+    count >= 13 && sum.is_multiple_of(10)
 }
 
 impl TextKernel for Scrubber {
     type Scratch = Option<CaptureLocations>;
 
-    fn map(&self, value: &str, locs: &mut Option<CaptureLocations>, out: &mut String) -> Result<()> {
+    fn map(
+        &self,
+        value: &str,
+        locs: &mut Option<CaptureLocations>,
+        out: &mut String,
+    ) -> Result<()> {
         let has_at = value.as_bytes().contains(&b'@');
         if !has_at && value.bytes().filter(u8::is_ascii_digit).count() < 9 {
             out.push_str(value);
@@ -111,9 +116,15 @@ mod tests {
 
     #[test]
     fn finds_each_kind() {
-        assert_eq!(scrub("mail zoë.x+tag@exämple.co.uk now"), "mail [EMAIL] now");
+        assert_eq!(
+            scrub("mail zoë.x+tag@exämple.co.uk now"),
+            "mail [EMAIL] now"
+        );
         assert_eq!(scrub("card 4111 1111 1111 1111 ok"), "card [CARD] ok");
-        assert_eq!(scrub("card 4111-1111-1111-1112 ok"), "card 4111-1111-1111-1112 ok");
+        assert_eq!(
+            scrub("card 4111-1111-1111-1112 ok"),
+            "card 4111-1111-1111-1112 ok"
+        );
         assert_eq!(scrub("call +1 (555) 123-4567 today"), "call [PHONE] today");
         assert_eq!(scrub("call 020 7946 0958."), "call [PHONE].");
         assert_eq!(scrub("on 2024-01-15 at 10:30"), "on 2024-01-15 at 10:30");

@@ -120,7 +120,8 @@ fn shift<T: ArrowPrimitiveType>(
         .zip(offsets)
         .map(|(&v, &o)| f(v, o))
         .collect();
-    let out = PrimitiveArray::<T>::new(values.into(), nulls).with_data_type(dates.data_type().clone());
+    let out =
+        PrimitiveArray::<T>::new(values.into(), nulls).with_data_type(dates.data_type().clone());
     Arc::new(out)
 }
 

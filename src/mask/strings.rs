@@ -32,12 +32,25 @@ pub(crate) trait TextKernel: Sync {
 /// other type is cast to Utf8 first (so `42` is treated as the text "42") and returns Utf8.
 pub(crate) fn map_text<K: TextKernel>(array: &dyn Array, kernel: &K) -> Result<ArrayRef> {
     match array.data_type() {
-        DataType::Utf8 => map_chunks(array, kernel, |a| Ok(a.as_string::<i32>().clone()), run::<i32, K>),
-        DataType::LargeUtf8 => {
-            map_chunks(array, kernel, |a| Ok(a.as_string::<i64>().clone()), run::<i64, K>)
-        }
+        DataType::Utf8 => map_chunks(
+            array,
+            kernel,
+            |a| Ok(a.as_string::<i32>().clone()),
+            run::<i32, K>,
+        ),
+        DataType::LargeUtf8 => map_chunks(
+            array,
+            kernel,
+            |a| Ok(a.as_string::<i64>().clone()),
+            run::<i64, K>,
+        ),
         DataType::Utf8View => {
-            let out = map_chunks(array, kernel, |a| Ok(a.as_string_view().clone()), run_view::<K>)?;
+            let out = map_chunks(
+                array,
+                kernel,
+                |a| Ok(a.as_string_view().clone()),
+                run_view::<K>,
+            )?;
             cast(&out, &DataType::Utf8View).map_err(arrow_error)
         }
         other => {
@@ -81,7 +94,13 @@ fn run<O: OffsetSizeTrait, K: TextKernel>(
     kernel: &K,
     first_row: usize,
 ) -> Result<ArrayRef> {
-    let out = map_values(array.len(), array.nulls(), |i| array.value(i), kernel, first_row)?;
+    let out = map_values(
+        array.len(),
+        array.nulls(),
+        |i| array.value(i),
+        kernel,
+        first_row,
+    )?;
     finish::<O>(out, array.nulls().cloned())
 }
 
@@ -91,7 +110,13 @@ fn run_view<K: TextKernel>(
     first_row: usize,
 ) -> Result<ArrayRef> {
     // Views are rebuilt from a LargeUtf8 result by one cast; the per-value work dominates.
-    let out = map_values(array.len(), array.nulls(), |i| array.value(i), kernel, first_row)?;
+    let out = map_values(
+        array.len(),
+        array.nulls(),
+        |i| array.value(i),
+        kernel,
+        first_row,
+    )?;
     finish::<i64>(out, array.nulls().cloned())
 }
 

@@ -42,7 +42,7 @@ pub(crate) struct Tokenizer {
 #[derive(Debug, Clone)]
 enum Body {
     Opaque(Ff1),
-    Shaped(ShapedFf1),
+    Shaped(Box<ShapedFf1>),
 }
 
 #[derive(Default)]
@@ -57,7 +57,12 @@ impl Tokenizer {
         let derived = Zeroizing::new(blake3::derive_key("strata mask token v1", key.bytes()));
         let body = match alphabet {
             None => Body::Opaque(Ff1::new(&derived[..], 256)?),
-            Some(a) => Body::Shaped(ShapedFf1::new(&derived[..], a, Vec::new(), String::new())?),
+            Some(a) => Body::Shaped(Box::new(ShapedFf1::new(
+                &derived[..],
+                a,
+                Vec::new(),
+                String::new(),
+            )?)),
         };
         Ok(Tokenizer {
             version: key.version(),
@@ -168,9 +173,8 @@ impl Versions {
                 ))
                 .with("row", row));
             }
-            if !by_version.contains_key(&version) {
-                let key = keys.key_version(id, version)?;
-                by_version.insert(version, Tokenizer::new(&key, alphabet)?);
+            if let std::collections::btree_map::Entry::Vacant(slot) = by_version.entry(version) {
+                slot.insert(Tokenizer::new(&keys.key_version(id, version)?, alphabet)?);
             }
         }
         Ok(Versions {
@@ -233,18 +237,29 @@ impl TextKernel for Retokenize {
 /// `fpe` output (with the current key version).
 pub fn detokenize(array: &dyn Array, op: &MaskOp, keys: &dyn MaskKeys) -> Result<ArrayRef> {
     match op {
-        MaskOp::Tokenize { key, alphabet } => {
-            map_text(array, &Detokenize(Versions::load(array, key, *alphabet, keys)?))
-        }
+        MaskOp::Tokenize { key, alphabet } => map_text(
+            array,
+            &Detokenize(Versions::load(array, key, *alphabet, keys)?),
+        ),
         MaskOp::Fpe {
             key,
             alphabet,
             tweak,
         } => {
             let key = keys.key(key)?;
-            let cipher =
-                ShapedFf1::new(key.bytes(), *alphabet, tweak.as_bytes().to_vec(), String::new())?;
-            map_text(array, &FpeKernel { cipher, encrypt: false })
+            let cipher = ShapedFf1::new(
+                key.bytes(),
+                *alphabet,
+                tweak.as_bytes().to_vec(),
+                String::new(),
+            )?;
+            map_text(
+                array,
+                &FpeKernel {
+                    cipher,
+                    encrypt: false,
+                },
+            )
         }
         other => Err(not_reversible(other)),
     }
@@ -255,9 +270,10 @@ pub fn detokenize(array: &dyn Array, op: &MaskOp, keys: &dyn MaskKeys) -> Result
 /// from clear text); so is untagged `fpe` output, which does not say which version made it.
 pub fn retokenize(array: &dyn Array, op: &MaskOp, keys: &dyn MaskKeys) -> Result<ArrayRef> {
     match op {
-        MaskOp::Tokenize { key, alphabet } => {
-            map_text(array, &Retokenize(Versions::load(array, key, *alphabet, keys)?))
-        }
+        MaskOp::Tokenize { key, alphabet } => map_text(
+            array,
+            &Retokenize(Versions::load(array, key, *alphabet, keys)?),
+        ),
         other => Err(not_reversible(other)),
     }
 }
