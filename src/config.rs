@@ -473,20 +473,27 @@ pub(crate) fn toml_error(text: &str, err: &toml::de::Error) -> Error {
     toml_error_in("config", text, err)
 }
 
-/// As [`toml_error`], for another kind of TOML document (`what`: "config", "rules file").
+/// [`toml_error`] for another kind of TOML file (`what` is "config", "policy", ...).
 pub(crate) fn toml_error_in(what: &str, text: &str, err: &toml::de::Error) -> Error {
     let message = err.message().trim().replace('\n', " ");
     match err.span() {
-        Some(span) => {
-            let start = span.start.min(text.len());
-            let line_no = text[..start].matches('\n').count() + 1;
-            let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
-            Error::config(format!(
-                "invalid {what} at line {line_no} (`{line}`): {message}"
-            ))
-        }
+        Some(span) => located_error(what, text, span.start, &message),
         None => Error::config(format!("invalid {what}: {message}")),
     }
+}
+
+/// A one-line error naming the line of `text` that holds byte offset `at`.
+pub(crate) fn located_error(what: &str, text: &str, at: usize, message: &str) -> Error {
+    let start = at.min(text.len());
+    let line_no = text.as_bytes()[..start]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
+    Error::config(format!(
+        "invalid {what} at line {line_no} (`{line}`): {message}"
+    ))
 }
 
 /// Durations as text: "90s", "15m", "7d", "500ms".

@@ -37,6 +37,7 @@ mod config;
 mod crypto;
 pub mod demo;
 mod error;
+mod mask;
 mod quality;
 mod runtime;
 mod store;
@@ -51,6 +52,11 @@ pub use crypto::{
     WrapFn, DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, KEY_LEN, MAX_HEADER_LEN,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use mask::{
+    detokenize, mask_array, retokenize, Alphabet, ColumnAccess, DateUnit, DigestEncoding,
+    HashAlgorithm, MaskKey, MaskKeys, MaskOp, MaskPolicy, MemoryKeys, OnDenied, PreparedMask,
+    RoleMask,
+};
 pub use quality::{
     check_batches, dataset_quality, profile_array, profile_batches, CheckOptions, ColumnProfile,
     ColumnSummary, CompareOp, DatasetQuality, DistinctCount, FailedRow, HyperLogLog, InferredType,

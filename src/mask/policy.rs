@@ -1,0 +1,322 @@
+//! Masking policies: per column and per role, who sees clear text, who sees which operator and
+//! who may not see the column at all; written in TOML and applied to record batches.
+//!
+//! ```toml
+//! on_denied = "drop"          # or "error": refuse the batch instead of removing the column
+//! unlisted_columns = "clear"  # or "deny": columns the policy does not name
+//!
+//! [columns.email]
+//! clear = ["dpo"]                         # these roles see clear text
+//! deny = ["intern"]                       # these roles do not get the column
+//! mask = { op = "email" }                 # every other role
+//! roles.analyst = { op = "hash", key = "k1" }
+//!
+//! [columns.card]
+//! roles.support = { op = "partial", keep_last = 4 }
+//! ```
+//!
+//! A column with neither a `mask` nor an entry for the role is denied to that role: forgetting
+//! a role fails closed, never open.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::{Field, Schema};
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use rayon::prelude::*;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::keys::{MaskKey, MaskKeys};
+use super::op::MaskOp;
+use super::prepared::PreparedMask;
+use super::strings::arrow_error;
+use crate::config::{located_error, toml_error_in};
+use crate::error::{Error, Result};
+
+/// What happens to a column a role may not see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDenied {
+    /// The column is left out of the result.
+    #[default]
+    Drop,
+    /// The whole batch is refused.
+    Error,
+}
+
+/// What a role gets of one column.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ColumnAccess {
+    /// The values as stored.
+    Clear,
+    /// The values through this operator.
+    Masked(MaskOp),
+    /// Nothing.
+    Denied,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    #[serde(default)]
+    on_denied: OnDenied,
+    #[serde(default)]
+    unlisted_columns: Unlisted,
+    #[serde(default)]
+    columns: BTreeMap<String, RawColumn>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Unlisted {
+    #[default]
+    Clear,
+    Deny,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawColumn {
+    #[serde(default)]
+    clear: Vec<Spanned<String>>,
+    #[serde(default)]
+    deny: Vec<Spanned<String>>,
+    #[serde(default)]
+    mask: Option<Spanned<MaskOp>>,
+    #[serde(default)]
+    roles: BTreeMap<Spanned<String>, Spanned<MaskOp>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct ColumnPolicy {
+    clear: BTreeSet<String>,
+    deny: BTreeSet<String>,
+    mask: Option<MaskOp>,
+    roles: BTreeMap<String, MaskOp>,
+}
+
+impl ColumnPolicy {
+    fn access(&self, role: &str) -> ColumnAccess {
+        if self.clear.contains(role) {
+            ColumnAccess::Clear
+        } else if self.deny.contains(role) {
+            ColumnAccess::Denied
+        } else if let Some(op) = self.roles.get(role).or(self.mask.as_ref()) {
+            ColumnAccess::Masked(op.clone())
+        } else {
+            ColumnAccess::Denied
+        }
+    }
+}
+
+/// A parsed, checked masking policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaskPolicy {
+    on_denied: OnDenied,
+    unlisted: Unlisted,
+    columns: BTreeMap<String, ColumnPolicy>,
+}
+
+/// Stands in for the key provider while checking a policy, so operator settings (truncation,
+/// widths, unkeyed hashing) are validated with line numbers before any key is fetched.
+struct CheckKeys;
+
+impl MaskKeys for CheckKeys {
+    fn key(&self, id: &str) -> Result<MaskKey> {
+        MaskKey::new(id, 1, [0u8; 32])
+    }
+
+    fn key_version(&self, id: &str, version: u32) -> Result<MaskKey> {
+        MaskKey::new(id, version, [0u8; 32])
+    }
+}
+
+impl MaskPolicy {
+    /// Parses and checks a policy; errors are one line naming the line and field at fault.
+    pub fn from_toml_str(text: &str) -> Result<Self> {
+        let raw: RawPolicy = toml::from_str(text).map_err(|e| toml_error_in("policy", text, &e))?;
+        let at = |pos: usize, column: &str, message: String| {
+            located_error(
+                "policy",
+                text,
+                pos,
+                &format!("column {column:?}: {message}"),
+            )
+        };
+        let mut columns = BTreeMap::new();
+        for (name, raw_col) in raw.columns {
+            // Every role may be named once: in `clear`, in `deny` or under `roles`.
+            let mut seen: BTreeMap<String, &'static str> = BTreeMap::new();
+            let lists = raw_col
+                .clear
+                .iter()
+                .map(|r| (r, "clear"))
+                .chain(raw_col.deny.iter().map(|r| (r, "deny")))
+                .chain(raw_col.roles.keys().map(|r| (r, "roles")));
+            for (role, field) in lists {
+                if role.get_ref().is_empty() {
+                    return Err(at(
+                        role.span().start,
+                        &name,
+                        format!("empty role name in `{field}`"),
+                    ));
+                }
+                if let Some(first) = seen.insert(role.get_ref().clone(), field) {
+                    return Err(at(
+                        role.span().start,
+                        &name,
+                        format!(
+                            "role {:?} is in both `{first}` and `{field}`",
+                            role.get_ref()
+                        ),
+                    ));
+                }
+            }
+            let ops = raw_col.mask.iter().chain(raw_col.roles.values());
+            for op in ops {
+                if let Err(e) = PreparedMask::new(op.get_ref(), &CheckKeys) {
+                    return Err(at(op.span().start, &name, e.message().to_string()));
+                }
+            }
+            columns.insert(
+                name,
+                ColumnPolicy {
+                    clear: raw_col.clear.into_iter().map(Spanned::into_inner).collect(),
+                    deny: raw_col.deny.into_iter().map(Spanned::into_inner).collect(),
+                    mask: raw_col.mask.map(Spanned::into_inner),
+                    roles: raw_col
+                        .roles
+                        .into_iter()
+                        .map(|(k, v)| (k.into_inner(), v.into_inner()))
+                        .collect(),
+                },
+            );
+        }
+        Ok(MaskPolicy {
+            on_denied: raw.on_denied,
+            unlisted: raw.unlisted_columns,
+            columns,
+        })
+    }
+
+    /// Reads and parses a policy file.
+    pub fn from_file(path: &std::path::Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::io("cannot read policy", path, e))?;
+        Self::from_toml_str(&text).map_err(|e| e.with("path", path.display()))
+    }
+
+    /// What `role` gets of `column`.
+    pub fn access(&self, column: &str, role: &str) -> ColumnAccess {
+        match self.columns.get(column) {
+            Some(c) => c.access(role),
+            None => match self.unlisted {
+                Unlisted::Clear => ColumnAccess::Clear,
+                Unlisted::Deny => ColumnAccess::Denied,
+            },
+        }
+    }
+
+    /// The policy for one role with its keys fetched and operators prepared, to mask many
+    /// batches.
+    pub fn for_role(&self, role: &str, keys: &dyn MaskKeys) -> Result<RoleMask> {
+        let mut masks = BTreeMap::new();
+        for (name, column) in &self.columns {
+            if let ColumnAccess::Masked(op) = column.access(role) {
+                let prepared = PreparedMask::new(&op, keys).map_err(|e| e.with("column", name))?;
+                masks.insert(name.clone(), Arc::new(prepared));
+            }
+        }
+        Ok(RoleMask {
+            policy: self.clone(),
+            role: role.to_string(),
+            masks,
+        })
+    }
+
+    /// Masks `batch` as `role` sees it.
+    pub fn apply(
+        &self,
+        batch: &RecordBatch,
+        role: &str,
+        keys: &dyn MaskKeys,
+    ) -> Result<RecordBatch> {
+        self.for_role(role, keys)?.apply(batch)
+    }
+}
+
+/// A [`MaskPolicy`] prepared for one role.
+#[derive(Debug)]
+pub struct RoleMask {
+    policy: MaskPolicy,
+    role: String,
+    masks: BTreeMap<String, Arc<PreparedMask>>,
+}
+
+enum Outcome {
+    Keep(ArrayRef),
+    Mask(Arc<PreparedMask>),
+    Drop,
+}
+
+impl RoleMask {
+    /// The role this mask is for.
+    pub fn role(&self) -> &str {
+        &self.role
+    }
+
+    /// The batch as the role sees it: clear columns as they are, masked columns through their
+    /// operator (in parallel), denied columns removed or the batch refused.
+    pub fn apply(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let schema = batch.schema();
+        let mut plan = Vec::with_capacity(schema.fields().len());
+        for (i, field) in schema.fields().iter().enumerate() {
+            let name = field.name();
+            let outcome = match self.policy.access(name, &self.role) {
+                ColumnAccess::Clear => Outcome::Keep(batch.column(i).clone()),
+                ColumnAccess::Masked(_) => match self.masks.get(name) {
+                    Some(m) => Outcome::Mask(m.clone()),
+                    None => return Err(Error::internal("masked column was not prepared")),
+                },
+                ColumnAccess::Denied => match self.policy.on_denied {
+                    OnDenied::Drop => Outcome::Drop,
+                    OnDenied::Error => {
+                        return Err(Error::invalid(format!(
+                            "role {:?} may not read column {name:?}",
+                            self.role
+                        )))
+                    }
+                },
+            };
+            plan.push((i, outcome));
+        }
+        let columns = plan
+            .into_par_iter()
+            .filter_map(|(i, outcome)| {
+                let field = schema.field(i);
+                match outcome {
+                    Outcome::Drop => None,
+                    Outcome::Keep(a) => Some(Ok((field.clone(), a))),
+                    Outcome::Mask(m) => Some(
+                        m.apply_column(batch, i)
+                            .map(|a| {
+                                // Masking may null values (redact, null entities) or change the
+                                // type (text operators on numbers); say so in the field.
+                                let f = Field::new(field.name(), a.data_type().clone(), true)
+                                    .with_metadata(field.metadata().clone());
+                                (f, a)
+                            })
+                            .map_err(|e| e.with("column", field.name())),
+                    ),
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = columns.into_iter().unzip();
+        let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+        let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        RecordBatch::try_new_with_options(schema, arrays, &options).map_err(arrow_error)
+    }
+}
