@@ -270,16 +270,9 @@ fn run(cli: Cli) -> strata::Result<()> {
                 now: after.map(|d| SystemTime::now() + d),
                 concurrency,
             };
-            let bar = progress_bar("tier run");
-            let report = store.run_tiers(&options, &|done, total| {
-                bar.set_length(total);
-                bar.set_position(done);
-            })?;
-            bar.finish_and_clear();
+            let report = with_progress("tier run", |progress| store.run_tiers(&options, progress))?;
             if json {
-                let text = serde_json::to_string(&report)
-                    .map_err(|e| strata::Error::new(strata::ErrorKind::Internal, e.to_string()))?;
-                writeln!(out, "{text}").map_err(io)?;
+                write_json(&mut out, &report)?;
             } else {
                 for a in &report.actions {
                     let to = a
@@ -335,16 +328,10 @@ fn run(cli: Cli) -> strata::Result<()> {
         }
         Command::Tier(TierCommand::Reindex { json }) => {
             let (store, _) = Store::open_rebuilding(&config)?;
-            let bar = progress_bar("reindex");
-            let report = store.reindex_with_progress(&|done, total| {
-                bar.set_length(total);
-                bar.set_position(done);
-            })?;
-            bar.finish_and_clear();
+            let report =
+                with_progress("reindex", |progress| store.reindex_with_progress(progress))?;
             if json {
-                let text = serde_json::to_string(&report)
-                    .map_err(|e| strata::Error::new(strata::ErrorKind::Internal, e.to_string()))?;
-                writeln!(out, "{text}").map_err(io)
+                write_json(&mut out, &report)
             } else {
                 writeln!(
                     out,
@@ -413,16 +400,9 @@ fn key_command(
             let mut ring = KeyRing::load_or_create(&path)?;
             let id = ring.add_key(None)?;
             store.set_key_provider(std::sync::Arc::new(ring));
-            let bar = progress_bar("rotate");
-            let report = store.rotate_keys(&id, &|done, total| {
-                bar.set_length(total);
-                bar.set_position(done);
-            })?;
-            bar.finish_and_clear();
+            let report = with_progress("rotate", |progress| store.rotate_keys(&id, progress))?;
             if json {
-                let text = serde_json::to_string(&report)
-                    .map_err(|e| strata::Error::new(strata::ErrorKind::Internal, e.to_string()))?;
-                writeln!(out, "{text}").map_err(io)?;
+                write_json(out, &report)?;
             } else {
                 writeln!(
                     out,
@@ -458,6 +438,26 @@ fn key_command(
             writeln!(out, "retired key {id}").map_err(io)
         }
     }
+}
+
+/// Runs `work` with a progress bar (drawn only when stderr is a terminal).
+fn with_progress<T>(
+    what: &str,
+    work: impl FnOnce(&(dyn Fn(u64, u64) + Sync)) -> strata::Result<T>,
+) -> strata::Result<T> {
+    let bar = progress_bar(what);
+    let result = work(&|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    result
+}
+
+fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> strata::Result<()> {
+    let text = serde_json::to_string(value)
+        .map_err(|e| strata::Error::new(strata::ErrorKind::Internal, e.to_string()))?;
+    writeln!(out, "{text}").map_err(io)
 }
 
 fn progress_bar(what: &str) -> ProgressBar {
