@@ -33,6 +33,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod text;
+mod tier;
+
+use text::{duration_text, opt_duration_text, opt_size_text, size_text};
+pub(crate) use text::{located_error, toml_error, toml_error_in};
+pub use tier::{S3Config, TierConfig, TierKind};
+
 /// The whole configuration of a data root.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -57,166 +64,6 @@ pub struct LakeConfig {
     /// Objects at least this large are written with streaming multipart uploads.
     #[serde(with = "size_text")]
     pub multipart_threshold: u64,
-}
-
-/// One storage tier.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(try_from = "RawTier", into = "RawTier")]
-pub struct TierConfig {
-    /// Name used in policies, `stat` output and errors.
-    pub name: String,
-    /// What backs the tier.
-    pub kind: TierKind,
-}
-
-/// What backs a tier.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TierKind {
-    /// In-process memory; for tests. Lost when the process ends.
-    Memory,
-    /// A local directory; relative paths are under the data root; default `<dir>/<name>`.
-    Local {
-        /// The directory.
-        path: Option<PathBuf>,
-    },
-    /// Any S3-compatible endpoint.
-    S3(S3Config),
-}
-
-/// Settings of an S3-compatible tier.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct S3Config {
-    /// The bucket; it must exist.
-    pub bucket: String,
-    /// Endpoint URL, e.g. `http://127.0.0.1:9000`; empty for AWS.
-    pub endpoint: Option<String>,
-    /// Region; default `us-east-1`.
-    pub region: Option<String>,
-    /// Access key id; falls back to the environment (`AWS_ACCESS_KEY_ID`).
-    pub access_key_id: Option<String>,
-    /// Secret access key; falls back to the environment.
-    pub secret_access_key: Option<String>,
-    /// Allow plain HTTP endpoints.
-    pub allow_http: bool,
-    /// Use virtual-hosted-style requests (`bucket.host`) instead of path-style.
-    pub virtual_hosted_style: bool,
-    /// A key prefix inside the bucket under which this tier lives.
-    pub prefix: Option<String>,
-}
-
-/// The flat TOML shape of a tier: one table with a `kind` and the keys that kind takes, so that
-/// unknown keys are refused and keys of another kind are named in the error.
-#[derive(Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawTier {
-    name: String,
-    kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    path: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bucket: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    endpoint: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    region: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    access_key_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    secret_access_key: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    allow_http: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    virtual_hosted_style: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    prefix: Option<String>,
-}
-
-impl TryFrom<RawTier> for TierConfig {
-    type Error = String;
-
-    fn try_from(raw: RawTier) -> std::result::Result<Self, String> {
-        let s3_keys = [
-            ("bucket", raw.bucket.is_some()),
-            ("endpoint", raw.endpoint.is_some()),
-            ("region", raw.region.is_some()),
-            ("access_key_id", raw.access_key_id.is_some()),
-            ("secret_access_key", raw.secret_access_key.is_some()),
-            ("allow_http", raw.allow_http.is_some()),
-            ("virtual_hosted_style", raw.virtual_hosted_style.is_some()),
-            ("prefix", raw.prefix.is_some()),
-        ];
-        let refuse = |kind: &str, keys: &[(&str, bool)]| match keys.iter().find(|(_, set)| *set) {
-            Some((key, _)) => Err(format!(
-                "tier {:?}: `{key}` does not apply to kind {kind:?}",
-                raw.name
-            )),
-            None => Ok(()),
-        };
-        let kind = match raw.kind.as_str() {
-            "memory" => {
-                refuse("memory", &s3_keys)?;
-                refuse("memory", &[("path", raw.path.is_some())])?;
-                TierKind::Memory
-            }
-            "local" => {
-                refuse("local", &s3_keys)?;
-                TierKind::Local { path: raw.path }
-            }
-            "s3" => {
-                refuse("s3", &[("path", raw.path.is_some())])?;
-                TierKind::S3(S3Config {
-                    bucket: raw.bucket.ok_or_else(|| {
-                        format!("tier {:?}: kind \"s3\" needs `bucket`", raw.name)
-                    })?,
-                    endpoint: raw.endpoint,
-                    region: raw.region,
-                    access_key_id: raw.access_key_id,
-                    secret_access_key: raw.secret_access_key,
-                    allow_http: raw.allow_http.unwrap_or(false),
-                    virtual_hosted_style: raw.virtual_hosted_style.unwrap_or(false),
-                    prefix: raw.prefix,
-                })
-            }
-            other => {
-                return Err(format!(
-                    "tier {:?}: unknown kind {other:?} (expected memory, local or s3)",
-                    raw.name
-                ))
-            }
-        };
-        Ok(TierConfig {
-            name: raw.name,
-            kind,
-        })
-    }
-}
-
-impl From<TierConfig> for RawTier {
-    fn from(tier: TierConfig) -> Self {
-        let mut raw = RawTier {
-            name: tier.name,
-            ..RawTier::default()
-        };
-        match tier.kind {
-            TierKind::Memory => raw.kind = "memory".into(),
-            TierKind::Local { path } => {
-                raw.kind = "local".into();
-                raw.path = path;
-            }
-            TierKind::S3(s3) => {
-                raw.kind = "s3".into();
-                raw.bucket = Some(s3.bucket);
-                raw.endpoint = s3.endpoint;
-                raw.region = s3.region;
-                raw.access_key_id = s3.access_key_id;
-                raw.secret_access_key = s3.secret_access_key;
-                raw.allow_http = Some(s3.allow_http);
-                raw.virtual_hosted_style = Some(s3.virtual_hosted_style);
-                raw.prefix = s3.prefix;
-            }
-        }
-        raw
-    }
 }
 
 /// Which tier new objects go to.
@@ -468,135 +315,6 @@ impl LakeConfig {
     }
 }
 
-/// A one-line error naming the line and the text of the field at fault.
-pub(crate) fn toml_error(text: &str, err: &toml::de::Error) -> Error {
-    toml_error_in("config", text, err)
-}
-
-/// [`toml_error`] for another kind of TOML file (`what` is "config", "policy", ...).
-pub(crate) fn toml_error_in(what: &str, text: &str, err: &toml::de::Error) -> Error {
-    let message = err.message().trim().replace('\n', " ");
-    match err.span() {
-        Some(span) => located_error(what, text, span.start, &message),
-        None => Error::config(format!("invalid {what}: {message}")),
-    }
-}
-
-/// A one-line error naming the line of `text` that holds byte offset `at`.
-pub(crate) fn located_error(what: &str, text: &str, at: usize, message: &str) -> Error {
-    let start = at.min(text.len());
-    let line_no = text.as_bytes()[..start]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1;
-    let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
-    Error::config(format!(
-        "invalid {what} at line {line_no} (`{line}`): {message}"
-    ))
-}
-
-/// Durations as text: "90s", "15m", "7d", "500ms".
-mod duration_text {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&humantime::format_duration(*d).to_string())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(d)?;
-        humantime::parse_duration(&text)
-            .map_err(|e| serde::de::Error::custom(format!("bad duration {text:?}: {e}")))
-    }
-}
-
-mod opt_duration_text {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => super::duration_text::serialize(d, s),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        let text = String::deserialize(d)?;
-        humantime::parse_duration(&text)
-            .map(Some)
-            .map_err(|e| serde::de::Error::custom(format!("bad duration {text:?}: {e}")))
-    }
-}
-
-/// Sizes as a number of bytes or text: "64MiB", "4KiB", "1GB".
-pub(crate) fn parse_size(text: &str) -> std::result::Result<u64, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("bad size {text:?}: expected a number and a unit like 64MiB"))?;
-    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" => 1_000,
-        "kib" => 1 << 10,
-        "m" | "mb" => 1_000_000,
-        "mib" => 1 << 20,
-        "g" | "gb" => 1_000_000_000,
-        "gib" => 1 << 30,
-        "t" | "tb" => 1_000_000_000_000,
-        "tib" => 1 << 40,
-        other => return Err(format!("bad size {text:?}: unknown unit {other:?}")),
-    };
-    let bytes = number * factor as f64;
-    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
-        return Err(format!("bad size {text:?}: out of range"));
-    }
-    Ok(bytes as u64)
-}
-
-mod size_text {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Size {
-        Bytes(u64),
-        Text(String),
-    }
-
-    pub fn serialize<S: Serializer>(n: &u64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(*n)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        match Size::deserialize(d)? {
-            Size::Bytes(n) => Ok(n),
-            Size::Text(t) => super::parse_size(&t).map_err(serde::de::Error::custom),
-        }
-    }
-}
-
-mod opt_size_text {
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(n: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
-        match n {
-            Some(n) => s.serialize_u64(*n),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-        super::size_text::deserialize(d).map(Some)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -655,15 +373,5 @@ mod tests {
         assert!(err.to_string().contains("warm"), "{err}");
         let text = "[[tiers]]\nname='a'\nkind='memory'\n[[tiers]]\nname='a'\nkind='memory'\n";
         assert!(LakeConfig::from_toml_str(text).is_err());
-    }
-
-    #[test]
-    fn sizes_parse() {
-        assert_eq!(parse_size("64MiB").unwrap(), 64 << 20);
-        assert_eq!(parse_size("4 KiB").unwrap(), 4096);
-        assert_eq!(parse_size("10").unwrap(), 10);
-        assert!(parse_size("ten").is_err());
-        assert!(parse_size("1XB").is_err());
-        assert!(parse_size("1e400").is_err());
     }
 }
