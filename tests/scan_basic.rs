@@ -70,7 +70,12 @@ fn projection_keeps_requested_order() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_file(dir.path());
     let out = Scan::new(&path).columns(&["grp", "id"]).run().unwrap();
-    let names: Vec<String> = out.schema.fields().iter().map(|f| f.name().clone()).collect();
+    let names: Vec<String> = out
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     assert_eq!(names, ["grp", "id"]);
     assert_eq!(out.stats.rows_out, 400);
     assert_eq!(out.batches.iter().map(|b| b.num_rows()).sum::<usize>(), 400);
@@ -132,16 +137,17 @@ fn limit_offset_threads_and_count() {
     assert_eq!(v, [395, 396, 397, 398, 399]);
     let (v, _) = ids(Scan::new(&path).threads(2).batch_size(33));
     assert_eq!(v, (0..400).collect::<Vec<_>>());
-    let (v, _) = ids(
-        Scan::new(&path)
-            .filter(Expr::parse("grp = 'b'").unwrap())
-            .offset(10)
-            .limit(2)
-            .no_mmap(true),
-    );
+    let (v, _) = ids(Scan::new(&path)
+        .filter(Expr::parse("grp = 'b'").unwrap())
+        .offset(10)
+        .limit(2)
+        .no_mmap(true));
     assert_eq!(v, [210, 211]);
     assert_eq!(Scan::new(&path).count().unwrap().0, 400);
-    assert_eq!(Scan::new(&path).offset(390).limit(50).count().unwrap().0, 10);
+    assert_eq!(
+        Scan::new(&path).offset(390).limit(50).count().unwrap().0,
+        10
+    );
     let (n, stats) = Scan::new(&path)
         .filter(Expr::parse("id >= 390").unwrap())
         .count()

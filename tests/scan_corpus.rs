@@ -15,7 +15,11 @@ fn corpus() -> Option<PathBuf> {
     if std::env::var_os("CI").is_some() {
         panic!("CI must provide ../shared/parquet-testing");
     }
-    let _ = writeln!(std::io::stderr(), "SKIPPED: no parquet-testing corpus at {}", dir.display());
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: no parquet-testing corpus at {}",
+        dir.display()
+    );
     None
 }
 
@@ -32,7 +36,10 @@ fn parquet_files(dir: &Path) -> Vec<PathBuf> {
 /// Rows the parquet crate itself reads, or None when it cannot read the file.
 fn reference_rows(path: &Path) -> Option<u64> {
     let file = std::fs::File::open(path).ok()?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).ok()?.build().ok()?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .ok()?
+        .build()
+        .ok()?;
     let mut n = 0;
     for batch in reader {
         n += batch.ok()?.num_rows() as u64;
@@ -63,7 +70,9 @@ fn readable_files_match_the_parquet_crate() {
         if name.contains("encrypt") {
             continue;
         }
-        let Some(want) = reference_rows(&path) else { continue };
+        let Some(want) = reference_rows(&path) else {
+            continue;
+        };
         for no_mmap in [false, true] {
             let out = Scan::new(&path)
                 .no_mmap(no_mmap)
@@ -82,9 +91,15 @@ fn readable_files_match_the_parquet_crate() {
 fn truncations_give_errors() {
     let Some(dir) = corpus() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    for name in ["alltypes_plain.parquet", "alltypes_plain.snappy.parquet", "nulls.snappy.parquet"] {
+    for name in [
+        "alltypes_plain.parquet",
+        "alltypes_plain.snappy.parquet",
+        "nulls.snappy.parquet",
+    ] {
         let src = dir.join("data").join(name);
-        let Ok(bytes) = std::fs::read(&src) else { continue };
+        let Ok(bytes) = std::fs::read(&src) else {
+            continue;
+        };
         let cut = tmp.path().join(name);
         for len in 0..bytes.len() {
             std::fs::write(&cut, &bytes[..len]).unwrap();

@@ -1,6 +1,6 @@
 //! The filter syntax: what it accepts, and errors that name the bad token and its position.
 
-use strata::{CmpOp, Expr, ErrorKind};
+use strata::{CmpOp, ErrorKind, Expr};
 
 #[test]
 fn parses_the_issue_example() {
@@ -31,7 +31,10 @@ fn errors_point_at_the_token() {
     let m = err("a = 1 b = 2");
     assert!(m.contains("'b'") && m.contains("position 7"), "{m}");
     let m = err("a IN (1, 2");
-    assert!(m.contains("end of input") && m.contains("position 11"), "{m}");
+    assert!(
+        m.contains("end of input") && m.contains("position 11"),
+        "{m}"
+    );
     let m = err("a = 'open");
     assert!(m.contains("'open") && m.contains("position 5"), "{m}");
     let m = err("a # 1");

@@ -89,7 +89,11 @@ impl Dataset {
                     .iter()
                     .filter_map(|f| f.values[i].as_deref())
                     .all(|v| v.parse::<i64>().is_ok());
-                let ty = if integer { DataType::Int64 } else { DataType::Utf8 };
+                let ty = if integer {
+                    DataType::Int64
+                } else {
+                    DataType::Utf8
+                };
                 Field::new(name, ty, true)
             })
             .collect();

@@ -33,7 +33,11 @@ fn literal_array(lit: &Literal) -> ArrayRef {
 /// Brings a column (or statistics array) and a literal to one type: the column's, except that
 /// a fractional literal against an integer column compares in floating point, so `x > 1.5` is
 /// not truncated to `x > 1`.
-pub(crate) fn coerce(column: &str, array: &ArrayRef, lit: &Literal) -> Result<(ArrayRef, ArrayRef)> {
+pub(crate) fn coerce(
+    column: &str,
+    array: &ArrayRef,
+    lit: &Literal,
+) -> Result<(ArrayRef, ArrayRef)> {
     let strict = CastOptions {
         safe: false,
         ..CastOptions::default()
@@ -41,11 +45,16 @@ pub(crate) fn coerce(column: &str, array: &ArrayRef, lit: &Literal) -> Result<(A
     let mut array = array.clone();
     if let DataType::Dictionary(_, value) = array.data_type() {
         let value = value.as_ref().clone();
-        array = cast_with_options(&array, &value, &strict)
-            .map_err(|e| Error::internal(format!("cannot unpack dictionary column {column}: {e}")))?;
+        array = cast_with_options(&array, &value, &strict).map_err(|e| {
+            Error::internal(format!("cannot unpack dictionary column {column}: {e}"))
+        })?;
     }
     let lit_array = literal_array(lit);
-    let integer_like = array.data_type().is_integer() || matches!(array.data_type(), DataType::Decimal128(..) | DataType::Decimal256(..));
+    let integer_like = array.data_type().is_integer()
+        || matches!(
+            array.data_type(),
+            DataType::Decimal128(..) | DataType::Decimal256(..)
+        );
     if matches!(lit, Literal::Float(_)) && integer_like {
         array = cast_with_options(&array, &DataType::Float64, &strict).map_err(|e| {
             Error::invalid(format!("cannot compare column {column} with {lit}: {e}"))
@@ -65,7 +74,12 @@ pub(crate) fn coerce(column: &str, array: &ArrayRef, lit: &Literal) -> Result<(A
 }
 
 /// `array op lit`, null where the array is null.
-pub(crate) fn compare(column: &str, array: &ArrayRef, op: CmpOp, lit: &Literal) -> Result<BooleanArray> {
+pub(crate) fn compare(
+    column: &str,
+    array: &ArrayRef,
+    op: CmpOp,
+    lit: &Literal,
+) -> Result<BooleanArray> {
     let (array, lit_array) = coerce(column, array, lit)?;
     let scalar = Scalar::new(lit_array);
     let result = match op {
@@ -109,7 +123,11 @@ fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
 pub(crate) fn evaluate(expr: &Expr, batch: &RecordBatch) -> Result<BooleanArray> {
     let err = |e| kernel_error(expr, e);
     match expr {
-        Expr::Cmp { column: c, op, value } => compare(c, column(batch, c)?, *op, value),
+        Expr::Cmp {
+            column: c,
+            op,
+            value,
+        } => compare(c, column(batch, c)?, *op, value),
         Expr::In {
             column: c,
             values,
@@ -139,7 +157,9 @@ pub(crate) fn evaluate(expr: &Expr, batch: &RecordBatch) -> Result<BooleanArray>
         Expr::And(a, b) => {
             boolean::and_kleene(&evaluate(a, batch)?, &evaluate(b, batch)?).map_err(err)
         }
-        Expr::Or(a, b) => boolean::or_kleene(&evaluate(a, batch)?, &evaluate(b, batch)?).map_err(err),
+        Expr::Or(a, b) => {
+            boolean::or_kleene(&evaluate(a, batch)?, &evaluate(b, batch)?).map_err(err)
+        }
         Expr::Not(a) => boolean::not(&evaluate(a, batch)?).map_err(err),
     }
 }

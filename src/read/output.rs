@@ -38,7 +38,11 @@ fn write_error(e: impl std::fmt::Display) -> Error {
 }
 
 /// Writes `batches` to `out` in `format`.
-pub fn write_batches(out: &mut dyn Write, format: ScanFormat, batches: &[RecordBatch]) -> Result<()> {
+pub fn write_batches(
+    out: &mut dyn Write,
+    format: ScanFormat,
+    batches: &[RecordBatch],
+) -> Result<()> {
     match format {
         ScanFormat::Table => {
             let table = arrow::util::pretty::pretty_format_batches(batches).map_err(write_error)?;

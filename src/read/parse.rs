@@ -17,7 +17,10 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
     /// A bare or double-quoted name; `quoted` names are never keywords.
-    Ident { name: String, quoted: bool },
+    Ident {
+        name: String,
+        quoted: bool,
+    },
     Str(String),
     Num(String),
     Op(CmpOp),
@@ -42,10 +45,7 @@ fn error(pos: usize, text: &str, what: &str) -> Error {
     } else {
         format!("'{text}'")
     };
-    Error::invalid(format!(
-        "filter: {what}, found {found} at position {pos}"
-    ))
-    .with("position", pos)
+    Error::invalid(format!("filter: {what}, found {found} at position {pos}")).with("position", pos)
 }
 
 fn tokenize(src: &str) -> Result<Vec<Token>> {
@@ -144,8 +144,7 @@ fn tokenize(src: &str) -> Result<Vec<Token>> {
             {
                 i += 1;
                 while let Some(&d) = chars.get(i) {
-                    let exponent_sign =
-                        (d == '-' || d == '+') && matches!(chars[i - 1], 'e' | 'E');
+                    let exponent_sign = (d == '-' || d == '+') && matches!(chars[i - 1], 'e' | 'E');
                     if d.is_ascii_alphanumeric() || d == '.' || exponent_sign {
                         i += 1;
                     } else {
@@ -268,7 +267,9 @@ impl Parser {
                 Ok(e)
             }
             Tok::Ident { name, quoted } => {
-                if !quoted && name.eq_ignore_ascii_case("starts_with") && self.peek().tok == Tok::LParen
+                if !quoted
+                    && name.eq_ignore_ascii_case("starts_with")
+                    && self.peek().tok == Tok::LParen
                 {
                     self.bump();
                     let column = self.column()?;
@@ -335,8 +336,9 @@ impl Parser {
             self.bump();
             let t = self.peek().clone();
             let pattern = self.string()?;
-            let e = like(column, &pattern)
-                .ok_or_else(|| error(t.pos, &t.text, "only LIKE 'prefix%' patterns are supported"))?;
+            let e = like(column, &pattern).ok_or_else(|| {
+                error(t.pos, &t.text, "only LIKE 'prefix%' patterns are supported")
+            })?;
             return Ok(if negated { e.not() } else { e });
         }
         let t = self.peek();
@@ -383,9 +385,11 @@ impl Parser {
 }
 
 fn is_reserved(word: &str) -> bool {
-    ["AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "TRUE", "FALSE"]
-        .iter()
-        .any(|k| k.eq_ignore_ascii_case(word))
+    [
+        "AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "TRUE", "FALSE",
+    ]
+    .iter()
+    .any(|k| k.eq_ignore_ascii_case(word))
 }
 
 /// `LIKE 'abc%'` is a prefix test and `LIKE 'abc'` an equality; other wildcards are refused
@@ -414,7 +418,8 @@ mod tests {
         let e = parse("a = 1 OR b = 2 AND NOT c IS NULL").unwrap();
         assert_eq!(
             e,
-            Expr::cmp("a", CmpOp::Eq, 1).or(Expr::cmp("b", CmpOp::Eq, 2).and(Expr::is_null("c").not()))
+            Expr::cmp("a", CmpOp::Eq, 1)
+                .or(Expr::cmp("b", CmpOp::Eq, 2).and(Expr::is_null("c").not()))
         );
     }
 

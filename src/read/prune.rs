@@ -64,9 +64,12 @@ impl<'a> Pruner<'a> {
     }
 
     fn build(&self, column: &str) -> Option<ColumnStats> {
-        let converter =
-            StatisticsConverter::try_new(column, self.schema, self.metadata.file_metadata().schema_descr())
-                .ok()?;
+        let converter = StatisticsConverter::try_new(
+            column,
+            self.schema,
+            self.metadata.file_metadata().schema_descr(),
+        )
+        .ok()?;
         let groups = self.metadata.row_groups();
         Some(ColumnStats {
             mins: converter.row_group_mins(groups.iter()).ok()?,

@@ -161,8 +161,11 @@ impl Scan {
         let mut window = Window::new(self.offset, self.limit);
         let mut batches = Vec::new();
         let mut schema: Option<SchemaRef> = None;
-        let partition_names: Vec<&str> =
-            dataset.partitions.iter().map(|f| f.name().as_str()).collect();
+        let partition_names: Vec<&str> = dataset
+            .partitions
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
         let filter_columns: Vec<&str> = self.filter.as_ref().map(Expr::columns).unwrap_or_default();
 
         for file in &dataset.files {
@@ -216,12 +219,16 @@ impl Scan {
             let mask = leaf_mask(&source, &needed);
             // Row groups go out in waves a few times the thread count wide, so a small limit
             // stops the scan early instead of decoding the whole file.
-            let width = self.threads.unwrap_or_else(rayon::current_num_threads).max(1) * 2;
+            let width = self
+                .threads
+                .unwrap_or_else(rayon::current_num_threads)
+                .max(1)
+                * 2;
             for wave in tasks.chunks(width) {
                 if window.done() {
                     break;
                 }
-                let decode = || -> Vec<Result<Vec<RecordBatch>>> {
+                let decode = || -> Vec<Result<Vec<(u64, RecordBatch)>>> {
                     wave.par_iter()
                         .map(|&rg| {
                             let decoded = source.decode(rg, mask.clone(), self.batch_size)?;
@@ -272,7 +279,12 @@ impl Scan {
             batch
         } else {
             let parts = dataset.partition_batch(file, batch.num_rows())?;
-            let mut fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+            let mut fields: Vec<Field> = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect();
             let mut columns = batch.columns().to_vec();
             for (field, column) in parts.schema().fields().iter().zip(parts.columns()) {
                 if batch.schema().column_with_name(field.name()).is_none() {
@@ -280,9 +292,14 @@ impl Scan {
                     columns.push(column.clone());
                 }
             }
-            let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-            RecordBatch::try_new_with_options(std::sync::Arc::new(Schema::new(fields)), columns, &options)
-                .map_err(|e| Error::internal(format!("cannot add partition columns: {e}")))?
+            let options =
+                arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+            RecordBatch::try_new_with_options(
+                std::sync::Arc::new(Schema::new(fields)),
+                columns,
+                &options,
+            )
+            .map_err(|e| Error::internal(format!("cannot add partition columns: {e}")))?
         };
         let batch = match &self.filter {
             Some(filter) => eval::filter(filter, &batch)?,
@@ -304,13 +321,22 @@ impl Scan {
     }
 
     /// The top-level columns the scan returns, checked against the file and partitions.
-    fn output_columns(&self, schema: &Schema, partitions: &[Field], count_only: bool) -> Result<Vec<String>> {
+    fn output_columns(
+        &self,
+        schema: &Schema,
+        partitions: &[Field],
+        count_only: bool,
+    ) -> Result<Vec<String>> {
         if count_only {
             return Ok(Vec::new());
         }
         let Some(requested) = &self.columns else {
             let mut all: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-            all.extend(partitions.iter().map(|f| f.name().clone()).filter(|n| !all.contains(n)));
+            for p in partitions {
+                if !all.contains(p.name()) {
+                    all.push(p.name().clone());
+                }
+            }
             return Ok(all);
         };
         let mut out: Vec<String> = Vec::new();
@@ -343,7 +369,12 @@ impl Scan {
 
     /// Names (top-level or dotted) to decode: the output plus what the filter reads, minus
     /// partition columns, which come from the path.
-    fn decode_columns(&self, output: &[String], filter: &[&str], partitions: &[&str]) -> Vec<String> {
+    fn decode_columns(
+        &self,
+        output: &[String],
+        filter: &[&str],
+        partitions: &[&str],
+    ) -> Vec<String> {
         let mut names: Vec<String> = match &self.columns {
             Some(requested) if !output.is_empty() => requested.clone(),
             _ => output.to_vec(),
@@ -471,7 +502,8 @@ impl Window {
     }
 
     fn planned_enough(&self) -> bool {
-        self.left.is_some_and(|left| self.planned >= self.skip.saturating_add(left))
+        self.left
+            .is_some_and(|left| self.planned >= self.skip.saturating_add(left))
     }
 
     fn plan(&mut self, rows: u64) {

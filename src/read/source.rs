@@ -80,10 +80,6 @@ impl ParquetSource {
         })
     }
 
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Decodes one row group's projected columns into batches.
     pub(crate) fn decode(
         &self,
@@ -110,12 +106,13 @@ impl ParquetSource {
         mask: ProjectionMask,
         batch_size: usize,
     ) -> Result<Vec<RecordBatch>> {
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(input, self.metadata.clone())
-            .with_row_groups(vec![row_group])
-            .with_projection(mask)
-            .with_batch_size(batch_size.max(1))
-            .build()
-            .map_err(|e| parquet_error(&self.path, e))?;
+        let reader =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(input, self.metadata.clone())
+                .with_row_groups(vec![row_group])
+                .with_projection(mask)
+                .with_batch_size(batch_size.max(1))
+                .build()
+                .map_err(|e| parquet_error(&self.path, e))?;
         reader
             .map(|batch| {
                 batch.map_err(|e| {
