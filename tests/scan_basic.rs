@@ -39,7 +39,7 @@ fn write_file(dir: &std::path::Path) -> std::path::PathBuf {
     )
     .unwrap();
     let props = WriterProperties::builder()
-        .set_max_row_group_size(100)
+        .set_max_row_group_row_count(Some(100))
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .build();
     let path = dir.join("t.parquet");
