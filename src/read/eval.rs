@@ -170,7 +170,7 @@ pub(crate) fn filter(expr: &Expr, batch: &RecordBatch) -> Result<RecordBatch> {
     arrow::compute::filter_record_batch(batch, &mask).map_err(|e| kernel_error(expr, e))
 }
 
-/// Arrays are `Array` trait objects; this checks one is a boolean mask with no nulls left.
+/// Treats unknown (null) as "may match", which is the safe reading for pruning masks.
 pub(crate) fn nulls_true(mask: &BooleanArray) -> BooleanArray {
     if mask.null_count() == 0 {
         return mask.clone();
