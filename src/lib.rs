@@ -39,6 +39,7 @@ pub mod demo;
 mod error;
 mod mask;
 mod quality;
+mod read;
 mod runtime;
 mod store;
 
@@ -62,6 +63,10 @@ pub use quality::{
     ColumnSummary, CompareOp, DatasetQuality, DistinctCount, FailedRow, HyperLogLog, InferredType,
     PiiKind, ProfileOptions, QualityReport, QuantileSketch, Rule, RuleKind, RuleResult, RuleSet,
     Scalar, Severity, TableProfile, TopValue, TopValues, ValueKind,
+};
+pub use read::{
+    write_batches, CmpOp, Expr, Literal, Scan, ScanFormat, ScanOutput, ScanStats,
+    DEFAULT_BATCH_SIZE,
 };
 pub use store::{
     validate_key, ActionKind, ActionOutcome, ObjectInfo, PutOptions, ReindexReport, RotateReport,

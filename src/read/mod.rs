@@ -1,0 +1,15 @@
+//! Reading Parquet: memory-mapped (or plain) files, scans with projection, predicates,
+//! statistics pruning and parallel decode, over one file or a Hive-partitioned directory.
+
+mod dataset;
+mod eval;
+mod expr;
+mod output;
+mod parse;
+mod prune;
+mod scan;
+mod source;
+
+pub use expr::{CmpOp, Expr, Literal};
+pub use output::{write_batches, ScanFormat};
+pub use scan::{Scan, ScanOutput, ScanStats, DEFAULT_BATCH_SIZE};

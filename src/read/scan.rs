@@ -1,0 +1,530 @@
+//! The scan builder: files -> row groups pruned by statistics -> parallel decode of the
+//! projected columns -> exact filter -> offset and limit, in file and row-group order.
+
+use std::path::{Path, PathBuf};
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use parquet::arrow::ProjectionMask;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::dataset::Dataset;
+use super::eval;
+use super::expr::Expr;
+use super::prune::Pruner;
+use super::source::ParquetSource;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Rows per output batch unless [`Scan::batch_size`] says otherwise.
+pub const DEFAULT_BATCH_SIZE: usize = 8192;
+
+/// What a scan did, for `--json-stats` and for tests of pruning.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ScanStats {
+    /// Parquet files opened.
+    pub files: u64,
+    /// Files skipped because their partition values cannot match the filter.
+    pub files_skipped: u64,
+    /// Row groups in the opened files.
+    pub row_groups_total: u64,
+    /// Row groups skipped by statistics.
+    pub row_groups_skipped: u64,
+    /// Rows decoded (before the exact filter).
+    pub rows_decoded: u64,
+    /// Rows returned (after filter, offset and limit).
+    pub rows_out: u64,
+}
+
+/// The result of [`Scan::run`].
+#[derive(Debug, Clone)]
+pub struct ScanOutput {
+    /// The output schema (projected columns, then nothing else).
+    pub schema: SchemaRef,
+    /// The rows, in file order then row-group order.
+    pub batches: Vec<RecordBatch>,
+    /// What the scan did.
+    pub stats: ScanStats,
+}
+
+/// A scan of one Parquet file or a directory of them (Hive-partitioned or not).
+///
+/// ```no_run
+/// # fn main() -> strata::Result<()> {
+/// use strata::{Expr, Scan};
+/// let out = Scan::new("flights.parquet")
+///     .columns(&["origin", "dep_delay"])
+///     .filter(Expr::parse("dep_delay > 60 AND origin IN ('JFK','LGA')")?)
+///     .limit(100)
+///     .run()?;
+/// println!("{} rows, {} row groups skipped", out.stats.rows_out, out.stats.row_groups_skipped);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Scan {
+    path: PathBuf,
+    columns: Option<Vec<String>>,
+    filter: Option<Expr>,
+    limit: Option<u64>,
+    offset: u64,
+    batch_size: usize,
+    threads: Option<usize>,
+    no_mmap: bool,
+}
+
+impl Scan {
+    /// A scan of every column and row of `path`.
+    pub fn new(path: impl AsRef<Path>) -> Scan {
+        Scan {
+            path: path.as_ref().to_path_buf(),
+            columns: None,
+            filter: None,
+            limit: None,
+            offset: 0,
+            batch_size: DEFAULT_BATCH_SIZE,
+            threads: None,
+            no_mmap: false,
+        }
+    }
+
+    /// Returns only these columns, in this order. Dotted paths (`a.b`) select inside a struct
+    /// and return the pruned top-level column `a`.
+    pub fn columns<S: AsRef<str>>(mut self, columns: &[S]) -> Scan {
+        self.columns = Some(columns.iter().map(|c| c.as_ref().to_string()).collect());
+        self
+    }
+
+    /// Returns only rows where `filter` is true.
+    pub fn filter(mut self, filter: Expr) -> Scan {
+        self.filter = Some(filter);
+        self
+    }
+
+    /// Returns at most `n` rows.
+    pub fn limit(mut self, n: u64) -> Scan {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Skips the first `n` matching rows.
+    pub fn offset(mut self, n: u64) -> Scan {
+        self.offset = n;
+        self
+    }
+
+    /// Rows per decoded batch.
+    pub fn batch_size(mut self, n: usize) -> Scan {
+        self.batch_size = n.max(1);
+        self
+    }
+
+    /// Decodes row groups on `n` threads (default: rayon's global pool).
+    pub fn threads(mut self, n: usize) -> Scan {
+        self.threads = Some(n.max(1));
+        self
+    }
+
+    /// Reads with plain file I/O instead of a memory map; see the module docs on the risk of
+    /// mapping files that another process may change.
+    pub fn no_mmap(mut self, yes: bool) -> Scan {
+        self.no_mmap = yes;
+        self
+    }
+
+    /// Runs the scan and collects every batch.
+    pub fn run(&self) -> Result<ScanOutput> {
+        self.execute(false)
+    }
+
+    /// Counts the matching rows (after offset and limit) without materializing them. Without
+    /// a filter this reads only the footers.
+    pub fn count(&self) -> Result<(u64, ScanStats)> {
+        let out = self.execute(true)?;
+        Ok((out.stats.rows_out, out.stats))
+    }
+
+    fn pool(&self) -> Result<Option<rayon::ThreadPool>> {
+        match self.threads {
+            None => Ok(None),
+            Some(n) => rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map(Some)
+                .map_err(|e| Error::internal(format!("cannot start {n} scan threads: {e}"))),
+        }
+    }
+
+    fn execute(&self, count_only: bool) -> Result<ScanOutput> {
+        let dataset = Dataset::discover(&self.path)?;
+        let pool = self.pool()?;
+        let mut stats = ScanStats::default();
+        let mut window = Window::new(self.offset, self.limit);
+        let mut batches = Vec::new();
+        let mut schema: Option<SchemaRef> = None;
+        let partition_names: Vec<&str> = dataset
+            .partitions
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        let filter_columns: Vec<&str> = self.filter.as_ref().map(Expr::columns).unwrap_or_default();
+
+        for file in &dataset.files {
+            if window.done() {
+                break;
+            }
+            if let Some(filter) = &self.filter {
+                if !partition_may_match(filter, &dataset, file, &partition_names)? {
+                    stats.files_skipped += 1;
+                    continue;
+                }
+            }
+            let source = ParquetSource::open(&file.path, self.no_mmap)?;
+            stats.files += 1;
+            let file_schema = source.metadata.schema().clone();
+            let output = self.output_columns(&file_schema, &dataset.partitions, count_only)?;
+            if schema.is_none() {
+                schema = Some(output_schema(&file_schema, &dataset.partitions, &output));
+            }
+            let metadata = source.metadata.metadata().clone();
+            let groups = metadata.num_row_groups();
+            stats.row_groups_total += groups as u64;
+            let keep = match &self.filter {
+                Some(filter) => Pruner::new(&file_schema, &metadata).keep(filter)?,
+                None => vec![true; groups],
+            };
+            stats.row_groups_skipped += keep.iter().filter(|k| !**k).count() as u64;
+
+            // Without a filter every row of a kept row group comes out, so the offset and limit
+            // can be applied to whole row groups from the footer alone.
+            let mut tasks = Vec::new();
+            window.planned = 0;
+            for (rg, _) in keep.iter().enumerate().filter(|(_, k)| **k) {
+                if self.filter.is_none() {
+                    let rows = u64::try_from(metadata.row_group(rg).num_rows()).unwrap_or(0);
+                    if count_only || window.covers_skip(rows) {
+                        window.take_rows(rows);
+                        continue;
+                    }
+                    if window.planned_enough() {
+                        break;
+                    }
+                    window.plan(rows);
+                }
+                tasks.push(rg);
+            }
+            if tasks.is_empty() {
+                continue;
+            }
+            let needed = self.decode_columns(&output, &filter_columns, &partition_names);
+            let mask = leaf_mask(&source, &needed);
+            // Row groups go out in waves a few times the thread count wide, so a small limit
+            // stops the scan early instead of decoding the whole file.
+            let width = self
+                .threads
+                .unwrap_or_else(rayon::current_num_threads)
+                .max(1)
+                * 2;
+            for wave in tasks.chunks(width) {
+                if window.done() {
+                    break;
+                }
+                let decode = || -> Vec<Result<Vec<(u64, RecordBatch)>>> {
+                    wave.par_iter()
+                        .map(|&rg| {
+                            let decoded = source.decode(rg, mask.clone(), self.batch_size)?;
+                            decoded
+                                .into_iter()
+                                .map(|b| self.finish(b, &dataset, file, &output))
+                                .collect::<Result<Vec<_>>>()
+                        })
+                        .collect()
+                };
+                let results = match &pool {
+                    Some(pool) => pool.install(decode),
+                    None => decode(),
+                };
+                for result in results {
+                    for (decoded, batch) in result? {
+                        stats.rows_decoded += decoded;
+                        if let Some(batch) = window.cut(batch) {
+                            batches.push(batch);
+                        }
+                    }
+                }
+            }
+        }
+        stats.rows_out = window.emitted;
+        let schema = match schema {
+            Some(s) => s,
+            None => self.empty_schema(&dataset),
+        };
+        Ok(ScanOutput {
+            schema: batches.first().map(RecordBatch::schema).unwrap_or(schema),
+            batches: if count_only { Vec::new() } else { batches },
+            stats,
+        })
+    }
+
+    /// Adds partition columns, filters, and projects to the output columns. Returns the rows
+    /// decoded alongside the result.
+    fn finish(
+        &self,
+        batch: RecordBatch,
+        dataset: &Dataset,
+        file: &super::dataset::DataFile,
+        output: &[String],
+    ) -> Result<(u64, RecordBatch)> {
+        let decoded = batch.num_rows() as u64;
+        let batch = if dataset.partitions.is_empty() {
+            batch
+        } else {
+            let parts = dataset.partition_batch(file, batch.num_rows())?;
+            let mut fields: Vec<Field> = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect();
+            let mut columns = batch.columns().to_vec();
+            for (field, column) in parts.schema().fields().iter().zip(parts.columns()) {
+                if batch.schema().column_with_name(field.name()).is_none() {
+                    fields.push(field.as_ref().clone());
+                    columns.push(column.clone());
+                }
+            }
+            let options =
+                arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+            RecordBatch::try_new_with_options(
+                std::sync::Arc::new(Schema::new(fields)),
+                columns,
+                &options,
+            )
+            .map_err(|e| Error::internal(format!("cannot add partition columns: {e}")))?
+        };
+        let batch = match &self.filter {
+            Some(filter) => eval::filter(filter, &batch)?,
+            None => batch,
+        };
+        let schema = batch.schema();
+        let indices = output
+            .iter()
+            .map(|name| {
+                schema
+                    .index_of(name)
+                    .map_err(|_| Error::internal(format!("decoded data lacks column {name}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let projected = batch
+            .project(&indices)
+            .map_err(|e| Error::internal(format!("cannot project batch: {e}")))?;
+        Ok((decoded, projected))
+    }
+
+    /// The top-level columns the scan returns, checked against the file and partitions.
+    fn output_columns(
+        &self,
+        schema: &Schema,
+        partitions: &[Field],
+        count_only: bool,
+    ) -> Result<Vec<String>> {
+        if count_only {
+            return Ok(Vec::new());
+        }
+        let Some(requested) = &self.columns else {
+            let mut all: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+            for p in partitions {
+                if !all.contains(p.name()) {
+                    all.push(p.name().clone());
+                }
+            }
+            return Ok(all);
+        };
+        let mut out: Vec<String> = Vec::new();
+        for name in requested {
+            let exists = |n: &str| {
+                schema.column_with_name(n).is_some() || partitions.iter().any(|p| p.name() == n)
+            };
+            let top = if exists(name) {
+                name.as_str()
+            } else {
+                match name.split_once('.') {
+                    Some((root, _)) if schema.column_with_name(root).is_some() => root,
+                    _ => {
+                        let available: Vec<&str> =
+                            schema.fields().iter().map(|f| f.name().as_str()).collect();
+                        return Err(Error::new(
+                            ErrorKind::NotFound,
+                            format!("no column {name}; the file has {}", available.join(", ")),
+                        )
+                        .with("path", self.path.display()));
+                    }
+                }
+            };
+            if !out.iter().any(|o| o == top) {
+                out.push(top.to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Names (top-level or dotted) to decode: the output plus what the filter reads, minus
+    /// partition columns, which come from the path.
+    fn decode_columns(
+        &self,
+        output: &[String],
+        filter: &[&str],
+        partitions: &[&str],
+    ) -> Vec<String> {
+        let mut names: Vec<String> = match &self.columns {
+            Some(requested) if !output.is_empty() => requested.clone(),
+            _ => output.to_vec(),
+        };
+        for f in filter {
+            // The filter needs the whole column, not a sub-path of it.
+            if !names.iter().any(|n| n == f) {
+                names.push((*f).to_string());
+            }
+        }
+        names.retain(|n| !partitions.contains(&n.as_str()));
+        names
+    }
+
+    fn empty_schema(&self, dataset: &Dataset) -> SchemaRef {
+        std::sync::Arc::new(Schema::new(dataset.partitions.clone()))
+    }
+}
+
+/// Leaf columns whose path is one of `names` or lies under one of them.
+fn leaf_mask(source: &ParquetSource, names: &[String]) -> ProjectionMask {
+    let descr = source.metadata.metadata().file_metadata().schema_descr();
+    let leaves = descr.columns().iter().enumerate().filter_map(|(i, col)| {
+        let parts = col.path().parts();
+        let hit = names.iter().any(|name| {
+            let want: Vec<&str> = name.split('.').collect();
+            parts.first().map(String::as_str) == Some(name.as_str())
+                || (want.len() <= parts.len() && want.iter().zip(parts).all(|(a, b)| a == b))
+        });
+        hit.then_some(i)
+    });
+    ProjectionMask::leaves(descr, leaves)
+}
+
+fn output_schema(schema: &Schema, partitions: &[Field], output: &[String]) -> SchemaRef {
+    let fields: Vec<Field> = output
+        .iter()
+        .filter_map(|name| {
+            schema
+                .field_with_name(name)
+                .ok()
+                .or_else(|| partitions.iter().find(|p| p.name() == name))
+                .cloned()
+        })
+        .collect();
+    std::sync::Arc::new(Schema::new(fields))
+}
+
+/// Evaluates the filter's top-level `AND` terms that read only partition columns against the
+/// file's partition values; any such term false or null rules the whole file out.
+fn partition_may_match(
+    filter: &Expr,
+    dataset: &Dataset,
+    file: &super::dataset::DataFile,
+    partitions: &[&str],
+) -> Result<bool> {
+    if partitions.is_empty() {
+        return Ok(true);
+    }
+    let mut terms = Vec::new();
+    conjuncts(filter, &mut terms);
+    let batch = dataset.partition_batch(file, 1)?;
+    for term in terms {
+        if term.columns().iter().all(|c| partitions.contains(c)) {
+            let mask = eval::evaluate(term, &batch)?;
+            if !(mask.is_valid(0) && mask.value(0)) {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+use arrow::array::Array;
+
+fn conjuncts<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match expr {
+        Expr::And(a, b) => {
+            conjuncts(a, out);
+            conjuncts(b, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// Offset and limit over the ordered stream of matching rows.
+struct Window {
+    skip: u64,
+    left: Option<u64>,
+    emitted: u64,
+    /// Rows already committed to decode tasks (no-filter planning only).
+    planned: u64,
+}
+
+impl Window {
+    fn new(offset: u64, limit: Option<u64>) -> Window {
+        Window {
+            skip: offset,
+            left: limit,
+            emitted: 0,
+            planned: 0,
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.left == Some(0)
+    }
+
+    /// True when a whole unfiltered row group of `rows` rows lies inside the offset (and
+    /// nothing is planned ahead of it that would consume the offset first).
+    fn covers_skip(&self, rows: u64) -> bool {
+        self.planned == 0 && rows <= self.skip
+    }
+
+    /// Accounts for an unfiltered row group without decoding it (count-only or skipped).
+    fn take_rows(&mut self, rows: u64) {
+        let skipped = rows.min(self.skip);
+        self.skip -= skipped;
+        let mut rest = rows - skipped;
+        if let Some(left) = &mut self.left {
+            rest = rest.min(*left);
+            *left -= rest;
+        }
+        self.emitted += rest;
+    }
+
+    fn planned_enough(&self) -> bool {
+        self.left
+            .is_some_and(|left| self.planned >= self.skip.saturating_add(left))
+    }
+
+    fn plan(&mut self, rows: u64) {
+        self.planned += rows;
+    }
+
+    /// Applies the window to the next batch in order.
+    fn cut(&mut self, batch: RecordBatch) -> Option<RecordBatch> {
+        let rows = batch.num_rows() as u64;
+        let skipped = rows.min(self.skip);
+        self.skip -= skipped;
+        let mut take = rows - skipped;
+        if let Some(left) = &mut self.left {
+            take = take.min(*left);
+            *left -= take;
+        }
+        if take == 0 {
+            return None;
+        }
+        self.emitted += take;
+        // Both bounds are within the batch's row count, which fits in usize.
+        Some(batch.slice(skipped as usize, take as usize))
+    }
+}

@@ -1,0 +1,127 @@
+//! Where a Parquet file's bytes come from: a memory map (the default) or plain file reads.
+//!
+//! # Memory maps and files that change
+//!
+//! A map shows the file as it is *now*, not as it was when it was opened. If another process
+//! truncates or rewrites a mapped file while a scan runs, reads of the vanished pages raise
+//! SIGBUS and kill the process, and rewritten pages can make the decoder see a mix of old and new
+//! bytes (caught as corruption at best). Objects in strata's own tiers are never modified in
+//! place (they are replaced by atomic rename), so mapping them is safe. For files that other
+//! programs may be writing, use [`ScanOptions::no_mmap`](super::Scan::no_mmap), which reads with
+//! ordinary file I/O: a concurrent writer can then only cause an error, never a crash.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::arrow::ProjectionMask;
+use parquet::file::reader::ChunkReader;
+
+use arrow::array::RecordBatch;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// An opened Parquet file with its footer parsed once.
+pub(crate) struct ParquetSource {
+    path: PathBuf,
+    bytes: Option<Bytes>,
+    pub(crate) metadata: ArrowReaderMetadata,
+}
+
+pub(crate) fn parquet_error(path: &Path, err: parquet::errors::ParquetError) -> Error {
+    let kind = match err {
+        parquet::errors::ParquetError::NYI(_) => ErrorKind::Unsupported,
+        _ => ErrorKind::Corrupt,
+    };
+    Error::new(kind, format!("cannot read Parquet file: {err}"))
+        .with("path", path.display())
+        .set_source(err)
+}
+
+impl ParquetSource {
+    /// Opens `path`, mapping it unless `no_mmap`, and parses the footer.
+    pub(crate) fn open(path: &Path, no_mmap: bool) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io("cannot open Parquet file", path, e))?;
+        let options = ArrowReaderOptions::new();
+        if no_mmap {
+            let metadata =
+                ArrowReaderMetadata::load(&file, options).map_err(|e| parquet_error(path, e))?;
+            return Ok(ParquetSource {
+                path: path.to_path_buf(),
+                bytes: None,
+                metadata,
+            });
+        }
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io("cannot stat Parquet file", path, e))?
+            .len();
+        // Mapping an empty file fails on some platforms; an empty `Bytes` gives the parquet
+        // crate's own "file too small" error instead.
+        let bytes = if len == 0 {
+            Bytes::new()
+        } else {
+            // SAFETY: the map is read-only and lives as long as the `Bytes` that own it. The
+            // remaining hazard, another process truncating or rewriting the file meanwhile, is
+            // documented in this module's docs and avoided by `no_mmap`.
+            let map = unsafe { memmap2::Mmap::map(&file) }
+                .map_err(|e| Error::io("cannot map Parquet file", path, e))?;
+            Bytes::from_owner(map)
+        };
+        let metadata =
+            ArrowReaderMetadata::load(&bytes, options).map_err(|e| parquet_error(path, e))?;
+        Ok(ParquetSource {
+            path: path.to_path_buf(),
+            bytes: Some(bytes),
+            metadata,
+        })
+    }
+
+    /// Decodes one row group's projected columns into batches.
+    pub(crate) fn decode(
+        &self,
+        row_group: usize,
+        mask: ProjectionMask,
+        batch_size: usize,
+    ) -> Result<Vec<RecordBatch>> {
+        match &self.bytes {
+            Some(bytes) => self.decode_from(bytes.clone(), row_group, mask, batch_size),
+            None => {
+                // One handle per task: cloned `File`s share a seek position, so parallel row
+                // groups over one handle would read each other's offsets.
+                let file = File::open(&self.path)
+                    .map_err(|e| Error::io("cannot open Parquet file", &self.path, e))?;
+                self.decode_from(file, row_group, mask, batch_size)
+            }
+        }
+    }
+
+    fn decode_from<T: ChunkReader + 'static>(
+        &self,
+        input: T,
+        row_group: usize,
+        mask: ProjectionMask,
+        batch_size: usize,
+    ) -> Result<Vec<RecordBatch>> {
+        let reader =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(input, self.metadata.clone())
+                .with_row_groups(vec![row_group])
+                .with_projection(mask)
+                .with_batch_size(batch_size.max(1))
+                .build()
+                .map_err(|e| parquet_error(&self.path, e))?;
+        reader
+            .map(|batch| {
+                batch.map_err(|e| {
+                    Error::corrupt(format!("cannot decode Parquet data: {e}"))
+                        .with("path", self.path.display())
+                        .with("row_group", row_group)
+                        .set_source(e)
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,116 @@
+//! The parquet-testing corpus: bad files and truncations give errors, never panics; every
+//! readable, unencrypted file scans with the same row count as the parquet crate's reader.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use strata::Scan;
+
+fn corpus() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/parquet-testing");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("CI must provide ../shared/parquet-testing");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: no parquet-testing corpus at {}",
+        dir.display()
+    );
+    None
+}
+
+fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Rows the parquet crate itself reads, or None when it cannot read the file.
+fn reference_rows(path: &Path) -> Option<u64> {
+    let file = std::fs::File::open(path).ok()?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .ok()?
+        .build()
+        .ok()?;
+    let mut n = 0;
+    for batch in reader {
+        n += batch.ok()?.num_rows() as u64;
+    }
+    Some(n)
+}
+
+#[test]
+fn bad_data_gives_errors() {
+    let Some(dir) = corpus() else { return };
+    for path in parquet_files(&dir.join("bad_data")) {
+        let result = std::panic::catch_unwind(|| Scan::new(&path).run().map(|o| o.stats.rows_out));
+        match result {
+            Ok(Err(_)) => {}
+            // Some "bad" files are only bad for other readers; what matters is no panic.
+            Ok(Ok(_)) => {}
+            Err(_) => panic!("scan panicked on {}", path.display()),
+        }
+    }
+}
+
+#[test]
+fn readable_files_match_the_parquet_crate() {
+    let Some(dir) = corpus() else { return };
+    let mut checked = 0;
+    for path in parquet_files(&dir.join("data")) {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.contains("encrypt") {
+            continue;
+        }
+        let Some(want) = reference_rows(&path) else {
+            continue;
+        };
+        for no_mmap in [false, true] {
+            let out = Scan::new(&path)
+                .no_mmap(no_mmap)
+                .run()
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let got: u64 = out.batches.iter().map(|b| b.num_rows() as u64).sum();
+            assert_eq!(got, want, "{name}");
+            assert_eq!(out.stats.rows_out, want, "{name}");
+        }
+        checked += 1;
+    }
+    assert!(checked > 20, "only {checked} files checked");
+}
+
+#[test]
+fn truncations_give_errors() {
+    let Some(dir) = corpus() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    for name in [
+        "alltypes_plain.parquet",
+        "alltypes_plain.snappy.parquet",
+        "nulls.snappy.parquet",
+    ] {
+        let src = dir.join("data").join(name);
+        let Ok(bytes) = std::fs::read(&src) else {
+            continue;
+        };
+        let cut = tmp.path().join(name);
+        for len in 0..bytes.len() {
+            std::fs::write(&cut, &bytes[..len]).unwrap();
+            for no_mmap in [false, true] {
+                let result = std::panic::catch_unwind(|| Scan::new(&cut).no_mmap(no_mmap).run());
+                match result {
+                    Ok(Err(_)) => {}
+                    Ok(Ok(_)) => panic!("{name} cut to {len} bytes read without error"),
+                    Err(_) => panic!("{name} cut to {len} bytes panicked"),
+                }
+            }
+        }
+    }
+}
