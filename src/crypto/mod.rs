@@ -3,6 +3,7 @@
 mod envelope;
 mod keyring;
 mod keys;
+mod parquet;
 
 pub use envelope::{
     is_encrypted, new_envelope, open, seal, ChunkCipher, EnvelopeHeader, Sealer,
@@ -10,3 +11,6 @@ pub use envelope::{
 };
 pub use keyring::{KeyInfo, KeyRing};
 pub use keys::{CallbackKeyProvider, EnvKeyProvider, KeyProvider, SecretKey, WrapFn, KEY_LEN};
+pub use self::parquet::{
+    read_encrypted_parquet, write_encrypted_parquet, ParquetDecryption, ParquetEncryption,
+};
