@@ -32,7 +32,13 @@ fn round_trip(encryption: ParquetEncryption) {
     let keys = ring(dir.path());
     let path = dir.path().join("t.parquet");
     let expected = batch();
-    write_encrypted_parquet(&path, &[expected.clone()], keys.as_ref(), &encryption).unwrap();
+    write_encrypted_parquet(
+        &path,
+        std::slice::from_ref(&expected),
+        keys.as_ref(),
+        &encryption,
+    )
+    .unwrap();
 
     let raw = std::fs::read(&path).unwrap();
     assert!(

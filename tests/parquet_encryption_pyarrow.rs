@@ -139,7 +139,8 @@ fn strata_reads_pyarrow_encrypted_parquet() {
     assert_eq!(python("write", keys.path(), &path), "written");
 
     let provider: Arc<dyn KeyProvider> = keys;
-    let batches = read_encrypted_parquet(&path, &ParquetDecryption::from_provider(provider)).unwrap();
+    let batches =
+        read_encrypted_parquet(&path, &ParquetDecryption::from_provider(provider)).unwrap();
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     assert_eq!(rows, 100);
     let ids = batches[0]

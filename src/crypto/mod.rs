@@ -5,12 +5,12 @@ mod keyring;
 mod keys;
 mod parquet;
 
+pub use self::parquet::{
+    read_encrypted_parquet, write_encrypted_parquet, ParquetDecryption, ParquetEncryption,
+};
 pub use envelope::{
     is_encrypted, new_envelope, open, seal, ChunkCipher, EnvelopeHeader, Sealer,
     DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, MAX_HEADER_LEN,
 };
 pub use keyring::{KeyInfo, KeyRing};
 pub use keys::{CallbackKeyProvider, EnvKeyProvider, KeyProvider, SecretKey, WrapFn, KEY_LEN};
-pub use self::parquet::{
-    read_encrypted_parquet, write_encrypted_parquet, ParquetDecryption, ParquetEncryption,
-};

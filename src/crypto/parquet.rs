@@ -85,7 +85,9 @@ impl ParquetEncryption {
             let (key, meta) = new_wrapped_key(keys, key_id, false)?;
             builder = builder.with_column_key_and_metadata(column, key.to_vec(), meta);
         }
-        builder.build().map_err(|e| parquet_error(e, "bad encryption settings"))
+        builder
+            .build()
+            .map_err(|e| parquet_error(e, "bad encryption settings"))
     }
 }
 
@@ -202,9 +204,9 @@ impl ParquetDecryption {
             .map_err(|_| Error::new(ErrorKind::Crypto, "Parquet key metadata is not a key id"))?;
         match self.raw.get(id) {
             Some(key) => Ok(key.to_vec()),
-            None => Err(
-                Error::new(ErrorKind::Crypto, "no Parquet key with this id").with("key_id", id),
-            ),
+            None => {
+                Err(Error::new(ErrorKind::Crypto, "no Parquet key with this id").with("key_id", id))
+            }
         }
     }
 
@@ -263,7 +265,8 @@ pub fn write_encrypted_parquet(
         .build();
     let file =
         File::create(path).map_err(|e| Error::io("cannot create the Parquet file", path, e))?;
-    let with_path = |e: ParquetError| parquet_error(e, "cannot write Parquet").with("path", path.display());
+    let with_path =
+        |e: ParquetError| parquet_error(e, "cannot write Parquet").with("path", path.display());
     let mut writer = ArrowWriter::try_new(file, first.schema(), Some(props)).map_err(with_path)?;
     for batch in batches {
         writer.write(batch).map_err(with_path)?;
@@ -278,7 +281,8 @@ pub fn read_encrypted_parquet(
     decryption: &ParquetDecryption,
 ) -> Result<Vec<RecordBatch>> {
     let file = File::open(path).map_err(|e| Error::io("cannot open the Parquet file", path, e))?;
-    let with_path = |e: ParquetError| parquet_error(e, "cannot read Parquet").with("path", path.display());
+    let with_path =
+        |e: ParquetError| parquet_error(e, "cannot read Parquet").with("path", path.display());
     let options =
         ArrowReaderOptions::new().with_file_decryption_properties(decryption.properties()?);
     let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
