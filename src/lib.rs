@@ -52,6 +52,9 @@ pub use crypto::{
     ChunkCipher, EnvKeyProvider, EnvelopeHeader, KeyInfo, KeyProvider, KeyRing, Sealer, SecretKey,
     WrapFn, DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, KEY_LEN, MAX_HEADER_LEN,
 };
+pub use crypto::{
+    read_encrypted_parquet, write_encrypted_parquet, ParquetDecryption, ParquetEncryption,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use mask::{
     detokenize, mask_array, retokenize, Alphabet, ColumnAccess, DateUnit, DigestEncoding,

@@ -3,7 +3,11 @@
 mod envelope;
 mod keyring;
 mod keys;
+mod parquet;
 
+pub use self::parquet::{
+    read_encrypted_parquet, write_encrypted_parquet, ParquetDecryption, ParquetEncryption,
+};
 pub use envelope::{
     is_encrypted, new_envelope, open, seal, ChunkCipher, EnvelopeHeader, Sealer,
     DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, MAX_HEADER_LEN,

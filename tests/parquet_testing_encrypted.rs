@@ -1,0 +1,116 @@
+//! strata reads the encrypted files of the Apache parquet-testing corpus with the keys from its
+//! KEYS.md. Files the parquet crate cannot read must fail cleanly; they are listed here with the
+//! reason, and the test fails if any file's outcome changes.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use strata::{read_encrypted_parquet, ErrorKind, ParquetDecryption};
+
+/// Files that cannot be read, and the kind of error they must give.
+const UNREADABLE: &[(&str, ErrorKind, &str)] = &[
+    (
+        "encrypt_columns_and_footer_ctr.parquet.encrypted",
+        ErrorKind::Unsupported,
+        "AES_GCM_CTR_V1 is not implemented by the parquet crate",
+    ),
+    (
+        "aes256/encrypt_columns_and_footer_ctr.parquet.encrypted",
+        ErrorKind::Unsupported,
+        "AES_GCM_CTR_V1 is not implemented by the parquet crate",
+    ),
+    (
+        "external_key_material_java.parquet.encrypted",
+        ErrorKind::Unsupported,
+        "key material stored in a file beside it, double-wrapped: strata supports internal, \
+         single-wrapped key material only",
+    ),
+];
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/parquet-testing/data")
+}
+
+fn aes128_keys() -> ParquetDecryption {
+    ParquetDecryption::default()
+        .with_key("kf", b"0123456789012345")
+        .and_then(|k| k.with_key("kc1", b"1234567890123450"))
+        .and_then(|k| k.with_key("kc2", b"1234567890123451"))
+        .unwrap()
+}
+
+fn aes256_keys() -> ParquetDecryption {
+    let mut keys = ParquetDecryption::default()
+        .with_key("kf", b"01234567890123456789012345678901")
+        .unwrap();
+    for i in 1..=8 {
+        let key = format!("1234567890123456789012345678901{}", i + 1);
+        keys = keys.with_key(format!("kc{i}"), key.as_bytes()).unwrap();
+    }
+    keys
+}
+
+#[test]
+fn parquet_testing_encrypted_files_read() {
+    let dir = data_dir();
+    if !dir.is_dir() {
+        common::skip(&format!(
+            "parquet-testing corpus not found at {}",
+            dir.display()
+        ));
+        return;
+    }
+    let mut files: Vec<String> = Vec::new();
+    for sub in ["", "aes256/"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for entry in entries {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if name.ends_with(".parquet.encrypted") {
+                files.push(format!("{sub}{name}"));
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 8, "too few encrypted files: {files:?}");
+
+    let mut read = 0;
+    for name in &files {
+        let mut keys = if name.starts_with("aes256/") {
+            aes256_keys()
+        } else {
+            aes128_keys()
+        };
+        // This file was written with AAD prefix "tester" but does not store it.
+        if name.ends_with("disable_aad_storage.parquet.encrypted") {
+            keys = keys.with_aad_prefix(b"tester");
+        }
+        let outcome = read_encrypted_parquet(&dir.join(name), &keys);
+        match (outcome, UNREADABLE.iter().find(|(f, _, _)| f == name)) {
+            (Ok(batches), None) => {
+                let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+                assert!(rows > 0, "{name}: no rows");
+                let schema = batches[0].schema();
+                assert!(schema.field_with_name("double_field").is_ok(), "{name}");
+                read += 1;
+            }
+            (Err(err), Some((_, kind, reason))) => {
+                assert_eq!(err.kind(), *kind, "{name}: {err:?}");
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "not readable (expected): {name}: {reason}; error: {err}"
+                );
+            }
+            (Ok(_), Some(_)) => panic!("{name} now reads: remove it from UNREADABLE"),
+            (Err(err), None) => panic!("{name} failed: {err:?}"),
+        }
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "read {read} of {} encrypted parquet-testing files",
+        files.len()
+    );
+}
