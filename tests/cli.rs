@@ -168,3 +168,63 @@ fn demo_runs_end_to_end() {
     assert!(out.contains("model now in tier cold"), "{out}");
     assert!(out.contains("in tier hot with"), "{out}");
 }
+
+#[test]
+fn scan_counts_projects_and_reports_filter_errors() {
+    use std::sync::Arc;
+
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::record_batch::RecordBatch;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("flights.parquet");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("dep_delay", DataType::Int64, false),
+        Field::new("origin", DataType::Utf8, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(Int64Array::from((0..100).collect::<Vec<i64>>())),
+            Arc::new(StringArray::from(
+                (0..100)
+                    .map(|i| ["JFK", "LGA", "SFO"][i % 3])
+                    .collect::<Vec<_>>(),
+            )),
+        ],
+    )
+    .unwrap();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None)
+            .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+
+    let scan = |args: &[&str]| {
+        Command::new(strata_bin())
+            .arg("scan")
+            .arg(&path)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let count = ok(&scan(&[
+        "--count",
+        "--filter",
+        "dep_delay > 60 AND origin IN ('JFK','LGA')",
+    ]));
+    // 61..=99 is 39 rows; of those, origin is SFO where i % 3 == 2 (13 rows).
+    assert_eq!(count.trim(), "26");
+    let csv = ok(&scan(&[
+        "--columns",
+        "origin",
+        "--limit",
+        "2",
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(csv.lines().collect::<Vec<_>>(), ["origin", "JFK", "LGA"]);
+    let err = one_line_error(&scan(&["--filter", "dep_delay >> 3"]));
+    assert!(err.contains("'>'") && err.contains("position 12"), "{err}");
+}
