@@ -105,16 +105,7 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
         dry.actions.len()
     ))?;
     for a in &dry.actions {
-        let to = a
-            .planned
-            .to
-            .as_deref()
-            .map(|t| format!(" -> {t}"))
-            .unwrap_or_default();
-        say(format!(
-            "  {:?} {} [{}{}]: {}",
-            a.planned.action, a.planned.key, a.planned.from, to, a.planned.reason
-        ))?;
+        say(format!("  {}", a.planned))?;
     }
     let report = store.run_tiers(
         &RunOptions {

@@ -314,28 +314,12 @@ fn run(cli: Cli) -> strata::Result<()> {
                 write_json(&mut out, &report)?;
             } else {
                 for a in &report.actions {
-                    let to = a
-                        .planned
-                        .to
-                        .as_deref()
-                        .map(|t| format!(" -> {t}"))
-                        .unwrap_or_default();
                     let status = match (&a.error, dry_run) {
                         (Some(e), _) => format!("FAILED: {e}"),
                         (None, true) => "would do".into(),
                         (None, false) => "done".into(),
                     };
-                    writeln!(
-                        out,
-                        "{:?} {} [{}{}] {}: {}",
-                        a.planned.action,
-                        a.planned.key,
-                        a.planned.from,
-                        to,
-                        a.planned.reason,
-                        status
-                    )
-                    .map_err(io)?;
+                    writeln!(out, "{} ({status})", a.planned).map_err(io)?;
                 }
                 writeln!(
                     out,

@@ -54,6 +54,16 @@ pub struct TierAction {
     pub reason: String,
 }
 
+impl std::fmt::Display for TierAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} {} [{}", self.action, self.key, self.from)?;
+        if let Some(to) = &self.to {
+            write!(f, " -> {to}")?;
+        }
+        write!(f, "]: {}", self.reason)
+    }
+}
+
 /// Options of a tier run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
