@@ -1,0 +1,88 @@
+//! The `strata` command-line tool: a thin layer over the library, one module per command group.
+
+mod key;
+mod objects;
+mod scan;
+mod tier;
+mod util;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use strata::LakeConfig;
+
+#[derive(Parser)]
+#[command(
+    name = "strata",
+    version,
+    about = "Embedded data lake: tiered objects, Parquet scans, encryption, quality and masking"
+)]
+struct Cli {
+    #[command(flatten)]
+    root: RootArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct RootArgs {
+    /// Data root (default ./strata-data, or `dir` from --config).
+    #[arg(long, global = true, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// TOML config file (default: the embedded local config).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run an end-to-end demonstration on the data root and print what it did.
+    Demo,
+    #[command(flatten)]
+    Object(objects::ObjectCommand),
+    /// Apply or inspect tier policies.
+    #[command(subcommand)]
+    Tier(tier::TierCommand),
+    /// Manage the keys of encryption at rest.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
+    /// Scan a Parquet file or a (Hive-partitioned) directory of them.
+    Scan(scan::ScanArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "strata: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config(root: &RootArgs) -> strata::Result<LakeConfig> {
+    let mut config = match &root.config {
+        Some(path) => LakeConfig::from_file(path)?,
+        None => LakeConfig::default(),
+    };
+    if let Some(dir) = &root.dir {
+        config.dir = dir.clone();
+    }
+    Ok(config)
+}
+
+fn run(cli: Cli) -> strata::Result<()> {
+    let config = config(&cli.root)?;
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Demo => strata::demo::run(&config, &mut out),
+        Command::Object(command) => objects::run(&config, command, &mut out),
+        Command::Tier(command) => tier::run(&config, command, &mut out),
+        Command::Key(command) => key::run(&config, command, &mut out),
+        Command::Scan(args) => scan::run(args, &mut out),
+    }
+}

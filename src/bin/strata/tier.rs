@@ -1,0 +1,104 @@
+//! `strata tier`: placement, lifecycle and retention, and rebuilding the tier index.
+
+use std::io::Write;
+use std::time::{Duration, SystemTime};
+
+use clap::Subcommand;
+use strata::{LakeConfig, RunOptions, Store};
+
+use crate::util::{io, with_progress, write_json};
+
+#[derive(Subcommand)]
+pub enum TierCommand {
+    /// Apply placement, lifecycle and retention policies.
+    Run {
+        /// List every action and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+        /// Evaluate policies as if this much time had passed (e.g. 31d), to preview them.
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        after: Option<Duration>,
+        /// Objects moved at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Rebuild the tier index from the tiers themselves.
+    Reindex {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(config: &LakeConfig, command: TierCommand, out: &mut dyn Write) -> strata::Result<()> {
+    match command {
+        TierCommand::Run {
+            dry_run,
+            json,
+            after,
+            concurrency,
+        } => {
+            let store = Store::open(config)?;
+            let options = RunOptions {
+                dry_run,
+                now: after.map(|d| SystemTime::now() + d),
+                concurrency,
+            };
+            let report = with_progress("tier run", |progress| store.run_tiers(&options, progress))?;
+            if json {
+                write_json(out, &report)?;
+            } else {
+                for a in &report.actions {
+                    let status = match (&a.error, dry_run) {
+                        (Some(e), _) => format!("FAILED: {e}"),
+                        (None, true) => "would do".into(),
+                        (None, false) => "done".into(),
+                    };
+                    writeln!(out, "{} ({status})", a.planned).map_err(io)?;
+                }
+                writeln!(
+                    out,
+                    "{} actions{}: {} moved ({} bytes), {} expired, {} orphans removed, {} failed",
+                    report.actions.len(),
+                    if dry_run {
+                        " planned (dry run, nothing changed)"
+                    } else {
+                        ""
+                    },
+                    report.moved,
+                    report.bytes_moved,
+                    report.expired,
+                    report.orphans_removed,
+                    report.failed
+                )
+                .map_err(io)?;
+            }
+            if report.failed > 0 {
+                return Err(strata::Error::new(
+                    strata::ErrorKind::Io,
+                    format!(
+                        "{} tier actions failed; rerun `strata tier run` to retry",
+                        report.failed
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        TierCommand::Reindex { json } => {
+            let (store, _) = Store::open_rebuilding(config)?;
+            let report =
+                with_progress("reindex", |progress| store.reindex_with_progress(progress))?;
+            if json {
+                write_json(out, &report)
+            } else {
+                writeln!(
+                    out,
+                    "reindexed {} objects ({} bytes); {} duplicate copies queued for removal, {} conflicts, {} foreign files skipped",
+                    report.objects, report.bytes, report.duplicates, report.conflicts.len(), report.skipped.len()
+                )
+                .map_err(io)
+            }
+        }
+    }
+}

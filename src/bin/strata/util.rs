@@ -1,0 +1,54 @@
+//! Output helpers shared by the commands: progress bars, JSON, times and I/O errors.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Runs `work` with a progress bar (drawn only when stderr is a terminal).
+pub fn with_progress<T>(
+    what: &str,
+    work: impl FnOnce(&(dyn Fn(u64, u64) + Sync)) -> strata::Result<T>,
+) -> strata::Result<T> {
+    // Hidden automatically when stderr is not a terminal.
+    let bar = ProgressBar::new(0);
+    if let Ok(style) = ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} {eta}") {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    let result = work(&|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    result
+}
+
+pub fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> strata::Result<()> {
+    let text = serde_json::to_string(value)
+        .map_err(|e| strata::Error::new(strata::ErrorKind::Internal, e.to_string()))?;
+    writeln!(out, "{text}").map_err(io)
+}
+
+pub fn time(ms: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+}
+
+pub fn io(e: std::io::Error) -> strata::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        // `strata get KEY | head` closing the pipe is not worth a scary message.
+        return strata::Error::new(strata::ErrorKind::Io, "output closed early");
+    }
+    strata::Error::new(strata::ErrorKind::Io, format!("cannot write output: {e}"))
+}
+
+/// Creates an output file, naming it in the error.
+pub fn create(path: &Path) -> strata::Result<std::fs::File> {
+    std::fs::File::create(path).map_err(|e| {
+        strata::Error::new(
+            strata::ErrorKind::Io,
+            format!("cannot create {}: {e}", path.display()),
+        )
+    })
+}
