@@ -35,6 +35,7 @@ mod profile;
 mod report;
 mod rules;
 mod rules_file;
+mod scan;
 mod score;
 mod sketch;
 

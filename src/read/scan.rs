@@ -143,6 +143,16 @@ impl Scan {
         Ok((out.stats.rows_out, out.stats))
     }
 
+    /// Runs `work` on the scan's threads: its own pool when [`Scan::threads`] was set, rayon's
+    /// global pool otherwise. Kernels that consume a scan (profiles, checks) use it so that
+    /// `--threads` bounds them too.
+    pub(crate) fn in_pool<R: Send>(&self, work: impl FnOnce() -> R + Send) -> Result<R> {
+        Ok(match self.pool()? {
+            Some(pool) => pool.install(work),
+            None => work(),
+        })
+    }
+
     fn pool(&self) -> Result<Option<rayon::ThreadPool>> {
         match self.threads {
             None => Ok(None),

@@ -2,6 +2,7 @@
 
 mod key;
 mod objects;
+mod quality;
 mod scan;
 mod tier;
 mod util;
@@ -50,6 +51,11 @@ enum Command {
     Key(key::KeyCommand),
     /// Scan a Parquet file or a (Hive-partitioned) directory of them.
     Scan(scan::ScanArgs),
+    /// Profile the columns of a Parquet file or dataset: nulls, distinct values, ranges, moments.
+    Profile(quality::ProfileArgs),
+    /// Check a Parquet file or dataset against a rules file; exits non-zero when an
+    /// error-severity rule fails.
+    Check(quality::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,5 +90,7 @@ fn run(cli: Cli) -> strata::Result<()> {
         Command::Tier(command) => tier::run(&config, command, &mut out),
         Command::Key(command) => key::run(&config, command, &mut out),
         Command::Scan(args) => scan::run(args, &mut out),
+        Command::Profile(args) => quality::profile(args, &mut out),
+        Command::Check(args) => quality::check(args, &mut out),
     }
 }
