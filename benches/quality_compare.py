@@ -1,55 +1,152 @@
 #!/usr/bin/env python3
-"""Baselines for benches/quality.rs: the same 10 million rows (an i64 and an f64 column, 1%
-nulls each) profiled by DuckDB's SUMMARIZE and by the reference document's pandas approach
-(isnull().sum(), duplicated(), range checks).
+"""Data-quality comparison in one run on one Parquet file of 10 million rows (an i64 and an f64
+column, 1% nulls each, plus 0.1% NaN in the floats):
 
-Run: python3 benches/quality_compare.py [--threads N]   (needs pandas and duckdb)
-Compare the seconds printed here with `cargo bench --bench quality` (profile_10m_numeric).
-The data differ in values from the Rust bench's generator but not in shape or size.
+  * strata profile (1 and 2 threads) against DuckDB's SUMMARIZE (1 and 2 threads), both reading
+    the file;
+  * strata check (completeness, uniqueness and range rules, plus the dataset quality score)
+    against the reference document's pandas approach: isnull().sum(), duplicated(), range
+    checks and the completeness x 0.7 + uniqueness x 0.3 score, on the same file.
+
+Run:  cargo build --release && python3 benches/quality_compare.py [--rows N] [--runs 3]
+Needs pandas, pyarrow and duckdb. Times are the best of --runs, wall clock, whole commands
+for strata (process start, Parquet decode and the kernels). The kernels alone are measured by
+`cargo bench --bench quality`.
 """
 import argparse
+import json
+import os
+import subprocess
+import tempfile
 import time
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-ROWS = 10_000_000
+RULES = """
+[[rules]]
+check = "completeness"
+column = "amount_i64"
+min = 0.95
+
+[[rules]]
+check = "completeness"
+column = "price_f64"
+min = 0.95
+
+[[rules]]
+check = "unique"
+column = "amount_i64"
+severity = "warn"
+
+[[rules]]
+check = "range"
+column = "price_f64"
+min = 0.0
+max = 1000000.0
+"""
+
+
+def make_file(path, rows):
+    rng = np.random.default_rng(7)
+    ints = rng.integers(-500_000_000, 500_000_000, rows)
+    floats = rng.random(rows) * 1e6
+    floats[np.arange(rows) % 1000 == 3] = np.nan
+    idx = np.arange(rows)
+    table = pa.table({
+        "amount_i64": pa.array(ints, mask=(idx % 100 == 7)),
+        "price_f64": pa.array(floats, mask=(idx % 100 == 11)),
+    })
+    pq.write_table(table, path, row_group_size=1 << 20, compression="snappy")
+
+
+def best(runs, fn):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def strata(binary, *args):
+    out = subprocess.run([binary, *args], capture_output=True, text=True)
+    if out.returncode not in (0, 1) or (out.returncode == 1 and "check failed" not in out.stderr):
+        raise SystemExit(f"strata {' '.join(args)} failed: {out.stderr}")
+    return out.stdout
+
+
+def pandas_reference(path):
+    df = pd.read_parquet(path)
+    missing = df.isnull().sum().sum()
+    completeness = 1 - missing / df.size
+    uniqueness = 1 - df.duplicated().sum() / len(df)
+    score = completeness * 0.7 + uniqueness * 0.3
+    results = []
+    for column in ["amount_i64", "price_f64"]:
+        ratio = df[column].notna().sum() / len(df)
+        results.append(("completeness", column, ratio >= 0.95, df[column].isna().sum()))
+    dups = df["amount_i64"].duplicated().sum()
+    results.append(("uniqueness", "amount_i64", dups == 0, dups))
+    out_of_range = ((df["price_f64"] < 0.0) | (df["price_f64"] > 1e6)).sum()
+    results.append(("range", "price_f64", out_of_range == 0, out_of_range))
+    return score, results
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--strata", default=os.path.join("target", "release", "strata"))
     args = parser.parse_args()
-    rng = np.random.default_rng(7)
-    ints = rng.integers(-500_000_000, 500_000_000, ROWS)
-    floats = rng.random(ROWS) * 1e6
-    df = pd.DataFrame({
-        "amount_i64": pd.array(ints, dtype="Int64"),
-        "price_f64": floats,
-    })
-    df.loc[df.index % 100 == 7, "amount_i64"] = pd.NA
-    df.loc[df.index % 100 == 11, "price_f64"] = np.nan
+    if not os.path.exists(args.strata):
+        raise SystemExit(f"{args.strata} not found: run `cargo build --release` first")
 
-    con = duckdb.connect()
-    con.execute(f"SET threads = {args.threads}")
-    con.register("df_view", df)
-    con.execute("CREATE TABLE t AS SELECT * FROM df_view")
-    start = time.perf_counter()
-    con.execute("SUMMARIZE t").fetchall()
-    duck = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "numeric.parquet")
+        rules = os.path.join(tmp, "rules.toml")
+        root = os.path.join(tmp, "root")
+        with open(rules, "w") as f:
+            f.write(RULES)
+        make_file(path, args.rows)
+        gb = args.rows * 16 / 1e9
+        print(f"{args.rows:,} rows, {gb:.2f} GB of values, file {os.path.getsize(path) / 1e6:.0f} MB")
 
-    start = time.perf_counter()
-    nulls = df.isnull().sum()
-    dups = df.duplicated().sum()
-    in_range = ((df["price_f64"] >= 0) & (df["price_f64"] <= 1e6)).sum()
-    desc = df.describe()
-    pandas_s = time.perf_counter() - start
+        results = {}
+        for threads in (1, 2):
+            results[f"strata profile {threads}t"] = best(args.runs, lambda: strata(
+                args.strata, "--dir", root, "profile", path, "--json", "--threads", str(threads)))
+        for threads in (1, 2):
+            con = duckdb.connect()
+            con.execute(f"SET threads = {threads}")
+            results[f"duckdb SUMMARIZE {threads}t"] = best(args.runs, lambda: con.execute(
+                f"SUMMARIZE SELECT * FROM read_parquet('{path}')").fetchall())
+        results["strata check 1t"] = best(args.runs, lambda: strata(
+            args.strata, "--dir", root, "check", path, "--rules", rules, "--json",
+            "--columns", "amount_i64,price_f64", "--threads", "1"))
+        results["pandas reference (read + checks)"] = best(args.runs, lambda: pandas_reference(path))
+        df = pd.read_parquet(path)
+        results["pandas reference (checks only)"] = best(args.runs, lambda: (
+            df.isnull().sum().sum(), df.duplicated().sum(), df["amount_i64"].duplicated().sum(),
+            ((df["price_f64"] < 0.0) | (df["price_f64"] > 1e6)).sum()))
 
-    gb = ROWS * 16 / 1e9
-    print(f"duckdb SUMMARIZE ({args.threads} threads): {duck:.3f} s, {gb / duck:.2f} GB/s")
-    print(f"pandas isnull/duplicated/range/describe: {pandas_s:.3f} s, {gb / pandas_s:.2f} GB/s")
-    _ = (nulls, dups, in_range, desc)
+        width = max(map(len, results))
+        for name, seconds in results.items():
+            print(f"{name:<{width}}  {seconds:8.3f} s  {gb / seconds:6.2f} GB/s")
+        r = results
+        print()
+        print(f"strata profile 1t vs DuckDB SUMMARIZE 1t: {r['duckdb SUMMARIZE 1t'] / r['strata profile 1t']:.1f}x faster")
+        print(f"strata profile 2t vs DuckDB SUMMARIZE 2t: {r['duckdb SUMMARIZE 2t'] / r['strata profile 2t']:.1f}x faster")
+        print(f"strata profile 2 threads vs 1:            {r['strata profile 1t'] / r['strata profile 2t']:.2f}x")
+        print(f"strata check 1t vs pandas (read + checks): {r['pandas reference (read + checks)'] / r['strata check 1t']:.1f}x faster")
+        print(f"strata check 1t vs pandas (checks only):   {r['pandas reference (checks only)'] / r['strata check 1t']:.1f}x faster")
+        report = json.loads(strata(args.strata, "--dir", root, "check", path, "--rules", rules,
+                                   "--json", "--columns", "amount_i64,price_f64"))
+        score, _ = pandas_reference(path)
+        print(f"dataset quality score: strata {report['dataset']['score']:.6f}, pandas {score:.6f}")
 
 
 if __name__ == "__main__":

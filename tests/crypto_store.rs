@@ -306,3 +306,43 @@ fn raw_s3_get(s3: &strata::S3Config, key: &str) -> Vec<u8> {
             .to_vec()
     })
 }
+
+#[test]
+fn a_move_into_an_encrypting_tier_seals_the_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), vec![local_tier("hot"), local_tier("cold")]);
+    cfg.encryption.tiers = vec!["cold".into()];
+    let store = Store::open(&cfg).unwrap();
+    let data = secret_data(2_000_000);
+    let put = store.put("logs/big", data.clone()).unwrap();
+    assert!(put.key_id.is_none(), "the hot tier does not encrypt");
+    drop(store);
+
+    cfg.lifecycle = demote_all();
+    let store = Store::open(&cfg).unwrap();
+    let report = store.run_tiers(&RunOptions::default(), &|_, _| {}).unwrap();
+    assert_eq!((report.moved, report.failed), (1, 0));
+    let stat = store.stat("logs/big").unwrap();
+    assert_eq!(stat.tier, "cold");
+    assert!(stat.key_id.is_some() && stat.envelope_version == Some(1));
+    assert_eq!(stat.size, 2_000_000);
+    assert!(stat.stored_size > stat.size);
+    assert_ne!(
+        stat.checksum, put.checksum,
+        "the checksum is of the stored envelope"
+    );
+    assert!(store.get("logs/big").unwrap()[..] == data[..]);
+    assert_eq!(
+        &store.get_range("logs/big", 1_500_000..1_500_100).unwrap()[..],
+        &data[1_500_000..1_500_100]
+    );
+    for file in files(dir.path()) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(!contains(&bytes, MARKER), "plaintext in {}", file.display());
+    }
+    // The sealed copy survives a rebuild of the index.
+    drop(store);
+    std::fs::remove_file(dir.path().join(strata::INDEX_FILE)).unwrap();
+    let store = Store::open(&cfg).unwrap();
+    assert!(store.get("logs/big").unwrap()[..] == data[..]);
+}

@@ -45,7 +45,7 @@ fn error(pos: usize, text: &str, what: &str) -> Error {
     } else {
         format!("'{text}'")
     };
-    Error::invalid(format!("filter: {what}, found {found} at position {pos}")).with("position", pos)
+    Error::invalid(format!("filter: {what}, found {found} at position {pos}"))
 }
 
 fn tokenize(src: &str) -> Result<Vec<Token>> {

@@ -57,6 +57,16 @@ pub(crate) struct Sealed {
     pub plain_size: u64,
 }
 
+/// A plaintext object encrypted while it moved into a tier whose policy encrypts.
+#[derive(Debug, Clone)]
+pub(crate) struct Resealed {
+    /// Stored (envelope) size.
+    pub size: u64,
+    /// BLAKE3 of the envelope, hex.
+    pub checksum: String,
+    pub enc: Sealed,
+}
+
 impl ObjectRecord {
     pub fn new(tier: &str, size: u64, checksum: String, created_ms: u64) -> Self {
         ObjectRecord {
@@ -268,7 +278,14 @@ impl TierIndex {
 
     /// Points the object at its new tier, drops the intent and marks the source copy an orphan.
     /// Refuses (returns false) if the object changed since the move began.
-    pub fn commit_move(&self, key: &str, intent: &MoveIntent) -> Result<bool> {
+    /// Records a finished move. `resealed` describes the copy when it was encrypted on the way
+    /// into a tier whose policy encrypts: its stored size, checksum and envelope.
+    pub fn commit_move(
+        &self,
+        key: &str,
+        intent: &MoveIntent,
+        resealed: Option<&Resealed>,
+    ) -> Result<bool> {
         self.write(true, |txn| {
             let mut objects = txn.open_table(OBJECTS)?;
             let current = objects
@@ -282,6 +299,11 @@ impl TierIndex {
                     if record.tier == intent.from && record.checksum == intent.checksum =>
                 {
                     record.tier = intent.to.clone();
+                    if let Some(r) = resealed {
+                        record.size = r.size;
+                        record.checksum = r.checksum.clone();
+                        record.enc = Some(r.enc.clone());
+                    }
                     objects.insert(key, record.encode()?.as_slice())?;
                     orphans.remove((intent.to.as_str(), key))?;
                     orphans.insert((intent.from.as_str(), key), intent.checksum.as_str())?;
@@ -409,7 +431,7 @@ mod tests {
         };
         index.begin_move("a", &intent).unwrap();
         assert_eq!(index.moves().unwrap().len(), 1);
-        assert!(index.commit_move("a", &intent).unwrap());
+        assert!(index.commit_move("a", &intent, None).unwrap());
         assert!(index.moves().unwrap().is_empty());
         assert_eq!(index.get("a").unwrap().unwrap().tier, "cold");
         assert_eq!(index.orphans().unwrap(), vec![("hot".into(), "a".into())]);
@@ -437,7 +459,7 @@ mod tests {
         index
             .commit_put("a", &ObjectRecord::new("hot", 4, "new".into(), 3))
             .unwrap();
-        assert!(!index.commit_move("a", &intent).unwrap());
+        assert!(!index.commit_move("a", &intent, None).unwrap());
         let record = index.get("a").unwrap().unwrap();
         assert_eq!(
             (record.tier.as_str(), record.checksum.as_str()),

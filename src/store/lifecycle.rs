@@ -10,10 +10,11 @@ use object_store::ObjectStoreExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use futures::StreamExt;
 use serde::Serialize;
 
-use super::index::{MoveIntent, ObjectRecord};
+use super::index::{MoveIntent, ObjectRecord, Resealed};
 use super::read::read_from;
 use super::tier::Tier;
 use super::write::{on_tier, upload_parts};
@@ -340,23 +341,20 @@ impl Store {
     async fn finish_move(&self, key: &str, intent: &MoveIntent, size: u64) -> Result<u64> {
         let from = self.tier(&intent.from)?;
         let to = self.tier(&intent.to)?;
-        let still_there = self
+        let record = self
             .index
             .get(key)?
-            .is_some_and(|r| r.tier == intent.from && r.checksum == intent.checksum);
-        if still_there {
-            transfer(from, to, key, size, self.config.multipart_threshold).await?;
-            let copied = read_from(to, key, None, size).await?;
-            let checksum = blake3::hash(&copied).to_hex().to_string();
-            if checksum != intent.checksum {
-                return Err(Error::corrupt(format!(
-                    "copy in tier {} does not match the source checksum; source kept",
-                    to.name
-                ))
-                .with("key", key));
+            .filter(|r| r.tier == intent.from && r.checksum == intent.checksum);
+        let mut resealed = None;
+        if let Some(record) = record {
+            if record.enc.is_none() && self.config.encryption.tiers.contains(&to.name) {
+                resealed = Some(self.seal_into(from, to, key, intent, size).await?);
+            } else {
+                transfer(from, to, key, size, self.config.multipart_threshold).await?;
+                verify_copy(to, key, size, &intent.checksum).await?;
             }
         }
-        if self.index.commit_move(key, intent)? {
+        if self.index.commit_move(key, intent, resealed.as_ref())? {
             self.remove_orphan_locked(&intent.from, key).await?;
             Ok(size)
         } else {
@@ -365,6 +363,59 @@ impl Store {
             Ok(0)
         }
     }
+}
+
+impl Store {
+    /// Moves a plaintext object into a tier whose policy encrypts: reads and verifies the
+    /// plaintext, seals it under the active key, writes and verifies the envelope. The index
+    /// still points at the source until the caller commits, so a crash here loses nothing.
+    async fn seal_into(
+        &self,
+        from: &Tier,
+        to: &Tier,
+        key: &str,
+        intent: &MoveIntent,
+        size: u64,
+    ) -> Result<Resealed> {
+        let plain = read_from(from, key, None, size).await?;
+        if blake3::hash(&plain).to_hex().as_str() != intent.checksum {
+            return Err(Error::corrupt(format!(
+                "object in tier {} does not match its checksum; not moved",
+                from.name
+            ))
+            .with("key", key));
+        }
+        let (sealed, enc) = self.seal_bytes(&plain)?;
+        drop(plain);
+        let checksum = blake3::hash(&sealed).to_hex().to_string();
+        let stored = sealed.len() as u64;
+        write_to(
+            to,
+            key,
+            Bytes::from(sealed),
+            self.config.multipart_threshold,
+        )
+        .await?;
+        verify_copy(to, key, stored, &checksum).await?;
+        Ok(Resealed {
+            size: stored,
+            checksum,
+            enc,
+        })
+    }
+}
+
+/// Reads back a copy and compares its checksum, so a move never deletes the only good copy.
+async fn verify_copy(to: &Tier, key: &str, size: u64, checksum: &str) -> Result<()> {
+    let copied = read_from(to, key, None, size).await?;
+    if blake3::hash(&copied).to_hex().as_str() != checksum {
+        return Err(Error::corrupt(format!(
+            "copy in tier {} does not match the source checksum; source kept",
+            to.name
+        ))
+        .with("key", key));
+    }
+    Ok(())
 }
 
 /// Copies one object between tiers; large ones as a multipart upload.
@@ -376,7 +427,12 @@ async fn transfer(
     multipart_threshold: u64,
 ) -> Result<()> {
     let data = read_from(from, key, None, size).await?;
-    if size >= multipart_threshold {
+    write_to(to, key, data, multipart_threshold).await
+}
+
+/// Writes a whole object to a tier; large ones as a multipart upload.
+async fn write_to(to: &Tier, key: &str, data: Bytes, multipart_threshold: u64) -> Result<()> {
+    if data.len() as u64 >= multipart_threshold {
         upload_parts(to, key, std::iter::once(data)).await
     } else {
         to.store
