@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod atomic_file;
 mod config;
 mod crypto;
 pub mod demo;
@@ -43,6 +44,7 @@ mod read;
 mod runtime;
 mod store;
 
+pub use atomic_file::AtomicFile;
 pub use config::{
     EncryptionConfig, LakeConfig, LifecycleRule, PlacementRule, RetentionRule, RetryConfig,
     S3Config, TierConfig, TierKind, DEFAULT_DIR,

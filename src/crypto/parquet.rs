@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::keys::{KeyProvider, SecretKey};
+use crate::atomic_file::AtomicFile;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Authenticated with every wrapped Parquet data key. Empty because Arrow's KMS client interface
@@ -250,7 +251,8 @@ impl KeyRetriever for ParquetDecryption {
     }
 }
 
-/// Writes `batches` to a new Parquet file at `path`, encrypted as `encryption` says.
+/// Writes `batches` to a Parquet file at `path`, encrypted as `encryption` says. The file
+/// appears whole or not at all (staged beside `path`, then renamed).
 pub fn write_encrypted_parquet(
     path: &Path,
     batches: &[RecordBatch],
@@ -263,16 +265,14 @@ pub fn write_encrypted_parquet(
     let props = WriterProperties::builder()
         .with_file_encryption_properties(encryption.properties(keys)?)
         .build();
-    let file =
-        File::create(path).map_err(|e| Error::io("cannot create the Parquet file", path, e))?;
+    let file = AtomicFile::create(path)?;
     let with_path =
         |e: ParquetError| parquet_error(e, "cannot write Parquet").with("path", path.display());
     let mut writer = ArrowWriter::try_new(file, first.schema(), Some(props)).map_err(with_path)?;
     for batch in batches {
         writer.write(batch).map_err(with_path)?;
     }
-    writer.close().map_err(with_path)?;
-    Ok(())
+    writer.into_inner().map_err(with_path)?.commit()
 }
 
 /// Reads every record batch of the encrypted Parquet file at `path`.

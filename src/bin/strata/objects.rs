@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use strata::{LakeConfig, ObjectInfo, Store};
 
-use crate::util::{create, io, time};
+use crate::util::{io, time};
 
 #[derive(Subcommand)]
 pub enum ObjectCommand {
@@ -83,17 +83,10 @@ pub fn run(config: &LakeConfig, command: ObjectCommand, out: &mut dyn Write) -> 
             let store = Store::open(config)?;
             match output {
                 Some(path) => {
-                    // Write beside the target and rename, so OUT is never left half-written.
-                    let tmp = path.with_extension("strata-partial");
-                    let mut file = create(&tmp)?;
-                    let result = store
-                        .get_to(&key, &mut file)
-                        .and_then(|_| file.sync_all().map_err(io));
-                    if let Err(e) = result {
-                        let _ = std::fs::remove_file(&tmp);
-                        return Err(e);
-                    }
-                    std::fs::rename(&tmp, &path).map_err(io)
+                    // OUT is never left half-written.
+                    let mut file = strata::AtomicFile::create(&path)?;
+                    store.get_to(&key, &mut file)?;
+                    file.commit()
                 }
                 None => {
                     store.get_to(&key, out)?;

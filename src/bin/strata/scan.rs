@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::util::{create, io, write_json};
+use crate::util::{io, write_json};
 
 #[derive(Args)]
 pub struct ScanArgs {
@@ -59,12 +59,14 @@ pub fn run(args: ScanArgs, out: &mut dyn Write) -> strata::Result<()> {
     if let Some(n) = args.threads {
         scan = scan.threads(n);
     }
-    let mut file;
-    let out: &mut dyn Write = match &args.output {
-        Some(path) => {
-            file = create(path)?;
-            &mut file
-        }
+    // A file output appears whole or not at all.
+    let mut file = args
+        .output
+        .as_deref()
+        .map(strata::AtomicFile::create)
+        .transpose()?;
+    let out: &mut dyn Write = match file.as_mut() {
+        Some(file) => file,
         None => out,
     };
     let stats = if args.count {
@@ -77,6 +79,9 @@ pub fn run(args: ScanArgs, out: &mut dyn Write) -> strata::Result<()> {
         result.stats
     };
     out.flush().map_err(io)?;
+    if let Some(file) = file {
+        file.commit()?;
+    }
     if args.json_stats {
         write_json(&mut std::io::stderr().lock(), &stats)?;
     }

@@ -1,7 +1,6 @@
 //! Output helpers shared by the commands: progress bars, JSON, times and I/O errors.
 
 use std::io::Write;
-use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -41,14 +40,4 @@ pub fn io(e: std::io::Error) -> strata::Error {
         return strata::Error::new(strata::ErrorKind::Io, "output closed early");
     }
     strata::Error::new(strata::ErrorKind::Io, format!("cannot write output: {e}"))
-}
-
-/// Creates an output file, naming it in the error.
-pub fn create(path: &Path) -> strata::Result<std::fs::File> {
-    std::fs::File::create(path).map_err(|e| {
-        strata::Error::new(
-            strata::ErrorKind::Io,
-            format!("cannot create {}: {e}", path.display()),
-        )
-    })
 }
