@@ -46,9 +46,14 @@ if mode == "read":
     table = pq.read_table(path, decryption_properties=props)
     print(table.num_rows, sum(table.column("id").to_pylist()), table.column("note")[7].as_py())
 else:
-    config = pe.EncryptionConfiguration(
-        footer_key="kf", column_keys={"kc1": ["id"], "kc2": ["note"]},
-        double_wrapping=False, data_key_length_bits=256)
+    if mode == "write-defaults":
+        # pyarrow's defaults: double wrapping, 128-bit data keys.
+        config = pe.EncryptionConfiguration(
+            footer_key="kf", column_keys={"kc1": ["id"], "kc2": ["note"]})
+    else:
+        config = pe.EncryptionConfiguration(
+            footer_key="kf", column_keys={"kc1": ["id"], "kc2": ["note"]},
+            double_wrapping=False, data_key_length_bits=256)
     props = factory.file_encryption_properties(kms, config)
     table = pa.table({"id": pa.array(range(100), pa.int64()),
                       "note": [f"pyarrow-{i}" for i in range(100)]})
@@ -115,6 +120,11 @@ fn pyarrow_reads_strata_encrypted_parquet() {
             "columns",
             ParquetEncryption::per_column("kf", [("id", "kc1"), ("note", "kc2")]),
         ),
+        (
+            "double",
+            ParquetEncryption::per_column("kf", [("id", "kc1"), ("note", "kc2")])
+                .with_double_wrapping(true),
+        ),
     ] {
         let path = dir.path().join(format!("{name}.parquet"));
         let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..500));
@@ -135,26 +145,27 @@ fn strata_reads_pyarrow_encrypted_parquet() {
     }
     let dir = tempfile::tempdir().unwrap();
     let keys = ring(dir.path());
-    let path = dir.path().join("pyarrow.parquet");
-    assert_eq!(python("write", keys.path(), &path), "written");
-
-    let provider: Arc<dyn KeyProvider> = keys;
-    let batches =
-        read_encrypted_parquet(&path, &ParquetDecryption::from_provider(provider)).unwrap();
-    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    assert_eq!(rows, 100);
-    let ids = batches[0]
-        .column_by_name("id")
-        .unwrap()
-        .as_any()
-        .downcast_ref::<Int64Array>()
+    for mode in ["write", "write-defaults"] {
+        let path = dir.path().join(format!("pyarrow-{mode}.parquet"));
+        assert_eq!(python(mode, keys.path(), &path), "written");
+        let provider: Arc<dyn KeyProvider> = keys.clone();
+        let batches =
+            read_encrypted_parquet(&path, &ParquetDecryption::from_provider(provider)).unwrap();
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        assert_eq!(rows, 100, "{mode}");
+        let ids = batches[0]
+            .column_by_name("id")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
+        assert_eq!(ids.value(42), 42);
+        let notes = arrow::compute::cast(
+            batches[0].column_by_name("note").unwrap(),
+            &arrow::datatypes::DataType::Utf8,
+        )
         .unwrap();
-    assert_eq!(ids.value(42), 42);
-    let notes = arrow::compute::cast(
-        batches[0].column_by_name("note").unwrap(),
-        &arrow::datatypes::DataType::Utf8,
-    )
-    .unwrap();
-    let notes = notes.as_any().downcast_ref::<StringArray>().unwrap();
-    assert_eq!(notes.value(7), "pyarrow-7");
+        let notes = notes.as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!(notes.value(7), "pyarrow-7", "{mode}");
+    }
 }

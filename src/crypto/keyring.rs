@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::keys::{unwrap_with, wrap_with, KeyProvider, SecretKey};
+use super::keys::{
+    unwrap_bytes_with, unwrap_with, wrap_bytes_with, wrap_with, KeyProvider, SecretKey,
+};
 use crate::error::{Error, ErrorKind, Result};
 
 const RING_VERSION: u32 = 1;
@@ -252,6 +254,19 @@ impl KeyProvider for KeyRing {
 
     fn unwrap(&self, key_id: &str, wrapped: &[u8], context: &[u8]) -> Result<SecretKey> {
         unwrap_with(self.key(key_id)?, wrapped, context)
+    }
+
+    fn wrap_bytes(&self, key_id: &str, key: &[u8], context: &[u8]) -> Result<Vec<u8>> {
+        wrap_bytes_with(self.key(key_id)?, key, context)
+    }
+
+    fn unwrap_bytes(
+        &self,
+        key_id: &str,
+        wrapped: &[u8],
+        context: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        unwrap_bytes_with(self.key(key_id)?, wrapped, context)
     }
 }
 

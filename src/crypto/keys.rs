@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -85,10 +85,52 @@ pub trait KeyProvider: Send + Sync {
     fn wrap(&self, key_id: &str, data_key: &SecretKey, context: &[u8]) -> Result<Vec<u8>>;
     /// Reverses [`KeyProvider::wrap`]; fails with [`ErrorKind::Crypto`] on any mismatch.
     fn unwrap(&self, key_id: &str, wrapped: &[u8], context: &[u8]) -> Result<SecretKey>;
+
+    /// Wraps an AES key of any length (16, 24 or 32 bytes), for formats whose keys are not
+    /// strata's own: Parquet's key tools use 128-bit data and key-encryption keys by default.
+    /// The default handles 32-byte keys only.
+    fn wrap_bytes(&self, key_id: &str, key: &[u8], context: &[u8]) -> Result<Vec<u8>> {
+        let bytes: [u8; KEY_LEN] = key.try_into().map_err(|_| {
+            Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "this key provider wraps 32-byte keys only, not {}",
+                    key.len()
+                ),
+            )
+            .with("key_id", key_id)
+        })?;
+        self.wrap(key_id, &SecretKey(bytes), context)
+    }
+
+    /// Reverses [`KeyProvider::wrap_bytes`].
+    fn unwrap_bytes(
+        &self,
+        key_id: &str,
+        wrapped: &[u8],
+        context: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        self.unwrap(key_id, wrapped, context)
+            .map(|k| Zeroizing::new(k.bytes().to_vec()))
+    }
 }
 
-/// Wraps with AES-256-GCM under `kek`; the context (object id, key id) is the AAD.
-pub(crate) fn wrap_with(kek: &SecretKey, data_key: &SecretKey, context: &[u8]) -> Result<Vec<u8>> {
+/// AES key lengths a wrapped key may have.
+fn check_key_len(len: usize) -> Result<()> {
+    if matches!(len, 16 | 24 | 32) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::Crypto,
+            format!("a wrapped key must be 16, 24 or 32 bytes, not {len}"),
+        ))
+    }
+}
+
+/// Wraps key bytes of any AES length with AES-256-GCM under `kek`: nonce, then the sealed key
+/// and its tag; the context is the AAD.
+pub(crate) fn wrap_bytes_with(kek: &SecretKey, key: &[u8], context: &[u8]) -> Result<Vec<u8>> {
+    check_key_len(key.len())?;
     let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(kek.bytes()));
     let mut nonce = [0u8; WRAP_NONCE_LEN];
     fill_random(&mut nonce)?;
@@ -96,28 +138,29 @@ pub(crate) fn wrap_with(kek: &SecretKey, data_key: &SecretKey, context: &[u8]) -
         .encrypt(
             Nonce::from_slice(&nonce),
             Payload {
-                msg: data_key.bytes(),
+                msg: key,
                 aad: context,
             },
         )
         .map_err(|_| Error::internal("wrapping a data key failed"))?;
-    let mut out = Vec::with_capacity(WRAPPED_LEN);
+    let mut out = Vec::with_capacity(WRAP_NONCE_LEN + sealed.len());
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&sealed);
     Ok(out)
 }
 
-/// Reverses [`wrap_with`].
-pub(crate) fn unwrap_with(kek: &SecretKey, wrapped: &[u8], context: &[u8]) -> Result<SecretKey> {
-    if wrapped.len() != WRAPPED_LEN {
-        return Err(Error::new(
-            ErrorKind::Crypto,
-            "wrapped data key has the wrong length",
-        ));
-    }
+/// Reverses [`wrap_bytes_with`].
+pub(crate) fn unwrap_bytes_with(
+    kek: &SecretKey,
+    wrapped: &[u8],
+    context: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
+    let len = wrapped.len().saturating_sub(WRAP_NONCE_LEN + 16);
+    check_key_len(len)
+        .map_err(|_| Error::new(ErrorKind::Crypto, "wrapped data key has the wrong length"))?;
     let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(kek.bytes()));
     let (nonce, sealed) = wrapped.split_at(WRAP_NONCE_LEN);
-    let mut plain = cipher
+    cipher
         .decrypt(
             Nonce::from_slice(nonce),
             Payload {
@@ -125,15 +168,31 @@ pub(crate) fn unwrap_with(kek: &SecretKey, wrapped: &[u8], context: &[u8]) -> Re
                 aad: context,
             },
         )
+        .map(Zeroizing::new)
         .map_err(|_| {
             Error::new(
                 ErrorKind::Crypto,
                 "cannot unwrap the data key: wrong key-encryption key or a tampered header",
             )
-        })?;
+        })
+}
+
+/// Wraps a strata data key under `kek`; the context (object id, key id) is the AAD.
+pub(crate) fn wrap_with(kek: &SecretKey, data_key: &SecretKey, context: &[u8]) -> Result<Vec<u8>> {
+    wrap_bytes_with(kek, data_key.bytes(), context)
+}
+
+/// Reverses [`wrap_with`]; only a 32-byte key is a strata data key.
+pub(crate) fn unwrap_with(kek: &SecretKey, wrapped: &[u8], context: &[u8]) -> Result<SecretKey> {
+    if wrapped.len() != WRAPPED_LEN {
+        return Err(Error::new(
+            ErrorKind::Crypto,
+            "wrapped data key has the wrong length",
+        ));
+    }
+    let plain = unwrap_bytes_with(kek, wrapped, context)?;
     let mut bytes = [0u8; KEY_LEN];
     bytes.copy_from_slice(&plain);
-    plain.zeroize();
     Ok(SecretKey(bytes))
 }
 
@@ -181,6 +240,21 @@ impl KeyProvider for EnvKeyProvider {
         self.check(key_id)?;
         unwrap_with(&self.key, wrapped, context)
     }
+
+    fn wrap_bytes(&self, key_id: &str, key: &[u8], context: &[u8]) -> Result<Vec<u8>> {
+        self.check(key_id)?;
+        wrap_bytes_with(&self.key, key, context)
+    }
+
+    fn unwrap_bytes(
+        &self,
+        key_id: &str,
+        wrapped: &[u8],
+        context: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        self.check(key_id)?;
+        unwrap_bytes_with(&self.key, wrapped, context)
+    }
 }
 
 impl EnvKeyProvider {
@@ -224,6 +298,22 @@ impl KeyProvider for CallbackKeyProvider {
 
     fn wrap(&self, key_id: &str, data_key: &SecretKey, context: &[u8]) -> Result<Vec<u8>> {
         (self.wrap)(key_id, data_key.bytes(), context)
+    }
+
+    fn wrap_bytes(&self, key_id: &str, key: &[u8], context: &[u8]) -> Result<Vec<u8>> {
+        check_key_len(key.len())?;
+        (self.wrap)(key_id, key, context)
+    }
+
+    fn unwrap_bytes(
+        &self,
+        key_id: &str,
+        wrapped: &[u8],
+        context: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let plain = Zeroizing::new((self.unwrap)(key_id, wrapped, context)?);
+        check_key_len(plain.len()).map_err(|e| e.with("key_id", key_id))?;
+        Ok(plain)
     }
 
     fn unwrap(&self, key_id: &str, wrapped: &[u8], context: &[u8]) -> Result<SecretKey> {

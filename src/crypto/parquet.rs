@@ -3,8 +3,10 @@
 //! Each Parquet key (the footer key and every column key) is a fresh random 32-byte data key
 //! (AES-256-GCM), wrapped by the key provider under a key id. The wrapped key travels in the
 //! file's key metadata as the JSON "key material" that Apache Arrow's `CryptoFactory` (pyarrow)
-//! writes with internal storage and single wrapping, so pyarrow reads strata's files with a KMS
-//! client that unwraps the same way, and strata reads pyarrow's. Files whose key metadata is a
+//! writes with internal storage, so pyarrow reads strata's files with a KMS client that unwraps
+//! the same way, and strata reads pyarrow's. Both of Arrow's wrapping modes are understood:
+//! single (the data key wrapped by the provider) and double, pyarrow's default (the data key
+//! sealed with AES-GCM under a random 128-bit key-encryption key, which the provider wraps). Files whose key metadata is a
 //! bare key id (the parquet-testing corpus, parquet-mr's examples) read with raw keys by id.
 
 use std::collections::BTreeMap;
@@ -39,6 +41,7 @@ pub struct ParquetEncryption {
     footer_key_id: String,
     columns: Vec<(String, String)>,
     plaintext_footer: bool,
+    double_wrapping: bool,
 }
 
 impl ParquetEncryption {
@@ -48,6 +51,7 @@ impl ParquetEncryption {
             footer_key_id: key_id.into(),
             columns: Vec::new(),
             plaintext_footer: false,
+            double_wrapping: false,
         }
     }
 
@@ -67,6 +71,7 @@ impl ParquetEncryption {
                 .map(|(c, k)| (c.into(), k.into()))
                 .collect(),
             plaintext_footer: false,
+            double_wrapping: false,
         }
     }
 
@@ -76,14 +81,23 @@ impl ParquetEncryption {
         self
     }
 
+    /// Double wrapping, pyarrow's default: each data key is sealed under a random key-encryption
+    /// key, and only that is wrapped by the key provider. Off by default (one provider call per
+    /// key either way here, and single wrapping is what every reader supports).
+    pub fn with_double_wrapping(mut self, double: bool) -> Self {
+        self.double_wrapping = double;
+        self
+    }
+
     /// Builds the parquet crate's properties: fresh data keys, wrapped by `keys`.
     pub fn properties(&self, keys: &dyn KeyProvider) -> Result<Arc<FileEncryptionProperties>> {
-        let (footer_key, footer_meta) = new_wrapped_key(keys, &self.footer_key_id, true)?;
+        let (footer_key, footer_meta) =
+            new_wrapped_key(keys, &self.footer_key_id, true, self.double_wrapping)?;
         let mut builder = FileEncryptionProperties::builder(footer_key.to_vec())
             .with_footer_key_metadata(footer_meta)
             .with_plaintext_footer(self.plaintext_footer);
         for (column, key_id) in &self.columns {
-            let (key, meta) = new_wrapped_key(keys, key_id, false)?;
+            let (key, meta) = new_wrapped_key(keys, key_id, false, self.double_wrapping)?;
             builder = builder.with_column_key_and_metadata(column, key.to_vec(), meta);
         }
         builder
@@ -113,17 +127,106 @@ struct KeyMaterial {
     wrapped_dek: String,
     #[serde(default)]
     double_wrapping: bool,
+    /// Double wrapping: base64 of the key-encryption key's random id (the AAD of the data key).
+    #[serde(
+        rename = "keyEncryptionKeyID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    key_encryption_key_id: Option<String>,
+    /// Double wrapping: the key-encryption key, wrapped by the provider.
+    #[serde(
+        rename = "wrappedKEK",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    wrapped_kek: Option<String>,
+}
+
+/// Arrow's key-encryption keys and their ids are 16 random bytes.
+const KEK_LEN: usize = 16;
+const GCM_NONCE_LEN: usize = 12;
+
+/// Seals a data key under a key-encryption key as Arrow's key tools do: AES-GCM with the KEK id
+/// as AAD, laid out nonce | ciphertext | tag.
+fn seal_locally(kek: &[u8], kek_id: &[u8], key: &[u8]) -> Result<Vec<u8>> {
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    let cipher = aes_gcm::Aes128Gcm::new_from_slice(kek)
+        .map_err(|_| Error::internal("a key-encryption key must be 16 bytes"))?;
+    let mut nonce = [0u8; GCM_NONCE_LEN];
+    super::keys::fill_random(&mut nonce)?;
+    let sealed = cipher
+        .encrypt(
+            aes_gcm::Nonce::from_slice(&nonce),
+            Payload {
+                msg: key,
+                aad: kek_id,
+            },
+        )
+        .map_err(|_| Error::internal("sealing a Parquet data key failed"))?;
+    Ok([&nonce[..], &sealed].concat())
+}
+
+/// Reverses [`seal_locally`]; 16- and 32-byte key-encryption keys are accepted.
+fn open_locally(kek: &[u8], kek_id: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    use aes_gcm::aead::{Aead, Payload};
+    use aes_gcm::KeyInit;
+    if sealed.len() < GCM_NONCE_LEN + 16 {
+        return Err(Error::new(
+            ErrorKind::Crypto,
+            "Parquet wrapped data key is too short",
+        ));
+    }
+    let (nonce, body) = sealed.split_at(GCM_NONCE_LEN);
+    let payload = Payload {
+        msg: body,
+        aad: kek_id,
+    };
+    let nonce = aes_gcm::Nonce::from_slice(nonce);
+    let opened = match kek.len() {
+        16 => aes_gcm::Aes128Gcm::new_from_slice(kek)
+            .ok()
+            .and_then(|c| c.decrypt(nonce, payload).ok()),
+        32 => aes_gcm::Aes256Gcm::new_from_slice(kek)
+            .ok()
+            .and_then(|c| c.decrypt(nonce, payload).ok()),
+        _ => None,
+    };
+    opened.map(Zeroizing::new).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Crypto,
+            "cannot open the Parquet data key with its key-encryption key",
+        )
+    })
 }
 
 fn new_wrapped_key(
     keys: &dyn KeyProvider,
     key_id: &str,
     footer: bool,
+    double: bool,
 ) -> Result<(Zeroizing<Vec<u8>>, Vec<u8>)> {
+    let b64 = &base64::engine::general_purpose::STANDARD;
     let data_key = SecretKey::random()?;
-    let wrapped = keys
-        .wrap(key_id, &data_key, WRAP_CONTEXT)
-        .map_err(|e| e.with("key_id", key_id))?;
+    let (wrapped, kek_id, wrapped_kek) = if double {
+        let mut kek = Zeroizing::new([0u8; KEK_LEN]);
+        let mut kek_id = [0u8; KEK_LEN];
+        super::keys::fill_random(&mut kek[..])?;
+        super::keys::fill_random(&mut kek_id)?;
+        let wrapped_kek = keys
+            .wrap_bytes(key_id, &kek[..], WRAP_CONTEXT)
+            .map_err(|e| e.with("key_id", key_id))?;
+        (
+            seal_locally(&kek[..], &kek_id, data_key.bytes())?,
+            Some(b64.encode(kek_id)),
+            Some(b64.encode(wrapped_kek)),
+        )
+    } else {
+        let wrapped = keys
+            .wrap(key_id, &data_key, WRAP_CONTEXT)
+            .map_err(|e| e.with("key_id", key_id))?;
+        (wrapped, None, None)
+    };
     // Arrow requires the KMS instance fields on the footer key's material only.
     let instance = footer.then(|| "DEFAULT".to_string());
     let material = KeyMaterial {
@@ -133,8 +236,10 @@ fn new_wrapped_key(
         kms_instance_id: instance.clone(),
         kms_instance_url: instance,
         master_key_id: key_id.into(),
-        wrapped_dek: base64::engine::general_purpose::STANDARD.encode(wrapped),
-        double_wrapping: false,
+        wrapped_dek: b64.encode(wrapped),
+        double_wrapping: double,
+        key_encryption_key_id: kek_id,
+        wrapped_kek,
     };
     let meta = serde_json::to_vec(&material)
         .map_err(|e| Error::internal(format!("cannot encode Parquet key material: {e}")))?;
@@ -220,13 +325,6 @@ impl ParquetDecryption {
             )
             .with("key_id", id));
         }
-        if material.double_wrapping {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "double-wrapped Parquet keys are not supported; write with double_wrapping=False",
-            )
-            .with("key_id", id));
-        }
         let Some(provider) = &self.provider else {
             return Err(Error::new(
                 ErrorKind::Crypto,
@@ -234,13 +332,37 @@ impl ParquetDecryption {
             )
             .with("key_id", id));
         };
-        let wrapped = base64::engine::general_purpose::STANDARD
-            .decode(&material.wrapped_dek)
-            .map_err(|_| Error::corrupt("Parquet wrapped key is not base64").with("key_id", id))?;
-        let key = provider
-            .unwrap(id, &wrapped, WRAP_CONTEXT)
-            .map_err(|e| e.with("key_id", id))?;
-        Ok(key.bytes().to_vec())
+        let b64 = &base64::engine::general_purpose::STANDARD;
+        let decode = |text: &str, what: &str| {
+            b64.decode(text).map_err(|_| {
+                Error::corrupt(format!("Parquet {what} is not base64")).with("key_id", id)
+            })
+        };
+        let wrapped = decode(&material.wrapped_dek, "wrapped key")?;
+        let key = if material.double_wrapping {
+            let (Some(kek_id), Some(wrapped_kek)) =
+                (&material.key_encryption_key_id, &material.wrapped_kek)
+            else {
+                return Err(Error::corrupt(
+                    "double-wrapped Parquet key material lacks its key-encryption key",
+                )
+                .with("key_id", id));
+            };
+            let kek = provider
+                .unwrap_bytes(
+                    id,
+                    &decode(wrapped_kek, "wrapped key-encryption key")?,
+                    WRAP_CONTEXT,
+                )
+                .map_err(|e| e.with("key_id", id))?;
+            open_locally(&kek, &decode(kek_id, "key-encryption key id")?, &wrapped)
+                .map_err(|e| e.with("key_id", id))?
+        } else {
+            provider
+                .unwrap_bytes(id, &wrapped, WRAP_CONTEXT)
+                .map_err(|e| e.with("key_id", id))?
+        };
+        Ok(key.to_vec())
     }
 }
 
@@ -319,5 +441,42 @@ fn text_kind(text: &str) -> ErrorKind {
         ErrorKind::Crypto
     } else {
         ErrorKind::Corrupt
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locally_sealed_keys_round_trip_and_refuse_bad_input() {
+        let (kek, id, dek) = ([7u8; KEK_LEN], [9u8; KEK_LEN], [1u8; 16]);
+        let sealed = seal_locally(&kek, &id, &dek).unwrap();
+        assert_eq!(&open_locally(&kek, &id, &sealed).unwrap()[..], &dek);
+        assert!(open_locally(&kek, b"another id", &sealed).is_err());
+        assert!(open_locally(&kek, &id, &sealed[..20]).is_err());
+        assert!(open_locally(&[0u8; 5], &id, &sealed).is_err());
+        let mut flipped = sealed.clone();
+        flipped[14] ^= 1;
+        assert_eq!(
+            open_locally(&kek, &id, &flipped).unwrap_err().kind(),
+            ErrorKind::Crypto
+        );
+    }
+
+    #[test]
+    fn double_wrapped_material_without_its_kek_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = crate::KeyRing::create(&dir.path().join("k.toml"), Some("kf")).unwrap();
+        let provider: Arc<dyn KeyProvider> = Arc::new(ring);
+        let decryption = ParquetDecryption::from_provider(provider);
+        let material = br#"{"keyMaterialType":"PKMT1","internalStorage":true,"isFooterKey":true,"masterKeyID":"kf","wrappedDEK":"AAAA","doubleWrapping":true}"#;
+        let err = decryption.lookup(material).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Corrupt);
+        let material = br#"{"keyMaterialType":"PKMT1","internalStorage":true,"masterKeyID":"kf","wrappedDEK":"!!","doubleWrapping":false}"#;
+        assert_eq!(
+            decryption.lookup(material).unwrap_err().kind(),
+            ErrorKind::Corrupt
+        );
     }
 }
