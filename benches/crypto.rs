@@ -101,5 +101,38 @@ fn envelope(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, aead, envelope);
+/// Gets of a 64 MiB object from the hot tier, plaintext and encrypted, into an owned buffer
+/// (what a caller that keeps the bytes pays), and the zero-copy mmap get for reference.
+fn store_get(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = strata::Store::open(&strata::LakeConfig::local(dir.path())).unwrap();
+    let data: Vec<u8> = (0..OBJECT as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    store.put("plain", data.clone()).unwrap();
+    let sealed = strata::PutOptions {
+        encrypt: Some(true),
+    };
+    store.put_with("sealed", data.clone(), &sealed).unwrap();
+
+    let mut group = c.benchmark_group("get_64MiB");
+    group.throughput(Throughput::Bytes(OBJECT as u64));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(10));
+    for key in ["plain", "sealed"] {
+        group.bench_function(format!("{key}/get_to_vec"), |b| {
+            b.iter(|| {
+                let mut out = Vec::with_capacity(OBJECT);
+                store.get_to(key, &mut out).unwrap();
+                black_box(out)
+            })
+        });
+        group.bench_function(format!("{key}/get"), |b| {
+            b.iter(|| black_box(store.get(key).unwrap()))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, aead, envelope, store_get);
 criterion_main!(benches);

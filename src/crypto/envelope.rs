@@ -26,6 +26,8 @@ use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Key, Nonce, Tag};
 
 use super::keys::{fill_random, KeyProvider, SecretKey};
+use rayon::prelude::*;
+
 use crate::error::{Error, ErrorKind, Result};
 
 /// First bytes of every encrypted object.
@@ -283,15 +285,13 @@ impl ChunkCipher {
         plain: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<()> {
-        let (nonce, aad) = self.nonce_aad(index, last)?;
         let start = out.len();
-        out.extend_from_slice(plain);
-        let tag = self
-            .cipher
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &aad, &mut out[start..])
-            .map_err(|_| Error::internal("chunk encryption failed"))?;
-        out.extend_from_slice(&tag);
-        Ok(())
+        out.resize(start + plain.len() + TAG_LEN, 0);
+        let result = self.seal_chunk_into(index, last, plain, &mut out[start..]);
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
     }
 
     /// Appends the plaintext of sealed chunk `index` to `out`; nothing is appended on failure.
@@ -302,28 +302,43 @@ impl ChunkCipher {
         sealed: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<()> {
-        if sealed.len() < TAG_LEN || sealed.len() - TAG_LEN > self.chunk_size as usize {
+        let body = sealed.len().saturating_sub(TAG_LEN);
+        let start = out.len();
+        out.resize(start + body.min(self.chunk_size as usize), 0);
+        let result = self.open_chunk_into(index, last, sealed, &mut out[start..]);
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+
+    /// Decrypts sealed chunk `index` into `dst`, which must be exactly the chunk's plaintext
+    /// length. On failure `dst` holds no plaintext (the tag is checked before decrypting).
+    fn open_chunk_into(&self, index: u64, last: bool, sealed: &[u8], dst: &mut [u8]) -> Result<()> {
+        if sealed.len() < TAG_LEN
+            || sealed.len() - TAG_LEN > self.chunk_size as usize
+            || sealed.len() - TAG_LEN != dst.len()
+        {
             return Err(auth_error("chunk has the wrong length"));
         }
         let (nonce, aad) = self.nonce_aad(index, last)?;
         let (body, tag) = sealed.split_at(sealed.len() - TAG_LEN);
-        let start = out.len();
-        out.extend_from_slice(body);
-        if self
+        dst.copy_from_slice(body);
+        self.cipher
+            .decrypt_in_place_detached(Nonce::from_slice(&nonce), &aad, dst, Tag::from_slice(tag))
+            .map_err(|_| auth_error(&format!("chunk {index} was altered, moved or cut")))
+    }
+
+    /// Seals chunk `index` of `plain` into `dst` (`plain.len() + TAG_LEN` bytes).
+    fn seal_chunk_into(&self, index: u64, last: bool, plain: &[u8], dst: &mut [u8]) -> Result<()> {
+        let (nonce, aad) = self.nonce_aad(index, last)?;
+        let (body, tag_out) = dst.split_at_mut(plain.len());
+        body.copy_from_slice(plain);
+        let tag = self
             .cipher
-            .decrypt_in_place_detached(
-                Nonce::from_slice(&nonce),
-                &aad,
-                &mut out[start..],
-                Tag::from_slice(tag),
-            )
-            .is_err()
-        {
-            out.truncate(start);
-            return Err(auth_error(&format!(
-                "chunk {index} was altered, moved or cut"
-            )));
-        }
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &aad, body)
+            .map_err(|_| Error::internal("chunk encryption failed"))?;
+        tag_out.copy_from_slice(&tag);
         Ok(())
     }
 }
@@ -360,7 +375,7 @@ pub fn new_envelope(
     Ok((header, cipher))
 }
 
-/// Encrypts a whole object in memory.
+/// Encrypts a whole object in memory, chunks in parallel on rayon's pool.
 pub fn seal(
     keys: &dyn KeyProvider,
     key_id: &str,
@@ -369,30 +384,47 @@ pub fn seal(
 ) -> Result<Vec<u8>> {
     let (header, cipher) = new_envelope(keys, key_id, chunk_size)?;
     let mut out = header.encode();
+    let header_len = out.len();
     let chunks = header.chunk_count(plain.len() as u64);
-    out.reserve(plain.len() + chunks as usize * TAG_LEN);
-    for i in 0..chunks {
-        let start = (i * chunk_size as u64) as usize;
-        let end = (start + chunk_size as usize).min(plain.len());
-        cipher.seal_chunk(i, i + 1 == chunks, &plain[start..end], &mut out)?;
+    let size = chunk_size as usize;
+    out.resize(header_len + plain.len() + chunks as usize * TAG_LEN, 0);
+    if plain.is_empty() {
+        // One empty final chunk: its tag alone proves nothing was cut off.
+        return cipher
+            .seal_chunk_into(0, true, &[], &mut out[header_len..])
+            .map(|_| out);
     }
+    out[header_len..]
+        .par_chunks_mut(size + TAG_LEN)
+        .zip(plain.par_chunks(size))
+        .enumerate()
+        .try_for_each(|(i, (dst, src))| {
+            cipher.seal_chunk_into(i as u64, i as u64 + 1 == chunks, src, dst)
+        })?;
     Ok(out)
 }
 
-/// Decrypts a whole object in memory; all or nothing.
+/// Decrypts a whole object in memory, chunks in parallel on rayon's pool; all or nothing.
 pub fn open(keys: &dyn KeyProvider, sealed: &[u8]) -> Result<Vec<u8>> {
     let (header, header_len) = EnvelopeHeader::parse(sealed)?;
     let plain_len = header.plaintext_len(header_len, sealed.len() as u64)?;
     let cipher = header.open(keys)?;
     let chunks = header.chunk_count(plain_len);
-    let mut out = Vec::with_capacity(plain_len as usize);
-    for i in 0..chunks {
+    let mut out = vec![0u8; plain_len as usize];
+    let open_one = |i: u64, dst: &mut [u8]| {
         let span = header.chunk_span(header_len, plain_len, i);
         let chunk = sealed
             .get(span.start as usize..span.end as usize)
             .ok_or_else(|| auth_error("truncated chunk"))?;
-        cipher.open_chunk(i, i + 1 == chunks, chunk, &mut out)?;
+        cipher.open_chunk_into(i, i + 1 == chunks, chunk, dst)
+    };
+    if plain_len == 0 {
+        open_one(0, &mut [])?;
+        return Ok(out);
     }
+    out.par_chunks_mut(header.chunk_size as usize)
+        .enumerate()
+        .try_for_each(|(i, dst)| open_one(i as u64, dst))?;
     Ok(out)
 }
 
