@@ -1,6 +1,6 @@
 //! `strata scan`: projected, filtered reads of Parquet files and datasets.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::Args;
@@ -23,7 +23,7 @@ pub struct ScanArgs {
     /// Skip the first N matching rows.
     #[arg(long, value_name = "N", default_value_t = 0)]
     offset: u64,
-    /// Output format: table, csv or jsonl.
+    /// Output format: table, csv, jsonl, parquet or ipc (Arrow IPC file).
     #[arg(long, default_value = "table")]
     format: strata::ScanFormat,
     /// Output file (default stdout).
@@ -59,6 +59,16 @@ pub fn run(args: ScanArgs, out: &mut dyn Write) -> strata::Result<()> {
     if let Some(n) = args.threads {
         scan = scan.threads(n);
     }
+    let binary = matches!(
+        args.format,
+        strata::ScanFormat::Parquet | strata::ScanFormat::Ipc
+    );
+    if binary && args.output.is_none() && std::io::stdout().is_terminal() {
+        return Err(strata::Error::new(
+            strata::ErrorKind::InvalidArgument,
+            "refusing to write binary output to a terminal; pass -o FILE or redirect stdout",
+        ));
+    }
     // A file output appears whole or not at all.
     let mut file = args
         .output
@@ -75,7 +85,7 @@ pub fn run(args: ScanArgs, out: &mut dyn Write) -> strata::Result<()> {
         stats
     } else {
         let result = scan.run()?;
-        strata::write_batches(out, args.format, &result.batches)?;
+        strata::write_batches(out, args.format, &result.schema, &result.batches)?;
         result.stats
     };
     out.flush().map_err(io)?;
