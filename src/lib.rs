@@ -70,8 +70,8 @@ pub use quality::{
     Scalar, Severity, TableProfile, TopValue, TopValues, ValueKind,
 };
 pub use read::{
-    write_batches, CmpOp, Expr, Literal, Scan, ScanFormat, ScanOutput, ScanStats,
-    DEFAULT_BATCH_SIZE,
+    write_batches, CmpOp, Expr, FileVersion, Literal, MemoryMetadataCache, MetadataCache, Scan,
+    ScanFormat, ScanOutput, ScanStats, DEFAULT_BATCH_SIZE,
 };
 pub use store::{
     validate_key, ActionKind, ActionOutcome, ObjectInfo, PutOptions, ReindexReport, RotateReport,

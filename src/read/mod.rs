@@ -4,6 +4,7 @@
 mod dataset;
 mod eval;
 mod expr;
+mod metadata;
 mod output;
 mod parse;
 mod prune;
@@ -11,5 +12,6 @@ mod scan;
 mod source;
 
 pub use expr::{CmpOp, Expr, Literal};
+pub use metadata::{FileVersion, MemoryMetadataCache, MetadataCache};
 pub use output::{write_batches, ScanFormat};
 pub use scan::{Scan, ScanOutput, ScanStats, DEFAULT_BATCH_SIZE};

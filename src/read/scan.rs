@@ -2,6 +2,7 @@
 //! projected columns -> exact filter -> offset and limit, in file and row-group order.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema, SchemaRef};
@@ -12,6 +13,7 @@ use serde::Serialize;
 use super::dataset::Dataset;
 use super::eval;
 use super::expr::Expr;
+use super::metadata::{MemoryMetadataCache, MetadataCache};
 use super::prune::Pruner;
 use super::source::ParquetSource;
 use crate::error::{Error, ErrorKind, Result};
@@ -70,6 +72,7 @@ pub struct Scan {
     batch_size: usize,
     threads: Option<usize>,
     no_mmap: bool,
+    metadata_cache: Arc<dyn MetadataCache>,
 }
 
 impl Scan {
@@ -84,6 +87,7 @@ impl Scan {
             batch_size: DEFAULT_BATCH_SIZE,
             threads: None,
             no_mmap: false,
+            metadata_cache: MemoryMetadataCache::shared(),
         }
     }
 
@@ -128,6 +132,13 @@ impl Scan {
     /// mapping files that another process may change.
     pub fn no_mmap(mut self, yes: bool) -> Scan {
         self.no_mmap = yes;
+        self
+    }
+
+    /// Keeps parsed footers in `cache` (default: a small process-wide cache), so repeated
+    /// scans of an unchanged file skip parsing it.
+    pub fn metadata_cache(mut self, cache: Arc<dyn MetadataCache>) -> Scan {
+        self.metadata_cache = cache;
         self
     }
 
@@ -188,7 +199,8 @@ impl Scan {
                     continue;
                 }
             }
-            let source = ParquetSource::open(&file.path, self.no_mmap)?;
+            let source =
+                ParquetSource::open(&file.path, self.no_mmap, self.metadata_cache.as_ref())?;
             stats.files += 1;
             let file_schema = source.metadata.schema().clone();
             let output = self.output_columns(&file_schema, &dataset.partitions, count_only)?;

@@ -22,6 +22,7 @@ use parquet::file::reader::ChunkReader;
 
 use arrow::array::RecordBatch;
 
+use super::metadata::{FileVersion, MetadataCache};
 use crate::error::{Error, ErrorKind, Result};
 
 /// An opened Parquet file with its footer parsed once.
@@ -42,23 +43,33 @@ pub(crate) fn parquet_error(path: &Path, err: parquet::errors::ParquetError) -> 
 }
 
 impl ParquetSource {
-    /// Opens `path`, mapping it unless `no_mmap`, and parses the footer.
-    pub(crate) fn open(path: &Path, no_mmap: bool) -> Result<Self> {
+    /// Opens `path`, mapping it unless `no_mmap`, and parses the footer unless `cache` holds
+    /// this version's already.
+    pub(crate) fn open(path: &Path, no_mmap: bool, cache: &dyn MetadataCache) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io("cannot open Parquet file", path, e))?;
+        let stat = file
+            .metadata()
+            .map_err(|e| Error::io("cannot stat Parquet file", path, e))?;
+        let version = FileVersion::new(path, &stat);
+        let cached = cache.get(&version);
         let options = ArrowReaderOptions::new();
         if no_mmap {
-            let metadata =
-                ArrowReaderMetadata::load(&file, options).map_err(|e| parquet_error(path, e))?;
+            let metadata = match cached {
+                Some(m) => m,
+                None => {
+                    let m = ArrowReaderMetadata::load(&file, options)
+                        .map_err(|e| parquet_error(path, e))?;
+                    cache.insert(version, m.clone());
+                    m
+                }
+            };
             return Ok(ParquetSource {
                 path: path.to_path_buf(),
                 bytes: None,
                 metadata,
             });
         }
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io("cannot stat Parquet file", path, e))?
-            .len();
+        let len = stat.len();
         // Mapping an empty file fails on some platforms; an empty `Bytes` gives the parquet
         // crate's own "file too small" error instead.
         let bytes = if len == 0 {
@@ -71,8 +82,15 @@ impl ParquetSource {
                 .map_err(|e| Error::io("cannot map Parquet file", path, e))?;
             Bytes::from_owner(map)
         };
-        let metadata =
-            ArrowReaderMetadata::load(&bytes, options).map_err(|e| parquet_error(path, e))?;
+        let metadata = match cached {
+            Some(m) => m,
+            None => {
+                let m = ArrowReaderMetadata::load(&bytes, options)
+                    .map_err(|e| parquet_error(path, e))?;
+                cache.insert(version, m.clone());
+                m
+            }
+        };
         Ok(ParquetSource {
             path: path.to_path_buf(),
             bytes: Some(bytes),
