@@ -92,3 +92,34 @@ fn unknown_key_id_fails_on_write() {
     .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Crypto, "{err:?}");
 }
+
+#[test]
+fn scans_read_encrypted_files_with_the_key_hook_and_fail_cleanly_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = ring(dir.path());
+    let path = dir.path().join("t.parquet");
+    let encryption = ParquetEncryption::per_column("kf", [("id", "kc1"), ("note", "kc2")]);
+    write_encrypted_parquet(&path, &[batch()], keys.as_ref(), &encryption).unwrap();
+
+    let provider: Arc<dyn KeyProvider> = keys.clone();
+    let out = strata::Scan::new(&path)
+        .decryption(ParquetDecryption::from_provider(provider))
+        .columns(&["id"])
+        .filter(strata::Expr::parse("id >= 990").unwrap())
+        .run()
+        .unwrap();
+    assert_eq!(out.stats.rows_out, 10);
+
+    // Without keys: an error, never a panic, and nothing cached lets a later keyless scan in.
+    let err = strata::Scan::new(&path).run().unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Crypto | ErrorKind::Corrupt),
+        "{err:?}"
+    );
+    let provider: Arc<dyn KeyProvider> = keys;
+    strata::Scan::new(&path)
+        .decryption(ParquetDecryption::from_provider(provider))
+        .count()
+        .unwrap();
+    assert!(strata::Scan::new(&path).count().is_err());
+}

@@ -89,16 +89,28 @@ fn parquet_testing_encrypted_files_read() {
             keys = keys.with_aad_prefix(b"tester");
         }
         let outcome = read_encrypted_parquet(&dir.join(name), &keys);
+        // The scan reads through the same key hook, projected and filtered.
+        let scanned = strata::Scan::new(dir.join(name))
+            .decryption(keys.clone())
+            .columns(&["double_field"])
+            .run();
         match (outcome, UNREADABLE.iter().find(|(f, _, _)| f == name)) {
             (Ok(batches), None) => {
                 let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
                 assert!(rows > 0, "{name}: no rows");
+                let scanned = scanned.unwrap_or_else(|e| panic!("{name}: scan failed: {e:?}"));
+                assert_eq!(scanned.stats.rows_out as usize, rows, "{name}");
+                assert_eq!(scanned.schema.fields().len(), 1, "{name}");
                 let schema = batches[0].schema();
                 assert!(schema.field_with_name("double_field").is_ok(), "{name}");
                 read += 1;
             }
             (Err(err), Some((_, kind, reason))) => {
                 assert_eq!(err.kind(), *kind, "{name}: {err:?}");
+                assert!(
+                    scanned.is_err(),
+                    "{name}: the scan read what the reader cannot"
+                );
                 let _ = writeln!(
                     std::io::stderr(),
                     "not readable (expected): {name}: {reason}; error: {err}"

@@ -16,6 +16,7 @@ use super::expr::Expr;
 use super::metadata::{MemoryMetadataCache, MetadataCache};
 use super::prune::Pruner;
 use super::source::ParquetSource;
+use crate::crypto::ParquetDecryption;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Rows per output batch unless [`Scan::batch_size`] says otherwise.
@@ -73,6 +74,7 @@ pub struct Scan {
     threads: Option<usize>,
     no_mmap: bool,
     metadata_cache: Arc<dyn MetadataCache>,
+    decryption: Option<ParquetDecryption>,
 }
 
 impl Scan {
@@ -88,6 +90,7 @@ impl Scan {
             threads: None,
             no_mmap: false,
             metadata_cache: MemoryMetadataCache::shared(),
+            decryption: None,
         }
     }
 
@@ -142,6 +145,13 @@ impl Scan {
         self
     }
 
+    /// Reads Parquet files encrypted with modular encryption, with keys from `decryption`
+    /// (a key provider for key material, or raw keys by id).
+    pub fn decryption(mut self, decryption: ParquetDecryption) -> Scan {
+        self.decryption = Some(decryption);
+        self
+    }
+
     /// Runs the scan and collects every batch.
     pub fn run(&self) -> Result<ScanOutput> {
         self.execute(false)
@@ -177,6 +187,11 @@ impl Scan {
 
     fn execute(&self, count_only: bool) -> Result<ScanOutput> {
         let dataset = Dataset::discover(&self.path)?;
+        let decryption = self
+            .decryption
+            .as_ref()
+            .map(ParquetDecryption::properties)
+            .transpose()?;
         let pool = self.pool()?;
         let mut stats = ScanStats::default();
         let mut window = Window::new(self.offset, self.limit);
@@ -199,8 +214,12 @@ impl Scan {
                     continue;
                 }
             }
-            let source =
-                ParquetSource::open(&file.path, self.no_mmap, self.metadata_cache.as_ref())?;
+            let source = ParquetSource::open(
+                &file.path,
+                self.no_mmap,
+                self.metadata_cache.as_ref(),
+                decryption.clone(),
+            )?;
             stats.files += 1;
             let file_schema = source.metadata.schema().clone();
             let output = self.output_columns(&file_schema, &dataset.partitions, count_only)?;

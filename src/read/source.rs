@@ -12,12 +12,14 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 use parquet::arrow::ProjectionMask;
+use parquet::encryption::decrypt::FileDecryptionProperties;
 use parquet::file::reader::ChunkReader;
 
 use arrow::array::RecordBatch;
@@ -32,6 +34,17 @@ pub(crate) struct ParquetSource {
     pub(crate) metadata: ArrowReaderMetadata,
 }
 
+/// A cache that keeps nothing.
+#[derive(Debug)]
+struct NoCache;
+
+impl MetadataCache for NoCache {
+    fn get(&self, _: &FileVersion) -> Option<ArrowReaderMetadata> {
+        None
+    }
+    fn insert(&self, _: FileVersion, _: ArrowReaderMetadata) {}
+}
+
 pub(crate) fn parquet_error(path: &Path, err: parquet::errors::ParquetError) -> Error {
     let kind = match err {
         parquet::errors::ParquetError::NYI(_) => ErrorKind::Unsupported,
@@ -44,15 +57,29 @@ pub(crate) fn parquet_error(path: &Path, err: parquet::errors::ParquetError) -> 
 
 impl ParquetSource {
     /// Opens `path`, mapping it unless `no_mmap`, and parses the footer unless `cache` holds
-    /// this version's already.
-    pub(crate) fn open(path: &Path, no_mmap: bool, cache: &dyn MetadataCache) -> Result<Self> {
+    /// this version's already. Encrypted files (`decryption` given) bypass the cache: their
+    /// parsed footer carries the file's keys, which another scan must not inherit.
+    pub(crate) fn open(
+        path: &Path,
+        no_mmap: bool,
+        cache: &dyn MetadataCache,
+        decryption: Option<Arc<FileDecryptionProperties>>,
+    ) -> Result<Self> {
+        let cache: &dyn MetadataCache = if decryption.is_some() {
+            &NoCache
+        } else {
+            cache
+        };
         let file = File::open(path).map_err(|e| Error::io("cannot open Parquet file", path, e))?;
         let stat = file
             .metadata()
             .map_err(|e| Error::io("cannot stat Parquet file", path, e))?;
         let version = FileVersion::new(path, &stat);
         let cached = cache.get(&version);
-        let options = ArrowReaderOptions::new();
+        let mut options = ArrowReaderOptions::new();
+        if let Some(decryption) = decryption {
+            options = options.with_file_decryption_properties(decryption);
+        }
         if no_mmap {
             let metadata = match cached {
                 Some(m) => m,
