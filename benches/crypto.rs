@@ -134,5 +134,58 @@ fn store_get(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, aead, envelope, store_get);
+/// A full scan of 4 million rows (an i64 and an f64 column), plaintext and with Parquet
+/// modular encryption (uniform key): the goal is at most 1.10x.
+fn scan_encrypted_parquet(c: &mut Criterion) {
+    use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let ring = Arc::new(KeyRing::create(&dir.path().join("keyring.toml"), Some("k1")).unwrap());
+    let rows = 4_000_000i64;
+    let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..rows));
+    let xs: ArrayRef = Arc::new(Float64Array::from_iter_values(
+        (0..rows).map(|i| (i as f64 * 0.37).sin()),
+    ));
+    let batch = RecordBatch::try_from_iter([("id", ids), ("x", xs)]).unwrap();
+    let plain = dir.path().join("plain.parquet");
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&plain).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let sealed = dir.path().join("sealed.parquet");
+    strata::write_encrypted_parquet(
+        &sealed,
+        std::slice::from_ref(&batch),
+        ring.as_ref(),
+        &strata::ParquetEncryption::uniform("k1"),
+    )
+    .unwrap();
+    let provider: Arc<dyn KeyProvider> = ring;
+    let keys = strata::ParquetDecryption::from_provider(provider);
+
+    let mut group = c.benchmark_group("scan_parquet_4M_rows");
+    group.throughput(Throughput::Bytes((rows * 16) as u64));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("plaintext", |b| {
+        b.iter(|| black_box(strata::Scan::new(&plain).run().unwrap()))
+    });
+    group.bench_function("encrypted", |b| {
+        b.iter(|| {
+            black_box(
+                strata::Scan::new(&sealed)
+                    .decryption(keys.clone())
+                    .run()
+                    .unwrap(),
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, aead, envelope, store_get, scan_encrypted_parquet);
 criterion_main!(benches);

@@ -75,52 +75,37 @@ impl ParquetSource {
             .metadata()
             .map_err(|e| Error::io("cannot stat Parquet file", path, e))?;
         let version = FileVersion::new(path, &stat);
-        let cached = cache.get(&version);
         let mut options = ArrowReaderOptions::new();
         if let Some(decryption) = decryption {
             options = options.with_file_decryption_properties(decryption);
         }
-        if no_mmap {
-            let metadata = match cached {
-                Some(m) => m,
-                None => {
-                    let m = ArrowReaderMetadata::load(&file, options)
-                        .map_err(|e| parquet_error(path, e))?;
-                    cache.insert(version, m.clone());
-                    m
-                }
-            };
-            return Ok(ParquetSource {
-                path: path.to_path_buf(),
-                bytes: None,
-                metadata,
-            });
-        }
-        let len = stat.len();
-        // Mapping an empty file fails on some platforms; an empty `Bytes` gives the parquet
-        // crate's own "file too small" error instead.
-        let bytes = if len == 0 {
-            Bytes::new()
+        let bytes = if no_mmap || stat.len() == 0 {
+            // Mapping an empty file fails on some platforms; reading it gives the parquet
+            // crate's own "file too small" error instead.
+            None
         } else {
             // SAFETY: the map is read-only and lives as long as the `Bytes` that own it. The
             // remaining hazard, another process truncating or rewriting the file meanwhile, is
             // documented in this module's docs and avoided by `no_mmap`.
             let map = unsafe { memmap2::Mmap::map(&file) }
                 .map_err(|e| Error::io("cannot map Parquet file", path, e))?;
-            Bytes::from_owner(map)
+            Some(Bytes::from_owner(map))
         };
-        let metadata = match cached {
+        let metadata = match cache.get(&version) {
             Some(m) => m,
             None => {
-                let m = ArrowReaderMetadata::load(&bytes, options)
-                    .map_err(|e| parquet_error(path, e))?;
+                let loaded = match &bytes {
+                    Some(bytes) => ArrowReaderMetadata::load(bytes, options),
+                    None => ArrowReaderMetadata::load(&file, options),
+                };
+                let m = loaded.map_err(|e| parquet_error(path, e))?;
                 cache.insert(version, m.clone());
                 m
             }
         };
         Ok(ParquetSource {
             path: path.to_path_buf(),
-            bytes: Some(bytes),
+            bytes,
             metadata,
         })
     }
