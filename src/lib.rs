@@ -37,6 +37,7 @@ mod config;
 mod crypto;
 pub mod demo;
 mod error;
+mod ffi;
 mod mask;
 mod quality;
 mod read;
