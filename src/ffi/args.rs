@@ -94,8 +94,8 @@ pub(crate) fn put_opt<T>(out: *mut T, value: T) {
 
 /// Hands a string to C; the caller frees it with `strata_string_free`.
 pub(crate) fn put_string(out: *mut *mut c_char, name: &str, value: String) -> Result<()> {
-    let c = CString::new(value)
-        .map_err(|_| Error::internal("a result string contains a NUL byte"))?;
+    let c =
+        CString::new(value).map_err(|_| Error::internal("a result string contains a NUL byte"))?;
     put(out, name, c.into_raw())
 }
 

@@ -14,26 +14,36 @@ pub type strata_status = i32;
 /// Success.
 pub const STRATA_OK: strata_status = 0;
 /// A caller passed something unusable: a NULL pointer, bad UTF-8, a bad length, a bad key.
+#[allow(dead_code)] // for C; Rust returns `ErrorKind::code()`, equal by test
 pub const STRATA_INVALID_ARGUMENT: strata_status = 1;
 /// The object, key, tier or file does not exist.
+#[allow(dead_code)] // for C; Rust returns `ErrorKind::code()`, equal by test
 pub const STRATA_NOT_FOUND: strata_status = 2;
 /// The target exists and the operation refuses to replace it.
+#[allow(dead_code)] // for C; Rust returns `ErrorKind::code()`, equal by test
 pub const STRATA_ALREADY_EXISTS: strata_status = 3;
 /// Local I/O failed.
+#[allow(dead_code)] // for C; Rust returns `ErrorKind::code()`, equal by test
 pub const STRATA_IO: strata_status = 4;
 /// Stored bytes are damaged.
+#[allow(dead_code)] // for C; Rust returns `ErrorKind::code()`, equal by test
 pub const STRATA_CORRUPT: strata_status = 5;
 /// The configuration is invalid.
+#[allow(dead_code)] // for C; Rust returns `ErrorKind::code()`, equal by test
 pub const STRATA_CONFIG: strata_status = 6;
 /// Another process holds the data root.
+#[allow(dead_code)] // for C; Rust returns `ErrorKind::code()`, equal by test
 pub const STRATA_BUSY: strata_status = 7;
 /// A remote tier failed.
+#[allow(dead_code)] // for C; Rust returns `ErrorKind::code()`, equal by test
 pub const STRATA_REMOTE: strata_status = 8;
 /// The format or feature is not supported by this build.
+#[allow(dead_code)] // for C; Rust returns `ErrorKind::code()`, equal by test
 pub const STRATA_UNSUPPORTED: strata_status = 9;
 /// An internal invariant broke (a bug in strata), including a caught panic.
 pub const STRATA_INTERNAL: strata_status = 10;
 /// Decryption or authentication failed.
+#[allow(dead_code)] // for C; Rust returns `ErrorKind::code()`, equal by test
 pub const STRATA_CRYPTO: strata_status = 11;
 
 thread_local! {
@@ -55,8 +65,11 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<()>) -> strata_status {
             err.kind().code()
         }
         Err(payload) => {
-            set_message(format!("internal error: strata panicked: {}", panic_text(&*payload)));
-            ErrorKind::Internal.code()
+            set_message(format!(
+                "internal error: strata panicked: {}",
+                panic_text(&*payload)
+            ));
+            STRATA_INTERNAL
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::args;
 use super::guard::{guard, invalid, strata_status, STRATA_OK};
 use super::lake::{lake, strata_lake};
-use crate::{CallbackKeyProvider, Error, ErrorKind, KeyProvider, KeyRing, Result, Store, WrapFn};
+use crate::{CallbackKeyProvider, Error, ErrorKind, KeyProvider, KeyRing, Store, WrapFn};
 
 /// The most bytes a KMS callback may write: the capacity of its `out` buffer.
 pub const STRATA_KMS_MAX_OUTPUT: usize = 4096;
@@ -57,7 +57,10 @@ impl Drop for UserData {
 fn kms_call(call: strata_kms_fn, data: Arc<UserData>, what: &'static str) -> WrapFn {
     Arc::new(move |key_id: &str, input: &[u8], context: &[u8]| {
         let Some(call) = call else {
-            return Err(Error::new(ErrorKind::Crypto, format!("no KMS {what} callback")));
+            return Err(Error::new(
+                ErrorKind::Crypto,
+                format!("no KMS {what} callback"),
+            ));
         };
         let id = CString::new(key_id).map_err(|_| invalid("key id contains a NUL byte"))?;
         let mut out = vec![0u8; STRATA_KMS_MAX_OUTPUT];
@@ -166,7 +169,10 @@ pub extern "C" fn strata_key_new(
 /// "objects"}` (never key material); `objects` counts the objects each key protects. Free
 /// `*json` with `strata_string_free`.
 #[no_mangle]
-pub extern "C" fn strata_key_list(lake: *const strata_lake, json: *mut *mut c_char) -> strata_status {
+pub extern "C" fn strata_key_list(
+    lake: *const strata_lake,
+    json: *mut *mut c_char,
+) -> strata_status {
     guard(|| {
         args::out_ptr(json, "json")?;
         let store = self::lake(lake)?;
@@ -206,4 +212,3 @@ pub extern "C" fn strata_key_rotate(
         args::put_json(json, "json", &report)
     })
 }
-

@@ -39,7 +39,10 @@ pub extern "C" fn strata_version(out: *mut *const c_char) -> strata_status {
 /// gives the default: data root `./strata-data`, local hot and cold tiers). On success `*out`
 /// is a new handle; on error it is NULL.
 #[no_mangle]
-pub extern "C" fn strata_open(config_toml: *const c_char, out: *mut *mut strata_lake) -> strata_status {
+pub extern "C" fn strata_open(
+    config_toml: *const c_char,
+    out: *mut *mut strata_lake,
+) -> strata_status {
     guard(|| {
         args::out_ptr(out, "out")?;
         let text = args::text(config_toml, "config_toml")?;

@@ -27,7 +27,9 @@ enum KeyVersions {
 fn decode_hex(text: &str, id: &str) -> Result<Vec<u8>> {
     let digits = text.trim().as_bytes();
     if digits.len() % 2 != 0 {
-        return Err(invalid(format!("masking key {id:?} has an odd number of hex digits")));
+        return Err(invalid(format!(
+            "masking key {id:?} has an odd number of hex digits"
+        )));
     }
     let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     digits
@@ -120,7 +122,10 @@ pub extern "C" fn strata_mask_stream(
         // The output schema (columns dropped, types changed by operators) is what masking an
         // empty batch gives; a policy refusing the stream fails here, before any data flows.
         let empty = RecordBatch::new_empty(input.schema());
-        let schema = mask.apply(&empty).map_err(|e| e.with("role", role))?.schema();
+        let schema = mask
+            .apply(&empty)
+            .map_err(|e| e.with("role", role))?
+            .schema();
         let reader = MaskedReader {
             input,
             mask,
@@ -129,4 +134,3 @@ pub extern "C" fn strata_mask_stream(
         export_stream(Box::new(reader), out)
     })
 }
-

@@ -42,7 +42,8 @@ fn rules(text: *const c_char) -> Result<RuleSet> {
 
 fn check_json(batches: &[RecordBatch], rules: &RuleSet, json: *mut *mut c_char) -> Result<()> {
     let report = check_batches(batches, rules, &CheckOptions::default())?;
-    args::put_string(json, "json", report.to_json()?)
+    // Compact, like every other JSON result of the C ABI (`to_json` pretty-prints for people).
+    args::put_json(json, "json", &report)
 }
 
 fn collect(stream: *mut FFI_ArrowArrayStream) -> Result<Vec<RecordBatch>> {
@@ -73,7 +74,10 @@ pub extern "C" fn strata_profile_stream(
 
 /// Profiles the Parquet file or dataset directory at `path`; output as `strata_profile_stream`.
 #[no_mangle]
-pub extern "C" fn strata_profile_file(path: *const c_char, json: *mut *mut c_char) -> strata_status {
+pub extern "C" fn strata_profile_file(
+    path: *const c_char,
+    json: *mut *mut c_char,
+) -> strata_status {
     guard(|| {
         args::out_ptr(json, "json")?;
         profile_json(&scan_all(path)?, json)

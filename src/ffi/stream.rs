@@ -116,10 +116,7 @@ pub extern "C" fn strata_scan_ipc(
 }
 
 /// Writes every batch of `reader` as one Parquet file into `sink`.
-fn write_parquet<W: std::io::Write + Send>(
-    reader: ArrowArrayStreamReader,
-    sink: W,
-) -> Result<u64> {
+fn write_parquet<W: std::io::Write + Send>(reader: ArrowArrayStreamReader, sink: W) -> Result<u64> {
     let schema = reader.schema();
     let mut writer = ArrowWriter::try_new(sink, schema, None).map_err(parquet_error)?;
     let mut rows = 0u64;

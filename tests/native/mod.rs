@@ -77,15 +77,21 @@ pub fn write_people(path: &Path) {
         schema.clone(),
         vec![
             Arc::new(Int64Array::from(ids.clone())),
-            Arc::new(StringArray::from_iter_values(ids.iter().map(|i| format!("user {i}")))),
+            Arc::new(StringArray::from_iter_values(
+                ids.iter().map(|i| format!("user {i}")),
+            )),
             Arc::new(StringArray::from_iter_values(
                 ids.iter().map(|i| format!("user{i}@example.com")),
             )),
-            Arc::new(Float64Array::from_iter_values(ids.iter().map(|&i| i as f64 * 1.5))),
+            Arc::new(Float64Array::from_iter_values(
+                ids.iter().map(|&i| i as f64 * 1.5),
+            )),
         ],
     )
     .unwrap();
-    let props = WriterProperties::builder().set_max_row_group_row_count(Some(50)).build();
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(50))
+        .build();
     let file = std::fs::File::create(path).unwrap();
     let mut writer = ArrowWriter::try_new(file, schema, Some(props)).unwrap();
     writer.write(&batch).unwrap();
