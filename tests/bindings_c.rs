@@ -11,7 +11,13 @@ use std::process::Command;
 use native::{have, lib_dir, root, run};
 
 /// The C programs and the arguments they take (besides the scratch directory they get).
-const PROGRAMS: &[&str] = &["test_objects", "test_streams", "test_bad_input", "example"];
+const PROGRAMS: &[&str] = &[
+    "test_objects",
+    "test_streams",
+    "test_keys",
+    "test_bad_input",
+    "example",
+];
 
 fn source(name: &str) -> PathBuf {
     let c = root().join("bindings/c");

@@ -26,7 +26,7 @@ enum KeyVersions {
 
 fn decode_hex(text: &str, id: &str) -> Result<Vec<u8>> {
     let digits = text.trim().as_bytes();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(invalid(format!(
             "masking key {id:?} has an odd number of hex digits"
         )));
