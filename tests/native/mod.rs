@@ -10,15 +10,15 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The directory holding `libstrata.so` and `libstrata.a`: the profile directory of the target
-/// dir this test binary was built into (`<target>/debug/deps/<test>` -> `<target>/debug`), so
-/// `CARGO_TARGET_DIR` is honoured without reading it. `cargo test` builds every crate type of
-/// the library before the integration tests.
+/// The directory holding the `libstrata.so` and `libstrata.a` this `cargo test` run built: the
+/// `deps` directory beside this test binary (`<target>/<profile>/deps`), so `CARGO_TARGET_DIR`
+/// is honoured without reading it. `cargo test` builds every crate type of the library there
+/// but does not copy them up to `<target>/<profile>`, where a stale copy from an earlier
+/// `cargo build` may sit.
 pub fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let dir = exe
         .parent()
-        .and_then(Path::parent)
         .expect("test executable lives in <target>/<profile>/deps")
         .to_path_buf();
     assert!(
