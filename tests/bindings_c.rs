@@ -21,8 +21,8 @@ const PROGRAMS: &[&str] = &[
 
 fn source(name: &str) -> PathBuf {
     let c = root().join("bindings/c");
-    if name == "example" {
-        c.join("example.c")
+    if name == "example" || name == "bench_scan" {
+        c.join(format!("{name}.c"))
     } else {
         c.join("tests").join(format!("{name}.c"))
     }
@@ -143,4 +143,59 @@ fn c_example_links_through_pkg_config() {
     let out = run(Command::new(&exe).arg(scratch.path().join("data")));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("read 16 bytes"), "{text}");
+}
+
+/// The scan bench: a C program scanning through the Arrow C Stream against the same
+/// scan without crossing it, in one run. Ignored by default (timing, not correctness):
+/// `cargo test --release --test bindings_c -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn c_scan_through_the_stream_costs_at_most_five_percent() {
+    use std::sync::Arc;
+
+    use arrow::array::{Float64Array, Int64Array, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    if !have("cc") {
+        return common::skip("bindings_c: no C compiler (cc)");
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("wide.parquet");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("amount", DataType::Float64, false),
+    ]));
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&file).unwrap(),
+        schema.clone(),
+        None,
+    )
+    .unwrap();
+    for chunk in 0..40i64 {
+        let ids: Vec<i64> = (chunk * 50_000..(chunk + 1) * 50_000).collect();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(ids.clone())),
+                Arc::new(Float64Array::from_iter_values(
+                    ids.iter().map(|&i| i as f64),
+                )),
+            ],
+        )
+        .unwrap();
+        writer.write(&batch).unwrap();
+    }
+    writer.close().unwrap();
+
+    let exe = scratch.path().join("bench_scan");
+    compile("bench_scan", &exe, &["-O2"]);
+    let out = run(Command::new(&exe).arg(&file).arg("9"));
+    let line = String::from_utf8_lossy(&out.stdout).to_string();
+    println!("{line}");
+    let ratio: f64 = line
+        .rsplit("ratio ")
+        .next()
+        .and_then(|r| r.trim().parse().ok())
+        .unwrap();
+    assert!(ratio <= 1.05, "the C stream costs {ratio}x the Rust scan");
 }
