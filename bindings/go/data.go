@@ -46,23 +46,23 @@ func Scan(path string, columns []string, filter string) ([]byte, error) {
 // ColumnProfile is the profile of one column. Min, Max and Sum keep the JSON scalar form
 // ({"int": 3}, {"float": 1.5}, {"text": "a"}, ...).
 type ColumnProfile struct {
-	Name        string          `json:"name"`
-	DataType    string          `json:"data_type"`
-	Kind        string          `json:"kind"`
-	Rows        uint64          `json:"rows"`
-	Nulls       uint64          `json:"nulls"`
-	NaNs        uint64          `json:"nans"`
-	Min         json.RawMessage `json:"min"`
-	Max         json.RawMessage `json:"max"`
-	Sum         json.RawMessage `json:"sum"`
-	Mean        *float64        `json:"mean"`
-	Stddev      *float64        `json:"stddev"`
-	Distinct    json.RawMessage `json:"distinct"`
-	MinLength   *uint64         `json:"min_length"`
-	MaxLength   *uint64         `json:"max_length"`
-	Top         json.RawMessage `json:"top"`
-	Quantiles   json.RawMessage `json:"quantiles"`
-	InferredType *string        `json:"inferred_type"`
+	Name         string          `json:"name"`
+	DataType     string          `json:"data_type"`
+	Kind         string          `json:"kind"`
+	Rows         uint64          `json:"rows"`
+	Nulls        uint64          `json:"nulls"`
+	NaNs         uint64          `json:"nans"`
+	Min          json.RawMessage `json:"min"`
+	Max          json.RawMessage `json:"max"`
+	Sum          json.RawMessage `json:"sum"`
+	Mean         *float64        `json:"mean"`
+	Stddev       *float64        `json:"stddev"`
+	Distinct     json.RawMessage `json:"distinct"`
+	MinLength    *uint64         `json:"min_length"`
+	MaxLength    *uint64         `json:"max_length"`
+	Top          json.RawMessage `json:"top"`
+	Quantiles    json.RawMessage `json:"quantiles"`
+	InferredType *string         `json:"inferred_type"`
 }
 
 // Profile is a table profile: rows and one profile per column.
@@ -96,8 +96,8 @@ type RuleResult struct {
 
 // QualityReport is the outcome of checking a dataset against rules.
 type QualityReport struct {
-	Rows    uint64 `json:"rows"`
-	Passed  bool   `json:"passed"`
+	Rows    uint64  `json:"rows"`
+	Passed  bool    `json:"passed"`
 	Score   float64 `json:"score"`
 	Dataset struct {
 		Completeness float64 `json:"completeness"`

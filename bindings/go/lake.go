@@ -127,7 +127,8 @@ func (l *Lake) PutBytes(key string, data []byte) error {
 	})
 }
 
-// Put stores everything r yields under key.
+// Put stores everything r yields under key. The object is written atomically, so r is read
+// to the end into memory first.
 func (l *Lake) Put(key string, r io.Reader) error {
 	var buf bytes.Buffer
 	if _, err := buf.ReadFrom(r); err != nil {

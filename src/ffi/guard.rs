@@ -57,7 +57,7 @@ thread_local! {
 pub(crate) fn guard(body: impl FnOnce() -> Result<()>) -> strata_status {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => {
-            set_message(String::new());
+            clear_message();
             STRATA_OK
         }
         Ok(Err(err)) => {
@@ -91,6 +91,17 @@ fn panic_text(payload: &(dyn Any + Send)) -> &str {
     } else {
         "(no message)"
     }
+}
+
+/// Empties this thread's message without allocating: success is the hot path (small gets).
+fn clear_message() {
+    let _ = LAST_ERROR.try_with(|slot| {
+        if let Ok(mut slot) = slot.try_borrow_mut() {
+            if !slot.is_empty() {
+                *slot = CString::default();
+            }
+        }
+    });
 }
 
 fn set_message(message: String) {
