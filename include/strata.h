@@ -6,7 +6,8 @@
  * Conventions:
  *  - Every function returns a strata_status: STRATA_OK (0) or an error code; after an error,
  *    strata_last_error_message() gives the calling thread's message.
- *  - Out parameters are written only on success (out handles are set to NULL on error).
+ *  - Out parameters are written only on success; out handles are set to NULL and out
+ *    streams marked released (release == NULL) when an error is returned.
  *  - Handles are opaque; each has a strata_*_free that ignores NULL.
  *  - Strings are NUL-terminated UTF-8; strings and bytes strata returns are freed with
  *    strata_string_free and strata_bytes_free.
@@ -231,7 +232,7 @@ void strata_lake_free(struct strata_lake *lake);
 // it under the masking policy `policy_toml`, into the new stream `*out`, which the caller must
 // release. Batches are masked as the consumer pulls them. `keys_json` holds the masking keys
 // the policy's keyed operators name, as `{"k1": "<hex>", "k2": ["<hex v1>", "<hex v2>"]}`
-// (at least 16 bytes each), or NULL when it names none.
+// (at least 16 bytes each), or NULL when it names none. On error `*out` is a released stream.
 strata_status strata_mask_stream(struct ArrowArrayStream *input,
                                  const char *policy_toml,
                                  const char *role,
@@ -314,7 +315,8 @@ strata_status strata_check_file(const char *path,
                                 char **json);
 
 // Scans the Parquet file or directory of Parquet files (Hive partitions too) at `path` into
-// the Arrow C Stream `*out`, which the caller must release (`out->release(out)`).
+// the Arrow C Stream `*out`, which the caller must release (`out->release(out)`). On error
+// `*out` is a released stream (`release` is NULL).
 //
 // `columns` lists `n_columns` column names to return in that order (NULL and 0 for all;
 // dotted paths select inside structs). `filter` is a row filter such as

@@ -53,7 +53,8 @@ fn checked_in_header_matches_a_fresh_one() {
             .map_or_else(|| "the end".to_string(), |i| format!("line {}", i + 1));
         panic!(
             "include/strata.h is out of date (first difference at {line}); regenerate it with\n  \
-             cbindgen --config cbindgen.toml --output include/strata.h src/ffi/mod.rs"
+             cbindgen --config cbindgen.toml --output include/strata.h src/ffi/mod.rs\n\
+             (the checked-in header is made by cbindgen 0.29.4, the version .ci/run installs)"
         );
     }
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::args;
 use super::guard::{guard, invalid, strata_status};
-use super::stream::{export_stream, take_stream};
+use super::stream::{clear_out_stream, export_stream, take_stream};
 use crate::{MaskPolicy, MemoryKeys, Result, RoleMask};
 
 /// One key's versions: a single hex string is version 1; a list holds versions 1, 2, ...
@@ -101,7 +101,7 @@ impl RecordBatchReader for MaskedReader {
 /// it under the masking policy `policy_toml`, into the new stream `*out`, which the caller must
 /// release. Batches are masked as the consumer pulls them. `keys_json` holds the masking keys
 /// the policy's keyed operators name, as `{"k1": "<hex>", "k2": ["<hex v1>", "<hex v2>"]}`
-/// (at least 16 bytes each), or NULL when it names none.
+/// (at least 16 bytes each), or NULL when it names none. On error `*out` is a released stream.
 #[no_mangle]
 pub extern "C" fn strata_mask_stream(
     input: *mut FFI_ArrowArrayStream,
@@ -113,9 +113,7 @@ pub extern "C" fn strata_mask_stream(
     guard(|| {
         // Taken before any other argument is checked, so it is released on every path.
         let input = take_stream(input)?;
-        if out.is_null() {
-            return Err(invalid("out is NULL"));
-        }
+        clear_out_stream(out)?;
         let policy = MaskPolicy::from_toml_str(args::text(policy_toml, "policy_toml")?)?;
         let role = args::text(role, "role")?;
         let mask = policy.for_role(role, &mask_keys(keys_json)?)?;

@@ -37,6 +37,12 @@ pub(crate) fn take_stream(stream: *mut FFI_ArrowArrayStream) -> Result<ArrowArra
     reader.map_err(arrow_error)
 }
 
+/// Checks the caller's out stream and marks it released, so a caller that releases whatever
+/// `release` is set on never calls a garbage pointer after an error.
+pub(crate) fn clear_out_stream(out: *mut FFI_ArrowArrayStream) -> Result<()> {
+    args::put(out, "out", FFI_ArrowArrayStream::empty())
+}
+
 /// Exports `reader` through the caller's out stream.
 pub(crate) fn export_stream(
     reader: Box<dyn RecordBatchReader + Send>,
@@ -65,7 +71,8 @@ fn run_scan(
 }
 
 /// Scans the Parquet file or directory of Parquet files (Hive partitions too) at `path` into
-/// the Arrow C Stream `*out`, which the caller must release (`out->release(out)`).
+/// the Arrow C Stream `*out`, which the caller must release (`out->release(out)`). On error
+/// `*out` is a released stream (`release` is NULL).
 ///
 /// `columns` lists `n_columns` column names to return in that order (NULL and 0 for all;
 /// dotted paths select inside structs). `filter` is a row filter such as
@@ -79,9 +86,7 @@ pub extern "C" fn strata_scan(
     out: *mut FFI_ArrowArrayStream,
 ) -> strata_status {
     guard(|| {
-        if out.is_null() {
-            return Err(invalid("out is NULL"));
-        }
+        clear_out_stream(out)?;
         let scan = run_scan(path, columns, n_columns, filter)?;
         let reader = RecordBatchIterator::new(scan.batches.into_iter().map(Ok), scan.schema);
         export_stream(Box::new(reader), out)

@@ -46,6 +46,7 @@ int main(int argc, char **argv) {
   CHECK(drain(&stream, &cols) == 10);
   CHECK(cols == 2);
   FAILS(STRATA_INVALID_ARGUMENT, strata_scan(file, NULL, 0, "id >>> 3", &stream));
+  CHECK(stream.release == NULL); /* an out stream is marked released on error */
   FAILS(STRATA_NOT_FOUND, strata_scan("/nonexistent/x.parquet", NULL, 0, NULL, &stream));
 
   /* Round trip: scan -> Parquet file -> scan. The input stream is consumed. */
@@ -103,6 +104,7 @@ int main(int argc, char **argv) {
   CHECK(cols == 3);
   scan(file, &stream);
   FAILS(STRATA_NOT_FOUND, strata_mask_stream(&stream, policy, "analyst", NULL, &masked));
+  CHECK(stream.release == NULL && masked.release == NULL);
 
   /* Arrow IPC stream bytes start with the continuation marker. */
   strata_bytes *ipc = NULL;
