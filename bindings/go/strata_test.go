@@ -190,3 +190,38 @@ func TestScanProfileCheck(t *testing.T) {
 		t.Fatalf("check results: %+v", report.Results)
 	}
 }
+
+func TestKeysAndEncryption(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lake")
+	lake, err := Open(fmt.Sprintf("dir = %q\n[encryption]\nprefixes = [\"pii/\"]\n", dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lake.Close()
+	id, err := lake.KeyNew("first")
+	if err != nil || id != "first" {
+		t.Fatalf("key new: %q %v", id, err)
+	}
+	if err := lake.PutBytes("pii/card.csv", []byte("4111111111111111")); err != nil {
+		t.Fatal(err)
+	}
+	info, err := lake.Stat("pii/card.csv")
+	if err != nil || info.KeyID == nil || *info.KeyID != "first" || info.StoredSize <= info.Size {
+		t.Fatalf("stat: %+v %v", info, err)
+	}
+	report, err := lake.RotateKeys()
+	if err != nil || report.Rewrapped != 1 || report.KeyID == "first" {
+		t.Fatalf("rotate: %+v %v", report, err)
+	}
+	keys, err := lake.Keys()
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("keys: %+v %v", keys, err)
+	}
+	got, err := lake.GetBytes("pii/card.csv")
+	if err != nil || string(got) != "4111111111111111" {
+		t.Fatalf("get after rotation: %q %v", got, err)
+	}
+	if _, err := lake.KeyNew("first"); !errors.Is(err, ErrAlreadyExists) {
+		t.Fatalf("want already_exists, got %v", err)
+	}
+}
