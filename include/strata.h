@@ -173,7 +173,7 @@ void strata_bytes_free(struct strata_bytes *bytes);
 void strata_string_free(char *text);
 
 // The message of the last failed strata call on the calling thread, or "" after a
-// successful call. Never NULL. The pointer stays valid until the next strata call on
+// successful call (the `strata_*_free` functions leave it alone). Never NULL. The pointer stays valid until the next strata call on
 // this thread; copy the text to keep it.
 const char *strata_last_error_message(void);
 

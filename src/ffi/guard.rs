@@ -74,13 +74,16 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<()>) -> strata_status {
     }
 }
 
-/// For the `free` functions, which return nothing: a panic in a destructor is swallowed
-/// (and recorded) rather than unwinding into C.
+/// For the `free` functions, which return nothing: a panic in a destructor is swallowed (and
+/// recorded) rather than unwinding into C. Otherwise the thread's message is left alone, so C
+/// code can free its buffers after an error and still read what went wrong.
 pub(crate) fn guard_void(body: impl FnOnce()) {
-    let _ = guard(|| {
-        body();
-        Ok(())
-    });
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(body)) {
+        set_message(format!(
+            "internal error: strata panicked while freeing: {}",
+            panic_text(&*payload)
+        ));
+    }
 }
 
 fn panic_text(payload: &(dyn Any + Send)) -> &str {
@@ -116,7 +119,7 @@ fn set_message(message: String) {
 }
 
 /// The message of the last failed strata call on the calling thread, or "" after a
-/// successful call. Never NULL. The pointer stays valid until the next strata call on
+/// successful call (the `strata_*_free` functions leave it alone). Never NULL. The pointer stays valid until the next strata call on
 /// this thread; copy the text to keep it.
 #[no_mangle]
 pub extern "C" fn strata_last_error_message() -> *const c_char {

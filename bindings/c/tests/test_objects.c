@@ -72,6 +72,10 @@ int main(int argc, char **argv) {
   OK(strata_delete(lake, "raw/a.csv"));
   FAILS(STRATA_NOT_FOUND, strata_delete(lake, "raw/a.csv"));
   FAILS(STRATA_NOT_FOUND, strata_get(lake, "raw/a.csv", NULL, 0, &len));
+  /* Freeing after an error keeps the message for the caller to read. */
+  strata_string_free(NULL);
+  strata_bytes_free(NULL);
+  CHECK(strstr(strata_last_error_message(), "raw/a.csv") != NULL);
 
   /* A second open of the same root is refused while this one holds it. */
   strata_lake *second = NULL;
