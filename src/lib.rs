@@ -2,7 +2,8 @@
 //!
 //! An embedded storage and cache library: a small data lake inside the caller's process.
 //! Tiered local/object storage with lifecycle and retention policies over the `object_store`
-//! crate, reachable from Rust, from the `strata` command-line tool and (later) through a C ABI.
+//! crate, reachable from Rust, from the `strata` command-line tool and through a C ABI
+//! (`include/strata.h`, generated from the `ffi` module; C, C++ and Go bindings in `bindings/`).
 //!
 //! ```
 //! # fn main() -> strata::Result<()> {
@@ -38,6 +39,7 @@ mod config;
 mod crypto;
 pub mod demo;
 mod error;
+mod ffi;
 mod mask;
 mod quality;
 mod read;

@@ -1,0 +1,104 @@
+// Tests of the C++ wrapper: RAII, moves, exceptions with status codes, streams.
+// Usage: test_wrapper PARQUET_FILE WORK_DIR (tests/bindings_cpp.rs writes the file).
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <type_traits>
+
+#include "strata.hpp"
+
+#define CHECK(cond)                                                              \
+  do {                                                                           \
+    if (!(cond)) {                                                               \
+      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      std::exit(1);                                                              \
+    }                                                                            \
+  } while (0)
+
+// Runs `body`, expecting strata::Error with `status`.
+template <typename F>
+static void expect_error(strata_status status, F body) {
+  try {
+    body();
+  } catch (const strata::Error &e) {
+    CHECK(e.status() == status);
+    CHECK(std::string(e.what()).size() > 0);
+    return;
+  }
+  std::fprintf(stderr, "expected strata::Error %d\n", status);
+  std::exit(1);
+}
+
+static_assert(!std::is_copy_constructible_v<strata::Lake>, "Lake is move-only");
+static_assert(std::is_nothrow_move_constructible_v<strata::Lake>, "Lake moves");
+static_assert(!std::is_copy_constructible_v<strata::Bytes>, "Bytes is move-only");
+static_assert(!std::is_copy_constructible_v<strata::Stream>, "Stream is move-only");
+
+int main(int argc, char **argv) {
+  CHECK(argc == 3);
+  const std::string file = argv[1];
+  const std::string work = argv[2];
+  CHECK(!strata::version().empty());
+
+  strata::Lake lake = strata::Lake::open_dir(work + "/lake");
+  auto info = lake.put("a/b.txt", std::string_view("hello, lake"));
+  CHECK(info.size == 11);
+  auto copy = lake.get("a/b.txt");
+  CHECK(std::string(copy.begin(), copy.end()) == "hello, lake");
+  {
+    strata::Bytes bytes = lake.get_bytes("a/b.txt");
+    strata::Bytes moved = std::move(bytes);
+    CHECK(moved.view() == "hello, lake");
+    CHECK(bytes.size() == 0);
+  }
+  CHECK(lake.stat("a/b.txt").size == 11);
+  CHECK(lake.list_json("a/").find("a/b.txt") != std::string::npos);
+  CHECK(lake.tier_run(true).find("\"dry_run\":true") != std::string::npos);
+
+  expect_error(STRATA_NOT_FOUND, [&] { lake.get("missing"); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { lake.put("../escape", "x"); });
+  expect_error(STRATA_CONFIG, [] { strata::Lake::open("dir = ["); });
+  lake.remove("a/b.txt");
+  expect_error(STRATA_NOT_FOUND, [&] { lake.remove("a/b.txt"); });
+
+  // Moving a lake leaves the source empty and the target working.
+  strata::Lake other = std::move(lake);
+  other.put("c", std::string_view("1"));
+  lake = std::move(other);
+  CHECK(lake.get("c").size() == 1);
+
+  // Streams.
+  strata::Stream s = strata::scan(file, {"id", "email"}, "id < 10");
+  CHECK(s.columns() == 2);
+  CHECK(s.count_rows() == 10);
+  CHECK(s.released());
+  CHECK(strata::scan(file).count_rows() == 100);
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { strata::scan(file, {}, "id >>> 1"); });
+
+  const std::string copy_path = work + "/copy.parquet";
+  strata::write_parquet(copy_path, strata::scan(file));
+  CHECK(strata::scan(copy_path).count_rows() == 100);
+  CHECK(lake.put_parquet("t/people.parquet", strata::scan(file)).size > 0);
+
+  CHECK(strata::profile(strata::scan(file)).find("\"rows\":100") != std::string::npos);
+  CHECK(strata::profile_file(file).find("\"amount\"") != std::string::npos);
+  const std::string rules = "[[rules]]\ncheck = \"not_null\"\ncolumn = \"id\"\n";
+  CHECK(strata::check(strata::scan(file), rules).find("\"passed\":true") != std::string::npos);
+  CHECK(strata::check_file(file, rules).find("\"passed\":true") != std::string::npos);
+
+  const std::string policy = "[columns.email]\nmask = { op = \"redact\" }\n";
+  strata::Stream masked = strata::mask(strata::scan(file), policy, "analyst");
+  CHECK(masked.count_rows() == 100);
+
+  strata::Bytes ipc = strata::scan_ipc(file, {"id"});
+  CHECK(ipc.size() > 8);
+
+  // Keys and encryption: a new key, then an encrypted object under the config's prefix.
+  std::string key_id = lake.key_new();
+  CHECK(!key_id.empty());
+  CHECK(lake.key_list().find(key_id) != std::string::npos);
+  CHECK(lake.key_rotate().find("\"rewrapped\":0") != std::string::npos);
+
+  std::puts("test_wrapper: ok");
+  return 0;
+}

@@ -1,0 +1,227 @@
+package strata
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func openTemp(t testing.TB) *Lake {
+	t.Helper()
+	lake, err := OpenDir(filepath.Join(t.TempDir(), "lake"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lake.Close() })
+	return lake
+}
+
+func TestPutGetStatListDelete(t *testing.T) {
+	lake := openTemp(t)
+	if Version() == "" {
+		t.Fatal("no version")
+	}
+	for _, size := range []int{0, 1, 4 << 10, 4 << 20} {
+		key := fmt.Sprintf("objects/%d.bin", size)
+		data := bytes.Repeat([]byte{byte(size), 7, 9}, size/3+1)[:size]
+		if err := lake.Put(key, bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		n, err := lake.Get(key, &out)
+		if err != nil || n != int64(size) || !bytes.Equal(out.Bytes(), data) {
+			t.Fatalf("get %s: n=%d err=%v", key, n, err)
+		}
+		copied, err := lake.GetBytes(key)
+		if err != nil || !bytes.Equal(copied, data) {
+			t.Fatalf("get bytes %s: %v", key, err)
+		}
+		info, err := lake.Stat(key)
+		if err != nil || info.Size != uint64(size) || info.Tier != "hot" || info.Key != key {
+			t.Fatalf("stat %s: %+v %v", key, info, err)
+		}
+	}
+	list, err := lake.List("objects/")
+	if err != nil || len(list) != 4 {
+		t.Fatalf("list: %v %v", list, err)
+	}
+	if err := lake.Delete("objects/1.bin"); err != nil {
+		t.Fatal(err)
+	}
+	report, err := lake.RunTiers(true, time.Now().Add(31*24*time.Hour))
+	if err != nil || !report.DryRun || len(report.Actions) != 3 {
+		t.Fatalf("tier run: %+v %v", report, err)
+	}
+}
+
+func TestErrorsCarryTheKind(t *testing.T) {
+	lake := openTemp(t)
+	_, err := lake.GetBytes("missing")
+	var serr *Error
+	if !errors.As(err, &serr) || serr.Kind != KindNotFound || !errors.Is(err, ErrNotFound) {
+		t.Fatalf("want not_found, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "missing") {
+		t.Fatalf("message lacks the key: %v", err)
+	}
+	if err := lake.PutBytes("../escape", []byte("x")); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("want invalid_argument, got %v", err)
+	}
+	if _, err := Open("dir = ["); !errors.Is(err, ErrConfig) {
+		t.Fatalf("want config, got %v", err)
+	}
+	if _, err := Scan("/nonexistent.parquet", nil, ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("want not_found, got %v", err)
+	}
+}
+
+func TestCloseAndFinalizer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lake")
+	lake, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lake.Close()
+	lake.Close()
+	if err := lake.PutBytes("k", nil); err != ErrClosed {
+		t.Fatalf("want ErrClosed, got %v", err)
+	}
+	// A lake dropped without Close is closed by its finalizer, releasing the root's lock.
+	func() {
+		if _, err := OpenDir(dir); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	var reopened *Lake
+	for i := 0; i < 50 && reopened == nil; i++ {
+		runtime.GC()
+		time.Sleep(20 * time.Millisecond)
+		reopened, _ = OpenDir(dir)
+	}
+	if reopened == nil {
+		t.Fatal("the finalizer did not close the dropped lake")
+	}
+	reopened.Close()
+}
+
+// 64 goroutines share one lake: puts, gets, stats, lists and errors, each checked, so a
+// message from another goroutine's failure would be caught.
+func TestSixtyFourGoroutines(t *testing.T) {
+	lake := openTemp(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := 0; g < 64; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				key := fmt.Sprintf("g%02d/%03d", g, i)
+				data := []byte(strings.Repeat(key, i+1))
+				if err := lake.PutBytes(key, data); err != nil {
+					errs <- err
+					return
+				}
+				got, err := lake.GetBytes(key)
+				if err != nil || !bytes.Equal(got, data) {
+					errs <- fmt.Errorf("get %s: %v", key, err)
+					return
+				}
+				missing := fmt.Sprintf("g%02d/missing-%d", g, i)
+				if _, err := lake.Stat(missing); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), missing) {
+					errs <- fmt.Errorf("stat %s: wrong error %v", missing, err)
+					return
+				}
+			}
+			list, err := lake.List(fmt.Sprintf("g%02d/", g))
+			if err != nil || len(list) != 20 {
+				errs <- fmt.Errorf("list g%02d: %d %v", g, len(list), err)
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func parquetFile(t testing.TB) string {
+	path := os.Getenv("STRATA_TEST_PARQUET")
+	if path == "" {
+		t.Skip("STRATA_TEST_PARQUET is not set (tests/bindings_go.rs sets it)")
+	}
+	return path
+}
+
+func TestScanProfileCheck(t *testing.T) {
+	path := parquetFile(t)
+	ipc, err := Scan(path, []string{"id", "email"}, "id < 10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An Arrow IPC stream starts with the continuation marker 0xFFFFFFFF.
+	if len(ipc) < 8 || !bytes.Equal(ipc[:4], []byte{0xff, 0xff, 0xff, 0xff}) {
+		t.Fatalf("not an IPC stream: % x", ipc[:8])
+	}
+	if _, err := Scan(path, nil, "id >>> 1"); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("want invalid_argument, got %v", err)
+	}
+	profile, err := ProfileFile(path)
+	if err != nil || profile.Rows != 100 || len(profile.Columns) != 4 || profile.Columns[0].Name != "id" {
+		t.Fatalf("profile: %+v %v", profile, err)
+	}
+	if profile.Columns[0].Nulls != 0 || profile.Columns[3].Mean == nil {
+		t.Fatalf("profile columns: %+v", profile.Columns)
+	}
+	rules := "[[rules]]\ncheck = \"not_null\"\ncolumn = \"id\"\n" +
+		"[[rules]]\ncheck = \"range\"\ncolumn = \"id\"\nmin = 0\nmax = 49\n"
+	report, err := CheckFile(path, rules)
+	if err != nil || report.Rows != 100 || report.Passed || len(report.Results) != 2 {
+		t.Fatalf("check: %+v %v", report, err)
+	}
+	if !report.Results[0].Passed || report.Results[1].AffectedRows != 50 {
+		t.Fatalf("check results: %+v", report.Results)
+	}
+}
+
+func TestKeysAndEncryption(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lake")
+	lake, err := Open(fmt.Sprintf("dir = %q\n[encryption]\nprefixes = [\"pii/\"]\n", dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lake.Close()
+	id, err := lake.KeyNew("first")
+	if err != nil || id != "first" {
+		t.Fatalf("key new: %q %v", id, err)
+	}
+	if err := lake.PutBytes("pii/card.csv", []byte("4111111111111111")); err != nil {
+		t.Fatal(err)
+	}
+	info, err := lake.Stat("pii/card.csv")
+	if err != nil || info.KeyID == nil || *info.KeyID != "first" || info.StoredSize <= info.Size {
+		t.Fatalf("stat: %+v %v", info, err)
+	}
+	report, err := lake.RotateKeys()
+	if err != nil || report.Rewrapped != 1 || report.KeyID == "first" {
+		t.Fatalf("rotate: %+v %v", report, err)
+	}
+	keys, err := lake.Keys()
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("keys: %+v %v", keys, err)
+	}
+	got, err := lake.GetBytes("pii/card.csv")
+	if err != nil || string(got) != "4111111111111111" {
+		t.Fatalf("get after rotation: %q %v", got, err)
+	}
+	if _, err := lake.KeyNew("first"); !errors.Is(err, ErrAlreadyExists) {
+		t.Fatalf("want already_exists, got %v", err)
+	}
+}

@@ -1,0 +1,187 @@
+//! Arrow C Stream functions: scans out to C, Parquet written from a C stream, scans as Arrow
+//! IPC stream bytes (for bindings without an Arrow library, such as Go's standard library).
+//!
+//! Batches cross as Arrow C Data Interface structs: the exported arrays point at the buffers
+//! the scan decoded, so nothing is copied at the boundary.
+
+use std::ffi::c_char;
+use std::path::Path;
+
+use arrow::array::{RecordBatch, RecordBatchIterator, RecordBatchReader};
+use arrow::error::ArrowError;
+use arrow::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
+use arrow::ipc::writer::StreamWriter;
+use bytes::Bytes;
+use parquet::arrow::ArrowWriter;
+
+use super::args;
+use super::buffers::{put_bytes, strata_bytes};
+use super::guard::{guard, invalid, strata_status};
+use super::lake::{lake, strata_lake};
+use super::objects::strata_object_info;
+use crate::{Error, ErrorKind, Expr, Result, Scan, ScanOutput};
+
+pub(crate) fn arrow_error(err: ArrowError) -> Error {
+    Error::new(ErrorKind::InvalidArgument, format!("arrow: {err}")).set_source(err)
+}
+
+/// Takes ownership of the caller's input stream (leaving it released, as the Arrow C Stream
+/// interface asks of consumers) and wraps it as a batch reader.
+pub(crate) fn take_stream(stream: *mut FFI_ArrowArrayStream) -> Result<ArrowArrayStreamReader> {
+    if stream.is_null() {
+        return Err(invalid("stream is NULL"));
+    }
+    // SAFETY: non-NULL; the caller passes an initialized stream it owns. from_raw moves it out
+    // and leaves a released stream behind, so the caller's copy is never released twice.
+    let reader = unsafe { ArrowArrayStreamReader::from_raw(stream) };
+    reader.map_err(arrow_error)
+}
+
+/// Checks the caller's out stream and marks it released, so a caller that releases whatever
+/// `release` is set on never calls a garbage pointer after an error.
+pub(crate) fn clear_out_stream(out: *mut FFI_ArrowArrayStream) -> Result<()> {
+    args::put(out, "out", FFI_ArrowArrayStream::empty())
+}
+
+/// Exports `reader` through the caller's out stream.
+pub(crate) fn export_stream(
+    reader: Box<dyn RecordBatchReader + Send>,
+    out: *mut FFI_ArrowArrayStream,
+) -> Result<()> {
+    args::put(out, "out", FFI_ArrowArrayStream::new(reader))
+}
+
+fn run_scan(
+    path: *const c_char,
+    columns: *const *const c_char,
+    n_columns: usize,
+    filter: *const c_char,
+) -> Result<ScanOutput> {
+    let path = args::text(path, "path")?;
+    let columns = args::columns(columns, n_columns)?;
+    let filter = args::opt_text(filter, "filter")?;
+    let mut scan = Scan::new(path);
+    if let Some(columns) = &columns {
+        scan = scan.columns(columns);
+    }
+    if let Some(filter) = filter.filter(|f| !f.trim().is_empty()) {
+        scan = scan.filter(Expr::parse(filter)?);
+    }
+    scan.run()
+}
+
+/// Scans the Parquet file or directory of Parquet files (Hive partitions too) at `path` into
+/// the Arrow C Stream `*out`, which the caller must release (`out->release(out)`). On error
+/// `*out` is a released stream (`release` is NULL).
+///
+/// `columns` lists `n_columns` column names to return in that order (NULL and 0 for all;
+/// dotted paths select inside structs). `filter` is a row filter such as
+/// `"dep_delay > 60 AND origin IN ('JFK','LGA')"`, or NULL / "" for all rows.
+#[no_mangle]
+pub extern "C" fn strata_scan(
+    path: *const c_char,
+    columns: *const *const c_char,
+    n_columns: usize,
+    filter: *const c_char,
+    out: *mut FFI_ArrowArrayStream,
+) -> strata_status {
+    guard(|| {
+        clear_out_stream(out)?;
+        let scan = run_scan(path, columns, n_columns, filter)?;
+        let reader = RecordBatchIterator::new(scan.batches.into_iter().map(Ok), scan.schema);
+        export_stream(Box::new(reader), out)
+    })
+}
+
+/// Like `strata_scan`, but returns the result as Arrow IPC stream bytes (schema message, record
+/// batches, end marker) that any Arrow library can read. `*out` receives a handle to free with
+/// `strata_bytes_free`; `*data` and `*len` (either may be NULL) the bytes.
+#[no_mangle]
+pub extern "C" fn strata_scan_ipc(
+    path: *const c_char,
+    columns: *const *const c_char,
+    n_columns: usize,
+    filter: *const c_char,
+    out: *mut *mut strata_bytes,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> strata_status {
+    guard(|| {
+        args::out_ptr(out, "out")?;
+        let scan = run_scan(path, columns, n_columns, filter)?;
+        let mut buf = Vec::new();
+        let mut writer = StreamWriter::try_new(&mut buf, &scan.schema).map_err(arrow_error)?;
+        for batch in &scan.batches {
+            writer.write(batch).map_err(arrow_error)?;
+        }
+        writer.finish().map_err(arrow_error)?;
+        drop(writer);
+        put_bytes(Bytes::from(buf), out, data, len)
+    })
+}
+
+/// Writes every batch of `reader` as one Parquet file into `sink`.
+fn write_parquet<W: std::io::Write + Send>(reader: ArrowArrayStreamReader, sink: W) -> Result<u64> {
+    let schema = reader.schema();
+    let mut writer = ArrowWriter::try_new(sink, schema, None).map_err(parquet_error)?;
+    let mut rows = 0u64;
+    for batch in reader {
+        let batch: RecordBatch = batch.map_err(arrow_error)?;
+        rows += batch.num_rows() as u64;
+        writer.write(&batch).map_err(parquet_error)?;
+    }
+    writer.close().map_err(parquet_error)?;
+    Ok(rows)
+}
+
+fn parquet_error(err: parquet::errors::ParquetError) -> Error {
+    Error::new(ErrorKind::Io, format!("parquet: {err}")).set_source(err)
+}
+
+/// Writes the batches of the Arrow C Stream `stream` as a Parquet file at `path` (replacing it
+/// atomically). The stream is always consumed and released, even on error.
+#[no_mangle]
+pub extern "C" fn strata_write_parquet(
+    path: *const c_char,
+    stream: *mut FFI_ArrowArrayStream,
+) -> strata_status {
+    guard(|| {
+        // Taken before any other argument is checked, so it is released on every path.
+        let reader = take_stream(stream)?;
+        let path = Path::new(args::text(path, "path")?);
+        // Written beside the target and renamed over it, so readers never see a torn file.
+        let staging = path.with_extension("parquet.strata-tmp");
+        let file = std::fs::File::create(&staging)
+            .map_err(|e| Error::io("cannot create the Parquet file", &staging, e))?;
+        let written = write_parquet(reader, file).and_then(|_| {
+            std::fs::rename(&staging, path)
+                .map_err(|e| Error::io("cannot rename the Parquet file", path, e))
+        });
+        if written.is_err() {
+            let _ = std::fs::remove_file(&staging);
+        }
+        written
+    })
+}
+
+/// Writes the batches of the Arrow C Stream `stream` as a Parquet object under `key` in the
+/// lake. `info` may be NULL. The stream is always consumed and released, even on error.
+#[no_mangle]
+pub extern "C" fn strata_put_parquet(
+    lake: *const strata_lake,
+    key: *const c_char,
+    stream: *mut FFI_ArrowArrayStream,
+    info: *mut strata_object_info,
+) -> strata_status {
+    guard(|| {
+        // Taken before any other argument is checked, so it is released on every path.
+        let reader = take_stream(stream)?;
+        let store = self::lake(lake)?;
+        let key = args::text(key, "key")?;
+        let mut buf = Vec::new();
+        write_parquet(reader, &mut buf)?;
+        let stored = store.put(key, buf)?;
+        args::put_opt(info, strata_object_info::from(&stored));
+        Ok(())
+    })
+}

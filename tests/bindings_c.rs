@@ -1,0 +1,201 @@
+//! The C tests and example (bindings/c) against the built library: compiled with
+//! -Wall -Wextra -Werror, run under AddressSanitizer + UBSan and, separately, under valgrind
+//! with leak checking. Skips with a printed reason when a tool is missing, fails in CI.
+
+mod common;
+mod native;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use native::{have, lib_dir, root, run};
+
+/// The C programs and the arguments they take (besides the scratch directory they get).
+const PROGRAMS: &[&str] = &[
+    "test_objects",
+    "test_streams",
+    "test_keys",
+    "test_bad_input",
+    "example",
+];
+
+fn source(name: &str) -> PathBuf {
+    let c = root().join("bindings/c");
+    if name == "example" || name == "bench_scan" {
+        c.join(format!("{name}.c"))
+    } else {
+        c.join("tests").join(format!("{name}.c"))
+    }
+}
+
+fn compile(name: &str, out: &Path, extra: &[&str]) {
+    let lib = lib_dir();
+    run(Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g"])
+        .args(extra)
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg("-I")
+        .arg(root().join("bindings/c/tests"))
+        .arg(source(name))
+        .arg("-o")
+        .arg(out)
+        .arg(format!("-L{}", lib.display()))
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .arg("-lstrata"));
+}
+
+/// Arguments of one program run: a fresh data dir, plus the Parquet file for the stream test.
+fn args(name: &str, scratch: &Path) -> Vec<PathBuf> {
+    let dir = scratch.join(format!("{name}-data"));
+    match name {
+        "test_streams" => {
+            let file = scratch.join("people.parquet");
+            native::write_people(&file);
+            std::fs::create_dir_all(&dir).unwrap();
+            vec![file, dir]
+        }
+        _ => vec![dir],
+    }
+}
+
+#[test]
+fn c_tests_under_address_and_undefined_sanitizers() {
+    if !have("cc") {
+        return common::skip("bindings_c: no C compiler (cc)");
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    for name in PROGRAMS {
+        let exe = scratch.path().join(format!("{name}-asan"));
+        compile(
+            name,
+            &exe,
+            &[
+                "-fsanitize=address,undefined",
+                "-fno-sanitize-recover=all",
+                "-fno-omit-frame-pointer",
+            ],
+        );
+        run(Command::new(&exe)
+            .args(args(name, scratch.path()))
+            .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+            .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1"));
+    }
+}
+
+#[test]
+fn c_tests_under_valgrind_without_leaks() {
+    if !have("cc") {
+        return common::skip("bindings_c: no C compiler (cc)");
+    }
+    if !have("valgrind") {
+        return common::skip("bindings_c: valgrind is not installed");
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    for name in PROGRAMS {
+        let exe = scratch.path().join(name);
+        compile(name, &exe, &["-O1"]);
+        run(Command::new("valgrind")
+            .args([
+                "--quiet",
+                "--leak-check=full",
+                "--error-exitcode=1",
+                "--errors-for-leak-kinds=definite,indirect,possible",
+            ])
+            .arg(format!(
+                "--suppressions={}",
+                root().join("bindings/c/valgrind.supp").display()
+            ))
+            .arg(&exe)
+            .args(args(name, scratch.path())));
+    }
+}
+
+#[test]
+fn c_example_links_through_pkg_config() {
+    if !have("cc") || !have("pkg-config") {
+        return common::skip("bindings_c: cc or pkg-config is missing");
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let lib = lib_dir();
+    let template = std::fs::read_to_string(root().join("bindings/c/strata.pc.in")).unwrap();
+    let pc = template
+        .replace("@PREFIX@", &root().display().to_string())
+        .replace("@LIBDIR@", &lib.display().to_string())
+        .replace(
+            "@INCLUDEDIR@",
+            &root().join("include").display().to_string(),
+        )
+        .replace("@VERSION@", env!("CARGO_PKG_VERSION"));
+    std::fs::write(scratch.path().join("strata.pc"), pc).unwrap();
+    let flags = run(Command::new("pkg-config")
+        .args(["--cflags", "--libs", "strata"])
+        .env("PKG_CONFIG_PATH", scratch.path()));
+    let flags = String::from_utf8(flags.stdout).unwrap();
+    let exe = scratch.path().join("example");
+    run(Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror"])
+        .arg(source("example"))
+        .arg("-o")
+        .arg(&exe)
+        .args(flags.split_whitespace())
+        .arg(format!("-Wl,-rpath,{}", lib.display())));
+    let out = run(Command::new(&exe).arg(scratch.path().join("data")));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("read 16 bytes"), "{text}");
+}
+
+/// The scan bench: a C program scanning through the Arrow C Stream against the same
+/// scan without crossing it, in one run. Ignored by default (timing, not correctness):
+/// `cargo test --release --test bindings_c -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn c_scan_through_the_stream_costs_at_most_five_percent() {
+    use std::sync::Arc;
+
+    use arrow::array::{Float64Array, Int64Array, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    if !have("cc") {
+        return common::skip("bindings_c: no C compiler (cc)");
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("wide.parquet");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("amount", DataType::Float64, false),
+    ]));
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&file).unwrap(),
+        schema.clone(),
+        None,
+    )
+    .unwrap();
+    for chunk in 0..40i64 {
+        let ids: Vec<i64> = (chunk * 50_000..(chunk + 1) * 50_000).collect();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(ids.clone())),
+                Arc::new(Float64Array::from_iter_values(
+                    ids.iter().map(|&i| i as f64),
+                )),
+            ],
+        )
+        .unwrap();
+        writer.write(&batch).unwrap();
+    }
+    writer.close().unwrap();
+
+    let exe = scratch.path().join("bench_scan");
+    compile("bench_scan", &exe, &["-O2"]);
+    let out = run(Command::new(&exe).arg(&file).arg("9"));
+    let line = String::from_utf8_lossy(&out.stdout).to_string();
+    println!("{line}");
+    let ratio: f64 = line
+        .rsplit("ratio ")
+        .next()
+        .and_then(|r| r.trim().parse().ok())
+        .unwrap();
+    assert!(ratio <= 1.05, "the C stream costs {ratio}x the Rust scan");
+}
