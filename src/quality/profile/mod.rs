@@ -119,6 +119,14 @@ impl ColumnProfile {
         })
     }
 
+    /// Tells an empty profile that it covers one part of a column of about `total` rows, so
+    /// its quantile sketch samples at the whole column's rate from the start.
+    pub(crate) fn expect_rows(&mut self, total: u64) {
+        if let ColumnStats::Numeric(state) = &mut self.stats {
+            state.quantiles.expect(total);
+        }
+    }
+
     /// Adds the values of `array` (of this column's type) in one pass.
     pub fn update(&mut self, array: &dyn Array) -> Result<()> {
         // Dictionaries and half floats are profiled as their values; the cast is the only copy.

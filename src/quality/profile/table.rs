@@ -104,6 +104,7 @@ pub fn profile_batches(batches: &[RecordBatch], options: &ProfileOptions) -> Res
         )));
     }
     let groups = chunk_groups(batches, options.chunk_rows.max(1));
+    let total_rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
     let columns = schema.fields().len();
     let tasks: Vec<(usize, usize)> = (0..columns)
         .flat_map(|c| (0..groups.len()).map(move |g| (c, g)))
@@ -113,6 +114,7 @@ pub fn profile_batches(batches: &[RecordBatch], options: &ProfileOptions) -> Res
         .map(|&(c, g)| {
             let field = schema.field(c);
             let mut profile = ColumnProfile::new(field.name(), field.data_type(), options)?;
+            profile.expect_rows(total_rows);
             for &(b, offset, len) in &groups[g] {
                 profile.update(batches[b].column(c).slice(offset, len).as_ref())?;
             }

@@ -221,6 +221,21 @@ impl QuantileSketch {
         }
     }
 
+    /// Tells an empty sketch that it is one part of a whole of about `total` values (a chunk
+    /// of a column profiled in parallel): it samples from the first value at the rate the
+    /// whole allows, instead of inserting every value until its own count grows. The stated
+    /// error holds for the merged sketch of the whole.
+    pub fn expect(&mut self, total: u64) {
+        if self.n != 0 || self.block_pos != 0 {
+            return;
+        }
+        let allowed = (total as f64 * SAMPLE_RATE).max(1.0).log2().floor() as u32;
+        if allowed > self.sample_shift {
+            self.sample_shift = allowed.min(62);
+            self.block_pick = self.next_random() & ((1u64 << self.sample_shift) - 1);
+        }
+    }
+
     /// Folds `other` into this sketch.
     pub fn merge(&mut self, other: &QuantileSketch) -> Result<()> {
         if other.k != self.k {
