@@ -274,7 +274,7 @@ impl NumericState {
         self.fold_moments(block.len() as u64, mean, m2);
         self.distinct.insert_all(block.iter().map(|v| v.key()))?;
         self.quantiles
-            .insert_dense(block.iter().map(|v| v.to_f64()), lo.to_f64(), hi.to_f64());
+            .insert_dense(block, T::to_f64, lo.to_f64(), hi.to_f64());
         Ok(())
     }
 

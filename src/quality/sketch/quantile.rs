@@ -96,13 +96,40 @@ impl QuantileSketch {
         self.offer(x);
     }
 
-    /// Adds values that hold no NaN, with their min and max already known.
+    /// Adds values that hold no NaN, with their min and max already known. Once the sketch
+    /// samples, only the one chosen value of each block is converted and kept: the cost is per
+    /// block, not per value.
     #[inline]
-    pub(crate) fn insert_dense(&mut self, values: impl Iterator<Item = f64>, min: f64, max: f64) {
+    pub(crate) fn insert_dense<T: Copy>(
+        &mut self,
+        values: &[T],
+        to_f64: impl Fn(T) -> f64,
+        min: f64,
+        max: f64,
+    ) {
         self.min = Some(self.min.map_or(min, |m| m.min(min)));
         self.max = Some(self.max.map_or(max, |m| m.max(max)));
-        for x in values {
-            self.offer(x);
+        let mut i = 0;
+        while i < values.len() {
+            if self.sample_shift == 0 {
+                self.offer(to_f64(values[i]));
+                i += 1;
+                continue;
+            }
+            // The rest of the current block, or of the values if they end first.
+            let block = 1u64 << self.sample_shift;
+            let take = (block - self.block_pos).min((values.len() - i) as u64);
+            if (self.block_pos..self.block_pos + take).contains(&self.block_pick) {
+                self.block_item = to_f64(values[i + (self.block_pick - self.block_pos) as usize]);
+            }
+            self.block_pos += take;
+            self.n += take;
+            i += take as usize;
+            if self.block_pos == block {
+                self.block_pos = 0;
+                self.block_pick = self.next_random() & (block - 1);
+                self.push(self.sample_shift as usize, self.block_item);
+            }
         }
     }
 
