@@ -3,6 +3,7 @@
 mod envelope;
 mod keyring;
 mod keys;
+mod mask_keys;
 mod parquet;
 
 pub use self::parquet::{
@@ -13,4 +14,5 @@ pub use envelope::{
     DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, MAX_HEADER_LEN,
 };
 pub use keyring::{KeyInfo, KeyRing};
+pub use mask_keys::{MaskKeyInfo, MaskKeyRing, MASK_KEYS_FILE};
 pub use keys::{CallbackKeyProvider, EnvKeyProvider, KeyProvider, SecretKey, WrapFn, KEY_LEN};

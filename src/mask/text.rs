@@ -24,6 +24,23 @@ impl MaskFill {
     }
 
     #[inline]
+    /// The mask character as one byte, when it is ASCII (what in-place masking needs).
+    #[inline]
+    pub(crate) fn ascii(&self) -> Option<u8> {
+        match self.run.as_bytes().first() {
+            Some(&b) if self.char_len == 1 => Some(b),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn fill_ascii(&self, bytes: &mut [u8]) {
+        if let Some(b) = self.ascii() {
+            bytes.fill(b);
+        }
+    }
+
+    #[inline]
     pub(crate) fn push(&self, mut count: usize, out: &mut String) {
         while count > 0 {
             let take = count.min(RUN_CHARS);
@@ -57,6 +74,15 @@ impl TextKernel for FullMask {
         };
         self.fill.push(n, out);
         Ok(())
+    }
+
+    fn ascii_in_place(&self) -> bool {
+        self.length.is_none() && self.fill.ascii().is_some()
+    }
+
+    #[inline]
+    fn mask_ascii(&self, value: &mut [u8]) {
+        self.fill.fill_ascii(value);
     }
 }
 
@@ -96,6 +122,22 @@ impl TextKernel for PartialMask {
         out.push_str(&value[tail..]);
         Ok(())
     }
+
+    fn ascii_in_place(&self) -> bool {
+        self.fill.ascii().is_some()
+    }
+
+    #[inline]
+    fn mask_ascii(&self, value: &mut [u8]) {
+        let n = value.len();
+        let keep = self.keep_first.saturating_add(self.keep_last);
+        let masked = if n <= keep {
+            value
+        } else {
+            &mut value[self.keep_first..n - self.keep_last]
+        };
+        self.fill.fill_ascii(masked);
+    }
 }
 
 /// Mask the local part of an address, keep `@domain`.
@@ -123,6 +165,25 @@ impl TextKernel for EmailMask {
         }
         out.push_str(domain);
         Ok(())
+    }
+
+    fn ascii_in_place(&self) -> bool {
+        self.fill.ascii().is_some()
+    }
+
+    #[inline]
+    fn mask_ascii(&self, value: &mut [u8]) {
+        let Some(at) = value.iter().rposition(|&b| b == b'@') else {
+            self.fill.fill_ascii(value);
+            return;
+        };
+        let local = &mut value[..at];
+        let skip = if local.len() <= self.keep_first {
+            0
+        } else {
+            self.keep_first
+        };
+        self.fill.fill_ascii(&mut local[skip..]);
     }
 }
 
@@ -171,6 +232,58 @@ mod tests {
         };
         let v = "x".repeat(200);
         assert_eq!(run(&k, &v), "●".repeat(200));
+    }
+
+    /// The in-place path must give exactly what the appending path gives.
+    fn same_in_place(k: &impl TextKernel<Scratch = ()>, v: &str) {
+        assert!(k.ascii_in_place());
+        let mut bytes = v.as_bytes().to_vec();
+        k.mask_ascii(&mut bytes);
+        assert_eq!(String::from_utf8(bytes).unwrap(), run(k, v), "{v:?}");
+    }
+
+    #[test]
+    fn in_place_matches_append() {
+        let fill = MaskFill::new('#');
+        for (first, last) in [(0, 4), (2, 2), (0, 0), (5, 0), (10, 10)] {
+            let k = PartialMask {
+                fill: fill.clone(),
+                keep_first: first,
+                keep_last: last,
+            };
+            for v in ["", "a", "abcd", "+15550100123", "x@y", "0123456789abcdef", "no-at"] {
+                same_in_place(&k, v);
+                same_in_place(
+                    &EmailMask {
+                        fill: fill.clone(),
+                        keep_first: first,
+                    },
+                    v,
+                );
+                same_in_place(
+                    &FullMask {
+                        fill: fill.clone(),
+                        length: None,
+                    },
+                    v,
+                );
+            }
+        }
+        for v in ["john.doe@example.com", "a@b@c.d", "@x.y", "ab@"] {
+            same_in_place(
+                &EmailMask {
+                    fill: fill.clone(),
+                    keep_first: 1,
+                },
+                v,
+            );
+        }
+        assert!(!PartialMask {
+            fill: MaskFill::new('●'),
+            keep_first: 0,
+            keep_last: 0
+        }
+        .ascii_in_place());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The `strata` command-line tool: a thin layer over the library, one module per command group.
 
 mod key;
+mod mask;
 mod objects;
 mod scan;
 mod tier;
@@ -50,6 +51,8 @@ enum Command {
     Key(key::KeyCommand),
     /// Scan a Parquet file or a (Hive-partitioned) directory of them.
     Scan(scan::ScanArgs),
+    /// Write a masked copy of a Parquet file under a masking policy.
+    Mask(mask::MaskArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +86,7 @@ fn run(cli: Cli) -> strata::Result<()> {
         Command::Object(command) => objects::run(&config, command, &mut out),
         Command::Tier(command) => tier::run(&config, command, &mut out),
         Command::Key(command) => key::run(&config, command, &mut out),
-        Command::Scan(args) => scan::run(args, &mut out),
+        Command::Scan(args) => scan::run(&config, args, &mut out),
+        Command::Mask(args) => mask::run(&config, args, &mut out),
     }
 }
