@@ -23,7 +23,7 @@ mask = { op = "partial", keep_last = 4 }
 [columns.card]
 mask = { op = "tokenize", key = "demo-pii", alphabet = "digits" }
 [columns.name]
-roles.analyst = { op = "hash", key = "demo-pii", truncate = 6 }
+roles.analyst = { op = "hash", key = "demo-pii", truncate = 8 }
 "#;
 
 fn silver() -> Result<RecordBatch> {
@@ -71,6 +71,7 @@ pub(super) fn run(
     keys.ensure(["demo-pii"])?;
     let clear = silver()?;
     let masked = policy.apply(&clear, "analyst", &keys)?;
+    say(format!("  {:<6} {:<22} | as role analyst", "column", "clear"))?;
     for row in 0..2 {
         for field in clear.schema().fields() {
             let name = field.name();

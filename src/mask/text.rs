@@ -23,7 +23,6 @@ impl MaskFill {
         }
     }
 
-    #[inline]
     /// The mask character as one byte, when it is ASCII (what in-place masking needs).
     #[inline]
     pub(crate) fn ascii(&self) -> Option<u8> {
