@@ -128,8 +128,8 @@ impl Setup {
 }
 
 fn write_parquet(path: &Path, batch: &RecordBatch) {
-    let mut w = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), batch.schema(), None)
-        .unwrap();
+    let mut w =
+        ArrowWriter::try_new(std::fs::File::create(path).unwrap(), batch.schema(), None).unwrap();
     w.write(batch).unwrap();
     w.close().unwrap();
 }
@@ -180,7 +180,10 @@ fn mask_per_role_with_keys_from_the_data_root() {
 
     let out = read_parquet(&analyst);
     let email = text(&out, "email");
-    assert!(email[0].as_deref().unwrap().starts_with("piiv1:"), "{email:?}");
+    assert!(
+        email[0].as_deref().unwrap().starts_with("piiv1:"),
+        "{email:?}"
+    );
     assert_eq!(email[0].as_deref().unwrap().len(), "piiv1:".len() + 16);
     assert_eq!(email[1], None);
     let card = text(&out, "card");
@@ -209,7 +212,12 @@ fn mask_per_role_with_keys_from_the_data_root() {
     names.sort();
     assert_eq!(
         names,
-        ["analyst.parquet", "customers.parquet", "policy.toml", "root"]
+        [
+            "analyst.parquet",
+            "customers.parquet",
+            "policy.toml",
+            "root"
+        ]
     );
 
     // Deterministic: a second run gives the same tokens and hashes; keys are not remade.
@@ -384,7 +392,11 @@ fn rotation_then_retokenize() {
 
     // Without the masking keys, nothing can be re-tokenized.
     std::fs::remove_file(s.root.join(strata::MASK_KEYS_FILE)).unwrap();
-    let err = one_line_error(&s.mask(&v1, &s.path("v3.parquet"), &["--role", "analyst", "--retokenize"]));
+    let err = one_line_error(&s.mask(
+        &v1,
+        &s.path("v3.parquet"),
+        &["--role", "analyst", "--retokenize"],
+    ));
     assert!(err.contains("no such masking key"), "{err}");
 }
 
@@ -410,5 +422,8 @@ fn demo_shows_clear_and_masked_side_by_side() {
         "{card}"
     );
     assert!(line("city").ends_with("| Oslo"));
-    assert!(out.contains("demo/silver/customers_masked.parquet"), "{out}");
+    assert!(
+        out.contains("demo/silver/customers_masked.parquet"),
+        "{out}"
+    );
 }

@@ -370,11 +370,9 @@ mod tests {
         keys.ensure(["a", "b"]).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         // Give key "b" the wrapped bytes of key "a".
-        let swapped = text.replacen("id = \"b\"", "id = \"c\"", 1).replacen(
-            "id = \"a\"",
-            "id = \"b\"",
-            1,
-        );
+        let swapped =
+            text.replacen("id = \"b\"", "id = \"c\"", 1)
+                .replacen("id = \"a\"", "id = \"b\"", 1);
         write_private(&path, swapped.as_bytes()).unwrap();
         let keys = MaskKeyRing::load(&path, provider).unwrap();
         assert_eq!(keys.key("b").unwrap_err().kind(), ErrorKind::Crypto);

@@ -14,5 +14,5 @@ pub use envelope::{
     DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, MAX_HEADER_LEN,
 };
 pub use keyring::{KeyInfo, KeyRing};
-pub use mask_keys::{MaskKeyInfo, MaskKeyRing, MASK_KEYS_FILE};
 pub use keys::{CallbackKeyProvider, EnvKeyProvider, KeyProvider, SecretKey, WrapFn, KEY_LEN};
+pub use mask_keys::{MaskKeyInfo, MaskKeyRing, MASK_KEYS_FILE};

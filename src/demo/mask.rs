@@ -71,7 +71,10 @@ pub(super) fn run(
     keys.ensure(["demo-pii"])?;
     let clear = silver()?;
     let masked = policy.apply(&clear, "analyst", &keys)?;
-    say(format!("  {:<6} {:<22} | as role analyst", "column", "clear"))?;
+    say(format!(
+        "  {:<6} {:<22} | as role analyst",
+        "column", "clear"
+    ))?;
     for row in 0..2 {
         for field in clear.schema().fields() {
             let name = field.name();

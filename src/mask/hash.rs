@@ -125,8 +125,9 @@ pub(crate) fn push_hex(bytes: &[u8], out: &mut String) {
         pair[1] = HEX[usize::from(b & 15)];
     }
     let used = bytes.len().min(32) * 2;
-    // Hex digits are ASCII, so this never fails; the fallback keeps src free of unwrap.
-    out.push_str(std::str::from_utf8(&buf[..used]).unwrap_or_default());
+    // SAFETY: `buf` holds only bytes of `HEX`, which are ASCII, so it is valid UTF-8 (checking
+    // it per value cost a twentieth of the hash).
+    out.push_str(unsafe { std::str::from_utf8_unchecked(&buf[..used]) });
 }
 
 impl TextKernel for Hasher {

@@ -98,8 +98,8 @@ pub(crate) fn map_text<K: TextKernel>(array: &dyn Array, kernel: &K) -> Result<A
 
 /// The fast path of length-preserving masks over all-ASCII data: copy the value bytes once,
 /// mask each value where it lies (in parallel over chunks of rows) and keep the offsets, so
-/// nothing is appended, no offsets are rebuilt and no chunks are joined. Null slots are masked
-/// too, as the bytes under a null may still hold a clear value. `None` when a value is not
+/// nothing is appended, no offsets are rebuilt and no chunks are joined. The bytes under null
+/// slots, which may still hold a clear value, are zeroed. `None` when a value is not
 /// ASCII: the general path then handles characters properly.
 fn in_place<O: OffsetSizeTrait, K: TextKernel>(
     array: &GenericStringArray<O>,
@@ -140,11 +140,17 @@ fn in_place<O: OffsetSizeTrait, K: TextKernel>(
         rest = tail;
         at = chunk_end;
     }
+    let nulls = array.nulls();
     let mask_chunk = |(rows, base, chunk): (std::ops::Range<usize>, usize, &mut [u8])| {
         for i in rows {
             let (a, b) = (ends[i].as_usize() - base, ends[i + 1].as_usize() - base);
             if let Some(value) = chunk.get_mut(a..b) {
-                kernel.mask_ascii(value);
+                if nulls.is_none_or(|n| n.is_valid(i)) {
+                    kernel.mask_ascii(value);
+                } else {
+                    // Nothing of a value under a null may survive, not even kept ends.
+                    value.fill(0);
+                }
             }
         }
     };
@@ -153,7 +159,7 @@ fn in_place<O: OffsetSizeTrait, K: TextKernel>(
     } else {
         chunks.into_iter().for_each(mask_chunk);
     }
-    // SAFETY: `values` was all ASCII and `mask_ascii` writes only ASCII bytes without changing
+    // SAFETY: `values` was all ASCII and `mask_ascii` (or zeroing) writes only ASCII bytes without changing
     // lengths (the contract of `ascii_in_place`), so it is valid UTF-8 and every offset is a
     // character boundary; the offsets are the input's, rebased to start at 0 and end at
     // `values.len()`.

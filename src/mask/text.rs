@@ -35,7 +35,7 @@ impl MaskFill {
     #[inline]
     fn fill_ascii(&self, bytes: &mut [u8]) {
         if let Some(b) = self.ascii() {
-            bytes.fill(b);
+            fill_short(bytes, b);
         }
     }
 
@@ -46,6 +46,34 @@ impl MaskFill {
             out.push_str(&self.run[..take * self.char_len]);
             count -= take;
         }
+    }
+}
+
+/// `bytes.fill(b)` without a `memset` call for the few bytes a masked value has: a call per
+/// value cost more than the masking. Overlapping fixed-width stores cover any length.
+#[inline]
+fn fill_short(bytes: &mut [u8], b: u8) {
+    let n = bytes.len();
+    if n > 64 {
+        bytes.fill(b);
+    } else if n >= 8 {
+        let word = [b; 8];
+        let mut at = 0;
+        while at + 8 <= n {
+            bytes[at..at + 8].copy_from_slice(&word);
+            at += 8;
+        }
+        if at < n {
+            bytes[n - 8..].copy_from_slice(&word);
+        }
+    } else if n >= 4 {
+        bytes[..4].copy_from_slice(&[b; 4]);
+        bytes[n - 4..].copy_from_slice(&[b; 4]);
+    } else if n > 0 {
+        // 1 to 3 bytes: first, middle and last cover them all.
+        bytes[0] = b;
+        bytes[n / 2] = b;
+        bytes[n - 1] = b;
     }
 }
 
@@ -233,6 +261,17 @@ mod tests {
         assert_eq!(run(&k, &v), "●".repeat(200));
     }
 
+    #[test]
+    fn fill_short_covers_every_length() {
+        for n in 0..200 {
+            let mut bytes = vec![b'a'; n + 2];
+            fill_short(&mut bytes[1..n + 1], b'*');
+            assert_eq!(bytes[0], b'a');
+            assert_eq!(bytes[n + 1], b'a');
+            assert!(bytes[1..n + 1].iter().all(|&x| x == b'*'), "{n}");
+        }
+    }
+
     /// The in-place path must give exactly what the appending path gives.
     fn same_in_place(k: &impl TextKernel<Scratch = ()>, v: &str) {
         assert!(k.ascii_in_place());
@@ -250,7 +289,15 @@ mod tests {
                 keep_first: first,
                 keep_last: last,
             };
-            for v in ["", "a", "abcd", "+15550100123", "x@y", "0123456789abcdef", "no-at"] {
+            for v in [
+                "",
+                "a",
+                "abcd",
+                "+15550100123",
+                "x@y",
+                "0123456789abcdef",
+                "no-at",
+            ] {
                 same_in_place(&k, v);
                 same_in_place(
                     &EmailMask {

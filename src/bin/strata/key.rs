@@ -38,7 +38,9 @@ pub fn run(config: &LakeConfig, command: KeyCommand, out: &mut dyn Write) -> str
     let store = Store::open(config)?;
     let path = store.keyring_path();
     match command {
-        KeyCommand::New { mask: Some(mask), .. } => {
+        KeyCommand::New {
+            mask: Some(mask), ..
+        } => {
             let mut keys = open_mask_keys(config, true)?;
             let version = keys.add_version(&mask)?;
             writeln!(

@@ -78,7 +78,11 @@ fn role_mask(
 }
 
 pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::Result<()> {
-    let filter = args.filter.as_deref().map(strata::Expr::parse).transpose()?;
+    let filter = args
+        .filter
+        .as_deref()
+        .map(strata::Expr::parse)
+        .transpose()?;
     let mask = role_mask(config, &args, filter.as_ref())?;
     let mut scan = strata::Scan::new(&args.path)
         .offset(args.offset)
