@@ -374,14 +374,15 @@ impl Barrett {
         // m >= 2 (radix >= 2, at least one numeral), so the quotient fits.
         Barrett {
             m,
-            r: (u128::from(u64::MAX) / u128::from(m)) as u64,
+            r: ((1u128 << 64) / u128::from(m)) as u64,
         }
     }
 
     #[inline]
     fn reduce(self, y: u64) -> u64 {
         let q = ((u128::from(y) * u128::from(self.r)) >> 64) as u64;
-        // q is floor(y / m) or one less, so one subtraction finishes.
+        // r > 2^64/m - 1, so q > y/m - 1: q is floor(y / m) or one less, and one subtraction
+        // finishes.
         let mut rem = y - q * self.m;
         if rem >= self.m {
             rem -= self.m;
