@@ -87,7 +87,7 @@ def make_data(rows, path):
 
 
 def strata_mask(binary, root, data, out, policy_text, threads):
-    policy = os.path.join(root, "policy.toml")
+    policy = os.path.join(os.path.dirname(root), "policy.toml")
     with open(policy, "w") as f:
         f.write(policy_text)
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
