@@ -47,12 +47,18 @@ fn keys_for(
     if ids.is_empty() {
         return Ok(Box::new(MemoryKeys::new()));
     }
-    let keys = open_mask_keys(config, create)?;
-    if !create || ids.iter().all(|id| keys.key(id).is_ok()) {
-        return Ok(Box::new(keys));
+    match open_mask_keys(config, false) {
+        Ok(keys) if !create || ids.iter().all(|id| keys.key(id).is_ok()) => {
+            return Ok(Box::new(keys))
+        }
+        Ok(_) => {}
+        // No key ring yet: made below, under the lock.
+        Err(e) if create && e.kind() == strata::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
     }
-    // Two processes making version 1 of one key at once would each write tokens the other's
-    // key cannot read: make keys under the data root's lock, re-reading the file inside it.
+    // Two processes making the key ring or version 1 of one key at once would each write
+    // tokens the other's key cannot read: make them under the data root's lock, re-reading
+    // the files inside it.
     let _lock = Store::open(config)?;
     let mut keys: MaskKeyRing = open_mask_keys(config, true)?;
     for id in keys.ensure(ids.iter().map(String::as_str))? {
