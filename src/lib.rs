@@ -53,17 +53,18 @@ pub use config::{
 };
 pub use crypto::{
     is_encrypted, new_envelope, open as open_envelope, seal as seal_envelope, CallbackKeyProvider,
-    ChunkCipher, EnvKeyProvider, EnvelopeHeader, KeyInfo, KeyProvider, KeyRing, Sealer, SecretKey,
-    WrapFn, DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, KEY_LEN, MAX_HEADER_LEN,
+    ChunkCipher, EnvKeyProvider, EnvelopeHeader, KeyInfo, KeyProvider, KeyRing, MaskKeyInfo,
+    MaskKeyRing, Sealer, SecretKey, WrapFn, DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, KEY_LEN,
+    MASK_KEYS_FILE, MAX_HEADER_LEN,
 };
 pub use crypto::{
     read_encrypted_parquet, write_encrypted_parquet, ParquetDecryption, ParquetEncryption,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use mask::{
-    detokenize, mask_array, retokenize, Alphabet, ColumnAccess, DateUnit, DigestEncoding,
-    HashAlgorithm, MaskKey, MaskKeys, MaskOp, MaskPolicy, MemoryKeys, OnDenied, PreparedMask,
-    RoleMask,
+    detokenize, mask_array, retokenize, rewrite_parquet, Alphabet, ColumnAccess, ColumnRotation,
+    DateUnit, DigestEncoding, HashAlgorithm, MaskKey, MaskKeys, MaskOp, MaskPolicy, MemoryKeys,
+    OnDenied, PreparedMask, RewriteStats, RoleMask, RotationReport,
 };
 pub use quality::{
     check_batches, dataset_quality, profile_array, profile_batches, CheckOptions, ColumnProfile,
@@ -76,7 +77,7 @@ pub use read::{
     ScanFormat, ScanOutput, ScanStats, DEFAULT_BATCH_SIZE,
 };
 pub use store::{
-    validate_key, ActionKind, ActionOutcome, ObjectInfo, PutOptions, ReindexReport, RotateReport,
-    RunOptions, Store, TierAction, TierRunReport, INDEX_FILE, KEYRING_FILE, MAX_KEY_LEN,
-    TIER_INDEX_FORMAT,
+    open_key_provider, open_mask_keys, validate_key, ActionKind, ActionOutcome, ObjectInfo,
+    PutOptions, ReindexReport, RotateReport, RunOptions, Store, TierAction, TierRunReport,
+    INDEX_FILE, KEYRING_FILE, MAX_KEY_LEN, TIER_INDEX_FORMAT,
 };

@@ -3,6 +3,7 @@
 mod envelope;
 mod keyring;
 mod keys;
+mod mask_keys;
 mod parquet;
 
 pub use self::parquet::{
@@ -14,3 +15,4 @@ pub use envelope::{
 };
 pub use keyring::{KeyInfo, KeyRing};
 pub use keys::{CallbackKeyProvider, EnvKeyProvider, KeyProvider, SecretKey, WrapFn, KEY_LEN};
+pub use mask_keys::{MaskKeyInfo, MaskKeyRing, MASK_KEYS_FILE};

@@ -11,6 +11,8 @@ use crate::config::LakeConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::{PutOptions, RunOptions, Store};
 
+mod mask;
+
 /// Runs the demonstration against `config`, printing to `out`.
 pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
     let mut say = |line: String| -> Result<()> {
@@ -91,6 +93,8 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
         "get decrypts: {:?}",
         String::from_utf8_lossy(&clear)
     ))?;
+
+    mask::run(config, &store, &mut say)?;
 
     say("\n== Lifecycle and retention (policies evaluated 31 days from now)".into())?;
     let later = SystemTime::now() + Duration::from_secs(31 * 86_400);

@@ -220,6 +220,22 @@ impl MaskPolicy {
         }
     }
 
+    /// Every masking key id the policy's operators name, for making missing keys up front.
+    pub fn key_ids(&self) -> BTreeSet<String> {
+        let ops = self
+            .columns
+            .values()
+            .flat_map(|c| c.mask.iter().chain(c.roles.values()));
+        ops.filter_map(|op| match op {
+            MaskOp::Hash { key, .. }
+            | MaskOp::Tokenize { key, .. }
+            | MaskOp::Fpe { key, .. }
+            | MaskOp::DateShift { key, .. } => Some(key.clone()),
+            _ => None,
+        })
+        .collect()
+    }
+
     /// The policy for one role with its keys fetched and operators prepared, to mask many
     /// batches.
     pub fn for_role(&self, role: &str, keys: &dyn MaskKeys) -> Result<RoleMask> {
@@ -266,6 +282,36 @@ impl RoleMask {
     /// The role this mask is for.
     pub fn role(&self) -> &str {
         &self.role
+    }
+
+    /// Refuses a filter over columns the role does not see in clear: filtering on clear text
+    /// would let the role probe values it is only shown masked (`ssn = '078-05-1120'`).
+    pub fn check_filter_columns(&self, columns: &[&str]) -> Result<()> {
+        for &name in columns {
+            if self.policy.access(name, &self.role) != ColumnAccess::Clear {
+                return Err(Error::invalid(format!(
+                    "role {:?} may not filter on column {name:?}: it does not see it in clear",
+                    self.role
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses projected columns the role is denied, so asking for one is an error rather
+    /// than a column silently missing from the output.
+    pub fn check_columns(&self, columns: &[&str]) -> Result<()> {
+        for &name in columns {
+            // A dotted path selects inside a struct column; the policy names top-level columns.
+            let top = name.split('.').next().unwrap_or(name);
+            if self.policy.access(top, &self.role) == ColumnAccess::Denied {
+                return Err(Error::invalid(format!(
+                    "role {:?} may not read column {top:?}",
+                    self.role
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The batch as the role sees it: clear columns as they are, masked columns through their

@@ -23,6 +23,22 @@ impl MaskFill {
         }
     }
 
+    /// The mask character as one byte, when it is ASCII (what in-place masking needs).
+    #[inline]
+    pub(crate) fn ascii(&self) -> Option<u8> {
+        match self.run.as_bytes().first() {
+            Some(&b) if self.char_len == 1 => Some(b),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn fill_ascii(&self, bytes: &mut [u8]) {
+        if let Some(b) = self.ascii() {
+            fill_short(bytes, b);
+        }
+    }
+
     #[inline]
     pub(crate) fn push(&self, mut count: usize, out: &mut String) {
         while count > 0 {
@@ -30,6 +46,34 @@ impl MaskFill {
             out.push_str(&self.run[..take * self.char_len]);
             count -= take;
         }
+    }
+}
+
+/// `bytes.fill(b)` without a `memset` call for the few bytes a masked value has: a call per
+/// value cost more than the masking. Overlapping fixed-width stores cover any length.
+#[inline]
+fn fill_short(bytes: &mut [u8], b: u8) {
+    let n = bytes.len();
+    if n > 64 {
+        bytes.fill(b);
+    } else if n >= 8 {
+        let word = [b; 8];
+        let mut at = 0;
+        while at + 8 <= n {
+            bytes[at..at + 8].copy_from_slice(&word);
+            at += 8;
+        }
+        if at < n {
+            bytes[n - 8..].copy_from_slice(&word);
+        }
+    } else if n >= 4 {
+        bytes[..4].copy_from_slice(&[b; 4]);
+        bytes[n - 4..].copy_from_slice(&[b; 4]);
+    } else if n > 0 {
+        // 1 to 3 bytes: first, middle and last cover them all.
+        bytes[0] = b;
+        bytes[n / 2] = b;
+        bytes[n - 1] = b;
     }
 }
 
@@ -57,6 +101,15 @@ impl TextKernel for FullMask {
         };
         self.fill.push(n, out);
         Ok(())
+    }
+
+    fn ascii_in_place(&self) -> bool {
+        self.length.is_none() && self.fill.ascii().is_some()
+    }
+
+    #[inline]
+    fn mask_ascii(&self, value: &mut [u8]) {
+        self.fill.fill_ascii(value);
     }
 }
 
@@ -96,6 +149,22 @@ impl TextKernel for PartialMask {
         out.push_str(&value[tail..]);
         Ok(())
     }
+
+    fn ascii_in_place(&self) -> bool {
+        self.fill.ascii().is_some()
+    }
+
+    #[inline]
+    fn mask_ascii(&self, value: &mut [u8]) {
+        let n = value.len();
+        let keep = self.keep_first.saturating_add(self.keep_last);
+        let masked = if n <= keep {
+            value
+        } else {
+            &mut value[self.keep_first..n - self.keep_last]
+        };
+        self.fill.fill_ascii(masked);
+    }
 }
 
 /// Mask the local part of an address, keep `@domain`.
@@ -123,6 +192,25 @@ impl TextKernel for EmailMask {
         }
         out.push_str(domain);
         Ok(())
+    }
+
+    fn ascii_in_place(&self) -> bool {
+        self.fill.ascii().is_some()
+    }
+
+    #[inline]
+    fn mask_ascii(&self, value: &mut [u8]) {
+        let Some(at) = value.iter().rposition(|&b| b == b'@') else {
+            self.fill.fill_ascii(value);
+            return;
+        };
+        let local = &mut value[..at];
+        let skip = if local.len() <= self.keep_first {
+            0
+        } else {
+            self.keep_first
+        };
+        self.fill.fill_ascii(&mut local[skip..]);
     }
 }
 
@@ -171,6 +259,77 @@ mod tests {
         };
         let v = "x".repeat(200);
         assert_eq!(run(&k, &v), "●".repeat(200));
+    }
+
+    #[test]
+    fn fill_short_covers_every_length() {
+        for n in 0..200 {
+            let mut bytes = vec![b'a'; n + 2];
+            fill_short(&mut bytes[1..n + 1], b'*');
+            assert_eq!(bytes[0], b'a');
+            assert_eq!(bytes[n + 1], b'a');
+            assert!(bytes[1..n + 1].iter().all(|&x| x == b'*'), "{n}");
+        }
+    }
+
+    /// The in-place path must give exactly what the appending path gives.
+    fn same_in_place(k: &impl TextKernel<Scratch = ()>, v: &str) {
+        assert!(k.ascii_in_place());
+        let mut bytes = v.as_bytes().to_vec();
+        k.mask_ascii(&mut bytes);
+        assert_eq!(String::from_utf8(bytes).unwrap(), run(k, v), "{v:?}");
+    }
+
+    #[test]
+    fn in_place_matches_append() {
+        let fill = MaskFill::new('#');
+        for (first, last) in [(0, 4), (2, 2), (0, 0), (5, 0), (10, 10)] {
+            let k = PartialMask {
+                fill: fill.clone(),
+                keep_first: first,
+                keep_last: last,
+            };
+            for v in [
+                "",
+                "a",
+                "abcd",
+                "+15550100123",
+                "x@y",
+                "0123456789abcdef",
+                "no-at",
+            ] {
+                same_in_place(&k, v);
+                same_in_place(
+                    &EmailMask {
+                        fill: fill.clone(),
+                        keep_first: first,
+                    },
+                    v,
+                );
+                same_in_place(
+                    &FullMask {
+                        fill: fill.clone(),
+                        length: None,
+                    },
+                    v,
+                );
+            }
+        }
+        for v in ["john.doe@example.com", "a@b@c.d", "@x.y", "ab@"] {
+            same_in_place(
+                &EmailMask {
+                    fill: fill.clone(),
+                    keep_first: 1,
+                },
+                v,
+            );
+        }
+        assert!(!PartialMask {
+            fill: MaskFill::new('●'),
+            keep_first: 0,
+            keep_last: 0
+        }
+        .ascii_in_place());
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub use index::INDEX_FORMAT as TIER_INDEX_FORMAT;
 pub use lifecycle::{ActionKind, ActionOutcome, RunOptions, TierAction, TierRunReport};
 pub use reindex::ReindexReport;
 pub use rotate::RotateReport;
-pub use sealed::KEYRING_FILE;
+pub use sealed::{open_key_provider, open_mask_keys, KEYRING_FILE};
 pub use tier::{validate_key, MAX_KEY_LEN};
 
 /// File name of the tier index inside the data root.

@@ -6,6 +6,7 @@
 
 use std::io::Read;
 use std::ops::Range;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -13,13 +14,46 @@ use bytes::Bytes;
 use super::index::{ObjectRecord, Sealed};
 use super::tier::Tier;
 use super::Store;
+use crate::config::LakeConfig;
 use crate::crypto::{
-    self, EnvKeyProvider, EnvelopeHeader, KeyProvider, KeyRing, Sealer, MAX_HEADER_LEN,
+    self, EnvKeyProvider, EnvelopeHeader, KeyProvider, KeyRing, MaskKeyRing, Sealer,
+    MASK_KEYS_FILE, MAX_HEADER_LEN,
 };
 use crate::error::{Error, ErrorKind, Result};
 
 /// Key file name inside the data root when the config names none.
 pub const KEYRING_FILE: &str = "keyring.toml";
+
+/// Path of the key ring `config` names (default `<dir>/keyring.toml`).
+pub(crate) fn keyring_path(config: &LakeConfig) -> PathBuf {
+    match &config.encryption.keyring {
+        Some(p) if p.is_absolute() => p.clone(),
+        Some(p) => config.dir.join(p),
+        None => config.dir.join(KEYRING_FILE),
+    }
+}
+
+/// The key provider `config` names, without opening the store (so without taking the data
+/// root's lock): the environment key, else the key ring, created when `create` is set.
+/// A missing ring without `create` is [`ErrorKind::NotFound`].
+pub fn open_key_provider(config: &LakeConfig, create: bool) -> Result<Arc<dyn KeyProvider>> {
+    if let Some(var) = &config.encryption.key_env {
+        return Ok(Arc::new(EnvKeyProvider::from_env(var, "env")?));
+    }
+    let path = keyring_path(config);
+    if !create && !path.exists() {
+        return Err(Error::not_found("there is no key ring").with("path", path.display()));
+    }
+    Ok(Arc::new(KeyRing::load_or_create(&path)?))
+}
+
+/// The masking keys of `config`'s data root (`<dir>/maskkeys.toml`), wrapped by its key
+/// provider. With `create`, a missing key ring is created (masking keys themselves are made
+/// by [`MaskKeyRing::ensure`]).
+pub fn open_mask_keys(config: &LakeConfig, create: bool) -> Result<MaskKeyRing> {
+    let provider = open_key_provider(config, create)?;
+    MaskKeyRing::load(&config.dir.join(MASK_KEYS_FILE), provider)
+}
 
 impl Store {
     /// Whether a new object `key` in `tier` is encrypted: the call's choice, else the policy.
@@ -38,11 +72,7 @@ impl Store {
 
     /// Path of the key ring this store uses.
     pub fn keyring_path(&self) -> std::path::PathBuf {
-        match &self.config.encryption.keyring {
-            Some(p) if p.is_absolute() => p.clone(),
-            Some(p) => self.config.dir.join(p),
-            None => self.config.dir.join(KEYRING_FILE),
-        }
+        keyring_path(&self.config)
     }
 
     /// Replaces the key provider, e.g. with a KMS-backed [`crate::CallbackKeyProvider`] or a
@@ -56,20 +86,17 @@ impl Store {
         if let Some(keys) = self.keys.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
             return Ok(keys.clone());
         }
-        let keys: Arc<dyn KeyProvider> = match &self.config.encryption.key_env {
-            Some(var) => Arc::new(EnvKeyProvider::from_env(var, "env")?),
-            None => {
-                let path = self.keyring_path();
-                if !create && !path.exists() {
-                    return Err(Error::new(
-                        ErrorKind::Crypto,
-                        "the object is encrypted but there is no key ring",
-                    )
-                    .with("path", path.display()));
-                }
-                Arc::new(KeyRing::load_or_create(&path)?)
+        let keys = open_key_provider(&self.config, create).map_err(|e| {
+            if e.kind() == ErrorKind::NotFound {
+                Error::new(
+                    ErrorKind::Crypto,
+                    "the object is encrypted but there is no key ring",
+                )
+                .with("path", self.keyring_path().display())
+            } else {
+                e
             }
-        };
+        })?;
         self.set_key_provider(keys.clone());
         Ok(keys)
     }

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use clap::Subcommand;
-use strata::{KeyProvider, KeyRing, LakeConfig, Store};
+use strata::{open_mask_keys, KeyProvider, KeyRing, LakeConfig, Store};
 
 use crate::util::{io, time, with_progress, write_json};
 
@@ -14,6 +14,11 @@ pub enum KeyCommand {
         /// The new key's id (default: generated).
         #[arg(long)]
         id: Option<String>,
+        /// Instead, add a new version of masking key ID (wrapped under the active key): new
+        /// tokens and hashes use it, old tokens stay readable, `strata mask --retokenize`
+        /// moves them.
+        #[arg(long, value_name = "ID", conflicts_with = "id")]
+        mask: Option<String>,
     },
     /// List keys (never their material) and how many objects each protects.
     List {
@@ -33,7 +38,19 @@ pub fn run(config: &LakeConfig, command: KeyCommand, out: &mut dyn Write) -> str
     let store = Store::open(config)?;
     let path = store.keyring_path();
     match command {
-        KeyCommand::New { id } => {
+        KeyCommand::New {
+            mask: Some(mask), ..
+        } => {
+            let mut keys = open_mask_keys(config, true)?;
+            let version = keys.add_version(&mask)?;
+            writeln!(
+                out,
+                "masking key {mask} version {version} is now current ({})",
+                keys.path().display()
+            )
+            .map_err(io)
+        }
+        KeyCommand::New { id, .. } => {
             let id = if path.exists() {
                 KeyRing::load(&path)?.add_key(id.as_deref())?
             } else {
@@ -82,12 +99,14 @@ pub fn run(config: &LakeConfig, command: KeyCommand, out: &mut dyn Write) -> str
             let id = ring.add_key(None)?;
             store.set_key_provider(std::sync::Arc::new(ring));
             let report = with_progress("rotate", |progress| store.rotate_keys(&id, progress))?;
+            // Masking keys are wrapped like data keys: move them too, so the old key can retire.
+            let masks = open_mask_keys(config, false)?.rewrap(&id)?;
             if json {
                 write_json(out, &report)?;
             } else {
                 writeln!(
                     out,
-                    "new active key {id}; re-wrapped {} objects, {} failed",
+                    "new active key {id}; re-wrapped {} objects ({} failed) and {masks} masking keys",
                     report.rewrapped,
                     report.failed.len()
                 )
@@ -106,12 +125,17 @@ pub fn run(config: &LakeConfig, command: KeyCommand, out: &mut dyn Write) -> str
         }
         KeyCommand::Retire { id } => {
             let mut ring = KeyRing::load(&path)?;
-            let used = store.key_usage()?.get(&id).copied().unwrap_or(0);
+            let used = store.key_usage()?.get(&id).copied().unwrap_or(0)
+                + open_mask_keys(config, false)?
+                    .kek_usage()
+                    .get(&id)
+                    .copied()
+                    .unwrap_or(0);
             if used > 0 {
                 return Err(strata::Error::new(
                     strata::ErrorKind::InvalidArgument,
                     format!(
-                        "key {id} still protects {used} objects; run `strata key rotate` first"
+                        "key {id} still protects {used} objects or masking keys; run `strata key rotate` first"
                     ),
                 ));
             }

@@ -1,6 +1,7 @@
 //! The `strata` command-line tool: a thin layer over the library, one module per command group.
 
 mod key;
+mod mask;
 mod objects;
 mod quality;
 mod scan;
@@ -56,6 +57,8 @@ enum Command {
     /// Check a Parquet file or dataset against a rules file; exits non-zero when an
     /// error-severity rule fails.
     Check(quality::CheckArgs),
+    /// Write a masked copy of a Parquet file under a masking policy.
+    Mask(mask::MaskArgs),
 }
 
 fn main() -> ExitCode {
@@ -89,8 +92,9 @@ fn run(cli: Cli) -> strata::Result<()> {
         Command::Object(command) => objects::run(&config, command, &mut out),
         Command::Tier(command) => tier::run(&config, command, &mut out),
         Command::Key(command) => key::run(&config, command, &mut out),
-        Command::Scan(args) => scan::run(args, &mut out),
+        Command::Scan(args) => scan::run(&config, args, &mut out),
         Command::Profile(args) => quality::profile(args, &mut out),
         Command::Check(args) => quality::check(args, &mut out),
+        Command::Mask(args) => mask::run(&config, args, &mut out),
     }
 }

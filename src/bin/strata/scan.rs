@@ -1,9 +1,11 @@
-//! `strata scan`: projected, filtered reads of Parquet files and datasets.
+//! `strata scan`: projected, filtered reads of Parquet files and datasets, optionally masked
+//! for a role on the way out (dynamic masking).
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::Args;
+use strata::{LakeConfig, MaskPolicy, MemoryKeys, RoleMask};
 
 use crate::util::{io, write_json};
 
@@ -41,17 +43,55 @@ pub struct ScanArgs {
     /// Print scan statistics (row groups skipped, rows out) as JSON on stderr.
     #[arg(long)]
     json_stats: bool,
+    /// Masking policy (TOML) applied on read: the rows as --role sees them.
+    #[arg(long, value_name = "FILE", requires = "role")]
+    policy: Option<PathBuf>,
+    /// The role whose view to return (with --policy).
+    #[arg(long, value_name = "R", requires = "policy")]
+    role: Option<String>,
 }
 
-pub fn run(args: ScanArgs, out: &mut dyn Write) -> strata::Result<()> {
+/// The policy prepared for the role, with the scan's columns and filter checked against it.
+fn role_mask(
+    config: &LakeConfig,
+    args: &ScanArgs,
+    filter: Option<&strata::Expr>,
+) -> strata::Result<Option<RoleMask>> {
+    let (Some(path), Some(role)) = (&args.policy, &args.role) else {
+        return Ok(None);
+    };
+    let policy = MaskPolicy::from_file(path)?;
+    let mask = if policy.key_ids().is_empty() {
+        policy.for_role(role, &MemoryKeys::new())?
+    } else {
+        // Reading never makes keys: a missing one means nothing was masked with it here.
+        policy.for_role(role, &strata::open_mask_keys(config, false)?)?
+    };
+    if let Some(columns) = &args.columns {
+        let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+        mask.check_columns(&names)?;
+    }
+    if let Some(filter) = filter {
+        mask.check_filter_columns(&filter.columns())?;
+    }
+    Ok(Some(mask))
+}
+
+pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::Result<()> {
+    let filter = args
+        .filter
+        .as_deref()
+        .map(strata::Expr::parse)
+        .transpose()?;
+    let mask = role_mask(config, &args, filter.as_ref())?;
     let mut scan = strata::Scan::new(&args.path)
         .offset(args.offset)
         .no_mmap(args.no_mmap);
     if let Some(columns) = &args.columns {
         scan = scan.columns(columns);
     }
-    if let Some(filter) = &args.filter {
-        scan = scan.filter(strata::Expr::parse(filter)?);
+    if let Some(filter) = filter {
+        scan = scan.filter(filter);
     }
     if let Some(n) = args.limit {
         scan = scan.limit(n);
@@ -84,8 +124,21 @@ pub fn run(args: ScanArgs, out: &mut dyn Write) -> strata::Result<()> {
         writeln!(out, "{n}").map_err(io)?;
         stats
     } else {
-        let result = scan.run()?;
-        strata::write_batches(out, args.format, &result.schema, &result.batches)?;
+        let mut result = scan.run()?;
+        if let Some(mask) = &mask {
+            result.batches = result
+                .batches
+                .iter()
+                .map(|b| mask.apply(b))
+                .collect::<strata::Result<_>>()?;
+        }
+        // Masking may change column types (a hash is text): the batches' schema wins.
+        let schema = result
+            .batches
+            .first()
+            .map(|b| b.schema())
+            .unwrap_or(result.schema);
+        strata::write_batches(out, args.format, &schema, &result.batches)?;
         result.stats
     };
     out.flush().map_err(io)?;

@@ -1,0 +1,159 @@
+//! `strata mask`: masked copies of Parquet files, and moving their tokens to the current key
+//! version after a rotation (`--retokenize`).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use strata::{
+    open_mask_keys, LakeConfig, MaskKeyRing, MaskKeys, MaskPolicy, MemoryKeys, RotationReport,
+    Store,
+};
+
+use crate::util::{io, write_json};
+
+#[derive(Args)]
+pub struct MaskArgs {
+    /// The Parquet file to read (with --retokenize: a file `strata mask` wrote).
+    input: PathBuf,
+    /// The Parquet file to write; written beside it first, then renamed over it.
+    output: PathBuf,
+    /// The masking policy (TOML).
+    #[arg(long, value_name = "FILE")]
+    policy: PathBuf,
+    /// Mask the data as this role sees it (default: each column's `mask`, the view of any
+    /// role the policy does not name).
+    #[arg(long, value_name = "R")]
+    role: Option<String>,
+    /// Move tokens made under older key versions to the current version; hashes are one-way,
+    /// so stale ones are only counted (mask them again from clear text).
+    #[arg(long)]
+    retokenize: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Masking keys for `policy`: none needed, none opened (so no key ring is made for a policy of
+/// plain masks); with `create`, keys the policy names but the data root lacks are made.
+fn keys_for(
+    config: &LakeConfig,
+    policy: &MaskPolicy,
+    create: bool,
+    out: &mut dyn Write,
+) -> strata::Result<Box<dyn MaskKeys>> {
+    let ids = policy.key_ids();
+    if ids.is_empty() {
+        return Ok(Box::new(MemoryKeys::new()));
+    }
+    match open_mask_keys(config, false) {
+        Ok(keys) if !create || ids.iter().all(|id| keys.key(id).is_ok()) => {
+            return Ok(Box::new(keys))
+        }
+        Ok(_) => {}
+        // No key ring yet: made below, under the lock.
+        Err(e) if create && e.kind() == strata::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    // Two processes making the key ring or version 1 of one key at once would each write
+    // tokens the other's key cannot read: make them under the data root's lock, re-reading
+    // the files inside it.
+    let _lock = Store::open(config)?;
+    let mut keys: MaskKeyRing = open_mask_keys(config, true)?;
+    for id in keys.ensure(ids.iter().map(String::as_str))? {
+        writeln!(
+            out,
+            "made masking key {id} version 1 ({})",
+            keys.path().display()
+        )
+        .map_err(io)?;
+    }
+    Ok(Box::new(keys))
+}
+
+pub fn run(config: &LakeConfig, args: MaskArgs, out: &mut dyn Write) -> strata::Result<()> {
+    let policy = MaskPolicy::from_file(&args.policy)?;
+    // The empty role is never named by a policy (policies refuse empty role names), so it gets
+    // every column's default `mask`.
+    let role = args.role.clone().unwrap_or_default();
+    let started = Instant::now();
+    if args.retokenize {
+        let keys = keys_for(config, &policy, false, out)?;
+        let mut report = RotationReport::default();
+        let stats = strata::rewrite_parquet(&args.input, &args.output, |batch| {
+            let (batch, r) = policy.retokenize(batch, &role, keys.as_ref())?;
+            report.add(&r);
+            Ok(batch)
+        })?;
+        if args.json {
+            return write_json(
+                out,
+                &serde_json::json!({
+                    "rows": stats.rows,
+                    "seconds": started.elapsed().as_secs_f64(),
+                    "columns": report.columns,
+                }),
+            );
+        }
+        for (name, c) in &report.columns {
+            writeln!(
+                out,
+                "column {name} ({} with key {} v{}): {} re-tokenized, {} already current{}",
+                c.op,
+                c.key,
+                c.current_version,
+                c.retokenized,
+                c.current,
+                if c.stale > 0 {
+                    format!(
+                        ", {} stale hashes (one-way: mask again from clear text)",
+                        c.stale
+                    )
+                } else {
+                    String::new()
+                }
+            )
+            .map_err(io)?;
+        }
+        return writeln!(
+            out,
+            "wrote {} rows to {}",
+            stats.rows,
+            args.output.display()
+        )
+        .map_err(io);
+    }
+    let keys = keys_for(config, &policy, true, out)?;
+    // Time inside the masking kernels, apart from Parquet decoding and encoding.
+    let mut masking = Duration::ZERO;
+    let mask = policy.for_role(&role, keys.as_ref())?;
+    let stats = strata::rewrite_parquet(&args.input, &args.output, |batch| {
+        let t = Instant::now();
+        let masked = mask.apply(batch);
+        masking += t.elapsed();
+        masked
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    let mask_seconds = masking.as_secs_f64();
+    let shown = if role.is_empty() { "(default)" } else { &role };
+    if args.json {
+        return write_json(
+            out,
+            &serde_json::json!({
+                "rows": stats.rows,
+                "role": shown,
+                "output": args.output.display().to_string(),
+                "seconds": seconds,
+                "mask_seconds": mask_seconds,
+            }),
+        );
+    }
+    writeln!(
+        out,
+        "masked {} rows as role {shown} into {} in {seconds:.2} s ({mask_seconds:.3} s masking)",
+        stats.rows,
+        args.output.display()
+    )
+    .map_err(io)
+}
