@@ -63,9 +63,8 @@ impl HyperLogLog {
         let rest = (hash << p) | (1u64 << (p - 1));
         let rank = rest.leading_zeros() as u8 + 1;
         if let Some(register) = self.registers.get_mut(index) {
-            if rank > *register {
-                *register = rank;
-            }
+            // Branch-free: whether a rank beats its register is a coin flip early on.
+            *register = (*register).max(rank);
         }
     }
 
