@@ -3,7 +3,7 @@
 //! and a failed run leaves no half-masked file behind.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use arrow::record_batch::{RecordBatch, RecordBatchReader};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -11,6 +11,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
+use crate::atomic_file::AtomicFile;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Rows read per batch: bounds memory while giving the kernels enough rows to split.
@@ -31,14 +32,6 @@ fn parquet_error(what: &str, path: &Path) -> impl Fn(parquet::errors::ParquetErr
     move |e| Error::new(ErrorKind::InvalidArgument, format!("{what}: {e}")).with("path", &path)
 }
 
-/// The temporary file beside `output` that becomes it on success.
-fn staging_path(output: &Path) -> PathBuf {
-    let name = output
-        .file_name()
-        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    output.with_file_name(format!(".{name}.strata-{}.tmp", std::process::id()))
-}
-
 /// Streams the Parquet file `input` through `transform` into the Parquet file `output`
 /// (zstd-compressed). The output schema is what `transform` makes of an empty batch, so an
 /// input without rows still gives a file with the right columns.
@@ -54,46 +47,29 @@ pub fn rewrite_parquet(
         .build()
         .map_err(parquet_error("cannot read the Parquet file", input))?;
     let schema = transform(&RecordBatch::new_empty(reader.schema()))?.schema();
-    let staging = staging_path(output);
-    let written = (|| {
-        let out = File::create(&staging)
-            .map_err(|e| Error::io("cannot create the output", &staging, e))?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .build();
-        let mut writer = ArrowWriter::try_new(out, schema, Some(props))
+    // Written beside OUTPUT and renamed over it on success; dropped (removed) on failure.
+    let out = AtomicFile::create(output)?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build();
+    let mut writer = ArrowWriter::try_new(out, schema, Some(props))
+        .map_err(parquet_error("cannot write Parquet", output))?;
+    let mut stats = RewriteStats::default();
+    for batch in reader {
+        let batch = batch.map_err(|e| {
+            Error::new(ErrorKind::Corrupt, format!("cannot read a batch: {e}"))
+                .with("path", input.display())
+        })?;
+        let masked = transform(&batch)?;
+        writer
+            .write(&masked)
             .map_err(parquet_error("cannot write Parquet", output))?;
-        let mut stats = RewriteStats::default();
-        for batch in reader {
-            let batch = batch.map_err(|e| {
-                Error::new(ErrorKind::Corrupt, format!("cannot read a batch: {e}"))
-                    .with("path", input.display())
-            })?;
-            let masked = transform(&batch)?;
-            writer
-                .write(&masked)
-                .map_err(parquet_error("cannot write Parquet", output))?;
-            stats.rows += masked.num_rows() as u64;
-            stats.batches += 1;
-        }
-        let out = writer
-            .into_inner()
-            .map_err(parquet_error("cannot finish the Parquet file", output))?;
-        out.sync_all()
-            .map_err(|e| Error::io("cannot sync the output", &staging, e))?;
-        Ok(stats)
-    })();
-    let stats = match written {
-        Ok(stats) => stats,
-        Err(e) => {
-            // Best effort: the error that matters is the one above.
-            let _ = std::fs::remove_file(&staging);
-            return Err(e);
-        }
-    };
-    if let Err(e) = std::fs::rename(&staging, output) {
-        let _ = std::fs::remove_file(&staging);
-        return Err(Error::io("cannot move the output into place", output, e));
+        stats.rows += masked.num_rows() as u64;
+        stats.batches += 1;
     }
+    writer
+        .into_inner()
+        .map_err(parquet_error("cannot finish the Parquet file", output))?
+        .commit()?;
     Ok(stats)
 }
