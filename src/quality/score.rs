@@ -75,7 +75,9 @@ pub fn dataset_quality(batches: &[RecordBatch]) -> Result<DatasetQuality> {
         .iter()
         .map(|b| converter.convert_columns(b.columns()).map_err(arrow_error))
         .collect::<Result<Vec<_>>>()?;
-    let mut seen: HashSet<&[u8], KeyHasher> = HashSet::default();
+    // Sized up front: growing would rehash (and re-read) every row key.
+    let mut seen: HashSet<&[u8], KeyHasher> =
+        HashSet::with_capacity_and_hasher(rows as usize, KeyHasher);
     for rows in &converted {
         for row in rows.iter() {
             seen.insert(row.data());

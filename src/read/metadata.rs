@@ -1,11 +1,12 @@
 //! Parsed Parquet footers kept between scans, keyed by file version, so a file read again is
 //! not parsed again. [`MetadataCache`] is the interface (the cache module puts its moka cache
-//! behind it); [`MemoryMetadataCache`] is the small built-in default every scan shares.
+//! behind it); [`MemoryMetadataCache`] is a small built-in one. A scan without a cache parses
+//! the footer of each file it opens once.
 
 use std::collections::HashMap;
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 use parquet::arrow::arrow_reader::ArrowReaderMetadata;
@@ -69,14 +70,6 @@ impl MemoryMetadataCache {
         }
     }
 
-    /// The process-wide cache scans use unless given another.
-    pub fn shared() -> Arc<MemoryMetadataCache> {
-        static SHARED: OnceLock<Arc<MemoryMetadataCache>> = OnceLock::new();
-        SHARED
-            .get_or_init(|| Arc::new(MemoryMetadataCache::new(512)))
-            .clone()
-    }
-
     /// Footers held.
     pub fn len(&self) -> usize {
         self.lock().len()
@@ -111,6 +104,7 @@ mod tests {
     use super::*;
     use crate::Scan;
     use arrow::array::{ArrayRef, Int64Array, RecordBatch};
+    use std::sync::Arc;
 
     fn write(path: &Path, n: i64) {
         let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..n));

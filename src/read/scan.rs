@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::dataset::Dataset;
 use super::eval;
 use super::expr::Expr;
-use super::metadata::{MemoryMetadataCache, MetadataCache};
+use super::metadata::MetadataCache;
 use super::prune::Pruner;
 use super::source::ParquetSource;
 use crate::crypto::ParquetDecryption;
@@ -73,7 +73,7 @@ pub struct Scan {
     batch_size: usize,
     threads: Option<usize>,
     no_mmap: bool,
-    metadata_cache: Arc<dyn MetadataCache>,
+    metadata_cache: Option<Arc<dyn MetadataCache>>,
     decryption: Option<ParquetDecryption>,
 }
 
@@ -89,7 +89,7 @@ impl Scan {
             batch_size: DEFAULT_BATCH_SIZE,
             threads: None,
             no_mmap: false,
-            metadata_cache: MemoryMetadataCache::shared(),
+            metadata_cache: None,
             decryption: None,
         }
     }
@@ -138,10 +138,10 @@ impl Scan {
         self
     }
 
-    /// Keeps parsed footers in `cache` (default: a small process-wide cache), so repeated
-    /// scans of an unchanged file skip parsing it.
+    /// Keeps parsed footers in `cache` (default: none), so repeated scans of an unchanged
+    /// file skip parsing it.
     pub fn metadata_cache(mut self, cache: Arc<dyn MetadataCache>) -> Scan {
-        self.metadata_cache = cache;
+        self.metadata_cache = Some(cache);
         self
     }
 
@@ -217,7 +217,7 @@ impl Scan {
             let source = ParquetSource::open(
                 &file.path,
                 self.no_mmap,
-                self.metadata_cache.as_ref(),
+                self.metadata_cache.as_deref(),
                 decryption.clone(),
             )?;
             stats.files += 1;

@@ -62,13 +62,12 @@ impl ParquetSource {
     pub(crate) fn open(
         path: &Path,
         no_mmap: bool,
-        cache: &dyn MetadataCache,
+        cache: Option<&dyn MetadataCache>,
         decryption: Option<Arc<FileDecryptionProperties>>,
     ) -> Result<Self> {
-        let cache: &dyn MetadataCache = if decryption.is_some() {
-            &NoCache
-        } else {
-            cache
+        let cache: &dyn MetadataCache = match cache {
+            Some(cache) if decryption.is_none() => cache,
+            _ => &NoCache,
         };
         let file = File::open(path).map_err(|e| Error::io("cannot open Parquet file", path, e))?;
         let stat = file
