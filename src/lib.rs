@@ -52,10 +52,10 @@ pub use config::{
     S3Config, TierConfig, TierKind, DEFAULT_DIR,
 };
 pub use crypto::{
-    is_encrypted, new_envelope, open as open_envelope, seal as seal_envelope, CallbackKeyProvider,
-    ChunkCipher, EnvKeyProvider, EnvelopeHeader, KeyInfo, KeyProvider, KeyRing, MaskKeyInfo,
-    MaskKeyRing, Sealer, SecretKey, WrapFn, DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, KEY_LEN,
-    MASK_KEYS_FILE, MAX_HEADER_LEN,
+    aead_backend, is_encrypted, new_envelope, open as open_envelope, seal as seal_envelope,
+    set_aead_backend, AeadBackend, CallbackKeyProvider, ChunkCipher, EnvKeyProvider,
+    EnvelopeHeader, KeyInfo, KeyProvider, KeyRing, MaskKeyInfo, MaskKeyRing, Sealer, SecretKey,
+    WrapFn, DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, KEY_LEN, MASK_KEYS_FILE, MAX_HEADER_LEN,
 };
 pub use crypto::{
     read_encrypted_parquet, write_encrypted_parquet, ParquetDecryption, ParquetEncryption,

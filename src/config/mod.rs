@@ -136,6 +136,9 @@ pub struct EncryptionConfig {
     /// Plaintext bytes per encrypted chunk: the unit of ranged reads.
     #[serde(with = "size_text")]
     pub chunk_size: u64,
+    /// AES-256-GCM implementation for chunks: `ring` (default, fastest) or `aes-gcm`. Same
+    /// bytes either way; applied process-wide when a store opens.
+    pub aead_backend: crate::crypto::AeadBackend,
 }
 
 impl Default for EncryptionConfig {
@@ -146,6 +149,7 @@ impl Default for EncryptionConfig {
             prefixes: Vec::new(),
             tiers: Vec::new(),
             chunk_size: crate::crypto::DEFAULT_CHUNK_SIZE as u64,
+            aead_backend: crate::crypto::AeadBackend::default(),
         }
     }
 }

@@ -22,8 +22,7 @@
 //! chunk is decrypted, so no ciphertext opens under two different keys. Rotation rewrites only
 //! the key id and wrapped key (see [`EnvelopeHeader::rewrap`]); the chunks stay as they are.
 
-use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::{Aes256Gcm, Key, Nonce, Tag};
+use super::aead::Aead;
 
 use super::keys::{fill_random, KeyProvider, SecretKey};
 use rayon::prelude::*;
@@ -247,7 +246,7 @@ fn check_key_id(key_id: &str) -> Result<()> {
 
 /// Seals and opens the chunks of one object.
 pub struct ChunkCipher {
-    cipher: Aes256Gcm,
+    cipher: Aead,
     object_id: [u8; 16],
     nonce_prefix: [u8; 8],
     /// Plaintext bytes per chunk.
@@ -257,7 +256,7 @@ pub struct ChunkCipher {
 impl ChunkCipher {
     fn new(header: &EnvelopeHeader, data_key: &SecretKey) -> Self {
         ChunkCipher {
-            cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(data_key.bytes())),
+            cipher: Aead::new(data_key.bytes()),
             object_id: header.object_id,
             nonce_prefix: header.nonce_prefix,
             chunk_size: header.chunk_size,
@@ -324,9 +323,16 @@ impl ChunkCipher {
         let (nonce, aad) = self.nonce_aad(index, last)?;
         let (body, tag) = sealed.split_at(sealed.len() - TAG_LEN);
         dst.copy_from_slice(body);
-        self.cipher
-            .decrypt_in_place_detached(Nonce::from_slice(&nonce), &aad, dst, Tag::from_slice(tag))
-            .map_err(|_| auth_error(&format!("chunk {index} was altered, moved or cut")))
+        let tag: &[u8; TAG_LEN] = tag
+            .try_into()
+            .map_err(|_| auth_error("chunk has the wrong length"))?;
+        if self.cipher.open(&nonce, &aad, dst, tag) {
+            Ok(())
+        } else {
+            Err(auth_error(&format!(
+                "chunk {index} was altered, moved or cut"
+            )))
+        }
     }
 
     /// Seals chunk `index` of `plain` into `dst` (`plain.len() + TAG_LEN` bytes).
@@ -336,8 +342,8 @@ impl ChunkCipher {
         body.copy_from_slice(plain);
         let tag = self
             .cipher
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &aad, body)
-            .map_err(|_| Error::internal("chunk encryption failed"))?;
+            .seal(&nonce, &aad, body)
+            .ok_or_else(|| Error::internal("chunk encryption failed"))?;
         tag_out.copy_from_slice(&tag);
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! Encryption at rest: the envelope format of encrypted objects and the key providers.
 
+mod aead;
 mod envelope;
 mod keyring;
 mod keys;
@@ -9,6 +10,7 @@ mod parquet;
 pub use self::parquet::{
     read_encrypted_parquet, write_encrypted_parquet, ParquetDecryption, ParquetEncryption,
 };
+pub use aead::{aead_backend, set_aead_backend, AeadBackend};
 pub use envelope::{
     is_encrypted, new_envelope, open, seal, ChunkCipher, EnvelopeHeader, Sealer,
     DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, MAX_HEADER_LEN,

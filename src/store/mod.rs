@@ -151,6 +151,7 @@ impl Store {
 
     fn open_inner(config: &LakeConfig, rebuild: bool) -> Result<(Store, Option<ReindexReport>)> {
         config.validate()?;
+        crate::crypto::set_aead_backend(config.encryption.aead_backend);
         let root = &config.dir;
         std::fs::create_dir_all(root)
             .map_err(|e| Error::io("cannot create the data root", root, e))?;
