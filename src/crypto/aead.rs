@@ -38,7 +38,7 @@ pub fn aead_backend() -> AeadBackend {
 
 /// One data key, ready to seal and open in place with a detached 16-byte tag.
 pub(crate) enum Aead {
-    Ring(ring::aead::LessSafeKey),
+    Ring(Box<ring::aead::LessSafeKey>),
     AesGcm(Box<Aes256Gcm>),
 }
 
@@ -49,7 +49,7 @@ impl Aead {
                 Aead::AesGcm(Box::new(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key))))
             }
             AeadBackend::Ring => match ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, key) {
-                Ok(key) => Aead::Ring(ring::aead::LessSafeKey::new(key)),
+                Ok(key) => Aead::Ring(Box::new(ring::aead::LessSafeKey::new(key))),
                 // Only a wrong key length fails, and the key is 32 bytes by type.
                 Err(_) => Aead::AesGcm(Box::new(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key)))),
             },
@@ -114,9 +114,9 @@ mod tests {
     fn both_backends_make_the_same_bytes_and_refuse_the_same_tampering() {
         let key = [3u8; 32];
         let (nonce, aad) = ([9u8; 12], b"object-7");
-        let ring = Aead::Ring(ring::aead::LessSafeKey::new(
+        let ring = Aead::Ring(Box::new(ring::aead::LessSafeKey::new(
             ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &key).unwrap(),
-        ));
+        )));
         let rc = Aead::AesGcm(Box::new(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key))));
         let mut a = b"the same plaintext".to_vec();
         let mut b = a.clone();
