@@ -41,6 +41,10 @@ pub fn have(tool: &str) -> bool {
 
 /// Runs `cmd`, panicking with its output when it fails.
 pub fn run(cmd: &mut Command) -> Output {
+    // cargo test puts `<target>/<profile>` on LD_LIBRARY_PATH ahead of `deps`, and that path
+    // beats the programs' RUNPATH: a libstrata.so left there by an earlier `cargo build`
+    // would be loaded instead of the one this run built.
+    cmd.env("LD_LIBRARY_PATH", lib_dir());
     let shown = format!("{cmd:?}");
     let out = cmd
         .output()
