@@ -83,6 +83,12 @@ typedef struct strata_bytes strata_bytes;
 // `strata_lake_free` once no other thread uses it.
 typedef struct strata_lake strata_lake;
 
+// A parsed, checked masking policy. Free it with `strata_policy_free`.
+typedef struct strata_policy strata_policy;
+
+// The outcome of a rules check. Free it with `strata_report_free`.
+typedef struct strata_report strata_report;
+
 // The result of every strata function: `STRATA_OK` (0) or an error code. On an error,
 // `strata_last_error_message()` says what happened on the calling thread.
 typedef int32_t strata_status;
@@ -176,6 +182,43 @@ void strata_string_free(char *text);
 // successful call (the `strata_*_free` functions leave it alone). Never NULL. The pointer stays valid until the next strata call on
 // this thread; copy the text to keep it.
 const char *strata_last_error_message(void);
+
+// Parses and checks the masking policy `toml` once; `*out` receives a handle for
+// `strata_mask_stream_policy`.
+strata_status strata_policy_open(const char *toml,
+                                 struct strata_policy **out);
+
+// Frees a policy; NULL is ignored.
+void strata_policy_free(struct strata_policy *policy);
+
+// As `strata_mask_stream`, with a policy handle instead of its text.
+strata_status strata_mask_stream_policy(struct ArrowArrayStream *input,
+                                        const struct strata_policy *policy,
+                                        const char *role,
+                                        const char *keys_json,
+                                        struct ArrowArrayStream *out);
+
+// Checks the Parquet file or dataset directory at `path` against `rules` (TOML, or JSON when
+// it starts with `{`); `*out` receives a report handle. A failed rule is in the report, not
+// an error status.
+strata_status strata_check_file_report(const char *path,
+                                       const char *rules,
+                                       struct strata_report **out);
+
+// Whether no error-severity rule failed.
+strata_status strata_report_passed(const struct strata_report *report,
+                                   bool *out);
+
+// The severity-weighted share of rules that held, from 0 to 1.
+strata_status strata_report_score(const struct strata_report *report,
+                                  double *out);
+
+// The whole report as JSON; free `*json` with `strata_string_free`.
+strata_status strata_report_json(const struct strata_report *report,
+                                 char **json);
+
+// Frees a report; NULL is ignored.
+void strata_report_free(struct strata_report *report);
 
 // Makes an external KMS the lake's key provider: new objects' data keys are wrapped by `wrap`
 // under `active_key_id`, and read back through `unwrap`. `free_user_data` (may be NULL) is

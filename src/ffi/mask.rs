@@ -115,20 +115,31 @@ pub extern "C" fn strata_mask_stream(
         let input = take_stream(input)?;
         clear_out_stream(out)?;
         let policy = MaskPolicy::from_toml_str(args::text(policy_toml, "policy_toml")?)?;
-        let role = args::text(role, "role")?;
-        let mask = policy.for_role(role, &mask_keys(keys_json)?)?;
-        // The output schema (columns dropped, types changed by operators) is what masking an
-        // empty batch gives; a policy refusing the stream fails here, before any data flows.
-        let empty = RecordBatch::new_empty(input.schema());
-        let schema = mask
-            .apply(&empty)
-            .map_err(|e| e.with("role", role))?
-            .schema();
-        let reader = MaskedReader {
-            input,
-            mask,
-            schema,
-        };
-        export_stream(Box::new(reader), out)
+        mask_into(input, &policy, role, keys_json, out)
     })
+}
+
+/// Masks `input` for `role` under `policy` into the new stream `*out`.
+pub(super) fn mask_into(
+    input: ArrowArrayStreamReader,
+    policy: &MaskPolicy,
+    role: *const c_char,
+    keys_json: *const c_char,
+    out: *mut FFI_ArrowArrayStream,
+) -> Result<()> {
+    let role = args::text(role, "role")?;
+    let mask = policy.for_role(role, &mask_keys(keys_json)?)?;
+    // The output schema (columns dropped, types changed by operators) is what masking an
+    // empty batch gives; a policy refusing the stream fails here, before any data flows.
+    let empty = RecordBatch::new_empty(input.schema());
+    let schema = mask
+        .apply(&empty)
+        .map_err(|e| e.with("role", role))?
+        .schema();
+    let reader = MaskedReader {
+        input,
+        mask,
+        schema,
+    };
+    export_stream(Box::new(reader), out)
 }

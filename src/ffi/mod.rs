@@ -16,6 +16,7 @@
 mod args;
 mod buffers;
 mod guard;
+mod handles;
 mod keys;
 mod lake;
 mod mask;

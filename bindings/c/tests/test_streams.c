@@ -106,6 +106,33 @@ int main(int argc, char **argv) {
   FAILS(STRATA_NOT_FOUND, strata_mask_stream(&stream, policy, "analyst", NULL, &masked));
   CHECK(stream.release == NULL && masked.release == NULL);
 
+  /* The same through handles: a policy parsed once, a report read without JSON. */
+  strata_policy *parsed = NULL;
+  OK(strata_policy_open(policy, &parsed));
+  for (int i = 0; i < 2; i++) {
+    scan(file, &stream);
+    OK(strata_mask_stream_policy(&stream, parsed, "analyst", keys, &masked));
+    CHECK(drain(&masked, &cols) == 100);
+    CHECK(cols == 3);
+  }
+  strata_policy_free(parsed);
+  strata_policy_free(NULL);
+  FAILS(STRATA_CONFIG, strata_policy_open("[columns.x]\nmask = 7\n", &parsed));
+  CHECK(parsed == NULL);
+  strata_report *report = NULL;
+  OK(strata_check_file_report(file, rules, &report));
+  bool passed = true;
+  double score = -1.0;
+  OK(strata_report_passed(report, &passed));
+  OK(strata_report_score(report, &score));
+  CHECK(!passed && score > 0.0 && score < 1.0);
+  OK(strata_report_json(report, &json));
+  CHECK(strstr(json, "\"passed\":false") != NULL);
+  strata_string_free(json);
+  strata_report_free(report);
+  strata_report_free(NULL);
+  FAILS(STRATA_INVALID_ARGUMENT, strata_report_passed(NULL, &passed));
+
   /* Arrow IPC stream bytes start with the continuation marker. */
   strata_bytes *ipc = NULL;
   const uint8_t *data = NULL;
