@@ -73,6 +73,15 @@ struct ArrowArrayStream {
 // The most bytes a KMS callback may write: the capacity of its `out` buffer.
 #define STRATA_KMS_MAX_OUTPUT 4096
 
+// Smallest supported precision.
+#define HyperLogLog_MIN_PRECISION 4
+
+// Largest supported precision (256 KiB of registers).
+#define HyperLogLog_MAX_PRECISION 18
+
+// Default accuracy parameter: rank error about 1.33% plus the sampler's 0.6%.
+#define QuantileSketch_DEFAULT_K 200
+
 // Bytes owned by strata: an object's content (often a memory map of the stored file, so
 // nothing was copied) or an Arrow IPC stream. Read them through the pointer and length the
 // producing function returned; free with `strata_bytes_free`.
