@@ -92,3 +92,18 @@ fn corrupt_index_is_an_error_until_reindex() {
     });
     assert!(aside);
 }
+
+#[test]
+fn opening_removes_staging_files_a_killed_put_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = common::config(dir.path(), vec![common::local_tier("hot")]);
+    let store = strata::Store::open(&cfg).unwrap();
+    store.put("a/b", b"kept".to_vec()).unwrap();
+    let file = store.local_file("a/b").unwrap();
+    drop(store);
+    let stray = file.with_file_name("b#3");
+    std::fs::write(&stray, b"half written").unwrap();
+    let store = strata::Store::open(&cfg).unwrap();
+    assert!(!stray.exists(), "the leftover staging file is gone");
+    assert_eq!(&store.get("a/b").unwrap()[..], b"kept");
+}

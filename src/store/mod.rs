@@ -162,6 +162,10 @@ impl Store {
             .iter()
             .map(|t| Tier::open(t, root, &config.retry))
             .collect::<Result<Vec<_>>>()?;
+        // Half-written files of a process killed mid-put; nothing of ours is in flight yet.
+        for tier in &tiers {
+            tier.sweep_staging();
+        }
         let index_path = root.join(INDEX_FILE);
         let (index, created) = match TierIndex::open(&index_path) {
             Err(e) if rebuild && e.kind() == ErrorKind::Corrupt => {

@@ -91,6 +91,39 @@ impl Tier {
         let fs = self.local.as_ref()?;
         fs.path_to_filesystem(&self.path(key)).ok()
     }
+
+    /// Removes the staging files a killed process left in a local tier: object_store writes
+    /// `<file>#<n>` and renames it into place, and `#` is never part of a key, so such a file
+    /// is always a leftover. Only safe while no put is in flight: the store calls it when it
+    /// opens, holding the root lock. Returns how many were removed.
+    pub fn sweep_staging(&self) -> usize {
+        let Some(root) = self
+            .local_file("x")
+            .and_then(|p| p.parent().map(PathBuf::from))
+        else {
+            return 0;
+        };
+        let mut removed = 0;
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                match entry.file_type() {
+                    Ok(t) if t.is_dir() => dirs.push(path),
+                    Ok(t) if t.is_file() && entry.file_name().to_string_lossy().contains('#') => {
+                        if std::fs::remove_file(&path).is_ok() {
+                            removed += 1;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        removed
+    }
 }
 
 fn open_s3(name: String, s3: &S3Config, retry: &RetryConfig) -> Result<Tier> {
