@@ -113,10 +113,12 @@ impl Tier {
                 let path = entry.path();
                 match entry.file_type() {
                     Ok(t) if t.is_dir() => dirs.push(path),
-                    Ok(t) if t.is_file() && entry.file_name().to_string_lossy().contains('#') => {
-                        if std::fs::remove_file(&path).is_ok() {
-                            removed += 1;
-                        }
+                    Ok(t)
+                        if t.is_file()
+                            && entry.file_name().to_string_lossy().contains('#')
+                            && std::fs::remove_file(&path).is_ok() =>
+                    {
+                        removed += 1;
                     }
                     _ => {}
                 }
