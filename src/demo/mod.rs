@@ -238,11 +238,14 @@ fn bronze(store: &Store, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()
         .filter(crate::Expr::parse(filter)?)
         .run()?;
     say(format!(
-        "scan --columns trip_id,zone,fare --filter \"{filter}\": {} rows in {:.1?}; {} of {} row groups skipped by statistics, {} rows decoded",
+        "scan --columns trip_id,zone,fare --filter \"{filter}\": {} rows in {:.1?}; {} of {} row groups skipped ({} by bloom filters), {} of {} pages skipped by the page index, {} rows decoded",
         scan.stats.rows_out,
         t.elapsed(),
         scan.stats.row_groups_skipped,
         scan.stats.row_groups_total,
+        scan.stats.row_groups_skipped_bloom,
+        scan.stats.pages_skipped,
+        scan.stats.pages_total,
         scan.stats.rows_decoded
     ))?;
 

@@ -14,7 +14,7 @@ use super::dataset::Dataset;
 use super::eval;
 use super::expr::Expr;
 use super::metadata::MetadataCache;
-use super::prune::Pruner;
+use super::prune::{BloomPruner, Pruner, RowRanges};
 use super::source::ParquetSource;
 use crate::crypto::ParquetDecryption;
 use crate::error::{Error, ErrorKind, Result};
@@ -31,8 +31,15 @@ pub struct ScanStats {
     pub files_skipped: u64,
     /// Row groups in the opened files.
     pub row_groups_total: u64,
-    /// Row groups skipped by statistics.
+    /// Row groups skipped, by statistics, bloom filters or the page index.
     pub row_groups_skipped: u64,
+    /// Of those, row groups whose statistics allowed a match but whose bloom filters did not.
+    pub row_groups_skipped_bloom: u64,
+    /// Data pages of the decoded columns in the row groups read (counted where the file has
+    /// a page index).
+    pub pages_total: u64,
+    /// Of those, pages the page index ruled out, which are neither decompressed nor decoded.
+    pub pages_skipped: u64,
     /// Rows decoded (before the exact filter).
     pub rows_decoded: u64,
     /// Rows returned (after filter, offset and limit).
@@ -229,18 +236,30 @@ impl Scan {
             let metadata = source.metadata.metadata().clone();
             let groups = metadata.num_row_groups();
             stats.row_groups_total += groups as u64;
-            let keep = match &self.filter {
-                Some(filter) => Pruner::new(&file_schema, &metadata).keep(filter)?,
+            let mut keep = match &self.filter {
+                Some(filter) => Pruner::row_groups(&file_schema, &metadata).keep(filter)?,
                 None => vec![true; groups],
             };
+            if let Some(filter) = &self.filter {
+                let read = |rg: usize, leaf: usize| source.bloom_filter(rg, leaf);
+                let mut bloom = BloomPruner::new(&file_schema, &metadata, &read);
+                for (rg, k) in keep.iter_mut().enumerate() {
+                    if *k && !bloom.may_match(rg, filter) {
+                        *k = false;
+                        stats.row_groups_skipped_bloom += 1;
+                    }
+                }
+            }
             stats.row_groups_skipped += keep.iter().filter(|k| !**k).count() as u64;
+            let needed = self.decode_columns(&output, &filter_columns, &partition_names);
+            let leaves = leaf_columns(&source, &needed);
 
             // Without a filter every row of a kept row group comes out, so the offset and limit
             // can be applied to whole row groups from the footer alone.
             let mut tasks = Vec::new();
             window.planned = 0;
             for (rg, _) in keep.iter().enumerate().filter(|(_, k)| **k) {
-                if self.filter.is_none() {
+                let Some(filter) = &self.filter else {
                     let rows = u64::try_from(metadata.row_group(rg).num_rows()).unwrap_or(0);
                     if count_only || window.covers_skip(rows) {
                         window.take_rows(rows);
@@ -250,14 +269,34 @@ impl Scan {
                         break;
                     }
                     window.plan(rows);
-                }
-                tasks.push(rg);
+                    tasks.push((rg, None));
+                    continue;
+                };
+                let selection = match Pruner::pages(&file_schema, &metadata, rg) {
+                    None => None,
+                    Some(mut pages) => {
+                        let rows = pages.select(filter)?;
+                        let (total, skipped) = count_pages(&metadata, rg, &leaves, &rows);
+                        stats.pages_total += total;
+                        stats.pages_skipped += skipped;
+                        let group_rows =
+                            u64::try_from(metadata.row_group(rg).num_rows()).unwrap_or(0);
+                        if rows.rows() == 0 {
+                            stats.row_groups_skipped += 1;
+                            continue;
+                        }
+                        (rows.rows() < group_rows).then(|| rows.selection(group_rows))
+                    }
+                };
+                tasks.push((rg, selection));
             }
             if tasks.is_empty() {
                 continue;
             }
-            let needed = self.decode_columns(&output, &filter_columns, &partition_names);
-            let mask = leaf_mask(&source, &needed);
+            let mask = ProjectionMask::leaves(
+                source.metadata.metadata().file_metadata().schema_descr(),
+                leaves.iter().copied(),
+            );
             // Row groups go out in waves a few times the thread count wide, so a small limit
             // stops the scan early instead of decoding the whole file.
             let width = self
@@ -271,8 +310,13 @@ impl Scan {
                 }
                 let decode = || -> Vec<Result<Vec<(u64, RecordBatch)>>> {
                     wave.par_iter()
-                        .map(|&rg| {
-                            let decoded = source.decode(rg, mask.clone(), self.batch_size)?;
+                        .map(|(rg, selection)| {
+                            let decoded = source.decode(
+                                *rg,
+                                mask.clone(),
+                                selection.clone(),
+                                self.batch_size,
+                            )?;
                             decoded
                                 .into_iter()
                                 .map(|b| self.finish(b, &dataset, file, &output))
@@ -436,18 +480,53 @@ impl Scan {
 }
 
 /// Leaf columns whose path is one of `names` or lies under one of them.
-fn leaf_mask(source: &ParquetSource, names: &[String]) -> ProjectionMask {
+fn leaf_columns(source: &ParquetSource, names: &[String]) -> Vec<usize> {
     let descr = source.metadata.metadata().file_metadata().schema_descr();
-    let leaves = descr.columns().iter().enumerate().filter_map(|(i, col)| {
-        let parts = col.path().parts();
-        let hit = names.iter().any(|name| {
-            let want: Vec<&str> = name.split('.').collect();
-            parts.first().map(String::as_str) == Some(name.as_str())
-                || (want.len() <= parts.len() && want.iter().zip(parts).all(|(a, b)| a == b))
-        });
-        hit.then_some(i)
-    });
-    ProjectionMask::leaves(descr, leaves)
+    descr
+        .columns()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, col)| {
+            let parts = col.path().parts();
+            let hit = names.iter().any(|name| {
+                let want: Vec<&str> = name.split('.').collect();
+                parts.first().map(String::as_str) == Some(name.as_str())
+                    || (want.len() <= parts.len() && want.iter().zip(parts).all(|(a, b)| a == b))
+            });
+            hit.then_some(i)
+        })
+        .collect()
+}
+
+/// Data pages of `leaves` in row group `rg`, and how many of them hold none of `rows`.
+fn count_pages(
+    metadata: &parquet::file::metadata::ParquetMetaData,
+    rg: usize,
+    leaves: &[usize],
+    rows: &RowRanges,
+) -> (u64, u64) {
+    let Some(index) = metadata.offset_index().and_then(|oi| oi.get(rg)) else {
+        return (0, 0);
+    };
+    let group_rows = u64::try_from(metadata.row_group(rg).num_rows()).unwrap_or(0);
+    let (mut total, mut skipped) = (0, 0);
+    for leaf in leaves {
+        let Some(pages) = index.get(*leaf).map(|c| c.page_locations()) else {
+            continue;
+        };
+        for (i, page) in pages.iter().enumerate() {
+            let start = u64::try_from(page.first_row_index).unwrap_or(0);
+            let end = pages
+                .get(i + 1)
+                .and_then(|p| u64::try_from(p.first_row_index).ok())
+                .unwrap_or(group_rows);
+            total += 1;
+            if !rows.overlaps(&(start..end.max(start))) {
+                skipped += 1;
+            }
+        }
+    }
+    (total, skipped)
 }
 
 fn output_schema(schema: &Schema, partitions: &[Field], output: &[String]) -> SchemaRef {

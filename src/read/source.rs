@@ -16,10 +16,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
 };
 use parquet::arrow::ProjectionMask;
+use parquet::bloom_filter::Sbbf;
 use parquet::encryption::decrypt::FileDecryptionProperties;
+use parquet::file::metadata::PageIndexPolicy;
 use parquet::file::reader::ChunkReader;
 
 use arrow::array::RecordBatch;
@@ -30,6 +32,8 @@ use crate::error::{Error, ErrorKind, Result};
 /// An opened Parquet file with its footer parsed once.
 pub(crate) struct ParquetSource {
     path: PathBuf,
+    len: u64,
+    encrypted: bool,
     bytes: Option<Bytes>,
     pub(crate) metadata: ArrowReaderMetadata,
 }
@@ -74,6 +78,7 @@ impl ParquetSource {
             .metadata()
             .map_err(|e| Error::io("cannot stat Parquet file", path, e))?;
         let version = FileVersion::new(path, &stat);
+        let encrypted = decryption.is_some();
         let mut options = ArrowReaderOptions::new();
         if let Some(decryption) = decryption {
             options = options.with_file_decryption_properties(decryption);
@@ -93,20 +98,62 @@ impl ParquetSource {
         let metadata = match cache.get(&version) {
             Some(m) => m,
             None => {
-                let loaded = match &bytes {
+                let load = |options: ArrowReaderOptions| match &bytes {
                     Some(bytes) => ArrowReaderMetadata::load(bytes, options),
                     None => ArrowReaderMetadata::load(&file, options),
                 };
-                let m = loaded.map_err(|e| parquet_error(path, e))?;
+                // The page index is read when the file has one; a file whose footer is fine
+                // but whose page index is not still reads, without page pruning.
+                let with_index = options
+                    .clone()
+                    .with_page_index_policy(PageIndexPolicy::Optional);
+                let m = load(with_index)
+                    .or_else(|_| load(options))
+                    .map_err(|e| parquet_error(path, e))?;
                 cache.insert(version, m.clone());
                 m
             }
         };
         Ok(ParquetSource {
             path: path.to_path_buf(),
+            len: stat.len(),
+            encrypted,
             bytes,
             metadata,
         })
+    }
+
+    /// The bloom filter of column chunk (`row_group`, `leaf`), if the file has a readable one.
+    /// Never for encrypted files: their filters are encrypted, and parsing ciphertext as a
+    /// filter could wrongly rule rows out.
+    pub(crate) fn bloom_filter(&self, row_group: usize, leaf: usize) -> Option<Sbbf> {
+        if self.encrypted {
+            return None;
+        }
+        let metadata = self.metadata.metadata();
+        let column = metadata.row_groups().get(row_group)?.columns().get(leaf)?;
+        if column.crypto_metadata().is_some() {
+            return None;
+        }
+        // Only filters whose length the footer states, and that lie inside the file: the
+        // parquet crate trusts these numbers.
+        let offset = u64::try_from(column.bloom_filter_offset()?).ok()?;
+        let length = u64::try_from(column.bloom_filter_length()?).ok()?;
+        if length == 0 || offset.checked_add(length)? > self.len {
+            return None;
+        }
+        let read = || match &self.bytes {
+            Some(bytes) => Sbbf::read_from_column_chunk(column, bytes),
+            None => {
+                let file = File::open(&self.path).map_err(|e| {
+                    parquet::errors::ParquetError::General(format!("cannot open file: {e}"))
+                })?;
+                Sbbf::read_from_column_chunk(column, &file)
+            }
+        };
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(read))
+            .ok()?
+            .ok()?
     }
 
     /// Decodes one row group's projected columns into batches.
@@ -114,16 +161,17 @@ impl ParquetSource {
         &self,
         row_group: usize,
         mask: ProjectionMask,
+        selection: Option<RowSelection>,
         batch_size: usize,
     ) -> Result<Vec<RecordBatch>> {
         match &self.bytes {
-            Some(bytes) => self.decode_from(bytes.clone(), row_group, mask, batch_size),
+            Some(bytes) => self.decode_from(bytes.clone(), row_group, mask, selection, batch_size),
             None => {
                 // One handle per task: cloned `File`s share a seek position, so parallel row
                 // groups over one handle would read each other's offsets.
                 let file = File::open(&self.path)
                     .map_err(|e| Error::io("cannot open Parquet file", &self.path, e))?;
-                self.decode_from(file, row_group, mask, batch_size)
+                self.decode_from(file, row_group, mask, selection, batch_size)
             }
         }
     }
@@ -133,15 +181,18 @@ impl ParquetSource {
         input: T,
         row_group: usize,
         mask: ProjectionMask,
+        selection: Option<RowSelection>,
         batch_size: usize,
     ) -> Result<Vec<RecordBatch>> {
-        let reader =
+        let mut builder =
             ParquetRecordBatchReaderBuilder::new_with_metadata(input, self.metadata.clone())
                 .with_row_groups(vec![row_group])
                 .with_projection(mask)
-                .with_batch_size(batch_size.max(1))
-                .build()
-                .map_err(|e| parquet_error(&self.path, e))?;
+                .with_batch_size(batch_size.max(1));
+        if let Some(selection) = selection {
+            builder = builder.with_row_selection(selection);
+        }
+        let reader = builder.build().map_err(|e| parquet_error(&self.path, e))?;
         reader
             .map(|batch| {
                 batch.map_err(|e| {

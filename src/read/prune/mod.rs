@@ -1,0 +1,338 @@
+//! Pruning from statistics: of row groups by their column-chunk statistics, and of rows
+//! within a row group by the page index (per-page min, max and null count); `bloom` adds
+//! bloom-filter pruning of row groups for equality.
+//!
+//! Pruning is only ever conservative: rows are skipped when statistics prove that none of them
+//! can satisfy the predicate. Missing or unusable statistics keep the rows, and the exact row
+//! filter runs afterwards anyway.
+
+mod bloom;
+mod ranges;
+
+pub(crate) use bloom::BloomPruner;
+pub(crate) use ranges::RowRanges;
+
+use std::collections::HashMap;
+
+use arrow::array::{Array, ArrayRef, BooleanArray, UInt64Array};
+use arrow::compute::kernels::boolean;
+use arrow::datatypes::Schema;
+use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
+use parquet::file::metadata::ParquetMetaData;
+
+use super::eval::{compare, nulls_true, starts_with};
+use super::expr::{CmpOp, Expr, Literal};
+use crate::error::Result;
+
+/// What one pruner prunes: whole row groups of the file, or the pages of one row group.
+#[derive(Debug, Clone, Copy)]
+enum Level {
+    RowGroups,
+    Pages(usize),
+}
+
+/// One column's statistics over its units (row groups, or pages), with the unit boundaries.
+struct ColumnStats {
+    mins: ArrayRef,
+    maxes: ArrayRef,
+    null_counts: UInt64Array,
+    /// First row of each unit, relative to the rows being pruned.
+    starts: Vec<u64>,
+}
+
+impl ColumnStats {
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    fn rows(&self, i: usize, total: u64) -> u64 {
+        let end = self.starts.get(i + 1).copied().unwrap_or(total);
+        end.saturating_sub(self.starts[i])
+    }
+}
+
+pub(crate) struct Pruner<'a> {
+    schema: &'a Schema,
+    metadata: &'a ParquetMetaData,
+    level: Level,
+    /// Rows being pruned: the file's, or the row group's.
+    total: u64,
+    cache: HashMap<String, Option<ColumnStats>>,
+}
+
+impl<'a> Pruner<'a> {
+    /// A pruner of the file's row groups.
+    pub(crate) fn row_groups(schema: &'a Schema, metadata: &'a ParquetMetaData) -> Self {
+        let total = metadata
+            .row_groups()
+            .iter()
+            .map(|rg| u64::try_from(rg.num_rows()).unwrap_or(0))
+            .sum();
+        Pruner {
+            schema,
+            metadata,
+            level: Level::RowGroups,
+            total,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// A pruner of the pages of row group `rg`, or `None` when the file has no page index.
+    pub(crate) fn pages(
+        schema: &'a Schema,
+        metadata: &'a ParquetMetaData,
+        rg: usize,
+    ) -> Option<Self> {
+        // Both indexes must be present and shaped like the row groups and columns: a file
+        // that lies about them must not make the statistics converter index out of bounds.
+        let columns = metadata.file_metadata().schema_descr().num_columns();
+        let (ci, oi) = (metadata.column_index()?, metadata.offset_index()?);
+        let shaped = |n: usize| n == metadata.num_row_groups();
+        if !shaped(ci.len()) || !shaped(oi.len()) {
+            return None;
+        }
+        if ci[rg].len() != columns || oi[rg].len() != columns {
+            return None;
+        }
+        let total = u64::try_from(metadata.row_group(rg).num_rows()).ok()?;
+        Some(Pruner {
+            schema,
+            metadata,
+            level: Level::Pages(rg),
+            total,
+            cache: HashMap::new(),
+        })
+    }
+
+    /// `None` when the column has no usable statistics (not in the file, nested, or a type the
+    /// converter does not handle): the caller then keeps every row.
+    fn stats(&mut self, column: &str) -> Option<&ColumnStats> {
+        if !self.cache.contains_key(column) {
+            let built = self.build(column);
+            self.cache.insert(column.to_string(), built);
+        }
+        self.cache.get(column).and_then(Option::as_ref)
+    }
+
+    fn build(&self, column: &str) -> Option<ColumnStats> {
+        let converter = StatisticsConverter::try_new(
+            column,
+            self.schema,
+            self.metadata.file_metadata().schema_descr(),
+        )
+        .ok()?;
+        let groups = self.metadata.row_groups();
+        let stats = match self.level {
+            Level::RowGroups => {
+                let mut starts = Vec::with_capacity(groups.len());
+                let mut at = 0u64;
+                for rg in groups {
+                    starts.push(at);
+                    at += u64::try_from(rg.num_rows()).unwrap_or(0);
+                }
+                ColumnStats {
+                    mins: converter.row_group_mins(groups.iter()).ok()?,
+                    maxes: converter.row_group_maxes(groups.iter()).ok()?,
+                    null_counts: converter.row_group_null_counts(groups.iter()).ok()?,
+                    starts,
+                }
+            }
+            Level::Pages(rg) => {
+                let (ci, oi) = (self.metadata.column_index()?, self.metadata.offset_index()?);
+                let leaf = converter.parquet_column_index()?;
+                let locations = oi[rg][leaf].page_locations();
+                let starts: Vec<u64> = locations
+                    .iter()
+                    .map(|p| u64::try_from(p.first_row_index).ok())
+                    .collect::<Option<_>>()?;
+                // Page starts must begin at 0 and ascend, or the ranges would be nonsense.
+                if starts.first() != Some(&0) || starts.windows(2).any(|w| w[0] > w[1]) {
+                    return None;
+                }
+                let index = [rg];
+                ColumnStats {
+                    mins: converter.data_page_mins(ci, oi, index.iter()).ok()?,
+                    maxes: converter.data_page_maxes(ci, oi, index.iter()).ok()?,
+                    null_counts: converter.data_page_null_counts(ci, oi, index.iter()).ok()?,
+                    starts,
+                }
+            }
+        };
+        let n = stats.len();
+        let shaped =
+            stats.mins.len() == n && stats.maxes.len() == n && stats.null_counts.len() == n;
+        shaped.then_some(stats)
+    }
+
+    /// Which row groups may hold a matching row.
+    pub(crate) fn keep(&mut self, expr: &Expr) -> Result<Vec<bool>> {
+        let rows = self.may_match(expr)?;
+        let mut at = 0u64;
+        Ok(self
+            .metadata
+            .row_groups()
+            .iter()
+            .map(|rg| {
+                let n = u64::try_from(rg.num_rows()).unwrap_or(0);
+                let range = at..at + n;
+                at += n;
+                // An empty row group has nothing to read either way.
+                n > 0 && rows.overlaps(&range)
+            })
+            .collect())
+    }
+
+    /// The rows that may match, relative to the start of what this pruner covers.
+    pub(crate) fn select(&mut self, expr: &Expr) -> Result<RowRanges> {
+        self.may_match(expr)
+    }
+
+    fn all(&self) -> RowRanges {
+        RowRanges::all(self.total)
+    }
+
+    /// Rows of the units of `column` where `mask` (one value per unit) is true or null.
+    fn rows_of(&mut self, column: &str, mask: BooleanArray) -> RowRanges {
+        let total = self.total;
+        match self.stats(column) {
+            Some(s) => RowRanges::from_units(&mask, &s.starts, total),
+            None => RowRanges::all(total),
+        }
+    }
+
+    fn may_match(&mut self, expr: &Expr) -> Result<RowRanges> {
+        Ok(match expr {
+            Expr::Cmp { column, op, value } => self.cmp(column, *op, value)?,
+            Expr::In {
+                column,
+                values,
+                negated: false,
+            } => {
+                let mut any = RowRanges::all(0);
+                for v in values {
+                    any = any.union(&self.cmp(column, CmpOp::Eq, v)?);
+                }
+                any
+            }
+            Expr::In {
+                column,
+                values,
+                negated: true,
+            } => {
+                let mut every = self.all();
+                for v in values {
+                    every = every.intersect(&self.cmp(column, CmpOp::NotEq, v)?);
+                }
+                every
+            }
+            Expr::IsNull { column, negated } => {
+                let total = self.total;
+                let Some(s) = self.stats(column) else {
+                    return Ok(self.all());
+                };
+                let mask: BooleanArray = (0..s.len())
+                    .map(|i| {
+                        if s.null_counts.is_null(i) {
+                            return Some(true);
+                        }
+                        let nulls = s.null_counts.value(i);
+                        Some(if *negated {
+                            nulls < s.rows(i, total)
+                        } else {
+                            nulls > 0
+                        })
+                    })
+                    .collect();
+                self.rows_of(column, mask)
+            }
+            Expr::StartsWith { column, prefix } => self.prefix(column, prefix)?,
+            Expr::And(a, b) => self.may_match(a)?.intersect(&self.may_match(b)?),
+            Expr::Or(a, b) => self.may_match(a)?.union(&self.may_match(b)?),
+            Expr::Not(inner) => match negate(inner) {
+                Some(pushed) => self.may_match(&pushed)?,
+                None => self.all(),
+            },
+        })
+    }
+
+    fn cmp(&mut self, column: &str, op: CmpOp, value: &Literal) -> Result<RowRanges> {
+        let Some(s) = self.stats(column) else {
+            return Ok(self.all());
+        };
+        // Parquet statistics leave NaN out, while arrow orders NaN above every number: a unit
+        // whose max is 5 may still hold NaN rows that `x > 10` or `x != 5` keep.
+        if s.mins.data_type().is_floating() && matches!(op, CmpOp::Gt | CmpOp::GtEq | CmpOp::NotEq)
+        {
+            return Ok(self.all());
+        }
+        // A literal that cannot be cast to the column type is reported by the exact filter.
+        let keep = |r: Result<BooleanArray>| r.map(|m| nulls_true(&m)).ok();
+        let mask = match op {
+            CmpOp::Eq => keep(compare(column, &s.mins, CmpOp::LtEq, value)).and_then(|lo| {
+                keep(compare(column, &s.maxes, CmpOp::GtEq, value)).map(|hi| and(&lo, &hi))
+            }),
+            CmpOp::NotEq => keep(compare(column, &s.mins, CmpOp::NotEq, value)).and_then(|lo| {
+                keep(compare(column, &s.maxes, CmpOp::NotEq, value)).map(|hi| or(&lo, &hi))
+            }),
+            CmpOp::Lt | CmpOp::LtEq => keep(compare(column, &s.mins, op, value)),
+            CmpOp::Gt | CmpOp::GtEq => keep(compare(column, &s.maxes, op, value)),
+        };
+        Ok(match mask {
+            Some(mask) => self.rows_of(column, mask),
+            None => self.all(),
+        })
+    }
+
+    fn prefix(&mut self, column: &str, prefix: &str) -> Result<RowRanges> {
+        let Some(s) = self.stats(column) else {
+            return Ok(self.all());
+        };
+        let lit = Literal::Str(prefix.to_string());
+        // Every string starting with `prefix` is >= prefix, so max < prefix rules it out; and a
+        // min above the prefix that does not itself start with it is above all such strings.
+        let parts = (|| -> Result<BooleanArray> {
+            let max_ok = nulls_true(&compare(column, &s.maxes, CmpOp::GtEq, &lit)?);
+            let min_le = nulls_true(&compare(column, &s.mins, CmpOp::LtEq, &lit)?);
+            let min_prefixed = nulls_true(&starts_with(column, &s.mins, prefix)?);
+            Ok(and(&max_ok, &or(&min_le, &min_prefixed)))
+        })();
+        Ok(match parts {
+            Ok(mask) => self.rows_of(column, mask),
+            Err(_) => self.all(),
+        })
+    }
+}
+
+/// `NOT expr` rewritten without the `NOT`, where SQL's three-valued logic allows it.
+fn negate(expr: &Expr) -> Option<Expr> {
+    Some(match expr {
+        Expr::Cmp { column, op, value } => Expr::cmp(column.clone(), op.negate(), value.clone()),
+        Expr::In {
+            column,
+            values,
+            negated,
+        } => Expr::In {
+            column: column.clone(),
+            values: values.clone(),
+            negated: !negated,
+        },
+        Expr::IsNull { column, negated } => Expr::IsNull {
+            column: column.clone(),
+            negated: !negated,
+        },
+        Expr::And(a, b) => Expr::Or(Box::new(a.clone().not()), Box::new(b.clone().not())),
+        Expr::Or(a, b) => Expr::And(Box::new(a.clone().not()), Box::new(b.clone().not())),
+        Expr::Not(a) => a.as_ref().clone(),
+        Expr::StartsWith { .. } => return None,
+    })
+}
+
+// Inputs here never hold nulls and always share a length, so the kernels cannot fail; a
+// failure would keep everything, which is always safe for pruning.
+fn and(a: &BooleanArray, b: &BooleanArray) -> BooleanArray {
+    boolean::and(a, b).unwrap_or_else(|_| BooleanArray::from(vec![true; a.len()]))
+}
+
+fn or(a: &BooleanArray, b: &BooleanArray) -> BooleanArray {
+    boolean::or(a, b).unwrap_or_else(|_| BooleanArray::from(vec![true; a.len()]))
+}
