@@ -10,10 +10,6 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, RecordBatch, StringArray};
 use common::strata_bin;
 
-fn python() -> String {
-    std::env::var("STRATA_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
 const SCRIPT: &str = r#"
 import json, sys, pyarrow.parquet as pq
 t = pq.read_table(sys.argv[1])
@@ -22,23 +18,9 @@ print(json.dumps({c: t.column(c).to_pylist() for c in t.column_names}))
 
 #[test]
 fn pyarrow_reads_the_masked_copy() {
-    match Command::new(python())
-        .args(["-c", "import pyarrow"])
-        .output()
-    {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => {
-            let reason = String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-                .to_string();
-            return common::skip(&format!(
-                "cli_mask_pyarrow: python3 lacks pyarrow ({reason})"
-            ));
-        }
-        Err(e) => return common::skip(&format!("cli_mask_pyarrow: cannot run python3 ({e})")),
-    }
+    let Some(python) = common::python_with("cli_mask_pyarrow", &["pyarrow"]) else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("in.parquet");
     let output = tmp.path().join("out.parquet");
@@ -72,7 +54,7 @@ fn pyarrow_reads_the_masked_copy() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    let read = Command::new(python())
+    let read = Command::new(&python)
         .args(["-c", SCRIPT])
         .arg(&output)
         .output()

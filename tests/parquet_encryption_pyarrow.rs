@@ -63,26 +63,11 @@ else:
 "#;
 
 fn python_ready() -> bool {
-    let probe = Command::new("python3")
-        .args([
-            "-c",
-            "import pyarrow.parquet.encryption, cryptography, tomllib",
-        ])
-        .output();
-    match probe {
-        Ok(out) if out.status.success() => true,
-        Ok(out) => {
-            common::skip(&format!(
-                "python3 lacks pyarrow, cryptography or tomllib: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-            false
-        }
-        Err(e) => {
-            common::skip(&format!("python3 not runnable: {e}"));
-            false
-        }
-    }
+    common::python_with(
+        "parquet_encryption_pyarrow",
+        &["pyarrow.parquet.encryption", "cryptography", "tomllib"],
+    )
+    .is_some()
 }
 
 fn python(mode: &str, ring: &Path, file: &Path) -> String {

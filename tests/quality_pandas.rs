@@ -12,10 +12,6 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use strata::{profile_batches, ProfileOptions, Scalar};
 
-fn python() -> String {
-    std::env::var("STRATA_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
 fn data() -> (RecordBatch, String) {
     let n = 5000i64;
     let ints: Vec<Option<i64>> = (0..n)
@@ -73,28 +69,14 @@ print(json.dumps(out))
 
 #[test]
 fn exact_metrics_match_pandas_and_duckdb() {
-    let probe = Command::new(python())
-        .args(["-c", "import pandas, duckdb"])
-        .output();
-    match probe {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => {
-            let reason = String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-                .to_string();
-            return common::skip(&format!(
-                "quality_pandas: python3 lacks pandas or duckdb ({reason})"
-            ));
-        }
-        Err(e) => return common::skip(&format!("quality_pandas: cannot run python3 ({e})")),
-    }
+    let Some(python) = common::python_with("quality_pandas", &["pandas", "duckdb"]) else {
+        return;
+    };
     let (batch, csv) = data();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data.csv");
     std::fs::write(&path, csv).unwrap();
-    let out = Command::new(python())
+    let out = Command::new(&python)
         .args(["-c", SCRIPT])
         .arg(&path)
         .output()

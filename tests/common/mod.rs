@@ -94,3 +94,29 @@ pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
 pub fn strata_bin() -> &'static str {
     env!("CARGO_BIN_EXE_strata")
 }
+
+/// The Python interpreter (`STRATA_PYTHON`, else `python3`) when it imports every module in
+/// `modules`; otherwise prints the skip reason for `test` (a failure in CI) and returns None.
+pub fn python_with(test: &str, modules: &[&str]) -> Option<String> {
+    let python = std::env::var("STRATA_PYTHON").unwrap_or_else(|_| "python3".into());
+    let probe = format!("import {}", modules.join(", "));
+    match std::process::Command::new(&python)
+        .args(["-c", &probe])
+        .output()
+    {
+        Ok(out) if out.status.success() => Some(python),
+        Ok(out) => {
+            let reason = String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .to_string();
+            skip(&format!("{test}: {python} cannot `{probe}` ({reason})"));
+            None
+        }
+        Err(e) => {
+            skip(&format!("{test}: cannot run {python} ({e})"));
+            None
+        }
+    }
+}
