@@ -4,6 +4,7 @@
 mod dataset;
 mod eval;
 mod expr;
+mod merge;
 mod metadata;
 mod output;
 mod parse;

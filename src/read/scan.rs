@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::dataset::Dataset;
 use super::eval;
 use super::expr::Expr;
+use super::merge;
 use super::metadata::MetadataCache;
 use super::prune::{BloomPruner, Pruner, RowRanges};
 use super::source::ParquetSource;
@@ -211,10 +212,10 @@ impl Scan {
             .collect();
         let filter_columns: Vec<&str> = self.filter.as_ref().map(Expr::columns).unwrap_or_default();
 
+        // Footers first: the files' schemas merge into the dataset's (a column missing from a
+        // file reads as null there, differing types widen), and stray files fail early.
+        let mut opened = Vec::new();
         for file in &dataset.files {
-            if window.done() {
-                break;
-            }
             if let Some(filter) = &self.filter {
                 if !partition_may_match(filter, &dataset, file, &partition_names)? {
                     stats.files_skipped += 1;
@@ -227,12 +228,44 @@ impl Scan {
                 self.metadata_cache.as_deref(),
                 decryption.clone(),
             )?;
+            opened.push((file, source));
+        }
+        let merged = merge::merge(
+            opened
+                .iter()
+                .map(|(file, source)| (file.path.as_path(), source.metadata.schema().as_ref())),
+        )?;
+        let output = self.output_columns(&merged, &dataset.partitions, count_only)?;
+        let needed = self.decode_columns(&output, &filter_columns, &partition_names);
+        // The top-level columns a decoded batch is aligned to, before filter and projection.
+        let mut roots: Vec<&str> = needed
+            .iter()
+            .map(|n| {
+                if merged.column_with_name(n).is_some() {
+                    n.as_str()
+                } else {
+                    n.split('.').next().unwrap_or(n)
+                }
+            })
+            .collect();
+        roots.extend(partition_names.iter().copied());
+        let mut aligned: Vec<Field> = merged.fields().iter().map(|f| f.as_ref().clone()).collect();
+        for p in &dataset.partitions {
+            if merged.column_with_name(p.name()).is_none() {
+                aligned.push(p.clone());
+            }
+        }
+        let aligned = Schema::new(aligned);
+        if !opened.is_empty() {
+            schema = Some(output_schema(&merged, &dataset.partitions, &output));
+        }
+
+        for (file, source) in &opened {
+            if window.done() {
+                break;
+            }
             stats.files += 1;
             let file_schema = source.metadata.schema().clone();
-            let output = self.output_columns(&file_schema, &dataset.partitions, count_only)?;
-            if schema.is_none() {
-                schema = Some(output_schema(&file_schema, &dataset.partitions, &output));
-            }
             let metadata = source.metadata.metadata().clone();
             let groups = metadata.num_row_groups();
             stats.row_groups_total += groups as u64;
@@ -251,8 +284,7 @@ impl Scan {
                 }
             }
             stats.row_groups_skipped += keep.iter().filter(|k| !**k).count() as u64;
-            let needed = self.decode_columns(&output, &filter_columns, &partition_names);
-            let leaves = leaf_columns(&source, &needed);
+            let leaves = leaf_columns(source, &needed);
 
             // Without a filter every row of a kept row group comes out, so the offset and limit
             // can be applied to whole row groups from the footer alone.
@@ -319,7 +351,7 @@ impl Scan {
                             )?;
                             decoded
                                 .into_iter()
-                                .map(|b| self.finish(b, &dataset, file, &output))
+                                .map(|b| self.finish(b, &dataset, file, &aligned, &roots, &output))
                                 .collect::<Result<Vec<_>>>()
                         })
                         .collect()
@@ -357,6 +389,8 @@ impl Scan {
         batch: RecordBatch,
         dataset: &Dataset,
         file: &super::dataset::DataFile,
+        merged: &Schema,
+        roots: &[&str],
         output: &[String],
     ) -> Result<(u64, RecordBatch)> {
         let decoded = batch.num_rows() as u64;
@@ -386,6 +420,7 @@ impl Scan {
             )
             .map_err(|e| Error::internal(format!("cannot add partition columns: {e}")))?
         };
+        let batch = merge::align(batch, merged, roots)?;
         let batch = match &self.filter {
             Some(filter) => eval::filter(filter, &batch)?,
             None => batch,

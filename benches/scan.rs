@@ -1,0 +1,209 @@
+//! Scan speed on one generated Parquet file of about 1 GiB (6 columns, 24 row groups of 1M
+//! rows, page index), once compressed with snappy and once with zstd:
+//!
+//! * full scan and a 2-column projection: strata (1 and 2 threads) against the parquet crate's
+//!   plain `File` reader and the parquet crate over `Bytes` already in memory (both one thread,
+//!   which is all they offer);
+//! * a 1%-selective range filter, where the page index skips most pages, against the full scan.
+//!
+//! Run: `cargo bench --bench scan`. The files are generated once into `target/scan-bench/`
+//! (set `STRATA_SCAN_BENCH_DIR` to put them elsewhere); `benches/scan_compare.py` times DuckDB
+//! and polars on the same files. Goals (issue 4): strata at most 0.9x the `File` reader and
+//! 1.0x the `Bytes` reader, the filter at most 0.15x the full scan, 2 threads at least 1.7x
+//! faster than 1.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::{
+    ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use strata::{Expr, Scan};
+
+const ROWS: i64 = 24_000_000;
+const ROW_GROUP: i64 = 1_000_000;
+const ZONES: [&str; 8] = [
+    "JFK", "LGA", "EWR", "Midtown", "Harlem", "SoHo", "Astoria", "Queens",
+];
+
+fn bench_dir() -> PathBuf {
+    std::env::var_os("STRATA_SCAN_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/scan-bench"))
+}
+
+/// Rows `start..start + n`: `id` sorted, `ts` ascending microseconds, `qty` and `price`
+/// pseudo-random, `zone` one of 8 strings, `tag` a 16-hex-digit string per row.
+fn rows(start: i64, n: i64) -> RecordBatch {
+    let ids: Vec<i64> = (start..start + n).collect();
+    let mix = |i: i64| {
+        let mut x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        x ^= x >> 29;
+        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x ^ (x >> 32)
+    };
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("id", Arc::new(Int64Array::from(ids.clone()))),
+        (
+            "ts",
+            Arc::new(TimestampMicrosecondArray::from_iter_values(
+                ids.iter().map(|i| 1_700_000_000_000_000 + i * 1_250),
+            )),
+        ),
+        (
+            "qty",
+            Arc::new(Int32Array::from_iter_values(
+                ids.iter().map(|i| (mix(*i) % 1_000_000) as i32),
+            )),
+        ),
+        (
+            "price",
+            Arc::new(Float64Array::from_iter_values(
+                ids.iter().map(|i| (mix(i + 7) >> 11) as f64 / 9e9),
+            )),
+        ),
+        (
+            "zone",
+            Arc::new(StringArray::from_iter_values(
+                ids.iter().map(|i| ZONES[(mix(i + 3) % 8) as usize]),
+            )),
+        ),
+        (
+            "tag",
+            Arc::new(StringArray::from_iter_values(
+                ids.iter().map(|i| format!("{:016x}", mix(i + 11))),
+            )),
+        ),
+    ];
+    RecordBatch::try_from_iter(columns).unwrap()
+}
+
+/// The bench file for `codec`, written on first use.
+fn file(codec: &str) -> PathBuf {
+    let dir = bench_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("scan_{codec}.parquet"));
+    if path.exists() {
+        return path;
+    }
+    let compression = match codec {
+        "snappy" => Compression::SNAPPY,
+        _ => Compression::ZSTD(ZstdLevel::try_new(3).unwrap()),
+    };
+    let props = WriterProperties::builder()
+        .set_compression(compression)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(ROW_GROUP as usize))
+        .build();
+    let staging = path.with_extension("parquet.tmp");
+    let out = std::fs::File::create(&staging).unwrap();
+    let mut writer = ArrowWriter::try_new(out, rows(0, 1).schema(), Some(props)).unwrap();
+    let chunk = 250_000;
+    for start in (0..ROWS).step_by(chunk as usize) {
+        writer.write(&rows(start, chunk.min(ROWS - start))).unwrap();
+    }
+    writer.close().unwrap();
+    std::fs::rename(&staging, &path).unwrap();
+    eprintln!(
+        "wrote {} ({} MiB)",
+        path.display(),
+        std::fs::metadata(&path).unwrap().len() >> 20
+    );
+    path
+}
+
+/// The parquet crate alone, one thread: rows read.
+fn parquet_crate<T: parquet::file::reader::ChunkReader + 'static>(
+    input: T,
+    columns: Option<&[&str]>,
+) -> usize {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(input).unwrap();
+    let builder = match columns {
+        Some(names) => {
+            let mask = ProjectionMask::columns(builder.parquet_schema(), names.iter().copied());
+            builder.with_projection(mask)
+        }
+        None => builder,
+    };
+    builder
+        .build()
+        .unwrap()
+        .map(|b| black_box(b.unwrap()).num_rows())
+        .sum()
+}
+
+fn strata_scan(
+    path: &Path,
+    columns: Option<&[&str]>,
+    filter: Option<&Expr>,
+    threads: usize,
+) -> u64 {
+    let mut scan = Scan::new(path).threads(threads);
+    if let Some(c) = columns {
+        scan = scan.columns(c);
+    }
+    if let Some(f) = filter {
+        scan = scan.filter(f.clone());
+    }
+    let out = scan.run().unwrap();
+    black_box(&out.batches);
+    out.stats.rows_out
+}
+
+fn scans(c: &mut Criterion) {
+    for codec in ["snappy", "zstd"] {
+        let path = file(codec);
+        let size = std::fs::metadata(&path).unwrap().len();
+        let in_memory = Bytes::from(std::fs::read(&path).unwrap());
+        for (label, columns) in [("full", None), ("project_2", Some(&["qty", "price"][..]))] {
+            let mut group = c.benchmark_group(format!("scan_{codec}_{label}"));
+            group.sample_size(10);
+            group.warm_up_time(Duration::from_secs(2));
+            group.measurement_time(Duration::from_secs(15));
+            group.throughput(Throughput::Bytes(size));
+            group.bench_function("parquet_file", |b| {
+                b.iter(|| parquet_crate(std::fs::File::open(&path).unwrap(), columns))
+            });
+            group.bench_function("parquet_bytes", |b| {
+                b.iter(|| parquet_crate(in_memory.clone(), columns))
+            });
+            for threads in [1usize, 2] {
+                group.bench_with_input(BenchmarkId::new("strata", threads), &threads, |b, &t| {
+                    b.iter(|| strata_scan(&path, columns, None, t))
+                });
+            }
+            group.finish();
+        }
+        // 1% of the rows, from the middle of a row group: statistics keep one row group and
+        // the page index most of its pages out.
+        let lo = ROW_GROUP * 12 + ROW_GROUP / 3;
+        let filter = Expr::parse(&format!("id >= {lo} AND id < {}", lo + ROWS / 100)).unwrap();
+        let mut group = c.benchmark_group(format!("scan_{codec}_filter_1pct"));
+        group.sample_size(10);
+        group.warm_up_time(Duration::from_secs(1));
+        group.measurement_time(Duration::from_secs(5));
+        for threads in [1usize, 2] {
+            group.bench_with_input(BenchmarkId::new("strata", threads), &threads, |b, &t| {
+                b.iter(|| {
+                    assert_eq!(
+                        strata_scan(&path, None, Some(&filter), t),
+                        (ROWS / 100) as u64
+                    )
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, scans);
+criterion_main!(benches);

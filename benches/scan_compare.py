@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Scan comparison in one run on the files `cargo bench --bench scan` generates (about 1 GiB
+each, 24M rows, 6 columns, snappy and zstd, page index): strata against DuckDB and polars.
+
+For each file, with 1 and 2 threads: a full scan, a 2-column projection (qty, price) and a
+1%-selective range filter on the sorted `id` column. Every engine materialises the result as
+Arrow data: strata writes it as Arrow IPC to /dev/null (so it pays for the IPC encoding too),
+DuckDB fetches an Arrow table, polars builds a DataFrame.
+
+Run:  cargo bench --bench scan -- --test   # generates target/scan-bench/*.parquet
+      cargo build --profile bench --bin strata
+      python3 benches/scan_compare.py [--runs 3]
+Needs duckdb and polars (pip install duckdb polars). Times are the best of --runs, wall clock;
+strata's include process start and the footer read.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROWS = 24_000_000
+ROW_GROUP = 1_000_000
+LO = ROW_GROUP * 12 + ROW_GROUP // 3
+HI = LO + ROWS // 100
+
+POLARS = r"""
+import sys, time, polars as pl
+path, kind, lo, hi = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+t = time.perf_counter()
+if kind == "full":
+    df = pl.read_parquet(path)
+elif kind == "project_2":
+    df = pl.read_parquet(path, columns=["qty", "price"])
+else:
+    df = pl.scan_parquet(path).filter((pl.col("id") >= lo) & (pl.col("id") < hi)).collect()
+print(time.perf_counter() - t, df.height)
+"""
+
+
+def best(fn, runs):
+    times = []
+    rows = None
+    for _ in range(runs):
+        t, rows = fn()
+        times.append(t)
+    return min(times), rows
+
+
+def strata(binary, path, kind, threads):
+    args = [binary, "scan", path, "--threads", str(threads), "--format", "ipc"]
+    if kind == "project_2":
+        args += ["--columns", "qty,price"]
+    elif kind == "filter_1pct":
+        args += ["--filter", f"id >= {LO} AND id < {HI}"]
+    t = time.perf_counter()
+    with open(os.devnull, "wb") as sink:
+        subprocess.run(args, check=True, stdout=sink)
+    return time.perf_counter() - t, None
+
+
+def duckdb_scan(con, path, kind):
+    sql = {
+        "full": f"SELECT * FROM read_parquet('{path}')",
+        "project_2": f"SELECT qty, price FROM read_parquet('{path}')",
+        "filter_1pct": f"SELECT * FROM read_parquet('{path}') WHERE id >= {LO} AND id < {HI}",
+    }[kind]
+    t = time.perf_counter()
+    table = con.execute(sql).fetch_arrow_table()
+    return time.perf_counter() - t, table.num_rows
+
+
+def polars_scan(path, kind, threads):
+    env = dict(os.environ, POLARS_MAX_THREADS=str(threads))
+    out = subprocess.run(
+        [sys.executable, "-c", POLARS, path, kind, str(LO), str(HI)],
+        check=True, capture_output=True, text=True, env=env,
+    ).stdout.split()
+    return float(out[0]), int(out[1])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--dir", default=os.environ.get(
+        "STRATA_SCAN_BENCH_DIR", os.path.join(ROOT, "target", "scan-bench")))
+    parser.add_argument("--strata", default=os.path.join(ROOT, "target", "release", "strata"))
+    args = parser.parse_args()
+
+    import duckdb
+
+    results = []
+    for codec in ["snappy", "zstd"]:
+        path = os.path.join(args.dir, f"scan_{codec}.parquet")
+        if not os.path.exists(path):
+            sys.exit(f"{path} is missing: run `cargo bench --bench scan -- --test` first")
+        for kind in ["full", "project_2", "filter_1pct"]:
+            for threads in [1, 2]:
+                con = duckdb.connect()
+                con.execute(f"SET threads={threads}")
+                row = {"file": codec, "scan": kind, "threads": threads}
+                row["strata_s"], _ = best(lambda: strata(args.strata, path, kind, threads), args.runs)
+                row["duckdb_s"], row["rows"] = best(lambda: duckdb_scan(con, path, kind), args.runs)
+                row["polars_s"], _ = best(lambda: polars_scan(path, kind, threads), args.runs)
+                row["strata_vs_duckdb"] = round(row["strata_s"] / row["duckdb_s"], 2)
+                row["strata_vs_polars"] = round(row["strata_s"] / row["polars_s"], 2)
+                results.append(row)
+                print(json.dumps(row), flush=True)
+    print("\nfile    scan         thr  strata_s  duckdb_s  polars_s  strata/duckdb  strata/polars")
+    for r in results:
+        print(f"{r['file']:7} {r['scan']:12} {r['threads']:3}  {r['strata_s']:8.3f}  {r['duckdb_s']:8.3f}"
+              f"  {r['polars_s']:8.3f}  {r['strata_vs_duckdb']:13.2f}  {r['strata_vs_polars']:13.2f}")
+
+
+if __name__ == "__main__":
+    main()
