@@ -226,6 +226,30 @@ from_redb!(
     redb::CommitError
 );
 
+/// The message a panic carried.
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "(no message)"
+    }
+}
+
+/// Runs a decoder over bytes from outside, turning a panic inside it (a dependency's assertion
+/// tripped by damaged input) into a `Corrupt` error: bad input must never take the process
+/// down.
+pub(crate) fn catch_corrupt<T>(what: &str, body: impl FnOnce() -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(result) => result,
+        Err(payload) => Err(Error::corrupt(format!(
+            "{what}: the decoder failed on damaged data ({})",
+            panic_text(&*payload)
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,7 +27,7 @@ use zeroize::Zeroizing;
 
 use super::keys::{KeyProvider, SecretKey};
 use crate::atomic_file::AtomicFile;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{catch_corrupt, Error, ErrorKind, Result};
 
 /// Authenticated with every wrapped Parquet data key. Empty because Arrow's KMS client interface
 /// passes no context to unwrap, and pyarrow must be able to unwrap strata's keys.
@@ -407,14 +407,17 @@ pub fn read_encrypted_parquet(
         |e: ParquetError| parquet_error(e, "cannot read Parquet").with("path", path.display());
     let options =
         ArrowReaderOptions::new().with_file_decryption_properties(decryption.properties()?);
-    let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
-        .and_then(|b| b.build())
-        .map_err(with_path)?;
-    let mut out = Vec::new();
-    for batch in reader {
-        out.push(batch.map_err(|e| with_path(ParquetError::from(e)))?);
-    }
-    Ok(out)
+    // Guarded: damaged pages can trip assertions inside the parquet crate.
+    catch_corrupt(&format!("cannot read Parquet {}", path.display()), || {
+        let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
+            .and_then(|b| b.build())
+            .map_err(with_path)?;
+        let mut out = Vec::new();
+        for batch in reader {
+            out.push(batch.map_err(|e| with_path(ParquetError::from(e)))?);
+        }
+        Ok(out)
+    })
 }
 
 /// Maps a parquet crate error to a strata error: our own errors (from the key lookup) keep their

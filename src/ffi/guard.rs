@@ -1,9 +1,10 @@
 //! The one guard every export goes through, the status codes and the per-thread last error.
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::panic_text;
 
 use crate::{Error, ErrorKind, Result};
 
@@ -83,16 +84,6 @@ pub(crate) fn guard_void(body: impl FnOnce()) {
             "internal error: strata panicked while freeing: {}",
             panic_text(&*payload)
         ));
-    }
-}
-
-fn panic_text(payload: &(dyn Any + Send)) -> &str {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        s
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s
-    } else {
-        "(no message)"
     }
 }
 

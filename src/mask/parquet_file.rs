@@ -12,7 +12,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 use crate::atomic_file::AtomicFile;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{catch_corrupt, Error, ErrorKind, Result};
 
 /// Rows read per batch: bounds memory while giving the kernels enough rows to split.
 const BATCH_ROWS: usize = 64 * 1024;
@@ -41,7 +41,7 @@ pub fn rewrite_parquet(
     mut transform: impl FnMut(&RecordBatch) -> Result<RecordBatch>,
 ) -> Result<RewriteStats> {
     let file = File::open(input).map_err(|e| Error::io("cannot open the input", input, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+    let mut reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(parquet_error("not a readable Parquet file", input))?
         .with_batch_size(BATCH_ROWS)
         .build()
@@ -55,7 +55,10 @@ pub fn rewrite_parquet(
     let mut writer = ArrowWriter::try_new(out, schema, Some(props))
         .map_err(parquet_error("cannot write Parquet", output))?;
     let mut stats = RewriteStats::default();
-    for batch in reader {
+    // The decoder runs guarded: damaged pages can trip assertions inside the parquet crate.
+    while let Some(batch) = catch_corrupt("cannot read a batch", || Ok(reader.next()))
+        .map_err(|e| e.with("path", input.display()))?
+    {
         let batch = batch.map_err(|e| {
             Error::new(ErrorKind::Corrupt, format!("cannot read a batch: {e}"))
                 .with("path", input.display())

@@ -27,7 +27,7 @@ use parquet::file::reader::ChunkReader;
 use arrow::array::RecordBatch;
 
 use super::metadata::{FileVersion, MetadataCache};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{catch_corrupt, Error, ErrorKind, Result};
 
 /// An opened Parquet file with its footer parsed once.
 pub(crate) struct ParquetSource {
@@ -107,9 +107,12 @@ impl ParquetSource {
                 let with_index = options
                     .clone()
                     .with_page_index_policy(PageIndexPolicy::Optional);
-                let m = load(with_index)
-                    .or_else(|_| load(options))
-                    .map_err(|e| parquet_error(path, e))?;
+                let m = catch_corrupt("cannot read the Parquet footer", || {
+                    load(with_index)
+                        .or_else(|_| load(options))
+                        .map_err(|e| parquet_error(path, e))
+                })
+                .map_err(|e| e.with("path", path.display()))?;
                 cache.insert(version, m.clone());
                 m
             }
@@ -192,16 +195,19 @@ impl ParquetSource {
         if let Some(selection) = selection {
             builder = builder.with_row_selection(selection);
         }
-        let reader = builder.build().map_err(|e| parquet_error(&self.path, e))?;
-        reader
-            .map(|batch| {
-                batch.map_err(|e| {
-                    Error::corrupt(format!("cannot decode Parquet data: {e}"))
-                        .with("path", self.path.display())
-                        .with("row_group", row_group)
-                        .set_source(e)
+        let decode = || {
+            let reader = builder.build().map_err(|e| parquet_error(&self.path, e))?;
+            reader
+                .map(|batch| {
+                    batch.map_err(|e| {
+                        Error::corrupt(format!("cannot decode Parquet data: {e}")).set_source(e)
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        };
+        catch_corrupt("cannot decode Parquet data", decode).map_err(|e| {
+            e.with("path", self.path.display())
+                .with("row_group", row_group)
+        })
     }
 }
