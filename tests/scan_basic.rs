@@ -154,3 +154,38 @@ fn limit_offset_threads_and_count() {
         .unwrap();
     assert_eq!((n, stats.row_groups_skipped), (10, 3));
 }
+
+#[test]
+fn for_each_streams_what_run_collects() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path());
+    let scan = Scan::new(&path)
+        .filter(Expr::parse("maybe IS NOT NULL AND id > 50").unwrap())
+        .batch_size(16)
+        .threads(2);
+    let collected = scan.run().unwrap();
+    let mut streamed = Vec::new();
+    let (schema, stats) = scan
+        .for_each(|b| {
+            streamed.push(b);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(streamed, collected.batches);
+    assert_eq!(schema, collected.schema);
+    assert_eq!(stats, collected.stats);
+
+    // An error from the callback stops the scan and comes back unchanged.
+    let mut calls = 0;
+    let err = scan
+        .for_each(|_| {
+            calls += 1;
+            Err(strata::Error::new(
+                strata::ErrorKind::InvalidArgument,
+                "enough",
+            ))
+        })
+        .unwrap_err();
+    assert_eq!(calls, 1);
+    assert!(err.to_string().contains("enough"), "{err}");
+}

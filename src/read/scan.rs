@@ -162,14 +162,46 @@ impl Scan {
 
     /// Runs the scan and collects every batch.
     pub fn run(&self) -> Result<ScanOutput> {
-        self.execute(false)
+        let mut batches = Vec::new();
+        let (schema, stats) = self.execute(false, &mut |b| {
+            batches.push(b);
+            Ok(())
+        })?;
+        Ok(ScanOutput {
+            schema: batches.first().map(RecordBatch::schema).unwrap_or(schema),
+            batches,
+            stats,
+        })
+    }
+
+    /// Streams the matching batches to `each`, in order, without collecting them: memory
+    /// holds one wave of row groups (twice the thread count) at a time, however large the
+    /// input. An error from `each` stops the scan and is returned.
+    ///
+    /// ```no_run
+    /// # fn main() -> strata::Result<()> {
+    /// let mut rows = 0;
+    /// let (_schema, stats) = strata::Scan::new("big.parquet")
+    ///     .columns(&["fare"])
+    ///     .for_each(|batch| {
+    ///         rows += batch.num_rows();
+    ///         Ok(())
+    ///     })?;
+    /// assert_eq!(rows as u64, stats.rows_out);
+    /// # Ok(()) }
+    /// ```
+    pub fn for_each(
+        &self,
+        mut each: impl FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<(SchemaRef, ScanStats)> {
+        self.execute(false, &mut each)
     }
 
     /// Counts the matching rows (after offset and limit) without materializing them. Without
     /// a filter this reads only the footers.
     pub fn count(&self) -> Result<(u64, ScanStats)> {
-        let out = self.execute(true)?;
-        Ok((out.stats.rows_out, out.stats))
+        let (_, stats) = self.execute(true, &mut |_| Ok(()))?;
+        Ok((stats.rows_out, stats))
     }
 
     /// Runs `work` on the scan's threads: its own pool when [`Scan::threads`] was set, rayon's
@@ -193,7 +225,11 @@ impl Scan {
         }
     }
 
-    fn execute(&self, count_only: bool) -> Result<ScanOutput> {
+    fn execute(
+        &self,
+        count_only: bool,
+        sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<(SchemaRef, ScanStats)> {
         let dataset = Dataset::discover(&self.path)?;
         let decryption = self
             .decryption
@@ -203,7 +239,6 @@ impl Scan {
         let pool = self.pool()?;
         let mut stats = ScanStats::default();
         let mut window = Window::new(self.offset, self.limit);
-        let mut batches = Vec::new();
         let mut schema: Option<SchemaRef> = None;
         let partition_names: Vec<&str> = dataset
             .partitions
@@ -364,7 +399,9 @@ impl Scan {
                     for (decoded, batch) in result? {
                         stats.rows_decoded += decoded;
                         if let Some(batch) = window.cut(batch) {
-                            batches.push(batch);
+                            if !count_only {
+                                sink(batch)?;
+                            }
                         }
                     }
                 }
@@ -375,11 +412,7 @@ impl Scan {
             Some(s) => s,
             None => self.empty_schema(&dataset),
         };
-        Ok(ScanOutput {
-            schema: batches.first().map(RecordBatch::schema).unwrap_or(schema),
-            batches: if count_only { Vec::new() } else { batches },
-            stats,
-        })
+        Ok((schema, stats))
     }
 
     /// Adds partition columns, filters, and projects to the output columns. Returns the rows
