@@ -363,6 +363,21 @@ fn rotation_then_retokenize() {
     let before: serde_json::Value =
         serde_json::from_str(&ok(&strata(&s.root, &["key", "list", "--json"]))).unwrap();
     let old_kek = before[0]["id"].as_str().unwrap().to_string();
+    // `key list` shows the masking key versions wrapped under each key (never material).
+    let wrapped: Vec<(String, u64)> = before[0]["masking_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_str().unwrap().to_string(),
+                m["version"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(wrapped, [("pii".to_string(), 1), ("pii".to_string(), 2)]);
+    let listed = ok(&strata(&s.root, &["key", "list"]));
+    assert!(listed.contains("masking key pii v2"), "{listed}");
     let said = ok(&strata(&s.root, &["key", "rotate"]));
     assert!(said.contains("and 2 masking keys"), "{said}");
     ok(&strata(&s.root, &["key", "retire", &old_kek]));

@@ -61,38 +61,62 @@ pub fn run(config: &LakeConfig, command: KeyCommand, out: &mut dyn Write) -> str
         KeyCommand::List { json } => {
             let ring = KeyRing::load(&path)?;
             let usage = store.key_usage()?;
+            let masks = open_mask_keys(config, false)?.list();
             let rows: Vec<_> = ring
                 .list()
                 .into_iter()
                 .map(|k| {
+                    // The masking key versions wrapped under this key (additive to the
+                    // original shape, so scripts reading `objects` keep working).
+                    let wrapped: Vec<_> = masks
+                        .iter()
+                        .filter(|m| m.kek == k.id)
+                        .map(|m| {
+                            serde_json::json!({
+                                "id": m.id,
+                                "version": m.version,
+                                "created": time(m.created_ms),
+                            })
+                        })
+                        .collect();
                     serde_json::json!({
                         "id": k.id,
                         "active": k.active,
                         "created": time(k.created_ms),
                         "objects": usage.get(&k.id).copied().unwrap_or(0),
+                        "masking_keys": wrapped,
                     })
                 })
                 .collect();
             if json {
-                writeln!(out, "{}", serde_json::Value::Array(rows)).map_err(io)
-            } else {
-                for r in rows {
+                return writeln!(out, "{}", serde_json::Value::Array(rows)).map_err(io);
+            }
+            for r in rows {
+                writeln!(
+                    out,
+                    "{}  {}  {:>8} objects{}",
+                    r["id"].as_str().unwrap_or(""),
+                    r["created"].as_str().unwrap_or(""),
+                    r["objects"],
+                    if r["active"] == true {
+                        "  (active)"
+                    } else {
+                        ""
+                    }
+                )
+                .map_err(io)?;
+                for m in r["masking_keys"].as_array().into_iter().flatten() {
                     writeln!(
                         out,
-                        "{}  {}  {:>8} objects{}",
-                        r["id"].as_str().unwrap_or(""),
-                        r["created"].as_str().unwrap_or(""),
-                        r["objects"],
-                        if r["active"] == true {
-                            "  (active)"
-                        } else {
-                            ""
-                        }
+                        "    masking key {} v{}  {}",
+                        m["id"].as_str().unwrap_or(""),
+                        m["version"],
+                        m["created"].as_str().unwrap_or("")
                     )
                     .map_err(io)?;
                 }
-                Ok(())
             }
+            Ok(())
         }
         KeyCommand::Rotate { json } => {
             let mut ring = KeyRing::load_or_create(&path)?;
