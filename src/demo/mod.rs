@@ -3,6 +3,9 @@
 //! Each capability adds its part here, so the demo is the quickest way to see strata work.
 
 mod data;
+mod mixed;
+
+pub use mixed::mixed_table;
 
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};

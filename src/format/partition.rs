@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use arrow::array::{Array, RecordBatch, StringArray, UInt32Array};
+use arrow::array::{Array, ArrayRef, RecordBatch, StringArray, UInt32Array};
 use arrow::datatypes::{DataType, SchemaRef};
 
 use crate::error::{Error, Result};
@@ -145,6 +145,23 @@ pub fn escape(value: &str) -> String {
     out
 }
 
+/// Timestamps with a time zone, as the same instants without one: partitions are cut by UTC
+/// time (rendering in a named zone would need a time-zone database).
+fn utc_naive(column: &ArrayRef) -> Result<ArrayRef> {
+    match column.data_type() {
+        DataType::Timestamp(unit, Some(_)) => {
+            let data = column
+                .to_data()
+                .into_builder()
+                .data_type(DataType::Timestamp(*unit, None))
+                .build()
+                .map_err(|e| Error::internal(format!("cannot read timestamps: {e}")))?;
+            Ok(arrow::array::make_array(data))
+        }
+        _ => Ok(column.clone()),
+    }
+}
+
 /// The rows of one partition directory.
 pub struct PartitionRows {
     /// The directory relative to the dataset root, `a=1/b=x`.
@@ -208,7 +225,8 @@ pub fn split(
         let rendered: Vec<StringArray> = levels
             .iter()
             .map(|(idx, _)| {
-                let text = arrow::compute::cast(batch.column(*idx), &DataType::Utf8)
+                let column = utc_naive(batch.column(*idx))?;
+                let text = arrow::compute::cast(&column, &DataType::Utf8)
                     .map_err(|e| Error::invalid(format!("cannot render partition value: {e}")))?;
                 text.as_any()
                     .downcast_ref::<StringArray>()
@@ -266,7 +284,7 @@ pub fn split(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{ArrayRef, Int64Array, TimestampSecondArray};
+    use arrow::array::{Int64Array, TimestampSecondArray};
 
     #[test]
     fn splits_by_value_and_by_day() {
