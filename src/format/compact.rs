@@ -27,7 +27,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::{Deserialize, Serialize};
 
 use super::options::WriteOptions;
-use super::write::{write_named, WrittenFile};
+use super::write::{without_strata_metadata, write_named, WrittenFile};
 use crate::atomic_file::AtomicFile;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -212,10 +212,11 @@ fn read_file(path: &Path) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatc
         Error::corrupt(format!("cannot read Parquet file: {e}")).with("path", path.display())
     };
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(&e))?;
-    let schema = builder.schema().clone();
+    let schema = without_strata_metadata(builder.schema());
     let batches = builder
         .build()
         .map_err(|e| bad(&e))?
+        .map(|b| b.and_then(|b| b.with_schema(schema.clone())))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| bad(&e))?;
     Ok((schema, batches))

@@ -10,13 +10,13 @@ use super::choose::choose_columns;
 use super::codec::CodecPolicy;
 use super::options::WriteOptions;
 use super::parquet_file::{write_parquet, writer_properties};
-use super::write::{keys, FileFormat};
+use super::write::{keys, without_strata_metadata, FileFormat};
 use crate::error::{Error, Result};
 
 fn read(data: Bytes) -> Result<(SchemaRef, Vec<RecordBatch>, usize)> {
     let bad = |e: &dyn std::fmt::Display| Error::corrupt(format!("not readable Parquet: {e}"));
     let builder = ParquetRecordBatchReaderBuilder::try_new(data).map_err(|e| bad(&e))?;
-    let schema = builder.schema().clone();
+    let schema = without_strata_metadata(builder.schema());
     let group_rows = builder
         .metadata()
         .row_groups()
@@ -28,6 +28,7 @@ fn read(data: Bytes) -> Result<(SchemaRef, Vec<RecordBatch>, usize)> {
     let batches = builder
         .build()
         .map_err(|e| bad(&e))?
+        .map(|b| b.and_then(|b| b.with_schema(schema.clone())))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| bad(&e))?;
     Ok((schema, batches, group_rows))

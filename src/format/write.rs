@@ -492,3 +492,15 @@ pub(crate) fn write_named(
         options.target_file_bytes,
     )
 }
+
+/// `schema` without the `strata.*` metadata a previous write recorded (a reader copies a
+/// file's key-value metadata into the Arrow schema), so rewrites record fresh choices and
+/// files of one dataset compare equal by schema.
+pub(crate) fn without_strata_metadata(schema: &SchemaRef) -> SchemaRef {
+    let mut metadata = schema.metadata().clone();
+    metadata.retain(|k, _| !k.starts_with("strata."));
+    std::sync::Arc::new(arrow::datatypes::Schema::new_with_metadata(
+        schema.fields().clone(),
+        metadata,
+    ))
+}
