@@ -49,8 +49,8 @@ mod store;
 
 pub use atomic_file::AtomicFile;
 pub use config::{
-    EncryptionConfig, LakeConfig, LifecycleRule, PlacementRule, RetentionRule, RetryConfig,
-    S3Config, TierConfig, TierKind, DEFAULT_DIR,
+    EncryptionConfig, FormatConfig, LakeConfig, LifecycleRule, PlacementRule, RetentionRule,
+    RetryConfig, S3Config, TierConfig, TierKind, DEFAULT_DIR,
 };
 pub use crypto::{
     aead_backend, is_encrypted, new_envelope, open as open_envelope, seal as seal_envelope,
@@ -69,8 +69,8 @@ pub use format::{
     WriteSummary, WrittenFile, DECODE_FLOOR_MBPS, TARGET_FILE_SIZE_RANGE,
 };
 pub use format::{
-    compact, compact_until, inspect, reencode_parquet, ChunkInfo, CompactOptions, CompactReport,
-    CompactStep, FileInfo, RowGroupInfo, MANIFEST as COMPACTION_MANIFEST,
+    compact, compact_until, inspect, reencode_parquet, write_parquet, ChunkInfo, CompactOptions,
+    CompactReport, CompactStep, FileInfo, RowGroupInfo, MANIFEST as COMPACTION_MANIFEST,
 };
 pub use mask::{
     detokenize, mask_array, retokenize, rewrite_parquet, Alphabet, ColumnAccess, ColumnRotation,

@@ -22,6 +22,7 @@ pub use inspect::{inspect, ChunkInfo, FileInfo, RowGroupInfo};
 pub use options::{
     AccessPattern, DictionaryMode, FormatChoice, PageVersion, WriteOptions, TARGET_FILE_SIZE_RANGE,
 };
+pub use parquet_file::write_parquet;
 pub use partition::{Granularity, PartitionColumn, Partitioning};
 pub use reencode::reencode_parquet;
 pub use write::{

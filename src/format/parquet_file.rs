@@ -194,7 +194,8 @@ impl<W: Write + Send> ParquetFileWriter<W> {
     }
 }
 
-/// Writes `batches` as one Parquet file into `out`.
+/// Writes `batches` as one Parquet file into `out` with exactly `props` (no selection), in row
+/// groups of `row_group_rows`, encoding the columns of each row group in parallel.
 pub fn write_parquet<W: Write + Send>(
     out: W,
     schema: &SchemaRef,
