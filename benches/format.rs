@@ -8,10 +8,15 @@
 //! - write: strata's writer (columns encoded in parallel) against ArrowWriter with the same
 //!   WriterProperties (goal: at least as fast), plus the full `write` path with selection.
 //!
+//! The machine these run on is shared, so besides criterion's figures each comparison is also
+//! run as interleaved pairs (A, B, A, B, ...) and the best time of each side is compared: the
+//! best of many runs is the one least disturbed by other processes, and interleaving exposes
+//! both sides to the same load. Those ratios are printed as `paired:` lines.
+//!
 //! Run: `cargo bench --bench format`.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
 use bytes::Bytes;
@@ -71,10 +76,28 @@ fn scan(bytes: &Bytes) -> usize {
         .sum()
 }
 
+/// Runs `a` and `b` alternately `rounds` times; the ratio of their best wall times (b / a:
+/// above 1 means `a` is faster).
+fn paired(rounds: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (Duration, Duration, f64) {
+    let (mut best_a, mut best_b) = (Duration::MAX, Duration::MAX);
+    for _ in 0..rounds {
+        let t = Instant::now();
+        a();
+        best_a = best_a.min(t.elapsed());
+        let t = Instant::now();
+        b();
+        best_b = best_b.min(t.elapsed());
+    }
+    let ratio = best_b.as_secs_f64() / best_a.as_secs_f64();
+    (best_a, best_b, ratio)
+}
+
 fn sizes_and_scan(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let batches = table();
-    let mem: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
+    let mem = strata::demo::mixed_table(ROWS, 42)
+        .unwrap()
+        .get_array_memory_size();
     let auto = strata_file(dir.path(), &batches, "auto");
     let fast = strata_file(dir.path(), &batches, "fast");
     let mut fixed = Vec::new();
@@ -106,6 +129,18 @@ fn sizes_and_scan(c: &mut Criterion) {
 
     let snappy = fixed[0].1.clone();
     let snappy_plain = Bytes::from(arrow_writer(&batches, props(Compression::SNAPPY)));
+    let (f, s, ratio) = paired(
+        30,
+        || {
+            black_box(scan(&fast));
+        },
+        || {
+            black_box(scan(&snappy));
+        },
+    );
+    println!(
+        "paired: scan fast {f:.1?} vs snappy {s:.1?} (best of 30): snappy/fast = {ratio:.3} (goal >= 1)"
+    );
     let mut group = c.benchmark_group("scan");
     group.throughput(Throughput::Elements(ROWS as u64));
     group
@@ -145,7 +180,41 @@ fn write(c: &mut Criterion) {
             })
         });
     }
+    for (name, codec) in [
+        ("snappy", Compression::SNAPPY),
+        ("zstd3", Compression::ZSTD(ZstdLevel::try_new(3).unwrap())),
+    ] {
+        let p = props(codec);
+        let (a, w, ratio) = paired(
+            8,
+            || {
+                black_box(
+                    strata::write_parquet(Vec::new(), &schema, &batches, p.clone(), ROW_GROUP)
+                        .unwrap(),
+                );
+            },
+            || {
+                black_box(arrow_writer(&batches, p.clone()));
+            },
+        );
+        println!(
+            "paired: write {name}, same WriterProperties: strata {a:.1?} vs ArrowWriter {w:.1?} (best of 8): ArrowWriter/strata = {ratio:.3} (goal >= 1)"
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
+    let p = props(Compression::SNAPPY);
+    let (a, w, ratio) = paired(
+        8,
+        || {
+            black_box(strata_file(dir.path(), &batches, "snappy"));
+        },
+        || {
+            black_box(arrow_writer(&batches, p.clone()));
+        },
+    );
+    println!(
+        "paired: write path --codec snappy (encodings chosen per column) {a:.1?} vs ArrowWriter snappy defaults {w:.1?}: ratio {ratio:.3}"
+    );
     for codec in ["snappy", "auto"] {
         group.bench_function(format!("strata_write_path_{codec}"), |b| {
             b.iter(|| black_box(strata_file(dir.path(), &batches, codec).len()))

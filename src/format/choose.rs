@@ -316,7 +316,9 @@ fn choose_column(
         if best.mbps.is_finite() {
             reason.push_str(&format!(" decoding at {:.0} MB/s", best.mbps));
         }
-        reason.push_str(&format!(" (floor {floor:.0})"));
+        if floor > 0.0 {
+            reason.push_str(&format!(" (floor {floor:.0})"));
+        }
         if let Some(other) = trials
             .iter()
             .filter(|t| t.codec != best.codec)
@@ -348,7 +350,12 @@ pub fn choose_columns(
     batches: &[RecordBatch],
     options: &WriteOptions,
 ) -> Result<Vec<ColumnChoice>> {
-    let floor = decode_floor(options.tier_position);
+    // The decode-speed floor is what `auto` trades size against; the named policies and fixed
+    // codecs choose among codecs that are fast enough by construction.
+    let floor = match options.codec {
+        CodecPolicy::Auto => decode_floor(options.tier_position),
+        _ => 0.0,
+    };
     let fallback = default_codec(options.codec);
     schema
         .fields()
