@@ -186,7 +186,10 @@ fn walk(dir: &Path, files: &mut Vec<(PathBuf, u64)>, staged: &mut Vec<PathBuf>) 
         let meta = entry
             .metadata()
             .map_err(|e| Error::io("cannot list dataset", &path, e))?;
-        if name.starts_with(STAGED) {
+        // Staged outputs, and the partial files of staged outputs a killed run was writing
+        // (AtomicFile stages `<name>` as `.<name>.<pid>-<n>.partial`).
+        let partial = name.starts_with(&format!(".{STAGED}")) && name.ends_with(".partial");
+        if name.starts_with(STAGED) || partial {
             staged.push(path);
         } else if name.starts_with('.') || name.starts_with('_') {
             continue;
