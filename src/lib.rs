@@ -40,6 +40,7 @@ mod crypto;
 pub mod demo;
 mod error;
 mod ffi;
+mod format;
 mod mask;
 mod quality;
 mod read;
@@ -48,8 +49,8 @@ mod store;
 
 pub use atomic_file::AtomicFile;
 pub use config::{
-    EncryptionConfig, LakeConfig, LifecycleRule, PlacementRule, RetentionRule, RetryConfig,
-    S3Config, TierConfig, TierKind, DEFAULT_DIR,
+    EncryptionConfig, FormatConfig, LakeConfig, LifecycleRule, PlacementRule, RetentionRule,
+    RetryConfig, S3Config, TierConfig, TierKind, DEFAULT_DIR,
 };
 pub use crypto::{
     aead_backend, is_encrypted, new_envelope, open as open_envelope, seal as seal_envelope,
@@ -61,6 +62,16 @@ pub use crypto::{
     read_encrypted_parquet, write_encrypted_parquet, ParquetDecryption, ParquetEncryption,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use format::{
+    choose_columns, decode_floor, metadata_keys, read_input, select_format, write as write_data,
+    AccessPattern, Codec, CodecPolicy, ColumnChoice, DictionaryMode, FileFormat, FormatChoice,
+    Granularity, InputFormat, PageVersion, PartitionColumn, Partitioning, WriteOptions,
+    WriteSummary, WrittenFile, DECODE_FLOOR_MBPS, TARGET_FILE_SIZE_RANGE,
+};
+pub use format::{
+    compact, compact_until, inspect, reencode_parquet, write_parquet, ChunkInfo, CompactOptions,
+    CompactReport, CompactStep, FileInfo, RowGroupInfo, MANIFEST as COMPACTION_MANIFEST,
+};
 pub use mask::{
     detokenize, mask_array, retokenize, rewrite_parquet, Alphabet, ColumnAccess, ColumnRotation,
     DateUnit, DigestEncoding, HashAlgorithm, MaskKey, MaskKeys, MaskOp, MaskPolicy, MemoryKeys,

@@ -167,6 +167,9 @@ fn demo_runs_end_to_end() {
     assert!(out.contains("byte-identical: true"), "{out}");
     assert!(out.contains("model now in tier cold"), "{out}");
     assert!(out.contains("in tier hot with"), "{out}");
+    // The bronze data goes through the format path and the demo shows the per-column choices.
+    assert!(out.contains("codec policy auto"), "{out}");
+    assert!(out.contains("DELTA_BINARY_PACKED"), "{out}");
 }
 
 #[test]

@@ -64,6 +64,32 @@ pub struct LakeConfig {
     /// Objects at least this large are written with streaming multipart uploads.
     #[serde(with = "size_text")]
     pub multipart_threshold: u64,
+    /// Codec policies per tier and re-encoding of Parquet objects on demotion.
+    pub format: FormatConfig,
+}
+
+/// How Parquet data is encoded per tier.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct FormatConfig {
+    /// When a `.parquet` object is demoted to a colder tier, re-encode it with that tier's codec
+    /// policy (verified row for row, kept only when smaller) before it is swapped in.
+    pub reencode_on_demotion: bool,
+    /// Codec policy per tier name (`fast`, `balanced`, `compact`, `auto`, `zstd:9`, ...); a
+    /// tier not named here gets `fast` when it is the hottest, else `compact`.
+    pub tier_codecs: std::collections::BTreeMap<String, String>,
+}
+
+impl FormatConfig {
+    /// The codec policy of the tier `name` at `position` (0 is the hottest).
+    pub fn tier_codec(&self, name: &str, position: usize) -> Result<crate::format::CodecPolicy> {
+        match self.tier_codecs.get(name) {
+            Some(text) => text.parse().map_err(|e: Error| {
+                Error::config(format!("format.tier_codecs.{name}: {}", e.message()))
+            }),
+            None => Ok(crate::format::CodecPolicy::for_tier_position(position)),
+        }
+    }
 }
 
 /// Which tier new objects go to.
@@ -224,6 +250,7 @@ impl Default for LakeConfig {
             encryption: EncryptionConfig::default(),
             lock_timeout: Duration::ZERO,
             multipart_threshold: 16 * 1024 * 1024,
+            format: FormatConfig::default(),
         }
     }
 }
@@ -305,6 +332,12 @@ impl LakeConfig {
         for tier in &self.encryption.tiers {
             known(tier, "encryption.tiers")?;
         }
+        for (position, tier) in self.tiers.iter().enumerate() {
+            self.format.tier_codec(&tier.name, position)?;
+        }
+        for tier in self.format.tier_codecs.keys() {
+            known(tier, "format.tier_codecs")?;
+        }
         if !(1024..=16 * 1024 * 1024).contains(&self.encryption.chunk_size) {
             return Err(Error::config(
                 "encryption.chunk_size must be between 1 KiB and 16 MiB",
@@ -369,6 +402,31 @@ mod tests {
         let config = LakeConfig::from_toml_str(s3).unwrap();
         let back = LakeConfig::from_toml_str(&config.to_toml_string().unwrap()).unwrap();
         assert_eq!(config, back);
+    }
+
+    #[test]
+    fn tier_codecs_are_checked() {
+        let config = LakeConfig::from_toml_str(
+            "[format]\nreencode_on_demotion = true\ntier_codecs = { cold = 'zstd:9' }\n",
+        )
+        .unwrap();
+        assert!(config.format.reencode_on_demotion);
+        assert_eq!(
+            config.format.tier_codec("cold", 1).unwrap(),
+            crate::format::CodecPolicy::Fixed(crate::format::Codec::Zstd(9))
+        );
+        assert_eq!(
+            config.format.tier_codec("hot", 0).unwrap(),
+            crate::format::CodecPolicy::Fast
+        );
+        let err =
+            LakeConfig::from_toml_str("[format]\ntier_codecs = { cold = 'brotli' }\n").unwrap_err();
+        assert!(err.to_string().contains("brotli"), "{err}");
+        let err =
+            LakeConfig::from_toml_str("[format]\ntier_codecs = { warm = 'fast' }\n").unwrap_err();
+        assert!(err.to_string().contains("warm"), "{err}");
+        let back = LakeConfig::from_toml_str(&config.to_toml_string().unwrap()).unwrap();
+        assert_eq!(back, config);
     }
 
     #[test]

@@ -40,6 +40,12 @@ impl Dataset {
         }
         let mut paths = Vec::new();
         walk(root, &mut paths)?;
+        // A committed but unfinished compaction: read its outputs, not the files it replaced,
+        // so a scan never counts a row twice or misses one (see format::compact).
+        if let Some(view) = crate::format::pending_view(root)? {
+            paths.retain(|p| !view.replaced.contains(p));
+            paths.extend(view.staged);
+        }
         // Sorted so a scan's row order does not depend on the directory listing order.
         paths.sort();
         let mut names: Vec<String> = Vec::new();

@@ -57,14 +57,16 @@ pub(crate) struct Sealed {
     pub plain_size: u64,
 }
 
-/// A plaintext object encrypted while it moved into a tier whose policy encrypts.
+/// A copy whose bytes differ from the source: sealed on its way into a tier whose policy
+/// encrypts, or a Parquet object re-encoded for a colder tier.
 #[derive(Debug, Clone)]
 pub(crate) struct Resealed {
     /// Stored (envelope) size.
     pub size: u64,
     /// BLAKE3 of the envelope, hex.
     pub checksum: String,
-    pub enc: Sealed,
+    /// The envelope, or None when the copy is plaintext (a Parquet object re-encoded).
+    pub enc: Option<Sealed>,
 }
 
 impl ObjectRecord {
@@ -302,7 +304,7 @@ impl TierIndex {
                     if let Some(r) = resealed {
                         record.size = r.size;
                         record.checksum = r.checksum.clone();
-                        record.enc = Some(r.enc.clone());
+                        record.enc = r.enc.clone();
                     }
                     objects.insert(key, record.encode()?.as_slice())?;
                     orphans.remove((intent.to.as_str(), key))?;

@@ -349,6 +349,11 @@ impl Store {
         if let Some(record) = record {
             if record.enc.is_none() && self.config.encryption.tiers.contains(&to.name) {
                 resealed = Some(self.seal_into(from, to, key, intent, size).await?);
+            } else if let Some(r) = self
+                .reencode_into(from, to, key, intent, size, &record)
+                .await?
+            {
+                resealed = Some(r);
             } else {
                 transfer(from, to, key, size, self.config.multipart_threshold).await?;
                 verify_copy(to, key, size, &intent.checksum).await?;
@@ -400,8 +405,73 @@ impl Store {
         Ok(Resealed {
             size: stored,
             checksum,
-            enc,
+            enc: Some(enc),
         })
+    }
+}
+
+impl Store {
+    /// On demotion of a plaintext `.parquet` object with `format.reencode_on_demotion` set:
+    /// re-encodes it with the target tier's codec policy, verifies the new file decodes to the
+    /// same rows, writes and verifies the copy. None when the hook does not apply or the new
+    /// file would not be smaller (the caller then copies the object as it is). The index still
+    /// points at the source until the caller commits, so a crash here loses nothing.
+    async fn reencode_into(
+        &self,
+        from: &Tier,
+        to: &Tier,
+        key: &str,
+        intent: &MoveIntent,
+        size: u64,
+        record: &ObjectRecord,
+    ) -> Result<Option<Resealed>> {
+        let format = &self.config.format;
+        let (Some(from_pos), Some(to_pos)) =
+            (self.tier_position(&from.name), self.tier_position(&to.name))
+        else {
+            return Ok(None);
+        };
+        if !format.reencode_on_demotion
+            || record.enc.is_some()
+            || to_pos <= from_pos
+            || !key.ends_with(".parquet")
+        {
+            return Ok(None);
+        }
+        let policy = format.tier_codec(&to.name, to_pos)?;
+        let plain = read_from(from, key, None, size).await?;
+        if blake3::hash(&plain).to_hex().as_str() != intent.checksum {
+            return Err(Error::corrupt(format!(
+                "object in tier {} does not match its checksum; not moved",
+                from.name
+            ))
+            .with("key", key));
+        }
+        let encoded = tokio::task::spawn_blocking(move || {
+            crate::format::reencode_parquet(plain, policy, Some(to_pos))
+        })
+        .await
+        .map_err(|e| Error::internal(format!("re-encode task failed: {e}")))?;
+        let encoded = match encoded {
+            Ok(bytes) if (bytes.len() as u64) < size => bytes,
+            // Not Parquet after all, or no smaller: moved as it is.
+            Ok(_) | Err(_) => return Ok(None),
+        };
+        let checksum = blake3::hash(&encoded).to_hex().to_string();
+        let stored = encoded.len() as u64;
+        write_to(
+            to,
+            key,
+            Bytes::from(encoded),
+            self.config.multipart_threshold,
+        )
+        .await?;
+        verify_copy(to, key, stored, &checksum).await?;
+        Ok(Some(Resealed {
+            size: stored,
+            checksum,
+            enc: None,
+        }))
     }
 }
 

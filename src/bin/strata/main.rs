@@ -1,5 +1,7 @@
 //! The `strata` command-line tool: a thin layer over the library, one module per command group.
 
+mod compact;
+mod inspect;
 mod key;
 mod mask;
 mod objects;
@@ -7,6 +9,7 @@ mod quality;
 mod scan;
 mod tier;
 mod util;
+mod write;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -59,6 +62,13 @@ enum Command {
     Check(quality::CheckArgs),
     /// Write a masked copy of a Parquet file under a masking policy.
     Mask(mask::MaskArgs),
+    /// Write CSV, JSON lines, Parquet or Arrow IPC input as Parquet or Arrow IPC, choosing the
+    /// format and per-column codecs and encodings; optionally partitioned or into the lake.
+    Write(Box<write::WriteArgs>),
+    /// Show a Parquet or Arrow IPC file's schema, row groups and column chunks.
+    Inspect(inspect::InspectArgs),
+    /// Rewrite a dataset's small Parquet files into files of the target size.
+    Compact(compact::CompactArgs),
 }
 
 fn main() -> ExitCode {
@@ -96,5 +106,8 @@ fn run(cli: Cli) -> strata::Result<()> {
         Command::Profile(args) => quality::profile(args, &mut out),
         Command::Check(args) => quality::check(args, &mut out),
         Command::Mask(args) => mask::run(&config, args, &mut out),
+        Command::Write(args) => write::run(&config, *args, &mut out),
+        Command::Inspect(args) => inspect::run(args, &mut out),
+        Command::Compact(args) => compact::run(args, &mut out),
     }
 }

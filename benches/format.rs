@@ -1,0 +1,300 @@
+//! Format benches on a mixed-type table (sorted and random ints, floats, low- and
+//! high-cardinality strings, timestamps, dates, booleans, nulls):
+//!
+//! - file size: `auto` against strata with each fixed codec (snappy, lz4, zstd:3) and against
+//!   the parquet crate's ArrowWriter defaults with those codecs (printed once; goal: auto at most
+//!   1.02x the smallest fixed choice);
+//! - scan: decoding the whole `fast` file against the `snappy` one, in process CPU time (decoding
+//!   is single-threaded here; goal: fast at least as fast);
+//! - write: strata's writer (columns encoded in parallel) against ArrowWriter with the same
+//!   WriterProperties (goal: at least as fast), plus the full `write` path with selection.
+//!
+//! The machine these run on is shared, so besides criterion's figures each comparison is also
+//! run as interleaved pairs (A, B, A, B, ...) and the best time of each side is compared: the
+//! best of many runs is the one least disturbed by other processes, and interleaving exposes
+//! both sides to the same load. Those ratios are printed as `paired:` lines.
+//!
+//! Run: `cargo bench --bench format`.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use arrow::array::RecordBatch;
+use bytes::Bytes;
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use strata::{CodecPolicy, WriteOptions};
+
+const ROWS: usize = 1 << 19;
+const ROW_GROUP: usize = 1 << 17;
+
+fn table() -> Vec<RecordBatch> {
+    let t = strata::demo::mixed_table(ROWS, 42).unwrap();
+    (0..ROWS)
+        .step_by(8192)
+        .map(|o| t.slice(o, 8192.min(ROWS - o)))
+        .collect()
+}
+
+fn strata_file(dir: &std::path::Path, batches: &[RecordBatch], codec: &str) -> Bytes {
+    let path = dir.join(format!("{}.parquet", codec.replace(':', "")));
+    let options = WriteOptions {
+        codec: codec.parse::<CodecPolicy>().unwrap(),
+        row_group_rows: ROW_GROUP,
+        ..WriteOptions::default()
+    };
+    strata::write_data(&path, &batches[0].schema(), batches, &options).unwrap();
+    Bytes::from(std::fs::read(path).unwrap())
+}
+
+fn props(c: Compression) -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(c)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(ROW_GROUP))
+        .build()
+}
+
+fn arrow_writer(batches: &[RecordBatch], p: WriterProperties) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut out, batches[0].schema(), Some(p)).unwrap();
+    for b in batches {
+        w.write(b).unwrap();
+    }
+    w.close().unwrap();
+    out
+}
+
+fn scan(bytes: &Bytes) -> usize {
+    ParquetRecordBatchReaderBuilder::try_new(bytes.clone())
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap().num_rows())
+        .sum()
+}
+
+/// CPU time of the whole process, in nanoseconds: for single-threaded work (scans) on a shared
+/// machine, where wall time also counts other processes' turns.
+fn cpu_ns() -> u64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed");
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+fn wall_ns() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// Process CPU time as a criterion measurement.
+struct ProcessCpu;
+
+static NANOS: WallTime = WallTime;
+
+impl Measurement for ProcessCpu {
+    type Intermediate = u64;
+    type Value = u64;
+
+    fn start(&self) -> u64 {
+        cpu_ns()
+    }
+
+    fn end(&self, start: u64) -> u64 {
+        cpu_ns().saturating_sub(start)
+    }
+
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+
+    fn zero(&self) -> u64 {
+        0
+    }
+
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        NANOS.formatter()
+    }
+}
+
+/// Runs `a` and `b` alternately `rounds` times on `clock`; the best time of each and their
+/// ratio (b / a: above 1 means `a` is faster).
+fn paired(
+    rounds: usize,
+    clock: fn() -> u64,
+    mut a: impl FnMut(),
+    mut b: impl FnMut(),
+) -> (Duration, Duration, f64) {
+    let (mut best_a, mut best_b) = (u64::MAX, u64::MAX);
+    for _ in 0..rounds {
+        let t = clock();
+        a();
+        best_a = best_a.min(clock() - t);
+        let t = clock();
+        b();
+        best_b = best_b.min(clock() - t);
+    }
+    let ratio = best_b as f64 / best_a as f64;
+    (
+        Duration::from_nanos(best_a),
+        Duration::from_nanos(best_b),
+        ratio,
+    )
+}
+
+fn sizes_and_scan(c: &mut Criterion<ProcessCpu>) {
+    let dir = tempfile::tempdir().unwrap();
+    let batches = table();
+    let mem = strata::demo::mixed_table(ROWS, 42)
+        .unwrap()
+        .get_array_memory_size();
+    let auto = strata_file(dir.path(), &batches, "auto");
+    let fast = strata_file(dir.path(), &batches, "fast");
+    let mut fixed = Vec::new();
+    for codec in ["snappy", "lz4", "zstd:3"] {
+        fixed.push((codec, strata_file(dir.path(), &batches, codec)));
+    }
+    let plain = [
+        ("snappy", Compression::SNAPPY),
+        ("lz4", Compression::LZ4_RAW),
+        ("zstd:3", Compression::ZSTD(ZstdLevel::try_new(3).unwrap())),
+    ]
+    .map(|(n, c)| (n, arrow_writer(&batches, props(c)).len()));
+    println!("\nfile sizes, {ROWS} mixed rows ({mem} bytes in memory):");
+    println!("  strata auto     {:>10} B", auto.len());
+    println!("  strata fast     {:>10} B", fast.len());
+    for (n, b) in &fixed {
+        println!("  strata {n:<8} {:>10} B", b.len());
+    }
+    for (n, len) in &plain {
+        println!("  ArrowWriter {n:<8} {len:>10} B (parquet crate defaults)");
+    }
+    let smallest_fixed = fixed.iter().map(|(_, b)| b.len()).min().unwrap();
+    let smallest_plain = plain.iter().map(|(_, l)| *l).min().unwrap();
+    println!(
+        "  auto / smallest strata fixed codec = {:.4} (goal <= 1.02); auto / smallest ArrowWriter = {:.4}",
+        auto.len() as f64 / smallest_fixed as f64,
+        auto.len() as f64 / smallest_plain as f64
+    );
+
+    let snappy = fixed[0].1.clone();
+    let snappy_plain = Bytes::from(arrow_writer(&batches, props(Compression::SNAPPY)));
+    let (f, s, ratio) = paired(
+        30,
+        cpu_ns,
+        || {
+            black_box(scan(&fast));
+        },
+        || {
+            black_box(scan(&snappy));
+        },
+    );
+    println!(
+        "paired: scan fast {f:.1?} vs snappy {s:.1?} (CPU time, best of 30): snappy/fast = {ratio:.3} (goal >= 1)"
+    );
+    let mut group = c.benchmark_group("scan");
+    group.throughput(Throughput::Elements(ROWS as u64));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(6));
+    group.bench_function("fast", |b| b.iter(|| black_box(scan(&fast))));
+    group.bench_function("snappy", |b| b.iter(|| black_box(scan(&snappy))));
+    group.bench_function("snappy_arrowwriter_defaults", |b| {
+        b.iter(|| black_box(scan(&snappy_plain)))
+    });
+    group.finish();
+}
+
+fn write(c: &mut Criterion) {
+    let batches = table();
+    let schema = batches[0].schema();
+    let mut group = c.benchmark_group("write");
+    group.throughput(Throughput::Elements(ROWS as u64));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(8));
+    for (name, codec) in [
+        ("snappy", Compression::SNAPPY),
+        ("zstd3", Compression::ZSTD(ZstdLevel::try_new(3).unwrap())),
+    ] {
+        let p = props(codec);
+        group.bench_function(format!("arrow_writer_{name}"), |b| {
+            b.iter(|| black_box(arrow_writer(&batches, p.clone()).len()))
+        });
+        group.bench_function(format!("strata_{name}"), |b| {
+            b.iter(|| {
+                black_box(
+                    strata::write_parquet(Vec::new(), &schema, &batches, p.clone(), ROW_GROUP)
+                        .unwrap()
+                        .len(),
+                )
+            })
+        });
+    }
+    for (name, codec) in [
+        ("snappy", Compression::SNAPPY),
+        ("zstd3", Compression::ZSTD(ZstdLevel::try_new(3).unwrap())),
+    ] {
+        let p = props(codec);
+        let (a, w, ratio) = paired(
+            8,
+            wall_ns,
+            || {
+                black_box(
+                    strata::write_parquet(Vec::new(), &schema, &batches, p.clone(), ROW_GROUP)
+                        .unwrap(),
+                );
+            },
+            || {
+                black_box(arrow_writer(&batches, p.clone()));
+            },
+        );
+        println!(
+            "paired: write {name}, same WriterProperties: strata {a:.1?} vs ArrowWriter {w:.1?} (best of 8): ArrowWriter/strata = {ratio:.3} (goal >= 1)"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = props(Compression::SNAPPY);
+    let (a, w, ratio) = paired(
+        8,
+        wall_ns,
+        || {
+            black_box(strata_file(dir.path(), &batches, "snappy"));
+        },
+        || {
+            black_box(arrow_writer(&batches, p.clone()));
+        },
+    );
+    println!(
+        "paired: write path --codec snappy (encodings chosen per column) {a:.1?} vs ArrowWriter snappy defaults {w:.1?}: ratio {ratio:.3}"
+    );
+    for codec in ["snappy", "auto"] {
+        group.bench_function(format!("strata_write_path_{codec}"), |b| {
+            b.iter(|| black_box(strata_file(dir.path(), &batches, codec).len()))
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = scans;
+    // Scans decode on one thread: CPU time, steady on a shared machine.
+    config = Criterion::default().with_measurement(ProcessCpu);
+    targets = sizes_and_scan
+}
+// Writes encode columns in parallel: wall time, the only clock that shows it.
+criterion_group!(writes, write);
+criterion_main!(scans, writes);

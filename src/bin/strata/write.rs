@@ -1,0 +1,276 @@
+//! `strata write`: CSV, JSON lines, Parquet or Arrow IPC in; Parquet or Arrow IPC out, with the
+//! format and per-column codecs chosen (or forced), optionally partitioned, optionally into the
+//! lake's tiers.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use strata::{
+    AccessPattern, CodecPolicy, DictionaryMode, FormatChoice, InputFormat, LakeConfig, PageVersion,
+    Partitioning, PutOptions, Store, WriteOptions, WriteSummary,
+};
+
+use crate::util::{io, write_json};
+
+#[derive(Args)]
+pub struct WriteArgs {
+    /// Input file: .csv, .json/.jsonl, .parquet or .arrow/.ipc/.feather.
+    input: PathBuf,
+    /// Output file, or a directory for a partitioned or multi-file dataset (a name ending in
+    /// `/` or an existing directory); with --lake, the dataset's key prefix in the lake.
+    dest: String,
+    /// Output format.
+    #[arg(long, default_value = "auto", value_name = "auto|parquet|ipc")]
+    format: FormatChoice,
+    /// Codec: auto, fast, balanced, compact, zstd[:LEVEL], lz4, snappy, gzip[:LEVEL] or none.
+    #[arg(long, default_value = "auto", value_name = "CODEC")]
+    codec: CodecPolicy,
+    /// Hive-style partition columns, comma-separated; `ts:day` cuts a timestamp column to
+    /// year, month, day or hour.
+    #[arg(long, value_name = "COLS")]
+    partition_by: Option<Partitioning>,
+    /// Rows per row group.
+    #[arg(long, value_name = "N")]
+    row_group_rows: Option<usize>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Input format when the extension does not say.
+    #[arg(long, value_name = "csv|jsonl|parquet|ipc")]
+    input_format: Option<InputFormat>,
+    /// Data page format.
+    #[arg(long, default_value = "v1", value_parser = page_version)]
+    page_version: PageVersion,
+    /// Dictionary encoding: auto (per column), on or off.
+    #[arg(long, default_value = "auto", value_parser = dictionary)]
+    dictionary: DictionaryMode,
+    /// Columns that get a bloom filter, comma-separated.
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    bloom_filter: Vec<String>,
+    /// Sort rows by these columns before writing (recorded as the files' sort order).
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    sort_by: Vec<String>,
+    /// Roll multi-file outputs over past this size (e.g. 256MiB); default 128MiB.
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    target_file_size: Option<u64>,
+    /// Bytes per data page before compression (e.g. 1MiB).
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    page_size: Option<u64>,
+    /// How the data will be read: scan (Parquet) or zero-copy (Arrow IPC) under --format auto.
+    #[arg(long, default_value = "scan", value_name = "scan|zero-copy")]
+    access: AccessPattern,
+    /// The tier the data is for (its decode-speed floor applies under --codec auto).
+    #[arg(long, value_name = "NAME")]
+    tier: Option<String>,
+    /// Store the dataset in the lake (through the data root's tiers) under the key prefix DEST.
+    #[arg(long)]
+    lake: bool,
+}
+
+fn page_version(s: &str) -> Result<PageVersion, String> {
+    match s {
+        "v1" | "1" => Ok(PageVersion::V1),
+        "v2" | "2" => Ok(PageVersion::V2),
+        _ => Err(format!("unknown page version {s:?}; expected v1 or v2")),
+    }
+}
+
+fn dictionary(s: &str) -> Result<DictionaryMode, String> {
+    match s {
+        "auto" => Ok(DictionaryMode::Auto),
+        "on" => Ok(DictionaryMode::On),
+        "off" => Ok(DictionaryMode::Off),
+        _ => Err(format!(
+            "unknown dictionary mode {s:?}; expected auto, on or off"
+        )),
+    }
+}
+
+/// `1048576`, `64KiB`, `128MiB`, `1GiB` (also KB/MB/GB as binary units).
+pub fn size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().map_err(|_| format!("bad size {s:?}"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("bad size unit in {s:?}; use KiB, MiB or GiB")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size {s:?} is too large"))
+}
+
+fn human(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.2} GiB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.2} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}
+
+pub fn print_summary(out: &mut dyn Write, s: &WriteSummary, dest: &str) -> strata::Result<()> {
+    writeln!(
+        out,
+        "wrote {} {} file(s) to {dest}{}: {} rows, {} in -> {} out (ratio {:.2}x)",
+        s.files.len(),
+        s.format,
+        if s.partitions > 0 {
+            format!(" in {} partitions", s.partitions)
+        } else {
+            String::new()
+        },
+        s.rows,
+        human(s.bytes_in),
+        human(s.bytes_out),
+        s.ratio
+    )
+    .map_err(io)?;
+    writeln!(out, "format: {} ({})", s.format, s.format_reason).map_err(io)?;
+    writeln!(out, "codec policy: {}", s.codec_policy).map_err(io)?;
+    if !s.columns.is_empty() {
+        let width = s
+            .columns
+            .iter()
+            .map(|c| c.column.len())
+            .max()
+            .unwrap_or(6)
+            .max(6);
+        writeln!(
+            out,
+            "  {:<width$}  {:<8} {:<20} why",
+            "column", "codec", "encoding"
+        )
+        .map_err(io)?;
+        for c in &s.columns {
+            writeln!(
+                out,
+                "  {:<width$}  {:<8} {:<20} {}",
+                c.column,
+                c.codec.to_string(),
+                c.encoding,
+                c.reason
+            )
+            .map_err(io)?;
+        }
+    }
+    for f in &s.files {
+        writeln!(
+            out,
+            "  {:>10} rows {:>12}  {}",
+            f.rows,
+            human(f.bytes),
+            f.path.display()
+        )
+        .map_err(io)?;
+    }
+    Ok(())
+}
+
+pub fn run(config: &LakeConfig, args: WriteArgs, out: &mut dyn Write) -> strata::Result<()> {
+    let bytes_in = std::fs::metadata(&args.input)
+        .map_err(|e| {
+            strata::Error::new(
+                strata::ErrorKind::NotFound,
+                format!("cannot open input: {e}"),
+            )
+            .with("path", args.input.display())
+        })?
+        .len();
+    let (schema, batches) = strata::read_input(&args.input, args.input_format)?;
+    let defaults = WriteOptions::default();
+    let tier_position = match &args.tier {
+        Some(name) => Some(
+            config
+                .tiers
+                .iter()
+                .position(|t| &t.name == name)
+                .ok_or_else(|| {
+                    strata::Error::new(
+                        strata::ErrorKind::InvalidArgument,
+                        format!("unknown tier {name:?}"),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let options = WriteOptions {
+        format: args.format,
+        access: args.access,
+        codec: args.codec,
+        tier_position,
+        row_group_rows: args.row_group_rows.unwrap_or(defaults.row_group_rows),
+        page_bytes: args
+            .page_size
+            .map(|n| n as usize)
+            .unwrap_or(defaults.page_bytes),
+        target_file_bytes: args.target_file_size.unwrap_or(defaults.target_file_bytes),
+        page_version: args.page_version,
+        dictionary: args.dictionary,
+        bloom_filter_columns: args.bloom_filter,
+        sort_by: args.sort_by,
+        partitioning: args.partition_by,
+        ..defaults
+    };
+    let mut summary = if args.lake {
+        write_to_lake(config, &args.dest, &schema, &batches, &options)?
+    } else {
+        strata::write_data(Path::new(&args.dest), &schema, &batches, &options)?
+    };
+    summary.bytes_in = bytes_in;
+    summary.ratio = bytes_in as f64 / summary.bytes_out.max(1) as f64;
+    if args.json {
+        write_json(out, &summary)
+    } else {
+        print_summary(out, &summary, &args.dest)
+    }
+}
+
+/// Writes the dataset into a staging directory under the data root, then puts each file into
+/// the lake under `prefix/`; the summary names the keys.
+fn write_to_lake(
+    config: &LakeConfig,
+    prefix: &str,
+    schema: &arrow::datatypes::SchemaRef,
+    batches: &[arrow::array::RecordBatch],
+    options: &WriteOptions,
+) -> strata::Result<WriteSummary> {
+    let store = Store::open(config)?;
+    let prefix = prefix.trim_matches('/');
+    if prefix.is_empty() {
+        return Err(strata::Error::new(
+            strata::ErrorKind::InvalidArgument,
+            "--lake needs a dataset name as DEST",
+        ));
+    }
+    let staging = store.dir().join(format!(
+        ".strata-write-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    let dir = staging.join("d");
+    let result = (|| {
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            strata::Error::new(strata::ErrorKind::Io, format!("cannot create staging: {e}"))
+        })?;
+        let mut dest = dir.clone().into_os_string();
+        dest.push(std::path::MAIN_SEPARATOR_STR);
+        let mut summary = strata::write_data(Path::new(&dest), schema, batches, options)?;
+        for f in &mut summary.files {
+            let rel = f.path.strip_prefix(&dir).unwrap_or(&f.path).to_path_buf();
+            let key = format!("{prefix}/{}", rel.to_string_lossy().replace('\\', "/"));
+            store.put_file(&key, &f.path, &PutOptions::default())?;
+            f.path = PathBuf::from(key);
+        }
+        Ok(summary)
+    })();
+    let _ = std::fs::remove_dir_all(&staging);
+    result
+}

@@ -1,0 +1,30 @@
+//! Writing analytical data well: format selection (Parquet, or Arrow IPC where zero-copy hot
+//! reads win), codec and encoding selection per column, the Parquet and IPC writers,
+//! Hive-partitioned datasets, compaction, and inspection of what was written.
+
+mod choose;
+mod codec;
+mod compact;
+mod input;
+mod inspect;
+mod options;
+mod parquet_file;
+mod partition;
+mod reencode;
+mod write;
+
+pub use choose::{choose_columns, decode_floor, ColumnChoice, DECODE_FLOOR_MBPS};
+pub use codec::{Codec, CodecPolicy};
+pub(crate) use compact::pending_view;
+pub use compact::{compact, compact_until, CompactOptions, CompactReport, CompactStep, MANIFEST};
+pub use input::{read_input, InputFormat};
+pub use inspect::{inspect, ChunkInfo, FileInfo, RowGroupInfo};
+pub use options::{
+    AccessPattern, DictionaryMode, FormatChoice, PageVersion, WriteOptions, TARGET_FILE_SIZE_RANGE,
+};
+pub use parquet_file::write_parquet;
+pub use partition::{Granularity, PartitionColumn, Partitioning};
+pub use reencode::reencode_parquet;
+pub use write::{
+    keys as metadata_keys, select_format, write, FileFormat, WriteSummary, WrittenFile,
+};
