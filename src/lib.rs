@@ -35,6 +35,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod atomic_file;
+mod cache;
 mod config;
 mod crypto;
 pub mod demo;
@@ -47,8 +48,12 @@ mod runtime;
 mod store;
 
 pub use atomic_file::AtomicFile;
+pub use cache::{
+    BatchCache, BatchKey, BlockCache, BlockCacheOptions, Cache, CacheStats, CachesStats,
+    FooterCache, ObjectVersion, RangeFetch, TierLatency,
+};
 pub use config::{
-    EncryptionConfig, LakeConfig, LifecycleRule, PlacementRule, RetentionRule, RetryConfig,
+    CacheConfig, CacheExpiry, CacheRule, CacheStrategy, EncryptionConfig, LakeConfig, LifecycleRule, PlacementRule, RetentionRule, RetryConfig,
     S3Config, TierConfig, TierKind, DEFAULT_DIR,
 };
 pub use crypto::{

@@ -33,11 +33,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod cache;
 mod text;
 mod tier;
 
 use text::{duration_text, opt_duration_text, opt_size_text, size_text};
 pub(crate) use text::{located_error, toml_error, toml_error_in};
+pub use cache::{
+    CacheConfig, CacheExpiry, CacheRule, CacheStrategy, DEFAULT_BLOCK_SIZE, DEFAULT_CACHE_BUDGET,
+};
 pub use tier::{S3Config, TierConfig, TierKind};
 
 /// The whole configuration of a data root.
@@ -64,6 +68,8 @@ pub struct LakeConfig {
     /// Objects at least this large are written with streaming multipart uploads.
     #[serde(with = "size_text")]
     pub multipart_threshold: u64,
+    /// The in-memory caches over the slower tiers.
+    pub cache: CacheConfig,
 }
 
 /// Which tier new objects go to.
@@ -224,6 +230,7 @@ impl Default for LakeConfig {
             encryption: EncryptionConfig::default(),
             lock_timeout: Duration::ZERO,
             multipart_threshold: 16 * 1024 * 1024,
+            cache: CacheConfig::default(),
         }
     }
 }
@@ -309,6 +316,12 @@ impl LakeConfig {
             return Err(Error::config(
                 "encryption.chunk_size must be between 1 KiB and 16 MiB",
             ));
+        }
+        self.cache.validate()?;
+        if let Some(tiers) = &self.cache.tiers {
+            for tier in tiers {
+                known(tier, "cache.tiers")?;
+            }
         }
         if self.multipart_threshold < 5 * 1024 * 1024 {
             return Err(Error::config(
