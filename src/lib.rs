@@ -53,8 +53,9 @@ pub use cache::{
     FooterCache, ObjectVersion, RangeFetch, TierLatency,
 };
 pub use config::{
-    CacheConfig, CacheExpiry, CacheRule, CacheStrategy, EncryptionConfig, LakeConfig, LifecycleRule, PlacementRule, RetentionRule, RetryConfig,
-    S3Config, TierConfig, TierKind, DEFAULT_DIR,
+    CacheConfig, CacheExpiry, CacheRule, CacheStrategy, EncryptionConfig, LakeConfig,
+    LifecycleRule, PlacementRule, RetentionRule, RetryConfig, S3Config, TierConfig, TierKind,
+    DEFAULT_DIR,
 };
 pub use crypto::{
     aead_backend, is_encrypted, new_envelope, open as open_envelope, seal as seal_envelope,
@@ -78,8 +79,9 @@ pub use quality::{
     Scalar, Severity, TableProfile, TopValue, TopValues, ValueKind,
 };
 pub use read::{
-    write_batches, CmpOp, Expr, FileVersion, Literal, MemoryMetadataCache, MetadataCache, Scan,
-    ScanFormat, ScanOutput, ScanStats, DEFAULT_BATCH_SIZE,
+    write_batches, CmpOp, Expr, FileVersion, Literal, MemoryMetadataCache, MetadataCache,
+    ObjectReader, ObjectSource, Scan, ScanFormat, ScanOutput, ScanStats, COALESCE_GAP,
+    DEFAULT_BATCH_SIZE,
 };
 pub use store::{
     open_key_provider, open_mask_keys, validate_key, ActionKind, ActionOutcome, ObjectInfo,

@@ -23,7 +23,9 @@ pub(crate) struct FrequencySketch {
 impl FrequencySketch {
     /// A sketch sized for about `entries` distinct keys.
     pub fn new(entries: u64) -> FrequencySketch {
-        let size = (entries.saturating_mul(8)).clamp(4096, 1 << 24).next_power_of_two() as usize;
+        let size = (entries.saturating_mul(8))
+            .clamp(4096, 1 << 24)
+            .next_power_of_two() as usize;
         FrequencySketch {
             counters: (0..size).map(|_| AtomicU8::new(0)).collect(),
             mask: size - 1,

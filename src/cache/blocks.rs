@@ -7,6 +7,7 @@
 //! every insert first reserves its bytes and, when they do not fit, runs moka's pending
 //! evictions before trying again; a block that still does not fit is served but not kept.
 
+use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
@@ -106,6 +107,8 @@ pub(crate) struct Inner {
     read_ahead: u64,
     maintenance: Mutex<()>,
     hasher: std::collections::hash_map::RandomState,
+    /// Objects with blocks admitted: key -> version -> blocks up to, for exact invalidation.
+    objects: Mutex<HashMap<Arc<str>, HashMap<u64, u64>>>,
 }
 
 /// Settings of a [`BlockCache`].
@@ -182,6 +185,7 @@ impl BlockCache {
                 read_ahead: u64::from(options.read_ahead_blocks),
                 maintenance: Mutex::new(()),
                 hasher: Default::default(),
+                objects: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -218,9 +222,10 @@ impl BlockCache {
         let blocks = inner.blocks_for(object, first..last + 1, fetch, false)?;
         if strategy == CacheStrategy::ReadAhead {
             let count = object.size.div_ceil(bs);
-            if let Some(ahead) = inner
-                .sequence
-                .observe(object, first, last, inner.read_ahead, count)
+            if let Some(ahead) =
+                inner
+                    .sequence
+                    .observe(object, first, last, inner.read_ahead, count)
             {
                 let job = Job {
                     object: object.clone(),
@@ -266,16 +271,25 @@ impl BlockCache {
 
     /// Drops every block of every version of `key`.
     pub fn invalidate_object(&self, key: &str) {
-        let key: Arc<str> = Arc::from(key);
         // Keys carry the version, so this only frees memory; a stale block is never read.
-        let _ = self
-            .inner
-            .blocks
-            .invalidate_entries_if(move |k, _| k.object == key);
+        let versions = self.inner.lock_objects().remove(key);
+        let object: Arc<str> = Arc::from(key);
+        for (version, upto) in versions.unwrap_or_default() {
+            for block in 0..upto {
+                self.inner.blocks.invalidate(&BlockKey {
+                    object: object.clone(),
+                    version,
+                    block,
+                });
+            }
+        }
     }
 
     /// Drops every block of every object whose key starts with `prefix`.
     pub fn invalidate_prefix(&self, prefix: &str) {
+        self.inner
+            .lock_objects()
+            .retain(|k, _| !k.starts_with(prefix));
         let prefix = prefix.to_string();
         let _ = self
             .inner
@@ -297,6 +311,7 @@ impl BlockCache {
     /// What the cache did so far.
     pub fn stats(&self) -> CacheStats {
         let inner = &self.inner;
+        inner.blocks.run_pending_tasks();
         inner
             .counters
             .snapshot(inner.budget, self.held(), inner.blocks.entry_count())
@@ -309,6 +324,10 @@ impl BlockCache {
 }
 
 impl Inner {
+    fn lock_objects(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, HashMap<u64, u64>>> {
+        self.objects.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn key(&self, object: &ObjectVersion, block: u64) -> BlockKey {
         BlockKey {
             object: object.key.clone(),
@@ -485,6 +504,20 @@ impl Inner {
         if let Some(gate) = &self.gate {
             gate.add(bucket, w);
         }
+        {
+            let mut objects = self.lock_objects();
+            if objects.len() > 1024 + (self.budget / self.block_size) as usize * 4 {
+                // Mostly evicted objects by now; forgetting them only means an overwrite
+                // leaves their old blocks to eviction.
+                objects.clear();
+            }
+            let upto = objects
+                .entry(key.object.clone())
+                .or_default()
+                .entry(key.version)
+                .or_default();
+            *upto = (*upto).max(key.block + 1);
+        }
         Counters::bump(&self.counters.inserts);
         if prefetched {
             Counters::bump(&self.counters.prefetched);
@@ -589,9 +622,16 @@ mod tests {
             let got = cache
                 .read(&obj, range.clone(), &fetch, CacheStrategy::Lazy)
                 .unwrap();
-            assert_eq!(got, src.data.slice(range.start as usize..range.end as usize));
+            assert_eq!(
+                got,
+                src.data.slice(range.start as usize..range.end as usize)
+            );
         }
-        assert_eq!(src.calls.load(Relaxed), 1, "one coalesced fetch of three blocks");
+        assert_eq!(
+            src.calls.load(Relaxed),
+            1,
+            "one coalesced fetch of three blocks"
+        );
         let stats = cache.stats();
         assert_eq!(stats.misses, 3);
         assert!(stats.hits >= 5);
@@ -608,9 +648,17 @@ mod tests {
         let obj = ObjectVersion::new("seq", "v1", 64 * 4096);
         for b in 0..64u64 {
             let got = cache
-                .read(&obj, b * 4096..(b + 1) * 4096, &fetch, CacheStrategy::ReadAhead)
+                .read(
+                    &obj,
+                    b * 4096..(b + 1) * 4096,
+                    &fetch,
+                    CacheStrategy::ReadAhead,
+                )
                 .unwrap();
-            assert_eq!(got[..], src.data[(b * 4096) as usize..((b + 1) * 4096) as usize]);
+            assert_eq!(
+                got[..],
+                src.data[(b * 4096) as usize..((b + 1) * 4096) as usize]
+            );
             if b % 8 == 0 {
                 std::thread::sleep(Duration::from_millis(20));
             }

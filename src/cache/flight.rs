@@ -26,12 +26,11 @@ impl Flight {
         let mut outcome = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if let Some(o) = outcome.as_ref() {
-                return o.clone().map_err(|(kind, message)| Error::new(kind, message));
+                return o
+                    .clone()
+                    .map_err(|(kind, message)| Error::new(kind, message));
             }
-            outcome = self
-                .done
-                .wait(outcome)
-                .unwrap_or_else(|p| p.into_inner());
+            outcome = self.done.wait(outcome).unwrap_or_else(|p| p.into_inner());
         }
     }
 }
@@ -106,7 +105,11 @@ impl<K: Hash + Eq + Clone> Leader<'_, K> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&self.key);
-        *self.flight.outcome.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+        *self
+            .flight
+            .outcome
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(outcome);
         self.flight.done.notify_all();
     }
 }

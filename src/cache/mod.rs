@@ -98,11 +98,7 @@ impl Cache {
     pub fn stats(&self) -> CachesStats {
         let metadata = self.footers.stats();
         let blocks = self.blocks.stats();
-        let batches = self
-            .batches
-            .as_ref()
-            .map(|b| b.stats())
-            .unwrap_or_default();
+        let batches = self.batches.as_ref().map(|b| b.stats()).unwrap_or_default();
         CachesStats {
             budget: self.config.budget,
             bytes: metadata.bytes + blocks.bytes + batches.bytes,

@@ -28,16 +28,10 @@ pub enum CacheStrategy {
 #[serde(deny_unknown_fields, default)]
 pub struct CacheExpiry {
     /// Entries expire this long after they were cached.
-    #[serde(
-        with = "opt_duration_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "opt_duration_text", skip_serializing_if = "Option::is_none")]
     pub ttl: Option<Duration>,
     /// Entries expire when not read for this long.
-    #[serde(
-        with = "opt_duration_text",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "opt_duration_text", skip_serializing_if = "Option::is_none")]
     pub idle: Option<Duration>,
 }
 

@@ -37,11 +37,11 @@ mod cache;
 mod text;
 mod tier;
 
-use text::{duration_text, opt_duration_text, opt_size_text, size_text};
-pub(crate) use text::{located_error, toml_error, toml_error_in};
 pub use cache::{
     CacheConfig, CacheExpiry, CacheRule, CacheStrategy, DEFAULT_BLOCK_SIZE, DEFAULT_CACHE_BUDGET,
 };
+use text::{duration_text, opt_duration_text, opt_size_text, size_text};
+pub(crate) use text::{located_error, toml_error, toml_error_in};
 pub use tier::{S3Config, TierConfig, TierKind};
 
 /// The whole configuration of a data root.

@@ -5,6 +5,7 @@ mod dataset;
 mod eval;
 mod expr;
 mod metadata;
+mod object;
 mod output;
 mod parse;
 mod prune;
@@ -13,5 +14,6 @@ mod source;
 
 pub use expr::{CmpOp, Expr, Literal};
 pub use metadata::{FileVersion, MemoryMetadataCache, MetadataCache};
+pub use object::{ObjectReader, ObjectSource, COALESCE_GAP};
 pub use output::{write_batches, ScanFormat};
 pub use scan::{Scan, ScanOutput, ScanStats, DEFAULT_BATCH_SIZE};

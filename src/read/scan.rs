@@ -14,6 +14,7 @@ use super::dataset::Dataset;
 use super::eval;
 use super::expr::Expr;
 use super::metadata::MetadataCache;
+use super::object::ObjectSource;
 use super::prune::Pruner;
 use super::source::ParquetSource;
 use crate::crypto::ParquetDecryption;
@@ -75,6 +76,7 @@ pub struct Scan {
     no_mmap: bool,
     metadata_cache: Option<Arc<dyn MetadataCache>>,
     decryption: Option<ParquetDecryption>,
+    objects: Option<Arc<dyn ObjectSource>>,
 }
 
 impl Scan {
@@ -91,6 +93,7 @@ impl Scan {
             no_mmap: false,
             metadata_cache: None,
             decryption: None,
+            objects: None,
         }
     }
 
@@ -152,6 +155,13 @@ impl Scan {
         self
     }
 
+    /// Reads the path as the name of an object in `objects` (e.g. a lake's tiers, through
+    /// its cache) instead of a local file: footer first, then only the needed column chunks.
+    pub fn objects(mut self, objects: Arc<dyn ObjectSource>) -> Scan {
+        self.objects = Some(objects);
+        self
+    }
+
     /// Runs the scan and collects every batch.
     pub fn run(&self) -> Result<ScanOutput> {
         self.execute(false)
@@ -186,7 +196,10 @@ impl Scan {
     }
 
     fn execute(&self, count_only: bool) -> Result<ScanOutput> {
-        let dataset = Dataset::discover(&self.path)?;
+        let dataset = match &self.objects {
+            Some(_) => Dataset::single(&self.path),
+            None => Dataset::discover(&self.path)?,
+        };
         let decryption = self
             .decryption
             .as_ref()
@@ -214,7 +227,8 @@ impl Scan {
                     continue;
                 }
             }
-            let source = ParquetSource::open(
+            let source = ParquetSource::open_in(
+                self.objects.as_deref(),
                 &file.path,
                 self.no_mmap,
                 self.metadata_cache.as_deref(),
