@@ -113,7 +113,7 @@ pub fn parquet_bytes(rows: i64) -> Vec<u8> {
     ])
     .unwrap();
     let props = parquet::file::properties::WriterProperties::builder()
-        .set_max_row_group_size(20_000)
+        .set_max_row_group_row_count(Some(20_000))
         .build();
     let mut out = Vec::new();
     let mut w =
