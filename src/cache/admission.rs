@@ -173,6 +173,24 @@ impl LatencyBook {
             .map(|m| Duration::from_nanos((m.ns_per_byte * bytes as f64) as u64))
     }
 
+    /// How many times costlier a byte of `tier` is than a byte of the cheapest tier measured
+    /// (1 when `tier` is the cheapest or unmeasured).
+    pub fn relative_cost(&self, tier: &str) -> f64 {
+        let tiers = self.tiers.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(this) = tiers.get(tier) else {
+            return 1.0;
+        };
+        let cheapest = tiers
+            .values()
+            .map(|m| m.ns_per_byte)
+            .fold(f64::INFINITY, f64::min);
+        if cheapest > 0.0 && cheapest.is_finite() {
+            (this.ns_per_byte / cheapest).max(1.0)
+        } else {
+            1.0
+        }
+    }
+
     pub fn report(&self) -> Vec<TierLatency> {
         let tiers = self.tiers.lock().unwrap_or_else(|p| p.into_inner());
         let mut out: Vec<TierLatency> = tiers

@@ -73,6 +73,9 @@ struct Block {
     bucket: Arc<AtomicU8>,
 }
 
+/// Most extra reads a costly block counts for (moka's counters saturate at 15).
+const MAX_BOOST: u32 = 8;
+
 fn weight(key: &BlockKey, block: &Block) -> u64 {
     block.bytes.len() as u64 + key.object.len() as u64 + 96
 }
@@ -379,6 +382,7 @@ impl Inner {
                     let to = worth_bucket(reads, cost, block.bytes.len() as u64);
                     let from = block.bucket.swap(to, Relaxed);
                     gate.regrade(from, to, weight(&key, &block));
+                    self.boost(&key, fetch.tier());
                 }
                 out[i] = Some(block.bytes);
                 continue;
@@ -453,18 +457,17 @@ impl Inner {
                 }
             };
             let per_byte = took.as_nanos() as f64 / fetched.len().max(1) as f64;
-            let many = run.len() > 1;
             for (i, b, key, leader) in run {
                 let r = self.block_range(object, b);
                 let at = (r.start - span.start) as usize..(r.end - span.start) as usize;
-                // A slice of a multi-block fetch would pin the whole fetch in memory.
-                let bytes = if many {
-                    Bytes::copy_from_slice(&fetched[at])
-                } else {
-                    fetched.clone()
-                };
+                // Copied: a slice would pin the whole fetch (or a whole file's map) in memory,
+                // and the budget counts heap bytes the cache owns.
+                let bytes = Bytes::copy_from_slice(&fetched[at]);
                 let cost = Duration::from_nanos((per_byte * bytes.len() as f64) as u64);
-                self.admit(key, bytes.clone(), cost, prefetch, prefetch);
+                self.admit(key.clone(), bytes.clone(), cost, prefetch, prefetch);
+                if self.gate.is_some() {
+                    self.boost(&key, fetch.tier());
+                }
                 leader.finish(&Ok(bytes.clone()));
                 out[i] = Some(bytes);
             }
@@ -479,6 +482,16 @@ impl Inner {
         out.into_iter()
             .map(|b| b.ok_or_else(|| Error::internal("a cached block went missing")))
             .collect()
+    }
+
+    /// Makes moka's TinyLFU see a block of a costly tier as read more often, in proportion to
+    /// its cost relative to the cheapest tier (capped): TinyLFU then weighs reads x latency
+    /// when it compares a candidate with its victim, and keeps the costly blocks longer.
+    fn boost(&self, key: &BlockKey, tier: &str) {
+        let extra = (self.latency.relative_cost(tier).round() as u32).clamp(1, MAX_BOOST) - 1;
+        for _ in 0..extra {
+            let _ = self.blocks.get(key);
+        }
     }
 
     /// Keeps a fetched block if it is worth it and fits.

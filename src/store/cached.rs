@@ -74,6 +74,23 @@ impl Store {
         self.cache.stats()
     }
 
+    /// Makes tier `name` slow, for benchmarks and demos of the cache: every read from it waits
+    /// `per_call` plus `per_byte` for each byte first (an object store a network away).
+    pub fn simulate_latency(
+        &mut self,
+        name: &str,
+        per_call: std::time::Duration,
+        per_byte: std::time::Duration,
+    ) -> Result<()> {
+        let slot = self
+            .tiers
+            .iter_mut()
+            .find(|t| t.name == name)
+            .ok_or_else(|| Error::not_found("no such tier").with("tier", name))?;
+        *slot = Arc::new(slot.throttled(per_call, per_byte));
+        Ok(())
+    }
+
     /// Drops the cached blocks of every object whose key starts with `prefix`.
     pub fn invalidate_cache(&self, prefix: &str) {
         self.cache.invalidate_prefix(prefix);
