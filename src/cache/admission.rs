@@ -134,17 +134,49 @@ impl WorthGate {
     }
 }
 
-/// Fetch latency measured per tier.
+/// Fetch latency measured per tier, as a line fitted to recent fetches: time = per request +
+/// per byte x size (least squares with exponential forgetting), since remote tiers are
+/// dominated by the per-request part for small reads and by bandwidth for large ones.
 #[derive(Debug, Default)]
 pub(crate) struct LatencyBook {
     tiers: Mutex<HashMap<String, Measured>>,
 }
 
+/// Weight kept by old samples at each new one.
+const FORGET: f64 = 0.98;
+
 #[derive(Debug, Default, Clone, Copy)]
 struct Measured {
     fetches: u64,
     nanos: u128,
-    ns_per_byte: f64,
+    bytes: u128,
+    // Decayed sums for the fit: n, x, y, xx, xy (x = bytes, y = ns).
+    n: f64,
+    x: f64,
+    y: f64,
+    xx: f64,
+    xy: f64,
+}
+
+impl Measured {
+    /// Expected ns for a fetch of `bytes`.
+    fn estimate(&self, bytes: u64) -> f64 {
+        let size = bytes as f64;
+        if self.n <= 0.0 {
+            return 0.0;
+        }
+        let (mx, my) = (self.x / self.n, self.y / self.n);
+        let var = self.xx / self.n - mx * mx;
+        let fitted = if var > 1.0 {
+            let slope = ((self.xy / self.n - mx * my) / var).max(0.0);
+            let intercept = (my - slope * mx).max(0.0);
+            intercept + slope * size
+        } else {
+            // One size seen so far: scale the mean by size only above it.
+            my * (size / mx.max(1.0)).max(1.0)
+        };
+        fitted.max(1.0)
+    }
 }
 
 impl LatencyBook {
@@ -155,14 +187,15 @@ impl LatencyBook {
             Some(m) => m,
             None => tiers.entry(tier.to_string()).or_default(),
         };
-        let per_byte = took.as_nanos() as f64 / bytes.max(1) as f64;
-        m.ns_per_byte = if m.fetches == 0 {
-            per_byte
-        } else {
-            0.8 * m.ns_per_byte + 0.2 * per_byte
-        };
+        let (x, y) = (bytes as f64, took.as_nanos() as f64);
+        m.n = m.n * FORGET + 1.0;
+        m.x = m.x * FORGET + x;
+        m.y = m.y * FORGET + y;
+        m.xx = m.xx * FORGET + x * x;
+        m.xy = m.xy * FORGET + x * y;
         m.fetches += 1;
         m.nanos += took.as_nanos();
+        m.bytes += u128::from(bytes);
     }
 
     /// The expected time to fetch `bytes` from `tier`, if it was ever measured.
@@ -170,25 +203,21 @@ impl LatencyBook {
         let tiers = self.tiers.lock().unwrap_or_else(|p| p.into_inner());
         tiers
             .get(tier)
-            .map(|m| Duration::from_nanos((m.ns_per_byte * bytes as f64) as u64))
+            .map(|m| Duration::from_nanos(m.estimate(bytes) as u64))
     }
 
-    /// How many times costlier a byte of `tier` is than a byte of the cheapest tier measured
-    /// (1 when `tier` is the cheapest or unmeasured).
-    pub fn relative_cost(&self, tier: &str) -> f64 {
+    /// How many times longer a fetch of `bytes` from `tier` takes than from the quickest
+    /// tier measured (1 when `tier` is the quickest or unmeasured).
+    pub fn relative_cost(&self, tier: &str, bytes: u64) -> f64 {
         let tiers = self.tiers.lock().unwrap_or_else(|p| p.into_inner());
         let Some(this) = tiers.get(tier) else {
             return 1.0;
         };
-        let cheapest = tiers
+        let quickest = tiers
             .values()
-            .map(|m| m.ns_per_byte)
+            .map(|m| m.estimate(bytes))
             .fold(f64::INFINITY, f64::min);
-        if cheapest > 0.0 && cheapest.is_finite() {
-            (this.ns_per_byte / cheapest).max(1.0)
-        } else {
-            1.0
-        }
+        (this.estimate(bytes) / quickest.max(1.0)).max(1.0)
     }
 
     pub fn report(&self) -> Vec<TierLatency> {
@@ -199,7 +228,7 @@ impl LatencyBook {
                 tier: tier.clone(),
                 fetches: m.fetches,
                 mean_ms: m.nanos as f64 / m.fetches.max(1) as f64 / 1e6,
-                ms_per_mib: m.ns_per_byte * (1u64 << 20) as f64 / 1e6,
+                ms_per_mib: m.estimate(1 << 20) / 1e6,
             })
             .collect();
         out.sort_by(|a, b| a.tier.cmp(&b.tier));
@@ -223,6 +252,24 @@ mod tests {
             sketch.record(7);
         }
         assert!(sketch.estimate(42) <= 3, "counts halve as reads go by");
+    }
+
+    #[test]
+    fn latency_fits_per_request_and_per_byte() {
+        let book = LatencyBook::default();
+        for i in 0..50u64 {
+            let size = 10_000 + i * 20_000;
+            // 10 ms a request plus 10 ns a byte.
+            book.record("s3", size, Duration::from_nanos(10_000_000 + 10 * size));
+            book.record("disk", size, Duration::from_nanos(100_000 + size / 2));
+        }
+        let small = book.estimate("s3", 1000).unwrap().as_secs_f64();
+        assert!((small - 0.01001).abs() < 0.001, "{small}");
+        let big = book.estimate("s3", 1 << 20).unwrap().as_secs_f64();
+        assert!((big - 0.0205).abs() < 0.002, "{big}");
+        assert!(book.relative_cost("s3", 4096) > 50.0);
+        assert_eq!(book.relative_cost("disk", 4096), 1.0);
+        assert_eq!(book.report()[1].fetches, 50);
     }
 
     #[test]

@@ -74,7 +74,7 @@ struct Block {
 }
 
 /// Most extra reads a costly block counts for (moka's counters saturate at 15).
-const MAX_BOOST: u32 = 8;
+const MAX_BOOST: u32 = 15;
 
 fn weight(key: &BlockKey, block: &Block) -> u64 {
     block.bytes.len() as u64 + key.object.len() as u64 + 96
@@ -382,7 +382,7 @@ impl Inner {
                     let to = worth_bucket(reads, cost, block.bytes.len() as u64);
                     let from = block.bucket.swap(to, Relaxed);
                     gate.regrade(from, to, weight(&key, &block));
-                    self.boost(&key, fetch.tier());
+                    self.boost(&key, fetch.tier(), block.bytes.len() as u64);
                 }
                 out[i] = Some(block.bytes);
                 continue;
@@ -390,7 +390,10 @@ impl Inner {
             match self.flights.claim(&key) {
                 Claim::Leader(leader) => {
                     // Someone may have inserted it between the lookup and the claim.
-                    if let Some(block) = self.blocks.get(&key) {
+                    // (`contains_key` first: a second `get` would count as another read in
+                    // TinyLFU's frequency sketch.)
+                    let raced = self.blocks.contains_key(&key);
+                    if let Some(block) = raced.then(|| self.blocks.get(&key)).flatten() {
                         leader.finish(&Ok(block.bytes.clone()));
                         if !prefetch {
                             Counters::bump(&self.counters.hits);
@@ -466,7 +469,7 @@ impl Inner {
                 let cost = Duration::from_nanos((per_byte * bytes.len() as f64) as u64);
                 self.admit(key.clone(), bytes.clone(), cost, prefetch, prefetch);
                 if self.gate.is_some() {
-                    self.boost(&key, fetch.tier());
+                    self.boost(&key, fetch.tier(), bytes.len() as u64);
                 }
                 leader.finish(&Ok(bytes.clone()));
                 out[i] = Some(bytes);
@@ -487,8 +490,9 @@ impl Inner {
     /// Makes moka's TinyLFU see a block of a costly tier as read more often, in proportion to
     /// its cost relative to the cheapest tier (capped): TinyLFU then weighs reads x latency
     /// when it compares a candidate with its victim, and keeps the costly blocks longer.
-    fn boost(&self, key: &BlockKey, tier: &str) {
-        let extra = (self.latency.relative_cost(tier).round() as u32).clamp(1, MAX_BOOST) - 1;
+    fn boost(&self, key: &BlockKey, tier: &str, bytes: u64) {
+        let cost = self.latency.relative_cost(tier, bytes);
+        let extra = (cost.round() as u32).clamp(1, MAX_BOOST) - 1;
         for _ in 0..extra {
             let _ = self.blocks.get(key);
         }

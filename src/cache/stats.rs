@@ -101,7 +101,8 @@ pub struct TierLatency {
     pub fetches: u64,
     /// Mean time per fetch, in milliseconds.
     pub mean_ms: f64,
-    /// Recent time per MiB fetched (exponentially weighted), in milliseconds.
+    /// Expected time to fetch 1 MiB (per request plus per byte, fitted to recent fetches), in
+    /// milliseconds.
     pub ms_per_mib: f64,
 }
 
