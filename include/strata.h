@@ -70,6 +70,12 @@ struct ArrowArrayStream {
 
 #endif /* ARROW_C_STREAM_INTERFACE */
 
+// Default budget of all caches together.
+#define DEFAULT_CACHE_BUDGET (256 << 20)
+
+// Default block size.
+#define DEFAULT_BLOCK_SIZE (1 << 20)
+
 // The most bytes a KMS callback may write: the capacity of its `out` buffer.
 #define STRATA_KMS_MAX_OUTPUT 4096
 
@@ -81,6 +87,9 @@ struct ArrowArrayStream {
 
 // Default accuracy parameter: rank error about 1.33% plus the sampler's 0.6%.
 #define QuantileSketch_DEFAULT_K 200
+
+// Column chunks closer than this are read together (one request instead of two).
+#define COALESCE_GAP (1 << 20)
 
 // Bytes owned by strata: an object's content (often a memory map of the stored file, so
 // nothing was copied) or an Arrow IPC stream. Read them through the pointer and length the
@@ -411,6 +420,17 @@ strata_status strata_tier_run(const struct strata_lake *lake,
                               bool dry_run,
                               uint64_t now_ms,
                               char **json);
+
+// The lake's cache statistics as JSON: `budget`, `bytes`, then per cache (`metadata`,
+// `blocks`, `batches`) `hits`, `misses`, `hit_ratio`, `bytes`, `entries`, `evictions`,
+// `prefetched`, `prefetch_hits` and more, and `tiers`, the fetch latency measured per tier.
+// Free `*json` with `strata_string_free`.
+strata_status strata_cache_stats_json(const struct strata_lake *lake,
+                                      char **json);
+
+// Drops the cached blocks of every object whose key starts with `prefix` ("" for all).
+strata_status strata_cache_invalidate(const struct strata_lake *lake,
+                                      const char *prefix);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -35,6 +35,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod atomic_file;
+mod cache;
 mod config;
 mod crypto;
 pub mod demo;
@@ -48,9 +49,14 @@ mod runtime;
 mod store;
 
 pub use atomic_file::AtomicFile;
+pub use cache::{
+    BatchCache, BatchKey, BlockCache, BlockCacheOptions, Cache, CacheStats, CachesStats,
+    FooterCache, ObjectVersion, RangeFetch, TierLatency,
+};
 pub use config::{
-    EncryptionConfig, FormatConfig, LakeConfig, LifecycleRule, PlacementRule, RetentionRule,
-    RetryConfig, S3Config, TierConfig, TierKind, DEFAULT_DIR,
+    CacheConfig, CacheExpiry, CacheRule, CacheStrategy, EncryptionConfig, FormatConfig,
+    LakeConfig, LifecycleRule, PlacementRule, RetentionRule, RetryConfig, S3Config, TierConfig,
+    TierKind, DEFAULT_DIR,
 };
 pub use crypto::{
     aead_backend, is_encrypted, new_envelope, open as open_envelope, seal as seal_envelope,
@@ -84,8 +90,9 @@ pub use quality::{
     Scalar, Severity, TableProfile, TopValue, TopValues, ValueKind,
 };
 pub use read::{
-    write_batches, CmpOp, Expr, FileVersion, Literal, MemoryMetadataCache, MetadataCache, Scan,
-    ScanFormat, ScanOutput, ScanStats, DEFAULT_BATCH_SIZE,
+    write_batches, CmpOp, Expr, FileVersion, Literal, MemoryMetadataCache, MetadataCache,
+    ObjectReader, ObjectSource, Scan, ScanFormat, ScanOutput, ScanStats, COALESCE_GAP,
+    DEFAULT_BATCH_SIZE,
 };
 pub use store::{
     open_key_provider, open_mask_keys, validate_key, ActionKind, ActionOutcome, ObjectInfo,

@@ -38,6 +38,16 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// A handle for blocking on the runtime from threads strata starts (cache fetches).
+    pub fn handle(&self) -> Result<tokio::runtime::Handle> {
+        match &self.rt {
+            Some(rt) => Ok(rt.handle().clone()),
+            None => Err(Error::internal("the I/O runtime is shut down")),
+        }
+    }
+}
+
 impl Drop for Runtime {
     fn drop(&mut self) {
         // Dropping a runtime inside another async context panics; shutting down in the

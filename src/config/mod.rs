@@ -33,9 +33,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod cache;
 mod text;
 mod tier;
 
+pub use cache::{
+    CacheConfig, CacheExpiry, CacheRule, CacheStrategy, DEFAULT_BLOCK_SIZE, DEFAULT_CACHE_BUDGET,
+};
 use text::{duration_text, opt_duration_text, opt_size_text, size_text};
 pub(crate) use text::{located_error, toml_error, toml_error_in};
 pub use tier::{S3Config, TierConfig, TierKind};
@@ -64,6 +68,8 @@ pub struct LakeConfig {
     /// Objects at least this large are written with streaming multipart uploads.
     #[serde(with = "size_text")]
     pub multipart_threshold: u64,
+    /// The in-memory caches over the slower tiers.
+    pub cache: CacheConfig,
     /// Codec policies per tier and re-encoding of Parquet objects on demotion.
     pub format: FormatConfig,
 }
@@ -251,6 +257,7 @@ impl Default for LakeConfig {
             lock_timeout: Duration::ZERO,
             multipart_threshold: 16 * 1024 * 1024,
             format: FormatConfig::default(),
+            cache: CacheConfig::default(),
         }
     }
 }
@@ -342,6 +349,12 @@ impl LakeConfig {
             return Err(Error::config(
                 "encryption.chunk_size must be between 1 KiB and 16 MiB",
             ));
+        }
+        self.cache.validate()?;
+        if let Some(tiers) = &self.cache.tiers {
+            for tier in tiers {
+                known(tier, "cache.tiers")?;
+            }
         }
         if self.multipart_threshold < 5 * 1024 * 1024 {
             return Err(Error::config(

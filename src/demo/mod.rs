@@ -2,6 +2,7 @@
 //!
 //! Each capability adds its part here, so the demo is the quickest way to see strata work.
 
+mod cache;
 mod data;
 mod mixed;
 
@@ -23,7 +24,7 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
             .map_err(|e| Error::new(ErrorKind::Io, format!("cannot write output: {e}")))
     };
     let started = Instant::now();
-    let store = Store::open(config)?;
+    let store = std::sync::Arc::new(Store::open(config)?);
     say(format!(
         "strata demo on data root {}",
         store.dir().display()
@@ -99,6 +100,7 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
 
     mask::run(config, &store, &mut say)?;
 
+    cache::put(&store)?;
     say("\n== Lifecycle and retention (policies evaluated 31 days from now)".into())?;
     let later = SystemTime::now() + Duration::from_secs(31 * 86_400);
     let dry = store.run_tiers(
@@ -138,6 +140,8 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
         "tmp/demo-scratch.txt still present: {}",
         store.exists("tmp/demo-scratch.txt")?
     ))?;
+
+    cache::run(&store, &mut say)?;
 
     say("\n== Promotion on repeated reads".into())?;
     for _ in 0..3 {

@@ -1,4 +1,5 @@
-//! Running the tier policies (lifecycle moves, retention deletes) from C.
+//! Running the tier policies (lifecycle moves, retention deletes) and reading the cache
+//! statistics from C.
 
 use std::ffi::c_char;
 use std::time::{Duration, UNIX_EPOCH};
@@ -30,5 +31,35 @@ pub extern "C" fn strata_tier_run(
         };
         let report = store.run_tiers(&options, &|_, _| {})?;
         args::put_json(json, "json", &report)
+    })
+}
+
+/// The lake's cache statistics as JSON: `budget`, `bytes`, then per cache (`metadata`,
+/// `blocks`, `batches`) `hits`, `misses`, `hit_ratio`, `bytes`, `entries`, `evictions`,
+/// `prefetched`, `prefetch_hits` and more, and `tiers`, the fetch latency measured per tier.
+/// Free `*json` with `strata_string_free`.
+#[no_mangle]
+pub extern "C" fn strata_cache_stats_json(
+    lake: *const strata_lake,
+    json: *mut *mut c_char,
+) -> strata_status {
+    guard(|| {
+        args::out_ptr(json, "json")?;
+        let store = self::lake(lake)?;
+        args::put_json(json, "json", &store.cache_stats())
+    })
+}
+
+/// Drops the cached blocks of every object whose key starts with `prefix` ("" for all).
+#[no_mangle]
+pub extern "C" fn strata_cache_invalidate(
+    lake: *const strata_lake,
+    prefix: *const c_char,
+) -> strata_status {
+    guard(|| {
+        let store = self::lake(lake)?;
+        let prefix = args::text(prefix, "prefix")?;
+        store.invalidate_cache(prefix);
+        Ok(())
     })
 }

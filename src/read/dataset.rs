@@ -26,6 +26,17 @@ pub(crate) struct Dataset {
 }
 
 impl Dataset {
+    /// One file (or object) with no partitions.
+    pub(crate) fn single(path: &Path) -> Dataset {
+        Dataset {
+            files: vec![DataFile {
+                path: path.to_path_buf(),
+                values: Vec::new(),
+            }],
+            partitions: Vec::new(),
+        }
+    }
+
     pub(crate) fn discover(root: &Path) -> Result<Dataset> {
         let meta =
             std::fs::metadata(root).map_err(|e| Error::io("cannot open scan path", root, e))?;

@@ -6,6 +6,7 @@ mod eval;
 mod expr;
 mod merge;
 mod metadata;
+mod object;
 mod output;
 mod parse;
 mod prune;
@@ -14,5 +15,6 @@ mod source;
 
 pub use expr::{CmpOp, Expr, Literal};
 pub use metadata::{FileVersion, MemoryMetadataCache, MetadataCache};
+pub use object::{ObjectReader, ObjectSource, COALESCE_GAP};
 pub use output::{write_batches, ScanFormat};
 pub use scan::{Scan, ScanOutput, ScanStats, DEFAULT_BATCH_SIZE};

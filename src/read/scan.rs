@@ -15,6 +15,7 @@ use super::eval;
 use super::expr::Expr;
 use super::merge;
 use super::metadata::MetadataCache;
+use super::object::ObjectSource;
 use super::prune::{BloomPruner, Pruner, RowRanges};
 use super::source::ParquetSource;
 use crate::crypto::ParquetDecryption;
@@ -83,6 +84,7 @@ pub struct Scan {
     no_mmap: bool,
     metadata_cache: Option<Arc<dyn MetadataCache>>,
     decryption: Option<ParquetDecryption>,
+    objects: Option<Arc<dyn ObjectSource>>,
 }
 
 impl Scan {
@@ -99,6 +101,7 @@ impl Scan {
             no_mmap: false,
             metadata_cache: None,
             decryption: None,
+            objects: None,
         }
     }
 
@@ -157,6 +160,13 @@ impl Scan {
     /// (a key provider for key material, or raw keys by id).
     pub fn decryption(mut self, decryption: ParquetDecryption) -> Scan {
         self.decryption = Some(decryption);
+        self
+    }
+
+    /// Reads the path as the name of an object in `objects` (e.g. a lake's tiers, through
+    /// its cache) instead of a local file: footer first, then only the needed column chunks.
+    pub fn objects(mut self, objects: Arc<dyn ObjectSource>) -> Scan {
+        self.objects = Some(objects);
         self
     }
 
@@ -230,7 +240,10 @@ impl Scan {
         count_only: bool,
         sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
     ) -> Result<(SchemaRef, ScanStats)> {
-        let dataset = Dataset::discover(&self.path)?;
+        let dataset = match &self.objects {
+            Some(_) => Dataset::single(&self.path),
+            None => Dataset::discover(&self.path)?,
+        };
         let decryption = self
             .decryption
             .as_ref()
@@ -257,7 +270,8 @@ impl Scan {
                     continue;
                 }
             }
-            let source = ParquetSource::open(
+            let source = ParquetSource::open_in(
+                self.objects.as_deref(),
                 &file.path,
                 self.no_mmap,
                 self.metadata_cache.as_deref(),

@@ -27,6 +27,7 @@ use parquet::file::reader::ChunkReader;
 use arrow::array::RecordBatch;
 
 use super::metadata::{FileVersion, MetadataCache};
+use super::object::{ObjectReader, ObjectSource, RangeReader};
 use crate::error::{catch_corrupt, Error, ErrorKind, Result};
 
 /// An opened Parquet file with its footer parsed once.
@@ -35,6 +36,8 @@ pub(crate) struct ParquetSource {
     len: u64,
     encrypted: bool,
     bytes: Option<Bytes>,
+    /// Set for a lake object read by ranges (`bytes` is then None).
+    object: Option<Arc<dyn ObjectReader>>,
     pub(crate) metadata: ArrowReaderMetadata,
 }
 
@@ -60,6 +63,61 @@ pub(crate) fn parquet_error(path: &Path, err: parquet::errors::ParquetError) -> 
 }
 
 impl ParquetSource {
+    /// Opens `path`: the object of that name in `objects` when given, else the file.
+    pub(crate) fn open_in(
+        objects: Option<&dyn ObjectSource>,
+        path: &Path,
+        no_mmap: bool,
+        cache: Option<&dyn MetadataCache>,
+        decryption: Option<Arc<FileDecryptionProperties>>,
+    ) -> Result<Self> {
+        let Some(objects) = objects else {
+            return Self::open(path, no_mmap, cache, decryption);
+        };
+        let object = objects.open_object(&path.to_string_lossy())?;
+        if let Some(local) = object.local_file() {
+            return Self::open(&local, no_mmap, cache, decryption);
+        }
+        let cache: &dyn MetadataCache = match cache {
+            Some(cache) if decryption.is_none() => cache,
+            _ => &NoCache,
+        };
+        let decryption_set = decryption.is_some();
+        let mut options = ArrowReaderOptions::new();
+        if let Some(decryption) = decryption {
+            options = options.with_file_decryption_properties(decryption);
+        }
+        let version = object.version();
+        let metadata = match cache.get(&version) {
+            Some(m) => m,
+            None => {
+                // The footer first: the reader asks for the last bytes, then the metadata.
+                let reader = RangeReader::new(object.clone());
+                let with_index = options
+                    .clone()
+                    .with_page_index_policy(PageIndexPolicy::Optional);
+                let m = catch_corrupt("cannot read the Parquet footer", || {
+                    ArrowReaderMetadata::load(&reader, with_index)
+                        .or_else(|_| ArrowReaderMetadata::load(&reader, options))
+                        .map_err(|e| parquet_error(path, e))
+                })
+                .map_err(|e| e.with("path", path.display()))?;
+                cache.insert(version, m.clone());
+                m
+            }
+        };
+        Ok(ParquetSource {
+            path: path.to_path_buf(),
+            // No bloom filters through ranged reads (`len` 0 rules them out): each would cost
+            // a request, more than the row group it might save on a small file.
+            len: 0,
+            encrypted: decryption_set,
+            bytes: None,
+            object: Some(object),
+            metadata,
+        })
+    }
+
     /// Opens `path`, mapping it unless `no_mmap`, and parses the footer unless `cache` holds
     /// this version's already. Encrypted files (`decryption` given) bypass the cache: their
     /// parsed footer carries the file's keys, which another scan must not inherit.
@@ -122,6 +180,7 @@ impl ParquetSource {
             len: stat.len(),
             encrypted,
             bytes,
+            object: None,
             metadata,
         })
     }
@@ -167,6 +226,20 @@ impl ParquetSource {
         selection: Option<RowSelection>,
         batch_size: usize,
     ) -> Result<Vec<RecordBatch>> {
+        if let Some(object) = &self.object {
+            // Only the projected column chunks of this row group, near ones in one read.
+            let rg = self.metadata.metadata().row_group(row_group);
+            let ranges = (0..rg.num_columns())
+                .filter(|&i| mask.leaf_included(i))
+                .map(|i| {
+                    let (start, len) = rg.column(i).byte_range();
+                    start..start.saturating_add(len)
+                })
+                .collect();
+            let reader = RangeReader::preload(object.clone(), ranges)
+                .map_err(|e| e.with("path", self.path.display()))?;
+            return self.decode_from(reader, row_group, mask, selection, batch_size);
+        }
         match &self.bytes {
             Some(bytes) => self.decode_from(bytes.clone(), row_group, mask, selection, batch_size),
             None => {

@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cached;
 mod guard;
 mod index;
 mod lifecycle;
@@ -22,6 +23,7 @@ mod lock;
 mod read;
 mod reindex;
 mod rotate;
+mod scan_input;
 mod sealed;
 mod tier;
 mod write;
@@ -109,12 +111,13 @@ const READ_BATCH: usize = 256;
 /// Tiered object storage. Cheap to share by reference across threads (`Store: Send + Sync`).
 pub struct Store {
     config: LakeConfig,
-    tiers: Vec<Tier>,
+    tiers: Vec<std::sync::Arc<Tier>>,
     index: TierIndex,
     pending_reads: Mutex<Vec<(String, u64, u64)>>,
     keys: std::sync::RwLock<Option<std::sync::Arc<dyn crate::crypto::KeyProvider>>>,
     locks: KeyLocks,
     runtime: Runtime,
+    cache: crate::cache::Cache,
     lock: RootLock,
 }
 
@@ -160,7 +163,7 @@ impl Store {
         let tiers = config
             .tiers
             .iter()
-            .map(|t| Tier::open(t, root, &config.retry))
+            .map(|t| Tier::open(t, root, &config.retry).map(std::sync::Arc::new))
             .collect::<Result<Vec<_>>>()?;
         // Half-written files of a process killed mid-put; nothing of ours is in flight yet.
         for tier in &tiers {
@@ -184,6 +187,7 @@ impl Store {
             keys: std::sync::RwLock::new(None),
             locks: KeyLocks::new(),
             runtime,
+            cache: crate::cache::Cache::new(&config.cache),
             lock,
         };
         let report = if created {
@@ -244,8 +248,11 @@ impl Store {
         let data = data.into();
         let tier = self.place(key, Some(data.len() as u64))?;
         let encrypt = self.wants_encryption(key, tier, options.encrypt);
-        self.runtime
-            .block_on(self.put_bytes(key, tier, data, encrypt))?
+        let info = self
+            .runtime
+            .block_on(self.put_bytes(key, tier, data.clone(), encrypt))??;
+        self.cache_after_write(key, Some((&info.tier, &data, &info.checksum)));
+        Ok(info)
     }
 
     /// Writes an object from a reader, streaming large ones as multipart uploads.
@@ -269,8 +276,11 @@ impl Store {
     ) -> Result<ObjectInfo> {
         let tier = self.place(key, size_hint)?;
         let encrypt = self.wants_encryption(key, tier, options.encrypt);
-        self.runtime
-            .block_on(self.put_stream(key, tier, reader, encrypt))?
+        let info = self
+            .runtime
+            .block_on(self.put_stream(key, tier, reader, encrypt))??;
+        self.cache_after_write(key, None);
+        Ok(info)
     }
 
     /// Writes a local file as an object.
@@ -285,6 +295,10 @@ impl Store {
     /// the object is encrypted: then they are the decrypted plaintext).
     pub fn get(&self, key: &str) -> Result<Bytes> {
         let (tier, record) = self.locate(key)?;
+        if let Some(bytes) = self.read_cached(key, tier, &record, 0..record.plain_size())? {
+            self.note_read(key)?;
+            return Ok(bytes);
+        }
         let bytes = match &record.enc {
             None => self
                 .runtime
@@ -307,6 +321,10 @@ impl Store {
                 range.start, range.end, size
             ))
             .with("key", key));
+        }
+        if let Some(bytes) = self.read_cached(key, tier, &record, range.clone())? {
+            self.note_read(key)?;
+            return Ok(bytes);
         }
         let bytes = match &record.enc {
             None => self
@@ -369,19 +387,24 @@ impl Store {
     /// removed now, or by the next `tier run` if removing them fails.
     pub fn delete(&self, key: &str) -> Result<()> {
         validate_key(key)?;
-        self.runtime.block_on(async {
+        let done = self.runtime.block_on(async {
             let _guard = self.locks.key(key).await;
             let old = self.index.commit_delete(key)?.ok_or_else(|| missing(key))?;
             self.remove_orphan_locked(&old.tier, key).await
-        })?
+        })?;
+        self.cache_after_write(key, None);
+        done
     }
 
     /// Copies an object to a new key in the same tier; an existing `to` is replaced.
     pub fn copy(&self, from: &str, to: &str) -> Result<ObjectInfo> {
         validate_key(to)?;
         let (tier, record) = self.locate(from)?;
-        self.runtime
-            .block_on(self.copy_within(from, to, tier, record))?
+        let info = self
+            .runtime
+            .block_on(self.copy_within(from, to, tier, record))??;
+        self.cache_after_write(to, None);
+        Ok(info)
     }
 
     /// Renames an object; an existing `to` is replaced. Crash-safe: at every point at least one
@@ -455,11 +478,16 @@ impl Store {
             None => self
                 .tiers
                 .first()
+                .map(|t| t.as_ref())
                 .ok_or_else(|| Error::config("no tiers configured")),
         }
     }
 
     fn tier(&self, name: &str) -> Result<&Tier> {
+        self.tier_arc(name).map(|t| t.as_ref())
+    }
+
+    fn tier_arc(&self, name: &str) -> Result<&std::sync::Arc<Tier>> {
         self.tiers.iter().find(|t| t.name == name).ok_or_else(|| {
             Error::corrupt(format!(
                 "the index names unknown tier {name:?}; is the config missing a tier?"

@@ -91,6 +91,10 @@ pub(super) async fn read_from(
     range: Option<Range<u64>>,
     size: u64,
 ) -> Result<Bytes> {
+    if let Some((per_call, per_byte)) = tier.simulated {
+        let len = range.as_ref().map_or(size, |r| r.end - r.start);
+        tokio::time::sleep(per_call + per_byte * u32::try_from(len).unwrap_or(u32::MAX)).await;
+    }
     if let Some(path) = tier.local_file(key) {
         return read_local(&path, range, size)
             .map_err(|e| e.with("key", key).with("tier", &tier.name));

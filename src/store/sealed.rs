@@ -132,50 +132,62 @@ impl Store {
                 .map(Bytes::from)
                 .map_err(in_key);
         }
-        let head = self
-            .read(
-                key,
-                tier,
-                Some(0..stored.min(MAX_HEADER_LEN as u64)),
-                stored,
-            )
-            .await?;
-        let (header, header_len) = EnvelopeHeader::parse(&head).map_err(in_key)?;
-        let plain_len = header.plaintext_len(header_len, stored).map_err(in_key)?;
-        let range = range.unwrap_or(0..plain_len);
-        if range.start > range.end || range.end > plain_len {
-            return Err(Error::invalid(format!(
-                "range {}..{} is outside the object of {plain_len} bytes",
-                range.start, range.end
-            ))
-            .with("key", key));
-        }
-        if range.is_empty() {
-            return Ok(Bytes::new());
-        }
-        let cipher = header.open(keys.as_ref()).map_err(in_key)?;
-        let cs = header.chunk_size as u64;
-        let chunks = header.chunk_count(plain_len);
-        let (first, last) = (range.start / cs, (range.end - 1) / cs);
-        let span_start = header.chunk_span(header_len, plain_len, first).start;
-        let span_end = header.chunk_span(header_len, plain_len, last).end;
-        let body = self
-            .read(key, tier, Some(span_start..span_end), stored)
-            .await?;
-        let mut plain = Vec::with_capacity(((last - first + 1) * cs) as usize);
-        for i in first..=last {
-            let span = header.chunk_span(header_len, plain_len, i);
-            let at = (span.start - span_start) as usize..(span.end - span_start) as usize;
-            let sealed = body
-                .get(at)
-                .ok_or_else(|| Error::new(ErrorKind::Crypto, "encrypted object is truncated"))?;
-            cipher
-                .open_chunk(i, i + 1 == chunks, sealed, &mut plain)
-                .map_err(in_key)?;
-        }
-        let skip = (range.start - first * cs) as usize;
-        Ok(Bytes::from(plain).slice(skip..skip + (range.end - range.start) as usize))
+        sealed_range(keys.as_ref(), key, &tier.name, stored, range, |r| {
+            self.read(key, tier, Some(r), stored)
+        })
+        .await
     }
+}
+
+/// Decrypts `range` (or all) of an encrypted object of `stored` bytes, reading the stored
+/// bytes it needs (header, then only the chunks the range spans) with `read`.
+pub(super) async fn sealed_range<F, Fut>(
+    keys: &dyn KeyProvider,
+    key: &str,
+    tier: &str,
+    stored: u64,
+    range: Option<Range<u64>>,
+    read: F,
+) -> Result<Bytes>
+where
+    F: Fn(Range<u64>) -> Fut,
+    Fut: std::future::Future<Output = Result<Bytes>>,
+{
+    let in_key = |e: Error| e.with("key", key).with("tier", tier);
+    let head = read(0..stored.min(MAX_HEADER_LEN as u64)).await?;
+    let (header, header_len) = EnvelopeHeader::parse(&head).map_err(in_key)?;
+    let plain_len = header.plaintext_len(header_len, stored).map_err(in_key)?;
+    let range = range.unwrap_or(0..plain_len);
+    if range.start > range.end || range.end > plain_len {
+        return Err(Error::invalid(format!(
+            "range {}..{} is outside the object of {plain_len} bytes",
+            range.start, range.end
+        ))
+        .with("key", key));
+    }
+    if range.is_empty() {
+        return Ok(Bytes::new());
+    }
+    let cipher = header.open(keys).map_err(in_key)?;
+    let cs = header.chunk_size as u64;
+    let chunks = header.chunk_count(plain_len);
+    let (first, last) = (range.start / cs, (range.end - 1) / cs);
+    let span_start = header.chunk_span(header_len, plain_len, first).start;
+    let span_end = header.chunk_span(header_len, plain_len, last).end;
+    let body = read(span_start..span_end).await?;
+    let mut plain = Vec::with_capacity(((last - first + 1) * cs) as usize);
+    for i in first..=last {
+        let span = header.chunk_span(header_len, plain_len, i);
+        let at = (span.start - span_start) as usize..(span.end - span_start) as usize;
+        let sealed = body
+            .get(at)
+            .ok_or_else(|| Error::new(ErrorKind::Crypto, "encrypted object is truncated"))?;
+        cipher
+            .open_chunk(i, i + 1 == chunks, sealed, &mut plain)
+            .map_err(in_key)?;
+    }
+    let skip = (range.start - first * cs) as usize;
+    Ok(Bytes::from(plain).slice(skip..skip + (range.end - range.start) as usize))
 }
 
 /// Seals whatever a reader yields: the header first, then sealed chunks.

@@ -21,6 +21,8 @@ pub(crate) struct Tier {
     pub location: String,
     /// Key prefix inside the backend (s3 `prefix`).
     prefix: Option<ObjectPath>,
+    /// Simulated latency of reads (per request, per byte), for benches and demos.
+    pub simulated: Option<(std::time::Duration, std::time::Duration)>,
 }
 
 impl Tier {
@@ -33,6 +35,7 @@ impl Tier {
                 local: None,
                 location: "memory".into(),
                 prefix: None,
+                simulated: None,
             }),
             TierKind::Local { path } => {
                 let dir: PathBuf = match path {
@@ -53,9 +56,22 @@ impl Tier {
                     local: Some(fs),
                     location: dir.display().to_string(),
                     prefix: None,
+                    simulated: None,
                 })
             }
             TierKind::S3(s3) => open_s3(name, s3, retry),
+        }
+    }
+
+    /// This tier with every read waiting `per_call` plus `per_byte` for each byte first.
+    pub fn throttled(&self, per_call: std::time::Duration, per_byte: std::time::Duration) -> Tier {
+        Tier {
+            name: self.name.clone(),
+            store: self.store.clone(),
+            local: self.local.clone(),
+            location: format!("{} (simulated latency)", self.location),
+            prefix: self.prefix.clone(),
+            simulated: Some((per_call, per_byte)),
         }
     }
 
@@ -180,6 +196,7 @@ fn open_s3(name: String, s3: &S3Config, retry: &RetryConfig) -> Result<Tier> {
         local: None,
         location,
         prefix,
+        simulated: None,
     })
 }
 

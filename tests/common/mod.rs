@@ -120,3 +120,31 @@ pub fn python_with(test: &str, modules: &[&str]) -> Option<String> {
         }
     }
 }
+
+/// A Parquet file of `rows` rows (id Int64, name Utf8, value Float64) in row groups of
+/// 20,000 rows.
+pub fn parquet_bytes(rows: i64) -> Vec<u8> {
+    let ids: arrow::array::ArrayRef =
+        std::sync::Arc::new(arrow::array::Int64Array::from_iter_values(0..rows));
+    let names: arrow::array::ArrayRef = std::sync::Arc::new(
+        arrow::array::StringArray::from_iter_values((0..rows).map(|i| format!("name-{}", i % 977))),
+    );
+    let values: arrow::array::ArrayRef = std::sync::Arc::new(
+        arrow::array::Float64Array::from_iter_values((0..rows).map(|i| i as f64 * 0.25)),
+    );
+    let batch = arrow::record_batch::RecordBatch::try_from_iter([
+        ("id", ids),
+        ("name", names),
+        ("value", values),
+    ])
+    .unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(20_000))
+        .build();
+    let mut out = Vec::new();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    out
+}

@@ -68,6 +68,13 @@ int main(int argc, char **argv) {
   strata_string_free(json);
   OK(strata_get(lake, "raw/a.csv", (uint8_t *)buf, sizeof buf, &len));
   CHECK(len == n && memcmp(buf, text, n) == 0);
+  /* That read of the cold tier went through the block cache: one block, one miss. */
+  OK(strata_cache_stats_json(lake, &json));
+  CHECK(strstr(json, "\"blocks\":{") != NULL && strstr(json, "\"misses\":1") != NULL);
+  strata_string_free(json);
+  OK(strata_cache_invalidate(lake, "raw/"));
+  FAILS(STRATA_INVALID_ARGUMENT, strata_cache_invalidate(lake, NULL));
+  FAILS(STRATA_INVALID_ARGUMENT, strata_cache_stats_json(NULL, &json));
 
   OK(strata_delete(lake, "raw/a.csv"));
   FAILS(STRATA_NOT_FOUND, strata_delete(lake, "raw/a.csv"));

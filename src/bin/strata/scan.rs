@@ -3,6 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::time::Instant;
 
 use clap::Args;
 use strata::{LakeConfig, MaskPolicy, MemoryKeys, RoleMask};
@@ -11,8 +12,22 @@ use crate::util::{io, write_json};
 
 #[derive(Args)]
 pub struct ScanArgs {
-    /// A Parquet file or a directory of Parquet files.
+    /// A Parquet file or a directory of Parquet files (with --lake: an object's key).
     path: PathBuf,
+    /// PATH names a Parquet object in the data root's tiers; slower tiers are read by
+    /// ranges through the cache.
+    #[arg(long)]
+    lake: bool,
+    /// Run the scan N times in this process (output once), e.g. to see the cache warm.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    repeat: u32,
+    /// Print scan and cache statistics (hits, misses, bytes, evictions, prefetches) and the
+    /// time of each run on stderr.
+    #[arg(long)]
+    stats: bool,
+    /// With --stats: print them as one JSON object.
+    #[arg(long)]
+    json: bool,
     /// Columns to return, comma-separated (dotted paths select inside structs).
     #[arg(long, value_delimiter = ',')]
     columns: Option<Vec<String>>,
@@ -87,6 +102,15 @@ pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::
     let mut scan = strata::Scan::new(&args.path)
         .offset(args.offset)
         .no_mmap(args.no_mmap);
+    let store = if args.lake {
+        let store = std::sync::Arc::new(strata::Store::open(config)?);
+        scan = scan
+            .objects(store.clone())
+            .metadata_cache(store.cache().footers());
+        Some(store)
+    } else {
+        None
+    };
     if let Some(columns) = &args.columns {
         scan = scan.columns(columns);
     }
@@ -119,12 +143,25 @@ pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::
         Some(file) => file,
         None => out,
     };
+    let mut runs_ms = Vec::new();
+    for _ in 1..args.repeat {
+        let t = Instant::now();
+        if args.count {
+            scan.count()?;
+        } else {
+            scan.run()?;
+        }
+        runs_ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let t = Instant::now();
     let stats = if args.count {
         let (n, stats) = scan.count()?;
+        runs_ms.push(t.elapsed().as_secs_f64() * 1e3);
         writeln!(out, "{n}").map_err(io)?;
         stats
     } else {
         let mut result = scan.run()?;
+        runs_ms.push(t.elapsed().as_secs_f64() * 1e3);
         if let Some(mask) = &mask {
             result.batches = result
                 .batches
@@ -147,6 +184,71 @@ pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::
     }
     if args.json_stats {
         write_json(&mut std::io::stderr().lock(), &stats)?;
+    }
+    if args.stats {
+        let cache = store.as_ref().map(|s| s.cache_stats());
+        print_stats(&stats, cache.as_ref(), &runs_ms, args.json)?;
+    }
+    Ok(())
+}
+
+fn print_stats(
+    scan: &strata::ScanStats,
+    cache: Option<&strata::CachesStats>,
+    runs_ms: &[f64],
+    json: bool,
+) -> strata::Result<()> {
+    let err = &mut std::io::stderr().lock();
+    if json {
+        let value = serde_json::json!({ "scan": scan, "runs_ms": runs_ms, "cache": cache });
+        return write_json(err, &value);
+    }
+    let runs: Vec<String> = runs_ms.iter().map(|ms| format!("{ms:.1} ms")).collect();
+    writeln!(
+        err,
+        "scan: {} files, {} of {} row groups skipped, {} rows decoded, {} out; runs: {}",
+        scan.files,
+        scan.row_groups_skipped,
+        scan.row_groups_total,
+        scan.rows_decoded,
+        scan.rows_out,
+        runs.join(", ")
+    )
+    .map_err(io)?;
+    let Some(cache) = cache else {
+        return Ok(());
+    };
+    for (name, c) in [
+        ("metadata", &cache.metadata),
+        ("blocks", &cache.blocks),
+        ("batches", &cache.batches),
+    ] {
+        writeln!(
+            err,
+            "cache {name:<8} hits {} misses {} ratio {:.2}, {} of {} bytes in {} entries, \
+             {} evicted, {} prefetched ({} hit), {} fetches of {} bytes in {:.1} ms",
+            c.hits,
+            c.misses,
+            c.hit_ratio,
+            c.bytes,
+            c.budget,
+            c.entries,
+            c.evictions,
+            c.prefetched,
+            c.prefetch_hits,
+            c.fetches,
+            c.fetched_bytes,
+            c.fetch_ms
+        )
+        .map_err(io)?;
+    }
+    for t in &cache.tiers {
+        writeln!(
+            err,
+            "tier {}: {} fetches, {:.2} ms mean, {:.2} ms/MiB",
+            t.tier, t.fetches, t.mean_ms, t.ms_per_mib
+        )
+        .map_err(io)?;
     }
     Ok(())
 }

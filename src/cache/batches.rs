@@ -1,0 +1,107 @@
+//! Decoded batches of a row group, keyed by file version, row group and projection, for
+//! repeated scans of the same columns. Off unless `cache.batch_percent` gives it a budget.
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+
+use super::stats::{CacheStats, Counters};
+use crate::config::CacheExpiry;
+use crate::read::FileVersion;
+
+/// What a cached batch list is the decoding of.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BatchKey {
+    /// The file version.
+    pub version: FileVersion,
+    /// The row group.
+    pub row_group: usize,
+    /// The leaf columns decoded.
+    pub leaves: Vec<usize>,
+    /// Rows per batch.
+    pub batch_size: usize,
+}
+
+/// A moka cache of decoded row groups weighed by their Arrow memory size.
+pub struct BatchCache {
+    batches: moka::sync::Cache<BatchKey, Arc<Vec<RecordBatch>>>,
+    budget: u64,
+    counters: Arc<Counters>,
+}
+
+impl std::fmt::Debug for BatchCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchCache")
+            .field("budget", &self.budget)
+            .finish()
+    }
+}
+
+fn weight(batches: &[RecordBatch]) -> u64 {
+    batches
+        .iter()
+        .map(|b| b.get_array_memory_size() as u64)
+        .sum::<u64>()
+        + 256
+}
+
+impl BatchCache {
+    /// A batch cache of at most `budget` bytes.
+    pub fn new(budget: u64, expiry: &CacheExpiry) -> BatchCache {
+        let counters = Arc::new(Counters::default());
+        let c = counters.clone();
+        let mut builder = moka::sync::Cache::builder()
+            .max_capacity(budget)
+            .weigher(|_: &BatchKey, v: &Arc<Vec<RecordBatch>>| {
+                u32::try_from(weight(v)).unwrap_or(u32::MAX)
+            })
+            .eviction_listener(move |_, _, cause| match cause {
+                moka::notification::RemovalCause::Size => Counters::bump(&c.evictions),
+                moka::notification::RemovalCause::Expired => Counters::bump(&c.expirations),
+                moka::notification::RemovalCause::Explicit => Counters::bump(&c.invalidations),
+                moka::notification::RemovalCause::Replaced => {}
+            });
+        if let Some(ttl) = expiry.ttl {
+            builder = builder.time_to_live(ttl);
+        }
+        if let Some(idle) = expiry.idle {
+            builder = builder.time_to_idle(idle);
+        }
+        BatchCache {
+            batches: builder.build(),
+            budget,
+            counters,
+        }
+    }
+
+    /// The decoded batches of `key`, if kept.
+    pub fn get(&self, key: &BatchKey) -> Option<Arc<Vec<RecordBatch>>> {
+        let found = self.batches.get(key);
+        Counters::bump(if found.is_some() {
+            &self.counters.hits
+        } else {
+            &self.counters.misses
+        });
+        found
+    }
+
+    /// Keeps the decoded batches of `key`.
+    pub fn insert(&self, key: BatchKey, batches: Arc<Vec<RecordBatch>>) {
+        if self.budget == 0 || weight(&batches) > self.budget {
+            return;
+        }
+        Counters::bump(&self.counters.inserts);
+        self.batches.insert(key, batches);
+        self.batches.run_pending_tasks();
+    }
+
+    /// What the cache did so far.
+    pub fn stats(&self) -> CacheStats {
+        self.batches.run_pending_tasks();
+        self.counters.snapshot(
+            self.budget,
+            self.batches.weighted_size(),
+            self.batches.entry_count(),
+        )
+    }
+}

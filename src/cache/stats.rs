@@ -1,0 +1,124 @@
+//! Counters each cache keeps, and the snapshots the API, the CLI and the C ABI report.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use serde::Serialize;
+
+/// Live counters of one cache; cheap to bump from any thread.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub inserts: AtomicU64,
+    pub evictions: AtomicU64,
+    pub expirations: AtomicU64,
+    pub invalidations: AtomicU64,
+    pub rejected: AtomicU64,
+    pub prefetched: AtomicU64,
+    pub prefetch_hits: AtomicU64,
+    pub fetches: AtomicU64,
+    pub fetched_bytes: AtomicU64,
+    pub fetch_nanos: AtomicU64,
+}
+
+impl Counters {
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Relaxed);
+    }
+
+    /// A snapshot, with the bytes and entries held given by the cache.
+    pub fn snapshot(&self, budget: u64, bytes: u64, entries: u64) -> CacheStats {
+        let hits = self.hits.load(Relaxed);
+        let misses = self.misses.load(Relaxed);
+        CacheStats {
+            budget,
+            bytes,
+            entries,
+            hits,
+            misses,
+            hit_ratio: if hits + misses == 0 {
+                0.0
+            } else {
+                hits as f64 / (hits + misses) as f64
+            },
+            inserts: self.inserts.load(Relaxed),
+            evictions: self.evictions.load(Relaxed),
+            expirations: self.expirations.load(Relaxed),
+            invalidations: self.invalidations.load(Relaxed),
+            rejected: self.rejected.load(Relaxed),
+            prefetched: self.prefetched.load(Relaxed),
+            prefetch_hits: self.prefetch_hits.load(Relaxed),
+            fetches: self.fetches.load(Relaxed),
+            fetched_bytes: self.fetched_bytes.load(Relaxed),
+            fetch_ms: self.fetch_nanos.load(Relaxed) as f64 / 1e6,
+        }
+    }
+}
+
+/// What one cache did since it was created.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CacheStats {
+    /// Bytes this cache may hold.
+    pub budget: u64,
+    /// Bytes held now.
+    pub bytes: u64,
+    /// Entries held now.
+    pub entries: u64,
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that had to fetch or parse.
+    pub misses: u64,
+    /// hits / (hits + misses), 0 before any lookup.
+    pub hit_ratio: f64,
+    /// Entries added.
+    pub inserts: u64,
+    /// Entries evicted to stay within the budget.
+    pub evictions: u64,
+    /// Entries dropped by their time to live or idle time.
+    pub expirations: u64,
+    /// Entries dropped because their object was overwritten or deleted.
+    pub invalidations: u64,
+    /// Fetched entries not admitted: worth (reads x fetch latency / size) too low.
+    pub rejected: u64,
+    /// Entries fetched ahead of a sequential reader.
+    pub prefetched: u64,
+    /// Hits on prefetched entries (their first read).
+    pub prefetch_hits: u64,
+    /// Requests made to the tiers on misses (coalesced: one per run of missing blocks).
+    pub fetches: u64,
+    /// Bytes those requests returned.
+    pub fetched_bytes: u64,
+    /// Time spent in those requests, in milliseconds.
+    pub fetch_ms: f64,
+}
+
+/// Measured fetch latency of one tier.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TierLatency {
+    /// The tier.
+    pub tier: String,
+    /// Fetches timed.
+    pub fetches: u64,
+    /// Mean time per fetch, in milliseconds.
+    pub mean_ms: f64,
+    /// Expected time to fetch 1 MiB (per request plus per byte, fitted to recent fetches), in
+    /// milliseconds.
+    pub ms_per_mib: f64,
+}
+
+/// The stats of all caches under one budget.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CachesStats {
+    /// The whole budget.
+    pub budget: u64,
+    /// Bytes held by all caches together.
+    pub bytes: u64,
+    /// Parsed Parquet footers and page indexes.
+    pub metadata: CacheStats,
+    /// Fixed-size blocks of objects from the slower tiers.
+    pub blocks: CacheStats,
+    /// Decoded batches.
+    pub batches: CacheStats,
+    /// Fetch latency measured per tier (what cost-aware admission weighs).
+    pub tiers: Vec<TierLatency>,
+}

@@ -1,0 +1,83 @@
+//! Objects of the lake as inputs of a [`crate::Scan`]: plaintext objects of an uncached local
+//! tier are memory-mapped as files are; everything else is read by ranges, through the block
+//! cache when the tier is cached (the parsed footer goes to the cache's footer cache when the
+//! scan is given it).
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use bytes::Bytes;
+
+use super::cached::{CachedObject, TierFetch};
+use super::Store;
+use crate::cache::BlockCache;
+use crate::error::Result;
+use crate::read::{FileVersion, ObjectReader, ObjectSource};
+
+/// One object version open for a scan.
+struct LakeObject {
+    version: FileVersion,
+    size: u64,
+    local: Option<PathBuf>,
+    read: Reads,
+}
+
+enum Reads {
+    Cached(BlockCache, CachedObject),
+    Direct(Arc<TierFetch>),
+}
+
+impl ObjectReader for LakeObject {
+    fn version(&self) -> FileVersion {
+        self.version.clone()
+    }
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
+        use crate::cache::RangeFetch;
+        match &self.read {
+            Reads::Cached(cache, object) => {
+                cache.read(&object.version, range, &object.fetch, object.strategy)
+            }
+            Reads::Direct(fetch) => fetch.fetch(range),
+        }
+    }
+
+    fn local_file(&self) -> Option<PathBuf> {
+        self.local.clone()
+    }
+}
+
+impl ObjectSource for Store {
+    fn open_object(&self, name: &str) -> Result<Arc<dyn ObjectReader>> {
+        let (tier, record) = self.locate(name)?;
+        self.note_read(name)?;
+        let object = crate::cache::ObjectVersion::new(name, &record.checksum, 0);
+        let version = FileVersion {
+            // Not a path on disk: a name no file of a scan can have.
+            path: PathBuf::from(format!("lake:{}/{name}", self.dir().display())),
+            len: record.plain_size(),
+            modified: Some(UNIX_EPOCH + Duration::from_millis(record.created_ms)),
+            inode: (u64::MAX, object.version),
+        };
+        let read = match self.cached_object(name, tier, &record)? {
+            Some(cached) => Reads::Cached(self.cache.blocks().clone(), cached),
+            None => Reads::Direct(Arc::new(self.tier_fetch(name, tier, &record)?)),
+        };
+        let local = match (&read, &record.enc) {
+            (Reads::Direct(_), None) => tier.local_file(name),
+            _ => None,
+        };
+        Ok(Arc::new(LakeObject {
+            version,
+            size: record.plain_size(),
+            local,
+            read,
+        }))
+    }
+}
