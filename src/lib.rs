@@ -54,9 +54,9 @@ pub use cache::{
     FooterCache, ObjectVersion, RangeFetch, TierLatency,
 };
 pub use config::{
-    CacheConfig, CacheExpiry, CacheRule, CacheStrategy, EncryptionConfig, FormatConfig,
-    LakeConfig, LifecycleRule, PlacementRule, RetentionRule, RetryConfig, S3Config, TierConfig,
-    TierKind, DEFAULT_DIR,
+    CacheConfig, CacheExpiry, CacheRule, CacheStrategy, EncryptionConfig, FormatConfig, LakeConfig,
+    LifecycleRule, PlacementRule, RetentionRule, RetryConfig, S3Config, TierConfig, TierKind,
+    DEFAULT_DIR,
 };
 pub use crypto::{
     aead_backend, is_encrypted, new_envelope, open as open_envelope, seal as seal_envelope,
