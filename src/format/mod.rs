@@ -25,6 +25,7 @@ pub use options::{
 pub use parquet_file::write_parquet;
 pub use partition::{Granularity, PartitionColumn, Partitioning};
 pub use reencode::reencode_parquet;
+pub(crate) use write::parquet_bytes;
 pub use write::{
     keys as metadata_keys, select_format, write, FileFormat, WriteSummary, WrittenFile,
 };

@@ -504,3 +504,18 @@ pub(crate) fn without_strata_metadata(schema: &SchemaRef) -> SchemaRef {
         metadata,
     ))
 }
+
+/// One Parquet file of `batches` in memory, with codecs and encodings chosen under `options`.
+pub(crate) fn parquet_bytes(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    options: &WriteOptions,
+    reason: &str,
+) -> Result<Vec<u8>> {
+    options.validate()?;
+    let plan = plan(schema, batches, options, FileFormat::Parquet, reason)?;
+    let props = plan
+        .props
+        .ok_or_else(|| Error::internal("no Parquet properties"))?;
+    super::parquet_file::write_parquet(Vec::new(), schema, batches, props, options.row_group_rows)
+}

@@ -4,13 +4,8 @@
 use std::io::Write;
 use std::str::FromStr;
 
-use std::sync::{Arc, Mutex};
-
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -23,7 +18,7 @@ pub enum ScanFormat {
     Csv,
     /// One JSON object per row.
     Jsonl,
-    /// A Parquet file (zstd, page statistics).
+    /// A Parquet file (codecs and encodings chosen per column, page statistics).
     Parquet,
     /// An Arrow IPC file (Feather v2), the zero-copy format for Arrow readers.
     Ipc,
@@ -89,45 +84,14 @@ pub fn write_batches(
     }
 }
 
-/// A buffer the Parquet writer fills and the caller drains after each batch: the writer needs
-/// a `Send` sink, and `out` (a locked stdout, say) is not.
-#[derive(Clone, Default)]
-struct Staging(Arc<Mutex<Vec<u8>>>);
-
-impl Staging {
-    fn drain_into(&self, out: &mut dyn Write) -> Result<()> {
-        let mut buf = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        out.write_all(&buf).map_err(write_error)?;
-        buf.clear();
-        Ok(())
-    }
-}
-
-impl Write for Staging {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
+/// Parquet through the format module, so scan output gets the same per-column codec and
+/// encoding choices as `strata write`.
 fn write_parquet(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .build();
-    let staging = Staging::default();
-    let mut writer =
-        ArrowWriter::try_new(staging.clone(), schema.clone(), Some(props)).map_err(write_error)?;
-    for batch in batches {
-        writer.write(batch).map_err(write_error)?;
-        staging.drain_into(out)?;
-    }
-    writer.close().map_err(write_error)?;
-    staging.drain_into(out)
+    let bytes = crate::format::parquet_bytes(
+        schema,
+        batches,
+        &crate::format::WriteOptions::default(),
+        "scan output written as Parquet",
+    )?;
+    out.write_all(&bytes).map_err(write_error)
 }
