@@ -84,6 +84,7 @@ def polars_scan(path, kind, threads):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--codecs", default="snappy,zstd", help="which bench files, comma-separated")
     parser.add_argument("--dir", default=os.environ.get(
         "STRATA_SCAN_BENCH_DIR", os.path.join(ROOT, "target", "scan-bench")))
     parser.add_argument("--strata", default=os.path.join(ROOT, "target", "release", "strata"))
@@ -92,7 +93,7 @@ def main():
     import duckdb
 
     results = []
-    for codec in ["snappy", "zstd"]:
+    for codec in args.codecs.split(","):
         path = os.path.join(args.dir, f"scan_{codec}.parquet")
         if not os.path.exists(path):
             sys.exit(f"{path} is missing: run `cargo bench --bench scan -- --test` first")
