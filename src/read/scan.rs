@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::dataset::Dataset;
+use super::decoded::DecodedCache;
 use super::eval;
 use super::expr::Expr;
 use super::metadata::MetadataCache;
@@ -77,6 +78,7 @@ pub struct Scan {
     metadata_cache: Option<Arc<dyn MetadataCache>>,
     decryption: Option<ParquetDecryption>,
     objects: Option<Arc<dyn ObjectSource>>,
+    decoded_cache: Option<Arc<dyn DecodedCache>>,
 }
 
 impl Scan {
@@ -94,6 +96,7 @@ impl Scan {
             metadata_cache: None,
             decryption: None,
             objects: None,
+            decoded_cache: None,
         }
     }
 
@@ -159,6 +162,13 @@ impl Scan {
     /// its cache) instead of a local file: footer first, then only the needed column chunks.
     pub fn objects(mut self, objects: Arc<dyn ObjectSource>) -> Scan {
         self.objects = Some(objects);
+        self
+    }
+
+    /// Keeps decoded row groups in `cache` (default: none), so repeated scans of the same
+    /// columns of an unchanged file skip decoding.
+    pub fn decoded_cache(mut self, cache: Arc<dyn DecodedCache>) -> Scan {
+        self.decoded_cache = Some(cache);
         self
     }
 
@@ -233,7 +243,8 @@ impl Scan {
                 self.no_mmap,
                 self.metadata_cache.as_deref(),
                 decryption.clone(),
-            )?;
+            )?
+            .with_decoded_cache(self.decoded_cache.clone());
             stats.files += 1;
             let file_schema = source.metadata.schema().clone();
             let output = self.output_columns(&file_schema, &dataset.partitions, count_only)?;
