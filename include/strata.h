@@ -70,12 +70,6 @@ struct ArrowArrayStream {
 
 #endif /* ARROW_C_STREAM_INTERFACE */
 
-// Default budget of all caches together.
-#define DEFAULT_CACHE_BUDGET (256 << 20)
-
-// Default block size.
-#define DEFAULT_BLOCK_SIZE (1 << 20)
-
 // The most bytes a KMS callback may write: the capacity of its `out` buffer.
 #define STRATA_KMS_MAX_OUTPUT 4096
 
@@ -87,9 +81,6 @@ struct ArrowArrayStream {
 
 // Default accuracy parameter: rank error about 1.33% plus the sampler's 0.6%.
 #define QuantileSketch_DEFAULT_K 200
-
-// Column chunks closer than this are read together (one request instead of two).
-#define COALESCE_GAP (1 << 20)
 
 // Bytes owned by strata: an object's content (often a memory map of the stored file, so
 // nothing was copied) or an Arrow IPC stream. Read them through the pointer and length the

@@ -50,8 +50,8 @@ mod store;
 
 pub use atomic_file::AtomicFile;
 pub use cache::{
-    BatchCache, BatchKey, BlockCache, BlockCacheOptions, Cache, CacheStats, CachesStats,
-    FooterCache, ObjectVersion, RangeFetch, TierLatency,
+    BatchCache, BlockCache, BlockCacheOptions, Cache, CacheStats, CachesStats, FooterCache,
+    ObjectVersion, RangeFetch, TierLatency,
 };
 pub use config::{
     CacheConfig, CacheExpiry, CacheRule, CacheStrategy, EncryptionConfig, FormatConfig, LakeConfig,
@@ -90,9 +90,9 @@ pub use quality::{
     Scalar, Severity, TableProfile, TopValue, TopValues, ValueKind,
 };
 pub use read::{
-    write_batches, CmpOp, Expr, FileVersion, Literal, MemoryMetadataCache, MetadataCache,
-    ObjectReader, ObjectSource, Scan, ScanFormat, ScanOutput, ScanStats, COALESCE_GAP,
-    DEFAULT_BATCH_SIZE,
+    write_batches, CmpOp, DecodedCache, DecodedKey, Expr, FileVersion, Literal,
+    MemoryMetadataCache, MetadataCache, ObjectReader, ObjectSource, Scan, ScanFormat, ScanOutput,
+    ScanStats, COALESCE_GAP, DEFAULT_BATCH_SIZE,
 };
 pub use store::{
     open_key_provider, open_mask_keys, validate_key, ActionKind, ActionOutcome, ObjectInfo,

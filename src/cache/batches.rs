@@ -7,24 +7,11 @@ use arrow::array::RecordBatch;
 
 use super::stats::{CacheStats, Counters};
 use crate::config::CacheExpiry;
-use crate::read::FileVersion;
-
-/// What a cached batch list is the decoding of.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct BatchKey {
-    /// The file version.
-    pub version: FileVersion,
-    /// The row group.
-    pub row_group: usize,
-    /// The leaf columns decoded.
-    pub leaves: Vec<usize>,
-    /// Rows per batch.
-    pub batch_size: usize,
-}
+use crate::read::{DecodedCache, DecodedKey};
 
 /// A moka cache of decoded row groups weighed by their Arrow memory size.
 pub struct BatchCache {
-    batches: moka::sync::Cache<BatchKey, Arc<Vec<RecordBatch>>>,
+    batches: moka::sync::Cache<DecodedKey, Arc<Vec<RecordBatch>>>,
     budget: u64,
     counters: Arc<Counters>,
 }
@@ -52,7 +39,7 @@ impl BatchCache {
         let c = counters.clone();
         let mut builder = moka::sync::Cache::builder()
             .max_capacity(budget)
-            .weigher(|_: &BatchKey, v: &Arc<Vec<RecordBatch>>| {
+            .weigher(|_: &DecodedKey, v: &Arc<Vec<RecordBatch>>| {
                 u32::try_from(weight(v)).unwrap_or(u32::MAX)
             })
             .eviction_listener(move |_, _, cause| match cause {
@@ -74,8 +61,19 @@ impl BatchCache {
         }
     }
 
-    /// The decoded batches of `key`, if kept.
-    pub fn get(&self, key: &BatchKey) -> Option<Arc<Vec<RecordBatch>>> {
+    /// What the cache did so far.
+    pub fn stats(&self) -> CacheStats {
+        self.batches.run_pending_tasks();
+        self.counters.snapshot(
+            self.budget,
+            self.batches.weighted_size(),
+            self.batches.entry_count(),
+        )
+    }
+}
+
+impl DecodedCache for BatchCache {
+    fn get(&self, key: &DecodedKey) -> Option<Arc<Vec<RecordBatch>>> {
         let found = self.batches.get(key);
         Counters::bump(if found.is_some() {
             &self.counters.hits
@@ -85,23 +83,12 @@ impl BatchCache {
         found
     }
 
-    /// Keeps the decoded batches of `key`.
-    pub fn insert(&self, key: BatchKey, batches: Arc<Vec<RecordBatch>>) {
+    fn insert(&self, key: DecodedKey, batches: Arc<Vec<RecordBatch>>) {
         if self.budget == 0 || weight(&batches) > self.budget {
             return;
         }
         Counters::bump(&self.counters.inserts);
         self.batches.insert(key, batches);
         self.batches.run_pending_tasks();
-    }
-
-    /// What the cache did so far.
-    pub fn stats(&self) -> CacheStats {
-        self.batches.run_pending_tasks();
-        self.counters.snapshot(
-            self.budget,
-            self.batches.weighted_size(),
-            self.batches.entry_count(),
-        )
     }
 }

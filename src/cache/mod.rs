@@ -28,7 +28,7 @@ mod stats;
 
 use std::sync::Arc;
 
-pub use batches::{BatchCache, BatchKey};
+pub use batches::BatchCache;
 pub use blocks::{BlockCache, BlockCacheOptions, ObjectVersion, RangeFetch};
 pub use footers::FooterCache;
 pub use stats::{CacheStats, CachesStats, TierLatency};

@@ -142,6 +142,20 @@ impl CacheConfig {
                 "cache.block_size must be a power of two between 4 KiB and 64 MiB",
             ));
         }
+        let century = Duration::from_secs(100 * 365 * 86_400);
+        for (name, expiry) in [
+            ("blocks", &self.blocks),
+            ("metadata", &self.metadata),
+            ("batches", &self.batches),
+        ] {
+            for d in [expiry.ttl, expiry.idle].into_iter().flatten() {
+                if d.is_zero() || d > century {
+                    return Err(Error::config(format!(
+                        "cache.{name}: ttl and idle must be between 1ms and 100 years"
+                    )));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -182,6 +196,8 @@ mod tests {
         assert_eq!(back, config);
         let err = LakeConfig::from_toml_str("[cache]\nblock_size = 1000\n").unwrap_err();
         assert!(err.to_string().contains("block_size"), "{err}");
+        let err = LakeConfig::from_toml_str("[cache.blocks]\nttl = '0s'\n").unwrap_err();
+        assert!(err.to_string().contains("ttl"), "{err}");
         let err = LakeConfig::from_toml_str("[cache]\nstrategy = 'eager'\n").unwrap_err();
         assert!(err.to_string().contains("eager"), "{err}");
     }

@@ -2,6 +2,7 @@
 //! statistics pruning and parallel decode, over one file or a Hive-partitioned directory.
 
 mod dataset;
+mod decoded;
 mod eval;
 mod expr;
 mod merge;
@@ -13,6 +14,7 @@ mod prune;
 mod scan;
 mod source;
 
+pub use decoded::{DecodedCache, DecodedKey};
 pub use expr::{CmpOp, Expr, Literal};
 pub use metadata::{FileVersion, MemoryMetadataCache, MetadataCache};
 pub use object::{ObjectReader, ObjectSource, COALESCE_GAP};

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::dataset::Dataset;
+use super::decoded::DecodedCache;
 use super::eval;
 use super::expr::Expr;
 use super::merge;
@@ -85,6 +86,7 @@ pub struct Scan {
     metadata_cache: Option<Arc<dyn MetadataCache>>,
     decryption: Option<ParquetDecryption>,
     objects: Option<Arc<dyn ObjectSource>>,
+    decoded_cache: Option<Arc<dyn DecodedCache>>,
 }
 
 impl Scan {
@@ -102,6 +104,7 @@ impl Scan {
             metadata_cache: None,
             decryption: None,
             objects: None,
+            decoded_cache: None,
         }
     }
 
@@ -167,6 +170,13 @@ impl Scan {
     /// its cache) instead of a local file: footer first, then only the needed column chunks.
     pub fn objects(mut self, objects: Arc<dyn ObjectSource>) -> Scan {
         self.objects = Some(objects);
+        self
+    }
+
+    /// Keeps decoded row groups in `cache` (default: none), so repeated scans of the same
+    /// columns of an unchanged file skip decoding.
+    pub fn decoded_cache(mut self, cache: Arc<dyn DecodedCache>) -> Scan {
+        self.decoded_cache = Some(cache);
         self
     }
 
@@ -276,7 +286,8 @@ impl Scan {
                 self.no_mmap,
                 self.metadata_cache.as_deref(),
                 decryption.clone(),
-            )?;
+            )?
+            .with_decoded_cache(self.decoded_cache.clone());
             opened.push((file, source));
         }
         let merged = merge::merge(

@@ -26,6 +26,7 @@ use parquet::file::reader::ChunkReader;
 
 use arrow::array::RecordBatch;
 
+use super::decoded::{DecodedCache, DecodedKey};
 use super::metadata::{FileVersion, MetadataCache};
 use super::object::{ObjectReader, ObjectSource, RangeReader};
 use crate::error::{catch_corrupt, Error, ErrorKind, Result};
@@ -39,6 +40,9 @@ pub(crate) struct ParquetSource {
     /// Set for a lake object read by ranges (`bytes` is then None).
     object: Option<Arc<dyn ObjectReader>>,
     pub(crate) metadata: ArrowReaderMetadata,
+    /// The version, unless the file is encrypted (its data then stays out of shared caches).
+    version: Option<FileVersion>,
+    decoded: Option<Arc<dyn DecodedCache>>,
 }
 
 /// A cache that keeps nothing.
@@ -78,8 +82,9 @@ impl ParquetSource {
         if let Some(local) = object.local_file() {
             return Self::open(&local, no_mmap, cache, decryption);
         }
+        let encrypted = decryption.is_some();
         let cache: &dyn MetadataCache = match cache {
-            Some(cache) if decryption.is_none() => cache,
+            Some(cache) if !encrypted => cache,
             _ => &NoCache,
         };
         let decryption_set = decryption.is_some();
@@ -102,7 +107,7 @@ impl ParquetSource {
                         .map_err(|e| parquet_error(path, e))
                 })
                 .map_err(|e| e.with("path", path.display()))?;
-                cache.insert(version, m.clone());
+                cache.insert(version.clone(), m.clone());
                 m
             }
         };
@@ -115,6 +120,8 @@ impl ParquetSource {
             bytes: None,
             object: Some(object),
             metadata,
+            version: (!encrypted).then_some(version),
+            decoded: None,
         })
     }
 
@@ -127,8 +134,9 @@ impl ParquetSource {
         cache: Option<&dyn MetadataCache>,
         decryption: Option<Arc<FileDecryptionProperties>>,
     ) -> Result<Self> {
+        let encrypted = decryption.is_some();
         let cache: &dyn MetadataCache = match cache {
-            Some(cache) if decryption.is_none() => cache,
+            Some(cache) if !encrypted => cache,
             _ => &NoCache,
         };
         let file = File::open(path).map_err(|e| Error::io("cannot open Parquet file", path, e))?;
@@ -171,7 +179,7 @@ impl ParquetSource {
                         .map_err(|e| parquet_error(path, e))
                 })
                 .map_err(|e| e.with("path", path.display()))?;
-                cache.insert(version, m.clone());
+                cache.insert(version.clone(), m.clone());
                 m
             }
         };
@@ -182,6 +190,8 @@ impl ParquetSource {
             bytes,
             object: None,
             metadata,
+            version: (!encrypted).then_some(version),
+            decoded: None,
         })
     }
 
@@ -218,8 +228,41 @@ impl ParquetSource {
             .ok()?
     }
 
-    /// Decodes one row group's projected columns into batches.
+    /// Keeps and finds decoded row groups in `cache` (not for encrypted files).
+    pub(crate) fn with_decoded_cache(mut self, cache: Option<Arc<dyn DecodedCache>>) -> Self {
+        self.decoded = cache;
+        self
+    }
+
+    /// Decodes one row group's projected columns into batches, or takes them from the
+    /// decoded cache.
     pub(crate) fn decode(
+        &self,
+        row_group: usize,
+        mask: ProjectionMask,
+        selection: Option<RowSelection>,
+        batch_size: usize,
+    ) -> Result<Vec<RecordBatch>> {
+        // Only whole row groups are cached: a page-index selection is particular to one filter.
+        let (Some(cache), Some(version), None) = (&self.decoded, &self.version, &selection) else {
+            return self.decode_uncached(row_group, mask, selection, batch_size);
+        };
+        let columns = self.metadata.metadata().row_group(row_group).num_columns();
+        let key = DecodedKey {
+            version: version.clone(),
+            row_group,
+            leaves: (0..columns).filter(|&i| mask.leaf_included(i)).collect(),
+            batch_size,
+        };
+        if let Some(batches) = cache.get(&key) {
+            return Ok(batches.as_ref().clone());
+        }
+        let batches = self.decode_uncached(row_group, mask, None, batch_size)?;
+        cache.insert(key, Arc::new(batches.clone()));
+        Ok(batches)
+    }
+
+    fn decode_uncached(
         &self,
         row_group: usize,
         mask: ProjectionMask,

@@ -107,6 +107,9 @@ pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::
         scan = scan
             .objects(store.clone())
             .metadata_cache(store.cache().footers());
+        if let Some(batches) = store.cache().batches() {
+            scan = scan.decoded_cache(batches);
+        }
         Some(store)
     } else {
         None
