@@ -53,11 +53,15 @@ fn concurrent_misses_fetch_once() {
         }
     });
     let stats = cache.stats();
-    assert_eq!(
-        slow.fetches.load(Ordering::SeqCst),
-        1,
-        "16 readers of blocks 0..3, one coalesced fetch: {stats:?}"
+    // Every block is fetched exactly once, however the 16 readers' claims interleave: one
+    // reader may lead block 0 while another leads blocks 1 and 2, so the three blocks arrive in
+    // one to three requests, never more, and no byte is fetched twice.
+    let fetches = slow.fetches.load(Ordering::SeqCst);
+    assert!(
+        (1..=3).contains(&fetches),
+        "16 readers of blocks 0..3: {fetches} fetches: {stats:?}"
     );
-    assert_eq!(stats.fetches, 1);
+    assert_eq!(stats.fetches, fetches as u64);
+    assert_eq!(stats.fetched_bytes, 3 << 20, "{stats:?}");
     assert_eq!(stats.inserts, 3);
 }
