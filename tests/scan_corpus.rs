@@ -114,3 +114,15 @@ fn truncations_give_errors() {
         }
     }
 }
+
+/// Inputs the parquet_scan fuzz target found crashing the process, kept so they stay errors.
+#[test]
+fn fuzz_findings_give_errors() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+    for path in parquet_files(&dir) {
+        for no_mmap in [false, true] {
+            let result = Scan::new(&path).no_mmap(no_mmap).run();
+            assert!(result.is_err(), "{} read without error", path.display());
+        }
+    }
+}

@@ -66,6 +66,36 @@ pub(crate) fn parquet_error(path: &Path, err: parquet::errors::ParquetError) -> 
         .set_source(err)
 }
 
+/// Checks what the parquet crate asserts rather than checks: every column chunk's byte range
+/// is non-negative and, when the file's length is known, inside the file. A footer that lies
+/// here is damage, reported as such instead of tripping an assertion mid-decode.
+fn check_chunks(path: &Path, metadata: &ArrowReaderMetadata, len: Option<u64>) -> Result<()> {
+    for (rg, group) in metadata.metadata().row_groups().iter().enumerate() {
+        for (c, column) in group.columns().iter().enumerate() {
+            let start = column
+                .dictionary_page_offset()
+                .unwrap_or_else(|| column.data_page_offset());
+            let size = column.compressed_size();
+            let end = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(size).ok())
+                .and_then(|(s, n)| s.checked_add(n));
+            let fits = match (end, len) {
+                (Some(end), Some(len)) => end <= len,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if !fits {
+                return Err(Error::corrupt(format!(
+                    "column chunk {c} of row group {rg} claims bytes {start}+{size}, outside the file"
+                ))
+                .with("path", path.display()));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl ParquetSource {
     /// Opens `path`: the object of that name in `objects` when given, else the file.
     pub(crate) fn open_in(
@@ -107,6 +137,7 @@ impl ParquetSource {
                         .map_err(|e| parquet_error(path, e))
                 })
                 .map_err(|e| e.with("path", path.display()))?;
+                check_chunks(path, &m, None)?;
                 cache.insert(version.clone(), m.clone());
                 m
             }
@@ -179,6 +210,7 @@ impl ParquetSource {
                         .map_err(|e| parquet_error(path, e))
                 })
                 .map_err(|e| e.with("path", path.display()))?;
+                check_chunks(path, &m, Some(stat.len()))?;
                 cache.insert(version.clone(), m.clone());
                 m
             }
