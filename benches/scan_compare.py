@@ -68,7 +68,7 @@ def duckdb_scan(con, path, kind):
         "filter_1pct": f"SELECT * FROM read_parquet('{path}') WHERE id >= {LO} AND id < {HI}",
     }[kind]
     t = time.perf_counter()
-    table = con.execute(sql).fetch_arrow_table()
+    table = con.sql(sql).to_arrow_table()
     return time.perf_counter() - t, table.num_rows
 
 
