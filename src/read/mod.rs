@@ -13,6 +13,7 @@ mod parse;
 mod prune;
 mod scan;
 mod source;
+mod window;
 
 pub use decoded::{DecodedCache, DecodedKey};
 pub use expr::{CmpOp, Expr, Literal};

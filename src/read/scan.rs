@@ -19,6 +19,7 @@ use super::metadata::MetadataCache;
 use super::object::ObjectSource;
 use super::prune::{BloomPruner, Pruner, RowRanges};
 use super::source::ParquetSource;
+use super::window::Window;
 use crate::crypto::ParquetDecryption;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -670,74 +671,5 @@ fn conjuncts<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
             conjuncts(b, out);
         }
         other => out.push(other),
-    }
-}
-
-/// Offset and limit over the ordered stream of matching rows.
-struct Window {
-    skip: u64,
-    left: Option<u64>,
-    emitted: u64,
-    /// Rows already committed to decode tasks (no-filter planning only).
-    planned: u64,
-}
-
-impl Window {
-    fn new(offset: u64, limit: Option<u64>) -> Window {
-        Window {
-            skip: offset,
-            left: limit,
-            emitted: 0,
-            planned: 0,
-        }
-    }
-
-    fn done(&self) -> bool {
-        self.left == Some(0)
-    }
-
-    /// True when a whole unfiltered row group of `rows` rows lies inside the offset (and
-    /// nothing is planned ahead of it that would consume the offset first).
-    fn covers_skip(&self, rows: u64) -> bool {
-        self.planned == 0 && rows <= self.skip
-    }
-
-    /// Accounts for an unfiltered row group without decoding it (count-only or skipped).
-    fn take_rows(&mut self, rows: u64) {
-        let skipped = rows.min(self.skip);
-        self.skip -= skipped;
-        let mut rest = rows - skipped;
-        if let Some(left) = &mut self.left {
-            rest = rest.min(*left);
-            *left -= rest;
-        }
-        self.emitted += rest;
-    }
-
-    fn planned_enough(&self) -> bool {
-        self.left
-            .is_some_and(|left| self.planned >= self.skip.saturating_add(left))
-    }
-
-    fn plan(&mut self, rows: u64) {
-        self.planned += rows;
-    }
-
-    /// Applies the window to the next batch in order.
-    fn cut(&mut self, batch: RecordBatch) -> Option<RecordBatch> {
-        let rows = batch.num_rows() as u64;
-        let skipped = rows.min(self.skip);
-        self.skip -= skipped;
-        let mut take = rows - skipped;
-        if let Some(left) = &mut self.left {
-            take = take.min(*left);
-            *left -= take;
-        }
-        if take == 0 {
-            return None;
-        }
-        self.emitted += take;
-        // Both bounds are within the batch's row count, which fits in usize.
-        Some(batch.slice(skipped as usize, take as usize))
     }
 }
