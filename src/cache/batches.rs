@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 
-use super::stats::{CacheStats, Counters};
+use super::stats::{weighed_cache, CacheStats, Counters};
 use crate::config::CacheExpiry;
 use crate::read::{DecodedCache, DecodedKey};
 
@@ -36,26 +36,13 @@ impl BatchCache {
     /// A batch cache of at most `budget` bytes.
     pub fn new(budget: u64, expiry: &CacheExpiry) -> BatchCache {
         let counters = Arc::new(Counters::default());
-        let c = counters.clone();
-        let mut builder = moka::sync::Cache::builder()
-            .max_capacity(budget)
-            .weigher(|_: &DecodedKey, v: &Arc<Vec<RecordBatch>>| {
-                u32::try_from(weight(v)).unwrap_or(u32::MAX)
-            })
-            .eviction_listener(move |_, _, cause| match cause {
-                moka::notification::RemovalCause::Size => Counters::bump(&c.evictions),
-                moka::notification::RemovalCause::Expired => Counters::bump(&c.expirations),
-                moka::notification::RemovalCause::Explicit => Counters::bump(&c.invalidations),
-                moka::notification::RemovalCause::Replaced => {}
-            });
-        if let Some(ttl) = expiry.ttl {
-            builder = builder.time_to_live(ttl);
-        }
-        if let Some(idle) = expiry.idle {
-            builder = builder.time_to_idle(idle);
-        }
         BatchCache {
-            batches: builder.build(),
+            batches: weighed_cache(
+                budget,
+                expiry,
+                &counters,
+                |_: &DecodedKey, v: &Arc<Vec<RecordBatch>>| weight(v),
+            ),
             budget,
             counters,
         }

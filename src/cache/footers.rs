@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 
-use super::stats::{CacheStats, Counters};
+use super::stats::{weighed_cache, CacheStats, Counters};
 use crate::config::CacheExpiry;
 use crate::read::{FileVersion, MetadataCache};
 
@@ -34,26 +34,13 @@ impl FooterCache {
     /// A footer cache of at most `budget` bytes.
     pub fn new(budget: u64, expiry: &CacheExpiry) -> FooterCache {
         let counters = Arc::new(Counters::default());
-        let c = counters.clone();
-        let mut builder = moka::sync::Cache::builder()
-            .max_capacity(budget)
-            .weigher(|k: &FileVersion, v: &ArrowReaderMetadata| {
-                u32::try_from(weight(k, v)).unwrap_or(u32::MAX)
-            })
-            .eviction_listener(move |_, _, cause| match cause {
-                moka::notification::RemovalCause::Size => Counters::bump(&c.evictions),
-                moka::notification::RemovalCause::Expired => Counters::bump(&c.expirations),
-                moka::notification::RemovalCause::Explicit => Counters::bump(&c.invalidations),
-                moka::notification::RemovalCause::Replaced => {}
-            });
-        if let Some(ttl) = expiry.ttl {
-            builder = builder.time_to_live(ttl);
-        }
-        if let Some(idle) = expiry.idle {
-            builder = builder.time_to_idle(idle);
-        }
         FooterCache {
-            footers: builder.build(),
+            footers: weighed_cache(
+                budget,
+                expiry,
+                &counters,
+                |k: &FileVersion, v: &ArrowReaderMetadata| weight(k, v),
+            ),
             budget,
             counters,
         }

@@ -122,3 +122,35 @@ pub struct CachesStats {
     /// Fetch latency measured per tier (what cost-aware admission weighs).
     pub tiers: Vec<TierLatency>,
 }
+
+/// A moka cache of at most `budget` bytes as `weigh` counts them, with `expiry`, whose
+/// evictions, expirations and invalidations are counted in `counters`: the common setup of the
+/// footer and batch caches.
+pub(crate) fn weighed_cache<K, V>(
+    budget: u64,
+    expiry: &crate::config::CacheExpiry,
+    counters: &std::sync::Arc<Counters>,
+    weigh: impl Fn(&K, &V) -> u64 + Send + Sync + 'static,
+) -> moka::sync::Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    let c = counters.clone();
+    let mut builder = moka::sync::Cache::builder()
+        .max_capacity(budget)
+        .weigher(move |k: &K, v: &V| u32::try_from(weigh(k, v)).unwrap_or(u32::MAX))
+        .eviction_listener(move |_, _, cause| match cause {
+            moka::notification::RemovalCause::Size => Counters::bump(&c.evictions),
+            moka::notification::RemovalCause::Expired => Counters::bump(&c.expirations),
+            moka::notification::RemovalCause::Explicit => Counters::bump(&c.invalidations),
+            moka::notification::RemovalCause::Replaced => {}
+        });
+    if let Some(ttl) = expiry.ttl {
+        builder = builder.time_to_live(ttl);
+    }
+    if let Some(idle) = expiry.idle {
+        builder = builder.time_to_idle(idle);
+    }
+    builder.build()
+}
