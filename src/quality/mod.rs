@@ -32,7 +32,9 @@
 mod check;
 mod hash;
 mod profile;
+mod repeats;
 mod report;
+mod row_keys;
 mod rules;
 mod rules_file;
 mod scan;

@@ -2,15 +2,12 @@
 //! completeness is the fraction of cells that are not missing (null, or NaN as pandas' `isnull`
 //! counts it) and uniqueness the fraction of rows that are distinct (`drop_duplicates`).
 
-use std::collections::HashSet;
-
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::DataType;
-use arrow::row::{RowConverter, SortField};
 use serde::Serialize;
 
-use super::arrow_error;
-use super::hash::KeyHasher;
+use super::repeats::find_repeats;
+use super::row_keys::RowKeys;
 use crate::Result;
 
 /// The dataset quality score and its parts.
@@ -64,26 +61,12 @@ pub fn dataset_quality(batches: &[RecordBatch]) -> Result<DatasetQuality> {
     } else {
         1.0 - missing as f64 / cells as f64
     };
-    let fields = first
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| SortField::new(f.data_type().clone()))
-        .collect();
-    let converter = RowConverter::new(fields).map_err(arrow_error)?;
-    let converted = batches
-        .iter()
-        .map(|b| converter.convert_columns(b.columns()).map_err(arrow_error))
-        .collect::<Result<Vec<_>>>()?;
-    // Sized up front: growing would rehash (and re-read) every row key.
-    let mut seen: HashSet<&[u8], KeyHasher> =
-        HashSet::with_capacity_and_hasher(rows as usize, KeyHasher);
-    for rows in &converted {
-        for row in rows.iter() {
-            seen.insert(row.data());
-        }
-    }
-    let uniqueness = seen.len() as f64 / rows as f64;
+    let columns: Vec<Vec<_>> = batches.iter().map(|b| b.columns().to_vec()).collect();
+    let keys = RowKeys::new(&columns)?;
+    let hashes = keys.hashes();
+    let same = |a, b| keys.same(a, b);
+    let distinct = find_repeats(&hashes, None, Some(&same), 0).distinct;
+    let uniqueness = distinct as f64 / rows as f64;
     Ok(DatasetQuality {
         completeness,
         uniqueness,

@@ -1,15 +1,13 @@
 //! Key checks over whole datasets: uniqueness, compound primary keys and distinct ratios, on
-//! Arrow's row format so that any column types and combinations compare exactly.
+//! [`RowKeys`] deduplicated by [`find_repeats`].
 
-use std::collections::HashSet;
-
-use arrow::array::{Array, ArrayRef, RecordBatch};
-use arrow::datatypes::DataType;
-use arrow::row::{RowConverter, SortField};
+use arrow::array::{Array, ArrayRef, BooleanBufferBuilder, RecordBatch};
+use arrow::buffer::NullBuffer;
 
 use super::rows::{column, show, Outcome};
-use crate::quality::arrow_error;
-use crate::quality::hash::KeyHasher;
+use crate::quality::repeats::{find_repeats, RowLocator};
+use crate::quality::report::FailedRow;
+use crate::quality::row_keys::RowKeys;
 use crate::Result;
 
 /// Rows whose key repeats an earlier row's fail; with `non_null`, rows with a null key part
@@ -20,123 +18,99 @@ pub(super) fn duplicates(
     non_null: bool,
     sample_size: usize,
 ) -> Result<(Outcome, u64)> {
-    let Some(first) = batches.first() else {
-        return Ok((Outcome::default(), 0));
-    };
-    if let [name] = names {
-        if integer_width(column(first, name)?.data_type()).is_some() {
-            return integer_duplicates(batches, name, non_null, sample_size);
-        }
-    }
-    row_duplicates(batches, names, non_null, sample_size)
+    let columns = key_columns(batches, names)?;
+    duplicates_of(&columns, RowKeys::new(&columns)?, non_null, sample_size)
 }
 
-/// [`duplicates`] for any columns: keys in Arrow's row format.
-fn row_duplicates(
-    batches: &[RecordBatch],
-    names: &[&str],
-    non_null: bool,
-    sample_size: usize,
-) -> Result<(Outcome, u64)> {
-    let Some(first) = batches.first() else {
-        return Ok((Outcome::default(), 0));
-    };
-    let fields = names
+/// The key columns of every batch.
+fn key_columns(batches: &[RecordBatch], names: &[&str]) -> Result<Vec<Vec<ArrayRef>>> {
+    let columns = batches
         .iter()
-        .map(|n| Ok(SortField::new(column(first, n)?.data_type().clone())))
-        .collect::<Result<Vec<_>>>()?;
-    let converter = RowConverter::new(fields).map_err(arrow_error)?;
-    let mut columns: Vec<Vec<ArrayRef>> = Vec::with_capacity(batches.len());
-    let mut converted = Vec::with_capacity(batches.len());
-    for batch in batches {
-        let cols = names
-            .iter()
-            .map(|n| column(batch, n).cloned())
-            .collect::<Result<Vec<_>>>()?;
-        converted.push(converter.convert_columns(&cols).map_err(arrow_error)?);
-        columns.push(cols);
-    }
-    let mut outcome = Outcome::default();
-    // Sized up front: growing rehashes every key, and each rehash reads the row bytes again
-    // from all over memory (most of the time of a 10-million-row check).
-    let total: usize = converted.iter().map(|r| r.num_rows()).sum();
-    let mut seen: HashSet<&[u8], KeyHasher> = HashSet::with_capacity_and_hasher(total, KeyHasher);
-    let mut offset = 0u64;
-    for (cols, rows) in columns.iter().zip(&converted) {
-        for (i, row) in rows.iter().enumerate() {
-            let has_null = cols.iter().any(|c| c.is_null(i));
-            if has_null && !non_null {
-                continue;
-            }
-            outcome.checked += 1;
-            if has_null || !seen.insert(row.data()) {
-                outcome.fail(offset + i as u64, || show(cols, i), sample_size)?;
+        .map(|b| names.iter().map(|n| column(b, n).cloned()).collect())
+        .collect::<Result<Vec<Vec<ArrayRef>>>>()?;
+    if let Some(first) = columns.first() {
+        for cols in &columns {
+            for (c, f) in cols.iter().zip(first) {
+                if c.data_type() != f.data_type() {
+                    return Err(crate::Error::invalid(format!(
+                        "key columns change type between batches ({} and {})",
+                        f.data_type(),
+                        c.data_type()
+                    )));
+                }
             }
         }
-        offset += rows.num_rows() as u64;
     }
-    Ok((outcome, seen.len() as u64))
+    Ok(columns)
 }
 
-/// Byte width of types whose values are integers (compared by their bits, exactly as the
-/// row format compares them); floats are left out since -0.0 and 0.0 differ in bits.
-fn integer_width(data_type: &DataType) -> Option<usize> {
-    use DataType::*;
-    match data_type {
-        Int8
-        | Int16
-        | Int32
-        | Int64
-        | UInt8
-        | UInt16
-        | UInt32
-        | UInt64
-        | Date32
-        | Date64
-        | Time32(_)
-        | Time64(_)
-        | Timestamp(_, _)
-        | Duration(_) => data_type.primitive_width(),
-        _ => None,
-    }
-}
-
-/// [`duplicates`] for one integer column: keys are the values' bits in a `u64` set, about
-/// three times faster than encoding rows and hashing bytes (the common single-column id).
-fn integer_duplicates(
-    batches: &[RecordBatch],
-    name: &str,
+fn duplicates_of(
+    columns: &[Vec<ArrayRef>],
+    keys: RowKeys,
     non_null: bool,
     sample_size: usize,
 ) -> Result<(Outcome, u64)> {
-    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    let mut seen: HashSet<u64, KeyHasher> = HashSet::with_capacity_and_hasher(total, KeyHasher);
-    let mut outcome = Outcome::default();
-    let mut offset = 0u64;
-    for batch in batches {
-        let array = column(batch, name)?;
-        let width = integer_width(array.data_type()).ok_or_else(|| {
-            crate::Error::internal(format!("column {name} changed type between batches"))
-        })?;
-        let data = array.to_data();
-        let start = data.offset() * width;
-        let values = &data.buffers()[0].as_slice()[start..start + data.len() * width];
-        let cols = std::slice::from_ref(array);
-        for (i, bytes) in values.chunks_exact(width).enumerate() {
-            let is_null = array.is_null(i);
-            if is_null && !non_null {
-                continue;
-            }
-            outcome.checked += 1;
-            let mut word = [0u8; 8];
-            word[..width].copy_from_slice(bytes);
-            if is_null || !seen.insert(u64::from_le_bytes(word)) {
-                outcome.fail(offset + i as u64, || show(cols, i), sample_size)?;
+    let rows = keys.rows();
+    // Where every key part is set, over all batches; `None` when no key part is ever null.
+    let nulls_of: Vec<Option<NullBuffer>> = columns
+        .iter()
+        .map(|cols| {
+            cols.iter().fold(None, |acc, c| {
+                NullBuffer::union(acc.as_ref(), c.logical_nulls().as_ref())
+            })
+        })
+        .collect();
+    let valid = nulls_of.iter().any(Option::is_some).then(|| {
+        let mut all = BooleanBufferBuilder::new(rows as usize);
+        for (cols, n) in columns.iter().zip(&nulls_of) {
+            match n {
+                Some(n) => all.append_buffer(n.inner()),
+                None => all.append_n(cols[0].len(), true),
             }
         }
-        offset += batch.num_rows() as u64;
+        all.finish()
+    });
+    let nulls: Vec<u64> = match &valid {
+        Some(v) => v
+            .iter()
+            .enumerate()
+            .filter(|(_, ok)| !ok)
+            .map(|(r, _)| r as u64)
+            .collect(),
+        None => Vec::new(),
+    };
+    let hashes = keys.hashes();
+    let same = |a, b| keys.same(a, b);
+    let same: Option<&(dyn Fn(u64, u64) -> bool + Sync)> = if keys.hash_is_exact() {
+        None
+    } else {
+        Some(&same)
+    };
+    let repeats = find_repeats(&hashes, valid.as_ref(), same, sample_size);
+    let at = RowLocator::new(columns.iter().map(|cols| cols[0].len()));
+    let skipped = if non_null { 0 } else { nulls.len() as u64 };
+    let mut failed_rows = repeats.first;
+    if non_null {
+        failed_rows.extend(nulls.iter().take(sample_size));
+        failed_rows.sort_unstable();
+        failed_rows.truncate(sample_size);
     }
-    Ok((outcome, seen.len() as u64))
+    let sample = failed_rows
+        .into_iter()
+        .map(|row| {
+            let (batch, i) = at.locate(row);
+            Ok(FailedRow {
+                row,
+                value: show(&columns[batch], i)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let outcome = Outcome {
+        checked: rows - skipped,
+        failed: repeats.repeated + if non_null { nulls.len() as u64 } else { 0 },
+        sample,
+    };
+    Ok((outcome, repeats.distinct))
 }
 
 #[cfg(test)]
@@ -169,7 +143,13 @@ mod tests {
             let batches = batches(array);
             for non_null in [false, true] {
                 let (fast, n_fast) = duplicates(&batches, &["k"], non_null, 5).unwrap();
-                let (rows, n_rows) = row_duplicates(&batches, &["k"], non_null, 5).unwrap();
+                let (rows, n_rows) = duplicates_of(
+                    &key_columns(&batches, &["k"]).unwrap(),
+                    RowKeys::in_row_format(&key_columns(&batches, &["k"]).unwrap()).unwrap(),
+                    non_null,
+                    5,
+                )
+                .unwrap();
                 assert_eq!(n_fast, n_rows);
                 assert_eq!(fast.checked, rows.checked);
                 assert_eq!(fast.failed, rows.failed);
