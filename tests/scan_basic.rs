@@ -189,3 +189,33 @@ fn for_each_streams_what_run_collects() {
     assert_eq!(calls, 1);
     assert!(err.to_string().contains("enough"), "{err}");
 }
+
+#[test]
+fn one_thread_streams_the_same_rows_as_two() {
+    // One thread decodes batch by batch into the sink; more threads decode row groups in
+    // waves. Both must give the same batches, stats and windows.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path());
+    let scans = |threads: usize| {
+        let base = || Scan::new(&path).threads(threads).batch_size(13);
+        vec![
+            base(),
+            base().columns(&["grp", "id"]),
+            base().filter(Expr::parse("maybe IS NOT NULL AND id > 50").unwrap()),
+            base().offset(120).limit(90),
+            base()
+                .filter(Expr::parse("grp = 'b'").unwrap())
+                .offset(10)
+                .limit(2),
+            base().no_mmap(true).offset(390),
+            base().limit(0),
+        ]
+    };
+    for (one, two) in scans(1).into_iter().zip(scans(2)) {
+        let (a, b) = (one.run().unwrap(), two.run().unwrap());
+        assert_eq!(a.schema, b.schema);
+        assert_eq!(a.batches, b.batches);
+        assert_eq!(a.stats.rows_out, b.stats.rows_out);
+        assert_eq!(a.stats.row_groups_skipped, b.stats.row_groups_skipped);
+    }
+}

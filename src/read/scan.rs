@@ -392,11 +392,38 @@ impl Scan {
             );
             // Row groups go out in waves a few times the thread count wide, so a small limit
             // stops the scan early instead of decoding the whole file.
-            let width = self
+            let threads = self
                 .threads
                 .unwrap_or_else(rayon::current_num_threads)
-                .max(1)
-                * 2;
+                .max(1);
+            if threads == 1 {
+                // One thread: batches stream straight from the decoder to the sink.
+                for (rg, selection) in &tasks {
+                    if window.done() {
+                        break;
+                    }
+                    let mut each = |batch: RecordBatch| -> Result<()> {
+                        let (decoded, batch) =
+                            self.finish(batch, &dataset, file, &aligned, &roots, &output)?;
+                        stats.rows_decoded += decoded;
+                        if let Some(batch) = window.cut(batch) {
+                            if !count_only {
+                                sink(batch)?;
+                            }
+                        }
+                        Ok(())
+                    };
+                    source.decode_each(
+                        *rg,
+                        mask.clone(),
+                        selection.clone(),
+                        self.batch_size,
+                        &mut each,
+                    )?;
+                }
+                continue;
+            }
+            let width = threads * 2;
             for wave in tasks.chunks(width) {
                 if window.done() {
                     break;

@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder, RowSelection,
 };
 use parquet::arrow::ProjectionMask;
 use parquet::bloom_filter::Sbbf;
@@ -327,6 +328,47 @@ impl ParquetSource {
         }
     }
 
+    /// Decodes one row group's projected columns batch by batch into `each`, without holding
+    /// the row group's batches: the serial path, where memory stays small and warm in the
+    /// allocator (collecting a row group's batches first faulted in fresh pages for every row
+    /// group). Cached and object-store sources decode whole row groups as [`Self::decode`] does.
+    pub(crate) fn decode_each(
+        &self,
+        row_group: usize,
+        mask: ProjectionMask,
+        selection: Option<RowSelection>,
+        batch_size: usize,
+        each: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        if self.decoded.is_some() || self.object.is_some() {
+            for batch in self.decode(row_group, mask, selection, batch_size)? {
+                each(batch)?;
+            }
+            return Ok(());
+        }
+        let reader = match &self.bytes {
+            Some(bytes) => self.reader(bytes.clone(), row_group, mask, selection, batch_size),
+            None => {
+                let file = File::open(&self.path)
+                    .map_err(|e| Error::io("cannot open Parquet file", &self.path, e))?;
+                self.reader(file, row_group, mask, selection, batch_size)
+            }
+        };
+        let mut reader = reader.map_err(|e| self.in_row_group(e, row_group))?;
+        // Panics are caught around the decoder only, never around `each`: a caller's panic
+        // is the caller's, not damaged data.
+        while let Some(batch) = catch_corrupt("cannot decode Parquet data", || {
+            reader.next().transpose().map_err(|e| {
+                Error::corrupt(format!("cannot decode Parquet data: {e}")).set_source(e)
+            })
+        })
+        .map_err(|e| self.in_row_group(e, row_group))?
+        {
+            each(batch)?;
+        }
+        Ok(())
+    }
+
     fn decode_from<T: ChunkReader + 'static>(
         &self,
         input: T,
@@ -335,16 +377,8 @@ impl ParquetSource {
         selection: Option<RowSelection>,
         batch_size: usize,
     ) -> Result<Vec<RecordBatch>> {
-        let mut builder =
-            ParquetRecordBatchReaderBuilder::new_with_metadata(input, self.metadata.clone())
-                .with_row_groups(vec![row_group])
-                .with_projection(mask)
-                .with_batch_size(batch_size.max(1));
-        if let Some(selection) = selection {
-            builder = builder.with_row_selection(selection);
-        }
         let decode = || {
-            let reader = builder.build().map_err(|e| parquet_error(&self.path, e))?;
+            let reader = self.reader(input, row_group, mask, selection, batch_size)?;
             reader
                 .map(|batch| {
                     batch.map_err(|e| {
@@ -353,9 +387,34 @@ impl ParquetSource {
                 })
                 .collect()
         };
-        catch_corrupt("cannot decode Parquet data", decode).map_err(|e| {
-            e.with("path", self.path.display())
-                .with("row_group", row_group)
+        catch_corrupt("cannot decode Parquet data", decode)
+            .map_err(|e| self.in_row_group(e, row_group))
+    }
+
+    /// A reader of one row group's projected columns (the footer already parsed).
+    fn reader<T: ChunkReader + 'static>(
+        &self,
+        input: T,
+        row_group: usize,
+        mask: ProjectionMask,
+        selection: Option<RowSelection>,
+        batch_size: usize,
+    ) -> Result<ParquetRecordBatchReader> {
+        let mut builder =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(input, self.metadata.clone())
+                .with_row_groups(vec![row_group])
+                .with_projection(mask)
+                .with_batch_size(batch_size.max(1));
+        if let Some(selection) = selection {
+            builder = builder.with_row_selection(selection);
+        }
+        catch_corrupt("cannot decode Parquet data", || {
+            builder.build().map_err(|e| parquet_error(&self.path, e))
         })
+    }
+
+    fn in_row_group(&self, e: Error, row_group: usize) -> Error {
+        e.with("path", self.path.display())
+            .with("row_group", row_group)
     }
 }
