@@ -8,6 +8,7 @@ mod expr;
 mod merge;
 mod metadata;
 mod object;
+mod ordered;
 mod output;
 mod parse;
 mod prune;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use parquet::arrow::ProjectionMask;
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::dataset::Dataset;
@@ -17,6 +16,7 @@ use super::expr::Expr;
 use super::merge;
 use super::metadata::MetadataCache;
 use super::object::ObjectSource;
+use super::ordered;
 use super::prune::{BloomPruner, Pruner, RowRanges};
 use super::source::ParquetSource;
 use super::window::Window;
@@ -396,22 +396,16 @@ impl Scan {
                 .threads
                 .unwrap_or_else(rayon::current_num_threads)
                 .max(1);
-            if threads == 1 {
-                // One thread: batches stream straight from the decoder to the sink.
-                for (rg, selection) in &tasks {
-                    if window.done() {
-                        break;
-                    }
-                    let mut each = |batch: RecordBatch| -> Result<()> {
-                        let (decoded, batch) =
-                            self.finish(batch, &dataset, file, &aligned, &roots, &output)?;
-                        stats.rows_decoded += decoded;
-                        if let Some(batch) = window.cut(batch) {
-                            if !count_only {
-                                sink(batch)?;
-                            }
+            let decode =
+                |task: usize, send: &mut dyn FnMut((u64, RecordBatch)) -> bool| -> Result<()> {
+                    let (rg, selection) = &tasks[task];
+                    let mut each = |batch: RecordBatch| {
+                        let out = self.finish(batch, &dataset, file, &aligned, &roots, &output)?;
+                        if send(out) {
+                            Ok(())
+                        } else {
+                            Err(ordered::stopped())
                         }
-                        Ok(())
                     };
                     source.decode_each(
                         *rg,
@@ -419,42 +413,48 @@ impl Scan {
                         selection.clone(),
                         self.batch_size,
                         &mut each,
-                    )?;
-                }
-                continue;
-            }
-            let width = threads * 2;
-            for wave in tasks.chunks(width) {
-                if window.done() {
-                    break;
-                }
-                let decode = || -> Vec<Result<Vec<(u64, RecordBatch)>>> {
-                    wave.par_iter()
-                        .map(|(rg, selection)| {
-                            let decoded = source.decode(
-                                *rg,
-                                mask.clone(),
-                                selection.clone(),
-                                self.batch_size,
-                            )?;
-                            decoded
-                                .into_iter()
-                                .map(|b| self.finish(b, &dataset, file, &aligned, &roots, &output))
-                                .collect::<Result<Vec<_>>>()
-                        })
-                        .collect()
+                    )
                 };
-                let results = match &pool {
-                    Some(pool) => pool.install(decode),
-                    None => decode(),
-                };
-                for result in results {
-                    for (decoded, batch) in result? {
-                        stats.rows_decoded += decoded;
-                        if let Some(batch) = window.cut(batch) {
-                            if !count_only {
-                                sink(batch)?;
+            let mut take = |(decoded, batch): (u64, RecordBatch)| -> Result<bool> {
+                stats.rows_decoded += decoded;
+                if let Some(batch) = window.cut(batch) {
+                    if !count_only {
+                        sink(batch)?;
+                    }
+                }
+                Ok(!window.done())
+            };
+            // Several threads: row groups decode on the pool and stream to the sink in order.
+            // One thread (or a caller already on the pool): batches go straight from the
+            // decoder to the sink on this thread.
+            let parallel = (threads > 1)
+                .then(|| ordered::ordered(pool.as_ref(), tasks.len(), &decode, &mut take))
+                .flatten();
+            match parallel {
+                Some(result) => result?,
+                None => {
+                    let (mut going, mut failed) = (true, None);
+                    for task in 0..tasks.len() {
+                        if !going {
+                            break;
+                        }
+                        let mut send = |item| match take(item) {
+                            Ok(more) => {
+                                going = more;
+                                more
                             }
+                            Err(e) => {
+                                failed = Some(e);
+                                going = false;
+                                false
+                            }
+                        };
+                        let result = decode(task, &mut send);
+                        if let Some(e) = failed.take() {
+                            return Err(e);
+                        }
+                        if going {
+                            result?;
                         }
                     }
                 }
