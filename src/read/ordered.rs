@@ -1,20 +1,22 @@
 //! Row groups decoded in parallel on rayon, their batches handed to the caller in row-group
-//! order through small bounded channels.
+//! order as they come.
 //!
-//! Collecting whole row groups before handing them over held a wave of row groups in memory
-//! and faulted in fresh pages for each (a 2-thread projection ran slower than one thread).
-//! Here each task streams into its own channel of a few batches; the caller drains the
-//! channels in task order on its own thread while the pool decodes the next tasks.
+//! Collecting waves of whole row groups before handing any over held them all in memory and
+//! faulted in fresh pages for each (a 2-thread projection ran slower than one thread). Here
+//! each task streams into its own channel and the caller drains the channels in task order on
+//! its own thread, so the row group at the head goes out while it decodes. A gate lets a task
+//! start only while it is at most `ahead` tasks past the one being drained: memory holds at
+//! most that many row groups, and the pool still decodes that many at once.
 //!
-//! Why it cannot deadlock: tasks are spawned FIFO from outside the pool, so a task starts only
-//! after every earlier one has started; the caller always drains the earliest unfinished
-//! task, which is therefore running (or done) and never waits on a later one. A producer
-//! blocked on a full channel of a later task holds a worker, not the earliest task. The caller
-//! must not itself be a worker of the pool (it would block a worker on the channels):
-//! [`ordered`] returns `None` then, and the caller decodes serially instead.
+//! Why it cannot deadlock: producers never block on the caller (the channels are unbounded),
+//! only at the gate before starting, and the gate always admits the task the caller waits on.
+//! Tasks are spawned FIFO, so that task is started before any later one takes a worker to
+//! wait at the gate. The caller must not itself be a worker of the pool (it would wait on a
+//! task that may need its thread): [`ordered`] returns `None` then, and the caller decodes
+//! serially instead.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::{Condvar, Mutex};
 
 use crate::{Error, Result};
 
@@ -22,18 +24,17 @@ use crate::{Error, Result};
 pub(crate) type Producer<'a, T> =
     dyn Fn(usize, &mut dyn FnMut(T) -> bool) -> Result<()> + Sync + 'a;
 
-/// Items buffered per task between its producer and the caller.
-const IN_FLIGHT: usize = 4;
-
 /// Runs `produce(task, send)` for tasks `0..tasks` on `pool` (rayon's global pool when
-/// `None`) and hands every item to `take` in task order, on the calling thread. `send`
-/// returns false once the caller has stopped; `take` returns false to stop early (tasks not
-/// yet started then do not start). The first error, from either side, ends the run.
+/// `None`), at most `ahead` tasks past the one being drained, and hands every item to `take`
+/// in task order, on the calling thread. `send` returns false once the caller has stopped;
+/// `take` returns false to stop early (tasks not yet started then do not start). The first
+/// error, from either side, ends the run.
 ///
 /// Returns `None` without running anything when called from a worker of the pool.
 pub(crate) fn ordered<T: Send>(
     pool: Option<&rayon::ThreadPool>,
     tasks: usize,
+    ahead: usize,
     produce: &Producer<'_, T>,
     take: &mut dyn FnMut(T) -> Result<bool>,
 ) -> Option<Result<()>> {
@@ -44,27 +45,57 @@ pub(crate) fn ordered<T: Send>(
     if on_worker {
         return None;
     }
-    let stop = AtomicBool::new(false);
+    let gate = Gate {
+        head: Mutex::new(Some(0)),
+        moved: Condvar::new(),
+        ahead: ahead.max(1),
+    };
     Some(match pool {
-        Some(pool) => pool.in_place_scope_fifo(|scope| run(scope, &stop, tasks, produce, take)),
-        None => rayon::in_place_scope_fifo(|scope| run(scope, &stop, tasks, produce, take)),
+        Some(pool) => pool.in_place_scope_fifo(|scope| run(scope, &gate, tasks, produce, take)),
+        None => rayon::in_place_scope_fifo(|scope| run(scope, &gate, tasks, produce, take)),
     })
+}
+
+/// The task the caller is draining (`None` once it has stopped), and who waits for it to move.
+struct Gate {
+    head: Mutex<Option<usize>>,
+    moved: Condvar,
+    ahead: usize,
+}
+
+impl Gate {
+    /// Waits until `task` may start; false if the caller has stopped.
+    fn admit(&self, task: usize) -> bool {
+        let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            match *head {
+                None => return false,
+                Some(h) if task < h + self.ahead => return true,
+                Some(_) => head = self.moved.wait(head).unwrap_or_else(|p| p.into_inner()),
+            }
+        }
+    }
+
+    fn set(&self, head: Option<usize>) {
+        *self.head.lock().unwrap_or_else(|p| p.into_inner()) = head;
+        self.moved.notify_all();
+    }
 }
 
 /// [`ordered`] inside its scope.
 fn run<'scope, T: Send + 'scope>(
     scope: &rayon::ScopeFifo<'scope>,
-    stop: &'scope AtomicBool,
+    gate: &'scope Gate,
     tasks: usize,
     produce: &'scope Producer<'scope, T>,
     take: &mut dyn FnMut(T) -> Result<bool>,
 ) -> Result<()> {
     let mut receivers: Vec<Receiver<Result<T>>> = Vec::with_capacity(tasks);
     for task in 0..tasks {
-        let (tx, rx) = sync_channel::<Result<T>>(IN_FLIGHT);
+        let (tx, rx) = channel::<Result<T>>();
         receivers.push(rx);
         scope.spawn_fifo(move |_| {
-            if stop.load(Ordering::Relaxed) {
+            if !gate.admit(task) {
                 return;
             }
             let mut send = |item: T| tx.send(Ok(item)).is_ok();
@@ -74,7 +105,8 @@ fn run<'scope, T: Send + 'scope>(
         });
     }
     let mut drain = || {
-        for rx in &receivers {
+        for (task, rx) in receivers.iter().enumerate() {
+            gate.set(Some(task));
             // The channel closes when its task is done (its sender dropped).
             for item in rx.iter() {
                 if !take(item?)? {
@@ -85,9 +117,9 @@ fn run<'scope, T: Send + 'scope>(
         Ok(())
     };
     let result = drain();
-    // Wake producers blocked on full channels and keep the rest from starting, before the
-    // scope waits for them.
-    stop.store(true, Ordering::Relaxed);
+    // Keep the remaining tasks from starting and make running ones see the caller gone,
+    // before the scope waits for them.
+    gate.set(None);
     drop(receivers);
     result
 }
@@ -124,7 +156,7 @@ mod tests {
         for threads in [1, 2, 4] {
             let pool = pool(threads);
             let mut got = Vec::new();
-            ordered(Some(&pool), 40, &produce, &mut |x| {
+            ordered(Some(&pool), 40, threads + 1, &produce, &mut |x| {
                 got.push(x);
                 Ok(true)
             })
@@ -141,7 +173,7 @@ mod tests {
     fn stopping_early_ends_without_deadlock() {
         let pool = pool(2);
         let mut got = 0;
-        ordered(Some(&pool), 200, &produce, &mut |_| {
+        ordered(Some(&pool), 200, 3, &produce, &mut |_| {
             got += 1;
             Ok(got < 10)
         })
@@ -159,11 +191,11 @@ mod tests {
             }
             produce(t, send)
         };
-        let err = ordered(Some(&pool), 10, &failing, &mut |_| Ok(true))
+        let err = ordered(Some(&pool), 10, 3, &failing, &mut |_| Ok(true))
             .unwrap()
             .unwrap_err();
         assert!(err.to_string().contains("bad row group"));
-        let err = ordered(Some(&pool), 10, &produce, &mut |_| {
+        let err = ordered(Some(&pool), 10, 3, &produce, &mut |_| {
             Err(Error::invalid("sink full"))
         })
         .unwrap()
@@ -174,7 +206,7 @@ mod tests {
     #[test]
     fn declines_on_a_worker_of_the_pool() {
         let pool = pool(1);
-        let inner = pool.install(|| ordered(Some(&pool), 3, &produce, &mut |_| Ok(true)));
+        let inner = pool.install(|| ordered(Some(&pool), 3, 2, &produce, &mut |_| Ok(true)));
         assert!(inner.is_none());
     }
 }

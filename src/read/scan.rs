@@ -424,11 +424,14 @@ impl Scan {
                 }
                 Ok(!window.done())
             };
-            // Several threads: row groups decode on the pool and stream to the sink in order.
-            // One thread (or a caller already on the pool): batches go straight from the
-            // decoder to the sink on this thread.
+            // Several threads: row groups decode on the pool, one more than there are threads
+            // at most (the one going out and one ahead per thread), and stream to the sink in
+            // order. One thread (or a caller already on the pool): batches go straight from
+            // the decoder to the sink on this thread.
             let parallel = (threads > 1)
-                .then(|| ordered::ordered(pool.as_ref(), tasks.len(), &decode, &mut take))
+                .then(|| {
+                    ordered::ordered(pool.as_ref(), tasks.len(), threads + 1, &decode, &mut take)
+                })
                 .flatten();
             match parallel {
                 Some(result) => result?,
