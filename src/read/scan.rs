@@ -196,8 +196,8 @@ impl Scan {
     }
 
     /// Streams the matching batches to `each`, in order, without collecting them: memory
-    /// holds one wave of row groups (twice the thread count) at a time, however large the
-    /// input. An error from `each` stops the scan and is returned.
+    /// holds at most one more row group than there are threads (one batch at a time with one
+    /// thread), however large the input. An error from `each` stops the scan and is returned.
     ///
     /// ```no_run
     /// # fn main() -> strata::Result<()> {
@@ -390,8 +390,7 @@ impl Scan {
                 source.metadata.metadata().file_metadata().schema_descr(),
                 leaves.iter().copied(),
             );
-            // Row groups go out in waves a few times the thread count wide, so a small limit
-            // stops the scan early instead of decoding the whole file.
+            // A reached limit stops the decoding of row groups not yet started (see `take`).
             let threads = self
                 .threads
                 .unwrap_or_else(rayon::current_num_threads)
