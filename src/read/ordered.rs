@@ -90,6 +90,9 @@ fn run<'scope, T: Send + 'scope>(
     produce: &'scope Producer<'scope, T>,
     take: &mut dyn FnMut(T) -> Result<bool>,
 ) -> Result<()> {
+    // However this returns, even unwinding from a panic in `take`, the gate closes: producers
+    // waiting at it would otherwise keep the scope from ever finishing.
+    let _close = CloseOnDrop(gate);
     let mut receivers: Vec<Receiver<Result<T>>> = Vec::with_capacity(tasks);
     for task in 0..tasks {
         let (tx, rx) = channel::<Result<T>>();
@@ -122,6 +125,15 @@ fn run<'scope, T: Send + 'scope>(
     gate.set(None);
     drop(receivers);
     result
+}
+
+/// Closes the gate when dropped.
+struct CloseOnDrop<'a>(&'a Gate);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.set(None);
+    }
 }
 
 /// The error a producer returns when its `send` reports the caller gone; never seen by the
@@ -201,6 +213,20 @@ mod tests {
         .unwrap()
         .unwrap_err();
         assert!(err.to_string().contains("sink full"));
+    }
+
+    #[test]
+    fn a_panicking_sink_does_not_hang_the_scope() {
+        let pool = pool(2);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ordered(Some(&pool), 50, 2, &produce, &mut |x| {
+                if x == 203 {
+                    panic!("sink failed");
+                }
+                Ok(true)
+            })
+        }));
+        assert!(outcome.is_err());
     }
 
     #[test]
