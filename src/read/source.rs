@@ -395,14 +395,8 @@ impl ParquetSource {
             }
         };
         let mut reader = reader.map_err(|e| self.in_row_group(e, row_group))?;
-        // Panics are caught around the decoder only, never around `each`: a caller's panic
-        // is the caller's, not damaged data.
-        while let Some(batch) = catch_corrupt("cannot decode Parquet data", || {
-            reader.next().transpose().map_err(|e| {
-                Error::corrupt(format!("cannot decode Parquet data: {e}")).set_source(e)
-            })
-        })
-        .map_err(|e| self.in_row_group(e, row_group))?
+        while let Some(batch) =
+            next_batch(&mut reader).map_err(|e| self.in_row_group(e, row_group))?
         {
             each(batch)?;
         }
@@ -417,18 +411,15 @@ impl ParquetSource {
         selection: Option<RowSelection>,
         batch_size: usize,
     ) -> Result<Vec<RecordBatch>> {
-        let decode = || {
-            let reader = self.reader(input, row_group, mask, selection, batch_size)?;
-            reader
-                .map(|batch| {
-                    batch.map_err(|e| {
-                        Error::corrupt(format!("cannot decode Parquet data: {e}")).set_source(e)
-                    })
-                })
-                .collect()
-        };
-        catch_corrupt("cannot decode Parquet data", decode)
-            .map_err(|e| self.in_row_group(e, row_group))
+        let in_row_group = |e| self.in_row_group(e, row_group);
+        let mut reader = self
+            .reader(input, row_group, mask, selection, batch_size)
+            .map_err(in_row_group)?;
+        let mut batches = Vec::new();
+        while let Some(batch) = next_batch(&mut reader).map_err(in_row_group)? {
+            batches.push(batch);
+        }
+        Ok(batches)
     }
 
     /// A reader of one row group's projected columns (the footer already parsed).
@@ -457,4 +448,16 @@ impl ParquetSource {
         e.with("path", self.path.display())
             .with("row_group", row_group)
     }
+}
+
+/// The reader's next batch; a decoder error or panic on damaged data is a `Corrupt` error.
+/// Panics are caught around the decoder only, never around what the caller does with the
+/// batch: a caller's panic is the caller's, not damaged data.
+fn next_batch(reader: &mut ParquetRecordBatchReader) -> Result<Option<RecordBatch>> {
+    catch_corrupt("cannot decode Parquet data", || {
+        reader
+            .next()
+            .transpose()
+            .map_err(|e| Error::corrupt(format!("cannot decode Parquet data: {e}")).set_source(e))
+    })
 }
