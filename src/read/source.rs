@@ -330,17 +330,26 @@ impl ParquetSource {
                 .collect();
             let reader = RangeReader::preload(object.clone(), ranges)
                 .map_err(|e| e.with("path", self.path.display()))?;
-            return self.decode_from(reader, row_group, mask, selection, batch_size);
+            return self.collect(
+                self.reader(reader, row_group, mask, selection, batch_size),
+                row_group,
+            );
         }
         self.page_in(row_group, &mask);
         match &self.bytes {
-            Some(bytes) => self.decode_from(bytes.clone(), row_group, mask, selection, batch_size),
+            Some(bytes) => self.collect(
+                self.reader(bytes.clone(), row_group, mask, selection, batch_size),
+                row_group,
+            ),
             None => {
                 // One handle per task: cloned `File`s share a seek position, so parallel row
                 // groups over one handle would read each other's offsets.
                 let file = File::open(&self.path)
                     .map_err(|e| Error::io("cannot open Parquet file", &self.path, e))?;
-                self.decode_from(file, row_group, mask, selection, batch_size)
+                self.collect(
+                    self.reader(file, row_group, mask, selection, batch_size),
+                    row_group,
+                )
             }
         }
     }
@@ -394,32 +403,36 @@ impl ParquetSource {
                 self.reader(file, row_group, mask, selection, batch_size)
             }
         };
-        let mut reader = reader.map_err(|e| self.in_row_group(e, row_group))?;
-        while let Some(batch) =
-            next_batch(&mut reader).map_err(|e| self.in_row_group(e, row_group))?
-        {
+        self.drain(reader, row_group, each)
+    }
+
+    /// Every batch of `reader` (row group `row_group`), collected.
+    fn collect(
+        &self,
+        reader: Result<ParquetRecordBatchReader>,
+        row_group: usize,
+    ) -> Result<Vec<RecordBatch>> {
+        let mut batches = Vec::new();
+        self.drain(reader, row_group, &mut |batch| {
+            batches.push(batch);
+            Ok(())
+        })?;
+        Ok(batches)
+    }
+
+    /// Hands every batch of `reader` (row group `row_group`) to `each`.
+    fn drain(
+        &self,
+        reader: Result<ParquetRecordBatchReader>,
+        row_group: usize,
+        each: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        let in_row_group = |e| self.in_row_group(e, row_group);
+        let mut reader = reader.map_err(in_row_group)?;
+        while let Some(batch) = next_batch(&mut reader).map_err(in_row_group)? {
             each(batch)?;
         }
         Ok(())
-    }
-
-    fn decode_from<T: ChunkReader + 'static>(
-        &self,
-        input: T,
-        row_group: usize,
-        mask: ProjectionMask,
-        selection: Option<RowSelection>,
-        batch_size: usize,
-    ) -> Result<Vec<RecordBatch>> {
-        let in_row_group = |e| self.in_row_group(e, row_group);
-        let mut reader = self
-            .reader(input, row_group, mask, selection, batch_size)
-            .map_err(in_row_group)?;
-        let mut batches = Vec::new();
-        while let Some(batch) = next_batch(&mut reader).map_err(in_row_group)? {
-            batches.push(batch);
-        }
-        Ok(batches)
     }
 
     /// A reader of one row group's projected columns (the footer already parsed).
