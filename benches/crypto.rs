@@ -149,7 +149,8 @@ fn store_get(c: &mut Criterion) {
 }
 
 /// A full scan of 4 million rows (an i64 and an f64 column), plaintext and with Parquet
-/// modular encryption (uniform key): the goal is at most 1.10x.
+/// modular encryption (uniform key), both zstd 3 as `write_encrypted_parquet` writes: the
+/// issue's goal is at most 1.10x.
 fn scan_encrypted_parquet(c: &mut Criterion) {
     use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch};
     use std::sync::Arc;
@@ -162,10 +163,17 @@ fn scan_encrypted_parquet(c: &mut Criterion) {
     ));
     let batch = RecordBatch::try_from_iter([("id", ids), ("x", xs)]).unwrap();
     let plain = dir.path().join("plain.parquet");
+    // The plaintext file gets the properties `write_encrypted_parquet` uses, minus encryption.
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::ZSTD(
+            parquet::basic::ZstdLevel::try_new(3).unwrap(),
+        ))
+        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::Page)
+        .build();
     let mut w = parquet::arrow::ArrowWriter::try_new(
         std::fs::File::create(&plain).unwrap(),
         batch.schema(),
-        None,
+        Some(props),
     )
     .unwrap();
     w.write(&batch).unwrap();

@@ -59,10 +59,11 @@ pub use config::{
     DEFAULT_DIR,
 };
 pub use crypto::{
-    aead_backend, is_encrypted, new_envelope, open as open_envelope, seal as seal_envelope,
-    set_aead_backend, AeadBackend, CallbackKeyProvider, ChunkCipher, EnvKeyProvider,
-    EnvelopeHeader, KeyInfo, KeyProvider, KeyRing, MaskKeyInfo, MaskKeyRing, Sealer, SecretKey,
-    WrapFn, DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, KEY_LEN, MASK_KEYS_FILE, MAX_HEADER_LEN,
+    aead_backend, is_encrypted, new_envelope, open as open_envelope, open_to as open_envelope_to,
+    seal as seal_envelope, set_aead_backend, AeadBackend, CallbackKeyProvider, ChunkCipher,
+    EnvKeyProvider, EnvelopeHeader, KeyInfo, KeyProvider, KeyRing, MaskKeyInfo, MaskKeyRing,
+    Sealer, SecretKey, WrapFn, DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, KEY_LEN, MASK_KEYS_FILE,
+    MAX_HEADER_LEN,
 };
 pub use crypto::{
     read_encrypted_parquet, write_encrypted_parquet, ParquetDecryption, ParquetEncryption,
@@ -90,9 +91,9 @@ pub use quality::{
     Scalar, Severity, TableProfile, TopValue, TopValues, ValueKind,
 };
 pub use read::{
-    write_batches, CmpOp, DecodedCache, DecodedKey, Expr, FileVersion, Literal,
-    MemoryMetadataCache, MetadataCache, ObjectReader, ObjectSource, Scan, ScanFormat, ScanOutput,
-    ScanStats, COALESCE_GAP, DEFAULT_BATCH_SIZE,
+    forget_maps, kept_maps, set_kept_maps, write_batches, CmpOp, DecodedCache, DecodedKey, Expr,
+    FileVersion, Literal, MemoryMetadataCache, MetadataCache, ObjectReader, ObjectSource, Scan,
+    ScanFormat, ScanOutput, ScanStats, COALESCE_GAP, DEFAULT_BATCH_SIZE, KEEP_IDLE,
 };
 pub use store::{
     open_key_provider, open_mask_keys, validate_key, ActionKind, ActionOutcome, ObjectInfo,

@@ -2,7 +2,10 @@
 //! truncation at every chunk boundary, swapped chunks between objects, and an old header put
 //! back. Never a panic, never partial plaintext.
 
-use strata::{open_envelope, seal_envelope, EnvelopeHeader, ErrorKind, KeyProvider, KeyRing};
+use strata::{
+    open_envelope as open_in_memory, open_envelope_to, seal_envelope, EnvelopeHeader, ErrorKind,
+    KeyProvider, KeyRing, Result,
+};
 
 const CHUNK: u32 = 1024;
 
@@ -16,6 +19,26 @@ fn plain(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
         .collect()
+}
+
+/// Opens with both whole-object decoders, in memory and streaming into a writer, and checks
+/// they agree: the same plaintext, or an error from both with nothing written.
+fn open_envelope(keys: &dyn KeyProvider, sealed: &[u8]) -> Result<Vec<u8>> {
+    let in_memory = open_in_memory(keys, sealed);
+    let mut written = Vec::new();
+    let streamed = open_envelope_to(keys, sealed, &mut written);
+    match (&in_memory, streamed) {
+        (Ok(plain), Ok(n)) => {
+            assert_eq!(&written, plain);
+            assert_eq!(n, plain.len() as u64);
+        }
+        (Err(a), Err(b)) => {
+            assert_eq!(a.kind(), b.kind(), "{a} / {b}");
+            assert!(written.is_empty(), "partial plaintext written: {b}");
+        }
+        (a, b) => panic!("the decoders disagree: {a:?} / {b:?}"),
+    }
+    in_memory
 }
 
 #[test]

@@ -12,7 +12,7 @@ pub use self::parquet::{
 };
 pub use aead::{aead_backend, set_aead_backend, AeadBackend};
 pub use envelope::{
-    is_encrypted, new_envelope, open, seal, ChunkCipher, EnvelopeHeader, Sealer,
+    is_encrypted, new_envelope, open, open_to, seal, ChunkCipher, EnvelopeHeader, Sealer,
     DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, MAX_HEADER_LEN,
 };
 pub use keyring::{KeyInfo, KeyRing};

@@ -384,7 +384,12 @@ pub fn write_encrypted_parquet(
     let Some(first) = batches.first() else {
         return Err(Error::invalid("no record batches to write"));
     };
+    // Compressed (pages are compressed before they are encrypted) with strata's balanced
+    // codec, with page statistics for pruning, as strata's other Parquet files are.
     let props = WriterProperties::builder()
+        .set_compression(crate::format::Codec::Zstd(3).to_parquet()?)
+        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::Page)
+        .set_created_by(format!("strata {}", env!("CARGO_PKG_VERSION")))
         .with_file_encryption_properties(encryption.properties(keys)?)
         .build();
     let file = AtomicFile::create(path)?;

@@ -82,6 +82,9 @@ impl Gate {
     }
 }
 
+/// Items a producer hands over at once.
+const GROUP: usize = 16;
+
 /// [`ordered`] inside its scope.
 fn run<'scope, T: Send + 'scope>(
     scope: &rayon::ScopeFifo<'scope>,
@@ -93,16 +96,26 @@ fn run<'scope, T: Send + 'scope>(
     // However this returns, even unwinding from a panic in `take`, the gate closes: producers
     // waiting at it would otherwise keep the scope from ever finishing.
     let _close = CloseOnDrop(gate);
-    let mut receivers: Vec<Receiver<Result<T>>> = Vec::with_capacity(tasks);
+    let mut receivers: Vec<Receiver<Result<Vec<T>>>> = Vec::with_capacity(tasks);
     for task in 0..tasks {
-        let (tx, rx) = channel::<Result<T>>();
+        let (tx, rx) = channel::<Result<Vec<T>>>();
         receivers.push(rx);
         scope.spawn_fifo(move |_| {
             if !gate.admit(task) {
                 return;
             }
-            let mut send = |item: T| tx.send(Ok(item)).is_ok();
-            if let Err(e) = produce(task, &mut send) {
+            // Items go over in groups: a message per item woke the caller for every batch,
+            // and the thread switches cost more than decoding a small projection.
+            let mut group = Vec::with_capacity(GROUP);
+            let mut send = |item: T| {
+                group.push(item);
+                group.len() < GROUP || tx.send(Ok(std::mem::take(&mut group))).is_ok()
+            };
+            let result = produce(task, &mut send);
+            if !group.is_empty() {
+                let _ = tx.send(Ok(group));
+            }
+            if let Err(e) = result {
                 let _ = tx.send(Err(e));
             }
         });
@@ -111,9 +124,11 @@ fn run<'scope, T: Send + 'scope>(
         for (task, rx) in receivers.iter().enumerate() {
             gate.set(Some(task));
             // The channel closes when its task is done (its sender dropped).
-            for item in rx.iter() {
-                if !take(item?)? {
-                    return Ok(());
+            for group in rx.iter() {
+                for item in group? {
+                    if !take(item)? {
+                        return Ok(());
+                    }
                 }
             }
         }

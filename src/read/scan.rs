@@ -395,9 +395,10 @@ impl Scan {
                 .threads
                 .unwrap_or_else(rayon::current_num_threads)
                 .max(1);
+            let runs = runs(tasks.len(), threads);
             let decode =
                 |task: usize, send: &mut dyn FnMut((u64, RecordBatch)) -> bool| -> Result<()> {
-                    let (rg, selection) = &tasks[task];
+                    let run = &tasks[runs[task].clone()];
                     let mut each = |batch: RecordBatch| {
                         let out = self.finish(batch, &dataset, file, &aligned, &roots, &output)?;
                         if send(out) {
@@ -406,13 +407,7 @@ impl Scan {
                             Err(ordered::stopped())
                         }
                     };
-                    source.decode_each(
-                        *rg,
-                        mask.clone(),
-                        selection.clone(),
-                        self.batch_size,
-                        &mut each,
-                    )
+                    source.decode_each(run, mask.clone(), self.batch_size, &mut each)
                 };
             let mut take = |(decoded, batch): (u64, RecordBatch)| -> Result<bool> {
                 stats.rows_decoded += decoded;
@@ -429,14 +424,14 @@ impl Scan {
             // the decoder to the sink on this thread.
             let parallel = (threads > 1)
                 .then(|| {
-                    ordered::ordered(pool.as_ref(), tasks.len(), threads + 1, &decode, &mut take)
+                    ordered::ordered(pool.as_ref(), runs.len(), threads + 1, &decode, &mut take)
                 })
                 .flatten();
             match parallel {
                 Some(result) => result?,
                 None => {
                     let (mut going, mut failed) = (true, None);
-                    for task in 0..tasks.len() {
+                    for task in 0..runs.len() {
                         if !going {
                             break;
                         }
@@ -700,5 +695,42 @@ fn conjuncts<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
             conjuncts(b, out);
         }
         other => out.push(other),
+    }
+}
+
+/// Most row groups one reader decodes: a run is paged in before it is decoded, so a limit
+/// reached early has paged in at most this many row groups' columns in vain.
+const MAX_RUN: usize = 8;
+
+/// Splits `tasks` row groups (in order) into contiguous runs, one reader each: few enough
+/// that readers are rarely rebuilt (each new reader's buffers are faulted in afresh), enough
+/// that `threads` threads share the work evenly (two runs a thread).
+fn runs(tasks: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
+    let per_run = tasks.div_ceil(threads.max(1) * 2).clamp(1, MAX_RUN);
+    (0..tasks)
+        .step_by(per_run)
+        .map(|start| start..(start + per_run).min(tasks))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs;
+
+    #[test]
+    fn runs_cover_every_row_group_in_order() {
+        for tasks in 0..40 {
+            for threads in 1..5 {
+                let r = runs(tasks, threads);
+                let flat: Vec<usize> = r.iter().flat_map(|r| r.clone()).collect();
+                assert_eq!(flat, (0..tasks).collect::<Vec<_>>());
+                assert!(r.iter().all(|r| !r.is_empty() && r.len() <= super::MAX_RUN));
+                if tasks >= threads * 2 {
+                    assert!(r.len() >= threads * 2 || r.len() * super::MAX_RUN >= tasks);
+                }
+            }
+        }
+        assert_eq!(runs(24, 1).len(), 3);
+        assert_eq!(runs(24, 2).len(), 4);
     }
 }

@@ -11,14 +11,14 @@
 //! ordinary file I/O: a concurrent writer can then only cause an error, never a crash.
 
 use std::fs::File;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use memmap2::Mmap;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
-    ParquetRecordBatchReaderBuilder, RowSelection,
+    ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
 };
 use parquet::arrow::ProjectionMask;
 use parquet::bloom_filter::Sbbf;
@@ -29,6 +29,7 @@ use parquet::file::reader::ChunkReader;
 use arrow::array::RecordBatch;
 
 use super::decoded::{DecodedCache, DecodedKey};
+use super::maps::{FileMap, SharedMap};
 use super::metadata::{FileVersion, MetadataCache};
 use super::object::{ObjectReader, ObjectSource, RangeReader};
 use crate::error::{catch_corrupt, Error, ErrorKind, Result};
@@ -40,22 +41,13 @@ pub(crate) struct ParquetSource {
     encrypted: bool,
     bytes: Option<Bytes>,
     /// The map behind `bytes` when the file is mapped, for paging in what a row group reads.
-    map: Option<Arc<Mmap>>,
+    map: Option<Arc<FileMap>>,
     /// Set for a lake object read by ranges (`bytes` is then None).
     object: Option<Arc<dyn ObjectReader>>,
     pub(crate) metadata: ArrowReaderMetadata,
     /// The version, unless the file is encrypted (its data then stays out of shared caches).
     version: Option<FileVersion>,
     decoded: Option<Arc<dyn DecodedCache>>,
-}
-
-/// A shared file map as the owner of `Bytes`.
-struct SharedMap(Arc<Mmap>);
-
-impl AsRef<[u8]> for SharedMap {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
-    }
 }
 
 /// A cache that keeps nothing.
@@ -202,9 +194,10 @@ impl ParquetSource {
             // SAFETY: the map is read-only and lives as long as the `Bytes` that own it. The
             // remaining hazard, another process truncating or rewriting the file meanwhile, is
             // documented in this module's docs and avoided by `no_mmap`.
-            let map = unsafe { Mmap::map(&file) }
+            // Kept between scans of this version (see `maps`).
+            let map = unsafe { super::maps::map(&version, &file) }
                 .map_err(|e| Error::io("cannot map Parquet file", path, e))?;
-            Some(Arc::new(map))
+            Some(map)
         };
         let map = bytes;
         let bytes = map.clone().map(|m| Bytes::from_owner(SharedMap(m)));
@@ -331,14 +324,14 @@ impl ParquetSource {
             let reader = RangeReader::preload(object.clone(), ranges)
                 .map_err(|e| e.with("path", self.path.display()))?;
             return self.collect(
-                self.reader(reader, row_group, mask, selection, batch_size),
+                self.reader(reader, vec![row_group], mask, selection, batch_size),
                 row_group,
             );
         }
         self.page_in(row_group, &mask);
         match &self.bytes {
             Some(bytes) => self.collect(
-                self.reader(bytes.clone(), row_group, mask, selection, batch_size),
+                self.reader(bytes.clone(), vec![row_group], mask, selection, batch_size),
                 row_group,
             ),
             None => {
@@ -347,63 +340,82 @@ impl ParquetSource {
                 let file = File::open(&self.path)
                     .map_err(|e| Error::io("cannot open Parquet file", &self.path, e))?;
                 self.collect(
-                    self.reader(file, row_group, mask, selection, batch_size),
+                    self.reader(file, vec![row_group], mask, selection, batch_size),
                     row_group,
                 )
             }
         }
     }
 
-    /// Pages in the projected column chunks of a row group before decoding it from the map:
-    /// one `MADV_POPULATE_READ` call maps the pages the decoder would otherwise fault in one
-    /// fault at a time (a quarter of a 2-column projection's time on a warm page cache).
-    /// Advice only: a kernel without it (before Linux 5.14) just faults as before.
+    /// Pages in the projected column chunks of a row group before decoding it from the map
+    /// (see [`FileMap::page_in`]): on a warm page cache, faulting them in one page at a time
+    /// took a quarter of a 2-column projection's time.
     fn page_in(&self, row_group: usize, mask: &ProjectionMask) {
-        #[cfg(target_os = "linux")]
-        if let Some(map) = &self.map {
-            let rg = self.metadata.metadata().row_group(row_group);
-            for i in (0..rg.num_columns()).filter(|&i| mask.leaf_included(i)) {
-                let (start, len) = rg.column(i).byte_range();
-                let (Ok(start), Ok(len)) = (usize::try_from(start), usize::try_from(len)) else {
-                    continue;
-                };
-                if start.checked_add(len).is_some_and(|end| end <= map.len()) {
-                    let _ = map.advise_range(memmap2::Advice::PopulateRead, start, len);
-                }
+        let Some(map) = &self.map else {
+            return;
+        };
+        let rg = self.metadata.metadata().row_group(row_group);
+        for i in (0..rg.num_columns()).filter(|&i| mask.leaf_included(i)) {
+            let (start, len) = rg.column(i).byte_range();
+            if let (Ok(start), Ok(len)) = (usize::try_from(start), usize::try_from(len)) {
+                map.page_in(start, len);
             }
         }
-        #[cfg(not(target_os = "linux"))]
-        let _ = (row_group, mask);
     }
 
-    /// Decodes one row group's projected columns batch by batch into `each`, without holding
-    /// the row group's batches: the serial path, where memory stays small and warm in the
-    /// allocator (collecting a row group's batches first faulted in fresh pages for every row
-    /// group). Cached and object-store sources decode whole row groups as [`Self::decode`] does.
+    /// Decodes a run of row groups' projected columns batch by batch into `each`, each row
+    /// group with its page selection (`None`: all rows), without holding the batches: the
+    /// streaming path, where memory stays small and warm in the allocator. A mapped or plain
+    /// file is decoded by one reader for the whole run: every new reader allocates its buffers
+    /// afresh, and the allocator faults those pages in again (a reader per row group cost a
+    /// fifth of a 2-column projection). Cached and object-store sources decode whole row
+    /// groups one by one, as [`Self::decode`] does.
     pub(crate) fn decode_each(
         &self,
-        row_group: usize,
+        run: &[(usize, Option<RowSelection>)],
         mask: ProjectionMask,
-        selection: Option<RowSelection>,
         batch_size: usize,
         each: &mut dyn FnMut(RecordBatch) -> Result<()>,
     ) -> Result<()> {
         if self.decoded.is_some() || self.object.is_some() {
-            for batch in self.decode(row_group, mask, selection, batch_size)? {
-                each(batch)?;
+            for (row_group, selection) in run {
+                for batch in self.decode(*row_group, mask.clone(), selection.clone(), batch_size)? {
+                    each(batch)?;
+                }
             }
             return Ok(());
         }
-        self.page_in(row_group, &mask);
+        let Some(&(first, _)) = run.first() else {
+            return Ok(());
+        };
+        for (row_group, _) in run {
+            self.page_in(*row_group, &mask);
+        }
+        let row_groups: Vec<usize> = run.iter().map(|(rg, _)| *rg).collect();
+        let selection = run.iter().any(|(_, s)| s.is_some()).then(|| {
+            let metadata = self.metadata.metadata();
+            let selectors: Vec<RowSelector> = run
+                .iter()
+                .flat_map(|(rg, s)| match s {
+                    Some(s) => s.iter().copied().collect::<Vec<_>>(),
+                    None => {
+                        let rows = usize::try_from(metadata.row_group(*rg).num_rows()).unwrap_or(0);
+                        vec![RowSelector::select(rows)]
+                    }
+                })
+                .collect();
+            RowSelection::from(selectors)
+        });
         let reader = match &self.bytes {
-            Some(bytes) => self.reader(bytes.clone(), row_group, mask, selection, batch_size),
+            Some(bytes) => self.reader(bytes.clone(), row_groups, mask, selection, batch_size),
             None => {
                 let file = File::open(&self.path)
                     .map_err(|e| Error::io("cannot open Parquet file", &self.path, e))?;
-                self.reader(file, row_group, mask, selection, batch_size)
+                self.reader(file, row_groups, mask, selection, batch_size)
             }
         };
-        self.drain(reader, row_group, each)
+        let last = run.last().map_or(first, |(rg, _)| *rg);
+        self.drain(reader, first..=last, each)
     }
 
     /// Every batch of `reader` (row group `row_group`), collected.
@@ -413,21 +425,21 @@ impl ParquetSource {
         row_group: usize,
     ) -> Result<Vec<RecordBatch>> {
         let mut batches = Vec::new();
-        self.drain(reader, row_group, &mut |batch| {
+        self.drain(reader, row_group..=row_group, &mut |batch| {
             batches.push(batch);
             Ok(())
         })?;
         Ok(batches)
     }
 
-    /// Hands every batch of `reader` (row group `row_group`) to `each`.
+    /// Hands every batch of `reader` (row groups `row_groups`) to `each`.
     fn drain(
         &self,
         reader: Result<ParquetRecordBatchReader>,
-        row_group: usize,
+        row_groups: RangeInclusive<usize>,
         each: &mut dyn FnMut(RecordBatch) -> Result<()>,
     ) -> Result<()> {
-        let in_row_group = |e| self.in_row_group(e, row_group);
+        let in_row_group = |e| self.in_row_groups(e, &row_groups);
         let mut reader = reader.map_err(in_row_group)?;
         while let Some(batch) = next_batch(&mut reader).map_err(in_row_group)? {
             each(batch)?;
@@ -435,18 +447,18 @@ impl ParquetSource {
         Ok(())
     }
 
-    /// A reader of one row group's projected columns (the footer already parsed).
+    /// A reader of row groups' projected columns (the footer already parsed).
     fn reader<T: ChunkReader + 'static>(
         &self,
         input: T,
-        row_group: usize,
+        row_groups: Vec<usize>,
         mask: ProjectionMask,
         selection: Option<RowSelection>,
         batch_size: usize,
     ) -> Result<ParquetRecordBatchReader> {
         let mut builder =
             ParquetRecordBatchReaderBuilder::new_with_metadata(input, self.metadata.clone())
-                .with_row_groups(vec![row_group])
+                .with_row_groups(row_groups)
                 .with_projection(mask)
                 .with_batch_size(batch_size.max(1));
         if let Some(selection) = selection {
@@ -457,9 +469,16 @@ impl ParquetSource {
         })
     }
 
-    fn in_row_group(&self, e: Error, row_group: usize) -> Error {
-        e.with("path", self.path.display())
-            .with("row_group", row_group)
+    fn in_row_groups(&self, e: Error, row_groups: &RangeInclusive<usize>) -> Error {
+        let e = e.with("path", self.path.display());
+        if row_groups.start() == row_groups.end() {
+            e.with("row_group", row_groups.start())
+        } else {
+            e.with(
+                "row_groups",
+                format!("{}..={}", row_groups.start(), row_groups.end()),
+            )
+        }
     }
 }
 

@@ -344,15 +344,9 @@ impl Store {
         let (tier, record) = self.locate(key)?;
         let n = match &record.enc {
             None => self.runtime.block_on(self.read_to(key, tier, out))??,
-            Some(_) => {
-                let plain = self
-                    .runtime
-                    .block_on(self.read_sealed(key, tier, &record, None))??;
-                out.write_all(&plain).map_err(|e| {
-                    Error::new(ErrorKind::Io, format!("writing output failed: {e}"))
-                })?;
-                plain.len() as u64
-            }
+            Some(_) => self
+                .runtime
+                .block_on(self.read_sealed_to(key, tier, &record, out))??,
         };
         self.note_read(key)?;
         Ok(n)

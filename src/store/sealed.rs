@@ -137,6 +137,21 @@ impl Store {
         })
         .await
     }
+
+    /// Decrypts a whole encrypted object into `out`; `out` receives nothing unless all of it
+    /// authenticates.
+    pub(super) async fn read_sealed_to(
+        &self,
+        key: &str,
+        tier: &Tier,
+        record: &ObjectRecord,
+        out: &mut dyn std::io::Write,
+    ) -> Result<u64> {
+        let keys = self.key_provider(false)?;
+        let sealed = self.read(key, tier, None, record.size).await?;
+        crypto::open_to(keys.as_ref(), &sealed, out)
+            .map_err(|e| e.with("key", key).with("tier", &tier.name))
+    }
 }
 
 /// Decrypts `range` (or all) of an encrypted object of `stored` bytes, reading the stored
