@@ -11,7 +11,9 @@
 //!    of highest reads x latency / size that fit), a ceiling no online policy reaches.
 //! 2. A Parquet file in a cold tier throttled like an object store (20 ms per request, 50 MB/s),
 //!    scanned cold, then warm through the cache, against a scan of the same file mapped from
-//!    local disk (goals: warm at least 10x faster than cold, within 1.2x of the local scan).
+//!    local disk (goals: warm at least 10x faster than cold, within 1.2x of the local scan):
+//!    once with blocks and footers cached (the warm scan still decodes), once with decoded
+//!    batches cached too (`cache.batch_percent`; the warm scan decodes nothing).
 //!
 //! Run: `cargo bench --bench cache`.
 

@@ -1,9 +1,9 @@
 //! Scan speed on one generated Parquet file of about 1 GiB (6 columns, 24 row groups of 1M
 //! rows, page index), once compressed with snappy and once with zstd:
 //!
-//! * full scan and a 2-column projection: strata (1 and 2 threads) against the parquet crate's
-//!   plain `File` reader and the parquet crate over `Bytes` already in memory (both one thread,
-//!   which is all they offer);
+//! * full scan and a 2-column projection: strata (1 and 2 threads, and 2 threads without row
+//!   order kept) against the parquet crate's plain `File` reader and the parquet crate over
+//!   `Bytes` already in memory (both one thread, which is all they offer);
 //! * a 1%-selective range filter, where the page index skips most pages, against the full scan.
 //!
 //! Run: `cargo bench --bench scan`. The files are generated once into `target/scan-bench/`
@@ -146,8 +146,9 @@ fn strata_scan(
     columns: Option<&[&str]>,
     filter: Option<&Expr>,
     threads: usize,
+    keep_order: bool,
 ) -> u64 {
-    let mut scan = Scan::new(path).threads(threads);
+    let mut scan = Scan::new(path).threads(threads).keep_order(keep_order);
     if let Some(c) = columns {
         scan = scan.columns(c);
     }
@@ -183,9 +184,12 @@ fn scans(c: &mut Criterion) {
             });
             for threads in [1usize, 2] {
                 group.bench_with_input(BenchmarkId::new("strata", threads), &threads, |b, &t| {
-                    b.iter(|| strata_scan(&path, columns, None, t))
+                    b.iter(|| strata_scan(&path, columns, None, t, true))
                 });
             }
+            group.bench_function(BenchmarkId::new("strata_unordered", 2), |b| {
+                b.iter(|| strata_scan(&path, columns, None, 2, false))
+            });
             group.finish();
         }
         // 1% of the rows, from the middle of a row group: statistics keep one row group and
@@ -200,7 +204,7 @@ fn scans(c: &mut Criterion) {
             group.bench_with_input(BenchmarkId::new("strata", threads), &threads, |b, &t| {
                 b.iter(|| {
                     assert_eq!(
-                        strata_scan(&path, None, Some(&filter), t),
+                        strata_scan(&path, None, Some(&filter), t, true),
                         (ROWS / 100) as u64
                     )
                 })

@@ -3,8 +3,8 @@
 //! back. Never a panic, never partial plaintext.
 
 use strata::{
-    open_envelope as open_in_memory, open_envelope_to, seal_envelope, EnvelopeHeader, ErrorKind,
-    KeyProvider, KeyRing, Result,
+    open_envelope as open_in_memory, open_envelope_to, seal_envelope, set_aead_backend,
+    AeadBackend, EnvelopeHeader, ErrorKind, KeyProvider, KeyRing, Result,
 };
 
 const CHUNK: u32 = 1024;
@@ -21,22 +21,27 @@ fn plain(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-/// Opens with both whole-object decoders, in memory and streaming into a writer, and checks
-/// they agree: the same plaintext, or an error from both with nothing written.
+/// Opens with both whole-object decoders, in memory and into a writer (with each AEAD
+/// backend: they take different paths), and checks they agree: the same plaintext, or an
+/// error from all with nothing written. (Tests here run in parallel and all set the
+/// process-wide backend; every call still checks both paths' results, whichever ran.)
 fn open_envelope(keys: &dyn KeyProvider, sealed: &[u8]) -> Result<Vec<u8>> {
     let in_memory = open_in_memory(keys, sealed);
-    let mut written = Vec::new();
-    let streamed = open_envelope_to(keys, sealed, &mut written);
-    match (&in_memory, streamed) {
-        (Ok(plain), Ok(n)) => {
-            assert_eq!(&written, plain);
-            assert_eq!(n, plain.len() as u64);
+    for backend in [AeadBackend::Ring, AeadBackend::AesGcm] {
+        set_aead_backend(backend);
+        let mut written = Vec::new();
+        let streamed = open_envelope_to(keys, sealed, &mut written);
+        match (&in_memory, streamed) {
+            (Ok(plain), Ok(n)) => {
+                assert_eq!(&written, plain);
+                assert_eq!(n, plain.len() as u64);
+            }
+            (Err(a), Err(b)) => {
+                assert_eq!(a.kind(), b.kind(), "{a} / {b}");
+                assert!(written.is_empty(), "partial plaintext written: {b}");
+            }
+            (a, b) => panic!("the decoders disagree ({backend:?}): {a:?} / {b:?}"),
         }
-        (Err(a), Err(b)) => {
-            assert_eq!(a.kind(), b.kind(), "{a} / {b}");
-            assert!(written.is_empty(), "partial plaintext written: {b}");
-        }
-        (a, b) => panic!("the decoders disagree: {a:?} / {b:?}"),
     }
     in_memory
 }

@@ -15,6 +15,7 @@ mod parse;
 mod prune;
 mod scan;
 mod source;
+mod unordered;
 mod window;
 
 pub use decoded::{DecodedCache, DecodedKey};

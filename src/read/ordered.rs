@@ -83,7 +83,7 @@ impl Gate {
 }
 
 /// Items a producer hands over at once.
-const GROUP: usize = 16;
+pub(crate) const GROUP: usize = 16;
 
 /// [`ordered`] inside its scope.
 fn run<'scope, T: Send + 'scope>(

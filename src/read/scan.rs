@@ -19,6 +19,7 @@ use super::object::ObjectSource;
 use super::ordered;
 use super::prune::{BloomPruner, Pruner, RowRanges};
 use super::source::ParquetSource;
+use super::unordered;
 use super::window::Window;
 use crate::crypto::ParquetDecryption;
 use crate::error::{Error, ErrorKind, Result};
@@ -83,6 +84,7 @@ pub struct Scan {
     offset: u64,
     batch_size: usize,
     threads: Option<usize>,
+    keep_order: bool,
     no_mmap: bool,
     metadata_cache: Option<Arc<dyn MetadataCache>>,
     decryption: Option<ParquetDecryption>,
@@ -101,6 +103,7 @@ impl Scan {
             offset: 0,
             batch_size: DEFAULT_BATCH_SIZE,
             threads: None,
+            keep_order: true,
             no_mmap: false,
             metadata_cache: None,
             decryption: None,
@@ -143,6 +146,15 @@ impl Scan {
     /// Decodes row groups on `n` threads (default: rayon's global pool).
     pub fn threads(mut self, n: usize) -> Scan {
         self.threads = Some(n.max(1));
+        self
+    }
+
+    /// Whether batches come out in file and row-group order (the default). With `false` and
+    /// several threads, each thread's batches go out as they are decoded: no thread waits for
+    /// another's row groups and none are held back, which uses the threads better and memory
+    /// less; an offset or limit then applies to whichever rows come first.
+    pub fn keep_order(mut self, yes: bool) -> Scan {
+        self.keep_order = yes;
         self
     }
 
@@ -418,15 +430,19 @@ impl Scan {
                 }
                 Ok(!window.done())
             };
-            // Several threads: row groups decode on the pool, one more than there are threads
-            // at most (the one going out and one ahead per thread), and stream to the sink in
-            // order. One thread (or a caller already on the pool): batches go straight from
-            // the decoder to the sink on this thread.
-            let parallel = (threads > 1)
-                .then(|| {
+            // Several threads: runs of row groups decode on the pool and stream to the sink,
+            // in order (one more run than there are threads at most: the one going out and one
+            // ahead per thread) or as they come. One thread (or a caller already on the
+            // pool): batches go straight from the decoder to the sink on this thread.
+            let parallel = match (threads > 1, self.keep_order) {
+                (false, _) => None,
+                (true, true) => {
                     ordered::ordered(pool.as_ref(), runs.len(), threads + 1, &decode, &mut take)
-                })
-                .flatten();
+                }
+                (true, false) => {
+                    unordered::unordered(pool.as_ref(), runs.len(), &decode, &mut take)
+                }
+            };
             match parallel {
                 Some(result) => result?,
                 None => {

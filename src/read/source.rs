@@ -9,6 +9,10 @@
 //! place (they are replaced by atomic rename), so mapping them is safe. For files that other
 //! programs may be writing, use [`ScanOptions::no_mmap`](super::Scan::no_mmap), which reads with
 //! ordinary file I/O: a concurrent writer can then only cause an error, never a crash.
+//!
+//! The map of a file is kept for the next scan of the same version (see [`super::maps`]): a
+//! kept map is only read again when the file's length, modification time and inode are
+//! unchanged, so keeping it adds no hazard of its own.
 
 use std::fs::File;
 use std::ops::RangeInclusive;

@@ -52,6 +52,10 @@ pub struct ScanArgs {
     /// Decoding threads (default: one per core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// With several threads, write batches as they are decoded instead of in file order
+    /// (faster; with --limit or --offset, which rows come out is then not fixed).
+    #[arg(long)]
+    unordered: bool,
     /// Read with plain file I/O instead of a memory map (for files other programs may change).
     #[arg(long)]
     no_mmap: bool,
@@ -101,7 +105,8 @@ pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::
     let mask = role_mask(config, &args, filter.as_ref())?;
     let mut scan = strata::Scan::new(&args.path)
         .offset(args.offset)
-        .no_mmap(args.no_mmap);
+        .no_mmap(args.no_mmap)
+        .keep_order(!args.unordered);
     let store = if args.lake {
         let store = std::sync::Arc::new(strata::Store::open(config)?);
         scan = scan
