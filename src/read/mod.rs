@@ -23,5 +23,5 @@ pub use expr::{CmpOp, Expr, Literal};
 pub use maps::{forget_maps, kept_maps, set_kept_maps, KEEP_IDLE};
 pub use metadata::{FileVersion, MemoryMetadataCache, MetadataCache};
 pub use object::{ObjectReader, ObjectSource, COALESCE_GAP};
-pub use output::{write_batches, ScanFormat};
+pub use output::{write_batches, BatchWriter, ScanFormat};
 pub use scan::{Scan, ScanOutput, ScanStats, DEFAULT_BATCH_SIZE};

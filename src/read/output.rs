@@ -53,35 +53,126 @@ pub fn write_batches(
     schema: &SchemaRef,
     batches: &[RecordBatch],
 ) -> Result<()> {
-    match format {
-        ScanFormat::Table => {
-            let table = arrow::util::pretty::pretty_format_batches(batches).map_err(write_error)?;
-            writeln!(out, "{table}").map_err(write_error)
+    let mut writer = BatchWriter::new(out, format);
+    for batch in batches {
+        writer.write(batch)?;
+    }
+    writer.finish(schema)
+}
+
+/// Writes scan output batch by batch as a scan streams it, so memory holds a batch, not the
+/// result: CSV, JSON lines and Arrow IPC go out as they come. A table (its column widths
+/// depend on every row) and Parquet (its per-column codec choices sample every row group) are
+/// written at [`BatchWriter::finish`], from batches held until then.
+///
+/// ```
+/// # fn main() -> strata::Result<()> {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("t.parquet");
+/// # let batch = arrow::array::RecordBatch::try_from_iter([(
+/// #     "id",
+/// #     std::sync::Arc::new(arrow::array::Int64Array::from(vec![1, 2, 3])) as arrow::array::ArrayRef,
+/// # )]).unwrap();
+/// # strata::write_batches(&mut std::fs::File::create(&path).unwrap(), strata::ScanFormat::Parquet, &batch.schema(), &[batch]).unwrap();
+/// let mut out = Vec::new();
+/// let mut writer = strata::BatchWriter::new(&mut out, strata::ScanFormat::Csv);
+/// let (schema, _stats) = strata::Scan::new(&path).for_each(|batch| writer.write(&batch))?;
+/// writer.finish(&schema)?;
+/// assert_eq!(String::from_utf8(out).unwrap(), "id\n1\n2\n3\n");
+/// # Ok(())
+/// # }
+/// ```
+pub struct BatchWriter<'a> {
+    format: ScanFormat,
+    state: State<'a>,
+}
+
+enum State<'a> {
+    /// Nothing written yet: the first batch's schema starts the writer.
+    Waiting(&'a mut dyn Write),
+    Csv(arrow::csv::Writer<&'a mut dyn Write>),
+    Jsonl(arrow::json::LineDelimitedWriter<&'a mut dyn Write>),
+    Ipc(arrow::ipc::writer::FileWriter<&'a mut dyn Write>),
+    /// Table and Parquet: held until `finish`.
+    Held(&'a mut dyn Write, Vec<RecordBatch>),
+    /// Failed or finished.
+    Done,
+}
+
+impl<'a> BatchWriter<'a> {
+    /// A writer of `format` into `out`.
+    pub fn new(out: &'a mut dyn Write, format: ScanFormat) -> BatchWriter<'a> {
+        let state = match format {
+            ScanFormat::Table | ScanFormat::Parquet => State::Held(out, Vec::new()),
+            _ => State::Waiting(out),
+        };
+        BatchWriter { format, state }
+    }
+
+    /// Writes (or, for a table or Parquet, keeps) one batch. Every batch must have the first
+    /// one's schema.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if let State::Waiting(_) = self.state {
+            let State::Waiting(out) = std::mem::replace(&mut self.state, State::Done) else {
+                unreachable!("matched above");
+            };
+            self.state = self.start(out, &batch.schema())?;
         }
-        ScanFormat::Csv => {
-            let mut writer = arrow::csv::Writer::new(out);
-            for batch in batches {
-                writer.write(batch).map_err(write_error)?;
+        match &mut self.state {
+            State::Csv(w) => w.write(batch).map_err(write_error),
+            State::Jsonl(w) => w.write(batch).map_err(write_error),
+            State::Ipc(w) => w.write(batch).map_err(write_error),
+            State::Held(_, batches) => {
+                batches.push(batch.clone());
+                Ok(())
             }
-            Ok(())
-        }
-        ScanFormat::Jsonl => {
-            let mut writer = arrow::json::LineDelimitedWriter::new(out);
-            for batch in batches {
-                writer.write(batch).map_err(write_error)?;
+            State::Waiting(_) | State::Done => {
+                Err(Error::invalid("scan output is already finished or failed"))
             }
-            writer.finish().map_err(write_error)
-        }
-        ScanFormat::Parquet => write_parquet(out, schema, batches),
-        ScanFormat::Ipc => {
-            let mut writer =
-                arrow::ipc::writer::FileWriter::try_new(out, schema).map_err(write_error)?;
-            for batch in batches {
-                writer.write(batch).map_err(write_error)?;
-            }
-            writer.finish().map_err(write_error)
         }
     }
+
+    /// Ends the output; `schema` is what Parquet and IPC record when no batch came.
+    pub fn finish(mut self, schema: &SchemaRef) -> Result<()> {
+        let state = std::mem::replace(&mut self.state, State::Done);
+        let state = match state {
+            State::Waiting(out) => self.start(out, schema)?,
+            other => other,
+        };
+        match state {
+            State::Csv(_) => Ok(()),
+            State::Jsonl(mut w) => w.finish().map_err(write_error),
+            State::Ipc(mut w) => w.finish().map_err(write_error),
+            State::Held(out, batches) => match self.format {
+                ScanFormat::Parquet => write_parquet(out, schema_of(&batches, schema), &batches),
+                _ => {
+                    let table = arrow::util::pretty::pretty_format_batches(&batches)
+                        .map_err(write_error)?;
+                    writeln!(out, "{table}").map_err(write_error)
+                }
+            },
+            State::Waiting(_) | State::Done => Ok(()),
+        }
+    }
+
+    fn start(&self, out: &'a mut dyn Write, schema: &SchemaRef) -> Result<State<'a>> {
+        Ok(match self.format {
+            ScanFormat::Csv => State::Csv(arrow::csv::Writer::new(out)),
+            ScanFormat::Jsonl => State::Jsonl(arrow::json::LineDelimitedWriter::new(out)),
+            ScanFormat::Ipc => State::Ipc(
+                arrow::ipc::writer::FileWriter::try_new(out, schema).map_err(write_error)?,
+            ),
+            ScanFormat::Table | ScanFormat::Parquet => State::Held(out, Vec::new()),
+        })
+    }
+}
+
+/// The batches' own schema (masking may change column types), else `schema`.
+fn schema_of<'s>(batches: &'s [RecordBatch], schema: &'s SchemaRef) -> &'s SchemaRef {
+    batches
+        .first()
+        .map(RecordBatch::schema_ref)
+        .unwrap_or(schema)
 }
 
 /// Parquet through the format module, so scan output gets the same per-column codec and

@@ -168,23 +168,17 @@ pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::
         writeln!(out, "{n}").map_err(io)?;
         stats
     } else {
-        let mut result = scan.run()?;
+        // Streamed: a batch is masked and written as it comes (memory holds a batch, not the
+        // result, except for table and Parquet output). Masking may change column types (a
+        // hash is text): the written batches' schema wins.
+        let mut writer = strata::BatchWriter::new(out, args.format);
+        let (schema, stats) = scan.for_each(|batch| match &mask {
+            Some(mask) => writer.write(&mask.apply(&batch)?),
+            None => writer.write(&batch),
+        })?;
         runs_ms.push(t.elapsed().as_secs_f64() * 1e3);
-        if let Some(mask) = &mask {
-            result.batches = result
-                .batches
-                .iter()
-                .map(|b| mask.apply(b))
-                .collect::<strata::Result<_>>()?;
-        }
-        // Masking may change column types (a hash is text): the batches' schema wins.
-        let schema = result
-            .batches
-            .first()
-            .map(|b| b.schema())
-            .unwrap_or(result.schema);
-        strata::write_batches(out, args.format, &schema, &result.batches)?;
-        result.stats
+        writer.finish(&schema)?;
+        stats
     };
     out.flush().map_err(io)?;
     if let Some(file) = file {
