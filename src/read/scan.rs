@@ -407,7 +407,14 @@ impl Scan {
                 .threads
                 .unwrap_or_else(rayon::current_num_threads)
                 .max(1);
-            let runs = runs(tasks.len(), threads);
+            // In order on several threads, every run but the head one is held until its
+            // turn: short runs hold less (fresh pages to fault in) than rebuilt readers cost.
+            let max_run = if threads > 1 && self.keep_order {
+                1
+            } else {
+                MAX_RUN
+            };
+            let runs = runs(tasks.len(), threads, max_run);
             let decode =
                 |task: usize, send: &mut dyn FnMut((u64, RecordBatch)) -> bool| -> Result<()> {
                     let run = &tasks[runs[task].clone()];
@@ -718,11 +725,11 @@ fn conjuncts<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
 /// reached early has paged in at most this many row groups' columns in vain.
 const MAX_RUN: usize = 8;
 
-/// Splits `tasks` row groups (in order) into contiguous runs, one reader each: few enough
-/// that readers are rarely rebuilt (each new reader's buffers are faulted in afresh), enough
-/// that `threads` threads share the work evenly (two runs a thread).
-fn runs(tasks: usize, threads: usize) -> Vec<std::ops::Range<usize>> {
-    let per_run = tasks.div_ceil(threads.max(1) * 2).clamp(1, MAX_RUN);
+/// Splits `tasks` row groups (in order) into contiguous runs of at most `max_run`, one reader
+/// each: few enough that readers are rarely rebuilt (each new reader's buffers are faulted in
+/// afresh), enough that `threads` threads share the work evenly (two runs a thread).
+fn runs(tasks: usize, threads: usize, max_run: usize) -> Vec<std::ops::Range<usize>> {
+    let per_run = tasks.div_ceil(threads.max(1) * 2).clamp(1, max_run.max(1));
     (0..tasks)
         .step_by(per_run)
         .map(|start| start..(start + per_run).min(tasks))
@@ -737,7 +744,7 @@ mod tests {
     fn runs_cover_every_row_group_in_order() {
         for tasks in 0..40 {
             for threads in 1..5 {
-                let r = runs(tasks, threads);
+                let r = runs(tasks, threads, super::MAX_RUN);
                 let flat: Vec<usize> = r.iter().flat_map(|r| r.clone()).collect();
                 assert_eq!(flat, (0..tasks).collect::<Vec<_>>());
                 assert!(r.iter().all(|r| !r.is_empty() && r.len() <= super::MAX_RUN));
@@ -746,7 +753,8 @@ mod tests {
                 }
             }
         }
-        assert_eq!(runs(24, 1).len(), 3);
-        assert_eq!(runs(24, 2).len(), 4);
+        assert_eq!(runs(24, 1, super::MAX_RUN).len(), 3);
+        assert_eq!(runs(24, 2, super::MAX_RUN).len(), 4);
+        assert_eq!(runs(24, 2, 1).len(), 24);
     }
 }
