@@ -82,8 +82,30 @@ impl Gate {
     }
 }
 
-/// Items a producer hands over at once.
+/// Items a producer hands over at once: a message per item woke the caller for every batch,
+/// and the thread switches cost more than decoding a small projection.
 pub(crate) const GROUP: usize = 16;
+
+/// Runs `produce(task)`, handing its items to `send_group` in groups of [`GROUP`] (it returns
+/// false once the caller is gone), then the last group, then the task's error if it failed.
+pub(crate) fn produce_grouped<T>(
+    task: usize,
+    produce: &Producer<'_, T>,
+    send_group: &mut dyn FnMut(Result<Vec<T>>) -> bool,
+) {
+    let mut group = Vec::with_capacity(GROUP);
+    let mut send = |item: T| {
+        group.push(item);
+        group.len() < GROUP || send_group(Ok(std::mem::take(&mut group)))
+    };
+    let result = produce(task, &mut send);
+    if !group.is_empty() {
+        send_group(Ok(group));
+    }
+    if let Err(e) = result {
+        send_group(Err(e));
+    }
+}
 
 /// [`ordered`] inside its scope.
 fn run<'scope, T: Send + 'scope>(
@@ -104,20 +126,7 @@ fn run<'scope, T: Send + 'scope>(
             if !gate.admit(task) {
                 return;
             }
-            // Items go over in groups: a message per item woke the caller for every batch,
-            // and the thread switches cost more than decoding a small projection.
-            let mut group = Vec::with_capacity(GROUP);
-            let mut send = |item: T| {
-                group.push(item);
-                group.len() < GROUP || tx.send(Ok(std::mem::take(&mut group))).is_ok()
-            };
-            let result = produce(task, &mut send);
-            if !group.is_empty() {
-                let _ = tx.send(Ok(group));
-            }
-            if let Err(e) = result {
-                let _ = tx.send(Err(e));
-            }
+            produce_grouped(task, produce, &mut |group| tx.send(group).is_ok());
         });
     }
     let mut drain = || {

@@ -14,7 +14,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 
-use super::ordered::{Producer, GROUP};
+use super::ordered::{produce_grouped, Producer};
 use crate::Result;
 
 /// Runs `produce(task, send)` for tasks `0..tasks` on `pool` (rayon's global pool when
@@ -73,18 +73,7 @@ fn run<'scope, T: Send + 'scope>(
             if stopped.load(Ordering::Relaxed) {
                 return;
             }
-            let mut group = Vec::with_capacity(GROUP);
-            let mut send = |item: T| {
-                group.push(item);
-                group.len() < GROUP || tx.send(Ok(std::mem::take(&mut group))).is_ok()
-            };
-            let result = produce(task, &mut send);
-            if !group.is_empty() {
-                let _ = tx.send(Ok(group));
-            }
-            if let Err(e) = result {
-                let _ = tx.send(Err(e));
-            }
+            produce_grouped(task, produce, &mut |group| tx.send(group).is_ok());
         });
     }
     drop(tx);
