@@ -10,6 +10,19 @@ on the fast tier (as tier promotion does). Pure Python, no dependencies:
 `python3 benches/cache_ceiling.py`.
 """
 import random
+
+
+def static_saved(objs, reads, budget, key):
+    """Latency saved by keeping the objects of highest `key` that fit in `budget`."""
+    order = sorted([i for i in range(len(objs)) if reads[i] > 0], key=key, reverse=True)
+    used = 0
+    saved = 0
+    for i in order:
+        if used + objs[i][0] <= budget:
+            used += objs[i][0]
+            saved += objs[i][1] * (reads[i] - 1)
+    return saved
+
 def run(s, R, frac, fast_ms=1.0, slow_ms=30.0, per_byte_ns=20, n=400, seed=1, smin=16*1024, smax=1<<20):
     rnd = random.Random(seed)
     objs=[]
@@ -25,12 +38,7 @@ def run(s, R, frac, fast_ms=1.0, slow_ms=30.0, per_byte_ns=20, n=400, seed=1, sm
     for t in trace: reads[t]+=1
     total=sum(o[0] for o in objs); B=total*frac
     def static(key):
-        order=sorted([i for i in range(n) if reads[i]>0], key=key, reverse=True)
-        used=0; saved=0
-        for i in order:
-            if used+objs[i][0]<=B:
-                used+=objs[i][0]; saved+=objs[i][1]*(reads[i]-1)
-        return saved
+        return static_saved(objs, reads, B, key)
     freq=static(lambda i: reads[i]/objs[i][0])   # size-aware frequency (like a weighted LFU)
     freq2=static(lambda i: reads[i])
     orc=static(lambda i: reads[i]*objs[i][1]/objs[i][0])
@@ -58,12 +66,7 @@ def run2(s, R, frac, hot_share=0.2, p_fast_hot=0.8, p_fast_cold=0.2, n=400, seed
     for t in trace: reads[t]+=1
     total=sum(o[0] for o in objs); B=total*frac
     def static(key):
-        order=sorted([i for i in range(n) if reads[i]>0], key=key, reverse=True)
-        used=0; saved=0
-        for i in order:
-            if used+objs[i][0]<=B:
-                used+=objs[i][0]; saved+=objs[i][1]*(reads[i]-1)
-        return saved
+        return static_saved(objs, reads, B, key)
     return static(lambda i: reads[i]*objs[i][1]/objs[i][0])/static(lambda i: reads[i]/objs[i][0]), static(lambda i: reads[i]*objs[i][1]/objs[i][0])/static(lambda i: reads[i])
 for frac in [0.1,0.05]:
   for s in [0.9,1.1]:
