@@ -120,7 +120,7 @@ fn store_get(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
     for (key, backend) in [
-        ("plain", strata::AeadBackend::AesGcm),
+        ("plain", strata::AeadBackend::Ring),
         ("sealed", strata::AeadBackend::AesGcm),
         ("sealed", strata::AeadBackend::Ring),
     ] {

@@ -62,8 +62,8 @@ pub use crypto::{
     aead_backend, is_encrypted, new_envelope, open as open_envelope, open_to as open_envelope_to,
     seal as seal_envelope, set_aead_backend, AeadBackend, CallbackKeyProvider, ChunkCipher,
     EnvKeyProvider, EnvelopeHeader, KeyInfo, KeyProvider, KeyRing, MaskKeyInfo, MaskKeyRing,
-    Sealer, SecretKey, WrapFn, DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, KEY_LEN, MASK_KEYS_FILE,
-    MAX_HEADER_LEN,
+    Sealer, SecretKey, WrapFn, AEAD_BACKEND_ENV, DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, KEY_LEN,
+    MASK_KEYS_FILE, MAX_HEADER_LEN,
 };
 pub use crypto::{
     read_encrypted_parquet, write_encrypted_parquet, ParquetDecryption, ParquetEncryption,

@@ -10,7 +10,7 @@ mod parquet;
 pub use self::parquet::{
     read_encrypted_parquet, write_encrypted_parquet, ParquetDecryption, ParquetEncryption,
 };
-pub use aead::{aead_backend, set_aead_backend, AeadBackend};
+pub use aead::{aead_backend, set_aead_backend, AeadBackend, AEAD_BACKEND_ENV};
 pub use envelope::{
     is_encrypted, new_envelope, open, open_to, seal, ChunkCipher, EnvelopeHeader, Sealer,
     DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, MAX_HEADER_LEN,

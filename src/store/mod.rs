@@ -154,7 +154,9 @@ impl Store {
 
     fn open_inner(config: &LakeConfig, rebuild: bool) -> Result<(Store, Option<ReindexReport>)> {
         config.validate()?;
-        crate::crypto::set_aead_backend(config.encryption.aead_backend);
+        if let Some(backend) = config.encryption.aead_backend {
+            crate::crypto::set_aead_backend(backend);
+        }
         let root = &config.dir;
         std::fs::create_dir_all(root)
             .map_err(|e| Error::io("cannot create the data root", root, e))?;
