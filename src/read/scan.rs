@@ -272,7 +272,8 @@ impl Scan {
             .as_ref()
             .map(ParquetDecryption::properties)
             .transpose()?;
-        let pool = self.pool()?;
+        // Made on first need: a scan that decodes one run (a selective filter) needs no pool.
+        let mut pool: Option<Option<rayon::ThreadPool>> = None;
         let mut stats = ScanStats::default();
         let mut window = Window::new(self.offset, self.limit);
         let mut schema: Option<SchemaRef> = None;
@@ -439,15 +440,20 @@ impl Scan {
             };
             // Several threads: runs of row groups decode on the pool and stream to the sink,
             // in order (one more run than there are threads at most: the one going out and one
-            // ahead per thread) or as they come. One thread (or a caller already on the
-            // pool): batches go straight from the decoder to the sink on this thread.
-            let parallel = match (threads > 1, self.keep_order) {
+            // ahead per thread) or as they come. One thread, one run, or a caller already on
+            // the pool: batches go straight from the decoder to the sink on this thread.
+            let parallel = match (threads > 1 && runs.len() > 1, self.keep_order) {
                 (false, _) => None,
-                (true, true) => {
-                    ordered::ordered(pool.as_ref(), runs.len(), threads + 1, &decode, &mut take)
-                }
-                (true, false) => {
-                    unordered::unordered(pool.as_ref(), runs.len(), &decode, &mut take)
+                (true, keep_order) => {
+                    let pool = match &pool {
+                        Some(pool) => pool.as_ref(),
+                        None => pool.insert(self.pool()?).as_ref(),
+                    };
+                    if keep_order {
+                        ordered::ordered(pool, runs.len(), threads + 1, &decode, &mut take)
+                    } else {
+                        unordered::unordered(pool, runs.len(), &decode, &mut take)
+                    }
                 }
             };
             match parallel {
