@@ -93,8 +93,8 @@ pub use quality::{
 pub use read::{
     forget_maps, kept_maps, set_kept_maps, write_batches, BatchWriter, CmpOp, DecodedCache,
     DecodedKey, Expr, FileVersion, Literal, MemoryMetadataCache, MetadataCache, ObjectReader,
-    ObjectSource, Scan, ScanFormat, ScanOutput, ScanStats, COALESCE_GAP, DEFAULT_BATCH_SIZE,
-    KEEP_IDLE,
+    ObjectSource, Scan, ScanFormat, ScanOutput, ScanReader, ScanStats, COALESCE_GAP,
+    DEFAULT_BATCH_SIZE, KEEP_IDLE,
 };
 pub use store::{
     open_key_provider, open_mask_keys, validate_key, ActionKind, ActionOutcome, ObjectInfo,

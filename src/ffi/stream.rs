@@ -7,7 +7,7 @@
 use std::ffi::c_char;
 use std::path::Path;
 
-use arrow::array::{RecordBatch, RecordBatchIterator, RecordBatchReader};
+use arrow::array::{RecordBatch, RecordBatchReader};
 use arrow::error::ArrowError;
 use arrow::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
 use arrow::ipc::writer::StreamWriter;
@@ -19,7 +19,7 @@ use super::buffers::{put_bytes, strata_bytes};
 use super::guard::{guard, invalid, strata_status};
 use super::lake::{lake, strata_lake};
 use super::objects::strata_object_info;
-use crate::{Error, ErrorKind, Expr, Result, Scan, ScanOutput};
+use crate::{Error, ErrorKind, Expr, Result, Scan};
 
 pub(crate) fn arrow_error(err: ArrowError) -> Error {
     Error::new(ErrorKind::InvalidArgument, format!("arrow: {err}")).set_source(err)
@@ -51,12 +51,12 @@ pub(crate) fn export_stream(
     args::put(out, "out", FFI_ArrowArrayStream::new(reader))
 }
 
-fn run_scan(
+fn scan_of(
     path: *const c_char,
     columns: *const *const c_char,
     n_columns: usize,
     filter: *const c_char,
-) -> Result<ScanOutput> {
+) -> Result<Scan> {
     let path = args::text(path, "path")?;
     let columns = args::columns(columns, n_columns)?;
     let filter = args::opt_text(filter, "filter")?;
@@ -67,7 +67,7 @@ fn run_scan(
     if let Some(filter) = filter.filter(|f| !f.trim().is_empty()) {
         scan = scan.filter(Expr::parse(filter)?);
     }
-    scan.run()
+    Ok(scan)
 }
 
 /// Scans the Parquet file or directory of Parquet files (Hive partitions too) at `path` into
@@ -77,6 +77,12 @@ fn run_scan(
 /// `columns` lists `n_columns` column names to return in that order (NULL and 0 for all;
 /// dotted paths select inside structs). `filter` is a row filter such as
 /// `"dep_delay > 60 AND origin IN ('JFK','LGA')"`, or NULL / "" for all rows.
+///
+/// Batches are decoded as the stream is read, a few ahead on a thread of strata's, so memory
+/// stays bounded however large the input. Errors opening the input, in `columns` or in
+/// `filter` are returned here; an error met while decoding ends the stream: `get_next`
+/// returns non-zero and `get_last_error` says what happened. Releasing the stream early stops
+/// the scan.
 #[no_mangle]
 pub extern "C" fn strata_scan(
     path: *const c_char,
@@ -87,8 +93,7 @@ pub extern "C" fn strata_scan(
 ) -> strata_status {
     guard(|| {
         clear_out_stream(out)?;
-        let scan = run_scan(path, columns, n_columns, filter)?;
-        let reader = RecordBatchIterator::new(scan.batches.into_iter().map(Ok), scan.schema);
+        let reader = scan_of(path, columns, n_columns, filter)?.reader()?;
         export_stream(Box::new(reader), out)
     })
 }
@@ -108,11 +113,12 @@ pub extern "C" fn strata_scan_ipc(
 ) -> strata_status {
     guard(|| {
         args::out_ptr(out, "out")?;
-        let scan = run_scan(path, columns, n_columns, filter)?;
+        // Encoded as the batches come: the decoded batches are never all held at once.
+        let mut reader = scan_of(path, columns, n_columns, filter)?.reader()?;
         let mut buf = Vec::new();
-        let mut writer = StreamWriter::try_new(&mut buf, &scan.schema).map_err(arrow_error)?;
-        for batch in &scan.batches {
-            writer.write(batch).map_err(arrow_error)?;
+        let mut writer = StreamWriter::try_new(&mut buf, &reader.schema()).map_err(arrow_error)?;
+        while let Some(batch) = reader.next_batch()? {
+            writer.write(&batch).map_err(arrow_error)?;
         }
         writer.finish().map_err(arrow_error)?;
         drop(writer);

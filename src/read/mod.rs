@@ -15,6 +15,7 @@ mod parse;
 mod prune;
 mod scan;
 mod source;
+mod stream;
 mod unordered;
 mod window;
 
@@ -25,3 +26,4 @@ pub use metadata::{FileVersion, MemoryMetadataCache, MetadataCache};
 pub use object::{ObjectReader, ObjectSource, COALESCE_GAP};
 pub use output::{write_batches, BatchWriter, ScanFormat};
 pub use scan::{Scan, ScanOutput, ScanStats, DEFAULT_BATCH_SIZE};
+pub use stream::ScanReader;

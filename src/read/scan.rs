@@ -263,6 +263,26 @@ impl Scan {
         count_only: bool,
         sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
     ) -> Result<(SchemaRef, ScanStats)> {
+        self.execute_with(count_only, &mut |_| Ok(()), sink)
+    }
+
+    /// Streams the batches to `sink`, telling `on_schema` the output schema first, as soon as
+    /// the footers are read (not at all when no file was opened: then the returned schema is
+    /// the only one).
+    pub(super) fn execute_announcing(
+        &self,
+        on_schema: &mut dyn FnMut(&SchemaRef) -> Result<()>,
+        sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<(SchemaRef, ScanStats)> {
+        self.execute_with(false, on_schema, sink)
+    }
+
+    fn execute_with(
+        &self,
+        count_only: bool,
+        on_schema: &mut dyn FnMut(&SchemaRef) -> Result<()>,
+        sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<(SchemaRef, ScanStats)> {
         let dataset = match &self.objects {
             Some(_) => Dataset::single(&self.path),
             None => Dataset::discover(&self.path)?,
@@ -331,7 +351,9 @@ impl Scan {
         }
         let aligned = Schema::new(aligned);
         if !opened.is_empty() {
-            schema = Some(output_schema(&merged, &dataset.partitions, &output));
+            let known = output_schema(&merged, &dataset.partitions, &output);
+            on_schema(&known)?;
+            schema = Some(known);
         }
 
         for (file, source) in &opened {
