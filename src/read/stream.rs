@@ -46,9 +46,9 @@ impl Scan {
     ///
     /// ```no_run
     /// # fn main() -> strata::Result<()> {
-    /// let reader = strata::Scan::new("big.parquet").columns(&["fare"]).reader()?;
-    /// for batch in reader {
-    ///     println!("{} rows", batch?.num_rows());
+    /// let mut reader = strata::Scan::new("big.parquet").columns(&["fare"]).reader()?;
+    /// while let Some(batch) = reader.next_batch()? {
+    ///     println!("{} rows", batch.num_rows());
     /// }
     /// # Ok(()) }
     /// ```
