@@ -1,43 +1,18 @@
 //! `Scan::reader`: the pull-based reader gives what `run` gives, stops when dropped, and
 //! reports errors where they happen (opening at `reader()`, decoding from the items).
 
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
-use arrow::array::{Array, Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::array::{Array, Int64Array, RecordBatch};
 use arrow::record_batch::RecordBatchReader;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 use strata::{ErrorKind, Expr, Scan};
 
-/// Rows 0..rows in row groups of 1000: `id` = row, `name` = "n{row}", snappy pages.
+/// Rows 0..rows (`id` = row) in row groups of 20,000, as a file in `dir`.
 fn write_file(dir: &std::path::Path, rows: i64) -> std::path::PathBuf {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, false),
-        Field::new("name", DataType::Utf8, false),
-    ]));
-    let ids: Vec<i64> = (0..rows).collect();
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        vec![
-            Arc::new(Int64Array::from(ids.clone())),
-            Arc::new(StringArray::from(
-                ids.iter().map(|i| format!("n{i}")).collect::<Vec<_>>(),
-            )),
-        ],
-    )
-    .unwrap();
-    let props = WriterProperties::builder()
-        .set_max_row_group_row_count(Some(1000))
-        .set_compression(Compression::SNAPPY)
-        .build();
-    let path = dir.join("t.parquet");
-    let mut writer =
-        ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, Some(props)).unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
+    let path = dir.join(format!("t{rows}.parquet"));
+    std::fs::write(&path, common::parquet_bytes(rows)).unwrap();
     path
 }
 
@@ -55,12 +30,12 @@ fn ids(batches: &[RecordBatch]) -> Vec<i64> {
 #[test]
 fn the_reader_gives_the_rows_and_schema_that_run_gives() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_file(dir.path(), 10_000);
+    let path = write_file(dir.path(), 100_000);
     let scans = [
         Scan::new(&path),
         Scan::new(&path).columns(&["id"]),
-        Scan::new(&path).filter(Expr::parse("id >= 2500 AND id < 7001").unwrap()),
-        Scan::new(&path).offset(1500).limit(3000).batch_size(700),
+        Scan::new(&path).filter(Expr::parse("id >= 25000 AND id < 70001").unwrap()),
+        Scan::new(&path).offset(15000).limit(30000).batch_size(700),
         Scan::new(&path).threads(2),
         Scan::new(&path).filter(Expr::parse("id < 0").unwrap()),
     ];

@@ -12,6 +12,7 @@ mod object;
 mod ordered;
 mod output;
 mod parse;
+mod plan;
 mod prune;
 mod scan;
 mod source;

@@ -1,0 +1,151 @@
+//! Planning helpers of a scan: which leaf columns to decode, the output schema, which files
+//! their partition values rule out, how pages are counted for the stats, and how row groups
+//! are split into runs, one reader each.
+
+use arrow::array::Array;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+
+use super::dataset::{DataFile, Dataset};
+use super::eval;
+use super::expr::Expr;
+use super::prune::RowRanges;
+use super::source::ParquetSource;
+use crate::error::Result;
+
+/// Leaf columns whose path is one of `names` or lies under one of them.
+pub(super) fn leaf_columns(source: &ParquetSource, names: &[String]) -> Vec<usize> {
+    let descr = source.metadata.metadata().file_metadata().schema_descr();
+    descr
+        .columns()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, col)| {
+            let parts = col.path().parts();
+            let hit = names.iter().any(|name| {
+                let want: Vec<&str> = name.split('.').collect();
+                parts.first().map(String::as_str) == Some(name.as_str())
+                    || (want.len() <= parts.len() && want.iter().zip(parts).all(|(a, b)| a == b))
+            });
+            hit.then_some(i)
+        })
+        .collect()
+}
+
+/// Data pages of `leaves` in row group `rg`, and how many of them hold none of `rows`.
+pub(super) fn count_pages(
+    metadata: &parquet::file::metadata::ParquetMetaData,
+    rg: usize,
+    leaves: &[usize],
+    rows: &RowRanges,
+) -> (u64, u64) {
+    let Some(index) = metadata.offset_index().and_then(|oi| oi.get(rg)) else {
+        return (0, 0);
+    };
+    let group_rows = u64::try_from(metadata.row_group(rg).num_rows()).unwrap_or(0);
+    let (mut total, mut skipped) = (0, 0);
+    for leaf in leaves {
+        let Some(pages) = index.get(*leaf).map(|c| c.page_locations()) else {
+            continue;
+        };
+        for (i, page) in pages.iter().enumerate() {
+            let start = u64::try_from(page.first_row_index).unwrap_or(0);
+            let end = pages
+                .get(i + 1)
+                .and_then(|p| u64::try_from(p.first_row_index).ok())
+                .unwrap_or(group_rows);
+            total += 1;
+            if !rows.overlaps(&(start..end.max(start))) {
+                skipped += 1;
+            }
+        }
+    }
+    (total, skipped)
+}
+
+/// The fields of `output`, in that order, from the file schema or the partition columns.
+pub(super) fn output_schema(schema: &Schema, partitions: &[Field], output: &[String]) -> SchemaRef {
+    let fields: Vec<Field> = output
+        .iter()
+        .filter_map(|name| {
+            schema
+                .field_with_name(name)
+                .ok()
+                .or_else(|| partitions.iter().find(|p| p.name() == name))
+                .cloned()
+        })
+        .collect();
+    std::sync::Arc::new(Schema::new(fields))
+}
+
+/// Evaluates the filter's top-level `AND` terms that read only partition columns against the
+/// file's partition values; any such term false or null rules the whole file out.
+pub(super) fn partition_may_match(
+    filter: &Expr,
+    dataset: &Dataset,
+    file: &DataFile,
+    partitions: &[&str],
+) -> Result<bool> {
+    if partitions.is_empty() {
+        return Ok(true);
+    }
+    let mut terms = Vec::new();
+    conjuncts(filter, &mut terms);
+    let batch = dataset.partition_batch(file, 1)?;
+    for term in terms {
+        if term.columns().iter().all(|c| partitions.contains(c)) {
+            let mask = eval::evaluate(term, &batch)?;
+            if !(mask.is_valid(0) && mask.value(0)) {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+fn conjuncts<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match expr {
+        Expr::And(a, b) => {
+            conjuncts(a, out);
+            conjuncts(b, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// Most row groups one reader decodes: a run is paged in before it is decoded, so a limit
+/// reached early has paged in at most this many row groups' columns in vain.
+pub(super) const MAX_RUN: usize = 8;
+
+/// Splits `tasks` row groups (in order) into contiguous runs of at most `max_run`, one reader
+/// each: few enough that readers are rarely rebuilt (each new reader's buffers are faulted in
+/// afresh), enough that `threads` threads share the work evenly (two runs a thread).
+pub(super) fn runs(tasks: usize, threads: usize, max_run: usize) -> Vec<std::ops::Range<usize>> {
+    let per_run = tasks.div_ceil(threads.max(1) * 2).clamp(1, max_run.max(1));
+    (0..tasks)
+        .step_by(per_run)
+        .map(|start| start..(start + per_run).min(tasks))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs;
+
+    #[test]
+    fn runs_cover_every_row_group_in_order() {
+        for tasks in 0..40 {
+            for threads in 1..5 {
+                let r = runs(tasks, threads, super::MAX_RUN);
+                let flat: Vec<usize> = r.iter().flat_map(|r| r.clone()).collect();
+                assert_eq!(flat, (0..tasks).collect::<Vec<_>>());
+                assert!(r.iter().all(|r| !r.is_empty() && r.len() <= super::MAX_RUN));
+                if tasks >= threads * 2 {
+                    assert!(r.len() >= threads * 2 || r.len() * super::MAX_RUN >= tasks);
+                }
+            }
+        }
+        assert_eq!(runs(24, 1, super::MAX_RUN).len(), 3);
+        assert_eq!(runs(24, 2, super::MAX_RUN).len(), 4);
+        assert_eq!(runs(24, 2, 1).len(), 24);
+    }
+}
