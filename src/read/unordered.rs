@@ -7,15 +7,19 @@
 //! threads cost as much as the second thread gained. Here the caller takes whatever is ready,
 //! so batches are dropped soon after they are made and their memory is reused.
 //!
-//! Why it cannot deadlock: producers block only on a full channel, which the caller drains
-//! until every producer is done; when the caller stops early it drops the channel, and every
-//! blocked or later send fails, which ends its producer.
+//! The caller decodes too (its batches never change threads) and forwards the workers'
+//! batches between its own.
+//!
+//! Why it cannot deadlock: workers block only on a full channel, which the caller drains
+//! between its own items and, once no task is left to claim, until every worker is done; when
+//! the caller stops early it drops the channel, and every blocked or later send fails, which
+//! ends its worker.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::sync_channel;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
 
 use super::ordered::{produce_grouped, Producer};
-use crate::Result;
+use crate::{Error, Result};
 
 /// Runs `produce(task, send)` for tasks `0..tasks` on `pool` (rayon's global pool when
 /// `None`) and hands every item to `take` on the calling thread as it comes. Items of one
@@ -45,55 +49,147 @@ pub(crate) fn unordered<T: Send>(
         return None;
     }
     let stopped = AtomicBool::new(false);
+    // The next task to claim, by the caller or a worker.
+    let next = AtomicUsize::new(0);
     let threads = threads.max(1);
     Some(match pool {
-        Some(pool) => {
-            pool.in_place_scope_fifo(|scope| run(scope, &stopped, tasks, threads, produce, take))
-        }
-        None => {
-            rayon::in_place_scope_fifo(|scope| run(scope, &stopped, tasks, threads, produce, take))
-        }
+        Some(pool) => pool.in_place_scope_fifo(|scope| {
+            run(scope, &stopped, &next, tasks, threads, produce, take)
+        }),
+        None => rayon::in_place_scope_fifo(|scope| {
+            run(scope, &stopped, &next, tasks, threads, produce, take)
+        }),
     })
 }
 
-/// [`unordered`] inside its scope.
+/// [`unordered`] inside its scope. The caller decodes too: it and `threads - 1` workers
+/// claim tasks in turn. The caller's own items go straight to `take`, never handed between
+/// threads (their memory is freed by the thread that allocated it, which glibc's per-thread
+/// arenas reward), and between them it forwards what the workers sent.
 fn run<'scope, T: Send + 'scope>(
     scope: &rayon::ScopeFifo<'scope>,
     stopped: &'scope AtomicBool,
+    next: &'scope AtomicUsize,
     tasks: usize,
     threads: usize,
     produce: &'scope Producer<'scope, T>,
     take: &mut dyn FnMut(T) -> Result<bool>,
 ) -> Result<()> {
-    // Room for two groups a thread: producers run ahead a little, memory stays bounded.
+    // Room for two groups a worker: workers run ahead a little, memory stays bounded.
     let (tx, rx) = sync_channel::<Result<Vec<T>>>(threads * 2);
-    for task in 0..tasks {
+    for _ in 1..threads.min(tasks) {
         let tx = tx.clone();
         scope.spawn_fifo(move |_| {
-            if stopped.load(Ordering::Relaxed) {
-                return;
+            while !stopped.load(Ordering::Relaxed) {
+                let task = next.fetch_add(1, Ordering::Relaxed);
+                if task >= tasks {
+                    break;
+                }
+                produce_grouped(task, produce, &mut |group| tx.send(group).is_ok());
             }
-            produce_grouped(task, produce, &mut |group| tx.send(group).is_ok());
         });
     }
     drop(tx);
-    let mut drain = || {
-        // Ends when every producer is done (all senders dropped).
-        for group in rx.iter() {
-            for item in group? {
-                if !take(item)? {
-                    return Ok(());
-                }
+    let mut consumer = Consumer {
+        rx,
+        take,
+        stopped,
+        failed: None,
+        done: false,
+    };
+    while !consumer.done {
+        let task = next.fetch_add(1, Ordering::Relaxed);
+        if task >= tasks {
+            break;
+        }
+        let result = produce(task, &mut |item| {
+            consumer.give(item) && consumer.forward_ready()
+        });
+        if let Err(e) = result {
+            // After a stop, the producer's error is only its send having failed.
+            if !consumer.done {
+                consumer.fail(e);
             }
         }
-        Ok(())
-    };
-    let result = drain();
-    // Tasks not started yet stay idle; running ones see their sends fail. A panic in `take`
-    // drops the receiver while unwinding, to the same effect.
-    stopped.store(true, Ordering::Relaxed);
-    drop(rx);
-    result
+    }
+    consumer.forward_all();
+    consumer.failed.take().map_or(Ok(()), Err)
+}
+
+/// The caller's side of a run: hands items to `take` until it stops or something fails.
+/// Dropped (also while unwinding from a panicking `take`), it tells the workers to claim no
+/// more tasks and closes the channel, so that running ones see their sends fail.
+struct Consumer<'a, T> {
+    rx: Receiver<Result<Vec<T>>>,
+    take: &'a mut dyn FnMut(T) -> Result<bool>,
+    stopped: &'a AtomicBool,
+    failed: Option<Error>,
+    done: bool,
+}
+
+impl<T> Consumer<'_, T> {
+    /// Hands one item over; false once the run is over.
+    fn give(&mut self, item: T) -> bool {
+        if self.done {
+            return false;
+        }
+        match (self.take)(item) {
+            Ok(true) => true,
+            Ok(false) => {
+                self.done = true;
+                false
+            }
+            Err(e) => {
+                self.fail(e);
+                false
+            }
+        }
+    }
+
+    fn fail(&mut self, e: Error) {
+        self.failed.get_or_insert(e);
+        self.done = true;
+    }
+
+    fn group(&mut self, group: Result<Vec<T>>) {
+        match group {
+            Ok(items) => {
+                for item in items {
+                    if !self.give(item) {
+                        return;
+                    }
+                }
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Forwards what the workers have sent so far, without waiting; false once over.
+    fn forward_ready(&mut self) -> bool {
+        while !self.done {
+            match self.rx.try_recv() {
+                Ok(group) => self.group(group),
+                Err(_) => break,
+            }
+        }
+        !self.done
+    }
+
+    /// Forwards until every worker is done (all senders dropped) or the run is over.
+    fn forward_all(&mut self) {
+        while !self.done {
+            match self.rx.recv() {
+                Ok(group) => self.group(group),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+impl<T> Drop for Consumer<'_, T> {
+    fn drop(&mut self) {
+        self.stopped.store(true, Ordering::Relaxed);
+    }
 }
 
 #[cfg(test)]
