@@ -91,10 +91,10 @@ pub use quality::{
     Scalar, Severity, TableProfile, TopValue, TopValues, ValueKind,
 };
 pub use read::{
-    forget_maps, kept_maps, set_kept_maps, write_batches, BatchWriter, CmpOp, DecodedCache,
-    DecodedKey, Expr, FileVersion, Literal, MemoryMetadataCache, MetadataCache, ObjectReader,
-    ObjectSource, Scan, ScanFormat, ScanOutput, ScanReader, ScanStats, COALESCE_GAP,
-    DEFAULT_BATCH_SIZE, KEEP_IDLE,
+    forget_maps, kept_maps, raise_malloc_thresholds, set_kept_maps, write_batches, BatchWriter,
+    CmpOp, DecodedCache, DecodedKey, Expr, FileVersion, Literal, MemoryMetadataCache,
+    MetadataCache, ObjectReader, ObjectSource, Scan, ScanFormat, ScanOutput, ScanReader, ScanStats,
+    COALESCE_GAP, DEFAULT_BATCH_SIZE, KEEP_IDLE,
 };
 pub use store::{
     open_key_provider, open_mask_keys, validate_key, ActionKind, ActionOutcome, ObjectInfo,

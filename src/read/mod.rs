@@ -5,6 +5,7 @@ mod dataset;
 mod decoded;
 mod eval;
 mod expr;
+mod heap;
 mod maps;
 mod merge;
 mod metadata;
@@ -22,6 +23,7 @@ mod window;
 
 pub use decoded::{DecodedCache, DecodedKey};
 pub use expr::{CmpOp, Expr, Literal};
+pub use heap::raise_malloc_thresholds;
 pub use maps::{forget_maps, kept_maps, set_kept_maps, KEEP_IDLE};
 pub use metadata::{FileVersion, MemoryMetadataCache, MetadataCache};
 pub use object::{ObjectReader, ObjectSource, COALESCE_GAP};
