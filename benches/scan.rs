@@ -7,7 +7,10 @@
 //! * a 1%-selective range filter, where the page index skips most pages, against the full scan;
 //! * for the 2-thread goal, a ceiling: the parquet crate over `Bytes` on two threads by hand,
 //!   each decoding half of the row groups with nothing handed between them
-//!   (`parquet_bytes_halves/2`). No scan on two threads can do better than that here.
+//!   (`parquet_bytes_halves/2`). No scan on two threads can do better than that here;
+//! * and why: copying as many bytes as the scan's column chunks hold, out of memory, on one
+//!   thread and on two (`read_bandwidth/1`, `read_bandwidth/2`). A scan that reads faster
+//!   than one thread's share of the memory bandwidth cannot scale past what two get.
 //!
 //! Run: `cargo bench --bench scan`. The files are generated once into `target/scan-bench/`
 //! (set `STRATA_SCAN_BENCH_DIR` to put them elsewhere); `benches/scan_compare.py` times DuckDB
@@ -29,7 +32,7 @@ use arrow::array::{
     TimestampMicrosecondArray,
 };
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::{Compression, ZstdLevel};
@@ -174,6 +177,44 @@ fn parquet_row_groups<T: parquet::file::reader::ChunkReader + 'static>(
         .sum()
 }
 
+/// Compressed bytes of the column chunks a scan of `columns` (all when `None`) reads.
+fn chunk_bytes(input: &Bytes, columns: Option<&[&str]>) -> usize {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(input.clone()).unwrap();
+    let bytes: i64 = builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .flat_map(|rg| rg.columns())
+        .filter(|c| columns.is_none_or(|names| names.contains(&c.column_path().string().as_str())))
+        .map(|c| c.compressed_size())
+        .sum();
+    usize::try_from(bytes).unwrap().min(input.len())
+}
+
+/// Copies `input` 1 MiB at a time into a buffer that stays in cache, split between `threads`
+/// threads: the memory bandwidth a scan of these bytes has at most.
+fn read_through(input: &[u8], threads: usize) -> u64 {
+    const PIECE: usize = 1 << 20;
+    let part = input.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let copies: Vec<_> = input
+            .chunks(part)
+            .map(|part| {
+                s.spawn(move || {
+                    let mut buffer = vec![0u8; PIECE];
+                    let mut sum = 0u64;
+                    for piece in part.chunks(PIECE) {
+                        buffer[..piece.len()].copy_from_slice(piece);
+                        sum += u64::from(black_box(&buffer)[piece.len() - 1]);
+                    }
+                    sum
+                })
+            })
+            .collect();
+        copies.into_iter().map(|c| c.join().unwrap()).sum()
+    })
+}
+
 fn strata_scan(
     path: &Path,
     columns: Option<&[&str]>,
@@ -198,61 +239,182 @@ fn strata_scan(
     stats.rows_out
 }
 
-fn scans(c: &mut Criterion) {
+/// One timed thing: its criterion id within its group, and the work.
+type Contender<'a> = (String, Box<dyn Fn() -> u64 + 'a>);
+
+/// Everything timed on one file, by group (`scan_{codec}_{label}`), in criterion's order.
+fn contenders<'a>(
+    path: &'a Path,
+    in_memory: &'a Bytes,
+    filter: &'a Expr,
+    chunks: &'a [(&'static str, &'a [u8])],
+) -> Vec<(&'static str, Vec<Contender<'a>>)> {
+    let id = |name: &str, threads: Option<usize>| match threads {
+        Some(t) => format!("{name}/{t}"),
+        None => name.to_string(),
+    };
+    let mut groups = Vec::new();
+    for (label, columns) in [("full", None), ("project_2", Some(&["qty", "price"][..]))] {
+        let mut list: Vec<Contender<'a>> = vec![
+            (
+                id("parquet_file", None),
+                Box::new(move || parquet_crate(std::fs::File::open(path).unwrap(), columns) as u64),
+            ),
+            (
+                id("parquet_bytes", None),
+                Box::new(move || parquet_crate(in_memory.clone(), columns) as u64),
+            ),
+        ];
+        for threads in [1usize, 2] {
+            list.push((
+                id("strata", Some(threads)),
+                Box::new(move || strata_scan(path, columns, None, threads, true)),
+            ));
+        }
+        list.push((
+            id("strata_unordered", Some(2)),
+            Box::new(move || strata_scan(path, columns, None, 2, false)),
+        ));
+        list.push((
+            id("parquet_bytes_halves", Some(2)),
+            Box::new(move || parquet_halves(in_memory, columns) as u64),
+        ));
+        // What the machine's memory allows: reading as many bytes as the scan's column
+        // chunks hold, 1 MiB at a time into a cached buffer, on one thread and on two.
+        let bytes = chunks.iter().find(|(l, _)| *l == label).unwrap().1;
+        for threads in [1usize, 2] {
+            list.push((
+                id("read_bandwidth", Some(threads)),
+                Box::new(move || read_through(bytes, threads)),
+            ));
+        }
+        groups.push((label, list));
+    }
+    let mut list: Vec<Contender<'a>> = Vec::new();
+    for threads in [1usize, 2] {
+        list.push((
+            id("strata", Some(threads)),
+            Box::new(move || {
+                let rows = strata_scan(path, None, Some(filter), threads, true);
+                assert_eq!(rows, (ROWS / 100) as u64);
+                rows
+            }),
+        ));
+    }
+    groups.push(("filter_1pct", list));
+    groups
+}
+
+/// Runs `each(codec, file size, contenders by group)` for both bench files.
+fn for_each_file(mut each: impl FnMut(&str, u64, Vec<(&'static str, Vec<Contender<'_>>)>)) {
     // strata raises glibc's malloc thresholds before its first read (src/read/heap.rs), which
     // changes how fast every later decode in this process runs: done first, so the parquet
     // crate's readers timed before strata's first scan run under the same allocator settings.
     strata::raise_malloc_thresholds();
+    let codecs = std::env::var("STRATA_SCAN_CODECS").unwrap_or_else(|_| "snappy,zstd".into());
     for codec in ["snappy", "zstd"] {
-        let path = file(codec);
-        let size = std::fs::metadata(&path).unwrap().len();
-        let in_memory = Bytes::from(std::fs::read(&path).unwrap());
-        for (label, columns) in [("full", None), ("project_2", Some(&["qty", "price"][..]))] {
-            let mut group = c.benchmark_group(format!("scan_{codec}_{label}"));
-            group.sample_size(10);
-            group.warm_up_time(Duration::from_secs(2));
-            group.measurement_time(Duration::from_secs(15));
-            group.throughput(Throughput::Bytes(size));
-            group.bench_function("parquet_file", |b| {
-                b.iter(|| parquet_crate(std::fs::File::open(&path).unwrap(), columns))
-            });
-            group.bench_function("parquet_bytes", |b| {
-                b.iter(|| parquet_crate(in_memory.clone(), columns))
-            });
-            for threads in [1usize, 2] {
-                group.bench_with_input(BenchmarkId::new("strata", threads), &threads, |b, &t| {
-                    b.iter(|| strata_scan(&path, columns, None, t, true))
-                });
-            }
-            group.bench_function(BenchmarkId::new("strata_unordered", 2), |b| {
-                b.iter(|| strata_scan(&path, columns, None, 2, false))
-            });
-            group.bench_function(BenchmarkId::new("parquet_bytes_halves", 2), |b| {
-                b.iter(|| parquet_halves(&in_memory, columns))
-            });
-            group.finish();
+        if !codecs.split(',').any(|c| c == codec) {
+            continue;
         }
+        let path = file(codec);
+        let in_memory = Bytes::from(std::fs::read(&path).unwrap());
+        let size = in_memory.len() as u64;
+        let chunks: Vec<(&str, &[u8])> =
+            [("full", None), ("project_2", Some(&["qty", "price"][..]))]
+                .into_iter()
+                .map(|(label, columns)| (label, &in_memory[..chunk_bytes(&in_memory, columns)]))
+                .collect();
         // 1% of the rows, from the middle of a row group: statistics keep one row group and
         // the page index most of its pages out.
         let lo = ROW_GROUP * 12 + ROW_GROUP / 3;
         let filter = Expr::parse(&format!("id >= {lo} AND id < {}", lo + ROWS / 100)).unwrap();
-        let mut group = c.benchmark_group(format!("scan_{codec}_filter_1pct"));
-        group.sample_size(10);
-        group.warm_up_time(Duration::from_secs(1));
-        group.measurement_time(Duration::from_secs(5));
-        for threads in [1usize, 2] {
-            group.bench_with_input(BenchmarkId::new("strata", threads), &threads, |b, &t| {
-                b.iter(|| {
-                    assert_eq!(
-                        strata_scan(&path, None, Some(&filter), t, true),
-                        (ROWS / 100) as u64
-                    )
-                })
-            });
-        }
-        group.finish();
+        each(codec, size, contenders(&path, &in_memory, &filter, &chunks));
     }
 }
 
+fn scans(c: &mut Criterion) {
+    for_each_file(|codec, size, groups| {
+        for (label, list) in groups {
+            let mut group = c.benchmark_group(format!("scan_{codec}_{label}"));
+            group.sample_size(10);
+            group.throughput(Throughput::Bytes(size));
+            if label == "filter_1pct" {
+                group.warm_up_time(Duration::from_secs(1));
+                group.measurement_time(Duration::from_secs(5));
+            } else {
+                group.warm_up_time(Duration::from_secs(2));
+                group.measurement_time(Duration::from_secs(15));
+            }
+            for (id, work) in list {
+                group.bench_function(&id, |b| b.iter(|| black_box(work())));
+            }
+            group.finish();
+        }
+    });
+}
+
+/// `STRATA_SCAN_ROUNDS=N cargo bench --bench scan`: instead of criterion, every contender
+/// once per round, in turn, for N rounds (the order rotating between rounds), and the median
+/// and fastest time of each. On a shared machine whose load changes from minute to minute,
+/// criterion times each contender in its own stretch of 15 s, and a ratio between two of them
+/// can swing by 10-20% from run to run; taken round by round, both see the same load.
+/// `STRATA_SCAN_CODECS=snappy` (or `zstd`) limits either mode to one file.
+fn interleaved(rounds: usize) {
+    for_each_file(|codec, _, groups| {
+        let mut medians = std::collections::HashMap::new();
+        for (label, list) in groups {
+            let mut times = vec![Vec::with_capacity(rounds); list.len()];
+            for round in 0..rounds {
+                for k in 0..list.len() {
+                    let i = (k + round) % list.len();
+                    let start = std::time::Instant::now();
+                    black_box((list[i].1)());
+                    times[i].push(start.elapsed().as_secs_f64() * 1e3);
+                }
+            }
+            for ((id, _), mut t) in list.iter().zip(times) {
+                t.sort_by(f64::total_cmp);
+                let name = format!("scan_{codec}_{label}/{}", id);
+                println!(
+                    "{name:<48} median {:>9.2} ms  min {:>9.2} ms",
+                    t[t.len() / 2],
+                    t[0]
+                );
+                medians.insert(format!("{label}/{}", id), t[t.len() / 2]);
+            }
+        }
+        let m = |k: &str| medians[k];
+        for label in ["full", "project_2"] {
+            let one = m(&format!("{label}/strata/1"));
+            println!(
+                "{codec} {label}: strata/1 = {:.2}x parquet_file, {:.2}x parquet_bytes; 2 threads {:.2}x faster in order, {:.2}x unordered; parquet halves {:.2}x, read bandwidth {:.2}x",
+                one / m(&format!("{label}/parquet_file")),
+                one / m(&format!("{label}/parquet_bytes")),
+                one / m(&format!("{label}/strata/2")),
+                one / m(&format!("{label}/strata_unordered/2")),
+                m(&format!("{label}/parquet_bytes")) / m(&format!("{label}/parquet_bytes_halves/2")),
+                m(&format!("{label}/read_bandwidth/1")) / m(&format!("{label}/read_bandwidth/2")),
+            );
+        }
+        println!(
+            "{codec} filter_1pct: {:.3}x the full scan (1 thread)",
+            m("filter_1pct/strata/1") / m("full/strata/1")
+        );
+    });
+}
+
 criterion_group!(benches, scans);
-criterion_main!(benches);
+
+fn main() {
+    match std::env::var("STRATA_SCAN_ROUNDS") {
+        Ok(rounds) => interleaved(
+            rounds
+                .parse()
+                .expect("STRATA_SCAN_ROUNDS: a number of rounds"),
+        ),
+        Err(_) => {
+            benches();
+            Criterion::default().configure_from_args().final_summary();
+        }
+    }
+}
