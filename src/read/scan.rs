@@ -461,10 +461,11 @@ impl Scan {
                 }
                 Ok(!window.done())
             };
-            // Several threads: runs of row groups decode on the pool and stream to the sink,
-            // in order (one more run than there are threads at most: the one going out and one
-            // ahead per thread) or as they come. One thread, one run, or a caller already on
-            // the pool: batches go straight from the decoder to the sink on this thread.
+            // Several threads: runs of row groups decode on this thread and `threads - 1` pool
+            // workers and stream to the sink, in order (one more run than there are threads
+            // held at most: the one going out and one ahead per thread) or as they come. One
+            // thread, one run, or a caller already on the pool: batches go straight from the
+            // decoder to the sink on this thread.
             let parallel = match (threads > 1 && runs.len() > 1, self.keep_order) {
                 (false, _) => None,
                 (true, keep_order) => {
