@@ -46,16 +46,7 @@ pub(crate) fn ordered<T: Send>(
     produce: &Producer<'_, T>,
     take: &mut dyn FnMut(T) -> Result<bool>,
 ) -> Option<Result<()>> {
-    let (on_worker, threads) = match pool {
-        Some(pool) => (
-            pool.current_thread_index().is_some(),
-            pool.current_num_threads(),
-        ),
-        None => (
-            rayon::current_thread_index().is_some(),
-            rayon::current_num_threads(),
-        ),
-    };
+    let (on_worker, threads) = placement(pool);
     if on_worker {
         return None;
     }
@@ -154,6 +145,50 @@ impl Gate {
     }
 }
 
+/// Whether this thread is a worker of `pool` (rayon's global pool when `None`), and how many
+/// threads the pool has.
+pub(crate) fn placement(pool: Option<&rayon::ThreadPool>) -> (bool, usize) {
+    match pool {
+        Some(pool) => (
+            pool.current_thread_index().is_some(),
+            pool.current_num_threads(),
+        ),
+        None => (
+            rayon::current_thread_index().is_some(),
+            rayon::current_num_threads(),
+        ),
+    }
+}
+
+/// Runs `produce(task)` on this thread, every item going straight to `take`. Returns whether
+/// to go on (false once `take` stopped: the producer's error then is only that), or the first
+/// error from either side.
+pub(crate) fn produce_into<T>(
+    task: usize,
+    produce: &Producer<'_, T>,
+    take: &mut dyn FnMut(T) -> Result<bool>,
+) -> Result<bool> {
+    let (mut going, mut failed) = (true, None);
+    let result = produce(task, &mut |item| match take(item) {
+        Ok(more) => {
+            going = more;
+            more
+        }
+        Err(e) => {
+            failed = Some(e);
+            going = false;
+            false
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if going {
+        result?;
+    }
+    Ok(going)
+}
+
 /// Items a producer hands over at once: a message per item woke the caller for every batch,
 /// and the thread switches cost more than decoding a small projection.
 pub(crate) const GROUP: usize = 16;
@@ -215,25 +250,9 @@ fn run<'scope, T: Send + 'scope>(
             match rx {
                 // The caller's own task: decoded here, straight to `take`.
                 None => {
-                    let (mut going, mut failed) = (true, None);
-                    let result = produce(task, &mut |item| match take(item) {
-                        Ok(more) => {
-                            going = more;
-                            more
-                        }
-                        Err(e) => {
-                            failed = Some(e);
-                            going = false;
-                            false
-                        }
-                    });
-                    if let Some(e) = failed {
-                        return Err(e);
-                    }
-                    if !going {
+                    if !produce_into(task, produce, take)? {
                         return Ok(());
                     }
-                    result?;
                 }
                 // The channel closes when its task is done (its sender dropped).
                 Some(rx) => {

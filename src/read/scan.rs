@@ -483,28 +483,9 @@ impl Scan {
             match parallel {
                 Some(result) => result?,
                 None => {
-                    let (mut going, mut failed) = (true, None);
                     for task in 0..runs.len() {
-                        if !going {
+                        if !ordered::produce_into(task, &decode, &mut take)? {
                             break;
-                        }
-                        let mut send = |item| match take(item) {
-                            Ok(more) => {
-                                going = more;
-                                more
-                            }
-                            Err(e) => {
-                                failed = Some(e);
-                                going = false;
-                                false
-                            }
-                        };
-                        let result = decode(task, &mut send);
-                        if let Some(e) = failed.take() {
-                            return Err(e);
-                        }
-                        if going {
-                            result?;
                         }
                     }
                 }

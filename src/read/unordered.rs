@@ -18,7 +18,7 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 
-use super::ordered::{produce_grouped, Producer};
+use super::ordered::{placement, produce_grouped, Producer};
 use crate::{Error, Result};
 
 /// Runs `produce(task, send)` for tasks `0..tasks` on `pool` (rayon's global pool when
@@ -35,16 +35,7 @@ pub(crate) fn unordered<T: Send>(
     produce: &Producer<'_, T>,
     take: &mut dyn FnMut(T) -> Result<bool>,
 ) -> Option<Result<()>> {
-    let (on_worker, threads) = match pool {
-        Some(pool) => (
-            pool.current_thread_index().is_some(),
-            pool.current_num_threads(),
-        ),
-        None => (
-            rayon::current_thread_index().is_some(),
-            rayon::current_num_threads(),
-        ),
-    };
+    let (on_worker, threads) = placement(pool);
     if on_worker {
         return None;
     }
