@@ -32,9 +32,10 @@ use crate::{Error, Result};
 pub(crate) type Producer<'a, T> =
     dyn Fn(usize, &mut dyn FnMut(T) -> bool) -> Result<()> + Sync + 'a;
 
-/// Runs `produce(task, send)` for tasks `0..tasks` on `pool` (rayon's global pool when
-/// `None`), at most `ahead` tasks past the one being drained, and hands every item to `take`
-/// in task order, on the calling thread. `send` returns false once the caller has stopped;
+/// Runs `produce(task, send)` for tasks `0..tasks` on the calling thread and the workers of
+/// `pool` (rayon's global pool when `None`; see [`Share`] for who runs which), at most `ahead`
+/// tasks past the one being drained, and hands every item to `take` in task order, on the
+/// calling thread. `send` returns false once the caller has stopped;
 /// `take` returns false to stop early (tasks not yet started then do not start). The first
 /// error, from either side, ends the run.
 ///
