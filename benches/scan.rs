@@ -1,8 +1,9 @@
 //! Scan speed on one generated Parquet file of about 1 GiB (6 columns, 24 row groups of 1M
 //! rows, page index), once compressed with snappy and once with zstd:
 //!
-//! * full scan and a 2-column projection: strata (1 and 2 threads, and 2 threads without row
-//!   order kept) against the parquet crate's plain `File` reader and the parquet crate over
+//! * full scan and a 2-column projection: strata (1 and 2 threads, 2 threads without row
+//!   order kept, and 2 partitions on 2 threads, each consuming its own batches:
+//!   `strata_partitioned/2`, `Scan::for_each_partitioned`) against the parquet crate's plain `File` reader and the parquet crate over
 //!   `Bytes` already in memory (both one thread, which is all they offer);
 //! * a 1%-selective range filter, where the page index skips most pages, against the full scan;
 //! * for the 2-thread goal, a ceiling: the parquet crate over `Bytes` on two threads by hand,
@@ -215,6 +216,21 @@ fn read_through(input: &[u8], threads: usize) -> u64 {
     })
 }
 
+/// Two partitions of the scan on two threads, each dropping its own batches.
+fn strata_partitioned(path: &Path, columns: Option<&[&str]>, threads: usize) -> u64 {
+    let mut scan = Scan::new(path).threads(threads);
+    if let Some(c) = columns {
+        scan = scan.columns(c);
+    }
+    let (_, stats) = scan
+        .for_each_partitioned(|_, batch| {
+            black_box(batch);
+            Ok(())
+        })
+        .unwrap();
+    stats.rows_out
+}
+
 fn strata_scan(
     path: &Path,
     columns: Option<&[&str]>,
@@ -274,6 +290,10 @@ fn contenders<'a>(
         list.push((
             id("strata_unordered", Some(2)),
             Box::new(move || strata_scan(path, columns, None, 2, false)),
+        ));
+        list.push((
+            id("strata_partitioned", Some(2)),
+            Box::new(move || strata_partitioned(path, columns, 2)),
         ));
         list.push((
             id("parquet_bytes_halves", Some(2)),
@@ -387,11 +407,12 @@ fn interleaved(rounds: usize) {
         for label in ["full", "project_2"] {
             let one = m(&format!("{label}/strata/1"));
             println!(
-                "{codec} {label}: strata/1 = {:.2}x parquet_file, {:.2}x parquet_bytes; 2 threads {:.2}x faster in order, {:.2}x unordered; parquet halves {:.2}x, read bandwidth {:.2}x",
+                "{codec} {label}: strata/1 = {:.2}x parquet_file, {:.2}x parquet_bytes; 2 threads {:.2}x faster in order, {:.2}x unordered, {:.2}x partitioned; parquet halves {:.2}x, read bandwidth {:.2}x",
                 one / m(&format!("{label}/parquet_file")),
                 one / m(&format!("{label}/parquet_bytes")),
                 one / m(&format!("{label}/strata/2")),
                 one / m(&format!("{label}/strata_unordered/2")),
+                one / m(&format!("{label}/strata_partitioned/2")),
                 m(&format!("{label}/parquet_bytes")) / m(&format!("{label}/parquet_bytes_halves/2")),
                 m(&format!("{label}/read_bandwidth/1")) / m(&format!("{label}/read_bandwidth/2")),
             );

@@ -13,6 +13,7 @@ mod object;
 mod ordered;
 mod output;
 mod parse;
+mod partitioned;
 mod plan;
 mod prune;
 mod scan;

@@ -86,6 +86,8 @@ pub struct Scan {
     batch_size: usize,
     threads: Option<usize>,
     keep_order: bool,
+    /// `(index, count)`: only the row groups of partition `index` of `count`.
+    partition: Option<(usize, usize)>,
     no_mmap: bool,
     metadata_cache: Option<Arc<dyn MetadataCache>>,
     decryption: Option<ParquetDecryption>,
@@ -105,6 +107,7 @@ impl Scan {
             batch_size: DEFAULT_BATCH_SIZE,
             threads: None,
             keep_order: true,
+            partition: None,
             no_mmap: false,
             metadata_cache: None,
             decryption: None,
@@ -156,6 +159,29 @@ impl Scan {
     /// less; an offset or limit then applies to whichever rows come first.
     pub fn keep_order(mut self, yes: bool) -> Scan {
         self.keep_order = yes;
+        self
+    }
+
+    /// Reads only partition `index` of `count`: every `count`-th row group of the dataset
+    /// (files in order, row groups in order within each), starting at the `index`-th. The
+    /// `count` partitions of a dataset together read each row group exactly once, so `count`
+    /// threads or processes can each scan one, with nothing handed between them; that is what
+    /// [`Scan::for_each_partitioned`] does on the scan's threads. Filter, projection and
+    /// pruning apply as usual; offset and limit apply within the partition. Fails at the
+    /// scan if `index >= count`.
+    ///
+    /// ```no_run
+    /// # fn main() -> strata::Result<()> {
+    /// let halves: Vec<u64> = std::thread::scope(|s| {
+    ///     let scans: Vec<_> = (0..2)
+    ///         .map(|i| s.spawn(move || strata::Scan::new("big.parquet").partition(i, 2).count()))
+    ///         .collect();
+    ///     scans.into_iter().map(|h| h.join().unwrap().map(|(rows, _)| rows)).collect()
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn partition(mut self, index: usize, count: usize) -> Scan {
+        self.partition = Some((index, count));
         self
     }
 
@@ -231,9 +257,26 @@ impl Scan {
         self.execute(false, &mut each)
     }
 
+    /// The threads the scan decodes on: [`Scan::threads`], else rayon's global pool's.
+    pub(super) fn thread_count(&self) -> usize {
+        self.threads
+            .unwrap_or_else(rayon::current_num_threads)
+            .max(1)
+    }
+
+    /// Whether an offset, a limit or a partition was set: what a partitioned scan cannot
+    /// split.
+    pub(super) fn is_windowed(&self) -> bool {
+        self.offset > 0 || self.limit.is_some() || self.partition.is_some()
+    }
+
     /// Counts the matching rows (after offset and limit) without materializing them. Without
     /// a filter this reads only the footers.
     pub fn count(&self) -> Result<(u64, ScanStats)> {
+        // Nothing to hand over or order: each thread counts a partition of its own.
+        if self.filter.is_some() && !self.is_windowed() && self.thread_count() > 1 {
+            return self.count_partitioned();
+        }
         let (_, stats) = self.execute(true, &mut |_| Ok(()))?;
         Ok((stats.rows_out, stats))
     }
@@ -284,6 +327,13 @@ impl Scan {
         on_schema: &mut dyn FnMut(&SchemaRef) -> Result<()>,
         sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
     ) -> Result<(SchemaRef, ScanStats)> {
+        if let Some((index, count)) = self.partition {
+            if index >= count {
+                return Err(Error::invalid(format!(
+                    "scan partition {index} of {count}: the index must be below the count"
+                )));
+            }
+        }
         let dataset = match &self.objects {
             Some(_) => Dataset::single(&self.path),
             None => Dataset::discover(&self.path)?,
@@ -357,6 +407,8 @@ impl Scan {
             schema = Some(known);
         }
 
+        // Where each file's row groups start in the dataset's order (for partitions).
+        let mut first_of_file = 0;
         for (file, source) in &opened {
             if window.done() {
                 break;
@@ -365,11 +417,16 @@ impl Scan {
             let file_schema = source.metadata.schema().clone();
             let metadata = source.metadata.metadata().clone();
             let groups = metadata.num_row_groups();
-            stats.row_groups_total += groups as u64;
+            let mine = self.in_partition(first_of_file, groups);
+            first_of_file += groups;
+            stats.row_groups_total += mine.iter().filter(|m| **m).count() as u64;
             let mut keep = match &self.filter {
                 Some(filter) => Pruner::row_groups(&file_schema, &metadata).keep(filter)?,
                 None => vec![true; groups],
             };
+            for (k, m) in keep.iter_mut().zip(&mine) {
+                *k &= *m;
+            }
             if let Some(filter) = &self.filter {
                 let read = |rg: usize, leaf: usize| source.bloom_filter(rg, leaf);
                 let mut bloom = BloomPruner::new(&file_schema, &metadata, &read);
@@ -380,7 +437,8 @@ impl Scan {
                     }
                 }
             }
-            stats.row_groups_skipped += keep.iter().filter(|k| !**k).count() as u64;
+            stats.row_groups_skipped +=
+                mine.iter().zip(&keep).filter(|(m, k)| **m && !**k).count() as u64;
             let leaves = leaf_columns(source, &needed);
 
             // Without a filter every row of a kept row group comes out, so the offset and limit
@@ -427,10 +485,7 @@ impl Scan {
                 leaves.iter().copied(),
             );
             // A reached limit stops the decoding of row groups not yet started (see `take`).
-            let threads = self
-                .threads
-                .unwrap_or_else(rayon::current_num_threads)
-                .max(1);
+            let threads = self.thread_count();
             // In order on several threads, every run but the head one is held until its
             // turn: short runs hold less (fresh pages to fault in) than rebuilt readers cost.
             let max_run = if threads > 1 && self.keep_order {
@@ -624,6 +679,17 @@ impl Scan {
         }
         names.retain(|n| !partitions.contains(&n.as_str()));
         names
+    }
+
+    /// Which of a file's `groups` row groups, the first being the dataset's `first`-th, this
+    /// scan's partition holds (all of them without one).
+    fn in_partition(&self, first: usize, groups: usize) -> Vec<bool> {
+        (first..first + groups)
+            .map(|ordinal| {
+                self.partition
+                    .is_none_or(|(index, count)| ordinal % count == index)
+            })
+            .collect()
     }
 
     fn empty_schema(&self, dataset: &Dataset) -> SchemaRef {
