@@ -172,12 +172,17 @@ impl Scan {
     ///
     /// ```no_run
     /// # fn main() -> strata::Result<()> {
-    /// let halves: Vec<u64> = std::thread::scope(|s| {
+    /// // Two threads (or two processes), each counting the rows of its half.
+    /// let halves = std::thread::scope(|s| {
     ///     let scans: Vec<_> = (0..2)
     ///         .map(|i| s.spawn(move || strata::Scan::new("big.parquet").partition(i, 2).count()))
     ///         .collect();
-    ///     scans.into_iter().map(|h| h.join().unwrap().map(|(rows, _)| rows)).collect()
+    ///     scans
+    ///         .into_iter()
+    ///         .map(|h| h.join().expect("scan thread").map(|(rows, _)| rows))
+    ///         .collect::<strata::Result<Vec<u64>>>()
     /// })?;
+    /// println!("{} rows", halves.iter().sum::<u64>());
     /// # Ok(()) }
     /// ```
     pub fn partition(mut self, index: usize, count: usize) -> Scan {
