@@ -374,8 +374,8 @@ strata_status strata_check_file(const char *path,
 // dotted paths select inside structs). `filter` is a row filter such as
 // `"dep_delay > 60 AND origin IN ('JFK','LGA')"`, or NULL / "" for all rows.
 //
-// Batches are decoded as the stream is read, a few ahead on a thread of strata's, so memory
-// stays bounded however large the input. Errors opening the input, in `columns` or in
+// Batches (up to 65,536 rows each) are decoded as the stream is read, a few ahead on a thread
+// of strata's, so memory stays bounded however large the input. Errors opening the input, in `columns` or in
 // `filter` are returned here; an error met while decoding ends the stream: `get_next`
 // returns non-zero and `get_last_error` says what happened. Releasing the stream early stops
 // the scan.
