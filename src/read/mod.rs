@@ -18,6 +18,7 @@ mod plan;
 mod prune;
 mod scan;
 mod source;
+mod split;
 mod stream;
 mod unordered;
 mod window;

@@ -20,6 +20,7 @@ use super::ordered;
 use super::plan::{count_pages, leaf_columns, output_schema, partition_may_match, runs, MAX_RUN};
 use super::prune::{BloomPruner, Pruner};
 use super::source::ParquetSource;
+use super::split;
 use super::unordered;
 use super::window::Window;
 use crate::crypto::ParquetDecryption;
@@ -526,6 +527,34 @@ impl Scan {
             // held at most: the one going out and one ahead per thread) or as they come. One
             // thread, one run, or a caller already on the pool: batches go straight from the
             // decoder to the sink on this thread.
+            // In order without a filter, several threads share out the columns rather than
+            // the row groups when there are at least two to share (see `split`).
+            let columns = if threads > 1
+                && self.keep_order
+                && self.filter.is_none()
+                && source.is_local()
+                && !count_only
+            {
+                split::column_groups(source.metadata.metadata(), &tasks, &leaves, threads)
+            } else {
+                Vec::new()
+            };
+            if columns.len() > 1 {
+                let pool = match &pool {
+                    Some(pool) => pool.as_ref(),
+                    None => pool.insert(self.pool()?).as_ref(),
+                };
+                let mut each = |batch: RecordBatch| -> Result<bool> {
+                    let out = self.finish(batch, &dataset, file, &aligned, &roots, &output)?;
+                    take(out)
+                };
+                if let Some(result) =
+                    split::by_columns(pool, source, &tasks, &columns, self.batch_size, &mut each)
+                {
+                    result?;
+                    continue;
+                }
+            }
             let parallel = match (threads > 1 && runs.len() > 1, self.keep_order) {
                 (false, _) => None,
                 (true, keep_order) => {

@@ -391,9 +391,29 @@ impl ParquetSource {
             }
             return Ok(());
         }
-        let Some(&(first, _)) = run.first() else {
-            return Ok(());
-        };
+        let mut reader = self.run_reader(run, mask, batch_size)?;
+        while let Some(batch) = reader.next_batch()? {
+            each(batch)?;
+        }
+        Ok(())
+    }
+
+    /// Whether runs of row groups decode straight from the file (a map or plain reads), with
+    /// [`Self::run_reader`], rather than through a cache or an object store.
+    pub(crate) fn is_local(&self) -> bool {
+        self.decoded.is_none() && self.object.is_none()
+    }
+
+    /// One reader of a run of row groups' projected columns, each row group with its page
+    /// selection (`None`: all rows), straight from the file: what [`Self::decode_each`] uses
+    /// for a local source. Several can read the same run at once, each its own columns (see
+    /// `super::split`).
+    pub(crate) fn run_reader(
+        &self,
+        run: &[(usize, Option<RowSelection>)],
+        mask: ProjectionMask,
+        batch_size: usize,
+    ) -> Result<RunReader<'_>> {
         for (row_group, _) in run {
             self.page_in(*row_group, &mask);
         }
@@ -420,8 +440,15 @@ impl ParquetSource {
                 self.reader(file, row_groups, mask, selection, batch_size)
             }
         };
+        let first = run.first().map_or(0, |(rg, _)| *rg);
         let last = run.last().map_or(first, |(rg, _)| *rg);
-        self.drain(reader, first..=last, each)
+        let row_groups = first..=last;
+        let reader = reader.map_err(|e| self.in_row_groups(e, &row_groups))?;
+        Ok(RunReader {
+            source: self,
+            reader,
+            row_groups,
+        })
     }
 
     /// Every batch of `reader` (row group `row_group`), collected.
@@ -485,6 +512,20 @@ impl ParquetSource {
                 format!("{}..={}", row_groups.start(), row_groups.end()),
             )
         }
+    }
+}
+
+/// A reader of a run of row groups from a local source (see [`ParquetSource::run_reader`]).
+pub(crate) struct RunReader<'a> {
+    source: &'a ParquetSource,
+    reader: ParquetRecordBatchReader,
+    row_groups: RangeInclusive<usize>,
+}
+
+impl RunReader<'_> {
+    /// The next batch; errors say which file and row groups.
+    pub(crate) fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        next_batch(&mut self.reader).map_err(|e| self.source.in_row_groups(e, &self.row_groups))
     }
 }
 
