@@ -154,10 +154,13 @@ impl Scan {
         self
     }
 
-    /// Whether batches come out in file and row-group order (the default). With `false` and
-    /// several threads, each thread's batches go out as they are decoded: no thread waits for
-    /// another's row groups and none are held back, which uses the threads better and memory
-    /// less; an offset or limit then applies to whichever rows come first.
+    /// Whether batches come out in file and row-group order (the default). In order on
+    /// several threads, a scan without a filter shares out the columns between the threads
+    /// (each reads the same rows), and one with a filter or a single column shares out the row
+    /// groups, holding those decoded ahead. With `false`, each thread's row groups go out as
+    /// they are decoded: no thread waits for another's and none are held back, which uses the
+    /// threads better when the columns' costs are uneven; an offset or limit then applies to
+    /// whichever rows come first.
     pub fn keep_order(mut self, yes: bool) -> Scan {
         self.keep_order = yes;
         self
@@ -522,11 +525,6 @@ impl Scan {
                 }
                 Ok(!window.done())
             };
-            // Several threads: runs of row groups decode on this thread and `threads - 1` pool
-            // workers and stream to the sink, in order (one more run than there are threads
-            // held at most: the one going out and one ahead per thread) or as they come. One
-            // thread, one run, or a caller already on the pool: batches go straight from the
-            // decoder to the sink on this thread.
             // In order without a filter, several threads share out the columns rather than
             // the row groups when there are at least two to share (see `split`).
             let columns = if threads > 1
@@ -555,6 +553,11 @@ impl Scan {
                     continue;
                 }
             }
+            // Several threads: runs of row groups decode on this thread and `threads - 1` pool
+            // workers and stream to the sink, in order (one more run than there are threads
+            // held at most: the one going out and one ahead per thread) or as they come. One
+            // thread, one run, or a caller already on the pool: batches go straight from the
+            // decoder to the sink on this thread.
             let parallel = match (threads > 1 && runs.len() > 1, self.keep_order) {
                 (false, _) => None,
                 (true, keep_order) => {
