@@ -102,9 +102,10 @@ fn in_order_scans_on_several_threads_return_what_one_thread_returns() {
                     all, expected,
                     "{columns:?} on {threads} threads, {batch_size}"
                 );
-                // Full batches but the last: slicing the readers' batches keeps the size.
+                // Full batches but a row group's last (9 row groups): slicing the readers'
+                // batches keeps the size.
                 let short = batches.iter().filter(|b| b.num_rows() < batch_size).count();
-                assert!(short <= 1, "{short} short batches of {batch_size}");
+                assert!(short <= 9, "{short} short batches of {batch_size}");
             }
         }
     }
