@@ -5,6 +5,7 @@ mod dataset;
 mod decoded;
 mod eval;
 mod expr;
+mod handoff;
 mod heap;
 mod maps;
 mod merge;

@@ -10,7 +10,7 @@
 //! and the caller puts their batches side by side as they come. Each reader decodes batches of
 //! at least [`SPLIT_BATCH_ROWS`] rows, a whole number of the scan's batches (cut to its batch
 //! size afterwards): one hand-over per small batch cost more than a small projection takes to
-//! decode. Hand-overs spin briefly before they sleep (see [`SPIN`]).
+//! decode. Hand-overs spin briefly before they sleep (see [`super::handoff`]).
 //!
 //! The columns are shared out by an estimate of their decoding cost from the footer (bytes
 //! after decompression plus a cost per value, more for strings), and the threads take turns
@@ -24,9 +24,8 @@
 //! projection 1.75x (snappy) and 1.92x (zstd), full scan 1.76x and 1.94x; sharing out row
 //! groups had given 1.1-1.4x, 1.6x, 1.7x and 1.6x.
 
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use arrow::array::{ArrayRef, RecordBatch};
 use arrow::datatypes::{FieldRef, Schema, SchemaRef};
@@ -35,6 +34,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::basic::Type as PhysicalType;
 use parquet::file::metadata::ParquetMetaData;
 
+use super::handoff::{hand_over, receive};
 use super::ordered::placement;
 use super::source::ParquetSource;
 use crate::{Error, Result};
@@ -282,48 +282,6 @@ impl<'s> Plan<'s> {
             }
         });
         rx
-    }
-}
-
-/// How long a thread spins for the other side of a hand-over before it sleeps. A sleeping
-/// thread is woken by the other's next hand-over, and on a virtual machine waking an idle CPU
-/// takes tens of microseconds, which a hand-over every few hundred microseconds cannot
-/// afford: with plain blocking channels a 2-thread projection ran from 0.9x to 1.7x as fast
-/// as one thread depending on what ran before it.
-const SPIN: Duration = Duration::from_micros(200);
-
-/// The next item from `rx`, or `None` once its sender is gone.
-fn receive<T>(rx: &Receiver<T>) -> Option<T> {
-    let start = Instant::now();
-    loop {
-        for _ in 0..64 {
-            match rx.try_recv() {
-                Ok(item) => return Some(item),
-                Err(TryRecvError::Disconnected) => return None,
-                Err(TryRecvError::Empty) => std::hint::spin_loop(),
-            }
-        }
-        if start.elapsed() > SPIN {
-            return rx.recv().ok();
-        }
-    }
-}
-
-/// Sends `item` on `tx`; false once the receiver is gone.
-fn hand_over<T>(tx: &SyncSender<T>, mut item: T) -> bool {
-    let start = Instant::now();
-    loop {
-        for _ in 0..64 {
-            match tx.try_send(item) {
-                Ok(()) => return true,
-                Err(TrySendError::Disconnected(_)) => return false,
-                Err(TrySendError::Full(back)) => item = back,
-            }
-            std::hint::spin_loop();
-        }
-        if start.elapsed() > SPIN {
-            return tx.send(item).is_ok();
-        }
     }
 }
 

@@ -4,8 +4,9 @@
 //!
 //! The scan runs on a thread of its own and hands batches over through a small bounded
 //! channel, so a few batches are decoded ahead of the consumer and memory stays bounded
-//! however large the input. Dropping the reader stops the scan at its next batch and waits
-//! for its thread, so no work outlives the reader.
+//! however large the input (each side spins briefly before it sleeps: see `super::handoff`).
+//! Dropping the reader stops the scan at its next batch and waits for its thread, so no work
+//! outlives the reader.
 
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::thread::JoinHandle;
@@ -14,6 +15,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use arrow::record_batch::{RecordBatch, RecordBatchReader};
 
+use super::handoff::{hand_over, receive};
 use super::ordered::stopped;
 use super::scan::Scan;
 use crate::error::{Error, Result};
@@ -62,10 +64,15 @@ impl Scan {
                     self.execute_announcing(
                         &mut |schema| {
                             announced = true;
-                            send.send(Message::Schema(schema.clone()))
-                                .map_err(|_| stopped())
+                            hand_over(&send, Message::Schema(schema.clone()))
+                                .then_some(())
+                                .ok_or_else(stopped)
                         },
-                        &mut |batch| send.send(Message::Batch(batch)).map_err(|_| stopped()),
+                        &mut |batch| {
+                            hand_over(&send, Message::Batch(batch))
+                                .then_some(())
+                                .ok_or_else(stopped)
+                        },
                     )
                 }));
                 let last = match run {
@@ -100,7 +107,7 @@ impl Scan {
 
 impl ScanReader {
     fn receive(&mut self) -> Option<Message> {
-        let message = self.messages.as_ref()?.recv().ok();
+        let message = receive(self.messages.as_ref()?);
         if !matches!(message, Some(Message::Schema(_) | Message::Batch(_))) {
             self.finish();
         }
