@@ -1,4 +1,4 @@
-//! Handing items between two threads that both keep busy: spin briefly, then sleep.
+//! Handing items between threads that all keep busy decoding: spin briefly, then sleep.
 //!
 //! A thread asleep on a channel is woken by the other side's next send or receive, and on a
 //! virtual machine waking an idle CPU takes tens of microseconds, which a hand-over every few

@@ -4,9 +4,12 @@
 //!
 //! The scan runs on a thread of its own and hands batches over through a small bounded
 //! channel, so a few batches are decoded ahead of the consumer and memory stays bounded
-//! however large the input (each side spins briefly before it sleeps: see `super::handoff`).
-//! Dropping the reader stops the scan at its next batch and waits for its thread, so no work
-//! outlives the reader.
+//! however large the input. Dropping the reader stops the scan at its next batch and waits
+//! for its thread, so no work outlives the reader.
+//!
+//! Unlike the column split's hand-overs (`super::handoff`), these sleep at once: the consumer
+//! is usually light and mostly waiting, and spinning it would take a core from the decoders
+//! (in-process through the C ABI on 2 threads, no faster either way).
 
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::thread::JoinHandle;
@@ -15,7 +18,6 @@ use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use arrow::record_batch::{RecordBatch, RecordBatchReader};
 
-use super::handoff::{hand_over, receive};
 use super::ordered::stopped;
 use super::scan::Scan;
 use crate::error::{Error, Result};
@@ -64,15 +66,10 @@ impl Scan {
                     self.execute_announcing(
                         &mut |schema| {
                             announced = true;
-                            hand_over(&send, Message::Schema(schema.clone()))
-                                .then_some(())
-                                .ok_or_else(stopped)
+                            send.send(Message::Schema(schema.clone()))
+                                .map_err(|_| stopped())
                         },
-                        &mut |batch| {
-                            hand_over(&send, Message::Batch(batch))
-                                .then_some(())
-                                .ok_or_else(stopped)
-                        },
+                        &mut |batch| send.send(Message::Batch(batch)).map_err(|_| stopped()),
                     )
                 }));
                 let last = match run {
@@ -107,7 +104,7 @@ impl Scan {
 
 impl ScanReader {
     fn receive(&mut self) -> Option<Message> {
-        let message = receive(self.messages.as_ref()?);
+        let message = self.messages.as_ref()?.recv().ok();
         if !matches!(message, Some(Message::Schema(_) | Message::Batch(_))) {
             self.finish();
         }
