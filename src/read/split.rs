@@ -45,6 +45,9 @@ pub(crate) const SPLIT_BATCH_ROWS: usize = 32_768;
 /// Batches a worker may hand over ahead of the caller beyond a row group's.
 const AHEAD: usize = 2;
 
+/// The most items a worker's channel holds (32M rows at the fewest rows per batch).
+const MAX_DEPTH: usize = 1024;
+
 /// The projected leaf columns `leaves` in at most `threads` groups of whole top-level columns,
 /// balanced by estimated decoding cost over the row groups of `tasks`, the costliest group
 /// first (the caller's in the first row group, see [`group_of`]). Fewer than two groups when there
@@ -109,9 +112,10 @@ fn leaf_cost(metadata: &ParquetMetaData, rg: usize, leaf: usize) -> u64 {
     bytes.saturating_add(values.saturating_mul(per_value))
 }
 
-/// Decodes the row groups of `tasks` from `source`, the leaf columns of `groups[0]` on this
-/// thread and each other group on a worker of `pool` (rayon's global pool when `None`), and
-/// hands `each` batches of all of them side by side, of at most `batch_size` rows, in order.
+/// Decodes the row groups of `tasks` from `source` on this thread and `groups.len() - 1`
+/// workers of `pool` (rayon's global pool when `None`), each thread one group of leaf columns
+/// per row group, taking turns (see [`group_of`]), and hands `each` batches of all of them
+/// side by side, of at most `batch_size` rows, in order.
 /// `each` returns false to stop. Returns `None` without decoding anything when called from a
 /// worker of the pool (it would wait on tasks that may need its thread) or when the pool has
 /// too few threads for the groups.
@@ -161,8 +165,10 @@ pub(crate) fn by_columns(
         roots: &roots,
         rows,
         batch_size,
-        // A row group's batches, its end, and a few more.
-        depth: most_rows.div_ceil(rows) + 1 + AHEAD,
+        // A row group's batches, its end, and a few more; bounded, since the channel's slots
+        // are allocated up front and a damaged footer can claim any number of rows (a longer
+        // row group only makes its worker wait sooner).
+        depth: (most_rows.div_ceil(rows) + 1 + AHEAD).min(MAX_DEPTH),
     };
     Some(match pool {
         Some(pool) => pool.in_place_scope(|scope| plan.run(scope, each)),
