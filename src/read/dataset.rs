@@ -117,6 +117,36 @@ impl Dataset {
         Ok(Dataset { files, partitions })
     }
 
+    /// `batch`, decoded from `file`, with the partition columns its data lacks appended as
+    /// constant columns (a column present in the file's data wins).
+    pub(crate) fn with_partition_columns(
+        &self,
+        file: &DataFile,
+        batch: RecordBatch,
+    ) -> Result<RecordBatch> {
+        if self.partitions.is_empty() {
+            return Ok(batch);
+        }
+        let parts = self.partition_batch(file, batch.num_rows())?;
+        let mut fields: Vec<Field> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        let mut columns = batch.columns().to_vec();
+        for (field, column) in parts.schema().fields().iter().zip(parts.columns()) {
+            if batch.schema().column_with_name(field.name()).is_none() {
+                fields.push(field.as_ref().clone());
+                columns.push(column.clone());
+            }
+        }
+        let options =
+            arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), columns, &options)
+            .map_err(|e| Error::internal(format!("cannot add partition columns: {e}")))
+    }
+
     /// The partition columns of `file` as constant arrays of `rows` rows.
     pub(crate) fn partition_batch(&self, file: &DataFile, rows: usize) -> Result<RecordBatch> {
         let schema: SchemaRef = Arc::new(Schema::new(self.partitions.clone()));

@@ -603,32 +603,7 @@ impl Scan {
         output: &[String],
     ) -> Result<(u64, RecordBatch)> {
         let decoded = batch.num_rows() as u64;
-        let batch = if dataset.partitions.is_empty() {
-            batch
-        } else {
-            let parts = dataset.partition_batch(file, batch.num_rows())?;
-            let mut fields: Vec<Field> = batch
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.as_ref().clone())
-                .collect();
-            let mut columns = batch.columns().to_vec();
-            for (field, column) in parts.schema().fields().iter().zip(parts.columns()) {
-                if batch.schema().column_with_name(field.name()).is_none() {
-                    fields.push(field.as_ref().clone());
-                    columns.push(column.clone());
-                }
-            }
-            let options =
-                arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-            RecordBatch::try_new_with_options(
-                std::sync::Arc::new(Schema::new(fields)),
-                columns,
-                &options,
-            )
-            .map_err(|e| Error::internal(format!("cannot add partition columns: {e}")))?
-        };
+        let batch = dataset.with_partition_columns(file, batch)?;
         let batch = merge::align(batch, merged, roots)?;
         let batch = match &self.filter {
             Some(filter) => eval::filter(filter, &batch)?,
