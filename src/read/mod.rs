@@ -3,6 +3,7 @@
 
 mod dataset;
 mod decoded;
+mod dictionary;
 mod eval;
 mod expr;
 mod handoff;

@@ -31,8 +31,10 @@ use parquet::file::metadata::PageIndexPolicy;
 use parquet::file::reader::ChunkReader;
 
 use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 
 use super::decoded::{DecodedCache, DecodedKey};
+use super::dictionary::DictionaryRoute;
 use super::maps::{FileMap, SharedMap};
 use super::metadata::{FileVersion, MetadataCache};
 use super::object::{ObjectReader, ObjectSource, RangeReader};
@@ -452,11 +454,7 @@ impl ParquetSource {
     }
 
     /// Every batch of `reader` (row group `row_group`), collected.
-    fn collect(
-        &self,
-        reader: Result<ParquetRecordBatchReader>,
-        row_group: usize,
-    ) -> Result<Vec<RecordBatch>> {
+    fn collect(&self, reader: Result<Decoder>, row_group: usize) -> Result<Vec<RecordBatch>> {
         let mut batches = Vec::new();
         self.drain(reader, row_group..=row_group, &mut |batch| {
             batches.push(batch);
@@ -468,7 +466,7 @@ impl ParquetSource {
     /// Hands every batch of `reader` (row groups `row_groups`) to `each`.
     fn drain(
         &self,
-        reader: Result<ParquetRecordBatchReader>,
+        reader: Result<Decoder>,
         row_groups: RangeInclusive<usize>,
         each: &mut dyn FnMut(RecordBatch) -> Result<()>,
     ) -> Result<()> {
@@ -480,7 +478,9 @@ impl ParquetSource {
         Ok(())
     }
 
-    /// A reader of row groups' projected columns (the footer already parsed).
+    /// A reader of row groups' projected columns (the footer already parsed). String columns
+    /// that are dictionary-encoded throughout are decoded as dictionaries and expanded by
+    /// strata (see [`DictionaryRoute`]).
     fn reader<T: ChunkReader + 'static>(
         &self,
         input: T,
@@ -488,18 +488,30 @@ impl ParquetSource {
         mask: ProjectionMask,
         selection: Option<RowSelection>,
         batch_size: usize,
-    ) -> Result<ParquetRecordBatchReader> {
-        let mut builder =
-            ParquetRecordBatchReaderBuilder::new_with_metadata(input, self.metadata.clone())
-                .with_row_groups(row_groups)
-                .with_projection(mask)
-                .with_batch_size(batch_size.max(1));
+    ) -> Result<Decoder> {
+        let route = DictionaryRoute::plan(&self.metadata, &row_groups, &mask);
+        let metadata = route
+            .as_ref()
+            .map_or_else(|| self.metadata.clone(), |r| r.metadata.clone());
+        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(input, metadata)
+            .with_row_groups(row_groups)
+            .with_projection(mask)
+            .with_batch_size(batch_size.max(1));
         if let Some(selection) = selection {
             builder = builder.with_row_selection(selection);
         }
-        catch_corrupt("cannot decode Parquet data", || {
+        let reader = catch_corrupt("cannot decode Parquet data", || {
             builder.build().map_err(|e| parquet_error(&self.path, e))
-        })
+        })?;
+        let expand = match route {
+            Some(route) => {
+                let schema =
+                    route.output_schema(&arrow::array::RecordBatchReader::schema(&reader))?;
+                Some((route, schema))
+            }
+            None => None,
+        };
+        Ok(Decoder { reader, expand })
     }
 
     fn in_row_groups(&self, e: Error, row_groups: &RangeInclusive<usize>) -> Error {
@@ -518,7 +530,7 @@ impl ParquetSource {
 /// A reader of a run of row groups from a local source (see [`ParquetSource::run_reader`]).
 pub(crate) struct RunReader<'a> {
     source: &'a ParquetSource,
-    reader: ParquetRecordBatchReader,
+    reader: Decoder,
     row_groups: RangeInclusive<usize>,
 }
 
@@ -529,14 +541,24 @@ impl RunReader<'_> {
     }
 }
 
+/// The parquet crate's reader, and how to expand the columns it decodes as dictionaries.
+pub(crate) struct Decoder {
+    reader: ParquetRecordBatchReader,
+    expand: Option<(DictionaryRoute, SchemaRef)>,
+}
+
 /// The reader's next batch; a decoder error or panic on damaged data is a `Corrupt` error.
 /// Panics are caught around the decoder only, never around what the caller does with the
 /// batch: a caller's panic is the caller's, not damaged data.
-fn next_batch(reader: &mut ParquetRecordBatchReader) -> Result<Option<RecordBatch>> {
-    catch_corrupt("cannot decode Parquet data", || {
-        reader
-            .next()
-            .transpose()
-            .map_err(|e| Error::corrupt(format!("cannot decode Parquet data: {e}")).set_source(e))
-    })
+fn next_batch(decoder: &mut Decoder) -> Result<Option<RecordBatch>> {
+    let batch =
+        catch_corrupt("cannot decode Parquet data", || {
+            decoder.reader.next().transpose().map_err(|e| {
+                Error::corrupt(format!("cannot decode Parquet data: {e}")).set_source(e)
+            })
+        })?;
+    match (batch, &decoder.expand) {
+        (Some(batch), Some((route, schema))) => route.expand(batch, schema).map(Some),
+        (batch, _) => Ok(batch),
+    }
 }
