@@ -11,7 +11,7 @@ use arrow::array::{
     ArrayRef, BinaryArray, BooleanArray, Int64Array, LargeStringArray, RecordBatch, StringArray,
 };
 use arrow::compute::{concat_batches, filter_record_batch};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding};
 use parquet::file::properties::WriterProperties;
@@ -194,4 +194,65 @@ fn filters_offsets_and_limits_see_the_same_strings() {
     }
     let got = all(Scan::new(&path).threads(2).offset(6_990).limit(25));
     assert_eq!(got, expected.slice(6_990, 25));
+}
+
+/// Damage anywhere in a dictionary-encoded chunk (its dictionary page, its keys, the page
+/// headers) gives a `Corrupt` error or the rows the parquet crate itself returns; never a
+/// panic, and never strings the parquet crate would not return.
+#[test]
+fn damaged_dictionary_chunks_give_errors_or_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("d.parquet");
+    write(&good);
+    let bytes = std::fs::read(&good).unwrap();
+    let meta = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&good).unwrap())
+        .unwrap()
+        .metadata()
+        .clone();
+    let path = dir.path().join("damaged.parquet");
+    let mut errors = 0;
+    // zone, label and note in row group 1: every 37th byte of the chunk, one at a time.
+    for leaf in [1, 3, 4] {
+        let (start, len) = meta.row_group(1).column(leaf).byte_range();
+        for at in (start..start + len).step_by(37) {
+            let mut damaged = bytes.clone();
+            damaged[at as usize] ^= 0x5A;
+            std::fs::write(&path, &damaged).unwrap();
+            let theirs = parquet_reads(&damaged);
+            for threads in [1, 2] {
+                match Scan::new(&path).threads(threads).run() {
+                    Err(e) => {
+                        assert_eq!(e.kind(), strata::ErrorKind::Corrupt, "byte {at}: {e}");
+                        errors += usize::from(threads == 1);
+                    }
+                    Ok(out) => {
+                        let got = concat_batches(&out.batches[0].schema(), &out.batches).unwrap();
+                        let want = theirs.as_ref().unwrap_or_else(|e| {
+                            panic!("byte {at}: strata read a file the parquet crate refuses: {e}")
+                        });
+                        assert_eq!(&got, want, "byte {at} on {threads} threads");
+                    }
+                }
+            }
+        }
+    }
+    assert!(errors > 0, "no damage was caught");
+}
+
+/// What the parquet crate reads from `data` by itself, with the page index as strata reads
+/// (pages found by their offsets, not by walking the headers); a panic counts as a refusal.
+fn parquet_reads(data: &[u8]) -> Result<RecordBatch, String> {
+    let data = bytes::Bytes::copy_from_slice(data);
+    std::panic::catch_unwind(|| {
+        let options = ArrowReaderOptions::new()
+            .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Optional);
+        let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(data, options)
+            .and_then(|b| b.build())
+            .map_err(|e| e.to_string())?;
+        let batches = reader
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        Ok(concat_batches(&batches[0].schema(), &batches).unwrap())
+    })
+    .unwrap_or_else(|_| Err("the parquet crate panicked".to_string()))
 }
