@@ -110,6 +110,20 @@ fn scans_read_encrypted_files_with_the_key_hook_and_fail_cleanly_without() {
         .unwrap();
     assert_eq!(out.stats.rows_out, 10);
 
+    // Every column, on one and two threads: `note` is dictionary-encoded throughout, so it is
+    // decoded as a dictionary and expanded by strata (src/read/dictionary.rs), decrypted all the
+    // same.
+    for threads in [1, 2] {
+        let provider: Arc<dyn KeyProvider> = keys.clone();
+        let out = strata::Scan::new(&path)
+            .decryption(ParquetDecryption::from_provider(provider))
+            .threads(threads)
+            .run()
+            .unwrap();
+        let all = arrow::compute::concat_batches(&out.batches[0].schema(), &out.batches).unwrap();
+        assert_eq!(all, batch(), "{threads} threads");
+    }
+
     // Without keys: an error, never a panic, and nothing cached lets a later keyless scan in.
     let err = strata::Scan::new(&path).run().unwrap_err();
     assert!(
