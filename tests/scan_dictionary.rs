@@ -4,7 +4,7 @@
 //! projection, filter, offset, limit and threads, next to columns that fell back to plain
 //! pages or never had a dictionary.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -79,14 +79,17 @@ fn write(path: &Path) {
     w.close().unwrap();
 }
 
+/// The test file, written into a directory of its own (kept while the guard lives).
+fn written() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.parquet");
+    write(&path);
+    (dir, path)
+}
+
 /// The file as the parquet crate reads it by itself.
 fn expected(path: &Path) -> RecordBatch {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
-        .unwrap()
-        .build()
-        .unwrap();
-    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
-    concat_batches(&batches[0].schema(), &batches).unwrap()
+    parquet_reads(&std::fs::read(path).unwrap()).unwrap()
 }
 
 fn all(scan: Scan) -> RecordBatch {
@@ -96,9 +99,7 @@ fn all(scan: Scan) -> RecordBatch {
 
 #[test]
 fn the_file_has_the_chunks_this_test_is_about() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("d.parquet");
-    write(&path);
+    let (_dir, path) = written();
     let meta = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap())
         .unwrap()
         .metadata()
@@ -121,9 +122,7 @@ fn the_file_has_the_chunks_this_test_is_about() {
 
 #[test]
 fn scans_return_what_the_parquet_crate_reads() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("d.parquet");
-    write(&path);
+    let (_dir, path) = written();
     let expected = expected(&path);
     for threads in [1, 2, 3] {
         for batch_size in [999, 8192, 100_000] {
@@ -159,9 +158,7 @@ fn scans_return_what_the_parquet_crate_reads() {
 
 #[test]
 fn filters_offsets_and_limits_see_the_same_strings() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("d.parquet");
-    write(&path);
+    let (_dir, path) = written();
     let expected = expected(&path);
     let keep = |f: &dyn Fn(i64) -> bool| {
         let mask = BooleanArray::from_iter((0..ROWS).map(|i| Some(f(i))));
@@ -201,9 +198,7 @@ fn filters_offsets_and_limits_see_the_same_strings() {
 /// panic, and never strings the parquet crate would not return.
 #[test]
 fn damaged_dictionary_chunks_give_errors_or_the_same_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    let good = dir.path().join("d.parquet");
-    write(&good);
+    let (dir, good) = written();
     let bytes = std::fs::read(&good).unwrap();
     let meta = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&good).unwrap())
         .unwrap()
