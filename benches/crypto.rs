@@ -84,17 +84,21 @@ fn envelope(c: &mut Criterion) {
     let ring = KeyRing::create(&dir.path().join("keyring.toml"), Some("k1")).unwrap();
     let id = ring.active_key_id().unwrap();
     let plain = vec![0xA5u8; OBJECT];
-    let sealed = seal_envelope(&ring, &id, DEFAULT_CHUNK_SIZE, &plain).unwrap();
+    let sealed = seal_envelope(&ring, &id, DEFAULT_CHUNK_SIZE, "bench/object", &plain).unwrap();
 
     let mut group = c.benchmark_group("envelope_64MiB");
     group.throughput(Throughput::Bytes(OBJECT as u64));
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
     group.bench_function("seal", |b| {
-        b.iter(|| black_box(seal_envelope(&ring, &id, DEFAULT_CHUNK_SIZE, &plain).unwrap()))
+        b.iter(|| {
+            black_box(
+                seal_envelope(&ring, &id, DEFAULT_CHUNK_SIZE, "bench/object", &plain).unwrap(),
+            )
+        })
     });
     group.bench_function("open", |b| {
-        b.iter(|| black_box(open_envelope(&ring, &sealed).unwrap()))
+        b.iter(|| black_box(open_envelope(&ring, "bench/object", &sealed).unwrap()))
     });
     // A plaintext get copies the object once; the baseline for the 1.15x goal.
     group.bench_function("plaintext_copy", |b| b.iter(|| black_box(plain.clone())));

@@ -58,7 +58,7 @@ fn policy_and_per_call_encryption_leave_no_plaintext_on_disk() {
     let data = secret_data(300_000);
     let info = store.put("secret/a", data.clone()).unwrap();
     assert!(info.key_id.is_some());
-    assert_eq!(info.envelope_version, Some(1));
+    assert_eq!(info.envelope_version, Some(strata::ENVELOPE_VERSION));
     assert_eq!(info.size, 300_000);
     assert!(info.stored_size > info.size);
     let forced = store
@@ -130,7 +130,10 @@ fn policy_and_per_call_encryption_leave_no_plaintext_on_disk() {
     drop(store);
     let store = Store::open(&cfg).unwrap();
     let stat = store.stat("secret/a").unwrap();
-    assert_eq!((stat.size, stat.envelope_version), (300_000, Some(1)));
+    assert_eq!(
+        (stat.size, stat.envelope_version),
+        (300_000, Some(strata::ENVELOPE_VERSION))
+    );
     assert!(store.get("secret/a").unwrap()[..] == data[..]);
 }
 
@@ -227,7 +230,7 @@ fn cli_put_encrypt_and_stat_show_the_key() {
         .unwrap();
     let text = String::from_utf8_lossy(&stat.stdout);
     assert!(
-        text.contains("AES-256-GCM envelope format 1, key k"),
+        text.contains("AES-256-GCM envelope format 2, key k"),
         "{text}"
     );
     let got = Command::new(strata_bin())
@@ -324,7 +327,7 @@ fn a_move_into_an_encrypting_tier_seals_the_object() {
     assert_eq!((report.moved, report.failed), (1, 0));
     let stat = store.stat("logs/big").unwrap();
     assert_eq!(stat.tier, "cold");
-    assert!(stat.key_id.is_some() && stat.envelope_version == Some(1));
+    assert!(stat.key_id.is_some() && stat.envelope_version == Some(strata::ENVELOPE_VERSION));
     assert_eq!(stat.size, 2_000_000);
     assert!(stat.stored_size > stat.size);
     assert_ne!(

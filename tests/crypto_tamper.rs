@@ -25,12 +25,15 @@ fn plain(len: usize, seed: u8) -> Vec<u8> {
 /// backend: they take different paths), and checks they agree: the same plaintext, or an
 /// error from all with nothing written. (Tests here run in parallel and all set the
 /// process-wide backend; every call still checks both paths' results, whichever ran.)
+/// The name every envelope here is bound to.
+const NAME: &str = "tamper/object";
+
 fn open_envelope(keys: &dyn KeyProvider, sealed: &[u8]) -> Result<Vec<u8>> {
-    let in_memory = open_in_memory(keys, sealed);
+    let in_memory = open_in_memory(keys, NAME, sealed);
     for backend in [AeadBackend::Ring, AeadBackend::AesGcm] {
         set_aead_backend(backend);
         let mut written = Vec::new();
-        let streamed = open_envelope_to(keys, sealed, &mut written);
+        let streamed = open_envelope_to(keys, NAME, sealed, &mut written);
         match (&in_memory, streamed) {
             (Ok(plain), Ok(n)) => {
                 assert_eq!(&written, plain);
@@ -51,7 +54,7 @@ fn round_trips_at_chunk_edges() {
     let (_dir, ring) = ring();
     for len in [0, 1, 1023, 1024, 1025, 4096, 5000] {
         let data = plain(len, 1);
-        let sealed = seal_envelope(&ring, "k1", CHUNK, &data).unwrap();
+        let sealed = seal_envelope(&ring, "k1", CHUNK, NAME, &data).unwrap();
         assert_eq!(open_envelope(&ring, &sealed).unwrap(), data, "len {len}");
     }
 }
@@ -60,7 +63,7 @@ fn round_trips_at_chunk_edges() {
 fn every_bit_flip_fails() {
     let (_dir, ring) = ring();
     let data = plain(2500, 7); // three chunks, the last partial
-    let sealed = seal_envelope(&ring, "k1", CHUNK, &data).unwrap();
+    let sealed = seal_envelope(&ring, "k1", CHUNK, NAME, &data).unwrap();
     for byte in 0..sealed.len() {
         for bit in 0..8 {
             let mut bad = sealed.clone();
@@ -78,7 +81,7 @@ fn every_bit_flip_fails() {
 fn truncation_at_every_chunk_boundary_fails() {
     let (_dir, ring) = ring();
     let data = plain(4 * CHUNK as usize, 3); // four full chunks
-    let sealed = seal_envelope(&ring, "k1", CHUNK, &data).unwrap();
+    let sealed = seal_envelope(&ring, "k1", CHUNK, NAME, &data).unwrap();
     let (_, header_len) = EnvelopeHeader::parse(&sealed).unwrap();
     let sealed_chunk = CHUNK as usize + 16;
     for chunks in 0..4 {
@@ -102,8 +105,8 @@ fn truncation_at_every_chunk_boundary_fails() {
 #[test]
 fn reordered_and_spliced_chunks_fail() {
     let (_dir, ring) = ring();
-    let a = seal_envelope(&ring, "k1", CHUNK, &plain(3 * CHUNK as usize, 1)).unwrap();
-    let b = seal_envelope(&ring, "k1", CHUNK, &plain(3 * CHUNK as usize, 2)).unwrap();
+    let a = seal_envelope(&ring, "k1", CHUNK, NAME, &plain(3 * CHUNK as usize, 1)).unwrap();
+    let b = seal_envelope(&ring, "k1", CHUNK, NAME, &plain(3 * CHUNK as usize, 2)).unwrap();
     let (_, hl) = EnvelopeHeader::parse(&a).unwrap();
     let sc = CHUNK as usize + 16;
     // Swap chunks 0 and 1 within a.
@@ -135,8 +138,8 @@ fn reordered_and_spliced_chunks_fail() {
 fn an_old_header_put_back_fails() {
     // The same key written twice: the first version's header on the second version's chunks.
     let (_dir, ring) = ring();
-    let v1 = seal_envelope(&ring, "k1", CHUNK, &plain(2000, 1)).unwrap();
-    let v2 = seal_envelope(&ring, "k1", CHUNK, &plain(2000, 1)).unwrap();
+    let v1 = seal_envelope(&ring, "k1", CHUNK, NAME, &plain(2000, 1)).unwrap();
+    let v2 = seal_envelope(&ring, "k1", CHUNK, NAME, &plain(2000, 1)).unwrap();
     let (_, hl) = EnvelopeHeader::parse(&v1).unwrap();
     let mut mixed = v1[..hl].to_vec();
     mixed.extend_from_slice(&v2[hl..]);
@@ -149,7 +152,7 @@ fn an_old_header_put_back_fails() {
 #[test]
 fn wrong_or_missing_key_fails() {
     let (_dir, ring) = ring();
-    let sealed = seal_envelope(&ring, "k1", CHUNK, b"secret").unwrap();
+    let sealed = seal_envelope(&ring, "k1", CHUNK, NAME, b"secret").unwrap();
     let (_dir2, other) = {
         let dir = tempfile::tempdir().unwrap();
         let ring = KeyRing::create(&dir.path().join("keyring.toml"), Some("k1")).unwrap();
@@ -166,10 +169,10 @@ fn wrong_or_missing_key_fails() {
 fn rewrap_changes_only_the_header() {
     let (dir, mut ring) = ring();
     let data = plain(3000, 9);
-    let sealed = seal_envelope(&ring, "k1", CHUNK, &data).unwrap();
+    let sealed = seal_envelope(&ring, "k1", CHUNK, NAME, &data).unwrap();
     ring.add_key(Some("k2")).unwrap();
     let (header, hl) = EnvelopeHeader::parse(&sealed).unwrap();
-    let new_header = header.rewrap(&ring, "k2").unwrap();
+    let new_header = header.rewrap(&ring, "k2", NAME).unwrap();
     let mut rotated = new_header.encode();
     rotated.extend_from_slice(&sealed[hl..]);
     assert_eq!(open_envelope(&ring, &rotated).unwrap(), data);
@@ -179,4 +182,32 @@ fn rewrap_changes_only_the_header() {
     ring.remove_key("k1").unwrap();
     assert_eq!(open_envelope(&ring, &rotated).unwrap(), data);
     assert!(open_envelope(&ring, &sealed).is_err());
+}
+
+#[test]
+fn an_envelope_opens_only_under_the_name_it_was_sealed_for() {
+    let (_dir, mut ring) = ring();
+    let sealed = seal_envelope(&ring, "k1", CHUNK, "pii/b", b"b's secret").unwrap();
+    assert_eq!(
+        open_in_memory(&ring, "pii/b", &sealed).unwrap(),
+        b"b's secret"
+    );
+    for other in ["pii/a", "pii/b ", "", "PII/B"] {
+        let err = open_in_memory(&ring, other, &sealed).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Crypto, "{other:?}: {err}");
+        assert!(!err.to_string().contains("secret"), "{err}");
+    }
+    // A rotation keeps the binding.
+    ring.add_key(Some("k2")).unwrap();
+    let (header, hl) = EnvelopeHeader::parse(&sealed).unwrap();
+    let mut rotated = header.rewrap(&ring, "k2", "pii/b").unwrap().encode();
+    rotated.extend_from_slice(&sealed[hl..]);
+    assert_eq!(
+        open_in_memory(&ring, "pii/b", &rotated).unwrap(),
+        b"b's secret"
+    );
+    assert_eq!(
+        open_in_memory(&ring, "pii/a", &rotated).unwrap_err().kind(),
+        ErrorKind::Crypto
+    );
 }

@@ -81,6 +81,8 @@ fn walk(dir: &std::path::Path) -> usize {
         .map(|entries| {
             entries
                 .flatten()
+                // strata's own marker and staging directory hold no objects.
+                .filter(|e| e.file_name() != ".strata")
                 .map(|e| {
                     if e.path().is_dir() {
                         walk(&e.path())

@@ -17,6 +17,8 @@ fn files_under(dir: &Path) -> usize {
     };
     entries
         .flatten()
+        // strata's own marker and staging directory hold no objects.
+        .filter(|e| e.file_name() != ".strata")
         .map(|e| {
             let p = e.path();
             if p.is_dir() {

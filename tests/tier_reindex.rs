@@ -94,16 +94,33 @@ fn corrupt_index_is_an_error_until_reindex() {
 }
 
 #[test]
-fn opening_removes_staging_files_a_killed_put_left() {
+fn opening_removes_only_staging_files_strata_made() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = common::config(dir.path(), vec![common::local_tier("hot")]);
     let store = strata::Store::open(&cfg).unwrap();
     store.put("a/b", b"kept".to_vec()).unwrap();
     let file = store.local_file("a/b").unwrap();
     drop(store);
-    let stray = file.with_file_name("b#3");
-    std::fs::write(&stray, b"half written").unwrap();
+    // A put killed before its rename leaves a file in strata's own staging directory.
+    let staging = dir.path().join("hot/.strata/staging");
+    let leftover = staging.join("put-00112233445566778899aabbccddeeff");
+    std::fs::write(&leftover, b"half written").unwrap();
+    // Files named like object_store's old staging files are somebody's, not strata's.
+    let users = [
+        file.with_file_name("b#3"),
+        dir.path().join("hot/#draft.txt#"),
+    ];
+    for f in &users {
+        std::fs::write(f, b"mine").unwrap();
+    }
     let store = strata::Store::open(&cfg).unwrap();
-    assert!(!stray.exists(), "the leftover staging file is gone");
+    assert!(!leftover.exists(), "the leftover staging file is gone");
+    for f in &users {
+        assert_eq!(std::fs::read(f).unwrap(), b"mine", "{f:?} was touched");
+    }
     assert_eq!(&store.get("a/b").unwrap()[..], b"kept");
+    // A reindex lists them as skipped, never as objects.
+    let report = store.reindex().unwrap();
+    assert_eq!(report.objects, 1, "{report:?}");
+    assert_eq!(report.skipped.len(), 2, "{report:?}");
 }

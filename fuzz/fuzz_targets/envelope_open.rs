@@ -12,7 +12,7 @@ fn ring() -> &'static (tempfile::TempDir, KeyRing, Vec<u8>) {
     RING.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temp dir");
         let ring = KeyRing::create(&dir.path().join("keyring.toml"), Some("k1")).expect("ring");
-        let valid = seal_envelope(&ring, "k1", 1024, &[7u8; 3000]).expect("seal");
+        let valid = seal_envelope(&ring, "k1", 1024, "fuzz/object", &[7u8; 3000]).expect("seal");
         (dir, ring, valid)
     })
 }
@@ -21,12 +21,12 @@ fuzz_target!(|input: (Vec<u8>, u16, u8)| {
     let (_dir, ring, valid) = ring();
     let (bytes, at, flip) = input;
     let _ = EnvelopeHeader::parse(&bytes);
-    let _ = open_envelope(ring, &bytes);
+    let _ = open_envelope(ring, "fuzz/object", &bytes);
     // Mutations of a valid envelope: a flip anywhere must fail, never return other bytes.
     if flip != 0 {
         let mut bad = valid.clone();
         let i = at as usize % bad.len();
         bad[i] ^= flip;
-        assert!(open_envelope(ring, &bad).is_err());
+        assert!(open_envelope(ring, "fuzz/object", &bad).is_err());
     }
 });

@@ -1,18 +1,20 @@
-//! The envelope format of encrypted objects, version 1.
+//! The envelope format of encrypted objects, versions 1 and 2.
 //!
 //! ```text
 //! offset size  field
 //! 0      6     magic "STRENC"
-//! 6      1     format version (1)
+//! 6      1     format version (2; 1 is still read)
 //! 7      1     algorithm (1 = AES-256-GCM)
 //! 8      4     chunk size: plaintext bytes per chunk, big-endian
 //! 12     16    object id: random, names this encryption of the object
 //! 28     8     nonce prefix: random; chunk i's nonce is prefix || i (u32 big-endian)
 //! 36     32    key commitment: BLAKE3 keyed by a key derived from the data key, over bytes 0..36
+//!              (version 2: and over the name the envelope is bound to)
 //! 68     1     key id length n (1..=255)
 //! 69     n     key id (UTF-8)
 //! 69+n   2     wrapped data key length m, big-endian
-//! 71+n   m     wrapped data key (by the key provider, bound to object id and key id)
+//! 71+n   m     wrapped data key (by the key provider, bound to object id, key id and, in
+//!              version 2, the name)
 //! then   ...   chunks: AES-256-GCM(ciphertext || 16-byte tag), AAD = object id || i (u64) || final (u8)
 //! ```
 //!
@@ -21,6 +23,12 @@
 //! splicing chunks between objects fail to authenticate. The commitment is checked before any
 //! chunk is decrypted, so no ciphertext opens under two different keys. Rotation rewrites only
 //! the key id and wrapped key (see [`EnvelopeHeader::rewrap`]); the chunks stay as they are.
+//!
+//! Version 2 binds the envelope to a name (strata uses the object's key): it is part of what the
+//! commitment covers and of the context the data key is wrapped in, and is not stored. An
+//! envelope copied to another object's place fails to open there (the commitment does not match),
+//! even when the tier index is gone. The name is not secret; nothing else changes from
+//! version 1, whose envelopes open under any name.
 
 use super::aead::Aead;
 
@@ -32,7 +40,9 @@ use crate::error::{Error, ErrorKind, Result};
 /// First bytes of every encrypted object.
 pub const MAGIC: &[u8; 6] = b"STRENC";
 /// The envelope format this version writes.
-pub const ENVELOPE_VERSION: u8 = 1;
+pub const ENVELOPE_VERSION: u8 = 2;
+/// The oldest envelope format this version reads.
+const OLDEST_VERSION: u8 = 1;
 const ALG_AES_256_GCM: u8 = 1;
 /// Plaintext bytes per chunk unless configured otherwise.
 pub const DEFAULT_CHUNK_SIZE: u32 = 64 * 1024;
@@ -87,10 +97,13 @@ impl EnvelopeHeader {
             return Err(auth_error("not a strata envelope or header truncated"));
         }
         let version = bytes[6];
-        if version != ENVELOPE_VERSION {
+        if !(OLDEST_VERSION..=ENVELOPE_VERSION).contains(&version) {
             return Err(Error::new(
                 ErrorKind::Unsupported,
-                format!("envelope format {version} is not supported (this strata reads 1)"),
+                format!(
+                    "envelope format {version} is not supported (this strata reads \
+                     {OLDEST_VERSION} to {ENVELOPE_VERSION})"
+                ),
             ));
         }
         if bytes[7] != ALG_AES_256_GCM {
@@ -159,48 +172,88 @@ impl EnvelopeHeader {
         out
     }
 
-    fn wrap_context(object_id: &[u8; 16], key_id: &str) -> Vec<u8> {
-        let mut ctx = b"strata-envelope-v1".to_vec();
-        ctx.extend_from_slice(object_id);
+    /// The envelope's random object id, hex: it names this encryption of the object.
+    pub fn object_id(&self) -> String {
+        self.object_id.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn wrap_context(&self, key_id: &str, name: &str) -> Vec<u8> {
+        let mut ctx = format!("strata-envelope-v{}", self.version).into_bytes();
+        ctx.extend_from_slice(&self.object_id);
         ctx.extend_from_slice(key_id.as_bytes());
+        if self.version >= 2 {
+            ctx.push(0);
+            ctx.extend_from_slice(name.as_bytes());
+        }
         ctx
     }
 
-    fn commit(&self, data_key: &SecretKey) -> [u8; 32] {
-        let commit_key = blake3::derive_key("strata envelope v1 key commitment", data_key.bytes());
-        *blake3::keyed_hash(&commit_key, &self.fixed_fields()).as_bytes()
+    fn commit(&self, data_key: &SecretKey, name: &str) -> [u8; 32] {
+        if self.version < 2 {
+            let commit_key =
+                blake3::derive_key("strata envelope v1 key commitment", data_key.bytes());
+            return *blake3::keyed_hash(&commit_key, &self.fixed_fields()).as_bytes();
+        }
+        let commit_key = blake3::derive_key("strata envelope v2 key commitment", data_key.bytes());
+        let mut hasher = blake3::Hasher::new_keyed(&commit_key);
+        hasher.update(&self.fixed_fields());
+        hasher.update(&(name.len() as u64).to_be_bytes());
+        hasher.update(name.as_bytes());
+        *hasher.finalize().as_bytes()
     }
 
-    /// Unwraps the data key and checks the commitment; the way to a [`ChunkCipher`].
-    pub fn open(&self, keys: &dyn KeyProvider) -> Result<ChunkCipher> {
+    /// Unwraps the data key and checks the commitment against `name` (the name the envelope
+    /// was sealed under; version 1 envelopes are not bound to one).
+    fn data_key(&self, keys: &dyn KeyProvider, name: &str) -> Result<SecretKey> {
         if self.key_id.is_empty() || self.key_id.len() > 255 {
             return Err(auth_error("bad key id"));
         }
-        let context = Self::wrap_context(&self.object_id, &self.key_id);
-        let data_key = keys
-            .unwrap(&self.key_id, &self.wrapped_key, &context)
-            .map_err(|e| e.with("key_id", &self.key_id))?;
+        let context = self.wrap_context(&self.key_id, name);
+        let data_key = keys.unwrap(&self.key_id, &self.wrapped_key, &context).map_err(|e| {
+            if self.version >= 2 && e.kind() == ErrorKind::Crypto {
+                auth_error("the data key does not unwrap (another key, or an envelope of another object)")
+                    .with("key_id", &self.key_id)
+            } else {
+                e.with("key_id", &self.key_id)
+            }
+        })?;
         // Constant-time comparison through blake3::Hash's PartialEq.
-        if blake3::Hash::from(self.commit(&data_key)) != blake3::Hash::from(self.commitment) {
-            return Err(auth_error("key commitment mismatch"));
+        if blake3::Hash::from(self.commit(&data_key, name)) != blake3::Hash::from(self.commitment) {
+            return Err(auth_error(
+                "key commitment mismatch (another key, or an envelope of another object)",
+            ));
         }
+        Ok(data_key)
+    }
+
+    /// Unwraps the data key and checks the commitment; the way to a [`ChunkCipher`]. `name`
+    /// is the name the envelope was sealed under.
+    pub fn open(&self, keys: &dyn KeyProvider, name: &str) -> Result<ChunkCipher> {
+        let data_key = self.data_key(keys, name)?;
         Ok(ChunkCipher::new(self, &data_key))
     }
 
-    /// The same object under key `new_key_id`: only the key id and wrapped key change.
-    pub fn rewrap(&self, keys: &dyn KeyProvider, new_key_id: &str) -> Result<EnvelopeHeader> {
+    /// The same object under key `new_key_id`: only the header changes (key id, wrapped key,
+    /// commitment); the chunks stay as they are. The result is always the current format, so a
+    /// version 1 envelope comes out as version 2, bound to `name`.
+    pub fn rewrap(
+        &self,
+        keys: &dyn KeyProvider,
+        new_key_id: &str,
+        name: &str,
+    ) -> Result<EnvelopeHeader> {
         check_key_id(new_key_id)?;
-        let context = Self::wrap_context(&self.object_id, &self.key_id);
-        let data_key = keys.unwrap(&self.key_id, &self.wrapped_key, &context)?;
-        if blake3::Hash::from(self.commit(&data_key)) != blake3::Hash::from(self.commitment) {
-            return Err(auth_error("key commitment mismatch"));
-        }
-        let new_context = Self::wrap_context(&self.object_id, new_key_id);
-        Ok(EnvelopeHeader {
+        let data_key = self.data_key(keys, name)?;
+        let mut header = EnvelopeHeader {
+            version: ENVELOPE_VERSION,
             key_id: new_key_id.to_string(),
-            wrapped_key: keys.wrap(new_key_id, &data_key, &new_context)?,
+            wrapped_key: Vec::new(),
             ..self.clone()
-        })
+        };
+        let context = header.wrap_context(new_key_id, name);
+        header.wrapped_key = keys.wrap(new_key_id, &data_key, &context)?;
+        header.commitment = header.commit(&data_key, name);
+        Ok(header)
     }
 
     /// Plaintext length of an object whose whole envelope is `total` bytes long.
@@ -349,11 +402,12 @@ impl ChunkCipher {
     }
 }
 
-/// A new header and cipher for one object under `key_id`.
+/// A new header and cipher for one object under `key_id`, bound to `name`.
 pub fn new_envelope(
     keys: &dyn KeyProvider,
     key_id: &str,
     chunk_size: u32,
+    name: &str,
 ) -> Result<(EnvelopeHeader, ChunkCipher)> {
     check_key_id(key_id)?;
     if !(MIN_CHUNK..=MAX_CHUNK).contains(&chunk_size) {
@@ -366,7 +420,6 @@ pub fn new_envelope(
     let mut nonce_prefix = [0u8; 8];
     fill_random(&mut object_id)?;
     fill_random(&mut nonce_prefix)?;
-    let context = EnvelopeHeader::wrap_context(&object_id, key_id);
     let mut header = EnvelopeHeader {
         version: ENVELOPE_VERSION,
         chunk_size,
@@ -374,21 +427,25 @@ pub fn new_envelope(
         nonce_prefix,
         commitment: [0; 32],
         key_id: key_id.to_string(),
-        wrapped_key: keys.wrap(key_id, &data_key, &context)?,
+        wrapped_key: Vec::new(),
     };
-    header.commitment = header.commit(&data_key);
+    let context = header.wrap_context(key_id, name);
+    header.wrapped_key = keys.wrap(key_id, &data_key, &context)?;
+    header.commitment = header.commit(&data_key, name);
     let cipher = ChunkCipher::new(&header, &data_key);
     Ok((header, cipher))
 }
 
-/// Encrypts a whole object in memory, chunks in parallel on rayon's pool.
+/// Encrypts a whole object in memory, chunks in parallel on rayon's pool. The envelope is
+/// bound to `name` (strata uses the object's key): it opens only under that name.
 pub fn seal(
     keys: &dyn KeyProvider,
     key_id: &str,
     chunk_size: u32,
+    name: &str,
     plain: &[u8],
 ) -> Result<Vec<u8>> {
-    let (header, cipher) = new_envelope(keys, key_id, chunk_size)?;
+    let (header, cipher) = new_envelope(keys, key_id, chunk_size, name)?;
     let mut out = header.encode();
     let header_len = out.len();
     let chunks = header.chunk_count(plain.len() as u64);
@@ -421,10 +478,10 @@ struct Opened<'a> {
 }
 
 impl<'a> Opened<'a> {
-    fn new(keys: &dyn KeyProvider, sealed: &'a [u8]) -> Result<Self> {
+    fn new(keys: &dyn KeyProvider, name: &str, sealed: &'a [u8]) -> Result<Self> {
         let (header, header_len) = EnvelopeHeader::parse(sealed)?;
         let plain_len = header.plaintext_len(header_len, sealed.len() as u64)?;
-        let cipher = header.open(keys)?;
+        let cipher = header.open(keys, name)?;
         let chunks = header.chunk_count(plain_len);
         Ok(Opened {
             sealed,
@@ -466,8 +523,9 @@ impl<'a> Opened<'a> {
 }
 
 /// Decrypts a whole object in memory, chunks in parallel on rayon's pool; all or nothing.
-pub fn open(keys: &dyn KeyProvider, sealed: &[u8]) -> Result<Vec<u8>> {
-    let opened = Opened::new(keys, sealed)?;
+/// `name` is the name the envelope was sealed under.
+pub fn open(keys: &dyn KeyProvider, name: &str, sealed: &[u8]) -> Result<Vec<u8>> {
+    let opened = Opened::new(keys, name, sealed)?;
     let mut out = vec![0u8; opened.plain_len as usize];
     opened.open_chunks(0, &mut out)?;
     Ok(out)
@@ -486,10 +544,15 @@ const WINDOW: usize = 1 << 20;
 /// at a time and written. Twice the AES work, but no large allocation to fault in and no
 /// second copy of the plaintext, which cost more than ring's AES work on big objects. With the
 /// slower `aes-gcm` backend, the object is decrypted once into a buffer, then written.
-pub fn open_to(keys: &dyn KeyProvider, sealed: &[u8], out: &mut dyn std::io::Write) -> Result<u64> {
+pub fn open_to(
+    keys: &dyn KeyProvider,
+    name: &str,
+    sealed: &[u8],
+    out: &mut dyn std::io::Write,
+) -> Result<u64> {
     let write_err =
         |e: std::io::Error| Error::new(ErrorKind::Io, format!("writing output failed: {e}"));
-    let opened = Opened::new(keys, sealed)?;
+    let opened = Opened::new(keys, name, sealed)?;
     if !opened.cipher.cipher.is_fast() {
         let mut plain = vec![0u8; opened.plain_len as usize];
         opened.open_chunks(0, &mut plain)?;
@@ -529,13 +592,15 @@ pub struct Sealer {
 }
 
 impl Sealer {
-    /// A sealer for a new object under `key_id`, and the header bytes to write first.
+    /// A sealer for a new object under `key_id` bound to `name`, and the header bytes to
+    /// write first.
     pub fn new(
         keys: &dyn KeyProvider,
         key_id: &str,
         chunk_size: u32,
+        name: &str,
     ) -> Result<(Self, EnvelopeHeader)> {
-        let (header, cipher) = new_envelope(keys, key_id, chunk_size)?;
+        let (header, cipher) = new_envelope(keys, key_id, chunk_size, name)?;
         Ok((
             Sealer {
                 cipher,

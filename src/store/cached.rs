@@ -9,29 +9,25 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::index::ObjectRecord;
-use super::read::read_from;
+use super::read::StoredVersion;
 use super::sealed::sealed_range;
-use super::tier::Tier;
 use super::Store;
 use crate::cache::{Cache, CachesStats, ObjectVersion, RangeFetch};
 use crate::config::CacheStrategy;
 use crate::crypto::KeyProvider;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// Fetches plaintext ranges of one stored version of an object, from any thread (including
 /// the cache's prefetch thread), without borrowing the store.
 pub(crate) struct TierFetch {
-    tier: Arc<Tier>,
-    key: String,
-    record: ObjectRecord,
+    version: StoredVersion,
     keys: Option<Arc<dyn KeyProvider>>,
     handle: tokio::runtime::Handle,
 }
 
 impl RangeFetch for TierFetch {
     fn tier(&self) -> &str {
-        &self.tier.name
+        &self.version.tier.name
     }
 
     fn fetch(&self, range: Range<u64>) -> Result<Bytes> {
@@ -40,16 +36,10 @@ impl RangeFetch for TierFetch {
                 "strata's synchronous API was called from inside an async runtime",
             ));
         }
-        let (tier, key, stored) = (self.tier.as_ref(), self.key.as_str(), self.record.size);
         self.handle.block_on(async {
             match &self.keys {
-                None => read_from(tier, key, Some(range), stored).await,
-                Some(keys) => {
-                    sealed_range(keys.as_ref(), key, &tier.name, stored, Some(range), |r| {
-                        read_from(tier, key, Some(r), stored)
-                    })
-                    .await
-                }
+                None => self.version.read(Some(range)).await,
+                Some(keys) => sealed_range(keys.as_ref(), &self.version, Some(range)).await,
             }
         })
     }
@@ -107,65 +97,46 @@ impl Store {
         }
     }
 
-    /// `key`'s current version, ready for cached reads, if its tier is cached.
-    pub(crate) fn cached_object(
-        &self,
-        key: &str,
-        tier: &Tier,
-        record: &ObjectRecord,
-    ) -> Result<Option<CachedObject>> {
-        if !self.is_cached_tier(&tier.name) {
+    /// A version, ready for cached reads, if its tier is cached.
+    pub(crate) fn cached_object(&self, version: &StoredVersion) -> Result<Option<CachedObject>> {
+        if !self.is_cached_tier(&version.tier.name) {
             return Ok(None);
         }
+        let record = &version.record;
         Ok(Some(CachedObject {
-            version: ObjectVersion::new(key, &record.checksum, record.plain_size()),
-            fetch: Arc::new(self.tier_fetch(key, tier, record)?),
-            strategy: self.cache.strategy_for(key),
+            version: ObjectVersion::new(&version.key, &record.checksum, record.plain_size()),
+            fetch: Arc::new(self.tier_fetch(version)?),
+            strategy: self.cache.strategy_for(&version.key),
         }))
     }
 
-    /// Fetches plaintext ranges of `key`'s current version from `tier`.
-    pub(crate) fn tier_fetch(
-        &self,
-        key: &str,
-        tier: &Tier,
-        record: &ObjectRecord,
-    ) -> Result<TierFetch> {
-        let keys = match record.enc {
+    /// Fetches plaintext ranges of a version.
+    pub(crate) fn tier_fetch(&self, version: &StoredVersion) -> Result<TierFetch> {
+        let keys = match version.record.enc {
             Some(_) => Some(self.key_provider(false)?),
             None => None,
         };
         Ok(TierFetch {
-            tier: self.tier_arc(&tier.name)?.clone(),
-            key: key.to_string(),
-            record: record.clone(),
+            version: version.clone(),
             keys,
             handle: self.runtime.handle()?,
         })
     }
 
-    /// Reads `range` of `key` through the block cache when its tier is cached; `None` when
-    /// the caller should read directly.
+    /// Reads `range` of a version through the block cache when its tier is cached; `None`
+    /// when the caller should read directly.
     pub(super) fn read_cached(
         &self,
-        key: &str,
-        tier: &Tier,
-        record: &ObjectRecord,
+        version: &StoredVersion,
         range: Range<u64>,
     ) -> Result<Option<Bytes>> {
-        let Some(object) = self.cached_object(key, tier, record)? else {
+        let Some(object) = self.cached_object(version)? else {
             return Ok(None);
         };
-        match self
-            .cache
+        self.cache
             .blocks()
             .read(&object.version, range, &object.fetch, object.strategy)
-        {
-            Ok(bytes) => Ok(Some(bytes)),
-            // Moved or replaced meanwhile: the direct path looks the object up again.
-            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Corrupt) => Ok(None),
-            Err(e) => Err(e),
-        }
+            .map(Some)
     }
 
     /// Keeps the cache in step with a write of `key`: old blocks go; under write-through the

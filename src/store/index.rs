@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// Version of the table layout; bumped on any incompatible change.
-pub const INDEX_FORMAT: u64 = 1;
+/// Version of the table layout; bumped on any incompatible change. Format 2 added the put
+/// journal (`puts`); an index of format 1 is upgraded when opened.
+pub const INDEX_FORMAT: u64 = 2;
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// key -> ObjectRecord (JSON).
@@ -22,6 +23,9 @@ const OBJECTS: TableDefinition<&str, &[u8]> = TableDefinition::new("objects");
 const MOVES: TableDefinition<&str, &[u8]> = TableDefinition::new("moves");
 /// (tier, key) -> checksum hex: copies that are no longer referenced and must be deleted.
 const ORPHANS: TableDefinition<(&str, &str), &str> = TableDefinition::new("orphans");
+/// key -> PutIntent (JSON): puts whose index record is committed and whose bytes may not be
+/// visible yet (the rename or upload had not finished when the journal entry was written).
+const PUTS: TableDefinition<&str, &[u8]> = TableDefinition::new("puts");
 
 /// What the index knows of one object.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -45,6 +49,10 @@ pub(crate) struct ObjectRecord {
     /// Set when the stored bytes are an encryption envelope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enc: Option<Sealed>,
+    /// The remote tier's version tag of the stored bytes, when it gave one: reads of that
+    /// version only (a replaced object is not read half old, half new).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 /// How an encrypted object is sealed; the envelope header itself is the authority.
@@ -55,6 +63,11 @@ pub(crate) struct Sealed {
     pub format: u8,
     /// Plaintext length.
     pub plain_size: u64,
+    /// The envelope's random object id, hex: every read checks that the envelope in the tier
+    /// is this one (a swapped or restored envelope is refused). Absent in records written
+    /// before strata checked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_id: Option<String>,
 }
 
 /// A copy whose bytes differ from the source: sealed on its way into a tier whose policy
@@ -67,6 +80,8 @@ pub(crate) struct Resealed {
     pub checksum: String,
     /// The envelope, or None when the copy is plaintext (a Parquet object re-encoded).
     pub enc: Option<Sealed>,
+    /// The remote version tag of the copy.
+    pub etag: Option<String>,
 }
 
 impl ObjectRecord {
@@ -82,6 +97,7 @@ impl ObjectRecord {
             window_start_ms: created_ms,
             window_reads: 0,
             enc: None,
+            etag: None,
         }
     }
 
@@ -133,6 +149,43 @@ pub(crate) struct MoveIntent {
     pub started_ms: u64,
 }
 
+/// A put whose record is committed but whose bytes may not be in place yet. The next open
+/// looks at the tier and keeps the new record or restores `old`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct PutIntent {
+    pub tier: String,
+    /// The local staging file being renamed into place (local tiers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staging: Option<String>,
+    /// BLAKE3 of the new stored bytes, hex.
+    pub checksum: String,
+    /// The record the put commits.
+    pub new: ObjectRecord,
+    /// The record the put replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old: Option<ObjectRecord>,
+    pub started_ms: u64,
+}
+
+/// Puts back the record a put replaced (or removes the key when it was new).
+fn restore_old(
+    objects: &mut redb::Table<&str, &[u8]>,
+    orphans: &mut redb::Table<(&str, &str), &str>,
+    key: &str,
+    old: Option<&ObjectRecord>,
+) -> Result<()> {
+    match old {
+        Some(old) => {
+            objects.insert(key, old.encode()?.as_slice())?;
+            orphans.remove((old.tier.as_str(), key))?;
+        }
+        None => {
+            objects.remove(key)?;
+        }
+    }
+    Ok(())
+}
+
 /// The open index.
 pub(crate) struct TierIndex {
     db: Database,
@@ -173,6 +226,10 @@ impl TierIndex {
                     meta.insert("format_version", INDEX_FORMAT)?;
                 }
                 Some(v) if v == INDEX_FORMAT => {}
+                // Format 1 lacks only the put journal, created below.
+                Some(1) => {
+                    meta.insert("format_version", INDEX_FORMAT)?;
+                }
                 Some(v) => {
                     return Err(Error::new(
                         ErrorKind::Unsupported,
@@ -187,6 +244,7 @@ impl TierIndex {
             txn.open_table(OBJECTS)?;
             txn.open_table(MOVES)?;
             txn.open_table(ORPHANS)?;
+            txn.open_table(PUTS)?;
             let built = meta.get("built")?.is_some();
             built
         };
@@ -234,6 +292,7 @@ impl TierIndex {
     }
 
     /// Records a written object. If an older copy lived in another tier, it becomes an orphan.
+    #[cfg(test)]
     pub fn commit_put(&self, key: &str, record: &ObjectRecord) -> Result<Option<String>> {
         let bytes = record.encode()?;
         self.write(true, |txn| {
@@ -250,6 +309,119 @@ impl TierIndex {
             }
             Ok(stale)
         })
+    }
+
+    /// Commits a put's new record together with its journal entry, so that a crash before
+    /// the bytes are in place can be undone. Returns the record it replaced. A copy of the old
+    /// version in another tier becomes an orphan, as with [`TierIndex::commit_put`].
+    pub fn begin_put(
+        &self,
+        key: &str,
+        record: &ObjectRecord,
+        staging: Option<&str>,
+    ) -> Result<Option<ObjectRecord>> {
+        let bytes = record.encode()?;
+        self.write(true, |txn| {
+            let mut objects = txn.open_table(OBJECTS)?;
+            let old = objects
+                .insert(key, bytes.as_slice())?
+                .map(|v| ObjectRecord::decode(key, v.value()))
+                .transpose()?;
+            let mut orphans = txn.open_table(ORPHANS)?;
+            orphans.remove((record.tier.as_str(), key))?;
+            if let Some(o) = old.as_ref().filter(|o| o.tier != record.tier) {
+                orphans.insert((o.tier.as_str(), key), o.checksum.as_str())?;
+            }
+            let intent = PutIntent {
+                tier: record.tier.clone(),
+                staging: staging.map(str::to_string),
+                checksum: record.checksum.clone(),
+                new: record.clone(),
+                old: old.clone(),
+                started_ms: record.created_ms,
+            };
+            let intent = serde_json::to_vec(&intent)
+                .map_err(|e| Error::internal(format!("encode put journal: {e}")))?;
+            txn.open_table(PUTS)?.insert(key, intent.as_slice())?;
+            Ok(old)
+        })
+    }
+
+    /// The put's bytes are in place: drops its journal entry and records the remote version
+    /// tag. Not synced to disk: if it is lost in a crash, the next open finds the bytes in
+    /// place and drops the entry again.
+    pub fn finish_put(&self, key: &str, checksum: &str, etag: Option<String>) -> Result<()> {
+        self.write(false, |txn| {
+            txn.open_table(PUTS)?.remove(key)?;
+            if etag.is_some() {
+                let mut objects = txn.open_table(OBJECTS)?;
+                let current = objects
+                    .get(key)?
+                    .map(|v| ObjectRecord::decode(key, v.value()))
+                    .transpose()?;
+                if let Some(mut record) = current.filter(|r| r.checksum == checksum) {
+                    record.etag = etag;
+                    objects.insert(key, record.encode()?.as_slice())?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Settles a journaled put once the tier has been looked at: with `arrived`, the new
+    /// record stands (with the remote version tag); otherwise the record it replaced comes
+    /// back (or the key goes). Either way the journal entry is dropped. Safe to repeat.
+    pub fn settle_put(
+        &self,
+        key: &str,
+        intent: &PutIntent,
+        arrived: bool,
+        etag: Option<String>,
+    ) -> Result<()> {
+        self.write(true, |txn| {
+            let mut objects = txn.open_table(OBJECTS)?;
+            let mut orphans = txn.open_table(ORPHANS)?;
+            let old = intent.old.as_ref();
+            if arrived {
+                let mut record = intent.new.clone();
+                record.etag = etag;
+                objects.insert(key, record.encode()?.as_slice())?;
+                orphans.remove((record.tier.as_str(), key))?;
+                if let Some(o) = old.filter(|o| o.tier != record.tier) {
+                    orphans.insert((o.tier.as_str(), key), o.checksum.as_str())?;
+                }
+            } else {
+                restore_old(&mut objects, &mut orphans, key, old)?;
+            }
+            txn.open_table(PUTS)?.remove(key)?;
+            Ok(())
+        })
+    }
+
+    /// A put whose outcome cannot be known now (its remote tier does not answer): readers get
+    /// the record it replaced, and the journal entry stays for the next open to settle.
+    pub fn defer_put(&self, key: &str, intent: &PutIntent) -> Result<()> {
+        self.write(true, |txn| {
+            let mut objects = txn.open_table(OBJECTS)?;
+            let mut orphans = txn.open_table(ORPHANS)?;
+            restore_old(&mut objects, &mut orphans, key, intent.old.as_ref())
+        })
+    }
+
+    /// Puts journaled and not finished: only after a crash or a failed publish.
+    pub fn pending_puts(&self) -> Result<Vec<(String, PutIntent)>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(PUTS)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (k, v) = entry?;
+            let intent: PutIntent = serde_json::from_slice(v.value()).map_err(|e| {
+                Error::corrupt(format!("tier index put journal is unreadable: {e}"))
+                    .with("key", k.value())
+            })?;
+            out.push((k.value().to_string(), intent));
+        }
+        Ok(out)
     }
 
     /// Forgets an object; its copy becomes an orphan to delete. Returns the old record.
@@ -287,6 +459,7 @@ impl TierIndex {
         key: &str,
         intent: &MoveIntent,
         resealed: Option<&Resealed>,
+        etag: Option<String>,
     ) -> Result<bool> {
         self.write(true, |txn| {
             let mut objects = txn.open_table(OBJECTS)?;
@@ -301,6 +474,7 @@ impl TierIndex {
                     if record.tier == intent.from && record.checksum == intent.checksum =>
                 {
                     record.tier = intent.to.clone();
+                    record.etag = etag;
                     if let Some(r) = resealed {
                         record.size = r.size;
                         record.checksum = r.checksum.clone();
@@ -320,6 +494,20 @@ impl TierIndex {
                 }
             }
         })
+    }
+
+    /// Whether any object is recorded in tier `tier` (a full scan: only for opening tier
+    /// directories that lack strata's marker).
+    pub fn has_tier(&self, tier: &str) -> Result<bool> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(OBJECTS)?;
+        for entry in table.iter()? {
+            let (k, v) = entry?;
+            if ObjectRecord::decode(k.value(), v.value())?.tier == tier {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     pub fn moves(&self) -> Result<Vec<(String, MoveIntent)>> {
@@ -393,6 +581,8 @@ impl TierIndex {
             txn.delete_table(OBJECTS)?;
             txn.delete_table(MOVES)?;
             txn.delete_table(ORPHANS)?;
+            txn.delete_table(PUTS)?;
+            txn.open_table(PUTS)?;
             let mut objects = txn.open_table(OBJECTS)?;
             for (key, record) in records {
                 objects.insert(key.as_str(), record.encode()?.as_slice())?;
@@ -433,7 +623,7 @@ mod tests {
         };
         index.begin_move("a", &intent).unwrap();
         assert_eq!(index.moves().unwrap().len(), 1);
-        assert!(index.commit_move("a", &intent, None).unwrap());
+        assert!(index.commit_move("a", &intent, None, None).unwrap());
         assert!(index.moves().unwrap().is_empty());
         assert_eq!(index.get("a").unwrap().unwrap().tier, "cold");
         assert_eq!(index.orphans().unwrap(), vec![("hot".into(), "a".into())]);
@@ -461,7 +651,7 @@ mod tests {
         index
             .commit_put("a", &ObjectRecord::new("hot", 4, "new".into(), 3))
             .unwrap();
-        assert!(!index.commit_move("a", &intent, None).unwrap());
+        assert!(!index.commit_move("a", &intent, None, None).unwrap());
         let record = index.get("a").unwrap().unwrap();
         assert_eq!(
             (record.tier.as_str(), record.checksum.as_str()),

@@ -6,7 +6,6 @@
 //! process killed at any step leaves the object readable from the tier the index names, and the
 //! next run finishes the move and removes orphans.
 
-use object_store::ObjectStoreExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -15,9 +14,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::index::{MoveIntent, ObjectRecord, Resealed};
-use super::read::read_from;
 use super::tier::Tier;
-use super::write::{on_tier, upload_parts};
 use super::{now_ms, to_ms, Store};
 use crate::config::LifecycleRule;
 use crate::error::{Error, Result};
@@ -346,6 +343,7 @@ impl Store {
             .get(key)?
             .filter(|r| r.tier == intent.from && r.checksum == intent.checksum);
         let mut resealed = None;
+        let mut etag = None;
         if let Some(record) = record {
             if record.enc.is_none() && self.config.encryption.tiers.contains(&to.name) {
                 resealed = Some(self.seal_into(from, to, key, intent, size).await?);
@@ -355,11 +353,18 @@ impl Store {
             {
                 resealed = Some(r);
             } else {
-                transfer(from, to, key, size, self.config.multipart_threshold).await?;
-                verify_copy(to, key, size, &intent.checksum).await?;
+                let data = from.read(key, None, size, record.etag.as_deref()).await?;
+                etag = to.write(key, data, self.config.multipart_threshold).await?;
+                verify_copy(to, key, size, &intent.checksum, etag.as_deref()).await?;
             }
         }
-        if self.index.commit_move(key, intent, resealed.as_ref())? {
+        if let Some(r) = &resealed {
+            etag = r.etag.clone();
+        }
+        if self
+            .index
+            .commit_move(key, intent, resealed.as_ref(), etag)?
+        {
             self.remove_orphan_locked(&intent.from, key).await?;
             Ok(size)
         } else {
@@ -382,7 +387,7 @@ impl Store {
         intent: &MoveIntent,
         size: u64,
     ) -> Result<Resealed> {
-        let plain = read_from(from, key, None, size).await?;
+        let plain = from.read(key, None, size, None).await?;
         if blake3::hash(&plain).to_hex().as_str() != intent.checksum {
             return Err(Error::corrupt(format!(
                 "object in tier {} does not match its checksum; not moved",
@@ -390,22 +395,19 @@ impl Store {
             ))
             .with("key", key));
         }
-        let (sealed, enc) = self.seal_bytes(&plain)?;
+        let (sealed, enc) = self.seal_bytes(key, &plain)?;
         drop(plain);
         let checksum = blake3::hash(&sealed).to_hex().to_string();
         let stored = sealed.len() as u64;
-        write_to(
-            to,
-            key,
-            Bytes::from(sealed),
-            self.config.multipart_threshold,
-        )
-        .await?;
-        verify_copy(to, key, stored, &checksum).await?;
+        let etag = to
+            .write(key, Bytes::from(sealed), self.config.multipart_threshold)
+            .await?;
+        verify_copy(to, key, stored, &checksum, etag.as_deref()).await?;
         Ok(Resealed {
             size: stored,
             checksum,
             enc: Some(enc),
+            etag,
         })
     }
 }
@@ -439,7 +441,7 @@ impl Store {
             return Ok(None);
         }
         let policy = format.tier_codec(&to.name, to_pos)?;
-        let plain = read_from(from, key, None, size).await?;
+        let plain = from.read(key, None, size, record.etag.as_deref()).await?;
         if blake3::hash(&plain).to_hex().as_str() != intent.checksum {
             return Err(Error::corrupt(format!(
                 "object in tier {} does not match its checksum; not moved",
@@ -459,25 +461,28 @@ impl Store {
         };
         let checksum = blake3::hash(&encoded).to_hex().to_string();
         let stored = encoded.len() as u64;
-        write_to(
-            to,
-            key,
-            Bytes::from(encoded),
-            self.config.multipart_threshold,
-        )
-        .await?;
-        verify_copy(to, key, stored, &checksum).await?;
+        let etag = to
+            .write(key, Bytes::from(encoded), self.config.multipart_threshold)
+            .await?;
+        verify_copy(to, key, stored, &checksum, etag.as_deref()).await?;
         Ok(Some(Resealed {
             size: stored,
             checksum,
             enc: None,
+            etag,
         }))
     }
 }
 
 /// Reads back a copy and compares its checksum, so a move never deletes the only good copy.
-async fn verify_copy(to: &Tier, key: &str, size: u64, checksum: &str) -> Result<()> {
-    let copied = read_from(to, key, None, size).await?;
+async fn verify_copy(
+    to: &Tier,
+    key: &str,
+    size: u64,
+    checksum: &str,
+    etag: Option<&str>,
+) -> Result<()> {
+    let copied = to.read(key, None, size, etag).await?;
     if blake3::hash(&copied).to_hex().as_str() != checksum {
         return Err(Error::corrupt(format!(
             "copy in tier {} does not match the source checksum; source kept",
@@ -486,29 +491,4 @@ async fn verify_copy(to: &Tier, key: &str, size: u64, checksum: &str) -> Result<
         .with("key", key));
     }
     Ok(())
-}
-
-/// Copies one object between tiers; large ones as a multipart upload.
-async fn transfer(
-    from: &Tier,
-    to: &Tier,
-    key: &str,
-    size: u64,
-    multipart_threshold: u64,
-) -> Result<()> {
-    let data = read_from(from, key, None, size).await?;
-    write_to(to, key, data, multipart_threshold).await
-}
-
-/// Writes a whole object to a tier; large ones as a multipart upload.
-async fn write_to(to: &Tier, key: &str, data: Bytes, multipart_threshold: u64) -> Result<()> {
-    if data.len() as u64 >= multipart_threshold {
-        upload_parts(to, key, std::iter::once(data)).await
-    } else {
-        to.store
-            .put(&to.path(key), data.into())
-            .await
-            .map(|_| ())
-            .map_err(|e| on_tier(e, to, key))
-    }
 }

@@ -18,7 +18,9 @@
 mod cached;
 mod guard;
 mod index;
+mod layout;
 mod lifecycle;
+mod local;
 mod lock;
 mod read;
 mod reindex;
@@ -154,6 +156,7 @@ impl Store {
 
     fn open_inner(config: &LakeConfig, rebuild: bool) -> Result<(Store, Option<ReindexReport>)> {
         config.validate()?;
+        layout::check(config, &sealed::keyring_path(config))?;
         if let Some(backend) = config.encryption.aead_backend {
             crate::crypto::set_aead_backend(backend);
         }
@@ -162,15 +165,6 @@ impl Store {
             .map_err(|e| Error::io("cannot create the data root", root, e))?;
         let lock = RootLock::acquire(root, config.lock_timeout)?;
         let runtime = Runtime::new()?;
-        let tiers = config
-            .tiers
-            .iter()
-            .map(|t| Tier::open(t, root, &config.retry).map(std::sync::Arc::new))
-            .collect::<Result<Vec<_>>>()?;
-        // Half-written files of a process killed mid-put; nothing of ours is in flight yet.
-        for tier in &tiers {
-            tier.sweep_staging();
-        }
         let index_path = root.join(INDEX_FILE);
         let (index, created) = match TierIndex::open(&index_path) {
             Err(e) if rebuild && e.kind() == ErrorKind::Corrupt => {
@@ -181,6 +175,16 @@ impl Store {
             }
             other => other?,
         };
+        let tiers = config
+            .tiers
+            .iter()
+            .map(|t| {
+                // A directory without strata's marker is taken over only when this root's
+                // index records objects in it (written by a strata from before the marker).
+                let legacy = || Ok(!created && index.has_tier(&t.name)?);
+                Tier::open(t, root, &config.retry, &legacy).map(std::sync::Arc::new)
+            })
+            .collect::<Result<Vec<_>>>()?;
         let store = Store {
             config: config.clone(),
             tiers,
@@ -192,12 +196,69 @@ impl Store {
             cache: crate::cache::Cache::new(&config.cache),
             lock,
         };
+        store.reconcile_puts()?;
         let report = if created {
             Some(store.reindex()?)
         } else {
             None
         };
         Ok((store, report))
+    }
+
+    /// Takes over an existing directory as local tier `name` of `config`, without opening the
+    /// store: its files become objects at the next reindex (`strata tier adopt`).
+    pub fn adopt_tier(config: &LakeConfig, name: &str) -> Result<()> {
+        config.validate()?;
+        layout::check(config, &sealed::keyring_path(config))?;
+        let tier = config
+            .tiers
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| {
+                Error::not_found("no such tier in the configuration").with("tier", name)
+            })?;
+        let dir = tier::local_dir_of(tier, &config.dir)
+            .ok_or_else(|| Error::invalid("only local tiers are adopted").with("tier", name))?;
+        local::LocalDir::open(name, &dir, &|| Ok(true)).map(|_| ())
+    }
+
+    /// Finishes or undoes the puts a crash cut short (see `write`), then removes staging files
+    /// no put refers to. Runs at open, holding the root lock, before anything else writes.
+    fn reconcile_puts(&self) -> Result<()> {
+        for (key, intent) in self.index.pending_puts()? {
+            // A remote tier that cannot be reached now is resolved at the next open.
+            let _ = self.runtime.block_on(self.resolve_put(&key, &intent))?;
+        }
+        let keep: std::collections::HashSet<String> = self
+            .index
+            .pending_puts()?
+            .into_iter()
+            .filter_map(|(_, intent)| intent.staging)
+            .collect();
+        for tier in &self.tiers {
+            if let Some(dir) = tier.local() {
+                dir.sweep_staging(&keep);
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces tier `name`'s object store by `wrap(store)`: instrumentation, or faults
+    /// injected in tests. Remote (S3, memory) tiers only.
+    pub fn wrap_tier(
+        &mut self,
+        name: &str,
+        wrap: impl FnOnce(
+            std::sync::Arc<dyn object_store::ObjectStore>,
+        ) -> std::sync::Arc<dyn object_store::ObjectStore>,
+    ) -> Result<()> {
+        let slot = self
+            .tiers
+            .iter_mut()
+            .find(|t| t.name == name)
+            .ok_or_else(|| Error::not_found("no such tier").with("tier", name))?;
+        *slot = std::sync::Arc::new(slot.wrapped(wrap)?);
+        Ok(())
     }
 
     /// The configuration this store was opened with.
@@ -226,6 +287,8 @@ impl Store {
     /// The file holding `key`'s stored bytes, if it lives in a local tier.
     pub fn local_file(&self, key: &str) -> Option<std::path::PathBuf> {
         let (tier, _) = self.locate(key).ok()?;
+        // Only a file reached without links: strata never hands out a path that leads outside.
+        tier.open_file(key)?.ok()?;
         tier.local_file(key)
     }
 
@@ -296,60 +359,49 @@ impl Store {
     /// Reads a whole object. From a local tier the bytes are a memory map, not a copy (unless
     /// the object is encrypted: then they are the decrypted plaintext).
     pub fn get(&self, key: &str) -> Result<Bytes> {
-        let (tier, record) = self.locate(key)?;
-        if let Some(bytes) = self.read_cached(key, tier, &record, 0..record.plain_size())? {
-            self.note_read(key)?;
-            return Ok(bytes);
-        }
-        let bytes = match &record.enc {
-            None => self
-                .runtime
-                .block_on(self.read(key, tier, None, record.size))??,
-            Some(_) => self
-                .runtime
-                .block_on(self.read_sealed(key, tier, &record, None))??,
-        };
+        let bytes = self.with_version(key, |version| {
+            let whole = 0..version.record.plain_size();
+            match self.read_cached(version, whole)? {
+                Some(bytes) => Ok(bytes),
+                None => self.runtime.block_on(self.read_plain(version, None))?,
+            }
+        })?;
         self.note_read(key)?;
         Ok(bytes)
     }
 
     /// Reads bytes `range` of an object.
     pub fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes> {
-        let (tier, record) = self.locate(key)?;
-        let size = record.plain_size();
-        if range.start > range.end || range.end > size {
-            return Err(Error::invalid(format!(
-                "range {}..{} is outside the object of {} bytes",
-                range.start, range.end, size
-            ))
-            .with("key", key));
-        }
-        if let Some(bytes) = self.read_cached(key, tier, &record, range.clone())? {
-            self.note_read(key)?;
-            return Ok(bytes);
-        }
-        let bytes = match &record.enc {
-            None => self
-                .runtime
-                .block_on(self.read(key, tier, Some(range), record.size))??,
-            Some(_) => {
-                self.runtime
-                    .block_on(self.read_sealed(key, tier, &record, Some(range)))??
+        let bytes = self.with_version(key, |version| {
+            let size = version.record.plain_size();
+            if range.start > range.end || range.end > size {
+                return Err(Error::invalid(format!(
+                    "range {}..{} is outside the object of {} bytes",
+                    range.start, range.end, size
+                ))
+                .with("key", key));
             }
-        };
+            match self.read_cached(version, range.clone())? {
+                Some(bytes) => Ok(bytes),
+                None => self
+                    .runtime
+                    .block_on(self.read_plain(version, Some(range.clone())))?,
+            }
+        })?;
         self.note_read(key)?;
         Ok(bytes)
     }
 
     /// Streams a whole object into `out`; returns the bytes written.
     pub fn get_to(&self, key: &str, out: &mut dyn std::io::Write) -> Result<u64> {
-        let (tier, record) = self.locate(key)?;
-        let n = match &record.enc {
-            None => self.runtime.block_on(self.read_to(key, tier, out))??,
+        // Retried only while nothing has been written: a remote version replaced before its
+        // first byte arrived starts over; after that, the stream is one version throughout.
+        let n = self.with_version(key, |version| match &version.record.enc {
+            None => self.runtime.block_on(version.read_to(&mut *out))?,
             Some(_) => self
                 .runtime
-                .block_on(self.read_sealed_to(key, tier, &record, out))??,
-        };
+                .block_on(self.read_sealed_to(version, &mut *out))?,
+        })?;
         self.note_read(key)?;
         Ok(n)
     }
@@ -385,7 +437,10 @@ impl Store {
         validate_key(key)?;
         let done = self.runtime.block_on(async {
             let _guard = self.locks.key(key).await;
-            let old = self.index.commit_delete(key)?.ok_or_else(|| missing(key))?;
+            let old = {
+                let _view = self.locks.publishing(key).await;
+                self.index.commit_delete(key)?.ok_or_else(|| missing(key))?
+            };
             self.remove_orphan_locked(&old.tier, key).await
         })?;
         self.cache_after_write(key, None);
@@ -394,11 +449,9 @@ impl Store {
 
     /// Copies an object to a new key in the same tier; an existing `to` is replaced.
     pub fn copy(&self, from: &str, to: &str) -> Result<ObjectInfo> {
+        validate_key(from)?;
         validate_key(to)?;
-        let (tier, record) = self.locate(from)?;
-        let info = self
-            .runtime
-            .block_on(self.copy_within(from, to, tier, record))??;
+        let info = self.runtime.block_on(self.copy_within(from, to))??;
         self.cache_after_write(to, None);
         Ok(info)
     }

@@ -1,147 +1,154 @@
-//! Reading objects: memory maps for local tiers, (ranged) gets for remote ones.
+//! Reading objects: one stored version at a time.
+//!
+//! A read looks the key up and opens its bytes under the key's view lock (see `guard`), so
+//! the record and the bytes belong together: a local file is opened then and read through that
+//! descriptor (a later overwrite renames a new file over the name; the open one stays as it
+//! was), and a remote object is read only in the version the record names (its version tag),
+//! so a read racing an overwrite sees the old object or the new one, never a mix.
 
-use object_store::ObjectStoreExt;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Range;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::StreamExt;
 
-use super::tier::Tier;
-use super::write::on_tier;
+use super::index::ObjectRecord;
+use super::tier::{read_file, Tier};
 use super::Store;
 use crate::error::{Error, ErrorKind, Result};
 
-/// Below this size a plain read beats setting up a memory map.
-const MMAP_MIN: u64 = 256 * 1024;
+/// Times a read starts over when the object was replaced under it.
+const RETRIES: usize = 8;
+
+/// One stored version of an object, open for reading.
+#[derive(Clone)]
+pub(crate) struct StoredVersion {
+    pub tier: Arc<Tier>,
+    pub key: String,
+    pub record: ObjectRecord,
+    /// The local file, opened while the record was current.
+    file: Option<Arc<File>>,
+}
+
+impl StoredVersion {
+    /// Reads `range` (or all) of the stored bytes.
+    pub async fn read(&self, range: Option<Range<u64>>) -> Result<Bytes> {
+        let size = self.record.size;
+        match &self.file {
+            Some(file) => {
+                if let Some((per_call, per_byte)) = self.tier.simulated {
+                    let len = range.as_ref().map_or(size, |r| r.end - r.start);
+                    tokio::time::sleep(
+                        per_call + per_byte * u32::try_from(len).unwrap_or(u32::MAX),
+                    )
+                    .await;
+                }
+                read_file(file, range, size)
+                    .map_err(|e| e.with("key", &self.key).with("tier", &self.tier.name))
+            }
+            None => {
+                self.tier
+                    .read(&self.key, range, size, self.record.etag.as_deref())
+                    .await
+            }
+        }
+    }
+
+    /// Streams all of the stored bytes into `out`.
+    pub async fn read_to(&self, out: &mut dyn std::io::Write) -> Result<u64> {
+        match &self.file {
+            Some(file) => {
+                let mut reader: &File = file;
+                std::io::copy(&mut reader, out)
+                    .map_err(|e| Error::new(ErrorKind::Io, format!("writing output failed: {e}")))
+            }
+            None => {
+                self.tier
+                    .read_to(
+                        &self.key,
+                        out,
+                        self.record.size,
+                        self.record.etag.as_deref(),
+                    )
+                    .await
+            }
+        }
+    }
+
+    /// The local file, for callers that map it themselves.
+    pub fn file(&self) -> Option<&Arc<File>> {
+        self.file.as_ref()
+    }
+}
 
 impl Store {
-    /// Reads `range` (or all) of `key` from `tier`. If a concurrent writer moved or replaced
-    /// the object meanwhile, looks it up again and reads the current copy once more.
-    pub(super) async fn read(
+    /// Looks `key` up and opens its current version.
+    pub(super) async fn open_version(&self, key: &str) -> Result<StoredVersion> {
+        let _view = self.locks.viewing(key).await;
+        let (tier, record) = self.locate(key)?;
+        let tier = self.tier_arc(&tier.name)?.clone();
+        let file =
+            match tier.open_file(key) {
+                None => None,
+                Some(Ok(file)) => Some(Arc::new(file)),
+                Some(Err(e)) if e.kind() == ErrorKind::NotFound => return Err(Error::corrupt(
+                    "the object's file is missing from its tier; it was removed outside strata \
+                     (run `strata tier reindex` to rebuild the index from the tiers)",
+                )
+                .with("key", key)
+                .with("tier", &tier.name)),
+                Some(Err(e)) => return Err(e.with("tier", &tier.name)),
+            };
+        Ok(StoredVersion {
+            tier,
+            key: key.to_string(),
+            record,
+            file,
+        })
+    }
+
+    /// Runs `read` on the current version of `key` (from a caller outside the runtime),
+    /// starting over, a bounded number of times, when the object was replaced between the
+    /// lookup and the read.
+    pub(super) fn with_version<T>(
         &self,
         key: &str,
-        tier: &Tier,
+        mut read: impl FnMut(&StoredVersion) -> Result<T>,
+    ) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            let version = self.runtime.block_on(self.open_version(key))??;
+            match read(&version) {
+                Err(e) if e.kind() == ErrorKind::NotFound && attempt < RETRIES => {
+                    attempt += 1;
+                    // Replaced meanwhile: read the new version. Unchanged: the tier lost it.
+                    match self.index.get(key)? {
+                        Some(now) if now.checksum != version.record.checksum => continue,
+                        Some(_) => {
+                            return Err(Error::corrupt(format!(
+                                "{}; the tier no longer holds what the index records (run \
+                                 `strata tier reindex` if it was changed outside strata)",
+                                e.message()
+                            ))
+                            .with("key", key))
+                        }
+                        None => return Err(super::missing(key)),
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Reads `range` (or all) of a version's plaintext, decrypting when it is sealed.
+    pub(super) async fn read_plain(
+        &self,
+        version: &StoredVersion,
         range: Option<Range<u64>>,
-        size: u64,
     ) -> Result<Bytes> {
-        match read_from(tier, key, range.clone(), size).await {
-            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Corrupt) => {
-                let (now_in, record) = self.locate(key)?;
-                if now_in.name == tier.name && record.size == size {
-                    // Nothing changed in the index: the tier really lost or altered the copy.
-                    return Err(Error::corrupt(format!(
-                        "{}; the tier index and the tier disagree, run `strata tier reindex`",
-                        e.message()
-                    ))
-                    .with("key", key)
-                    .with("tier", &tier.name));
-                }
-                if range.as_ref().is_some_and(|r| r.end > record.size) {
-                    return Err(Error::invalid(
-                        "the object was replaced by a shorter one during the read",
-                    )
-                    .with("key", key));
-                }
-                read_from(now_in, key, range, record.size).await
-            }
-            other => other,
+        match &version.record.enc {
+            None => version.read(range).await,
+            Some(_) => self.read_sealed(version, range).await,
         }
     }
-
-    /// Streams all of `key` into `out`.
-    pub(super) async fn read_to(&self, key: &str, tier: &Tier, out: &mut dyn Write) -> Result<u64> {
-        let write_err =
-            |e: std::io::Error| Error::new(ErrorKind::Io, format!("writing output failed: {e}"));
-        if let Some(path) = tier.local_file(key) {
-            match File::open(&path) {
-                Ok(mut file) => {
-                    return std::io::copy(&mut file, out).map_err(write_err);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("cannot open object", &path, e).with("key", key)),
-            }
-            // Moved meanwhile: fall through to a whole read from wherever it is now.
-            let (moved, record) = self.locate(key)?;
-            let bytes = self.read(key, moved, None, record.size).await?;
-            out.write_all(&bytes).map_err(write_err)?;
-            return Ok(bytes.len() as u64);
-        }
-        let result = tier
-            .store
-            .get(&tier.path(key))
-            .await
-            .map_err(|e| on_tier(e, tier, key))?;
-        let mut stream = result.into_stream();
-        let mut n = 0u64;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| on_tier(e, tier, key))?;
-            out.write_all(&chunk).map_err(write_err)?;
-            n += chunk.len() as u64;
-        }
-        Ok(n)
-    }
-}
-
-/// Reads from one tier without following moves.
-pub(super) async fn read_from(
-    tier: &Tier,
-    key: &str,
-    range: Option<Range<u64>>,
-    size: u64,
-) -> Result<Bytes> {
-    if let Some((per_call, per_byte)) = tier.simulated {
-        let len = range.as_ref().map_or(size, |r| r.end - r.start);
-        tokio::time::sleep(per_call + per_byte * u32::try_from(len).unwrap_or(u32::MAX)).await;
-    }
-    if let Some(path) = tier.local_file(key) {
-        return read_local(&path, range, size)
-            .map_err(|e| e.with("key", key).with("tier", &tier.name));
-    }
-    let path = tier.path(key);
-    let bytes = match range {
-        Some(r) if r.start == r.end => Ok(Bytes::new()),
-        Some(r) => tier.store.get_range(&path, r).await,
-        None => match tier.store.get(&path).await {
-            Ok(result) => result.bytes().await,
-            Err(e) => Err(e),
-        },
-    }
-    .map_err(|e| on_tier(e, tier, key))?;
-    Ok(bytes)
-}
-
-fn read_local(path: &std::path::Path, range: Option<Range<u64>>, size: u64) -> Result<Bytes> {
-    let mut file = File::open(path).map_err(|e| Error::io("cannot open object", path, e))?;
-    let len = file
-        .metadata()
-        .map_err(|e| Error::io("cannot stat object", path, e))?
-        .len();
-    if len != size {
-        return Err(Error::corrupt(format!(
-            "object file is {len} bytes but the index says {size}; it was changed outside strata"
-        ))
-        .with("path", path.display()));
-    }
-    let range = range.unwrap_or(0..len);
-    let want = range.end - range.start;
-    if want == 0 {
-        return Ok(Bytes::new());
-    }
-    if want < MMAP_MIN {
-        let mut buf = vec![0u8; want as usize];
-        file.seek(SeekFrom::Start(range.start))
-            .and_then(|_| file.read_exact(&mut buf))
-            .map_err(|e| Error::io("cannot read object", path, e))?;
-        return Ok(Bytes::from(buf));
-    }
-    // SAFETY: objects in strata's tiers are immutable: every write goes to a staging file that
-    // is renamed over the key, so a mapped file is never modified in place by strata. Only an
-    // outside process truncating the file could invalidate the map (SIGBUS on access); see the
-    // crate docs for this documented risk.
-    let map = unsafe { memmap2::Mmap::map(&file) }
-        .map_err(|e| Error::io("cannot map object", path, e))?;
-    let bytes = Bytes::from_owner(map);
-    Ok(bytes.slice(range.start as usize..range.end as usize))
 }

@@ -5,16 +5,12 @@
 //! hottest tier and the others become orphans for `tier run` to remove; copies that differ are
 //! resolved to the newest and the rest are kept untouched and reported, never deleted.
 
-use object_store::ObjectStoreExt;
 use std::collections::BTreeMap;
 
-use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 use super::index::{ObjectRecord, Sealed};
-use super::read::read_from;
-use super::tier::validate_key;
-use super::write::on_tier;
+use super::write::hash_stored;
 use super::{to_ms, Store};
 use crate::crypto::{EnvelopeHeader, MAX_HEADER_LEN};
 use crate::error::{Error, Result};
@@ -30,7 +26,8 @@ pub struct ReindexReport {
     pub duplicates: u64,
     /// Keys with differing copies in several tiers: `(key, tiers kept aside)`.
     pub conflicts: Vec<(String, Vec<String>)>,
-    /// Files in the tiers that are not valid keys, left alone.
+    /// Entries in the tiers that are not objects, left alone: symbolic links, special files,
+    /// and names strata does not write (`tier:path`).
     pub skipped: Vec<String>,
 }
 
@@ -41,6 +38,7 @@ struct Found {
     checksum: String,
     modified_ms: u64,
     enc: Option<Sealed>,
+    etag: Option<String>,
 }
 
 impl Store {
@@ -62,14 +60,12 @@ impl Store {
         let listed = self.runtime.block_on(async {
             let mut listed = Vec::new();
             for (position, tier) in self.tiers.iter().enumerate() {
-                let metas: Vec<_> = tier
-                    .store
-                    .list(tier.list_root().as_ref())
-                    .try_collect()
-                    .await
-                    .map_err(|e| Error::from(e).with("tier", &tier.name))?;
-                for meta in metas {
-                    listed.push((position, meta));
+                let listing = tier.list().await?;
+                for skipped in listing.skipped {
+                    report.skipped.push(format!("{}:{skipped}", tier.name));
+                }
+                for (key, size, modified) in listing.objects {
+                    listed.push((position, key, size, modified));
                 }
             }
             Ok::<_, Error>(listed)
@@ -77,19 +73,9 @@ impl Store {
         let total = listed.len() as u64;
         progress(0, total);
         let mut done = 0u64;
-        for (position, meta) in listed {
+        for (position, key, size, modified) in listed {
             let tier = &self.tiers[position];
-            let Some(key) = tier
-                .key_of(&meta.location)
-                .filter(|k| validate_key(k).is_ok())
-            else {
-                report
-                    .skipped
-                    .push(format!("{}:{}", tier.name, meta.location));
-                continue;
-            };
-            let size = meta.size;
-            let (checksum, enc) = self
+            let (checksum, enc, etag) = self
                 .runtime
                 .block_on(async { hash_object(tier, &key, size).await })??;
             found.entry(key).or_default().push(Found {
@@ -97,8 +83,9 @@ impl Store {
                 position,
                 size,
                 checksum,
-                modified_ms: to_ms(meta.last_modified.into()),
+                modified_ms: to_ms(modified),
                 enc,
+                etag,
             });
             done += 1;
             progress(done, total);
@@ -137,6 +124,7 @@ impl Store {
             report.bytes += c.size;
             let mut record = ObjectRecord::new(&c.tier, c.size, c.checksum.clone(), c.modified_ms);
             record.enc = c.enc.clone();
+            record.etag = c.etag.clone();
             records.push((key, record));
         }
         self.index.replace_all(&records, &orphans)?;
@@ -144,39 +132,19 @@ impl Store {
     }
 }
 
-/// BLAKE3 of one stored object, streamed so large objects need no extra memory, and how it is
-/// sealed if it is an encryption envelope.
+/// BLAKE3 of one stored object, streamed so large objects need no extra memory, how it is
+/// sealed if it is an encryption envelope, and its remote version tag.
 async fn hash_object(
     tier: &super::tier::Tier,
     key: &str,
     size: u64,
-) -> Result<(String, Option<Sealed>)> {
-    if tier.local.is_some() {
-        let bytes = read_from(tier, key, None, size).await?;
-        return Ok((
-            blake3::hash(&bytes).to_hex().to_string(),
-            sealed_by(&bytes, size),
-        ));
-    }
-    let mut hasher = blake3::Hasher::new();
-    let mut head = Vec::new();
-    let mut stream = tier
-        .store
-        .get(&tier.path(key))
-        .await
-        .map_err(|e| on_tier(e, tier, key))?
-        .into_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| on_tier(e, tier, key))?;
-        if head.len() < MAX_HEADER_LEN {
-            head.extend_from_slice(&chunk[..chunk.len().min(MAX_HEADER_LEN - head.len())]);
-        }
-        hasher.update(&chunk);
-    }
-    Ok((
-        hasher.finalize().to_hex().to_string(),
-        sealed_by(&head, size),
-    ))
+) -> Result<(String, Option<Sealed>, Option<String>)> {
+    let checksum = hash_stored(tier, key, size).await?;
+    let head = tier
+        .read(key, Some(0..size.min(MAX_HEADER_LEN as u64)), size, None)
+        .await?;
+    let etag = tier.etag(key).await.unwrap_or(None);
+    Ok((checksum, sealed_by(&head, size), etag))
 }
 
 /// Reads the envelope header at the start of `head`, if the object is one.
@@ -187,8 +155,9 @@ fn sealed_by(head: &[u8], size: u64) -> Option<Sealed> {
     let (header, header_len) = EnvelopeHeader::parse(head).ok()?;
     let plain_size = header.plaintext_len(header_len, size).ok()?;
     Some(Sealed {
-        key_id: header.key_id,
+        key_id: header.key_id.clone(),
         format: header.version,
         plain_size,
+        object_id: Some(header.object_id()),
     })
 }

@@ -1,16 +1,16 @@
 //! Key rotation: re-wrapping the data keys of encrypted objects under a new key.
 //!
 //! Only the envelope header changes; the sealed chunks are copied as they are. Each object is
-//! replaced atomically, so at every moment it is readable with the keys on the ring (the old
-//! key stays on the ring until `retire`, which refuses while any object still refers to it).
+//! replaced the way a put replaces it (journaled, then renamed or uploaded), so at every moment
+//! it is readable with the keys on the ring (the old key stays on the ring until `retire`,
+//! which refuses while any object still refers to it). Envelopes of format 1 come out as
+//! format 2, bound to their key.
 
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use object_store::{ObjectStoreExt, PutPayload};
 use serde::Serialize;
 
-use super::write::on_tier;
 use super::Store;
 use crate::crypto::EnvelopeHeader;
 use crate::error::{Error, Result};
@@ -63,37 +63,52 @@ impl Store {
             let result = self.runtime.block_on(async {
                 let _guard = self.locks.key(&key).await;
                 // Re-read under the guard: the object may have changed since the listing.
-                let Some(mut record) = self.index.get(&key)? else {
-                    return Ok(false);
+                let version = match self.open_version(&key).await {
+                    Ok(version) => version,
+                    Err(e) if e.kind() == crate::error::ErrorKind::NotFound => return Ok(false),
+                    Err(e) => return Err(e),
                 };
-                let Some(enc) = record.enc.clone() else {
+                let Some(enc) = version.record.enc.clone() else {
                     return Ok(false);
                 };
                 if enc.key_id == new_key_id {
                     return Ok(false);
                 }
-                let tier = self.tier(&record.tier)?;
-                let stored = self.read(&key, tier, None, record.size).await?;
+                let stored = version.read(None).await?;
                 let (header, header_len) =
                     EnvelopeHeader::parse(&stored).map_err(|e| e.with("key", &key))?;
+                if enc
+                    .object_id
+                    .as_ref()
+                    .is_some_and(|id| *id != header.object_id())
+                {
+                    return Err(Error::new(
+                        crate::error::ErrorKind::Crypto,
+                        "the envelope in the tier is not the one the index records; not rotated",
+                    )
+                    .with("key", &key));
+                }
                 let rewrapped = header
-                    .rewrap(keys.as_ref(), new_key_id)
+                    .rewrap(keys.as_ref(), new_key_id, &key)
                     .map_err(|e| e.with("key", &key))?;
                 let mut out = rewrapped.encode();
                 out.extend_from_slice(&stored[header_len..]);
-                let checksum = blake3::hash(&out).to_hex().to_string();
-                let size = out.len() as u64;
-                tier.store
-                    .put(&tier.path(&key), PutPayload::from_bytes(Bytes::from(out)))
-                    .await
-                    .map_err(|e| on_tier(e, tier, &key))?;
-                record.size = size;
-                record.checksum = checksum;
+                drop(stored);
+                let mut record = version.record.clone();
+                record.checksum = blake3::hash(&out).to_hex().to_string();
+                record.size = out.len() as u64;
+                record.etag = None;
                 record.enc = Some(super::index::Sealed {
                     key_id: new_key_id.to_string(),
-                    ..enc
+                    format: rewrapped.version,
+                    plain_size: enc.plain_size,
+                    object_id: Some(rewrapped.object_id()),
                 });
-                self.index.commit_put(&key, &record)?;
+                let tier = version.tier.clone();
+                let staged = tier
+                    .stage(&key, Bytes::from(out), self.config.multipart_threshold)
+                    .await?;
+                self.publish_at(&key, &tier, staged, record).await?;
                 Ok::<_, Error>(true)
             });
             match result.and_then(|r| r) {

@@ -55,8 +55,9 @@ impl ObjectReader for LakeObject {
 
 impl ObjectSource for Store {
     fn open_object(&self, name: &str) -> Result<Arc<dyn ObjectReader>> {
-        let (tier, record) = self.locate(name)?;
+        let stored = self.runtime.block_on(self.open_version(name))??;
         self.note_read(name)?;
+        let record = &stored.record;
         let object = crate::cache::ObjectVersion::new(name, &record.checksum, 0);
         let version = FileVersion {
             // Not a path on disk: a name no file of a scan can have.
@@ -65,12 +66,15 @@ impl ObjectSource for Store {
             modified: Some(UNIX_EPOCH + Duration::from_millis(record.created_ms)),
             inode: (u64::MAX, object.version),
         };
-        let read = match self.cached_object(name, tier, &record)? {
+        let read = match self.cached_object(&stored)? {
             Some(cached) => Reads::Cached(self.cache.blocks().clone(), cached),
-            None => Reads::Direct(Arc::new(self.tier_fetch(name, tier, &record)?)),
+            None => Reads::Direct(Arc::new(self.tier_fetch(&stored)?)),
         };
-        let local = match (&read, &record.enc) {
-            (Reads::Direct(_), None) => tier.local_file(name),
+        // A plaintext object of an uncached local tier is mapped as a file is; the path is the
+        // file the version was opened from (a later overwrite gives the scan's next open the
+        // new file, which the version check of the metadata cache tells apart).
+        let local = match (&read, &record.enc, stored.file()) {
+            (Reads::Direct(_), None, Some(_)) => stored.tier.local_file(name),
             _ => None,
         };
         Ok(Arc::new(LakeObject {

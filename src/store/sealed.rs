@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::index::{ObjectRecord, Sealed};
+use super::index::Sealed;
+use super::read::StoredVersion;
 use super::tier::Tier;
 use super::Store;
 use crate::config::LakeConfig;
@@ -101,15 +102,17 @@ impl Store {
         Ok(keys)
     }
 
-    /// Seals a whole object in memory under the active key.
-    pub(super) fn seal_bytes(&self, plain: &[u8]) -> Result<(Vec<u8>, Sealed)> {
+    /// Seals a whole object in memory under the active key, bound to its key.
+    pub(super) fn seal_bytes(&self, key: &str, plain: &[u8]) -> Result<(Vec<u8>, Sealed)> {
         let keys = self.key_provider(true)?;
         let key_id = keys.active_key_id()?;
-        let sealed = crypto::seal(keys.as_ref(), &key_id, self.chunk_size(), plain)?;
+        let sealed = crypto::seal(keys.as_ref(), &key_id, self.chunk_size(), key, plain)?;
+        let (header, _) = EnvelopeHeader::parse(&sealed)?;
         let enc = Sealed {
             key_id,
             format: crypto::ENVELOPE_VERSION,
             plain_size: plain.len() as u64,
+            object_id: Some(header.object_id()),
         };
         Ok((sealed, enc))
     }
@@ -118,58 +121,71 @@ impl Store {
     /// the range needs.
     pub(super) async fn read_sealed(
         &self,
-        key: &str,
-        tier: &Tier,
-        record: &ObjectRecord,
+        version: &StoredVersion,
         range: Option<Range<u64>>,
     ) -> Result<Bytes> {
         let keys = self.key_provider(false)?;
-        let stored = record.size;
-        let in_key = |e: Error| e.with("key", key).with("tier", &tier.name);
-        if range.is_none() {
-            let sealed = self.read(key, tier, None, stored).await?;
-            return crypto::open(keys.as_ref(), &sealed)
-                .map(Bytes::from)
-                .map_err(in_key);
-        }
-        sealed_range(keys.as_ref(), key, &tier.name, stored, range, |r| {
-            self.read(key, tier, Some(r), stored)
-        })
-        .await
+        sealed_range(keys.as_ref(), version, range).await
     }
 
     /// Decrypts a whole encrypted object into `out`; `out` receives nothing unless all of it
     /// authenticates.
     pub(super) async fn read_sealed_to(
         &self,
-        key: &str,
-        tier: &Tier,
-        record: &ObjectRecord,
+        version: &StoredVersion,
         out: &mut dyn std::io::Write,
     ) -> Result<u64> {
         let keys = self.key_provider(false)?;
-        let sealed = self.read(key, tier, None, record.size).await?;
-        crypto::open_to(keys.as_ref(), &sealed, out)
-            .map_err(|e| e.with("key", key).with("tier", &tier.name))
+        let sealed = version.read(None).await?;
+        check_envelope(&sealed, version)?;
+        crypto::open_to(keys.as_ref(), &version.key, &sealed, out)
+            .map_err(|e| e.with("key", &version.key).with("tier", &version.tier.name))
     }
 }
 
-/// Decrypts `range` (or all) of an encrypted object of `stored` bytes, reading the stored
-/// bytes it needs (header, then only the chunks the range spans) with `read`.
-pub(super) async fn sealed_range<F, Fut>(
+/// Checks that the envelope at the start of `head` is the one the index records for this
+/// version (its object id): an envelope swapped in from another object, or an older envelope
+/// of the same object restored over it, is refused before anything is decrypted.
+fn check_envelope(head: &[u8], version: &StoredVersion) -> Result<()> {
+    let in_key = |e: Error| e.with("key", &version.key).with("tier", &version.tier.name);
+    let (header, _) = EnvelopeHeader::parse(head).map_err(in_key)?;
+    let expected = version
+        .record
+        .enc
+        .as_ref()
+        .and_then(|e| e.object_id.as_deref());
+    if let Some(expected) = expected {
+        if header.object_id() != expected {
+            return Err(in_key(Error::new(
+                ErrorKind::Crypto,
+                "encrypted object failed authentication: the envelope in the tier is not the \
+                 one the index records (swapped or restored from elsewhere)",
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Decrypts `range` (or all) of an encrypted version, reading the stored bytes it needs
+/// (header, then only the chunks the range spans).
+pub(super) async fn sealed_range(
     keys: &dyn KeyProvider,
-    key: &str,
-    tier: &str,
-    stored: u64,
+    version: &StoredVersion,
     range: Option<Range<u64>>,
-    read: F,
-) -> Result<Bytes>
-where
-    F: Fn(Range<u64>) -> Fut,
-    Fut: std::future::Future<Output = Result<Bytes>>,
-{
-    let in_key = |e: Error| e.with("key", key).with("tier", tier);
-    let head = read(0..stored.min(MAX_HEADER_LEN as u64)).await?;
+) -> Result<Bytes> {
+    let (key, stored) = (version.key.as_str(), version.record.size);
+    let in_key = |e: Error| e.with("key", key).with("tier", &version.tier.name);
+    if range.is_none() {
+        let sealed = version.read(None).await?;
+        check_envelope(&sealed, version)?;
+        return crypto::open(keys, key, &sealed)
+            .map(Bytes::from)
+            .map_err(in_key);
+    }
+    let head = version
+        .read(Some(0..stored.min(MAX_HEADER_LEN as u64)))
+        .await?;
+    check_envelope(&head, version)?;
     let (header, header_len) = EnvelopeHeader::parse(&head).map_err(in_key)?;
     let plain_len = header.plaintext_len(header_len, stored).map_err(in_key)?;
     let range = range.unwrap_or(0..plain_len);
@@ -183,13 +199,13 @@ where
     if range.is_empty() {
         return Ok(Bytes::new());
     }
-    let cipher = header.open(keys).map_err(in_key)?;
+    let cipher = header.open(keys, key).map_err(in_key)?;
     let cs = header.chunk_size as u64;
     let chunks = header.chunk_count(plain_len);
     let (first, last) = (range.start / cs, (range.end - 1) / cs);
     let span_start = header.chunk_span(header_len, plain_len, first).start;
     let span_end = header.chunk_span(header_len, plain_len, last).end;
-    let body = read(span_start..span_end).await?;
+    let body = version.read(Some(span_start..span_end)).await?;
     let mut plain = Vec::with_capacity(((last - first + 1) * cs) as usize);
     for i in first..=last {
         let span = header.chunk_span(header_len, plain_len, i);
@@ -213,6 +229,7 @@ pub(super) struct EncryptingReader<'a> {
     pos: usize,
     plain_len: u64,
     key_id: String,
+    object_id: String,
     scratch: Vec<u8>,
 }
 
@@ -222,11 +239,13 @@ impl<'a> EncryptingReader<'a> {
         keys: &dyn KeyProvider,
         key_id: &str,
         chunk_size: u32,
+        name: &str,
     ) -> Result<Self> {
-        let (sealer, header) = Sealer::new(keys, key_id, chunk_size)?;
+        let (sealer, header) = Sealer::new(keys, key_id, chunk_size, name)?;
         Ok(EncryptingReader {
             inner,
             sealer: Some(sealer),
+            object_id: header.object_id(),
             out: header.encode(),
             pos: 0,
             plain_len: 0,
@@ -241,6 +260,7 @@ impl<'a> EncryptingReader<'a> {
             key_id: self.key_id.clone(),
             format: crypto::ENVELOPE_VERSION,
             plain_size: self.plain_len,
+            object_id: Some(self.object_id.clone()),
         }
     }
 }

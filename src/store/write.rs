@@ -1,21 +1,28 @@
-//! Writing objects: atomic puts, streaming multipart uploads, copies and orphan removal.
+//! Writing objects: atomic puts, streaming uploads, copies and orphan removal.
+//!
+//! Every write that replaces what a key reads goes the same way (`publish_at`):
+//! 1. the new bytes are staged where no reader looks (a staging file in a local tier, the
+//!    parts of a multipart upload, or memory for a small remote PUT);
+//! 2. holding the key's writer lock and, exclusively, its view lock, the new index record is
+//!    committed together with a journal entry naming the old record and the staging file;
+//! 3. the bytes are made visible in one atomic step (rename, upload completion, PUT);
+//! 4. the journal entry is dropped.
+//!
+//! A failure in 2 leaves the old object and record untouched. A failure in 3 is resolved at
+//! once: the record is rolled back unless the tier shows the new bytes arrived. A crash between
+//! 2 and 4 is resolved by the next open (`reconcile_puts`): a staging file still present means
+//! the rename never happened (roll back); otherwise the new bytes are in place (keep). Readers
+//! take the view lock shared, so they never pair the new record with the old bytes.
 
-use object_store::ObjectStoreExt;
 use std::io::Read;
 
 use bytes::Bytes;
-use object_store::{PutPayload, WriteMultipart};
 
-use super::index::{ObjectRecord, Sealed};
+use super::index::{ObjectRecord, PutIntent, Sealed};
 use super::sealed::EncryptingReader;
-use super::tier::Tier;
+use super::tier::{Staged, Tier, PART_SIZE};
 use super::{now_ms, ObjectInfo, Store};
 use crate::error::{Error, ErrorKind, Result};
-
-/// Part size of multipart uploads (S3 needs at least 5 MiB per part but the last).
-pub(crate) const PART_SIZE: usize = 8 * 1024 * 1024;
-/// Parts in flight at once during a multipart upload.
-const PARTS_IN_FLIGHT: usize = 4;
 
 impl Store {
     /// Atomic put of bytes already in memory, sealed first when `encrypt`.
@@ -27,37 +34,24 @@ impl Store {
         encrypt: bool,
     ) -> Result<ObjectInfo> {
         let (data, enc) = if encrypt {
-            let (sealed, enc) = self.seal_bytes(&data)?;
+            let (sealed, enc) = self.seal_bytes(key, &data)?;
             (Bytes::from(sealed), Some(enc))
         } else {
             (data, None)
         };
-        let _guard = self.locks.key(key).await;
-        self.store_bytes(key, tier, data, enc).await
-    }
-
-    /// Writes stored bytes (already sealed if `enc`) with the key's guard already held.
-    async fn store_bytes(
-        &self,
-        key: &str,
-        tier: &Tier,
-        data: Bytes,
-        enc: Option<Sealed>,
-    ) -> Result<ObjectInfo> {
         let checksum = blake3::hash(&data).to_hex().to_string();
         let size = data.len() as u64;
-        if size >= self.config.multipart_threshold {
-            upload_parts(tier, key, std::iter::once(data)).await?;
-        } else {
-            tier.store
-                .put(&tier.path(key), PutPayload::from_bytes(data))
-                .await
-                .map_err(|e| on_tier(e, tier, key))?;
-        }
-        self.finish_put(key, tier, size, checksum, enc).await
+        let _guard = self.locks.key(key).await;
+        let staged = tier
+            .stage(key, data, self.config.multipart_threshold)
+            .await
+            .map_err(|e| e.with("key", key))?;
+        self.publish_new(key, tier, staged, size, checksum, enc)
+            .await
     }
 
-    /// Put from a reader: small inputs as one put, large ones streamed as a multipart upload.
+    /// Put from a reader: streamed to a staging file or as a multipart upload, never held
+    /// whole in memory.
     pub(super) async fn put_stream(
         &self,
         key: &str,
@@ -73,137 +67,237 @@ impl Store {
                 keys.as_ref(),
                 &key_id,
                 self.chunk_size(),
+                key,
             )?))
         } else {
             Source::Plain(reader)
         };
-        let reader = &mut source;
         let _guard = self.locks.key(key).await;
         let threshold = self.config.multipart_threshold as usize;
         let mut hasher = blake3::Hasher::new();
-        let first = read_up_to(reader, threshold, key)?;
+        let first = read_up_to(&mut source, threshold, key)?;
         hasher.update(&first);
         if first.len() < threshold {
             let enc = source.sealed();
-            return self.store_bytes(key, tier, Bytes::from(first), enc).await;
+            let checksum = hasher.finalize().to_hex().to_string();
+            let size = first.len() as u64;
+            let staged = tier
+                .stage(key, Bytes::from(first), self.config.multipart_threshold)
+                .await
+                .map_err(|e| e.with("key", key))?;
+            return self
+                .publish_new(key, tier, staged, size, checksum, enc)
+                .await;
         }
-        let path = tier.path(key);
-        let upload = tier
-            .store
-            .put_multipart(&path)
-            .await
-            .map_err(|e| on_tier(e, tier, key))?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut writer = tier.staging_writer(key).await?;
         let mut size = first.len() as u64;
-        writer.write(&first);
-        drop(first);
         let streamed: Result<()> = async {
+            writer.write(&first).await?;
+            drop(first);
             loop {
-                let chunk = read_up_to(reader, PART_SIZE, key)?;
+                let chunk = read_up_to(&mut source, PART_SIZE, key)?;
                 if chunk.is_empty() {
                     return Ok(());
                 }
                 hasher.update(&chunk);
                 size += chunk.len() as u64;
-                writer
-                    .wait_for_capacity(PARTS_IN_FLIGHT)
-                    .await
-                    .map_err(|e| on_tier(e, tier, key))?;
-                writer.write(&chunk);
+                writer.write(&chunk).await?;
             }
         }
         .await;
-        match streamed {
-            Ok(()) => {
-                writer.finish().await.map_err(|e| on_tier(e, tier, key))?;
-            }
-            Err(e) => {
-                // Nothing partial becomes visible; abandon the upload's parts.
-                let _ = writer.abort().await;
-                return Err(e);
-            }
+        if let Err(e) = streamed {
+            // Nothing partial becomes visible; drop the staging file or the upload's parts.
+            tier.discard(writer.into_staged()).await;
+            return Err(e.with("key", key).with("tier", &tier.name));
         }
+        let staged = writer
+            .finish()
+            .map_err(|e| e.with("key", key).with("tier", &tier.name))?;
         let checksum = hasher.finalize().to_hex().to_string();
-        self.finish_put(key, tier, size, checksum, source.sealed())
+        self.publish_new(key, tier, staged, size, checksum, source.sealed())
             .await
     }
 
-    /// Records a written object in the index and removes a copy it replaced in another tier.
-    async fn finish_put(
+    /// Steps 2 to 4 of a write (see the module docs). The caller holds the key's writer lock.
+    pub(super) async fn publish_new(
         &self,
         key: &str,
         tier: &Tier,
+        staged: Staged,
         size: u64,
         checksum: String,
         enc: Option<Sealed>,
     ) -> Result<ObjectInfo> {
         let mut record = ObjectRecord::new(&tier.name, size, checksum, now_ms());
         record.enc = enc;
-        if let Some(stale) = self.index.commit_put(key, &record)? {
+        self.publish_at(key, tier, staged, record).await
+    }
+
+    /// [`Store::publish_new`] with the whole record given (a rewrite that keeps the object's
+    /// history, such as a key rotation).
+    pub(super) async fn publish_at(
+        &self,
+        key: &str,
+        tier: &Tier,
+        staged: Staged,
+        mut record: ObjectRecord,
+    ) -> Result<ObjectInfo> {
+        let checksum = record.checksum.clone();
+        let view = self.locks.publishing(key).await;
+        let old = match self.index.begin_put(key, &record, staged.file_name()) {
+            Ok(old) => old,
+            Err(e) => {
+                drop(view);
+                tier.discard(staged).await;
+                return Err(e.with("key", key));
+            }
+        };
+        let intent = PutIntent {
+            tier: tier.name.clone(),
+            staging: staged.file_name().map(str::to_string),
+            checksum: checksum.clone(),
+            new: record.clone(),
+            old: old.clone(),
+            started_ms: record.created_ms,
+        };
+        match tier.publish(staged, key).await {
+            Ok(etag) => {
+                // The bytes are in place: a failure to drop the journal entry is resolved by the
+                // next open, which finds them there.
+                let _ = self.index.finish_put(key, &checksum, etag.clone());
+                record.etag = etag;
+            }
+            Err(e) => {
+                let resolved = self.resolve_put(key, &intent).await;
+                match resolved {
+                    // The tier took the bytes after all (e.g. a timeout after the upload).
+                    Ok(true) => {}
+                    Ok(false) => return Err(e),
+                    // The tier cannot be asked: the old record stands until the next open.
+                    Err(_) => {
+                        return Err(e.with(
+                            "outcome",
+                            "unknown until the tier answers; the old object stays current",
+                        ))
+                    }
+                }
+            }
+        }
+        drop(view);
+        if let Some(old) = old.filter(|o| o.tier != tier.name) {
             // The new copy is committed; a failure here only leaves an orphan for `tier run`.
-            let _ = self.remove_orphan_locked(&stale, key).await;
+            let _ = self.remove_orphan_locked(&old.tier, key).await;
         }
         Ok(ObjectInfo::from_record(key.to_string(), record))
     }
 
-    /// Server-side copy inside one tier, then the index entry for `to`.
-    pub(super) async fn copy_within(
-        &self,
-        from: &str,
-        to: &str,
-        tier: &Tier,
-        record: ObjectRecord,
-    ) -> Result<ObjectInfo> {
-        let _guard = self.locks.key(to).await;
-        if from != to {
-            tier.store
-                .copy(&tier.path(from), &tier.path(to))
-                .await
-                .map_err(|e| on_tier(e, tier, from).with("to", to))?;
+    /// Brings a journaled put in step with its tier: keeps the new record when its bytes are
+    /// in place (true), else restores the old one (false). When the tier cannot be asked (a
+    /// remote tier that does not answer), readers get the old record and the journal entry
+    /// stays for the next open; the error says so.
+    pub(super) async fn resolve_put(&self, key: &str, intent: &PutIntent) -> Result<bool> {
+        let tier = self.tier(&intent.tier)?;
+        let arrived = match (&intent.staging, tier.local()) {
+            // The rename is the only step after the journal entry: the staging file still
+            // being there means it did not happen.
+            (Some(staging), Some(dir)) => Ok(!dir.staging_exists(staging)?),
+            _ => match hash_stored(tier, key, intent.new.size).await {
+                Ok(found) => Ok(found == intent.checksum),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(e),
+            },
+        };
+        let arrived = match arrived {
+            Ok(arrived) => arrived,
+            Err(e) => {
+                self.index.defer_put(key, intent)?;
+                return Err(e.with("put", "not known to have landed; settled at the next open"));
+            }
+        };
+        if arrived {
+            let etag = tier.etag(key).await.unwrap_or(None);
+            self.index.settle_put(key, intent, true, etag)?;
+        } else {
+            if let (Some(staging), Some(dir)) = (&intent.staging, tier.local()) {
+                dir.remove_staging(staging)?;
+            }
+            self.index.settle_put(key, intent, false, None)?;
         }
-        self.finish_put(to, tier, record.size, record.checksum, record.enc)
+        Ok(arrived)
+    }
+
+    /// Copies an object inside one tier (server-side where the tier can), then publishes it at
+    /// `to` like a put. Holds both keys' writer locks, so the source cannot change meanwhile.
+    pub(super) async fn copy_within(&self, from: &str, to: &str) -> Result<ObjectInfo> {
+        let _guard = self.locks.pair(from, to).await;
+        let version = self.open_version(from).await?;
+        if from == to {
+            return Ok(ObjectInfo::from_record(to.to_string(), version.record));
+        }
+        let tier = version.tier.clone();
+        let record = version.record.clone();
+        if record.enc.is_some() {
+            // An envelope is bound to its key: open it under `from`, seal it again under `to`.
+            let plain = self.read_sealed(&version, None).await?;
+            let (sealed, enc) = self.seal_bytes(to, &plain)?;
+            drop(plain);
+            let checksum = blake3::hash(&sealed).to_hex().to_string();
+            let size = sealed.len() as u64;
+            let staged = tier
+                .stage(to, Bytes::from(sealed), self.config.multipart_threshold)
+                .await?;
+            return self
+                .publish_new(to, &tier, staged, size, checksum, Some(enc))
+                .await;
+        }
+        let staged = match version.file() {
+            Some(_) => {
+                let data = version.read(None).await?;
+                tier.stage(to, data, self.config.multipart_threshold)
+                    .await?
+            }
+            None => tier
+                .stage_copy(from, to, record.size, self.config.multipart_threshold)
+                .await
+                .map_err(|e| e.with("to", to))?,
+        };
+        self.publish_new(to, &tier, staged, record.size, record.checksum, None)
             .await
     }
 
     /// Deletes a copy the index no longer points at, then forgets the orphan entry. The caller
-    /// holds the key's guard, so no put of the same key can land in between.
+    /// holds the key's writer lock, so no put of the same key can land in between.
     pub(super) async fn remove_orphan_locked(&self, tier_name: &str, key: &str) -> Result<()> {
         if !self.index.orphan_deletable(tier_name, key)? {
             return self.index.clear_orphan(tier_name, key);
         }
         let tier = self.tier(tier_name)?;
-        match tier.store.delete(&tier.path(key)).await {
-            Ok(()) => {}
-            Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(on_tier(e, tier, key)),
-        }
+        tier.delete(key).await?;
         self.index.clear_orphan(tier_name, key)
     }
 }
 
-/// Uploads `chunks` as one multipart upload; aborts on failure so no partial object appears.
-pub(super) async fn upload_parts(
-    tier: &Tier,
-    key: &str,
-    chunks: impl IntoIterator<Item = Bytes>,
-) -> Result<()> {
-    let upload = tier
-        .store
-        .put_multipart(&tier.path(key))
-        .await
-        .map_err(|e| on_tier(e, tier, key))?;
-    let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
-    for chunk in chunks {
-        for part in chunk.chunks(PART_SIZE) {
-            if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
-                let _ = writer.abort().await;
-                return Err(on_tier(e, tier, key));
-            }
-            writer.write(part);
+/// BLAKE3 of the stored bytes of `key` in `tier`, hex.
+pub(super) async fn hash_stored(tier: &Tier, key: &str, size_hint: u64) -> Result<String> {
+    struct Hashing(blake3::Hasher);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
     }
-    writer.finish().await.map_err(|e| on_tier(e, tier, key))?;
-    Ok(())
+    let mut out = Hashing(blake3::Hasher::new());
+    if let Some(file) = tier.open_file(key) {
+        let mut file = file?;
+        std::io::copy(&mut file, &mut out)
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot read object: {e}")))?;
+    } else {
+        tier.read_to(key, &mut out, size_hint, None).await?;
+    }
+    Ok(out.0.finalize().to_hex().to_string())
 }
 
 /// What a streaming put reads: the caller's bytes, or those bytes being sealed on the way.
@@ -241,9 +335,4 @@ fn read_up_to(reader: &mut dyn Read, limit: usize, key: &str) -> Result<Vec<u8>>
             Error::new(ErrorKind::Io, format!("reading input failed: {e}")).with("key", key)
         })?;
     Ok(buf)
-}
-
-/// An object-store error with the key and tier it concerns.
-pub(super) fn on_tier(err: object_store::Error, tier: &Tier, key: &str) -> Error {
-    Error::from(err).with("key", key).with("tier", &tier.name)
 }
