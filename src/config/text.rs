@@ -38,14 +38,25 @@ pub(crate) fn secret_toml_error(
 
 fn render(what: &str, text: &str, err: &toml::de::Error, names: Option<&[&str]>) -> Error {
     let message = err.message().trim().replace('\n', " ");
+    // In a file of secrets only the file's own names may be quoted.
+    let known = |part: &str| match names {
+        Some(names) => names.contains(&part),
+        None => !looks_like_key_material(part),
+    };
     let Some(span) = err.span() else {
-        return Error::config(format!("invalid {what}: {}", redact(&message, names)));
+        return Error::config(format!("invalid {what}: {}", redact(&message, known)));
     };
     let (line_no, line) = line_at(text, span.start);
     let place = place(line_no, line, names);
-    // On a secret field's line nothing quoted is safe to repeat.
-    let secret_line = matches!(field_of(line), Some(Field::Key(k)) if SECRET_FIELDS.contains(&k));
-    let message = redact(&message, if secret_line { Some(&[][..]) } else { names });
+    let message = match (field_of(line), line.split_once('=')) {
+        // On a secret field's line nothing of the value may be quoted.
+        (Some(Field::Key(k)), Some((_, value))) if SECRET_FIELDS.contains(&k) => {
+            redact(&message, |part| {
+                known(part) && is_name(part) && !value.contains(part)
+            })
+        }
+        _ => redact(&message, known),
+    };
     Error::config(format!("invalid {what} at {place}: {message}"))
 }
 
@@ -129,24 +140,21 @@ fn is_name(text: &str) -> bool {
 }
 
 /// Long runs of hex or base64 digits: what keys, wrapped keys and S3 secrets look like, and
-/// what no field name or setting does.
+/// what no field name or setting does (those have no digits, or not both cases of letters).
 fn looks_like_key_material(text: &str) -> bool {
     let hex = text.chars().all(|c| c.is_ascii_hexdigit());
     let base64 = text
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-'))
-        && text.chars().any(|c| c.is_ascii_digit());
+        && text.chars().any(|c| c.is_ascii_digit())
+        && text.chars().any(|c| c.is_ascii_lowercase())
+        && text.chars().any(|c| c.is_ascii_uppercase());
     text.len() >= 16 && (hex || base64)
 }
 
-/// `message` with every quoted part (`` `...` `` or a `"..."` string) that may be a value
-/// replaced by `<redacted>`. Without `names`, parts that look like key material go; with
-/// `names`, every part but those names goes.
-fn redact(message: &str, names: Option<&[&str]>) -> String {
-    let keep = |part: &str| match names {
-        Some(names) => names.contains(&part),
-        None => !looks_like_key_material(part),
-    };
+/// `message` with every quoted part (`` `...` `` or a `"..."` string) that `keep` refuses
+/// replaced by `<redacted>`.
+fn redact(message: &str, keep: impl Fn(&str) -> bool) -> String {
     let mut out = String::with_capacity(message.len());
     let mut rest = message;
     while let Some(open) = rest.find(['`', '"']) {
@@ -288,6 +296,37 @@ pub(crate) mod opt_size_text {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_name_line_and_field_but_quote_no_secret() {
+        let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        assert!(looks_like_key_material(hex));
+        assert!(looks_like_key_material(
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        ));
+        for name in [
+            "secret_access_key",
+            "multipart_threshold",
+            "500000000000y",
+            "zstd:9",
+        ] {
+            assert!(!looks_like_key_material(name), "{name}");
+        }
+        let text = format!("[[tiers]]\nname = 'c'\nkey = \"{hex}\" x\n");
+        let err = toml::from_str::<toml::Table>(&text).unwrap_err();
+        let shown = toml_error(&text, &err).to_string();
+        assert!(
+            shown.starts_with("invalid config at line 3, field `key`: "),
+            "{shown}"
+        );
+        assert!(!shown.contains(&hex[..8]), "{shown}");
+        assert_eq!(
+            redact("invalid type: string \"a\\\"b\", expected `u64`", |p| p
+                == "u64"),
+            "invalid type: string <redacted>, expected `u64`"
+        );
+        assert_eq!(redact("open `quote", |_| true), "open <redacted>");
+    }
 
     #[test]
     fn sizes_parse() {

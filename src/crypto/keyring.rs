@@ -125,15 +125,17 @@ impl KeyRing {
                 ),
             ));
         }
+        // A damaged file may hold anything in any field (a key where an id goes): the errors
+        // below quote no value, the line says where.
         let mut keys = BTreeMap::new();
         for entry in file.keys {
-            let id = entry.id.get_ref();
             let key = SecretKey::from_hex(entry.key.get_ref())
-                .map_err(|e| at(entry.key.span(), e.message().to_string()).with("key_id", id))?;
+                .map_err(|e| at(entry.key.span(), e.message().to_string()))?;
+            let id = entry.id.get_ref();
             if keys.insert(id.clone(), (key, entry.created_ms)).is_some() {
                 return Err(at(
                     entry.id.span(),
-                    format!("key {id:?} appears twice in the key ring"),
+                    "this key id appears twice in the key ring".into(),
                 ));
             }
         }
@@ -141,7 +143,7 @@ impl KeyRing {
         if !keys.contains_key(active) {
             return Err(at(
                 file.active.span(),
-                format!("the active key {active:?} is not in the key ring"),
+                "the active key is not in the key ring".into(),
             ));
         }
         Ok((active.clone(), keys))

@@ -148,12 +148,19 @@ fn parse(text: &str) -> Result<Entries> {
             ),
         ));
     }
+    // A damaged file may hold anything in any field (a wrapped key where an id goes): the
+    // errors below quote no value, the line says where.
     let mut entries = Entries::new();
     for raw in file.keys {
         let id = raw.id.get_ref();
-        validate_key_id(id).map_err(|e| at(raw.id.span(), e.message()))?;
+        validate_key_id(id).map_err(|_| {
+            at(
+                raw.id.span(),
+                "a masking key id must be 1-64 ASCII letters, digits, '-' or '_'",
+            )
+        })?;
         if from_hex(raw.wrapped.get_ref()).is_none() {
-            return Err(at(raw.wrapped.span(), "the wrapped key is not hex").with("key_id", id));
+            return Err(at(raw.wrapped.span(), "the wrapped key is not hex"));
         }
         let version = *raw.version.get_ref();
         let entry = Entry {
@@ -171,7 +178,7 @@ fn parse(text: &str) -> Result<Entries> {
         {
             return Err(at(
                 raw.version.span(),
-                &format!("masking key {id:?} version {version} appears twice"),
+                "this masking key version appears twice",
             ));
         }
     }
