@@ -117,7 +117,10 @@ impl AtomicFile {
                         sink: Sink::Direct(Some(open_direct(target, &kind, refuse)?)),
                     });
                 }
-                (resolve_links(target)?, Some(meta.permissions()))
+                (
+                    resolve_links(target)?,
+                    Some(plain_permissions(meta.permissions())),
+                )
             }
             // Nothing there yet, or a symlink to nothing yet: the file is made where the
             // links lead.
@@ -186,6 +189,18 @@ impl AtomicFile {
         };
         w.ok_or_else(|| std::io::Error::other("output file already committed"))
     }
+}
+
+/// The permission bits of an existing target, without set-user-id, set-group-id or sticky
+/// bits: the new file is this process's, not the old owner's.
+fn plain_permissions(permissions: std::fs::Permissions) -> std::fs::Permissions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::Permissions::from_mode(permissions.mode() & 0o777)
+    }
+    #[cfg(not(unix))]
+    permissions
 }
 
 /// Renames `staging` over `resolved` (which `target` names), refusing when something other
