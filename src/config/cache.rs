@@ -6,7 +6,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::text::{opt_duration_text, size_text};
-use crate::error::{Error, Result};
 
 /// How reads and writes of objects under a prefix use the block cache.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,10 +26,10 @@ pub enum CacheStrategy {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CacheExpiry {
-    /// Entries expire this long after they were cached.
+    /// Entries expire this long after they were cached: 1ms to 100y.
     #[serde(with = "opt_duration_text", skip_serializing_if = "Option::is_none")]
     pub ttl: Option<Duration>,
-    /// Entries expire when not read for this long.
+    /// Entries expire when not read for this long: 1ms to 100y.
     #[serde(with = "opt_duration_text", skip_serializing_if = "Option::is_none")]
     pub idle: Option<Duration>,
 }
@@ -51,17 +50,20 @@ pub struct CacheRule {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CacheConfig {
-    /// Bytes all caches may hold together (0 turns caching off).
+    /// Bytes all caches may hold together (0 turns caching off): 0 to 1TiB.
     #[serde(with = "size_text")]
     pub budget: u64,
-    /// Percent of the budget for parsed Parquet footers and page indexes.
+    /// Percent of the budget for parsed Parquet footers and page indexes: 0 to 100, and
+    /// at most 100 with `batch_percent`.
     pub metadata_percent: u8,
-    /// Percent of the budget for decoded batches (0: no batch cache).
+    /// Percent of the budget for decoded batches (0: no batch cache): 0 to 100.
     pub batch_percent: u8,
     /// Size of a cached block; reads are aligned to it. The rest of the budget holds blocks.
+    /// A power of two, 4KiB to 64MiB.
     #[serde(with = "size_text")]
     pub block_size: u64,
-    /// Blocks to prefetch ahead of a sequential reader under the read-ahead strategy.
+    /// Blocks to prefetch ahead of a sequential reader under the read-ahead strategy: 0 to
+    /// 1024.
     pub read_ahead_blocks: u32,
     /// Admit blocks by worth (reads x fetch latency / size) on top of TinyLFU, so a block of
     /// a slow tier outranks an equally hot block of a fast one.
@@ -129,34 +131,6 @@ impl CacheConfig {
         self.budget
             .saturating_sub(self.metadata_budget())
             .saturating_sub(self.batch_budget())
-    }
-
-    pub(crate) fn validate(&self) -> Result<()> {
-        if u16::from(self.metadata_percent) + u16::from(self.batch_percent) > 100 {
-            return Err(Error::config(
-                "cache.metadata_percent + cache.batch_percent must be at most 100",
-            ));
-        }
-        if !(4096..=64 << 20).contains(&self.block_size) || !self.block_size.is_power_of_two() {
-            return Err(Error::config(
-                "cache.block_size must be a power of two between 4 KiB and 64 MiB",
-            ));
-        }
-        let century = Duration::from_secs(100 * 365 * 86_400);
-        for (name, expiry) in [
-            ("blocks", &self.blocks),
-            ("metadata", &self.metadata),
-            ("batches", &self.batches),
-        ] {
-            for d in [expiry.ttl, expiry.idle].into_iter().flatten() {
-                if d.is_zero() || d > century {
-                    return Err(Error::config(format!(
-                        "cache.{name}: ttl and idle must be between 1ms and 100 years"
-                    )));
-                }
-            }
-        }
-        Ok(())
     }
 }
 

@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 mod cache;
+mod ranges;
 mod text;
 mod tier;
 
@@ -41,7 +42,9 @@ pub use cache::{
     CacheConfig, CacheExpiry, CacheRule, CacheStrategy, DEFAULT_BLOCK_SIZE, DEFAULT_CACHE_BUDGET,
 };
 use text::{duration_text, opt_duration_text, opt_size_text, size_text};
-pub(crate) use text::{located_error, toml_error, toml_error_in};
+pub(crate) use text::{
+    line_and_field, located_error, located_error_in, secret_toml_error, toml_error, toml_error_in,
+};
 pub use tier::{S3Config, TierConfig, TierKind};
 
 /// The whole configuration of a data root.
@@ -62,10 +65,12 @@ pub struct LakeConfig {
     pub retry: RetryConfig,
     /// Encryption at rest: keys and which objects are encrypted.
     pub encryption: EncryptionConfig,
-    /// How long to wait for another process to release the data root (0: fail at once).
+    /// How long to wait for another process to release the data root (0: fail at once): 0s
+    /// to 1d.
     #[serde(with = "duration_text")]
     pub lock_timeout: Duration,
-    /// Objects at least this large are written with streaming multipart uploads.
+    /// Objects at least this large are written with streaming multipart uploads: 5MiB (S3's
+    /// smallest part) to 5GiB (its largest single upload).
     #[serde(with = "size_text")]
     pub multipart_threshold: u64,
     /// The in-memory caches over the slower tiers.
@@ -105,10 +110,10 @@ pub struct PlacementRule {
     /// Key prefix the rule applies to ("" for all).
     #[serde(default)]
     pub prefix: String,
-    /// Applies only to objects at least this large.
+    /// Applies only to objects at least this large (any size, 0 to 16EiB).
     #[serde(default, with = "opt_size_text")]
     pub min_size: Option<u64>,
-    /// Applies only to objects smaller than this.
+    /// Applies only to objects smaller than this (any size, 0 to 16EiB).
     #[serde(default, with = "opt_size_text")]
     pub max_size: Option<u64>,
     /// The tier to place matching objects in.
@@ -122,16 +127,16 @@ pub struct LifecycleRule {
     /// Key prefix the rule applies to ("" for all).
     #[serde(default)]
     pub prefix: String,
-    /// Demote objects older than this (since written).
+    /// Demote objects older than this (since written): 0s to 100y.
     #[serde(default, with = "opt_duration_text")]
     pub demote_after_age: Option<Duration>,
-    /// Demote objects not read for this long.
+    /// Demote objects not read for this long: 0s to 100y.
     #[serde(default, with = "opt_duration_text")]
     pub demote_after_idle: Option<Duration>,
-    /// Promote an object after this many reads within `promote_window`.
+    /// Promote an object after this many reads within `promote_window`: 1 to 4294967295.
     #[serde(default)]
     pub promote_after_reads: Option<u32>,
-    /// The window for `promote_after_reads`; default one hour.
+    /// The window for `promote_after_reads`: 0s to 100y; default one hour.
     #[serde(default, with = "opt_duration_text")]
     pub promote_window: Option<Duration>,
     /// Where demoted objects go; default the next colder tier.
@@ -146,7 +151,7 @@ pub struct RetentionRule {
     /// Key prefix the rule applies to ("" for all).
     #[serde(default)]
     pub prefix: String,
-    /// Delete objects older than this (since written).
+    /// Delete objects older than this (since written): 0s to 100y.
     #[serde(with = "duration_text")]
     pub delete_after: Duration,
 }
@@ -165,7 +170,7 @@ pub struct EncryptionConfig {
     pub prefixes: Vec<String>,
     /// Objects written into these tiers are encrypted.
     pub tiers: Vec<String>,
-    /// Plaintext bytes per encrypted chunk: the unit of ranged reads.
+    /// Plaintext bytes per encrypted chunk, the unit of ranged reads: 1KiB to 16MiB.
     #[serde(with = "size_text")]
     pub chunk_size: u64,
     /// AES-256-GCM implementation for chunks: `ring` (the default: assembly, about 7x faster
@@ -193,21 +198,21 @@ impl Default for EncryptionConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetryConfig {
-    /// Retries after the first attempt.
+    /// Retries after the first attempt: 0 to 100.
     pub max_retries: usize,
-    /// Give up retrying after this long.
+    /// Give up retrying after this long: 0s to 1d.
     #[serde(with = "duration_text")]
     pub retry_timeout: Duration,
-    /// First backoff.
+    /// First backoff: 1ms to 1h.
     #[serde(with = "duration_text")]
     pub initial_backoff: Duration,
-    /// Longest backoff.
+    /// Longest backoff: 1ms to 1h.
     #[serde(with = "duration_text")]
     pub max_backoff: Duration,
-    /// Timeout of one request.
+    /// Timeout of one request: 1ms to 1d.
     #[serde(with = "duration_text")]
     pub request_timeout: Duration,
-    /// Timeout to connect.
+    /// Timeout to connect: 1ms to 1d.
     #[serde(with = "duration_text")]
     pub connect_timeout: Duration,
 }
@@ -295,7 +300,8 @@ impl LakeConfig {
             .map_err(|e| Error::internal(format!("cannot serialize config: {e}")))
     }
 
-    /// Checks names and references; every later step may rely on what this accepts.
+    /// Checks names, references and the range of every duration, size and count (see the
+    /// fields' docs); every later step may rely on what this accepts.
     pub fn validate(&self) -> Result<()> {
         if self.tiers.is_empty() {
             return Err(Error::config("config needs at least one tier"));
@@ -335,9 +341,6 @@ impl LakeConfig {
             if let Some(to) = &rule.demote_to {
                 known(to, "lifecycle rule")?;
             }
-            if rule.promote_after_reads == Some(0) {
-                return Err(Error::config("promote_after_reads must be at least 1"));
-            }
         }
         for tier in &self.encryption.tiers {
             known(tier, "encryption.tiers")?;
@@ -348,23 +351,12 @@ impl LakeConfig {
         for tier in self.format.tier_codecs.keys() {
             known(tier, "format.tier_codecs")?;
         }
-        if !(1024..=16 * 1024 * 1024).contains(&self.encryption.chunk_size) {
-            return Err(Error::config(
-                "encryption.chunk_size must be between 1 KiB and 16 MiB",
-            ));
-        }
-        self.cache.validate()?;
         if let Some(tiers) = &self.cache.tiers {
             for tier in tiers {
                 known(tier, "cache.tiers")?;
             }
         }
-        if self.multipart_threshold < 5 * 1024 * 1024 {
-            return Err(Error::config(
-                "multipart_threshold must be at least 5 MiB (the S3 minimum part size)",
-            ));
-        }
-        Ok(())
+        ranges::check(self)
     }
 }
 

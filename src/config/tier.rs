@@ -28,8 +28,9 @@ pub enum TierKind {
     S3(S3Config),
 }
 
-/// Settings of an S3-compatible tier.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// Settings of an S3-compatible tier. Its `Debug` shows whether a secret key is set, never
+/// the key.
+#[derive(Clone, PartialEq, Default)]
 pub struct S3Config {
     /// The bucket; it must exist.
     pub bucket: String,
@@ -47,6 +48,24 @@ pub struct S3Config {
     pub virtual_hosted_style: bool,
     /// A key prefix inside the bucket under which this tier lives.
     pub prefix: Option<String>,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("bucket", &self.bucket)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("allow_http", &self.allow_http)
+            .field("virtual_hosted_style", &self.virtual_hosted_style)
+            .field("prefix", &self.prefix)
+            .finish()
+    }
 }
 
 /// The flat TOML shape of a tier: one table with a `kind` and the keys that kind takes, so that

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use toml::Spanned;
 
 use super::keys::{
     unwrap_bytes_with, unwrap_with, wrap_bytes_with, wrap_with, KeyProvider, SecretKey,
@@ -26,22 +27,44 @@ use crate::error::{Error, ErrorKind, Result};
 
 const RING_VERSION: u32 = 1;
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// How errors name the file, and the only names they may quote from it.
+const WHAT: &str = "key ring";
+const FIELDS: &[&str] = &["version", "active", "keys", "id", "key", "created_ms"];
+
+#[derive(Serialize)]
 struct RingFile {
     version: u32,
     active: String,
-    #[serde(default)]
     keys: Vec<KeyEntry>,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Serialize)]
 struct KeyEntry {
     id: String,
     key: String,
     created_ms: u64,
 }
+
+/// The file as read, with where each value is (for errors that name the line).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRing {
+    version: Spanned<u32>,
+    active: Spanned<String>,
+    #[serde(default)]
+    keys: Vec<RawKeyEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeyEntry {
+    id: Spanned<String>,
+    key: Spanned<String>,
+    created_ms: u64,
+}
+
+/// Keys by id, with when each was made (ms since the Unix epoch).
+type Keys = BTreeMap<String, (SecretKey, u64)>;
 
 /// What `key list` shows of a key; never the key itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -58,7 +81,7 @@ pub struct KeyInfo {
 pub struct KeyRing {
     path: PathBuf,
     active: String,
-    keys: BTreeMap<String, (SecretKey, u64)>,
+    keys: Keys,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -72,50 +95,58 @@ impl std::fmt::Debug for KeyRing {
 }
 
 impl KeyRing {
-    /// Loads the ring at `path`.
+    /// Loads the ring at `path`. Errors name the line and the field at fault, never a key.
     pub fn load(path: &Path) -> Result<Self> {
         check_private(path)?;
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::io("cannot read the key ring", path, e))?;
-        let file: RingFile = toml::from_str(&text)
-            .map_err(|e| crate::config::toml_error(&text, &e).with("path", path.display()))?;
-        if file.version != RING_VERSION {
+        let (active, keys) = Self::parse(&text).map_err(|e| e.with("path", path.display()))?;
+        Ok(KeyRing {
+            path: path.to_path_buf(),
+            active,
+            keys,
+        })
+    }
+
+    /// The active key id and the keys of a ring file's text.
+    fn parse(text: &str) -> Result<(String, Keys)> {
+        let file: RawRing = toml::from_str(text)
+            .map_err(|e| crate::config::secret_toml_error(WHAT, text, &e, FIELDS))?;
+        let at = |span: std::ops::Range<usize>, message: String| {
+            crate::config::located_error_in(WHAT, text, span.start, &message, Some(FIELDS))
+        };
+        if *file.version.get_ref() != RING_VERSION {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 format!(
-                    "key ring version {} is not supported (this strata reads 1)",
-                    file.version
+                    "key ring version {} is not supported (this strata reads 1), at {}",
+                    file.version.get_ref(),
+                    crate::config::line_and_field(text, file.version.span().start, Some(FIELDS))
                 ),
-            )
-            .with("path", path.display()));
+            ));
         }
+        // A damaged file may hold anything in any field (a key where an id goes): the errors
+        // below quote no value, the line says where.
         let mut keys = BTreeMap::new();
         for entry in file.keys {
-            let key = SecretKey::from_hex(&entry.key)
-                .map_err(|e| e.with("key_id", &entry.id).with("path", path.display()))?;
-            if keys
-                .insert(entry.id.clone(), (key, entry.created_ms))
-                .is_some()
-            {
-                return Err(Error::config(format!(
-                    "key {:?} appears twice in the key ring",
-                    entry.id
-                ))
-                .with("path", path.display()));
+            let key = SecretKey::from_hex(entry.key.get_ref())
+                .map_err(|e| at(entry.key.span(), e.message().to_string()))?;
+            let id = entry.id.get_ref();
+            if keys.insert(id.clone(), (key, entry.created_ms)).is_some() {
+                return Err(at(
+                    entry.id.span(),
+                    "this key id appears twice in the key ring".into(),
+                ));
             }
         }
-        if !keys.contains_key(&file.active) {
-            return Err(Error::config(format!(
-                "the active key {:?} is not in the key ring",
-                file.active
-            ))
-            .with("path", path.display()));
+        let active = file.active.get_ref();
+        if !keys.contains_key(active) {
+            return Err(at(
+                file.active.span(),
+                "the active key is not in the key ring".into(),
+            ));
         }
-        Ok(KeyRing {
-            path: path.to_path_buf(),
-            active: file.active,
-            keys,
-        })
+        Ok((active.clone(), keys))
     }
 
     /// Loads the ring at `path`, or creates it with one new active key.
@@ -291,28 +322,18 @@ pub(crate) fn check_private(_path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes `bytes` to `path` atomically with owner-only permissions.
+/// Writes `bytes` to `path` atomically with owner-only permissions, through the shared output
+/// mechanism (an exclusive, unpredictable staging name; symlinks followed, never replaced).
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    if let Some(parent) = path.parent() {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .map_err(|e| Error::io("cannot create the key ring folder", parent, e))?;
     }
-    let mut file = options
-        .open(&tmp)
-        .map_err(|e| Error::io("cannot write the key ring", &tmp, e))?;
+    let mut file = crate::AtomicFile::create_private(path)?;
     file.write_all(bytes)
-        .and_then(|_| file.sync_all())
-        .map_err(|e| Error::io("cannot write the key ring", &tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io("cannot replace the key ring", path, e))
+        .map_err(|e| Error::io("cannot write the key ring", path, e))?;
+    file.commit()
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
+use toml::Spanned;
 
 use super::keyring::{check_private, write_private};
 use super::keys::{KeyProvider, SecretKey};
@@ -34,16 +35,39 @@ use crate::mask::{validate_key_id, MaskKey, MaskKeys};
 pub const MASK_KEYS_FILE: &str = "maskkeys.toml";
 const FILE_VERSION: u32 = 1;
 
-#[derive(Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+/// How errors name the file, and the only names they may quote from it.
+const WHAT: &str = "masking keys";
+const FIELDS: &[&str] = &["version", "keys", "id", "kek", "wrapped", "created_ms"];
+
+#[derive(Serialize)]
 struct MaskKeysFile {
     version: u32,
-    #[serde(default)]
     keys: Vec<Entry>,
 }
 
-#[derive(Serialize, Deserialize, Clone)]
+/// The file as read, with where each value is (for errors that name the line).
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawFile {
+    version: Spanned<u32>,
+    #[serde(default)]
+    keys: Vec<RawEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    id: Spanned<String>,
+    version: Spanned<u32>,
+    kek: String,
+    wrapped: Spanned<String>,
+    created_ms: u64,
+}
+
+/// Versions of each masking key, by id then version.
+type Entries = BTreeMap<String, BTreeMap<u32, Entry>>;
+
+#[derive(Serialize, Clone)]
 struct Entry {
     id: String,
     version: u32,
@@ -69,7 +93,7 @@ pub struct MaskKeyInfo {
 pub struct MaskKeyRing {
     path: PathBuf,
     provider: Arc<dyn KeyProvider>,
-    entries: BTreeMap<String, BTreeMap<u32, Entry>>,
+    entries: Entries,
     /// Unwrapped keys: a scan asks for the same key once per batch, and a KMS round trip
     /// per batch would dominate.
     unwrapped: Mutex<BTreeMap<(String, u32), MaskKey>>,
@@ -106,45 +130,73 @@ fn from_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// The entries of a masking key file's text, by id and version. Errors name the line and
+/// the field at fault, never a value.
+fn parse(text: &str) -> Result<Entries> {
+    let file: RawFile = toml::from_str(text)
+        .map_err(|e| crate::config::secret_toml_error(WHAT, text, &e, FIELDS))?;
+    let at = |span: std::ops::Range<usize>, message: &str| {
+        crate::config::located_error_in(WHAT, text, span.start, message, Some(FIELDS))
+    };
+    if *file.version.get_ref() != FILE_VERSION {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "masking key file version {} is not supported (this strata reads 1), at {}",
+                file.version.get_ref(),
+                crate::config::line_and_field(text, file.version.span().start, Some(FIELDS))
+            ),
+        ));
+    }
+    // A damaged file may hold anything in any field (a wrapped key where an id goes): the
+    // errors below quote no value, the line says where.
+    let mut entries = Entries::new();
+    for raw in file.keys {
+        let id = raw.id.get_ref();
+        validate_key_id(id).map_err(|_| {
+            at(
+                raw.id.span(),
+                "a masking key id must be 1-64 ASCII letters, digits, '-' or '_'",
+            )
+        })?;
+        if from_hex(raw.wrapped.get_ref()).is_none() {
+            return Err(at(raw.wrapped.span(), "the wrapped key is not hex"));
+        }
+        let version = *raw.version.get_ref();
+        let entry = Entry {
+            id: id.clone(),
+            version,
+            kek: raw.kek,
+            wrapped: raw.wrapped.into_inner(),
+            created_ms: raw.created_ms,
+        };
+        if entries
+            .entry(entry.id.clone())
+            .or_default()
+            .insert(version, entry)
+            .is_some()
+        {
+            return Err(at(
+                raw.version.span(),
+                "this masking key version appears twice",
+            ));
+        }
+    }
+    Ok(entries)
+}
+
 impl MaskKeyRing {
     /// Loads the masking keys at `path`; a missing file is an empty set (keys are made on first
     /// use by [`MaskKeyRing::ensure`]).
     pub fn load(path: &Path, provider: Arc<dyn KeyProvider>) -> Result<Self> {
-        let in_file = |e: Error| e.with("path", path.display());
-        let file = if path.exists() {
+        let entries = if path.exists() {
             check_private(path)?;
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Error::io("cannot read the masking keys", path, e))?;
-            let file: MaskKeysFile =
-                toml::from_str(&text).map_err(|e| in_file(crate::config::toml_error(&text, &e)))?;
-            if file.version != FILE_VERSION {
-                return Err(in_file(Error::new(
-                    ErrorKind::Unsupported,
-                    format!(
-                        "masking key file version {} is not supported (this strata reads 1)",
-                        file.version
-                    ),
-                )));
-            }
-            file
+            parse(&text).map_err(|e| e.with("path", path.display()))?
         } else {
-            MaskKeysFile::default()
+            BTreeMap::new()
         };
-        let mut entries: BTreeMap<String, BTreeMap<u32, Entry>> = BTreeMap::new();
-        for e in file.keys {
-            validate_key_id(&e.id).map_err(in_file)?;
-            let (id, version) = (e.id.clone(), e.version);
-            if entries
-                .entry(id.clone())
-                .or_default()
-                .insert(version, e)
-                .is_some()
-            {
-                return Err(in_file(Error::config(format!(
-                    "masking key {id:?} version {version} appears twice"
-                ))));
-            }
-        }
         Ok(MaskKeyRing {
             path: path.to_path_buf(),
             provider,

@@ -6,18 +6,18 @@ use std::path::PathBuf;
 use clap::Args;
 use strata::{CodecPolicy, CompactOptions, WriteOptions};
 
+use crate::flags;
 use crate::util::{io, write_json};
-use crate::write::size;
 
 #[derive(Args)]
 pub struct CompactArgs {
     /// The dataset directory.
     dataset: PathBuf,
-    /// Size of the new files (e.g. 256MiB); default 128MiB.
-    #[arg(long, value_name = "SIZE", value_parser = size)]
+    /// Size of the new files (e.g. 256MiB): 1KiB to 1TiB; default 128MiB.
+    #[arg(long, value_name = "SIZE", value_parser = flags::target_file_size)]
     target_file_size: Option<u64>,
-    /// Files below this size are compacted; default half the target.
-    #[arg(long, value_name = "SIZE", value_parser = size)]
+    /// Files below this size are compacted: 0 to 1TiB; default half the target.
+    #[arg(long, value_name = "SIZE", value_parser = flags::small_file_size)]
     small_file_size: Option<u64>,
     /// Codec policy of the new files.
     #[arg(long, default_value = "auto", value_name = "CODEC")]

@@ -1,6 +1,7 @@
 //! The `strata` command-line tool: a thin layer over the library, one module per command group.
 
 mod compact;
+mod flags;
 mod inspect;
 mod key;
 mod mask;
@@ -72,7 +73,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if is_bad_value(&e) => {
+            // One line, like every other error: the flag, the value and its range.
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or("invalid value");
+            let line = line.strip_prefix("error: ").unwrap_or(line);
+            let _ = writeln!(std::io::stderr().lock(), "strata: error: {line}");
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -81,6 +93,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_bad_value(e: &clap::Error) -> bool {
+    use clap::error::ErrorKind;
+    e.kind() == ErrorKind::ValueValidation
 }
 
 fn config(root: &RootArgs) -> strata::Result<LakeConfig> {

@@ -17,7 +17,8 @@ use crate::util::{io, write_json};
 pub struct MaskArgs {
     /// The Parquet file to read (with --retokenize: a file `strata mask` wrote).
     input: PathBuf,
-    /// The Parquet file to write; written beside it first, then renamed over it.
+    /// The Parquet file to write; written beside it first, then renamed over it (a character
+    /// device or FIFO is written directly, a symlink is written through).
     output: PathBuf,
     /// The masking policy (TOML).
     #[arg(long, value_name = "FILE")]

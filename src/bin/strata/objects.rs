@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use strata::{LakeConfig, ObjectInfo, Store};
 
-use crate::util::{io, time};
+use crate::util::{io, output_file, time};
 
 #[derive(Subcommand)]
 pub enum ObjectCommand {
@@ -24,7 +24,9 @@ pub enum ObjectCommand {
     /// Write the object KEY to stdout or to a file.
     Get {
         key: String,
-        /// Output file (default stdout).
+        /// Output file (default, or `-`: stdout). A regular file is written beside and
+        /// renamed over OUT, so it is never left half-written; a character device, FIFO or
+        /// socket is written directly; a symlink is written through.
         #[arg(short, long, value_name = "OUT")]
         output: Option<PathBuf>,
     },
@@ -81,10 +83,8 @@ pub fn run(config: &LakeConfig, command: ObjectCommand, out: &mut dyn Write) -> 
         }
         ObjectCommand::Get { key, output } => {
             let store = Store::open(config)?;
-            match output {
-                Some(path) => {
-                    // OUT is never left half-written.
-                    let mut file = strata::AtomicFile::create(&path)?;
+            match output_file(output.as_deref())? {
+                Some(mut file) => {
                     store.get_to(&key, &mut file)?;
                     file.commit()
                 }

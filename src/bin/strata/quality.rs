@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use strata::{CheckOptions, ColumnSummary, ProfileOptions, RuleSet, Scan};
 
+use crate::flags;
 use crate::util::{io, write_json};
 
 #[derive(Args)]
@@ -18,8 +19,8 @@ pub struct ProfileArgs {
     /// Print the profile as JSON (one summary per column).
     #[arg(long)]
     json: bool,
-    /// Threads for decoding and profiling (default: one per core).
-    #[arg(long, value_name = "N")]
+    /// Threads for decoding and profiling: 1 to 1024 (default: one per core).
+    #[arg(long, value_name = "N", value_parser = flags::count::<usize>(flags::THREADS.0, flags::THREADS.1))]
     threads: Option<usize>,
     /// Read with plain file I/O instead of a memory map.
     #[arg(long)]
@@ -40,11 +41,11 @@ pub struct CheckArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
-    /// Failed rows listed per rule.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    /// Failed rows listed per rule: 0 to 1000000.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = flags::count::<usize>(0, 1_000_000))]
     sample: usize,
-    /// Threads for decoding and checking (default: one per core).
-    #[arg(long, value_name = "N")]
+    /// Threads for decoding and checking: 1 to 1024 (default: one per core).
+    #[arg(long, value_name = "N", value_parser = flags::count::<usize>(flags::THREADS.0, flags::THREADS.1))]
     threads: Option<usize>,
     /// Read with plain file I/O instead of a memory map.
     #[arg(long)]

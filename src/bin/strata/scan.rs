@@ -8,7 +8,8 @@ use std::time::Instant;
 use clap::Args;
 use strata::{LakeConfig, MaskPolicy, MemoryKeys, RoleMask};
 
-use crate::util::{io, write_json};
+use crate::flags;
+use crate::util::{io, output_file, write_json};
 
 #[derive(Args)]
 pub struct ScanArgs {
@@ -18,8 +19,9 @@ pub struct ScanArgs {
     /// ranges through the cache.
     #[arg(long)]
     lake: bool,
-    /// Run the scan N times in this process (output once), e.g. to see the cache warm.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    /// Run the scan N times in this process (output once), e.g. to see the cache warm: 1 to
+    /// 10000.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = flags::count::<u32>(1, 10_000))]
     repeat: u32,
     /// Print scan and cache statistics (hits, misses, bytes, evictions, prefetches) and the
     /// time of each run on stderr.
@@ -34,23 +36,25 @@ pub struct ScanArgs {
     /// Row filter, e.g. "dep_delay > 60 AND origin IN ('JFK','LGA')".
     #[arg(long, value_name = "EXPR")]
     filter: Option<String>,
-    /// Return at most N rows.
+    /// Return at most N rows: 0 to 18446744073709551615 (2^64-1).
     #[arg(long, value_name = "N")]
     limit: Option<u64>,
-    /// Skip the first N matching rows.
+    /// Skip the first N matching rows: 0 to 18446744073709551615 (2^64-1).
     #[arg(long, value_name = "N", default_value_t = 0)]
     offset: u64,
     /// Output format: table, csv, jsonl, parquet or ipc (Arrow IPC file).
     #[arg(long, default_value = "table")]
     format: strata::ScanFormat,
-    /// Output file (default stdout).
+    /// Output file (default, or `-`: stdout). A regular file is written beside and renamed
+    /// over OUT when the scan succeeds; a character device, FIFO or socket is written
+    /// directly; a symlink is written through; a directory is an error.
     #[arg(short, long, value_name = "OUT")]
     output: Option<PathBuf>,
     /// Print only the number of matching rows.
     #[arg(long)]
     count: bool,
-    /// Decoding threads (default: one per core).
-    #[arg(long, value_name = "N")]
+    /// Decoding threads: 1 to 1024 (default: one per core).
+    #[arg(long, value_name = "N", value_parser = flags::count::<usize>(flags::THREADS.0, flags::THREADS.1))]
     threads: Option<usize>,
     /// With several threads, write batches as they are decoded instead of in file order
     /// (faster; with --limit or --offset, which rows come out is then not fixed).
@@ -135,18 +139,14 @@ pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::
         args.format,
         strata::ScanFormat::Parquet | strata::ScanFormat::Ipc
     );
-    if binary && args.output.is_none() && std::io::stdout().is_terminal() {
+    // A regular file output appears whole or not at all (see `output_file`).
+    let mut file = output_file(args.output.as_deref())?;
+    if binary && file.is_none() && std::io::stdout().is_terminal() {
         return Err(strata::Error::new(
             strata::ErrorKind::InvalidArgument,
             "refusing to write binary output to a terminal; pass -o FILE or redirect stdout",
         ));
     }
-    // A file output appears whole or not at all.
-    let mut file = args
-        .output
-        .as_deref()
-        .map(strata::AtomicFile::create)
-        .transpose()?;
     let out: &mut dyn Write = match file.as_mut() {
         Some(file) => file,
         None => out,

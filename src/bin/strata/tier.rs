@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use clap::Subcommand;
 use strata::{LakeConfig, RunOptions, Store};
 
+use crate::flags;
 use crate::util::{io, with_progress, write_json};
 
 #[derive(Subcommand)]
@@ -17,11 +18,12 @@ pub enum TierCommand {
         dry_run: bool,
         #[arg(long)]
         json: bool,
-        /// Evaluate policies as if this much time had passed (e.g. 31d), to preview them.
-        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        /// Evaluate policies as if this much time had passed (e.g. 31d), to preview them:
+        /// 0s to 100y.
+        #[arg(long, value_name = "DURATION", value_parser = flags::after)]
         after: Option<Duration>,
-        /// Objects moved at once.
-        #[arg(long, default_value_t = 8)]
+        /// Objects moved at once: 1 to 1024.
+        #[arg(long, default_value_t = 8, value_parser = flags::count::<usize>(1, 1024))]
         concurrency: usize,
     },
     /// Rebuild the tier index from the tiers themselves.
@@ -39,10 +41,19 @@ pub fn run(config: &LakeConfig, command: TierCommand, out: &mut dyn Write) -> st
             after,
             concurrency,
         } => {
+            let now = match after {
+                Some(d) => Some(SystemTime::now().checked_add(d).ok_or_else(|| {
+                    strata::Error::new(
+                        strata::ErrorKind::InvalidArgument,
+                        "--after reaches past the end of the clock; expected 0s to 100y",
+                    )
+                })?),
+                None => None,
+            };
             let store = Store::open(config)?;
             let options = RunOptions {
                 dry_run,
-                now: after.map(|d| SystemTime::now() + d),
+                now,
                 concurrency,
             };
             let report = with_progress("tier run", |progress| store.run_tiers(&options, progress))?;

@@ -1,6 +1,7 @@
 //! Output helpers shared by the commands: progress bars, JSON, times and I/O errors.
 
 use std::io::Write;
+use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -24,6 +25,16 @@ pub fn with_progress<T>(
     result
 }
 
+/// The file behind `-o PATH`: `None` (stdout) without one or for `-`; else the shared output
+/// mechanism, which stages and renames a regular file, writes a character device, FIFO or
+/// socket directly, follows a symlink and refuses a directory.
+pub fn output_file(path: Option<&Path>) -> strata::Result<Option<strata::AtomicFile>> {
+    match path {
+        Some(path) if path.as_os_str() != "-" => strata::AtomicFile::create(path).map(Some),
+        _ => Ok(None),
+    }
+}
+
 pub fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> strata::Result<()> {
     let text = serde_json::to_string(value)
         .map_err(|e| strata::Error::new(strata::ErrorKind::Internal, e.to_string()))?;
@@ -31,6 +42,12 @@ pub fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> strata:
 }
 
 pub fn time(ms: u64) -> String {
+    // RFC 3339 stops at the year 9999; a later time (a damaged index) is shown as it is
+    // rather than tripping humantime's formatter.
+    const YEAR_10000_MS: u64 = 253_402_300_800_000;
+    if ms >= YEAR_10000_MS {
+        return format!("{ms} ms after 1970");
+    }
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
 }
 

@@ -11,6 +11,7 @@ use strata::{
     Partitioning, PutOptions, Store, WriteOptions, WriteSummary,
 };
 
+use crate::flags;
 use crate::util::{io, write_json};
 
 #[derive(Args)]
@@ -30,8 +31,8 @@ pub struct WriteArgs {
     /// year, month, day or hour.
     #[arg(long, value_name = "COLS")]
     partition_by: Option<Partitioning>,
-    /// Rows per row group.
-    #[arg(long, value_name = "N")]
+    /// Rows per row group: 1 to 1073741824 (2^30).
+    #[arg(long, value_name = "N", value_parser = flags::count::<usize>(1, 1 << 30))]
     row_group_rows: Option<usize>,
     /// Print the summary as JSON.
     #[arg(long)]
@@ -51,11 +52,12 @@ pub struct WriteArgs {
     /// Sort rows by these columns before writing (recorded as the files' sort order).
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
     sort_by: Vec<String>,
-    /// Roll multi-file outputs over past this size (e.g. 256MiB); default 128MiB.
-    #[arg(long, value_name = "SIZE", value_parser = size)]
+    /// Roll multi-file outputs over past this size (e.g. 256MiB): 1KiB to 1TiB; default
+    /// 128MiB.
+    #[arg(long, value_name = "SIZE", value_parser = flags::target_file_size)]
     target_file_size: Option<u64>,
-    /// Bytes per data page before compression (e.g. 1MiB).
-    #[arg(long, value_name = "SIZE", value_parser = size)]
+    /// Bytes per data page before compression (e.g. 1MiB): 1KiB to 1GiB.
+    #[arg(long, value_name = "SIZE", value_parser = flags::page_size)]
     page_size: Option<u64>,
     /// How the data will be read: scan (Parquet) or zero-copy (Arrow IPC) under --format auto.
     #[arg(long, default_value = "scan", value_name = "scan|zero-copy")]
@@ -85,23 +87,6 @@ fn dictionary(s: &str) -> Result<DictionaryMode, String> {
             "unknown dictionary mode {s:?}; expected auto, on or off"
         )),
     }
-}
-
-/// `1048576`, `64KiB`, `128MiB`, `1GiB` (also KB/MB/GB as binary units).
-pub fn size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (n, unit) = t.split_at(split);
-    let n: u64 = n.parse().map_err(|_| format!("bad size {s:?}"))?;
-    let mult = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(format!("bad size unit in {s:?}; use KiB, MiB or GiB")),
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("size {s:?} is too large"))
 }
 
 fn human(n: u64) -> String {
@@ -247,19 +232,25 @@ fn write_to_lake(
             "--lake needs a dataset name as DEST",
         ));
     }
-    let staging = store.dir().join(format!(
-        ".strata-write-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    ));
+    // A new directory under a name nobody can guess: `create_dir` fails on anything already
+    // there (a planted symlink included) instead of writing through it.
+    let mut tag = [0u8; 8];
+    getrandom::fill(&mut tag).map_err(|e| {
+        strata::Error::new(
+            strata::ErrorKind::Internal,
+            format!("the OS random source failed: {e}"),
+        )
+    })?;
+    let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    let staging = store.dir().join(format!(".strata-write-{tag}"));
     let dir = staging.join("d");
     let result = (|| {
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            strata::Error::new(strata::ErrorKind::Io, format!("cannot create staging: {e}"))
-        })?;
+        std::fs::create_dir(&staging)
+            .and_then(|_| std::fs::create_dir(&dir))
+            .map_err(|e| {
+                strata::Error::new(strata::ErrorKind::Io, format!("cannot create staging: {e}"))
+                    .with("path", staging.display())
+            })?;
         let mut dest = dir.clone().into_os_string();
         dest.push(std::path::MAIN_SEPARATOR_STR);
         let mut summary = strata::write_data(Path::new(&dest), schema, batches, options)?;
