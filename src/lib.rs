@@ -82,7 +82,7 @@ pub use format::{
 pub use mask::{
     detokenize, mask_array, retokenize, rewrite_parquet, Alphabet, ColumnAccess, ColumnRotation,
     DateUnit, DigestEncoding, HashAlgorithm, MaskKey, MaskKeys, MaskOp, MaskPolicy, MemoryKeys,
-    OnDenied, PreparedMask, RewriteStats, RoleMask, RotationReport,
+    MissingColumns, OnDenied, PreparedMask, RewriteStats, RoleMask, RotationReport,
 };
 pub use quality::{
     check_batches, dataset_quality, profile_array, profile_batches, CheckOptions, ColumnProfile,

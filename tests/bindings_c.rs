@@ -16,6 +16,7 @@ const PROGRAMS: &[&str] = &[
     "test_streams",
     "test_keys",
     "test_bad_input",
+    "test_policy_columns",
     "example",
 ];
 
@@ -49,7 +50,7 @@ fn compile(name: &str, out: &Path, extra: &[&str]) {
 fn args(name: &str, scratch: &Path) -> Vec<PathBuf> {
     let dir = scratch.join(format!("{name}-data"));
     match name {
-        "test_streams" => {
+        "test_streams" | "test_policy_columns" => {
             let file = scratch.join("people.parquet");
             native::write_people(&file);
             std::fs::create_dir_all(&dir).unwrap();
@@ -114,6 +115,30 @@ fn c_tests_under_valgrind_without_leaks() {
     }
 }
 
+/// Fills in bindings/c/strata.pc.in with `libdir` into `dir`/strata.pc and returns what
+/// `pkg-config` then gives for `args` (e.g. `--cflags --libs`).
+fn pkg_config(dir: &Path, libdir: &Path, args: &[&str]) -> Vec<String> {
+    let template = std::fs::read_to_string(root().join("bindings/c/strata.pc.in")).unwrap();
+    let pc = template
+        .replace("@PREFIX@", &root().display().to_string())
+        .replace("@LIBDIR@", &libdir.display().to_string())
+        .replace(
+            "@INCLUDEDIR@",
+            &root().join("include").display().to_string(),
+        )
+        .replace("@VERSION@", env!("CARGO_PKG_VERSION"));
+    std::fs::write(dir.join("strata.pc"), pc).unwrap();
+    let flags = run(Command::new("pkg-config")
+        .args(args)
+        .arg("strata")
+        .env("PKG_CONFIG_PATH", dir));
+    String::from_utf8(flags.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
 #[test]
 fn c_example_links_through_pkg_config() {
     if !have("cc") || !have("pkg-config") {
@@ -121,31 +146,73 @@ fn c_example_links_through_pkg_config() {
     }
     let scratch = tempfile::tempdir().unwrap();
     let lib = lib_dir();
-    let template = std::fs::read_to_string(root().join("bindings/c/strata.pc.in")).unwrap();
-    let pc = template
-        .replace("@PREFIX@", &root().display().to_string())
-        .replace("@LIBDIR@", &lib.display().to_string())
-        .replace(
-            "@INCLUDEDIR@",
-            &root().join("include").display().to_string(),
-        )
-        .replace("@VERSION@", env!("CARGO_PKG_VERSION"));
-    std::fs::write(scratch.path().join("strata.pc"), pc).unwrap();
-    let flags = run(Command::new("pkg-config")
-        .args(["--cflags", "--libs", "strata"])
-        .env("PKG_CONFIG_PATH", scratch.path()));
-    let flags = String::from_utf8(flags.stdout).unwrap();
+    let flags = pkg_config(scratch.path(), &lib, &["--cflags", "--libs"]);
     let exe = scratch.path().join("example");
     run(Command::new("cc")
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror"])
         .arg(source("example"))
         .arg("-o")
         .arg(&exe)
-        .args(flags.split_whitespace())
+        .args(&flags)
         .arg(format!("-Wl,-rpath,{}", lib.display())));
     let out = run(Command::new(&exe).arg(scratch.path().join("data")));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("read 16 bytes"), "{text}");
+}
+
+/// The dynamic section's NEEDED entries of `exe` (none for a fully static program).
+fn needed(exe: &Path) -> Vec<String> {
+    let out = run(Command::new("readelf").arg("-d").arg(exe));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `pkg-config --static --libs strata` gives what libstrata.a needs (Libs.private), so the
+/// example links against the static library and runs: fully static with `cc -static` (where
+/// `-lgcc_s` would fail: there is no static libgcc_s), and against glibc's shared libraries
+/// from a directory holding only libstrata.a (where `-lm` is the library that is needed).
+#[test]
+fn c_example_links_statically_through_pkg_config() {
+    if !have("cc") || !have("pkg-config") || !have("readelf") {
+        return common::skip("bindings_c: cc, pkg-config or readelf is missing");
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let lib = lib_dir();
+    let static_only = scratch.path().join("lib");
+    std::fs::create_dir(&static_only).unwrap();
+    // A link, not a copy: the debug archive is hundreds of megabytes.
+    std::os::unix::fs::symlink(lib.join("libstrata.a"), static_only.join("libstrata.a")).unwrap();
+    for (name, libdir, extra) in [
+        ("example-static", &lib, &["-static"][..]),
+        ("example-archive", &static_only, &[][..]),
+    ] {
+        let flags = pkg_config(scratch.path(), libdir, &["--static", "--cflags", "--libs"]);
+        assert!(flags.iter().any(|f| f == "-lm"), "{flags:?}");
+        assert!(!flags.iter().any(|f| f == "-lgcc_s"), "{flags:?}");
+        let exe = scratch.path().join(name);
+        run(Command::new("cc")
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror"])
+            .arg(source("example"))
+            .arg("-o")
+            .arg(&exe)
+            .args(extra)
+            .args(&flags));
+        let needed = needed(&exe);
+        assert!(
+            !needed.iter().any(|l| l.contains("libstrata")),
+            "{name} needs libstrata.so: {needed:?}"
+        );
+        if extra.contains(&"-static") {
+            assert!(needed.is_empty(), "{name} is not static: {needed:?}");
+        }
+        let out = run(Command::new(&exe).arg(scratch.path().join(format!("{name}-data"))));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("read 16 bytes"), "{name}: {text}");
+    }
 }
 
 /// The scan bench: a C program scanning through the Arrow C Stream against the same

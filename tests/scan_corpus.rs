@@ -1,27 +1,12 @@
-//! The parquet-testing corpus: bad files and truncations give errors, never panics; every
+//! The parquet-testing corpus (vendored in tests/data/parquet-testing): bad files and truncations give errors, never panics; every
 //! readable, unencrypted file scans with the same row count as the parquet crate's reader.
 
-use std::io::Write;
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use strata::Scan;
-
-fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/parquet-testing");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("CI must provide ../shared/parquet-testing");
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: no parquet-testing corpus at {}",
-        dir.display()
-    );
-    None
-}
 
 fn parquet_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -49,8 +34,10 @@ fn reference_rows(path: &Path) -> Option<u64> {
 
 #[test]
 fn bad_data_gives_errors() {
-    let Some(dir) = corpus() else { return };
-    for path in parquet_files(&dir.join("bad_data")) {
+    let dir = common::parquet_testing();
+    let files = parquet_files(&dir.join("bad_data"));
+    assert_eq!(files.len(), 8, "{files:?}");
+    for path in files {
         let result = std::panic::catch_unwind(|| Scan::new(&path).run().map(|o| o.stats.rows_out));
         match result {
             Ok(Err(_)) => {}
@@ -63,7 +50,7 @@ fn bad_data_gives_errors() {
 
 #[test]
 fn readable_files_match_the_parquet_crate() {
-    let Some(dir) = corpus() else { return };
+    let dir = common::parquet_testing();
     let mut checked = 0;
     for path in parquet_files(&dir.join("data")) {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -89,7 +76,7 @@ fn readable_files_match_the_parquet_crate() {
 
 #[test]
 fn truncations_give_errors() {
-    let Some(dir) = corpus() else { return };
+    let dir = common::parquet_testing();
     let tmp = tempfile::tempdir().unwrap();
     for name in [
         "alltypes_plain.parquet",
@@ -97,9 +84,7 @@ fn truncations_give_errors() {
         "nulls.snappy.parquet",
     ] {
         let src = dir.join("data").join(name);
-        let Ok(bytes) = std::fs::read(&src) else {
-            continue;
-        };
+        let bytes = std::fs::read(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
         let cut = tmp.path().join(name);
         for len in 0..bytes.len() {
             std::fs::write(&cut, &bytes[..len]).unwrap();

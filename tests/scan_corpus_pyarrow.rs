@@ -47,13 +47,8 @@ for name in sorted(os.listdir(src)):
             f.write(f"{type(e).__name__}: {e}")
 "#;
 
-fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/parquet-testing/data");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    common::skip(&format!("no parquet-testing corpus at {}", dir.display()));
-    None
+fn corpus() -> PathBuf {
+    common::parquet_testing().join("data")
 }
 
 fn parquet_crate_reads(path: &Path) -> bool {
@@ -129,7 +124,7 @@ fn differs(name: &str, ours: &ArrayRef, theirs: &ArrayRef) -> Option<String> {
 
 #[test]
 fn strata_reads_what_pyarrow_reads() {
-    let Some(dir) = corpus() else { return };
+    let dir = corpus();
     let Some(python) = common::python_with("scan_corpus_pyarrow", &["pyarrow"]) else {
         return;
     };

@@ -128,7 +128,17 @@ pub(super) fn mask_into(
     out: *mut FFI_ArrowArrayStream,
 ) -> Result<()> {
     let role = args::text(role, "role")?;
-    let mask = policy.for_role(role, &mask_keys(keys_json)?)?;
+    let mut mask = policy.for_role(role, &mask_keys(keys_json)?)?;
+    // A policy naming a column the stream lacks is an error (NotFound) before any data
+    // flows, unless the policy says `missing_columns = "warn"`.
+    let missing = mask.check_schema(&input.schema())?;
+    if !missing.is_empty() {
+        tracing::warn!(
+            role,
+            columns = ?missing,
+            "the masking policy names columns that the stream does not have"
+        );
+    }
     // The output schema (columns dropped, types changed by operators) is what masking an
     // empty batch gives; a policy refusing the stream fails here, before any data flows.
     let empty = RecordBatch::new_empty(input.schema());

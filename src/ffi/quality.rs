@@ -3,7 +3,8 @@
 
 use std::ffi::c_char;
 
-use arrow::array::RecordBatch;
+use arrow::array::{RecordBatch, RecordBatchReader};
+use arrow::datatypes::SchemaRef;
 use arrow::ffi_stream::FFI_ArrowArrayStream;
 use serde::Serialize;
 
@@ -11,8 +12,8 @@ use super::args;
 use super::guard::{guard, strata_status};
 use super::stream::{arrow_error, take_stream};
 use crate::{
-    check_batches, profile_batches, CheckOptions, ColumnSummary, ProfileOptions, Result, RuleSet,
-    Scan,
+    check_batches, profile_batches, CheckOptions, ColumnSummary, ProfileOptions, QualityReport,
+    Result, RuleSet, Scan,
 };
 
 #[derive(Serialize)]
@@ -40,16 +41,20 @@ fn rules(text: *const c_char) -> Result<RuleSet> {
     }
 }
 
-fn check_json(batches: &[RecordBatch], rules: &RuleSet, json: *mut *mut c_char) -> Result<()> {
-    let report = check_batches(batches, rules, &CheckOptions::default())?;
+fn report_json(report: &QualityReport, json: *mut *mut c_char) -> Result<()> {
     // Compact, like every other JSON result of the C ABI (`to_json` pretty-prints for people).
-    args::put_json(json, "json", &report)
+    args::put_json(json, "json", report)
 }
 
-fn collect(stream: *mut FFI_ArrowArrayStream) -> Result<Vec<RecordBatch>> {
-    take_stream(stream)?
+/// The stream's schema and batches; the schema is kept so that a rule on a column the stream
+/// lacks is an error even when the stream has no batches.
+fn collect(stream: *mut FFI_ArrowArrayStream) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let reader = take_stream(stream)?;
+    let schema = reader.schema();
+    let batches = reader
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(arrow_error)
+        .map_err(arrow_error)?;
+    Ok((schema, batches))
 }
 
 fn scan_all(path: *const c_char) -> Result<Vec<RecordBatch>> {
@@ -68,7 +73,7 @@ pub extern "C" fn strata_profile_stream(
     guard(|| {
         let batches = collect(stream);
         args::out_ptr(json, "json")?;
-        profile_json(&batches?, json)
+        profile_json(&batches?.1, json)
     })
 }
 
@@ -98,7 +103,12 @@ pub extern "C" fn strata_check_stream(
         let batches = collect(stream);
         args::out_ptr(json, "json")?;
         let rules = self::rules(rules)?;
-        check_json(&batches?, &rules, json)
+        let (schema, batches) = batches?;
+        rules.check_columns(&schema)?;
+        report_json(
+            &check_batches(&batches, &rules, &CheckOptions::default())?,
+            json,
+        )
     })
 }
 
@@ -113,6 +123,10 @@ pub extern "C" fn strata_check_file(
     guard(|| {
         args::out_ptr(json, "json")?;
         let rules = self::rules(rules)?;
-        check_json(&scan_all(path)?, &rules, json)
+        let path = args::text(path, "path")?;
+        report_json(
+            &Scan::new(path).check(&rules, &CheckOptions::default())?,
+            json,
+        )
     })
 }

@@ -53,7 +53,7 @@ pub(crate) use keys::validate_key_id;
 pub use keys::{MaskKey, MaskKeys, MemoryKeys};
 pub use op::{Alphabet, DateUnit, DigestEncoding, HashAlgorithm, MaskOp};
 pub use parquet_file::{rewrite_parquet, RewriteStats};
-pub use policy::{ColumnAccess, MaskPolicy, OnDenied, RoleMask};
+pub use policy::{ColumnAccess, MaskPolicy, MissingColumns, OnDenied, RoleMask};
 pub use prepared::{mask_array, PreparedMask};
 pub use rotate::{ColumnRotation, RotationReport};
 pub use token::{detokenize, retokenize};

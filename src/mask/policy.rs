@@ -4,6 +4,7 @@
 //! ```toml
 //! on_denied = "drop"          # or "error": refuse the batch instead of removing the column
 //! unlisted_columns = "clear"  # or "deny": columns the policy does not name
+//! missing_columns = "error"   # or "warn": columns the policy names that the data lacks
 //!
 //! [columns.email]
 //! clear = ["dpo"]                         # these roles see clear text
@@ -16,7 +17,11 @@
 //! ```
 //!
 //! A column with neither a `mask` nor an entry for the role is denied to that role: forgetting
-//! a role fails closed, never open.
+//! a role fails closed, never open. A column the policy names that the data does not have (a
+//! typo such as `[columns.emial]` would leave `email` in clear) is an error naming the column,
+//! the policy and the role, whichever roles the column's entry speaks of; with
+//! `missing_columns = "warn"` (or [`MaskPolicy::with_missing_columns`]) the caller gets the
+//! names back as warnings instead.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -33,7 +38,7 @@ use super::op::MaskOp;
 use super::prepared::PreparedMask;
 use super::strings::arrow_error;
 use crate::config::{located_error, toml_error_in};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// What happens to a column a role may not see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -44,6 +49,17 @@ pub enum OnDenied {
     Drop,
     /// The whole batch is refused.
     Error,
+}
+
+/// What happens when a policy names a column the data does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingColumns {
+    /// The data is refused with an error naming the columns, the policy and the role.
+    #[default]
+    Error,
+    /// The data is masked; the checks return the missing names for the caller to report.
+    Warn,
 }
 
 /// What a role gets of one column.
@@ -65,6 +81,8 @@ struct RawPolicy {
     on_denied: OnDenied,
     #[serde(default)]
     unlisted_columns: Unlisted,
+    #[serde(default)]
+    missing_columns: MissingColumns,
     #[serde(default)]
     columns: BTreeMap<String, RawColumn>,
 }
@@ -117,6 +135,9 @@ impl ColumnPolicy {
 pub struct MaskPolicy {
     on_denied: OnDenied,
     unlisted: Unlisted,
+    missing: MissingColumns,
+    /// Where the policy came from (its file), for errors about it.
+    source: Option<String>,
     columns: BTreeMap<String, ColumnPolicy>,
 }
 
@@ -198,6 +219,8 @@ impl MaskPolicy {
         Ok(MaskPolicy {
             on_denied: raw.on_denied,
             unlisted: raw.unlisted_columns,
+            missing: raw.missing_columns,
+            source: None,
             columns,
         })
     }
@@ -206,7 +229,92 @@ impl MaskPolicy {
     pub fn from_file(path: &std::path::Path) -> Result<Self> {
         let text =
             std::fs::read_to_string(path).map_err(|e| Error::io("cannot read policy", path, e))?;
-        Self::from_toml_str(&text).map_err(|e| e.with("path", path.display()))
+        let policy = Self::from_toml_str(&text).map_err(|e| e.with("path", path.display()))?;
+        Ok(policy.with_source(path.display()))
+    }
+
+    /// Names where the policy came from (a file, a setting), for the errors that speak of it;
+    /// [`MaskPolicy::from_file`] sets the path.
+    pub fn with_source(mut self, source: impl std::fmt::Display) -> Self {
+        self.source = Some(source.to_string());
+        self
+    }
+
+    /// What a column named by the policy but absent from the data does: an error (the
+    /// default) or a warning the checks return. Overrides the policy's `missing_columns`.
+    pub fn with_missing_columns(mut self, missing: MissingColumns) -> Self {
+        self.missing = missing;
+        self
+    }
+
+    /// What a column named by the policy but absent from the data does.
+    pub fn missing_columns(&self) -> MissingColumns {
+        self.missing
+    }
+
+    /// Checks the policy against the schema of the data it is to mask for `role`: every
+    /// column the policy names, whichever roles its entry speaks of, must be in `schema`.
+    /// Returns the absent names when the policy allows them ([`MissingColumns::Warn`]), for
+    /// the caller to report; otherwise they are a `NotFound` error naming them, the policy and
+    /// the role.
+    pub fn check_columns(&self, schema: &Schema, role: &str) -> Result<Vec<String>> {
+        let absent = self.absent_columns(schema, |_| true);
+        self.refuse_absent(absent, schema, role)
+    }
+
+    /// As [`MaskPolicy::check_columns`], for data already masked for `role` (the input of
+    /// [`MaskPolicy::retokenize`]): columns denied to `role` were dropped from it, so only
+    /// the columns the role gets must be there.
+    pub fn check_masked_columns(&self, schema: &Schema, role: &str) -> Result<Vec<String>> {
+        let absent = self.absent_columns(schema, |c| c.access(role) != ColumnAccess::Denied);
+        self.refuse_absent(absent, schema, role)
+    }
+
+    fn absent_columns(
+        &self,
+        schema: &Schema,
+        expected: impl Fn(&ColumnPolicy) -> bool,
+    ) -> Vec<String> {
+        self.columns
+            .iter()
+            .filter(|(name, column)| expected(column) && schema.column_with_name(name).is_none())
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    fn refuse_absent(
+        &self,
+        absent: Vec<String>,
+        schema: &Schema,
+        role: &str,
+    ) -> Result<Vec<String>> {
+        if absent.is_empty() || self.missing == MissingColumns::Warn {
+            return Ok(absent);
+        }
+        let names: Vec<String> = absent.iter().map(|n| format!("{n:?}")).collect();
+        let has: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let has = if has.is_empty() {
+            "no columns".to_string()
+        } else {
+            has.join(", ")
+        };
+        let noun = if absent.len() == 1 {
+            "column"
+        } else {
+            "columns"
+        };
+        let message = format!(
+            "the masking policy names {noun} {} that the data does not have (the data has \
+             {has}); correct the policy, or allow missing columns (missing_columns = \"warn\" \
+             in the policy, --allow-missing-columns on the command line)",
+            names.join(", "),
+        );
+        Err(Error::new(ErrorKind::NotFound, message)
+            .with(
+                "policy",
+                self.source.as_deref().unwrap_or("(given as text)"),
+            )
+            .with("role", shown_role(role)))
     }
 
     /// What `role` gets of `column`.
@@ -250,10 +358,12 @@ impl MaskPolicy {
             policy: self.clone(),
             role: role.to_string(),
             masks,
+            source_checked: false,
         })
     }
 
-    /// Masks `batch` as `role` sees it.
+    /// Masks `batch` as `role` sees it; the policy's columns are checked against the batch
+    /// (see [`MaskPolicy::check_columns`]).
     pub fn apply(
         &self,
         batch: &RecordBatch,
@@ -264,12 +374,24 @@ impl MaskPolicy {
     }
 }
 
+/// How errors and messages show a role; the empty role gets every column's default `mask`.
+fn shown_role(role: &str) -> &str {
+    if role.is_empty() {
+        "(default)"
+    } else {
+        role
+    }
+}
+
 /// A [`MaskPolicy`] prepared for one role.
 #[derive(Debug)]
 pub struct RoleMask {
     policy: MaskPolicy,
     role: String,
     masks: BTreeMap<String, Arc<PreparedMask>>,
+    /// Whether the policy was checked against the whole source's schema, so batches may be
+    /// projections of it.
+    source_checked: bool,
 }
 
 enum Outcome {
@@ -282,6 +404,16 @@ impl RoleMask {
     /// The role this mask is for.
     pub fn role(&self) -> &str {
         &self.role
+    }
+
+    /// Checks the policy against the schema of the whole source (a file, a dataset, a stream)
+    /// once, as [`MaskPolicy::check_columns`] does. Until this is called, [`RoleMask::apply`]
+    /// checks each batch it is given; after it, batches may be projections of `schema`
+    /// (a scan of some columns) that lack columns the policy names.
+    pub fn check_schema(&mut self, schema: &Schema) -> Result<Vec<String>> {
+        let absent = self.policy.check_columns(schema, &self.role)?;
+        self.source_checked = true;
+        Ok(absent)
     }
 
     /// Refuses a filter over columns the role does not see in clear: filtering on clear text
@@ -315,9 +447,14 @@ impl RoleMask {
     }
 
     /// The batch as the role sees it: clear columns as they are, masked columns through their
-    /// operator (in parallel), denied columns removed or the batch refused.
+    /// operator (in parallel), denied columns removed or the batch refused. A column the policy
+    /// names that the batch lacks is an error (see [`MaskPolicy::check_columns`]) unless
+    /// [`RoleMask::check_schema`] checked the source.
     pub fn apply(&self, batch: &RecordBatch) -> Result<RecordBatch> {
         let schema = batch.schema();
+        if !self.source_checked {
+            self.policy.check_columns(&schema, &self.role)?;
+        }
         let mut plan = Vec::with_capacity(schema.fields().len());
         for (i, field) in schema.fields().iter().enumerate() {
             let name = field.name();

@@ -91,7 +91,8 @@ impl MaskPolicy {
     /// Moves the tokens of an already masked batch (as `role` was given it) to the current
     /// version of their keys. Columns the policy tokenizes for `role` are re-tokenized;
     /// columns it hashes are copied and their stale values counted; every other column is
-    /// copied unchanged.
+    /// copied unchanged. A column the role gets that the batch lacks is an error (see
+    /// [`MaskPolicy::check_masked_columns`]).
     pub fn retokenize(
         &self,
         batch: &RecordBatch,
@@ -99,6 +100,7 @@ impl MaskPolicy {
         keys: &dyn MaskKeys,
     ) -> Result<(RecordBatch, RotationReport)> {
         let schema = batch.schema();
+        self.check_masked_columns(&schema, role)?;
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
         let mut report = RotationReport::default();
         for (field, array) in schema.fields().iter().zip(batch.columns()) {

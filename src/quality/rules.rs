@@ -1,4 +1,5 @@
-//! Rules: what a dataset must satisfy, each with a severity and a `mostly` fraction.
+//! Rules: what a dataset must satisfy, each with a severity and, for row-level checks, a
+//! `mostly` fraction.
 
 use std::time::Duration;
 
@@ -68,7 +69,8 @@ pub enum PiiKind {
 /// checks for nulls).
 #[derive(Debug, Clone, PartialEq)]
 pub enum RuleKind {
-    /// At least `min` (a fraction) of the rows are not null.
+    /// At least `min` (a fraction) of the rows are not null. `min` and the rule's `mostly`
+    /// say the same thing here; the lower of the two is required.
     Completeness {
         /// The column.
         column: String,
@@ -195,6 +197,16 @@ impl RuleKind {
         }
     }
 
+    /// Whether the check passes or fails row by row, so that [`Rule::mostly`] (the share of
+    /// rows that must pass) applies. Row counts, freshness and distinct ratios are one
+    /// verdict on the whole table: they refuse a `mostly`.
+    pub fn is_row_level(&self) -> bool {
+        !matches!(
+            self,
+            RuleKind::RowCount { .. } | RuleKind::Freshness { .. } | RuleKind::DistinctRatio { .. }
+        )
+    }
+
     /// The columns the rule reads (so a reader can project only those).
     pub fn columns(&self) -> Vec<&str> {
         match self {
@@ -227,7 +239,9 @@ pub struct Rule {
     pub name: String,
     /// How much a failure matters.
     pub severity: Severity,
-    /// Fraction of checked rows that must pass (row-level checks), 1.0 by default.
+    /// Fraction of checked rows that must pass, 1.0 by default. Only row-level checks
+    /// ([`RuleKind::is_row_level`]) take one; checking a table-level rule with another value
+    /// is an error.
     pub mostly: f64,
     /// What to check.
     pub kind: RuleKind,
@@ -257,7 +271,7 @@ impl Rule {
         self
     }
 
-    /// Sets the fraction of rows that must pass.
+    /// Sets the fraction of rows that must pass (row-level checks only).
     pub fn mostly(mut self, mostly: f64) -> Rule {
         self.mostly = mostly;
         self

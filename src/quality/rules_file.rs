@@ -152,11 +152,17 @@ impl TryFrom<RawRule> for Rule {
         let name = raw.name.take();
         let severity = raw.severity.take().unwrap_or(Severity::Error);
         let mostly = raw.mostly.take();
+        let mostly_set = mostly.is_some();
         let mostly = fraction(&label, "mostly", mostly)?.unwrap_or(1.0);
         let column = raw.column.take();
         let kind = match raw.check.as_str() {
             "completeness" => {
                 let min = raw.min.take();
+                if min.is_some() && mostly_set {
+                    return Err(format!(
+                        "{label}: fields `min` and `mostly` both set the fraction of non-null rows completeness requires; set one"
+                    ));
+                }
                 RuleKind::Completeness {
                     column: need(&label, "column", column)?,
                     min: fraction(&label, "min", min)?.unwrap_or(1.0),
@@ -268,6 +274,12 @@ impl TryFrom<RawRule> for Rule {
             }
         };
         refuse_rest(&label, &raw)?;
+        if mostly_set && !kind.is_row_level() {
+            return Err(format!(
+                "{label}: field `mostly` does not apply to check {:?}: it is one verdict on the whole table, not a share of rows",
+                raw.check
+            ));
+        }
         let mut rule = Rule::new(kind).severity(severity).mostly(mostly);
         if let Some(name) = name {
             rule = rule.named(name);
@@ -282,13 +294,15 @@ impl From<Rule> for RawRule {
             name: Some(rule.name),
             check: rule.kind.check_name().to_string(),
             severity: Some(rule.severity),
-            mostly: (rule.mostly != 1.0).then_some(rule.mostly),
+            mostly: (rule.mostly != 1.0 && rule.kind.is_row_level()).then_some(rule.mostly),
             ..RawRule::default()
         };
         match rule.kind {
             RuleKind::Completeness { column, min } => {
+                // One field, as the file takes it: the fraction the check requires.
                 raw.column = Some(column);
-                raw.min = Some(min);
+                raw.min = Some(min.min(rule.mostly));
+                raw.mostly = None;
             }
             RuleKind::NotNull { column } | RuleKind::Unique { column } => raw.column = Some(column),
             RuleKind::PrimaryKey { columns } => raw.columns = Some(columns),

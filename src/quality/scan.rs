@@ -43,9 +43,11 @@ impl Scan {
 
     /// Checks the rows this scan returns against `rules`. Set the projection with
     /// [`RuleSet::columns`] to decode only what the rules read; the report's dataset quality
-    /// score covers the columns read.
+    /// score covers the columns read. A rule on a column the data does not have is an error,
+    /// even when no rows match.
     pub fn check(&self, rules: &RuleSet, options: &CheckOptions) -> Result<QualityReport> {
         let out = self.run()?;
+        rules.check_columns(&out.schema)?;
         self.in_pool(|| check_batches(&out.batches, rules, options))?
     }
 }

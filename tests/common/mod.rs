@@ -15,6 +15,18 @@ pub fn skip(reason: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED: {reason}");
 }
 
+/// The vendored subset of the Apache parquet-testing corpus (tests/data/parquet-testing, see
+/// its README.md): part of the repository, so the tests that read it always run.
+pub fn parquet_testing() -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/parquet-testing");
+    assert!(
+        dir.join("data").is_dir(),
+        "the vendored parquet-testing corpus is missing at {}",
+        dir.display()
+    );
+    dir
+}
+
 /// The loopback S3 server's settings, from the environment `.ci/run` sets.
 pub fn s3_env() -> Option<(String, String)> {
     let endpoint = std::env::var("STRATA_TEST_S3_ENDPOINT").ok()?;

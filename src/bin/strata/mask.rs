@@ -2,13 +2,13 @@
 //! version after a rotation (`--retokenize`).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use strata::{
-    open_mask_keys, LakeConfig, MaskKeyRing, MaskKeys, MaskPolicy, MemoryKeys, RotationReport,
-    Store,
+    open_mask_keys, LakeConfig, MaskKeyRing, MaskKeys, MaskPolicy, MemoryKeys, MissingColumns,
+    RotationReport, Store,
 };
 
 use crate::util::{io, write_json};
@@ -31,9 +31,44 @@ pub struct MaskArgs {
     /// so stale ones are only counted (mask them again from clear text).
     #[arg(long)]
     retokenize: bool,
+    /// Columns the policy names that the input lacks are warnings (on stderr and in the
+    /// summary) instead of an error; as `missing_columns = "warn"` in the policy.
+    #[arg(long)]
+    allow_missing_columns: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// The policy at `path`, with `--allow-missing-columns` applied.
+pub fn open_policy(path: &Path, allow_missing_columns: bool) -> strata::Result<MaskPolicy> {
+    let policy = MaskPolicy::from_file(path)?;
+    Ok(if allow_missing_columns {
+        policy.with_missing_columns(MissingColumns::Warn)
+    } else {
+        policy
+    })
+}
+
+/// Says on stderr which columns the policy names that the data lacks (when they are allowed).
+pub fn warn_missing(policy: &Path, role: &str, missing: &[String]) {
+    if missing.is_empty() {
+        return;
+    }
+    let names: Vec<String> = missing.iter().map(|n| format!("{n:?}")).collect();
+    let role = if role.is_empty() { "(default)" } else { role };
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "strata: warning: the masking policy names {} {} that the data does not have \
+         (policy: {}, role: {role})",
+        if missing.len() == 1 {
+            "column"
+        } else {
+            "columns"
+        },
+        names.join(", "),
+        policy.display()
+    );
 }
 
 /// Masking keys for `policy`: none needed, none opened (so no key ring is made for a policy of
@@ -74,7 +109,7 @@ fn keys_for(
 }
 
 pub fn run(config: &LakeConfig, args: MaskArgs, out: &mut dyn Write) -> strata::Result<()> {
-    let policy = MaskPolicy::from_file(&args.policy)?;
+    let policy = open_policy(&args.policy, args.allow_missing_columns)?;
     // The empty role is never named by a policy (policies refuse empty role names), so it gets
     // every column's default `mask`.
     let role = args.role.clone().unwrap_or_default();
@@ -82,11 +117,18 @@ pub fn run(config: &LakeConfig, args: MaskArgs, out: &mut dyn Write) -> strata::
     if args.retokenize {
         let keys = keys_for(config, &policy, false, out)?;
         let mut report = RotationReport::default();
+        // The first batch rewrite_parquet passes is the input's empty schema batch.
+        let mut missing: Option<Vec<String>> = None;
         let stats = strata::rewrite_parquet(&args.input, &args.output, |batch| {
+            if missing.is_none() {
+                missing = Some(policy.check_masked_columns(&batch.schema(), &role)?);
+            }
             let (batch, r) = policy.retokenize(batch, &role, keys.as_ref())?;
             report.add(&r);
             Ok(batch)
         })?;
+        let missing = missing.unwrap_or_default();
+        warn_missing(&args.policy, &role, &missing);
         if args.json {
             return write_json(
                 out,
@@ -94,6 +136,7 @@ pub fn run(config: &LakeConfig, args: MaskArgs, out: &mut dyn Write) -> strata::
                     "rows": stats.rows,
                     "seconds": started.elapsed().as_secs_f64(),
                     "columns": report.columns,
+                    "missing_columns": missing,
                 }),
             );
         }
@@ -128,13 +171,21 @@ pub fn run(config: &LakeConfig, args: MaskArgs, out: &mut dyn Write) -> strata::
     let keys = keys_for(config, &policy, true, out)?;
     // Time inside the masking kernels, apart from Parquet decoding and encoding.
     let mut masking = Duration::ZERO;
-    let mask = policy.for_role(&role, keys.as_ref())?;
+    let mut mask = policy.for_role(&role, keys.as_ref())?;
+    // The first batch rewrite_parquet passes is the input's empty schema batch: the policy is
+    // checked against it before the output is created.
+    let mut missing: Option<Vec<String>> = None;
     let stats = strata::rewrite_parquet(&args.input, &args.output, |batch| {
+        if missing.is_none() {
+            missing = Some(mask.check_schema(&batch.schema())?);
+        }
         let t = Instant::now();
         let masked = mask.apply(batch);
         masking += t.elapsed();
         masked
     })?;
+    let missing = missing.unwrap_or_default();
+    warn_missing(&args.policy, &role, &missing);
     let seconds = started.elapsed().as_secs_f64();
     let mask_seconds = masking.as_secs_f64();
     let shown = if role.is_empty() { "(default)" } else { &role };
@@ -147,6 +198,7 @@ pub fn run(config: &LakeConfig, args: MaskArgs, out: &mut dyn Write) -> strata::
                 "output": args.output.display().to_string(),
                 "seconds": seconds,
                 "mask_seconds": mask_seconds,
+                "missing_columns": missing,
             }),
         );
     }

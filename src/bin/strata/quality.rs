@@ -152,6 +152,13 @@ pub fn check(args: CheckArgs, out: &mut dyn Write) -> strata::Result<()> {
         }
     }
     let mut scan = scan(&args.path, args.threads, args.no_mmap);
+    // A rule on a column the data lacks is an error naming the rule and the rules file, from
+    // the whole schema (footers only) before the projection is decoded.
+    let schema = scan.clone().limit(0).run()?.schema;
+    rules.check_columns(&schema).map_err(|e| {
+        e.with("rules", args.rules.display())
+            .with("path", args.path.display())
+    })?;
     // A rule set of row counts alone reads every column: a scan of no columns has no rows.
     if !columns.is_empty() {
         scan = scan.columns(&columns);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use strata::{LakeConfig, MaskPolicy, MemoryKeys, RoleMask};
+use strata::{LakeConfig, MemoryKeys, RoleMask};
 
 use crate::flags;
 use crate::util::{io, output_file, write_json};
@@ -72,6 +72,10 @@ pub struct ScanArgs {
     /// The role whose view to return (with --policy).
     #[arg(long, value_name = "R", requires = "policy")]
     role: Option<String>,
+    /// Columns the policy names that the data lacks are warnings (on stderr and in --stats)
+    /// instead of an error; as `missing_columns = "warn"` in the policy.
+    #[arg(long, requires = "policy")]
+    allow_missing_columns: bool,
 }
 
 /// The policy prepared for the role, with the scan's columns and filter checked against it.
@@ -83,7 +87,7 @@ fn role_mask(
     let (Some(path), Some(role)) = (&args.policy, &args.role) else {
         return Ok(None);
     };
-    let policy = MaskPolicy::from_file(path)?;
+    let policy = crate::mask::open_policy(path, args.allow_missing_columns)?;
     let mask = if policy.key_ids().is_empty() {
         policy.for_role(role, &MemoryKeys::new())?
     } else {
@@ -100,13 +104,29 @@ fn role_mask(
     Ok(Some(mask))
 }
 
+/// Checks the policy against every column of the source (`source`: the scan before its
+/// projection; only footers are read), since the batches may be a projection and a filter
+/// matching nothing gives none; returns the policy's columns the source lacks, when allowed.
+fn check_source(
+    mask: &mut RoleMask,
+    args: &ScanArgs,
+    source: &strata::Scan,
+) -> strata::Result<Vec<String>> {
+    let schema = source.clone().limit(0).run()?.schema;
+    let missing = mask.check_schema(&schema)?;
+    if let Some(policy) = &args.policy {
+        crate::mask::warn_missing(policy, mask.role(), &missing);
+    }
+    Ok(missing)
+}
+
 pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::Result<()> {
     let filter = args
         .filter
         .as_deref()
         .map(strata::Expr::parse)
         .transpose()?;
-    let mask = role_mask(config, &args, filter.as_ref())?;
+    let mut mask = role_mask(config, &args, filter.as_ref())?;
     let mut scan = strata::Scan::new(&args.path)
         .offset(args.offset)
         .no_mmap(args.no_mmap)
@@ -122,6 +142,10 @@ pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::
         Some(store)
     } else {
         None
+    };
+    let missing = match mask.as_mut() {
+        Some(mask) => Some(check_source(mask, &args, &scan)?),
+        None => None,
     };
     if let Some(columns) = &args.columns {
         scan = scan.columns(columns);
@@ -189,7 +213,13 @@ pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::
     }
     if args.stats {
         let cache = store.as_ref().map(|s| s.cache_stats());
-        print_stats(&stats, cache.as_ref(), &runs_ms, args.json)?;
+        print_stats(
+            &stats,
+            cache.as_ref(),
+            &runs_ms,
+            missing.as_deref(),
+            args.json,
+        )?;
     }
     Ok(())
 }
@@ -198,11 +228,15 @@ fn print_stats(
     scan: &strata::ScanStats,
     cache: Option<&strata::CachesStats>,
     runs_ms: &[f64],
+    missing_policy_columns: Option<&[String]>,
     json: bool,
 ) -> strata::Result<()> {
     let err = &mut std::io::stderr().lock();
     if json {
-        let value = serde_json::json!({ "scan": scan, "runs_ms": runs_ms, "cache": cache });
+        let mut value = serde_json::json!({ "scan": scan, "runs_ms": runs_ms, "cache": cache });
+        if let Some(missing) = missing_policy_columns {
+            value["missing_policy_columns"] = serde_json::json!(missing);
+        }
         return write_json(err, &value);
     }
     let runs: Vec<String> = runs_ms.iter().map(|ms| format!("{ms:.1} ms")).collect();

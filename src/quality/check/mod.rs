@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
 use arrow::compute::kernels::cmp;
 use arrow::compute::{cast, is_not_null};
-use arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit};
+use arrow::datatypes::{DataType, Float64Type, Int64Type, Schema, TimeUnit};
 use rayon::prelude::*;
 
 use super::profile::{char_count, classify, InferredType, ValueKind};
@@ -18,7 +18,7 @@ use super::report::{QualityReport, RuleResult};
 use super::rules::{CompareOp, Rule, RuleKind, RuleSet};
 use super::score::dataset_quality;
 use super::{arrow_error, same_columns};
-use crate::{Error, Result};
+use crate::{Error, ErrorKind, Result};
 use pii::PiiDetector;
 use rows::{column, row_check, Outcome};
 
@@ -40,7 +40,44 @@ impl Default for CheckOptions {
     }
 }
 
-/// Checks batches that share a schema against every rule, and scores the dataset.
+impl RuleSet {
+    /// Checks that every column a rule reads is in `schema`: a rule on a column the data does
+    /// not have (a typo) is a `NotFound` error naming the rules and the columns, never a rule
+    /// that passes over no rows.
+    pub fn check_columns(&self, schema: &Schema) -> Result<()> {
+        let absent: Vec<String> = self
+            .rules
+            .iter()
+            .flat_map(|rule| {
+                rule.kind
+                    .columns()
+                    .into_iter()
+                    .filter(|c| schema.column_with_name(c).is_none())
+                    .map(move |c| format!("rule {:?} reads column {c:?}", rule.name))
+            })
+            .collect();
+        if absent.is_empty() {
+            return Ok(());
+        }
+        let has: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "{}, which the data does not have (the data has {})",
+                absent.join("; "),
+                if has.is_empty() {
+                    "no columns".to_string()
+                } else {
+                    has.join(", ")
+                }
+            ),
+        ))
+    }
+}
+
+/// Checks batches that share a schema against every rule, and scores the dataset. A rule on
+/// a column the batches do not have is an error ([`RuleSet::check_columns`]); with no
+/// batches there is no schema to check, so use [`crate::Scan::check`] for files.
 pub fn check_batches(
     batches: &[RecordBatch],
     rules: &RuleSet,
@@ -55,6 +92,7 @@ pub fn check_batches(
                 "batch {i} has a different schema from batch 0"
             )));
         }
+        rules.check_columns(&first.schema())?;
     }
     let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
     let results = rules
@@ -83,18 +121,25 @@ fn evaluate(
         sample: outcome.sample,
         message,
     };
+    if !rule.kind.is_row_level() && rule.mostly != 1.0 {
+        return Err(Error::invalid(format!(
+            "`mostly` does not apply to check {:?}: it is one verdict on the whole table",
+            rule.kind.check_name()
+        )));
+    }
     let rows_result = |outcome: Outcome| {
         let fraction = outcome.pass_fraction();
         let passed = fraction >= rule.mostly;
+        let (found, required) = percents(fraction, rule.mostly);
         let message = if outcome.failed == 0 {
-            format!("all {} checked rows passed", outcome.checked)
+            format!(
+                "all {} checked rows passed ({found}, {required} required)",
+                outcome.checked
+            )
         } else {
             format!(
-                "{} of {} rows failed; {:.2}% passed, {:.2}% required",
-                outcome.failed,
-                outcome.checked,
-                fraction * 100.0,
-                rule.mostly * 100.0
+                "{} of {} rows failed; {found} passed, {required} required",
+                outcome.failed, outcome.checked,
             )
         };
         result(passed, fraction, outcome, message)
@@ -104,13 +149,13 @@ fn evaluate(
         RuleKind::Completeness { column, min } => {
             let outcome = not_null(batches, column, n)?;
             let fraction = outcome.pass_fraction();
+            let required_fraction = min.min(rule.mostly);
+            let (found, required) = percents(fraction, required_fraction);
             let message = format!(
-                "{:.2}% of rows are not null ({} null), {:.2}% required",
-                fraction * 100.0,
+                "{found} of rows are not null ({} null), {required} required",
                 outcome.failed,
-                min * 100.0
             );
-            result(fraction >= *min, fraction, outcome, message)
+            result(fraction >= required_fraction, fraction, outcome, message)
         }
         RuleKind::Unique { column } => {
             rows_result(keys::duplicates(batches, &[column.as_str()], false, n)?.0)
@@ -245,6 +290,18 @@ fn evaluate(
             }
         }
     })
+}
+
+/// A found and a required fraction as percentages, with as many decimals (two to six) as it
+/// takes to tell them apart: 97.999% found against 98% required must not read "98.00%, 98.00%
+/// required".
+fn percents(found: f64, required: f64) -> (String, String) {
+    let show = |f: f64, decimals: usize| format!("{:.*}%", decimals, f * 100.0);
+    let mut decimals = 2;
+    while decimals < 6 && found != required && show(found, decimals) == show(required, decimals) {
+        decimals += 1;
+    }
+    (show(found, decimals), show(required, decimals))
 }
 
 fn cast_to(array: &ArrayRef, to: &DataType, name: &str) -> Result<ArrayRef> {
