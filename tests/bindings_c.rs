@@ -16,6 +16,8 @@ const PROGRAMS: &[&str] = &[
     "test_streams",
     "test_keys",
     "test_bad_input",
+    "test_scan_errors",
+    "test_filter_limits",
     "example",
 ];
 
@@ -49,7 +51,7 @@ fn compile(name: &str, out: &Path, extra: &[&str]) {
 fn args(name: &str, scratch: &Path) -> Vec<PathBuf> {
     let dir = scratch.join(format!("{name}-data"));
     match name {
-        "test_streams" => {
+        "test_streams" | "test_scan_errors" | "test_filter_limits" => {
             let file = scratch.join("people.parquet");
             native::write_people(&file);
             std::fs::create_dir_all(&dir).unwrap();

@@ -157,6 +157,8 @@ impl Expr {
     /// The deepest nesting of `AND`, `OR` and `NOT` a filter may have (a comparison alone is
     /// depth 0, `NOT (a = 1 OR b = 2)` depth 2), and the deepest nesting of parentheses and
     /// `NOT`s the parser reads. Deeper filters are refused with an `InvalidArgument` error.
+    ///
+    /// cbindgen:ignore
     pub const MAX_DEPTH: usize = 256;
 
     /// Parses the text syntax, e.g. `dep_delay > 60 AND origin IN ('JFK','LGA')`.

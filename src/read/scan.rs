@@ -672,17 +672,18 @@ impl Scan {
         Ok((decoded, projected))
     }
 
-    /// The top-level columns the scan returns, checked against the file and partitions.
+    /// The top-level columns the scan returns, checked against the file and partitions (also
+    /// when only counting, which returns none: a bad projection is the same error either way).
     fn output_columns(
         &self,
         schema: &Schema,
         partitions: &[Field],
         count_only: bool,
     ) -> Result<Vec<String>> {
-        if count_only {
-            return Ok(Vec::new());
-        }
         let Some(requested) = &self.columns else {
+            if count_only {
+                return Ok(Vec::new());
+            }
             let mut all: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
             for p in partitions {
                 if !all.contains(p.name()) {
@@ -716,7 +717,7 @@ impl Scan {
                 out.push(top.to_string());
             }
         }
-        Ok(out)
+        Ok(if count_only { Vec::new() } else { out })
     }
 
     /// Names (top-level or dotted) to decode: the output plus what the filter reads, minus
