@@ -73,6 +73,11 @@ struct ArrowArrayStream {
 // The most bytes a KMS callback may write: the capacity of its `out` buffer.
 #define STRATA_KMS_MAX_OUTPUT 4096
 
+// The deepest nesting of parentheses, `AND`, `OR` and `NOT` a scan filter may have; a deeper
+// one is refused with `STRATA_INVALID_ARGUMENT` (by `strata_scan` and `strata_scan_ipc`)
+// without being walked, however deep it is.
+#define STRATA_MAX_FILTER_DEPTH 256
+
 // Smallest supported precision.
 #define HyperLogLog_MIN_PRECISION 4
 
@@ -374,11 +379,21 @@ strata_status strata_check_file(const char *path,
 // dotted paths select inside structs). `filter` is a row filter such as
 // `"dep_delay > 60 AND origin IN ('JFK','LGA')"`, or NULL / "" for all rows.
 //
+// Every error in the scan's setup is returned here, before any batch is read, with the
+// status `strata_scan_ipc`, the Go binding and the C++ wrapper also give for it:
+//  - `STRATA_NOT_FOUND`: `path`, a column in `columns` or a column the filter reads does not
+//    exist (the message names it);
+//  - `STRATA_INVALID_ARGUMENT`: NULL or non-UTF-8 arguments, a filter that does not parse, one
+//    nested deeper than `STRATA_MAX_FILTER_DEPTH` levels, or one comparing a column with a
+//    literal of another kind (`id = 'abc'` on an integer column; the message names the
+//    column);
+//  - `STRATA_CORRUPT`, `STRATA_IO`, `STRATA_CRYPTO`: a footer that cannot be read.
+//
 // Batches (up to 65,536 rows each) are decoded as the stream is read, a few ahead on a thread
-// of strata's, so memory stays bounded however large the input. Errors opening the input, in `columns` or in
-// `filter` are returned here; an error met while decoding ends the stream: `get_next`
-// returns non-zero and `get_last_error` says what happened. Releasing the stream early stops
-// the scan.
+// of strata's, so memory stays bounded however large the input. Only an error met while
+// decoding (damaged pages, a failed read) comes from the stream: `get_next` returns an errno
+// code as the Arrow C Stream interface specifies (`EIO` for I/O, `EINVAL` otherwise) and
+// `get_last_error` says what happened. Releasing the stream early stops the scan.
 strata_status strata_scan(const char *path,
                           const char *const *columns,
                           size_t n_columns,
@@ -387,7 +402,9 @@ strata_status strata_scan(const char *path,
 
 // Like `strata_scan`, but returns the result as Arrow IPC stream bytes (schema message, record
 // batches, end marker) that any Arrow library can read. `*out` receives a handle to free with
-// `strata_bytes_free`; `*data` and `*len` (either may be NULL) the bytes.
+// `strata_bytes_free`; `*data` and `*len` (either may be NULL) the bytes. Setup errors have
+// the statuses `strata_scan` gives; an error while decoding is returned with its own status
+// (`STRATA_CORRUPT`, `STRATA_IO`, ...).
 strata_status strata_scan_ipc(const char *path,
                               const char *const *columns,
                               size_t n_columns,

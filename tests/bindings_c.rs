@@ -17,6 +17,8 @@ const PROGRAMS: &[&str] = &[
     "test_keys",
     "test_bad_input",
     "test_policy_columns",
+    "test_scan_errors",
+    "test_filter_limits",
     "example",
 ];
 
@@ -50,7 +52,7 @@ fn compile(name: &str, out: &Path, extra: &[&str]) {
 fn args(name: &str, scratch: &Path) -> Vec<PathBuf> {
     let dir = scratch.join(format!("{name}-data"));
     match name {
-        "test_streams" | "test_policy_columns" => {
+        "test_streams" | "test_policy_columns" | "test_scan_errors" | "test_filter_limits" => {
             let file = scratch.join("people.parquet");
             native::write_people(&file);
             std::fs::create_dir_all(&dir).unwrap();

@@ -1,10 +1,13 @@
 // strata.hpp: a header-only C++17 RAII wrapper over the strata C ABI (include/strata.h).
 //
 // Handles are move-only and free themselves; every failing call throws strata::Error, which
-// carries the strata_status and the message. Link with -lstrata as for C.
+// carries the strata_status and the message. Link with -lstrata as for C. A string argument
+// holding a NUL byte throws STRATA_INVALID_ARGUMENT before anything reaches C (C would read
+// it only up to the NUL: a key "a\0b" would name "a").
 #ifndef STRATA_HPP
 #define STRATA_HPP
 
+#include <cerrno>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -41,7 +44,40 @@ inline std::string take(char *text) {
   return text ? std::string(text) : std::string();
 }
 
-inline const char *c_str_or_null(const std::string *s) { return s ? s->c_str() : nullptr; }
+// `s` for a C call, refused when it holds a NUL byte (`what` names it in the message).
+inline const char *arg(const std::string &s, const char *what) {
+  size_t nul = s.find('\0');
+  if (nul != std::string::npos) {
+    throw Error(STRATA_INVALID_ARGUMENT,
+                std::string(what) + " contains a NUL byte at offset " + std::to_string(nul));
+  }
+  return s.c_str();
+}
+
+inline const char *arg_or_null(const std::string *s, const char *what) {
+  return s ? arg(*s, what) : nullptr;
+}
+
+inline std::vector<const char *> column_args(const std::vector<std::string> &columns) {
+  std::vector<const char *> names;
+  for (const auto &c : columns) names.push_back(arg(c, "column name"));
+  return names;
+}
+
+// The status of a failed get_next, which returns an errno code. Errors in a scan's setup
+// (columns, filter) never get here: strata_scan returns them with their status. Met while
+// decoding: a failed read (EIO) or a feature this build lacks (ENOSYS); anything else keeps
+// STRATA_INTERNAL, and the message says what happened.
+inline strata_status stream_status(int rc) {
+  switch (rc) {
+    case EIO:
+      return STRATA_IO;
+    case ENOSYS:
+      return STRATA_UNSUPPORTED;
+    default:
+      return STRATA_INTERNAL;
+  }
+}
 }  // namespace detail
 
 using ObjectInfo = strata_object_info;
@@ -109,9 +145,10 @@ class Stream {
     int64_t rows = 0;
     for (;;) {
       struct ArrowArray batch {};
-      if (s_.get_next(&s_, &batch) != 0) {
+      int rc = s_.get_next(&s_, &batch);
+      if (rc != 0) {
         const char *msg = s_.get_last_error(&s_);
-        throw Error(STRATA_INTERNAL, msg ? msg : "arrow stream error");
+        throw Error(detail::stream_status(rc), msg ? msg : "arrow stream error");
       }
       if (batch.release == nullptr) break;
       rows += batch.length;
@@ -141,29 +178,30 @@ class Stream {
 // Scans a Parquet file or dataset directory; `columns` empty for all, `filter` empty for all rows.
 inline Stream scan(const std::string &path, const std::vector<std::string> &columns = {},
                    const std::string &filter = "") {
-  std::vector<const char *> names;
-  for (const auto &c : columns) names.push_back(c.c_str());
+  std::vector<const char *> names = detail::column_args(columns);
+  const char *p = detail::arg(path, "path");
+  const char *f = detail::arg(filter, "filter");
   Stream out;
-  detail::check(strata_scan(path.c_str(), names.empty() ? nullptr : names.data(), names.size(),
-                            filter.c_str(), out.get()));
+  detail::check(strata_scan(p, names.empty() ? nullptr : names.data(), names.size(), f, out.get()));
   return out;
 }
 
 // The scan as Arrow IPC stream bytes.
 inline Bytes scan_ipc(const std::string &path, const std::vector<std::string> &columns = {},
                       const std::string &filter = "") {
-  std::vector<const char *> names;
-  for (const auto &c : columns) names.push_back(c.c_str());
+  std::vector<const char *> names = detail::column_args(columns);
+  const char *p = detail::arg(path, "path");
+  const char *f = detail::arg(filter, "filter");
   strata_bytes *h = nullptr;
   const uint8_t *data = nullptr;
   size_t len = 0;
-  detail::check(strata_scan_ipc(path.c_str(), names.empty() ? nullptr : names.data(),
-                                names.size(), filter.c_str(), &h, &data, &len));
+  detail::check(strata_scan_ipc(p, names.empty() ? nullptr : names.data(), names.size(), f, &h,
+                                &data, &len));
   return Bytes(h, data, len);
 }
 
 inline void write_parquet(const std::string &path, Stream input) {
-  detail::check(strata_write_parquet(path.c_str(), input.get()));
+  detail::check(strata_write_parquet(detail::arg(path, "path"), input.get()));
 }
 
 inline std::string profile(Stream input) {
@@ -174,19 +212,20 @@ inline std::string profile(Stream input) {
 
 inline std::string profile_file(const std::string &path) {
   char *json = nullptr;
-  detail::check(strata_profile_file(path.c_str(), &json));
+  detail::check(strata_profile_file(detail::arg(path, "path"), &json));
   return detail::take(json);
 }
 
 inline std::string check(Stream input, const std::string &rules) {
   char *json = nullptr;
-  detail::check(strata_check_stream(input.get(), rules.c_str(), &json));
+  detail::check(strata_check_stream(input.get(), detail::arg(rules, "rules"), &json));
   return detail::take(json);
 }
 
 inline std::string check_file(const std::string &path, const std::string &rules) {
   char *json = nullptr;
-  detail::check(strata_check_file(path.c_str(), rules.c_str(), &json));
+  detail::check(
+      strata_check_file(detail::arg(path, "path"), detail::arg(rules, "rules"), &json));
   return detail::take(json);
 }
 
@@ -194,8 +233,10 @@ inline std::string check_file(const std::string &path, const std::string &rules)
 inline Stream mask(Stream input, const std::string &policy_toml, const std::string &role,
                    const std::string &keys_json = "") {
   Stream out;
-  detail::check(strata_mask_stream(input.get(), policy_toml.c_str(), role.c_str(),
-                                   keys_json.empty() ? nullptr : keys_json.c_str(), out.get()));
+  const char *policy = detail::arg(policy_toml, "policy");
+  const char *r = detail::arg(role, "role");
+  const char *keys = keys_json.empty() ? nullptr : detail::arg(keys_json, "keys");
+  detail::check(strata_mask_stream(input.get(), policy, r, keys, out.get()));
   return out;
 }
 
@@ -205,17 +246,17 @@ class Lake {
   // From a TOML config text ("" for the default layout under ./strata-data).
   static Lake open(const std::string &config_toml) {
     strata_lake *h = nullptr;
-    detail::check(strata_open(config_toml.c_str(), &h));
+    detail::check(strata_open(detail::arg(config_toml, "config"), &h));
     return Lake(h);
   }
   static Lake open_file(const std::string &config_path) {
     strata_lake *h = nullptr;
-    detail::check(strata_open_file(config_path.c_str(), &h));
+    detail::check(strata_open_file(detail::arg(config_path, "config path"), &h));
     return Lake(h);
   }
   static Lake open_dir(const std::string &dir) {
     strata_lake *h = nullptr;
-    detail::check(strata_open_dir(dir.c_str(), &h));
+    detail::check(strata_open_dir(detail::arg(dir, "dir"), &h));
     return Lake(h);
   }
 
@@ -235,7 +276,8 @@ class Lake {
 
   ObjectInfo put(const std::string &key, const void *data, size_t size) {
     ObjectInfo info{};
-    detail::check(strata_put(h_, key.c_str(), static_cast<const uint8_t *>(data), size, &info));
+    const char *k = detail::arg(key, "key");
+    detail::check(strata_put(h_, k, static_cast<const uint8_t *>(data), size, &info));
     return info;
   }
   ObjectInfo put(const std::string &key, std::string_view data) {
@@ -246,10 +288,10 @@ class Lake {
   std::vector<uint8_t> get(const std::string &key) {
     for (;;) {
       size_t len = 0;
-      detail::check(strata_get(h_, key.c_str(), nullptr, 0, &len));
+      detail::check(strata_get(h_, detail::arg(key, "key"), nullptr, 0, &len));
       std::vector<uint8_t> buf(len);
       size_t got = 0;
-      strata_status st = strata_get(h_, key.c_str(), buf.data(), buf.size(), &got);
+      strata_status st = strata_get(h_, detail::arg(key, "key"), buf.data(), buf.size(), &got);
       // The object may grow between the two calls (another writer): ask again.
       if (st == STRATA_INVALID_ARGUMENT && got > buf.size()) continue;
       detail::check(st);
@@ -263,26 +305,28 @@ class Lake {
     strata_bytes *h = nullptr;
     const uint8_t *data = nullptr;
     size_t len = 0;
-    detail::check(strata_get_bytes(h_, key.c_str(), &h, &data, &len));
+    detail::check(strata_get_bytes(h_, detail::arg(key, "key"), &h, &data, &len));
     return Bytes(h, data, len);
   }
 
   ObjectInfo stat(const std::string &key) {
     ObjectInfo info{};
-    detail::check(strata_stat(h_, key.c_str(), &info));
+    detail::check(strata_stat(h_, detail::arg(key, "key"), &info));
     return info;
   }
   std::string stat_json(const std::string &key) {
     char *json = nullptr;
-    detail::check(strata_stat_json(h_, key.c_str(), &json));
+    detail::check(strata_stat_json(h_, detail::arg(key, "key"), &json));
     return detail::take(json);
   }
   std::string list_json(const std::string &prefix = "") {
     char *json = nullptr;
-    detail::check(strata_list_json(h_, prefix.c_str(), &json));
+    detail::check(strata_list_json(h_, detail::arg(prefix, "prefix"), &json));
     return detail::take(json);
   }
-  void remove(const std::string &key) { detail::check(strata_delete(h_, key.c_str())); }
+  void remove(const std::string &key) {
+    detail::check(strata_delete(h_, detail::arg(key, "key")));
+  }
 
   // Runs the tier policies as of `now_ms` (0: now); returns the JSON report.
   std::string tier_run(bool dry_run = false, uint64_t now_ms = 0) {
@@ -293,13 +337,13 @@ class Lake {
 
   ObjectInfo put_parquet(const std::string &key, Stream input) {
     ObjectInfo info{};
-    detail::check(strata_put_parquet(h_, key.c_str(), input.get(), &info));
+    detail::check(strata_put_parquet(h_, detail::arg(key, "key"), input.get(), &info));
     return info;
   }
 
   std::string key_new(const std::string *id = nullptr) {
     char *out = nullptr;
-    detail::check(strata_key_new(h_, detail::c_str_or_null(id), &out));
+    detail::check(strata_key_new(h_, detail::arg_or_null(id, "key id"), &out));
     return detail::take(out);
   }
   std::string key_list() {

@@ -15,10 +15,21 @@ import (
 // stream bytes (readable by any Arrow library). columns nil or empty means all columns;
 // filter "" means all rows, e.g. "dep_delay > 60 AND origin IN ('JFK','LGA')".
 func Scan(path string, columns []string, filter string) ([]byte, error) {
-	p := C.CString(path)
+	p, err := cString("path", path)
+	if err != nil {
+		return nil, err
+	}
 	defer C.free(unsafe.Pointer(p))
-	f := C.CString(filter)
+	f, err := cString("filter", filter)
+	if err != nil {
+		return nil, err
+	}
 	defer C.free(unsafe.Pointer(f))
+	for _, c := range columns {
+		if _, err := cString("column name", c); err != nil {
+			return nil, err
+		}
+	}
 	// The column names live in C memory: cgo forbids passing Go memory that holds Go pointers.
 	var names **C.char
 	if len(columns) > 0 {
@@ -33,7 +44,7 @@ func Scan(path string, columns []string, filter string) ([]byte, error) {
 	var b *C.strata_bytes
 	var data *C.uint8_t
 	var n C.size_t
-	err := call(func() C.strata_status {
+	err = call(func() C.strata_status {
 		return C.strata_scan_ipc(p, names, C.size_t(len(columns)), f, &b, &data, &n)
 	})
 	if err != nil {
@@ -73,7 +84,10 @@ type Profile struct {
 
 // ProfileFile profiles every column of the Parquet file or dataset directory at path.
 func ProfileFile(path string) (*Profile, error) {
-	p := C.CString(path)
+	p, err := cString("path", path)
+	if err != nil {
+		return nil, err
+	}
 	defer C.free(unsafe.Pointer(p))
 	var out Profile
 	if err := jsonCall(&out, func(json **C.char) C.strata_status { return C.strata_profile_file(p, json) }); err != nil {
@@ -110,9 +124,15 @@ type QualityReport struct {
 // CheckFile checks the Parquet file or dataset directory at path against rules (a rules
 // file's text, TOML or JSON). Failed rules are in the report, not an error.
 func CheckFile(path, rules string) (*QualityReport, error) {
-	p := C.CString(path)
+	p, err := cString("path", path)
+	if err != nil {
+		return nil, err
+	}
 	defer C.free(unsafe.Pointer(p))
-	r := C.CString(rules)
+	r, err := cString("rules", rules)
+	if err != nil {
+		return nil, err
+	}
 	defer C.free(unsafe.Pointer(r))
 	var out QualityReport
 	if err := jsonCall(&out, func(json **C.char) C.strata_status { return C.strata_check_file(p, r, json) }); err != nil {

@@ -8,6 +8,7 @@ import "C"
 import (
 	"fmt"
 	"runtime"
+	"strings"
 )
 
 // Kind is the category of a strata error: the C status code.
@@ -92,4 +93,18 @@ func call(f func() C.strata_status) error {
 		return nil
 	}
 	return &Error{Kind: Kind(status), Message: C.GoString(C.strata_last_error_message())}
+}
+
+// cString copies s into C memory for one call; the caller frees it with C.free. A NUL byte
+// inside s is refused with an InvalidArgument error before anything reaches C, which would
+// read the string only up to the NUL ("nul\x00inside" would name "nul"). what names the
+// argument in the message.
+func cString(what, s string) (*C.char, error) {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return nil, &Error{
+			Kind:    KindInvalidArgument,
+			Message: fmt.Sprintf("%s contains a NUL byte at offset %d", what, i),
+		}
+	}
+	return C.CString(s), nil
 }

@@ -28,7 +28,10 @@ type RotateReport struct {
 func (l *Lake) KeyNew(id string) (string, error) {
 	var cid *C.char
 	if id != "" {
-		cid = C.CString(id)
+		var err error
+		if cid, err = cString("key id", id); err != nil {
+			return "", err
+		}
 		defer C.free(unsafe.Pointer(cid))
 	}
 	var newID string

@@ -57,7 +57,10 @@ func wrap(h *C.strata_lake) *Lake {
 // Open opens the lake described by a TOML config ("" for the default layout under
 // ./strata-data).
 func Open(configTOML string) (*Lake, error) {
-	text := C.CString(configTOML)
+	text, err := cString("config", configTOML)
+	if err != nil {
+		return nil, err
+	}
 	defer C.free(unsafe.Pointer(text))
 	var h *C.strata_lake
 	if err := call(func() C.strata_status { return C.strata_open(text, &h) }); err != nil {
@@ -68,7 +71,10 @@ func Open(configTOML string) (*Lake, error) {
 
 // OpenFile opens the lake described by the TOML config file at path.
 func OpenFile(path string) (*Lake, error) {
-	p := C.CString(path)
+	p, err := cString("path", path)
+	if err != nil {
+		return nil, err
+	}
 	defer C.free(unsafe.Pointer(p))
 	var h *C.strata_lake
 	if err := call(func() C.strata_status { return C.strata_open_file(p, &h) }); err != nil {
@@ -79,7 +85,10 @@ func OpenFile(path string) (*Lake, error) {
 
 // OpenDir opens (creating if needed) a lake with the default layout rooted at dir.
 func OpenDir(dir string) (*Lake, error) {
-	d := C.CString(dir)
+	d, err := cString("dir", dir)
+	if err != nil {
+		return nil, err
+	}
 	defer C.free(unsafe.Pointer(d))
 	var h *C.strata_lake
 	if err := call(func() C.strata_status { return C.strata_open_dir(d, &h) }); err != nil {
@@ -113,7 +122,10 @@ func (l *Lake) with(f func(h *C.strata_lake) error) error {
 
 // PutBytes stores data under key, replacing any object there.
 func (l *Lake) PutBytes(key string, data []byte) error {
-	k := C.CString(key)
+	k, err := cString("key", key)
+	if err != nil {
+		return err
+	}
 	defer C.free(unsafe.Pointer(k))
 	return l.with(func(h *C.strata_lake) error {
 		var p *C.uint8_t
@@ -130,6 +142,10 @@ func (l *Lake) PutBytes(key string, data []byte) error {
 // Put stores everything r yields under key. The object is written atomically, so r is read
 // to the end into memory first.
 func (l *Lake) Put(key string, r io.Reader) error {
+	// Refused before r is read.
+	if _, err := cString("key", key); err != nil {
+		return err
+	}
 	var buf bytes.Buffer
 	if _, err := buf.ReadFrom(r); err != nil {
 		return err
@@ -140,7 +156,10 @@ func (l *Lake) Put(key string, r io.Reader) error {
 // view runs f on the object's bytes in strata's memory (a memory map for local tiers),
 // without copying; the slice is invalid after f returns.
 func (l *Lake) view(key string, f func([]byte) error) error {
-	k := C.CString(key)
+	k, err := cString("key", key)
+	if err != nil {
+		return err
+	}
 	defer C.free(unsafe.Pointer(k))
 	return l.with(func(h *C.strata_lake) error {
 		var b *C.strata_bytes
@@ -193,10 +212,13 @@ func jsonCall(v any, f func(out **C.char) C.strata_status) error {
 
 // Stat reports on the object under key.
 func (l *Lake) Stat(key string) (ObjectInfo, error) {
-	k := C.CString(key)
-	defer C.free(unsafe.Pointer(k))
 	var info ObjectInfo
-	err := l.with(func(h *C.strata_lake) error {
+	k, err := cString("key", key)
+	if err != nil {
+		return info, err
+	}
+	defer C.free(unsafe.Pointer(k))
+	err = l.with(func(h *C.strata_lake) error {
 		return jsonCall(&info, func(out **C.char) C.strata_status { return C.strata_stat_json(h, k, out) })
 	})
 	return info, err
@@ -204,10 +226,13 @@ func (l *Lake) Stat(key string) (ObjectInfo, error) {
 
 // List reports on the objects whose keys start with prefix, in key order.
 func (l *Lake) List(prefix string) ([]ObjectInfo, error) {
-	p := C.CString(prefix)
+	p, err := cString("prefix", prefix)
+	if err != nil {
+		return nil, err
+	}
 	defer C.free(unsafe.Pointer(p))
 	var infos []ObjectInfo
-	err := l.with(func(h *C.strata_lake) error {
+	err = l.with(func(h *C.strata_lake) error {
 		return jsonCall(&infos, func(out **C.char) C.strata_status { return C.strata_list_json(h, p, out) })
 	})
 	return infos, err
@@ -215,7 +240,10 @@ func (l *Lake) List(prefix string) ([]ObjectInfo, error) {
 
 // Delete removes the object under key.
 func (l *Lake) Delete(key string) error {
-	k := C.CString(key)
+	k, err := cString("key", key)
+	if err != nil {
+		return err
+	}
 	defer C.free(unsafe.Pointer(k))
 	return l.with(func(h *C.strata_lake) error {
 		return call(func() C.strata_status { return C.strata_delete(h, k) })

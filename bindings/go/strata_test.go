@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -224,4 +225,90 @@ func TestKeysAndEncryption(t *testing.T) {
 	if _, err := lake.KeyNew("first"); !errors.Is(err, ErrAlreadyExists) {
 		t.Fatalf("want already_exists, got %v", err)
 	}
+}
+
+// A bad scan setup gets the status strata_scan gives in C (and the C++ wrapper throws), with
+// a message naming the column.
+func TestScanSetupErrorsHaveOneStatus(t *testing.T) {
+	path := parquetFile(t)
+	deep := strings.Repeat("(", 20000) + "id < 10" + strings.Repeat(")", 20000)
+	cases := []struct {
+		columns []string
+		filter  string
+		want    *Error
+		naming  string
+	}{
+		{nil, "nope = 1", ErrNotFound, "nope"},
+		{nil, "id = 'abc'", ErrInvalidArgument, "column id"},
+		{nil, "id >>> 3", ErrInvalidArgument, "'>'"},
+		{[]string{"id", "nope"}, "", ErrNotFound, "nope"},
+		{nil, deep, ErrInvalidArgument, "256"},
+		{nil, strings.Repeat("NOT ", 20000) + "id < 10", ErrInvalidArgument, "256"},
+	}
+	for _, c := range cases {
+		_, err := Scan(path, c.columns, c.filter)
+		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.naming) {
+			t.Errorf("columns %v, filter %.40q: want %v naming %q, got %v", c.columns, c.filter, c.want.Kind, c.naming, err)
+		}
+	}
+	// A flat AND of many terms is fine.
+	terms := make([]string, 4000)
+	for i := range terms {
+		terms[i] = fmt.Sprintf("id <> %d", -i-1)
+	}
+	if _, err := Scan(path, nil, strings.Join(terms, " AND ")+" AND id < 10"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Every exported function taking a string refuses one holding a NUL byte, with
+// InvalidArgument, before C sees it: C would read it only up to the NUL, so
+// PutBytes("nul\x00inside") stored the object under "nul".
+func TestStringsWithNULAreRefused(t *testing.T) {
+	lake := openTemp(t)
+	const nul = "nul\x00inside"
+	refused := func(name string, err error) {
+		t.Helper()
+		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "NUL byte at offset 3") {
+			t.Errorf("%s: want invalid_argument naming the NUL, got %v", name, err)
+		}
+	}
+	refused("PutBytes", lake.PutBytes(nul, []byte("x")))
+	refused("Put", lake.Put(nul, strings.NewReader("x")))
+	if list, err := lake.List(""); err != nil || len(list) != 0 {
+		t.Fatalf("something was stored: %v %v", list, err)
+	}
+	_, err := lake.Get(nul, io.Discard)
+	refused("Get", err)
+	_, err = lake.GetBytes(nul)
+	refused("GetBytes", err)
+	_, err = lake.Stat(nul)
+	refused("Stat", err)
+	_, err = lake.List(nul)
+	refused("List", err)
+	refused("Delete", lake.Delete(nul))
+	_, err = lake.KeyNew(nul)
+	refused("KeyNew", err)
+	_, err = Open("dir = \"x\"\n\x00")
+	if !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("Open: want invalid_argument, got %v", err)
+	}
+	_, err = OpenFile(nul)
+	refused("OpenFile", err)
+	_, err = OpenDir(nul)
+	refused("OpenDir", err)
+	_, err = Scan(nul, nil, "")
+	refused("Scan path", err)
+	_, err = Scan("x.parquet", []string{"id", nul}, "")
+	refused("Scan columns", err)
+	_, err = Scan("x.parquet", nil, "id\x00 < 10")
+	if !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("Scan filter: want invalid_argument, got %v", err)
+	}
+	_, err = ProfileFile(nul)
+	refused("ProfileFile", err)
+	_, err = CheckFile(nul, "")
+	refused("CheckFile path", err)
+	_, err = CheckFile("x.parquet", nul)
+	refused("CheckFile rules", err)
 }

@@ -19,7 +19,7 @@ use super::buffers::{put_bytes, strata_bytes};
 use super::guard::{guard, invalid, strata_status};
 use super::lake::{lake, strata_lake};
 use super::objects::strata_object_info;
-use crate::{Error, ErrorKind, Expr, Result, Scan};
+use crate::{Error, ErrorKind, Expr, Result, Scan, ScanReader};
 
 pub(crate) fn arrow_error(err: ArrowError) -> Error {
     Error::new(ErrorKind::InvalidArgument, format!("arrow: {err}")).set_source(err)
@@ -43,6 +43,35 @@ pub(crate) fn clear_out_stream(out: *mut FFI_ArrowArrayStream) -> Result<()> {
     args::put(out, "out", FFI_ArrowArrayStream::empty())
 }
 
+/// A scan's batches for the Arrow C Stream: strata's errors become the Arrow error whose errno
+/// `get_next` returns fits them best (`EIO` for I/O and remote tiers, `ENOSYS` for unsupported
+/// features, `EINVAL` for the rest), so a C consumer can tell a failed read from damaged data.
+struct CStreamReader(ScanReader);
+
+impl Iterator for CStreamReader {
+    type Item = std::result::Result<RecordBatch, ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next_batch().map_err(stream_error).transpose()
+    }
+}
+
+impl RecordBatchReader for CStreamReader {
+    fn schema(&self) -> arrow::datatypes::SchemaRef {
+        self.0.schema()
+    }
+}
+
+fn stream_error(err: Error) -> ArrowError {
+    match err.kind() {
+        ErrorKind::Io | ErrorKind::Remote => {
+            ArrowError::IoError(err.to_string(), std::io::Error::other(err))
+        }
+        ErrorKind::Unsupported => ArrowError::NotYetImplemented(err.to_string()),
+        _ => ArrowError::ExternalError(Box::new(err)),
+    }
+}
+
 /// Exports `reader` through the caller's out stream.
 pub(crate) fn export_stream(
     reader: Box<dyn RecordBatchReader + Send>,
@@ -57,6 +86,12 @@ pub(crate) fn export_stream(
 /// of a 2-column projection of 24M rows spent longer importing its 2,930 batches than strata
 /// spent decoding them.
 const STREAM_BATCH_ROWS: usize = 65_536;
+
+/// The deepest nesting of parentheses, `AND`, `OR` and `NOT` a scan filter may have; a deeper
+/// one is refused with `STRATA_INVALID_ARGUMENT` (by `strata_scan` and `strata_scan_ipc`)
+/// without being walked, however deep it is.
+#[allow(dead_code)] // for C; Rust uses `Expr::MAX_DEPTH`, equal by test
+pub const STRATA_MAX_FILTER_DEPTH: usize = 256;
 
 fn scan_of(
     path: *const c_char,
@@ -85,11 +120,21 @@ fn scan_of(
 /// dotted paths select inside structs). `filter` is a row filter such as
 /// `"dep_delay > 60 AND origin IN ('JFK','LGA')"`, or NULL / "" for all rows.
 ///
+/// Every error in the scan's setup is returned here, before any batch is read, with the
+/// status `strata_scan_ipc`, the Go binding and the C++ wrapper also give for it:
+///  - `STRATA_NOT_FOUND`: `path`, a column in `columns` or a column the filter reads does not
+///    exist (the message names it);
+///  - `STRATA_INVALID_ARGUMENT`: NULL or non-UTF-8 arguments, a filter that does not parse, one
+///    nested deeper than `STRATA_MAX_FILTER_DEPTH` levels, or one comparing a column with a
+///    literal of another kind (`id = 'abc'` on an integer column; the message names the
+///    column);
+///  - `STRATA_CORRUPT`, `STRATA_IO`, `STRATA_CRYPTO`: a footer that cannot be read.
+///
 /// Batches (up to 65,536 rows each) are decoded as the stream is read, a few ahead on a thread
-/// of strata's, so memory stays bounded however large the input. Errors opening the input, in `columns` or in
-/// `filter` are returned here; an error met while decoding ends the stream: `get_next`
-/// returns non-zero and `get_last_error` says what happened. Releasing the stream early stops
-/// the scan.
+/// of strata's, so memory stays bounded however large the input. Only an error met while
+/// decoding (damaged pages, a failed read) comes from the stream: `get_next` returns an errno
+/// code as the Arrow C Stream interface specifies (`EIO` for I/O, `EINVAL` otherwise) and
+/// `get_last_error` says what happened. Releasing the stream early stops the scan.
 #[no_mangle]
 pub extern "C" fn strata_scan(
     path: *const c_char,
@@ -101,13 +146,15 @@ pub extern "C" fn strata_scan(
     guard(|| {
         clear_out_stream(out)?;
         let reader = scan_of(path, columns, n_columns, filter)?.reader()?;
-        export_stream(Box::new(reader), out)
+        export_stream(Box::new(CStreamReader(reader)), out)
     })
 }
 
 /// Like `strata_scan`, but returns the result as Arrow IPC stream bytes (schema message, record
 /// batches, end marker) that any Arrow library can read. `*out` receives a handle to free with
-/// `strata_bytes_free`; `*data` and `*len` (either may be NULL) the bytes.
+/// `strata_bytes_free`; `*data` and `*len` (either may be NULL) the bytes. Setup errors have
+/// the statuses `strata_scan` gives; an error while decoding is returned with its own status
+/// (`STRATA_CORRUPT`, `STRATA_IO`, ...).
 #[no_mangle]
 pub extern "C" fn strata_scan_ipc(
     path: *const c_char,
@@ -208,6 +255,11 @@ mod tests {
 
     use super::super::guard::STRATA_OK;
     use super::*;
+
+    #[test]
+    fn the_c_filter_depth_is_the_rust_one() {
+        assert_eq!(STRATA_MAX_FILTER_DEPTH, Expr::MAX_DEPTH);
+    }
 
     #[test]
     fn the_stream_hands_out_large_batches() {

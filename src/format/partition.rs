@@ -128,8 +128,10 @@ impl fmt::Display for Partitioning {
     }
 }
 
-/// Escapes a partition value the way Hive does (`%XX` for characters that are unsafe in a
-/// path segment), so `a/b` cannot make a directory and `=` cannot confuse the parser.
+/// Escapes a partition value for its directory name: `%XX` for every byte but ASCII letters,
+/// digits, `-`, `_`, `.` and space (so `a/b` cannot make a directory, `=` cannot confuse a
+/// reader, and `%` itself is `%25`), and `.`/`..` in full. pyarrow, DuckDB and strata's
+/// scans percent-decode these names back to the value.
 pub fn escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
@@ -143,6 +145,19 @@ pub fn escape(value: &str) -> String {
         return out.replace('.', "%2E");
     }
     out
+}
+
+/// A directory key must be one path segment that readers do not skip: no `/`, `\\`, `=` or
+/// NUL, and no leading `.` or `_` (strata, pyarrow and Spark skip such directories as
+/// bookkeeping, so the rows would vanish from every scan).
+fn check_key(key: &str) -> Result<()> {
+    if key.contains(['/', '\\', '=', '\0']) || key.starts_with(['.', '_']) {
+        return Err(Error::invalid(format!(
+            "cannot partition by {key:?}: a partition directory's name must not contain '/', \
+             '\\', '=' or NUL, nor start with '.' or '_' (readers skip those directories)"
+        )));
+    }
+    Ok(())
 }
 
 /// Timestamps with a time zone, as the same instants without one: partitions are cut by UTC
@@ -179,6 +194,7 @@ pub fn split(
 ) -> Result<(SchemaRef, Vec<PartitionRows>)> {
     let mut levels = Vec::new();
     for p in &partitioning.columns {
+        check_key(&p.key())?;
         let idx = schema.index_of(&p.column).map_err(|_| {
             Error::invalid(format!(
                 "partition column {:?} is not in the data",
@@ -245,6 +261,13 @@ pub fn split(
                     HIVE_NULL.to_string()
                 } else {
                     let v = values.value(row);
+                    if v == HIVE_NULL {
+                        return Err(Error::invalid(format!(
+                            "partition column {:?} holds the string {HIVE_NULL:?}, which every \
+                             reader takes for a null; it cannot be written as a partition value",
+                            p.column
+                        )));
+                    }
                     match p.granularity {
                         Some(g) => escape(v.get(..g.prefix()).unwrap_or(v)),
                         None => escape(v),
@@ -326,5 +349,47 @@ mod tests {
         )
         .is_err());
         assert!(split(&b2.schema(), &[b2], &"w".parse().unwrap()).is_err());
+    }
+
+    #[test]
+    fn refuses_what_would_not_read_back() {
+        let b = |name: &str, v: &str| {
+            let c: ArrayRef = Arc::new(StringArray::from(vec![v]));
+            RecordBatch::try_from_iter([(name, c)]).unwrap()
+        };
+        for key in ["a/b", "a=b", "_id", ".x", "a\\b"] {
+            let batch = b(key, "v");
+            let e = split(
+                &batch.schema(),
+                &[batch],
+                &Partitioning {
+                    columns: vec![PartitionColumn {
+                        column: key.to_string(),
+                        granularity: None,
+                    }],
+                },
+            );
+            assert!(
+                e.err()
+                    .expect("refused")
+                    .to_string()
+                    .contains("cannot partition by"),
+                "{key}"
+            );
+        }
+        let batch = b("c", HIVE_NULL);
+        let e = split(&batch.schema(), &[batch], &"c".parse().unwrap())
+            .err()
+            .expect("refused");
+        assert!(e.to_string().contains("null"), "{e}");
+        for (value, dir) in [
+            ("a/b", "a%2Fb"),
+            ("100%", "100%25"),
+            ("x=y", "x%3Dy"),
+            (".", "%2E"),
+            ("é", "%C3%A9"),
+        ] {
+            assert_eq!(escape(value), dir);
+        }
     }
 }

@@ -1,5 +1,9 @@
 //! Finding the Parquet files of a scan: one file, or a directory tree with Hive-style
 //! `column=value` directories whose values become partition columns.
+//!
+//! Values are percent-decoded as pyarrow and DuckDB decode them (`a%2Fb` is `a/b`), which is
+//! also how strata's writer escapes them (`format::partition::escape`), and a decoded
+//! `__HIVE_DEFAULT_PARTITION__` is null, as in pyarrow.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -69,7 +73,7 @@ impl Dataset {
                     let segment = segment.as_os_str().to_string_lossy();
                     if let Some((k, v)) = segment.split_once('=') {
                         if !k.is_empty() {
-                            pairs.push((k.to_string(), v.to_string()));
+                            pairs.push((k.to_string(), unescape(v, path)?));
                         }
                     }
                 }
@@ -170,6 +174,44 @@ impl Dataset {
     }
 }
 
+/// A partition value as pyarrow and DuckDB read it: `%XX` (two hex digits, either case) is the
+/// byte XX, a `%` without two hex digits after it stays as it is (`100%`), and `+` is a plus,
+/// not a space. Decoded bytes that are not UTF-8 are an error, as in both.
+fn unescape(value: &str, file: &Path) -> Result<String> {
+    if !value.contains('%') {
+        return Ok(value.to_string());
+    }
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .filter(|h| bytes[i] == b'%' && h.iter().all(u8::is_ascii_hexdigit));
+        match hex {
+            Some(h) => {
+                out.push(hex_value(h[0]) << 4 | hex_value(h[1]));
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| {
+        Error::invalid(format!(
+            "partition value {value:?} is not UTF-8 once its %XX escapes are decoded"
+        ))
+        .with("path", file.display())
+    })
+}
+
+/// The value of a hex digit (checked by the caller).
+fn hex_value(digit: u8) -> u8 {
+    char::from(digit).to_digit(16).unwrap_or(0) as u8
+}
+
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io("cannot list dataset", dir, e))?;
     for entry in entries {
@@ -190,4 +232,41 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unescapes_as_pyarrow_does() {
+        let at = Path::new("x");
+        let cases = [
+            ("a%2Fb", "a/b"),
+            ("a%2fb", "a/b"),
+            ("a%20b", "a b"),
+            ("a b", "a b"),
+            ("100%25", "100%"),
+            ("100%", "100%"),
+            ("%zz", "%zz"),
+            ("a%2", "a%2"),
+            ("%%41", "%A"),
+            ("%+1", "%+1"),
+            ("a+b", "a+b"),
+            ("x%3Dy", "x=y"),
+            ("%C3%A9%20%C3%BC", "é ü"),
+            ("caf%c3%a9", "café"),
+            ("plain", "plain"),
+            ("", ""),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(unescape(raw, at).unwrap(), want, "{raw}");
+        }
+        let e = unescape("%FF", at).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument);
+        assert!(
+            e.to_string().contains("%FF") && e.to_string().contains("path: x"),
+            "{e}"
+        );
+    }
 }

@@ -4,7 +4,8 @@
 //! pruning (over arrays of per-row-group minimums and maximums), so the two cannot disagree on
 //! how a literal is typed.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::{
     Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, Scalar, StringArray,
@@ -14,6 +15,7 @@ use arrow::compute::{cast_with_options, is_not_null, is_null, CastOptions};
 use arrow::datatypes::DataType;
 
 use super::expr::{CmpOp, Expr, Literal};
+use super::in_list::InSet;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Wraps an arrow error from a kernel with the predicate it came from.
@@ -30,47 +32,75 @@ fn literal_array(lit: &Literal) -> ArrayRef {
     }
 }
 
-/// Brings a column (or statistics array) and a literal to one type: the column's, except that
+/// The array with a dictionary's values in place of its keys.
+pub(crate) fn unpacked(column: &str, array: &ArrayRef) -> Result<ArrayRef> {
+    match array.data_type() {
+        DataType::Dictionary(_, value) => cast_with_options(array, value, &STRICT)
+            .map_err(|e| Error::internal(format!("cannot unpack dictionary column {column}: {e}"))),
+        _ => Ok(array.clone()),
+    }
+}
+
+pub(crate) const STRICT: CastOptions<'static> = CastOptions {
+    safe: false,
+    format_options: arrow::util::display::FormatOptions::new(),
+};
+
+/// The type a column of (unpacked) type `ty` and `lit` compare in: the column's, except that
 /// a fractional literal against an integer column compares in floating point, so `x > 1.5` is
 /// not truncated to `x > 1`.
+pub(crate) fn compare_type(ty: &DataType, lit: &Literal) -> DataType {
+    let integer_like =
+        ty.is_integer() || matches!(ty, DataType::Decimal128(..) | DataType::Decimal256(..));
+    if matches!(lit, Literal::Float(_)) && integer_like {
+        DataType::Float64
+    } else {
+        ty.clone()
+    }
+}
+
+/// The (unpacked) column cast to the type it is compared in.
+pub(crate) fn column_as(
+    column: &str,
+    array: &ArrayRef,
+    target: &DataType,
+    lit: &Literal,
+) -> Result<ArrayRef> {
+    if array.data_type() == target {
+        return Ok(array.clone());
+    }
+    cast_with_options(array, target, &STRICT)
+        .map_err(|e| Error::invalid(format!("cannot compare column {column} with {lit}: {e}")))
+}
+
+/// `lit` as a one-element array of `target`; `ty` is the column's type, for the message.
+pub(crate) fn literal_as(
+    column: &str,
+    ty: &DataType,
+    lit: &Literal,
+    target: &DataType,
+) -> Result<ArrayRef> {
+    let array = literal_array(lit);
+    if array.data_type() == target {
+        return Ok(array);
+    }
+    cast_with_options(&array, target, &STRICT).map_err(|e| {
+        Error::invalid(format!(
+            "cannot compare column {column} of type {ty} with {lit}: {e}"
+        ))
+    })
+}
+
+/// Brings a column (or statistics array) and a literal to one type (see [`compare_type`]).
 pub(crate) fn coerce(
     column: &str,
     array: &ArrayRef,
     lit: &Literal,
 ) -> Result<(ArrayRef, ArrayRef)> {
-    let strict = CastOptions {
-        safe: false,
-        ..CastOptions::default()
-    };
-    let mut array = array.clone();
-    if let DataType::Dictionary(_, value) = array.data_type() {
-        let value = value.as_ref().clone();
-        array = cast_with_options(&array, &value, &strict).map_err(|e| {
-            Error::internal(format!("cannot unpack dictionary column {column}: {e}"))
-        })?;
-    }
-    let lit_array = literal_array(lit);
-    let integer_like = array.data_type().is_integer()
-        || matches!(
-            array.data_type(),
-            DataType::Decimal128(..) | DataType::Decimal256(..)
-        );
-    if matches!(lit, Literal::Float(_)) && integer_like {
-        array = cast_with_options(&array, &DataType::Float64, &strict).map_err(|e| {
-            Error::invalid(format!("cannot compare column {column} with {lit}: {e}"))
-        })?;
-        return Ok((array, lit_array));
-    }
-    if lit_array.data_type() == array.data_type() {
-        return Ok((array, lit_array));
-    }
-    let lit_cast = cast_with_options(&lit_array, array.data_type(), &strict).map_err(|e| {
-        Error::invalid(format!(
-            "cannot compare column {column} of type {} with {lit}: {e}",
-            array.data_type()
-        ))
-    })?;
-    Ok((array, lit_cast))
+    let array = unpacked(column, array)?;
+    let target = compare_type(array.data_type(), lit);
+    let lit_array = literal_as(column, array.data_type(), lit, &target)?;
+    Ok((column_as(column, &array, &target, lit)?, lit_array))
 }
 
 /// `array op lit`, null where the array is null.
@@ -119,8 +149,45 @@ fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
     })
 }
 
+/// The `IN` sets of one scan, each built once rather than once a batch (a 12,000-value list
+/// costs more to build than a batch of 8,192 rows costs to look up). Keyed by the list's node,
+/// whose address is fixed while the scan that owns the filter runs, and the column's type.
+#[derive(Default)]
+pub(crate) struct InSets {
+    built: Mutex<HashMap<InKey, Option<Arc<InSet>>>>,
+}
+
+/// An `IN` node's address and the type of the column it was built for.
+type InKey = (usize, DataType);
+
+impl InSets {
+    fn get(
+        &self,
+        node: &Expr,
+        column: &str,
+        ty: &DataType,
+        values: &[Literal],
+    ) -> Result<Option<Arc<InSet>>> {
+        let key = (node as *const Expr as usize, ty.clone());
+        if let Some(found) = self.built.lock().ok().and_then(|b| b.get(&key).cloned()) {
+            return Ok(found);
+        }
+        let set = InSet::new(column, ty, values)?.map(Arc::new);
+        if let Ok(mut built) = self.built.lock() {
+            built.insert(key, set.clone());
+        }
+        Ok(set)
+    }
+}
+
 /// Evaluates `expr` on every row of `batch` with SQL three-valued logic (null = unknown).
 pub(crate) fn evaluate(expr: &Expr, batch: &RecordBatch) -> Result<BooleanArray> {
+    evaluate_with(expr, batch, &InSets::default())
+}
+
+/// [`evaluate`] with the scan's `IN` sets. Recursion is as deep as the filter, which a scan
+/// bounds (`Expr::MAX_DEPTH`); `AND` and `OR` chains are one node, walked in a loop.
+fn evaluate_with(expr: &Expr, batch: &RecordBatch, sets: &InSets) -> Result<BooleanArray> {
     let err = |e| kernel_error(expr, e);
     match expr {
         Expr::Cmp {
@@ -134,11 +201,17 @@ pub(crate) fn evaluate(expr: &Expr, batch: &RecordBatch) -> Result<BooleanArray>
             negated,
         } => {
             let array = column(batch, c)?;
-            let mut any = BooleanArray::from(vec![false; batch.num_rows()]);
-            for v in values {
-                let eq = compare(c, array, CmpOp::Eq, v)?;
-                any = boolean::or_kleene(&any, &eq).map_err(err)?;
-            }
+            let any = match sets.get(expr, c, array.data_type(), values)? {
+                Some(set) => set.contains(c, array)?,
+                None => {
+                    let mut any = BooleanArray::from(vec![false; batch.num_rows()]);
+                    for v in values {
+                        let eq = compare(c, array, CmpOp::Eq, v)?;
+                        any = boolean::or_kleene(&any, &eq).map_err(err)?;
+                    }
+                    any
+                }
+            };
             if *negated {
                 boolean::not(&any).map_err(err)
             } else {
@@ -154,19 +227,41 @@ pub(crate) fn evaluate(expr: &Expr, batch: &RecordBatch) -> Result<BooleanArray>
             }
         }
         Expr::StartsWith { column: c, prefix } => starts_with(c, column(batch, c)?, prefix),
-        Expr::And(a, b) => {
-            boolean::and_kleene(&evaluate(a, batch)?, &evaluate(b, batch)?).map_err(err)
-        }
-        Expr::Or(a, b) => {
-            boolean::or_kleene(&evaluate(a, batch)?, &evaluate(b, batch)?).map_err(err)
-        }
-        Expr::Not(a) => boolean::not(&evaluate(a, batch)?).map_err(err),
+        Expr::And(terms) => fold(terms, batch, sets, true),
+        Expr::Or(terms) => fold(terms, batch, sets, false),
+        Expr::Not(a) => boolean::not(&evaluate_with(a, batch, sets)?).map_err(err),
     }
 }
 
+/// The terms of an `AND` (or `OR`) combined in a loop, stopping early once the result is
+/// settled for every row (all false for `AND`, all true for `OR`). An empty batch evaluates
+/// every term: that is how a scan checks a filter against the schema before reading rows.
+fn fold(terms: &[Expr], batch: &RecordBatch, sets: &InSets, and: bool) -> Result<BooleanArray> {
+    let rows = batch.num_rows();
+    let mut acc = BooleanArray::from(vec![and; rows]);
+    for term in terms {
+        let mask = evaluate_with(term, batch, sets)?;
+        let combined = if and {
+            boolean::and_kleene(&acc, &mask)
+        } else {
+            boolean::or_kleene(&acc, &mask)
+        };
+        acc = combined.map_err(|e| kernel_error(term, e))?;
+        let settled = if and {
+            acc.true_count() == 0
+        } else {
+            acc.true_count() == rows
+        };
+        if rows > 0 && acc.null_count() == 0 && settled {
+            break;
+        }
+    }
+    Ok(acc)
+}
+
 /// Keeps the rows where `expr` is true (false and null both drop the row).
-pub(crate) fn filter(expr: &Expr, batch: &RecordBatch) -> Result<RecordBatch> {
-    let mask = evaluate(expr, batch)?;
+pub(crate) fn filter(expr: &Expr, batch: &RecordBatch, sets: &InSets) -> Result<RecordBatch> {
+    let mask = evaluate_with(expr, batch, sets)?;
     arrow::compute::filter_record_batch(batch, &mask).map_err(|e| kernel_error(expr, e))
 }
 

@@ -104,7 +104,14 @@ impl CmpOp {
 
 /// A row predicate. Evaluation follows SQL: a comparison with a null value is null, and rows
 /// where the whole predicate is null or false are dropped.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `AND` and `OR` hold any number of terms, and the builders ([`Expr::and`], [`Expr::or`])
+/// merge into an existing node instead of nesting, so `a AND b AND c ...` is one node however
+/// many terms it has. Nesting (an `OR` inside an `AND` inside a `NOT` ...) is bounded: a scan
+/// refuses an expression deeper than [`Expr::MAX_DEPTH`] and the parser refuses text that
+/// would build one, so pruning and evaluation stay within a small stack. Clone, comparison,
+/// formatting and drop use no recursion at all, so a tree built by hand far deeper than that
+/// can still be held, printed and dropped safely.
 pub enum Expr {
     /// `column op value`
     Cmp {
@@ -138,15 +145,22 @@ pub enum Expr {
         /// The prefix.
         prefix: String,
     },
-    /// Both hold.
-    And(Box<Expr>, Box<Expr>),
-    /// Either holds.
-    Or(Box<Expr>, Box<Expr>),
+    /// Every term holds (true when there are none).
+    And(Vec<Expr>),
+    /// At least one term holds (false when there are none).
+    Or(Vec<Expr>),
     /// Does not hold.
     Not(Box<Expr>),
 }
 
 impl Expr {
+    /// The deepest nesting of `AND`, `OR` and `NOT` a filter may have (a comparison alone is
+    /// depth 0, `NOT (a = 1 OR b = 2)` depth 2), and the deepest nesting of parentheses and
+    /// `NOT`s the parser reads. Deeper filters are refused with an `InvalidArgument` error.
+    ///
+    /// cbindgen:ignore
+    pub const MAX_DEPTH: usize = 256;
+
     /// Parses the text syntax, e.g. `dep_delay > 60 AND origin IN ('JFK','LGA')`.
     pub fn parse(text: &str) -> crate::Result<Expr> {
         super::parse::parse(text)
@@ -197,14 +211,15 @@ impl Expr {
         }
     }
 
-    /// `self AND other`.
+    /// `self AND other`. An `AND` on either side has its terms merged in, so a chain of
+    /// `and` calls builds one flat node.
     pub fn and(self, other: Expr) -> Expr {
-        Expr::And(Box::new(self), Box::new(other))
+        join(self, other, true)
     }
 
-    /// `self OR other`.
+    /// `self OR other`, merging like [`Expr::and`].
     pub fn or(self, other: Expr) -> Expr {
-        Expr::Or(Box::new(self), Box::new(other))
+        join(self, other, false)
     }
 
     /// `NOT self`.
@@ -213,35 +228,268 @@ impl Expr {
         Expr::Not(Box::new(self))
     }
 
+    /// The nesting depth: the most `AND`, `OR` and `NOT` nodes on one path from the root to a
+    /// comparison. Computed without recursion, whatever the depth.
+    pub fn depth(&self) -> usize {
+        let mut deepest = 0;
+        let mut todo = vec![(self, 0usize)];
+        while let Some((e, depth)) = todo.pop() {
+            deepest = deepest.max(depth);
+            todo.extend(e.terms().iter().map(|t| (t, depth + 1)));
+        }
+        deepest
+    }
+
     /// Every column the predicate reads, in first-use order, without repeats.
     pub fn columns(&self) -> Vec<&str> {
         let mut out = Vec::new();
-        self.collect_columns(&mut out);
+        let mut seen = std::collections::HashSet::new();
+        let mut todo = vec![self];
+        while let Some(e) = todo.pop() {
+            match e.leaf_column() {
+                Some(name) => {
+                    if seen.insert(name) {
+                        out.push(name);
+                    }
+                }
+                None => todo.extend(e.terms().iter().rev()),
+            }
+        }
         out
     }
 
-    fn collect_columns<'a>(&'a self, out: &mut Vec<&'a str>) {
-        let name = match self {
+    /// The column a comparison reads; `None` for `AND`, `OR` and `NOT`.
+    pub(crate) fn leaf_column(&self) -> Option<&str> {
+        match self {
             Expr::Cmp { column, .. }
             | Expr::In { column, .. }
             | Expr::IsNull { column, .. }
-            | Expr::StartsWith { column, .. } => column.as_str(),
-            Expr::And(a, b) | Expr::Or(a, b) => {
-                a.collect_columns(out);
-                b.collect_columns(out);
-                return;
-            }
-            Expr::Not(a) => return a.collect_columns(out),
-        };
-        if !out.contains(&name) {
-            out.push(name);
+            | Expr::StartsWith { column, .. } => Some(column),
+            Expr::And(_) | Expr::Or(_) | Expr::Not(_) => None,
+        }
+    }
+
+    /// The sub-expressions of `AND`, `OR` and `NOT`; none for a comparison.
+    pub(crate) fn terms(&self) -> &[Expr] {
+        match self {
+            Expr::And(terms) | Expr::Or(terms) => terms,
+            Expr::Not(inner) => std::slice::from_ref(inner.as_ref()),
+            _ => &[],
         }
     }
 }
 
+/// The error for a filter nested deeper than [`Expr::MAX_DEPTH`].
+pub(crate) fn too_deep(depth: usize) -> crate::Error {
+    crate::Error::invalid(format!(
+        "filter: AND, OR and NOT nest {depth} levels deep; at most {} are allowed",
+        Expr::MAX_DEPTH
+    ))
+}
+
+/// `a AND b` (or `a OR b`), adding to `a`'s own terms when it is already that operator (in
+/// place: a chain of n calls costs O(n), not O(n^2)) and taking `b`'s when it is.
+fn join(mut a: Expr, b: Expr, and: bool) -> Expr {
+    fn add(terms: &mut Vec<Expr>, mut b: Expr, and: bool) {
+        match &mut b {
+            Expr::And(more) if and => terms.append(more),
+            Expr::Or(more) if !and => terms.append(more),
+            _ => terms.push(b),
+        }
+    }
+    match &mut a {
+        Expr::And(terms) if and => {
+            add(terms, b, and);
+            a
+        }
+        Expr::Or(terms) if !and => {
+            add(terms, b, and);
+            a
+        }
+        _ => {
+            let mut terms = vec![a];
+            add(&mut terms, b, and);
+            if and {
+                Expr::And(terms)
+            } else {
+                Expr::Or(terms)
+            }
+        }
+    }
+}
+
+impl Drop for Expr {
+    /// Moves the sub-expressions onto a heap stack and drops them from there, so a deep tree
+    /// (a hand-built chain of a million `NOT`s) does not recurse once per level.
+    fn drop(&mut self) {
+        fn detach(e: &mut Expr, out: &mut Vec<Expr>) {
+            match e {
+                Expr::And(terms) | Expr::Or(terms) => out.append(terms),
+                Expr::Not(inner) => {
+                    out.push(std::mem::replace(inner.as_mut(), Expr::And(Vec::new())))
+                }
+                _ => {}
+            }
+        }
+        let mut todo = Vec::new();
+        detach(self, &mut todo);
+        while let Some(mut e) = todo.pop() {
+            detach(&mut e, &mut todo);
+        }
+    }
+}
+
+impl Clone for Expr {
+    /// Clones bottom-up on heap stacks rather than by recursion (see [`Drop`]).
+    fn clone(&self) -> Expr {
+        // `todo` holds nodes to visit, or (marked) to build from the clones of their terms,
+        // which are the last ones on `done`.
+        let mut todo = vec![(self, false)];
+        let mut done: Vec<Expr> = Vec::new();
+        while let Some((e, terms_done)) = todo.pop() {
+            let terms = e.terms();
+            if !terms_done && !terms.is_empty() {
+                todo.push((e, true));
+                todo.extend(terms.iter().rev().map(|t| (t, false)));
+                continue;
+            }
+            let mut cloned = done.split_off(done.len().saturating_sub(terms.len()));
+            done.push(match e {
+                Expr::And(_) => Expr::And(cloned),
+                Expr::Or(_) => Expr::Or(cloned),
+                // A NOT has exactly one term, cloned just before.
+                Expr::Not(_) => Expr::Not(Box::new(
+                    cloned.pop().unwrap_or_else(|| Expr::And(Vec::new())),
+                )),
+                Expr::Cmp { column, op, value } => Expr::Cmp {
+                    column: column.clone(),
+                    op: *op,
+                    value: value.clone(),
+                },
+                Expr::In {
+                    column,
+                    values,
+                    negated,
+                } => Expr::In {
+                    column: column.clone(),
+                    values: values.clone(),
+                    negated: *negated,
+                },
+                Expr::IsNull { column, negated } => Expr::IsNull {
+                    column: column.clone(),
+                    negated: *negated,
+                },
+                Expr::StartsWith { column, prefix } => Expr::StartsWith {
+                    column: column.clone(),
+                    prefix: prefix.clone(),
+                },
+            });
+        }
+        done.pop().unwrap_or_else(|| Expr::And(Vec::new()))
+    }
+}
+
+impl PartialEq for Expr {
+    /// Structural equality, compared without recursion.
+    fn eq(&self, other: &Expr) -> bool {
+        let mut todo = vec![(self, other)];
+        while let Some((a, b)) = todo.pop() {
+            let same = match (a, b) {
+                (
+                    Expr::Cmp { column, op, value },
+                    Expr::Cmp {
+                        column: c,
+                        op: o,
+                        value: v,
+                    },
+                ) => column == c && op == o && value == v,
+                (
+                    Expr::In {
+                        column,
+                        values,
+                        negated,
+                    },
+                    Expr::In {
+                        column: c,
+                        values: v,
+                        negated: n,
+                    },
+                ) => column == c && values == v && negated == n,
+                (
+                    Expr::IsNull { column, negated },
+                    Expr::IsNull {
+                        column: c,
+                        negated: n,
+                    },
+                ) => column == c && negated == n,
+                (
+                    Expr::StartsWith { column, prefix },
+                    Expr::StartsWith {
+                        column: c,
+                        prefix: p,
+                    },
+                ) => column == c && prefix == p,
+                (Expr::And(x), Expr::And(y)) | (Expr::Or(x), Expr::Or(y)) => x.len() == y.len(),
+                (Expr::Not(_), Expr::Not(_)) => true,
+                _ => false,
+            };
+            if !same {
+                return false;
+            }
+            todo.extend(a.terms().iter().zip(b.terms()));
+        }
+        true
+    }
+}
+
+/// Writes `expr` without recursion: for `AND`, `OR` and `NOT` an opening text, the terms
+/// with a separator between them and a closing text; `leaf` writes the comparisons.
+fn render(
+    expr: &Expr,
+    f: &mut fmt::Formatter<'_>,
+    texts: fn(&Expr) -> (&'static str, &'static str, &'static str),
+    leaf: fn(&Expr, &mut fmt::Formatter<'_>) -> fmt::Result,
+) -> fmt::Result {
+    enum Piece<'a> {
+        Node(&'a Expr),
+        Text(&'static str),
+    }
+    let mut todo = vec![Piece::Node(expr)];
+    while let Some(piece) = todo.pop() {
+        let e = match piece {
+            Piece::Text(text) => {
+                f.write_str(text)?;
+                continue;
+            }
+            Piece::Node(e) => e,
+        };
+        if e.leaf_column().is_some() {
+            leaf(e, f)?;
+            continue;
+        }
+        let (open, separator, close) = texts(e);
+        f.write_str(open)?;
+        todo.push(Piece::Text(close));
+        for (i, term) in e.terms().iter().enumerate().rev() {
+            todo.push(Piece::Node(term));
+            if i > 0 {
+                todo.push(Piece::Text(separator));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        let texts = |e: &Expr| match e {
+            Expr::And(terms) if terms.is_empty() => ("TRUE", "", ""),
+            Expr::Or(terms) if terms.is_empty() => ("FALSE", "", ""),
+            Expr::And(_) => ("(", " AND ", ")"),
+            Expr::Or(_) => ("(", " OR ", ")"),
+            _ => ("NOT ", "", ""),
+        };
+        render(self, f, texts, |e, f| match e {
             Expr::Cmp { column, op, value } => write!(f, "{column} {} {value}", op.symbol()),
             Expr::In {
                 column,
@@ -263,9 +511,46 @@ impl fmt::Display for Expr {
             Expr::StartsWith { column, prefix } => {
                 write!(f, "starts_with({column}, {})", Literal::Str(prefix.clone()))
             }
-            Expr::And(a, b) => write!(f, "({a} AND {b})"),
-            Expr::Or(a, b) => write!(f, "({a} OR {b})"),
-            Expr::Not(a) => write!(f, "NOT {a}"),
-        }
+            _ => Ok(()),
+        })
+    }
+}
+
+impl fmt::Debug for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let texts = |e: &Expr| match e {
+            Expr::And(_) => ("And([", ", ", "])"),
+            Expr::Or(_) => ("Or([", ", ", "])"),
+            _ => ("Not(", "", ")"),
+        };
+        render(self, f, texts, |e, f| match e {
+            Expr::Cmp { column, op, value } => f
+                .debug_struct("Cmp")
+                .field("column", column)
+                .field("op", op)
+                .field("value", value)
+                .finish(),
+            Expr::In {
+                column,
+                values,
+                negated,
+            } => f
+                .debug_struct("In")
+                .field("column", column)
+                .field("values", values)
+                .field("negated", negated)
+                .finish(),
+            Expr::IsNull { column, negated } => f
+                .debug_struct("IsNull")
+                .field("column", column)
+                .field("negated", negated)
+                .finish(),
+            Expr::StartsWith { column, prefix } => f
+                .debug_struct("StartsWith")
+                .field("column", column)
+                .field("prefix", prefix)
+                .finish(),
+            _ => Ok(()),
+        })
     }
 }

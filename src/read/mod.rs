@@ -8,6 +8,7 @@ mod eval;
 mod expr;
 mod handoff;
 mod heap;
+mod in_list;
 mod maps;
 mod merge;
 mod metadata;

@@ -10,8 +10,12 @@
 //!
 //! Every error names the offending token and its 1-based character position, because filters
 //! are typed on command lines where the user cannot see a parse tree.
+//!
+//! `AND` and `OR` chains are read in a loop into one n-ary node, and a run of `NOT`s in a loop,
+//! so only parentheses and `NOT` make the parser (and the tree) deeper; both are bounded by
+//! [`Expr::MAX_DEPTH`], and text nested deeper is refused where it goes too deep.
 
-use super::expr::{CmpOp, Expr, Literal};
+use super::expr::{too_deep, CmpOp, Expr, Literal};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -186,11 +190,21 @@ fn tokenize(src: &str) -> Result<Vec<Token>> {
 /// Parses a filter expression.
 pub(crate) fn parse(src: &str) -> Result<Expr> {
     let tokens = tokenize(src)?;
-    let mut parser = Parser { tokens, at: 0 };
+    let mut parser = Parser {
+        tokens,
+        at: 0,
+        nesting: 0,
+    };
     let expr = parser.or()?;
     let next = parser.peek();
     if next.tok != Tok::End {
         return Err(error(next.pos, &next.text, "expected AND, OR or the end"));
+    }
+    // Within the parser's bound a tree can still be deeper: each parenthesis may add an OR
+    // and an AND level.
+    let depth = expr.depth();
+    if depth > Expr::MAX_DEPTH {
+        return Err(too_deep(depth));
     }
     Ok(expr)
 }
@@ -198,6 +212,8 @@ pub(crate) fn parse(src: &str) -> Result<Expr> {
 struct Parser {
     tokens: Vec<Token>,
     at: usize,
+    /// Parentheses and `NOT`s open around the current token.
+    nesting: usize,
 }
 
 impl Parser {
@@ -235,6 +251,22 @@ impl Parser {
         }
     }
 
+    /// One level deeper (a parenthesis or `NOT` at `t`), or the error past the bound.
+    fn enter(&mut self, t: &Token) -> Result<()> {
+        self.nesting += 1;
+        if self.nesting > Expr::MAX_DEPTH {
+            return Err(error(
+                t.pos,
+                &t.text,
+                &format!(
+                    "parentheses and NOT nest deeper than {} levels",
+                    Expr::MAX_DEPTH
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn or(&mut self) -> Result<Expr> {
         let mut left = self.and()?;
         while self.eat_keyword("OR") {
@@ -252,18 +284,28 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr> {
-        if self.eat_keyword("NOT") {
-            return Ok(self.unary()?.not());
+        let mut nots = 0;
+        while self.is_keyword("NOT") {
+            let t = self.bump();
+            self.enter(&t)?;
+            nots += 1;
         }
-        self.primary()
+        let mut e = self.primary()?;
+        for _ in 0..nots {
+            e = e.not();
+        }
+        self.nesting -= nots;
+        Ok(e)
     }
 
     fn primary(&mut self) -> Result<Expr> {
         let t = self.bump();
         match t.tok {
             Tok::LParen => {
+                self.enter(&t)?;
                 let e = self.or()?;
                 self.expect(Tok::RParen, "')'")?;
+                self.nesting -= 1;
                 Ok(e)
             }
             Tok::Ident { name, quoted } => {

@@ -2,7 +2,9 @@
 //! their partition values rule out, how pages are counted for the stats, and how row groups
 //! are split into runs, one reader each.
 
-use arrow::array::Array;
+use std::path::Path;
+
+use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 
 use super::dataset::{DataFile, Dataset};
@@ -10,7 +12,7 @@ use super::eval;
 use super::expr::Expr;
 use super::prune::RowRanges;
 use super::source::ParquetSource;
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 
 /// Leaf columns whose path is one of `names` or lies under one of them.
 pub(super) fn leaf_columns(source: &ParquetSource, names: &[String]) -> Vec<usize> {
@@ -88,8 +90,7 @@ pub(super) fn partition_may_match(
     if partitions.is_empty() {
         return Ok(true);
     }
-    let mut terms = Vec::new();
-    conjuncts(filter, &mut terms);
+    let terms = conjuncts(filter);
     let batch = dataset.partition_batch(file, 1)?;
     for term in terms {
         if term.columns().iter().all(|c| partitions.contains(c)) {
@@ -102,14 +103,42 @@ pub(super) fn partition_may_match(
     Ok(true)
 }
 
-fn conjuncts<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
-    match expr {
-        Expr::And(a, b) => {
-            conjuncts(a, out);
-            conjuncts(b, out);
+/// The terms of the top-level `AND`s (nested ones included), in order, found in a loop.
+fn conjuncts(expr: &Expr) -> Vec<&Expr> {
+    let mut out = Vec::new();
+    let mut todo = vec![expr];
+    while let Some(e) = todo.pop() {
+        match e {
+            Expr::And(terms) => todo.extend(terms.iter().rev()),
+            other => out.push(other),
         }
-        other => out.push(other),
     }
+    out
+}
+
+/// Checks a scan's filter against the columns of a decoded batch (the files' merged schema
+/// and the partition columns) before any row is read, so every caller (Rust, the C ABI's
+/// `strata_scan` and `strata_scan_ipc`, Go, C++) gets the same error at the same point: a
+/// missing column is `NotFound`, a literal that cannot compare with its column
+/// `InvalidArgument`. The filter runs on an empty batch: the very code that filters rows, so
+/// the check and the scan cannot disagree.
+pub(super) fn check_filter(filter: &Expr, schema: &Schema, path: &Path) -> Result<()> {
+    for column in filter.columns() {
+        if schema.column_with_name(column).is_none() {
+            let available: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "filter column {column} is not in the data; it has {}",
+                    available.join(", ")
+                ),
+            )
+            .with("column", column)
+            .with("path", path.display()));
+        }
+    }
+    let empty = RecordBatch::new_empty(std::sync::Arc::new(schema.clone()));
+    eval::evaluate(filter, &empty).map(|_| ())
 }
 
 /// Most row groups one reader decodes: a run is paged in before it is decoded, so a limit

@@ -9,15 +9,17 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use parquet::arrow::ProjectionMask;
 use serde::Serialize;
 
-use super::dataset::Dataset;
+use super::dataset::{DataFile, Dataset};
 use super::decoded::DecodedCache;
-use super::eval;
-use super::expr::Expr;
+use super::eval::{self, InSets};
+use super::expr::{too_deep, Expr};
 use super::merge;
 use super::metadata::MetadataCache;
 use super::object::ObjectSource;
 use super::ordered;
-use super::plan::{count_pages, leaf_columns, output_schema, partition_may_match, runs, MAX_RUN};
+use super::plan::{
+    check_filter, count_pages, leaf_columns, output_schema, partition_may_match, runs, MAX_RUN,
+};
 use super::prune::{BloomPruner, Pruner};
 use super::source::ParquetSource;
 use super::split;
@@ -64,6 +66,17 @@ pub struct ScanOutput {
     pub stats: ScanStats,
 }
 
+/// What [`Scan::finish`] needs besides the batch: where it came from, the columns it is
+/// aligned to, the output columns, and the scan's `IN` sets.
+struct Finishing<'a> {
+    dataset: &'a Dataset,
+    file: &'a DataFile,
+    aligned: &'a Schema,
+    roots: &'a [&'a str],
+    output: &'a [String],
+    in_sets: &'a InSets,
+}
+
 /// A scan of one Parquet file or a directory of them (Hive-partitioned or not).
 ///
 /// ```no_run
@@ -82,6 +95,9 @@ pub struct Scan {
     path: PathBuf,
     columns: Option<Vec<String>>,
     filter: Option<Expr>,
+    /// The depth of a filter refused for nesting deeper than `Expr::MAX_DEPTH`: the scan
+    /// fails with it.
+    filter_refused: Option<usize>,
     limit: Option<u64>,
     offset: u64,
     batch_size: usize,
@@ -103,6 +119,7 @@ impl Scan {
             path: path.as_ref().to_path_buf(),
             columns: None,
             filter: None,
+            filter_refused: None,
             limit: None,
             offset: 0,
             batch_size: DEFAULT_BATCH_SIZE,
@@ -125,8 +142,20 @@ impl Scan {
     }
 
     /// Returns only rows where `filter` is true.
+    ///
+    /// The filter is checked before any row is read: a column that is in neither the data nor
+    /// the partition columns fails the scan with `NotFound`, a literal that cannot compare
+    /// with its column (`id = 'abc'` on an integer column) with `InvalidArgument`, and so
+    /// does a filter nested deeper than [`Expr::MAX_DEPTH`] levels (refused here, unwalked).
     pub fn filter(mut self, filter: Expr) -> Scan {
-        self.filter = Some(filter);
+        let depth = filter.depth();
+        if depth > Expr::MAX_DEPTH {
+            self.filter = None;
+            self.filter_refused = Some(depth);
+        } else {
+            self.filter = Some(filter);
+            self.filter_refused = None;
+        }
         self
     }
 
@@ -336,6 +365,9 @@ impl Scan {
         on_schema: &mut dyn FnMut(&SchemaRef) -> Result<()>,
         sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
     ) -> Result<(SchemaRef, ScanStats)> {
+        if let Some(depth) = self.filter_refused {
+            return Err(too_deep(depth));
+        }
         if let Some((index, count)) = self.partition {
             if index >= count {
                 return Err(Error::invalid(format!(
@@ -355,6 +387,7 @@ impl Scan {
         // Made on first need: a scan that decodes one run (a selective filter) needs no pool.
         let mut pool: Option<Option<rayon::ThreadPool>> = None;
         let mut stats = ScanStats::default();
+        let in_sets = InSets::default();
         let mut window = Window::new(self.offset, self.limit);
         let mut schema: Option<SchemaRef> = None;
         let partition_names: Vec<&str> = dataset
@@ -366,6 +399,15 @@ impl Scan {
 
         // Footers first: the files' schemas merge into the dataset's (a column missing from a
         // file reads as null there, differing types widen), and stray files fail early.
+        let open = |file: &DataFile| {
+            ParquetSource::open_in(
+                self.objects.as_deref(),
+                &file.path,
+                self.no_mmap,
+                self.metadata_cache.as_deref(),
+                decryption.clone(),
+            )
+        };
         let mut opened = Vec::new();
         for file in &dataset.files {
             if let Some(filter) = &self.filter {
@@ -374,19 +416,20 @@ impl Scan {
                     continue;
                 }
             }
-            let source = ParquetSource::open_in(
-                self.objects.as_deref(),
-                &file.path,
-                self.no_mmap,
-                self.metadata_cache.as_deref(),
-                decryption.clone(),
-            )?
-            .with_decoded_cache(self.decoded_cache.clone());
+            let source = open(file)?.with_decoded_cache(self.decoded_cache.clone());
             opened.push((file, source));
         }
+        // Every file ruled out by its partition values: the first one's footer still gives
+        // the columns, so the projection and the filter are checked and the output typed as
+        // when rows come.
+        let schema_only = match (opened.is_empty(), dataset.files.first()) {
+            (true, Some(file)) => Some((file, open(file)?)),
+            _ => None,
+        };
         let merged = merge::merge(
             opened
                 .iter()
+                .chain(&schema_only)
                 .map(|(file, source)| (file.path.as_path(), source.metadata.schema().as_ref())),
         )?;
         let output = self.output_columns(&merged, &dataset.partitions, count_only)?;
@@ -410,7 +453,11 @@ impl Scan {
             }
         }
         let aligned = Schema::new(aligned);
-        if !opened.is_empty() {
+        let has_schema = !opened.is_empty() || schema_only.is_some();
+        if let (Some(filter), true) = (&self.filter, has_schema) {
+            check_filter(filter, &aligned, &self.path)?;
+        }
+        if has_schema {
             let known = output_schema(&merged, &dataset.partitions, &output);
             on_schema(&known)?;
             schema = Some(known);
@@ -449,6 +496,14 @@ impl Scan {
             stats.row_groups_skipped +=
                 mine.iter().zip(&keep).filter(|(m, k)| **m && !**k).count() as u64;
             let leaves = leaf_columns(source, &needed);
+            let finishing = Finishing {
+                dataset: &dataset,
+                file,
+                aligned: &aligned,
+                roots: &roots,
+                output: &output,
+                in_sets: &in_sets,
+            };
 
             // Without a filter every row of a kept row group comes out, so the offset and limit
             // can be applied to whole row groups from the footer alone.
@@ -507,7 +562,7 @@ impl Scan {
                 |task: usize, send: &mut dyn FnMut((u64, RecordBatch)) -> bool| -> Result<()> {
                     let run = &tasks[runs[task].clone()];
                     let mut each = |batch: RecordBatch| {
-                        let out = self.finish(batch, &dataset, file, &aligned, &roots, &output)?;
+                        let out = self.finish(batch, &finishing)?;
                         if send(out) {
                             Ok(())
                         } else {
@@ -543,7 +598,7 @@ impl Scan {
                     None => pool.insert(self.pool()?).as_ref(),
                 };
                 let mut each = |batch: RecordBatch| -> Result<bool> {
-                    let out = self.finish(batch, &dataset, file, &aligned, &roots, &output)?;
+                    let out = self.finish(batch, &finishing)?;
                     take(out)
                 };
                 if let Some(result) =
@@ -593,24 +648,17 @@ impl Scan {
 
     /// Adds partition columns, filters, and projects to the output columns. Returns the rows
     /// decoded alongside the result.
-    fn finish(
-        &self,
-        batch: RecordBatch,
-        dataset: &Dataset,
-        file: &super::dataset::DataFile,
-        merged: &Schema,
-        roots: &[&str],
-        output: &[String],
-    ) -> Result<(u64, RecordBatch)> {
+    fn finish(&self, batch: RecordBatch, how: &Finishing) -> Result<(u64, RecordBatch)> {
         let decoded = batch.num_rows() as u64;
-        let batch = dataset.with_partition_columns(file, batch)?;
-        let batch = merge::align(batch, merged, roots)?;
+        let batch = how.dataset.with_partition_columns(how.file, batch)?;
+        let batch = merge::align(batch, how.aligned, how.roots)?;
         let batch = match &self.filter {
-            Some(filter) => eval::filter(filter, &batch)?,
+            Some(filter) => eval::filter(filter, &batch, how.in_sets)?,
             None => batch,
         };
         let schema = batch.schema();
-        let indices = output
+        let indices = how
+            .output
             .iter()
             .map(|name| {
                 schema
@@ -624,17 +672,18 @@ impl Scan {
         Ok((decoded, projected))
     }
 
-    /// The top-level columns the scan returns, checked against the file and partitions.
+    /// The top-level columns the scan returns, checked against the file and partitions (also
+    /// when only counting, which returns none: a bad projection is the same error either way).
     fn output_columns(
         &self,
         schema: &Schema,
         partitions: &[Field],
         count_only: bool,
     ) -> Result<Vec<String>> {
-        if count_only {
-            return Ok(Vec::new());
-        }
         let Some(requested) = &self.columns else {
+            if count_only {
+                return Ok(Vec::new());
+            }
             let mut all: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
             for p in partitions {
                 if !all.contains(p.name()) {
@@ -668,7 +717,7 @@ impl Scan {
                 out.push(top.to_string());
             }
         }
-        Ok(out)
+        Ok(if count_only { Vec::new() } else { out })
     }
 
     /// Names (top-level or dotted) to decode: the output plus what the filter reads, minus

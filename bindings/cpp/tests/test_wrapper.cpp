@@ -4,6 +4,9 @@
 #include <cstdlib>
 #include <string>
 #include <type_traits>
+#include <vector>
+
+using namespace std::string_literals;
 
 #include "strata.hpp"
 
@@ -26,6 +29,23 @@ static void expect_error(strata_status status, F body) {
     return;
   }
   std::fprintf(stderr, "expected strata::Error %d\n", status);
+  std::exit(1);
+}
+
+// Runs `body`, expecting strata::Error with `status` and a message containing `needle`.
+template <typename F>
+static void expect_error_naming(strata_status status, const std::string &needle, F body) {
+  try {
+    body();
+  } catch (const strata::Error &e) {
+    if (e.status() != status || std::string(e.what()).find(needle) == std::string::npos) {
+      std::fprintf(stderr, "want status %d naming '%s', got %d: %s\n", status, needle.c_str(),
+                   e.status(), e.what());
+      std::exit(1);
+    }
+    return;
+  }
+  std::fprintf(stderr, "expected strata::Error %d naming '%s'\n", status, needle.c_str());
   std::exit(1);
 }
 
@@ -98,6 +118,57 @@ int main(int argc, char **argv) {
   CHECK(!key_id.empty());
   CHECK(lake.key_list().find(key_id) != std::string::npos);
   CHECK(lake.key_rotate().find("\"rewrapped\":0") != std::string::npos);
+
+  // A bad scan setup: the status strata_scan returns (and the C tests and Go see), thrown by
+  // scan() itself, never by count_rows() later; the same through scan_ipc().
+  const std::vector<std::string> all;
+  expect_error_naming(STRATA_NOT_FOUND, "nope", [&] { strata::scan(file, all, "nope = 1"); });
+  expect_error_naming(STRATA_NOT_FOUND, "nope", [&] { strata::scan_ipc(file, all, "nope = 1"); });
+  expect_error_naming(STRATA_INVALID_ARGUMENT, "column id",
+                      [&] { strata::scan(file, all, "id = 'abc'"); });
+  expect_error_naming(STRATA_INVALID_ARGUMENT, "column id",
+                      [&] { strata::scan_ipc(file, all, "id = 'abc'"); });
+  expect_error_naming(STRATA_INVALID_ARGUMENT, "'>'", [&] { strata::scan(file, all, "id >>> 3"); });
+  expect_error_naming(STRATA_INVALID_ARGUMENT, "'>'",
+                      [&] { strata::scan_ipc(file, all, "id >>> 3"); });
+  expect_error_naming(STRATA_NOT_FOUND, "nope", [&] { strata::scan(file, {"id", "nope"}); });
+  expect_error_naming(STRATA_NOT_FOUND, "nope", [&] { strata::scan_ipc(file, {"id", "nope"}); });
+  std::string deep = std::string(20000, '(') + "id < 10" + std::string(20000, ')');
+  expect_error_naming(STRATA_INVALID_ARGUMENT, "256", [&] { strata::scan(file, all, deep); });
+
+  // Strings holding a NUL byte are refused before they reach C, where they would be cut short.
+  const std::string nul_key = "nul\0inside"s;
+  expect_error_naming(STRATA_INVALID_ARGUMENT, "NUL", [&] { lake.put(nul_key, "x"); });
+  expect_error(STRATA_NOT_FOUND, [&] { lake.stat("nul"); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { lake.put(nul_key, "x", 1); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { lake.get(nul_key); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { lake.get_bytes(nul_key); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { lake.stat(nul_key); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { lake.stat_json(nul_key); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { lake.list_json(nul_key); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { lake.remove(nul_key); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { lake.put_parquet(nul_key, strata::scan(file)); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { lake.key_new(&nul_key); });
+  const std::string nul_path = file + std::string(1, '\0') + "x";
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { strata::scan(nul_path); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { strata::scan(file, {nul_key}); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { strata::scan(file, all, "id < 10\0 OR id > 0"s); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { strata::scan_ipc(nul_path); });
+  expect_error(STRATA_INVALID_ARGUMENT,
+               [&] { strata::write_parquet(work + "/x\0.parquet"s, strata::scan(file)); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { strata::profile_file(nul_path); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { strata::check(strata::scan(file), rules + '\0'); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { strata::check_file(nul_path, rules); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { strata::check_file(file, rules + '\0'); });
+  expect_error(STRATA_INVALID_ARGUMENT,
+               [&] { strata::mask(strata::scan(file), policy + '\0', "analyst"); });
+  expect_error(STRATA_INVALID_ARGUMENT,
+               [&] { strata::mask(strata::scan(file), policy, "analyst\0"s); });
+  expect_error(STRATA_INVALID_ARGUMENT,
+               [&] { strata::mask(strata::scan(file), policy, "analyst", "{}\0"s); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { strata::Lake::open("dir = 'x'\0"s); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { strata::Lake::open_file(nul_path); });
+  expect_error(STRATA_INVALID_ARGUMENT, [&] { strata::Lake::open_dir(work + "/lake\0x"s); });
 
   std::puts("test_wrapper: ok");
   return 0;

@@ -52,8 +52,9 @@ impl<'a> BloomPruner<'a> {
                 values,
                 negated: false,
             } => values.iter().any(|v| self.may_contain(rg, column, v)),
-            Expr::And(a, b) => self.may_match(rg, a) && self.may_match(rg, b),
-            Expr::Or(a, b) => self.may_match(rg, a) || self.may_match(rg, b),
+            // As deep as the filter, which a scan bounds (Expr::MAX_DEPTH).
+            Expr::And(terms) => terms.iter().all(|t| self.may_match(rg, t)),
+            Expr::Or(terms) => terms.iter().any(|t| self.may_match(rg, t)),
             _ => true,
         }
     }

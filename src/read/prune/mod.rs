@@ -22,6 +22,7 @@ use parquet::file::metadata::ParquetMetaData;
 
 use super::eval::{compare, nulls_true, starts_with};
 use super::expr::{CmpOp, Expr, Literal};
+use super::in_list::InSet;
 use crate::error::Result;
 
 /// What one pruner prunes: whole row groups of the file, or the pages of one row group.
@@ -206,25 +207,8 @@ impl<'a> Pruner<'a> {
             Expr::In {
                 column,
                 values,
-                negated: false,
-            } => {
-                let mut any = RowRanges::all(0);
-                for v in values {
-                    any = any.union(&self.cmp(column, CmpOp::Eq, v)?);
-                }
-                any
-            }
-            Expr::In {
-                column,
-                values,
-                negated: true,
-            } => {
-                let mut every = self.all();
-                for v in values {
-                    every = every.intersect(&self.cmp(column, CmpOp::NotEq, v)?);
-                }
-                every
-            }
+                negated,
+            } => self.in_list(column, values, *negated)?,
             Expr::IsNull { column, negated } => {
                 let total = self.total;
                 let Some(s) = self.stats(column) else {
@@ -246,8 +230,22 @@ impl<'a> Pruner<'a> {
                 self.rows_of(column, mask)
             }
             Expr::StartsWith { column, prefix } => self.prefix(column, prefix)?,
-            Expr::And(a, b) => self.may_match(a)?.intersect(&self.may_match(b)?),
-            Expr::Or(a, b) => self.may_match(a)?.union(&self.may_match(b)?),
+            // Recursion is as deep as the filter, which a scan bounds (Expr::MAX_DEPTH); long
+            // AND and OR chains are one node, walked in a loop.
+            Expr::And(terms) => {
+                let mut rows = self.all();
+                for term in terms {
+                    rows = rows.intersect(&self.may_match(term)?);
+                }
+                rows
+            }
+            Expr::Or(terms) => {
+                let mut rows = RowRanges::all(0);
+                for term in terms {
+                    rows = rows.union(&self.may_match(term)?);
+                }
+                rows
+            }
             Expr::Not(inner) => match negate(inner) {
                 Some(pushed) => self.may_match(&pushed)?,
                 None => self.all(),
@@ -281,6 +279,46 @@ impl<'a> Pruner<'a> {
             Some(mask) => self.rows_of(column, mask),
             None => self.all(),
         })
+    }
+
+    /// `column [NOT] IN (values)`: through a sorted set of the values (see `in_list`), else
+    /// value by value when the type has no row format.
+    fn in_list(&mut self, column: &str, values: &[Literal], negated: bool) -> Result<RowRanges> {
+        let Some(s) = self.stats(column) else {
+            return Ok(self.all());
+        };
+        // As for `!=`: a unit whose statistics leave NaN out may hold rows NOT IN keeps.
+        if negated && s.mins.data_type().is_floating() {
+            return Ok(self.all());
+        }
+        // A literal that cannot be cast to the column type is reported by the exact filter.
+        let mask = InSet::new(column, s.mins.data_type(), values)
+            .ok()
+            .flatten()
+            .and_then(|set| {
+                if negated {
+                    let covered = set.only_candidates(column, &s.mins, &s.maxes).ok()?;
+                    boolean::not(&covered).ok()
+                } else {
+                    set.within(column, &s.mins, &s.maxes).ok()
+                }
+            });
+        if let Some(mask) = mask {
+            return Ok(self.rows_of(column, mask));
+        }
+        let mut rows = if negated {
+            self.all()
+        } else {
+            RowRanges::all(0)
+        };
+        for v in values {
+            rows = if negated {
+                rows.intersect(&self.cmp(column, CmpOp::NotEq, v)?)
+            } else {
+                rows.union(&self.cmp(column, CmpOp::Eq, v)?)
+            };
+        }
+        Ok(rows)
     }
 
     fn prefix(&mut self, column: &str, prefix: &str) -> Result<RowRanges> {
@@ -320,8 +358,8 @@ fn negate(expr: &Expr) -> Option<Expr> {
             column: column.clone(),
             negated: !negated,
         },
-        Expr::And(a, b) => Expr::Or(Box::new(a.clone().not()), Box::new(b.clone().not())),
-        Expr::Or(a, b) => Expr::And(Box::new(a.clone().not()), Box::new(b.clone().not())),
+        Expr::And(terms) => Expr::Or(terms.iter().map(|t| t.clone().not()).collect()),
+        Expr::Or(terms) => Expr::And(terms.iter().map(|t| t.clone().not()).collect()),
         Expr::Not(a) => a.as_ref().clone(),
         Expr::StartsWith { .. } => return None,
     })
