@@ -206,7 +206,14 @@ impl From<redb::Error> for Error {
 }
 
 fn index_error(message: String, err: impl std::error::Error + Send + Sync + 'static) -> Error {
-    Error::new(ErrorKind::Corrupt, format!("tier index: {message}")).set_source(err)
+    Error::new(
+        ErrorKind::Corrupt,
+        format!(
+            "tier index: {message}; if the file is damaged, `strata tier reindex` sets it aside \
+             and rebuilds it from the tiers"
+        ),
+    )
+    .set_source(err)
 }
 
 macro_rules! from_redb {

@@ -167,6 +167,32 @@ pub(crate) struct PutIntent {
     pub started_ms: u64,
 }
 
+impl Drop for TierIndex {
+    fn drop(&mut self) {
+        // SAFETY: `db` is never used again; this is the only place it is dropped.
+        let db = unsafe { std::mem::ManuallyDrop::take(&mut self.db) };
+        // Closing a damaged database may panic inside redb; a panic must not leave a drop.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(db)));
+    }
+}
+
+/// Runs `f` on the index at `path`; a panic inside it becomes a [`ErrorKind::Corrupt`] error.
+fn catch_damage<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("no detail");
+        Err(Error::corrupt(format!(
+            "the tier index is damaged ({}); run `strata tier reindex` to set it aside and \
+             rebuild it from the tiers",
+            what.lines().next().unwrap_or("no detail")
+        ))
+        .with("path", path.display()))
+    })
+}
+
 /// Puts back the record a put replaced (or removes the key when it was new).
 fn restore_old(
     objects: &mut redb::Table<&str, &[u8]>,
@@ -188,7 +214,8 @@ fn restore_old(
 
 /// The open index.
 pub(crate) struct TierIndex {
-    db: Database,
+    /// Dropped by hand (see `Drop`): redb can panic while closing a damaged file.
+    db: std::mem::ManuallyDrop<Database>,
     path: PathBuf,
 }
 
@@ -196,6 +223,10 @@ impl TierIndex {
     /// Opens or creates the index; `true` in the result when it must be built from the tiers
     /// (new, or an earlier build did not finish).
     pub fn open(path: &Path) -> Result<(Self, bool)> {
+        catch_damage(path, || Self::open_unguarded(path))
+    }
+
+    fn open_unguarded(path: &Path) -> Result<(Self, bool)> {
         let db = Database::create(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => Error::new(
                 ErrorKind::Busy,
@@ -208,11 +239,17 @@ impl TierIndex {
             .with("path", path.display()),
         })?;
         let index = TierIndex {
-            db,
+            db: std::mem::ManuallyDrop::new(db),
             path: path.to_path_buf(),
         };
         let built = index.check_format()?;
         Ok((index, !built))
+    }
+
+    /// Runs `f`, turning a panic inside redb (it panics on some damaged files instead of
+    /// returning an error) into a [`ErrorKind::Corrupt`] error that says how to recover.
+    fn guarded<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        catch_damage(&self.path, f)
     }
 
     /// Checks the layout version; returns whether the index was ever fully built.
@@ -257,38 +294,44 @@ impl TierIndex {
         durable: bool,
         f: impl FnOnce(&redb::WriteTransaction) -> Result<T>,
     ) -> Result<T> {
-        let mut txn = self.db.begin_write()?;
-        if !durable {
-            txn.set_durability(Durability::Eventual);
-        }
-        let out = f(&txn)?;
-        txn.commit()?;
-        Ok(out)
+        self.guarded(|| {
+            let mut txn = self.db.begin_write()?;
+            if !durable {
+                txn.set_durability(Durability::Eventual);
+            }
+            let out = f(&txn)?;
+            txn.commit()?;
+            Ok(out)
+        })
     }
 
     pub fn get(&self, key: &str) -> Result<Option<ObjectRecord>> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(OBJECTS)?;
-        let value = table.get(key)?;
-        value
-            .map(|v| ObjectRecord::decode(key, v.value()))
-            .transpose()
+        self.guarded(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(OBJECTS)?;
+            let value = table.get(key)?;
+            value
+                .map(|v| ObjectRecord::decode(key, v.value()))
+                .transpose()
+        })
     }
 
     /// Records under `prefix`, in key order.
     pub fn list(&self, prefix: &str) -> Result<Vec<(String, ObjectRecord)>> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(OBJECTS)?;
-        let mut out = Vec::new();
-        for entry in table.range(prefix..)? {
-            let (k, v) = entry?;
-            let key = k.value();
-            if !key.starts_with(prefix) {
-                break;
+        self.guarded(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(OBJECTS)?;
+            let mut out = Vec::new();
+            for entry in table.range(prefix..)? {
+                let (k, v) = entry?;
+                let key = k.value();
+                if !key.starts_with(prefix) {
+                    break;
+                }
+                out.push((key.to_string(), ObjectRecord::decode(key, v.value())?));
             }
-            out.push((key.to_string(), ObjectRecord::decode(key, v.value())?));
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// Records a written object. If an older copy lived in another tier, it becomes an orphan.
@@ -410,18 +453,20 @@ impl TierIndex {
 
     /// Puts journaled and not finished: only after a crash or a failed publish.
     pub fn pending_puts(&self) -> Result<Vec<(String, PutIntent)>> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(PUTS)?;
-        let mut out = Vec::new();
-        for entry in table.iter()? {
-            let (k, v) = entry?;
-            let intent: PutIntent = serde_json::from_slice(v.value()).map_err(|e| {
-                Error::corrupt(format!("tier index put journal is unreadable: {e}"))
-                    .with("key", k.value())
-            })?;
-            out.push((k.value().to_string(), intent));
-        }
-        Ok(out)
+        self.guarded(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(PUTS)?;
+            let mut out = Vec::new();
+            for entry in table.iter()? {
+                let (k, v) = entry?;
+                let intent: PutIntent = serde_json::from_slice(v.value()).map_err(|e| {
+                    Error::corrupt(format!("tier index put journal is unreadable: {e}"))
+                        .with("key", k.value())
+                })?;
+                out.push((k.value().to_string(), intent));
+            }
+            Ok(out)
+        })
     }
 
     /// Forgets an object; its copy becomes an orphan to delete. Returns the old record.
@@ -499,42 +544,48 @@ impl TierIndex {
     /// Whether any object is recorded in tier `tier` (a full scan: only for opening tier
     /// directories that lack strata's marker).
     pub fn has_tier(&self, tier: &str) -> Result<bool> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(OBJECTS)?;
-        for entry in table.iter()? {
-            let (k, v) = entry?;
-            if ObjectRecord::decode(k.value(), v.value())?.tier == tier {
-                return Ok(true);
+        self.guarded(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(OBJECTS)?;
+            for entry in table.iter()? {
+                let (k, v) = entry?;
+                if ObjectRecord::decode(k.value(), v.value())?.tier == tier {
+                    return Ok(true);
+                }
             }
-        }
-        Ok(false)
+            Ok(false)
+        })
     }
 
     pub fn moves(&self) -> Result<Vec<(String, MoveIntent)>> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(MOVES)?;
-        let mut out = Vec::new();
-        for entry in table.iter()? {
-            let (k, v) = entry?;
-            let intent: MoveIntent = serde_json::from_slice(v.value()).map_err(|e| {
-                Error::corrupt(format!("tier index move journal is unreadable: {e}"))
-                    .with("key", k.value())
-            })?;
-            out.push((k.value().to_string(), intent));
-        }
-        Ok(out)
+        self.guarded(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(MOVES)?;
+            let mut out = Vec::new();
+            for entry in table.iter()? {
+                let (k, v) = entry?;
+                let intent: MoveIntent = serde_json::from_slice(v.value()).map_err(|e| {
+                    Error::corrupt(format!("tier index move journal is unreadable: {e}"))
+                        .with("key", k.value())
+                })?;
+                out.push((k.value().to_string(), intent));
+            }
+            Ok(out)
+        })
     }
 
     pub fn orphans(&self) -> Result<Vec<(String, String)>> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(ORPHANS)?;
-        let mut out = Vec::new();
-        for entry in table.iter()? {
-            let (k, _) = entry?;
-            let (tier, key) = k.value();
-            out.push((tier.to_string(), key.to_string()));
-        }
-        Ok(out)
+        self.guarded(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(ORPHANS)?;
+            let mut out = Vec::new();
+            for entry in table.iter()? {
+                let (k, _) = entry?;
+                let (tier, key) = k.value();
+                out.push((tier.to_string(), key.to_string()));
+            }
+            Ok(out)
+        })
     }
 
     /// Removes an orphan entry once its copy is gone. Returns whether the copy may be deleted:

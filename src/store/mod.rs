@@ -145,12 +145,22 @@ impl Store {
     /// A damaged index file is kept beside the new one as `index.redb.corrupt-<ms>`.
     pub fn open_rebuilding(config: &LakeConfig) -> Result<(Store, ReindexReport)> {
         let (store, report) = Self::open_inner(config, true)?;
-        match report {
-            Some(report) => Ok((store, report)),
-            None => {
-                let report = store.reindex()?;
-                Ok((store, report))
+        if let Some(report) = report {
+            return Ok((store, report));
+        }
+        match store.reindex() {
+            Ok(report) => Ok((store, report)),
+            // Damage that opening did not show: set the file aside now and build afresh.
+            Err(e) if e.kind() == ErrorKind::Corrupt => {
+                drop(store);
+                set_index_aside(&config.dir)?;
+                let (store, report) = Self::open_inner(config, true)?;
+                match report {
+                    Some(report) => Ok((store, report)),
+                    None => Err(Error::internal("a new tier index was not built")),
+                }
             }
+            Err(e) => Err(e),
         }
     }
 
@@ -168,9 +178,7 @@ impl Store {
         let index_path = root.join(INDEX_FILE);
         let (index, created) = match TierIndex::open(&index_path) {
             Err(e) if rebuild && e.kind() == ErrorKind::Corrupt => {
-                let aside = root.join(format!("{INDEX_FILE}.corrupt-{}", now_ms()));
-                std::fs::rename(&index_path, &aside)
-                    .map_err(|e| Error::io("cannot set the damaged index aside", &index_path, e))?;
+                set_index_aside(root)?;
                 TierIndex::open(&index_path)?
             }
             other => other?,
@@ -555,6 +563,14 @@ impl Store {
         let tier = self.tier(&record.tier).map_err(|e| e.with("key", key))?;
         Ok((tier, record))
     }
+}
+
+/// Renames a damaged tier index to `index.redb.corrupt-<ms>` beside it, for inspection.
+fn set_index_aside(root: &Path) -> Result<()> {
+    let index_path = root.join(INDEX_FILE);
+    let aside = root.join(format!("{INDEX_FILE}.corrupt-{}", now_ms()));
+    std::fs::rename(&index_path, &aside)
+        .map_err(|e| Error::io("cannot set the damaged index aside", &index_path, e))
 }
 
 fn missing(key: &str) -> Error {
