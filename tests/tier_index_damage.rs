@@ -36,7 +36,10 @@ fn use_damaged(cfg: &LakeConfig) {
                 let key = format!("obj/{i:03}");
                 if let Ok(got) = store.get(&key) {
                     // What the damaged index says may be wrong; what it returns is never torn.
-                    assert!(got[..] == content(i)[..], "{key}: wrong bytes from a damaged index");
+                    assert!(
+                        got[..] == content(i)[..],
+                        "{key}: wrong bytes from a damaged index"
+                    );
                 }
             }
             let _ = store.list("");
@@ -153,7 +156,11 @@ fn cli_reindex_recovers_a_damaged_index() {
     };
     let ls = strata(&["ls"]);
     assert!(!ls.status.success());
-    assert_eq!(ls.status.code(), Some(1), "a clean error, not a crash: {ls:?}");
+    assert_eq!(
+        ls.status.code(),
+        Some(1),
+        "a clean error, not a crash: {ls:?}"
+    );
     let stderr = String::from_utf8_lossy(&ls.stderr);
     assert!(stderr.contains("tier reindex"), "{stderr}");
     let reindex = strata(&["tier", "reindex"]);
@@ -161,9 +168,10 @@ fn cli_reindex_recovers_a_damaged_index() {
     let get = strata(&["get", "a/b"]);
     assert!(get.status.success(), "{get:?}");
     assert_eq!(get.stdout, b"kept");
-    let aside = std::fs::read_dir(&root)
-        .unwrap()
-        .flatten()
-        .any(|e| e.file_name().to_string_lossy().contains("index.redb.corrupt-"));
+    let aside = std::fs::read_dir(&root).unwrap().flatten().any(|e| {
+        e.file_name()
+            .to_string_lossy()
+            .contains("index.redb.corrupt-")
+    });
     assert!(aside, "the damaged index is kept beside the new one");
 }

@@ -3,8 +3,10 @@
 //! A read looks the key up and opens its bytes under the key's view lock (see `guard`), so
 //! the record and the bytes belong together: a local file is opened then and read through that
 //! descriptor (a later overwrite renames a new file over the name; the open one stays as it
-//! was), and a remote object is read only in the version the record names (its version tag),
-//! so a read racing an overwrite sees the old object or the new one, never a mix.
+//! was); a remote object is read while the view lock is held, so a put of the same key waits
+//! for the read, and only in the version the record names (its version tag: a change made
+//! outside strata, or by a scan's later ranged reads racing a put, is refused, not mixed in).
+//! A read racing an overwrite sees the old object or the new one, never a mix.
 
 use std::fs::File;
 use std::ops::Range;
@@ -85,6 +87,11 @@ impl Store {
     /// Looks `key` up and opens its current version.
     pub(super) async fn open_version(&self, key: &str) -> Result<StoredVersion> {
         let _view = self.locks.viewing(key).await;
+        self.open_version_locked(key)
+    }
+
+    /// [`Store::open_version`] for a caller holding the key's view lock.
+    fn open_version_locked(&self, key: &str) -> Result<StoredVersion> {
         let (tier, record) = self.locate(key)?;
         let tier = self.tier_arc(&tier.name)?.clone();
         let file =
@@ -117,8 +124,17 @@ impl Store {
     ) -> Result<T> {
         let mut attempt = 0;
         loop {
-            let version = self.runtime.block_on(self.open_version(key))??;
-            match read(&version) {
+            // A local version is an open file, which later writes do not touch; a remote one
+            // is read under the view lock, so a put of the same key waits for the read instead
+            // of replacing the object under it.
+            let (version, view) = self.runtime.block_on(async {
+                let view = self.locks.viewing(key).await;
+                self.open_version_locked(key).map(|v| (v, view))
+            })??;
+            let view = version.file.is_none().then_some(view);
+            let result = read(&version);
+            drop(view);
+            match result {
                 Err(e) if e.kind() == ErrorKind::NotFound && attempt < RETRIES => {
                     attempt += 1;
                     // Replaced meanwhile: read the new version. Unchanged: the tier lost it.
