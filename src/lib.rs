@@ -36,12 +36,14 @@
 
 mod atomic_file;
 mod cache;
+mod clock;
 mod config;
 mod crypto;
 pub mod demo;
 mod error;
 mod ffi;
 mod format;
+mod lake;
 mod mask;
 mod quality;
 mod read;
@@ -59,11 +61,11 @@ pub use config::{
     DEFAULT_DIR,
 };
 pub use crypto::{
-    aead_backend, is_encrypted, new_envelope, open as open_envelope, open_to as open_envelope_to,
-    seal as seal_envelope, set_aead_backend, AeadBackend, CallbackKeyProvider, ChunkCipher,
-    EnvKeyProvider, EnvelopeHeader, KeyInfo, KeyProvider, KeyRing, MaskKeyInfo, MaskKeyRing,
-    Sealer, SecretKey, WrapFn, AEAD_BACKEND_ENV, DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, KEY_LEN,
-    MASK_KEYS_FILE, MAX_HEADER_LEN,
+    aead_backend, is_encrypted, new_envelope, open as open_envelope, open_key_provider,
+    open_to as open_envelope_to, seal as seal_envelope, set_aead_backend, AeadBackend,
+    CallbackKeyProvider, ChunkCipher, EnvKeyProvider, EnvelopeHeader, KeyInfo, KeyProvider,
+    KeyRing, Sealer, SecretKey, WrapFn, AEAD_BACKEND_ENV, DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION,
+    KEYRING_FILE, KEY_LEN, MAX_HEADER_LEN,
 };
 pub use crypto::{
     read_encrypted_parquet, write_encrypted_parquet, ParquetDecryption, ParquetEncryption,
@@ -79,10 +81,12 @@ pub use format::{
     compact, compact_until, inspect, reencode_parquet, write_parquet, ChunkInfo, CompactOptions,
     CompactReport, CompactStep, FileInfo, RowGroupInfo, MANIFEST as COMPACTION_MANIFEST,
 };
+pub use lake::{KeyRow, Keys, Lake, MaskingKeyRow, RotationSummary};
 pub use mask::{
-    detokenize, mask_array, retokenize, rewrite_parquet, Alphabet, ColumnAccess, ColumnRotation,
-    DateUnit, DigestEncoding, HashAlgorithm, MaskKey, MaskKeys, MaskOp, MaskPolicy, MemoryKeys,
-    MissingColumns, OnDenied, PreparedMask, RewriteStats, RoleMask, RotationReport,
+    detokenize, mask_array, open_mask_keys, retokenize, rewrite_parquet, Alphabet, ColumnAccess,
+    ColumnRotation, DateUnit, DigestEncoding, HashAlgorithm, MaskKey, MaskKeyInfo, MaskKeyRing,
+    MaskKeys, MaskOp, MaskPolicy, MemoryKeys, MissingColumns, OnDenied, PreparedMask, RewriteStats,
+    RoleMask, RotationReport, MASK_KEYS_FILE,
 };
 pub use quality::{
     check_batches, dataset_quality, profile_array, profile_batches, CheckOptions, ColumnProfile,
@@ -97,7 +101,6 @@ pub use read::{
     COALESCE_GAP, DEFAULT_BATCH_SIZE, KEEP_IDLE,
 };
 pub use store::{
-    open_key_provider, open_mask_keys, validate_key, ActionKind, ActionOutcome, ObjectInfo,
-    PutOptions, ReindexReport, RotateReport, RunOptions, Store, TierAction, TierRunReport,
-    INDEX_FILE, KEYRING_FILE, MAX_KEY_LEN, TIER_INDEX_FORMAT,
+    validate_key, ActionKind, ActionOutcome, ObjectInfo, PutOptions, ReindexReport, RotateReport,
+    RunOptions, Store, TierAction, TierRunReport, INDEX_FILE, MAX_KEY_LEN, TIER_INDEX_FORMAT,
 };

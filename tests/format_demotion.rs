@@ -10,7 +10,7 @@ use bytes::Bytes;
 use common::{config, local_tier};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
-use strata::{LifecycleRule, RunOptions, Store};
+use strata::{Lake, LifecycleRule, RunOptions};
 
 fn snappy_parquet() -> (Vec<u8>, arrow::array::RecordBatch) {
     let table = strata::demo::mixed_table(50_000, 5).unwrap();
@@ -34,7 +34,7 @@ fn rows(bytes: Bytes) -> arrow::array::RecordBatch {
     arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap()
 }
 
-fn demote_everything(reencode: bool) -> (Store, tempfile::TempDir) {
+fn demote_everything(reencode: bool) -> (Lake, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path(), vec![local_tier("hot"), local_tier("cold")]);
     cfg.lifecycle = vec![LifecycleRule {
@@ -49,7 +49,7 @@ fn demote_everything(reencode: bool) -> (Store, tempfile::TempDir) {
     cfg.format
         .tier_codecs
         .insert("cold".into(), "zstd:9".into());
-    let store = Store::open(&cfg).unwrap();
+    let store = Lake::open(&cfg).unwrap();
     (store, dir)
 }
 

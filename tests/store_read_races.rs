@@ -14,7 +14,7 @@ use strata::{PutOptions, Store, TierConfig};
 /// Version `n` of the object: its length alternates between 1,000 and 100,000 bytes, and every
 /// byte says which version it belongs to, so a torn read cannot pass for a whole one.
 fn version(n: u64) -> Vec<u8> {
-    let len = if n % 2 == 0 { 1_000 } else { 100_000 };
+    let len = if n.is_multiple_of(2) { 1_000 } else { 100_000 };
     let mut out = Vec::with_capacity(len);
     while out.len() < len {
         out.extend_from_slice(&n.to_le_bytes());

@@ -176,7 +176,7 @@ impl KeyRing {
 
     /// Adds a new random key, makes it active and saves the ring. Returns its id.
     pub fn add_key(&mut self, id: Option<&str>) -> Result<String> {
-        let now = crate::store::now_ms();
+        let now = crate::clock::now_ms();
         let id = match id {
             Some(id) => id.to_string(),
             None => {

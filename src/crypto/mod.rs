@@ -4,8 +4,8 @@ mod aead;
 mod envelope;
 mod keyring;
 mod keys;
-mod mask_keys;
 mod parquet;
+mod provider;
 
 pub use self::parquet::{
     read_encrypted_parquet, write_encrypted_parquet, ParquetDecryption, ParquetEncryption,
@@ -15,6 +15,8 @@ pub use envelope::{
     is_encrypted, new_envelope, open, open_to, seal, ChunkCipher, EnvelopeHeader, Sealer,
     DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, MAX_HEADER_LEN,
 };
+pub(crate) use keyring::{check_private, write_private};
 pub use keyring::{KeyInfo, KeyRing};
 pub use keys::{CallbackKeyProvider, EnvKeyProvider, KeyProvider, SecretKey, WrapFn, KEY_LEN};
-pub use mask_keys::{MaskKeyInfo, MaskKeyRing, MASK_KEYS_FILE};
+pub(crate) use provider::keyring_path;
+pub use provider::{open_key_provider, KEYRING_FILE};

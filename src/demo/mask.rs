@@ -11,8 +11,9 @@ use parquet::arrow::ArrowWriter;
 
 use crate::config::LakeConfig;
 use crate::error::{Error, ErrorKind, Result};
+use crate::mask::open_mask_keys;
 use crate::mask::MaskPolicy;
-use crate::store::{open_mask_keys, Store};
+use crate::store::Store;
 
 const POLICY: &str = r#"
 [columns.email]

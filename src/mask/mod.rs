@@ -37,6 +37,7 @@ mod fpe;
 mod generalize;
 mod hash;
 mod hmac256;
+mod keyring;
 mod keys;
 mod op;
 mod parquet_file;
@@ -49,7 +50,7 @@ mod strings;
 mod text;
 mod token;
 
-pub(crate) use keys::validate_key_id;
+pub use keyring::{open_mask_keys, MaskKeyInfo, MaskKeyRing, MASK_KEYS_FILE};
 pub use keys::{MaskKey, MaskKeys, MemoryKeys};
 pub use op::{Alphabet, DateUnit, DigestEncoding, HashAlgorithm, MaskOp};
 pub use parquet_file::{rewrite_parquet, RewriteStats};

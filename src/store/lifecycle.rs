@@ -414,8 +414,8 @@ impl Store {
 
 impl Store {
     /// On demotion of a plaintext `.parquet` object with `format.reencode_on_demotion` set:
-    /// re-encodes it with the target tier's codec policy, verifies the new file decodes to the
-    /// same rows, writes and verifies the copy. None when the hook does not apply or the new
+    /// re-encodes it with the demotion hook (the lake's: the target tier's codec policy, and a
+    /// check that the new file decodes to the same rows), writes and verifies the copy. None when the hook does not apply or the new
     /// file would not be smaller (the caller then copies the object as it is). The index still
     /// points at the source until the caller commits, so a crash here loses nothing.
     async fn reencode_into(
@@ -427,20 +427,21 @@ impl Store {
         size: u64,
         record: &ObjectRecord,
     ) -> Result<Option<Resealed>> {
-        let format = &self.config.format;
         let (Some(from_pos), Some(to_pos)) =
             (self.tier_position(&from.name), self.tier_position(&to.name))
         else {
             return Ok(None);
         };
-        if !format.reencode_on_demotion
+        let Some(hook) = self.demotion.clone() else {
+            return Ok(None);
+        };
+        if !self.config.format.reencode_on_demotion
             || record.enc.is_some()
             || to_pos <= from_pos
             || !key.ends_with(".parquet")
         {
             return Ok(None);
         }
-        let policy = format.tier_codec(&to.name, to_pos)?;
         let plain = from.read(key, None, size, record.etag.as_deref()).await?;
         if blake3::hash(&plain).to_hex().as_str() != intent.checksum {
             return Err(Error::corrupt(format!(
@@ -449,11 +450,10 @@ impl Store {
             ))
             .with("key", key));
         }
-        let encoded = tokio::task::spawn_blocking(move || {
-            crate::format::reencode_parquet(plain, policy, Some(to_pos))
-        })
-        .await
-        .map_err(|e| Error::internal(format!("re-encode task failed: {e}")))?;
+        let to_name = to.name.clone();
+        let encoded = tokio::task::spawn_blocking(move || hook(plain, &to_name, to_pos))
+            .await
+            .map_err(|e| Error::internal(format!("re-encode task failed: {e}")))?;
         let encoded = match encoded {
             Ok(bytes) if (bytes.len() as u64) < size => bytes,
             // Not Parquet after all, or no smaller: moved as it is.
@@ -462,7 +462,7 @@ impl Store {
         let checksum = blake3::hash(&encoded).to_hex().to_string();
         let stored = encoded.len() as u64;
         let etag = to
-            .write(key, Bytes::from(encoded), self.config.multipart_threshold)
+            .write(key, encoded, self.config.multipart_threshold)
             .await?;
         verify_copy(to, key, stored, &checksum, etag.as_deref()).await?;
         Ok(Some(Resealed {

@@ -25,7 +25,6 @@ mod lock;
 mod read;
 mod reindex;
 mod rotate;
-mod scan_input;
 mod sealed;
 mod tier;
 mod write;
@@ -33,7 +32,7 @@ mod write;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -47,11 +46,11 @@ use index::{ObjectRecord, TierIndex};
 use lock::RootLock;
 use tier::Tier;
 
+pub(crate) use cached::{CachedObject, TierFetch};
 pub use index::INDEX_FORMAT as TIER_INDEX_FORMAT;
 pub use lifecycle::{ActionKind, ActionOutcome, RunOptions, TierAction, TierRunReport};
 pub use reindex::ReindexReport;
 pub use rotate::RotateReport;
-pub use sealed::{open_key_provider, open_mask_keys, KEYRING_FILE};
 pub use tier::{validate_key, MAX_KEY_LEN};
 
 /// File name of the tier index inside the data root.
@@ -121,7 +120,14 @@ pub struct Store {
     runtime: Runtime,
     cache: crate::cache::Cache,
     lock: RootLock,
+    /// Re-encodes a Parquet object for a colder tier (set by the lake: the store knows bytes,
+    /// not Parquet).
+    demotion: Option<DemotionHook>,
 }
+
+/// Re-encodes the plaintext of a Parquet object demoted into tier `(name, position)`; an
+/// error or a result no smaller than the input moves the object as it is.
+pub type DemotionHook = std::sync::Arc<dyn Fn(Bytes, &str, usize) -> Result<Bytes> + Send + Sync>;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -203,6 +209,7 @@ impl Store {
             runtime,
             cache: crate::cache::Cache::new(&config.cache),
             lock,
+            demotion: None,
         };
         store.reconcile_puts()?;
         let report = if created {
@@ -249,6 +256,12 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Sets how Parquet objects are re-encoded on their way to a colder tier (with
+    /// `format.reencode_on_demotion`); without a hook they move as they are.
+    pub fn set_demotion_hook(&mut self, hook: DemotionHook) {
+        self.demotion = Some(hook);
     }
 
     /// Replaces tier `name`'s object store by `wrap(store)`: instrumentation, or faults
@@ -491,7 +504,7 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn note_read(&self, key: &str) -> Result<()> {
+    pub(crate) fn note_read(&self, key: &str) -> Result<()> {
         let window = self.promote_window(key).as_millis() as u64;
         let full = {
             let mut pending = self.lock_reads();
@@ -577,16 +590,7 @@ fn missing(key: &str) -> Error {
     Error::not_found("no such object").with("key", key)
 }
 
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> u64 {
-    to_ms(SystemTime::now())
-}
-
-pub(crate) fn to_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub(crate) use crate::clock::{now_ms, to_ms};
 
 impl Drop for Store {
     fn drop(&mut self) {

@@ -90,6 +90,11 @@ impl Store {
         self.open_version_locked(key)
     }
 
+    /// [`Store::open_version`] from a caller outside the runtime.
+    pub(crate) fn open_version_blocking(&self, key: &str) -> Result<StoredVersion> {
+        self.runtime.block_on(self.open_version(key))?
+    }
+
     /// [`Store::open_version`] for a caller holding the key's view lock.
     fn open_version_locked(&self, key: &str) -> Result<StoredVersion> {
         let (tier, record) = self.locate(key)?;

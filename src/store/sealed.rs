@@ -6,7 +6,6 @@
 
 use std::io::Read;
 use std::ops::Range;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -15,46 +14,10 @@ use super::index::Sealed;
 use super::read::StoredVersion;
 use super::tier::Tier;
 use super::Store;
-use crate::config::LakeConfig;
-use crate::crypto::{
-    self, EnvKeyProvider, EnvelopeHeader, KeyProvider, KeyRing, MaskKeyRing, Sealer,
-    MASK_KEYS_FILE, MAX_HEADER_LEN,
-};
+use crate::crypto::{self, open_key_provider, EnvelopeHeader, KeyProvider, Sealer, MAX_HEADER_LEN};
 use crate::error::{Error, ErrorKind, Result};
 
-/// Key file name inside the data root when the config names none.
-pub const KEYRING_FILE: &str = "keyring.toml";
-
-/// Path of the key ring `config` names (default `<dir>/keyring.toml`).
-pub(crate) fn keyring_path(config: &LakeConfig) -> PathBuf {
-    match &config.encryption.keyring {
-        Some(p) if p.is_absolute() => p.clone(),
-        Some(p) => config.dir.join(p),
-        None => config.dir.join(KEYRING_FILE),
-    }
-}
-
-/// The key provider `config` names, without opening the store (so without taking the data
-/// root's lock): the environment key, else the key ring, created when `create` is set.
-/// A missing ring without `create` is [`ErrorKind::NotFound`].
-pub fn open_key_provider(config: &LakeConfig, create: bool) -> Result<Arc<dyn KeyProvider>> {
-    if let Some(var) = &config.encryption.key_env {
-        return Ok(Arc::new(EnvKeyProvider::from_env(var, "env")?));
-    }
-    let path = keyring_path(config);
-    if !create && !path.exists() {
-        return Err(Error::not_found("there is no key ring").with("path", path.display()));
-    }
-    Ok(Arc::new(KeyRing::load_or_create(&path)?))
-}
-
-/// The masking keys of `config`'s data root (`<dir>/maskkeys.toml`), wrapped by its key
-/// provider. With `create`, a missing key ring is created (masking keys themselves are made
-/// by [`MaskKeyRing::ensure`]).
-pub fn open_mask_keys(config: &LakeConfig, create: bool) -> Result<MaskKeyRing> {
-    let provider = open_key_provider(config, create)?;
-    MaskKeyRing::load(&config.dir.join(MASK_KEYS_FILE), provider)
-}
+pub(crate) use crate::crypto::keyring_path;
 
 impl Store {
     /// Whether a new object `key` in `tier` is encrypted: the call's choice, else the policy.
@@ -80,6 +43,20 @@ impl Store {
     /// reloaded key ring after `key new`.
     pub fn set_key_provider(&self, keys: Arc<dyn KeyProvider>) {
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Some(keys);
+    }
+
+    /// The key provider when there is one (set, named by the environment, or a key ring on
+    /// disk); never creates a key ring.
+    pub(crate) fn existing_key_provider(&self) -> Result<Option<Arc<dyn KeyProvider>>> {
+        let set = self
+            .keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some();
+        if set || self.config.encryption.key_env.is_some() || self.keyring_path().exists() {
+            return self.key_provider(false).map(Some);
+        }
+        Ok(None)
     }
 
     /// The key provider; with `create`, a key ring is created on first use.

@@ -10,11 +10,10 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
 
-use super::cached::{CachedObject, TierFetch};
-use super::Store;
 use crate::cache::BlockCache;
 use crate::error::Result;
-use crate::read::{FileVersion, ObjectReader, ObjectSource};
+use crate::read::{FileVersion, ObjectReader, ObjectSource, Scan};
+use crate::store::{CachedObject, Store, TierFetch};
 
 /// One object version open for a scan.
 struct LakeObject {
@@ -55,7 +54,7 @@ impl ObjectReader for LakeObject {
 
 impl ObjectSource for Store {
     fn open_object(&self, name: &str) -> Result<Arc<dyn ObjectReader>> {
-        let stored = self.runtime.block_on(self.open_version(name))??;
+        let stored = self.open_version_blocking(name)?;
         self.note_read(name)?;
         let record = &stored.record;
         let object = crate::cache::ObjectVersion::new(name, &record.checksum, 0);
@@ -67,7 +66,7 @@ impl ObjectSource for Store {
             inode: (u64::MAX, object.version),
         };
         let read = match self.cached_object(&stored)? {
-            Some(cached) => Reads::Cached(self.cache.blocks().clone(), cached),
+            Some(cached) => Reads::Cached(self.cache().blocks().clone(), cached),
             None => Reads::Direct(Arc::new(self.tier_fetch(&stored)?)),
         };
         // A plaintext object of an uncached local tier is mapped as a file is; the path is the
@@ -84,4 +83,20 @@ impl ObjectSource for Store {
             read,
         }))
     }
+}
+
+/// A scan of lake object `key`, wired to the tiers, the caches and, when the lake has a key
+/// provider, Parquet decryption.
+pub(super) fn scan(store: &Arc<Store>, key: &str) -> Result<Scan> {
+    crate::store::validate_key(key)?;
+    let mut scan = Scan::new(key)
+        .objects(store.clone())
+        .metadata_cache(store.cache().footers());
+    if let Some(batches) = store.cache().batches() {
+        scan = scan.decoded_cache(batches);
+    }
+    if let Some(keys) = store.existing_key_provider()? {
+        scan = scan.decryption(crate::crypto::ParquetDecryption::from_provider(keys));
+    }
+    Ok(scan)
 }

@@ -26,13 +26,21 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use super::keyring::{check_private, write_private};
-use super::keys::{KeyProvider, SecretKey};
+use super::keys::{validate_key_id, MaskKey, MaskKeys};
+use crate::config::LakeConfig;
+use crate::crypto::{check_private, open_key_provider, write_private, KeyProvider, SecretKey};
 use crate::error::{Error, ErrorKind, Result};
-use crate::mask::{validate_key_id, MaskKey, MaskKeys};
 
 /// File name of the masking keys inside the data root.
 pub const MASK_KEYS_FILE: &str = "maskkeys.toml";
+
+/// The masking keys of `config`'s data root (`<dir>/maskkeys.toml`), wrapped by its key
+/// provider. With `create`, a missing key ring is created (masking keys themselves are made
+/// by [`MaskKeyRing::ensure`]).
+pub fn open_mask_keys(config: &LakeConfig, create: bool) -> Result<MaskKeyRing> {
+    let provider = open_key_provider(config, create)?;
+    MaskKeyRing::load(&config.dir.join(MASK_KEYS_FILE), provider)
+}
 const FILE_VERSION: u32 = 1;
 
 /// How errors name the file, and the only names they may quote from it.
@@ -244,7 +252,7 @@ impl MaskKeyRing {
             version,
             kek,
             wrapped: to_hex(&wrapped),
-            created_ms: crate::store::now_ms(),
+            created_ms: crate::clock::now_ms(),
         };
         self.entries
             .entry(id.to_string())

@@ -1,0 +1,225 @@
+//! The `Lake`: strata's one front door.
+//!
+//! A `Lake` owns an open data root: the tiered store (with its cache, key providers and I/O
+//! runtime), the masking keys, and the hooks that tie the subsystems together (Parquet
+//! re-encoding on demotion, scans wired to tiers, cache and decryption, writes through the one
+//! Parquet writer). The command line, the C ABI, the Go binding and the demo all go through it;
+//! nothing above this module wires subsystems by hand.
+//!
+//! A `Lake` is `Send + Sync` and cheap to clone (the clones share one open root). Scans and
+//! streams made from it hold their own share, so dropping the last `Lake` while a scan is still
+//! being read is safe: the root closes when the last of them goes.
+//!
+//! ```
+//! # fn main() -> strata::Result<()> {
+//! let dir = tempfile::tempdir().unwrap();
+//! let lake = strata::Lake::open_dir(dir.path())?;
+//! lake.put("raw/2026/12/01.csv", b"id,amount\n1,9.5\n".to_vec())?;
+//! assert_eq!(&lake.get("raw/2026/12/01.csv")?[..], b"id,amount\n1,9.5\n");
+//! assert_eq!(lake.stat("raw/2026/12/01.csv")?.tier, "hot");
+//! # Ok(()) }
+//! ```
+
+mod demote;
+mod keys;
+mod objects;
+mod write;
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+
+use crate::config::LakeConfig;
+use crate::error::Result;
+use crate::read::Scan;
+use crate::store::{
+    ObjectInfo, PutOptions, ReindexReport, RunOptions, Store, TierAction, TierRunReport,
+};
+
+pub use keys::{KeyRow, Keys, MaskingKeyRow, RotationSummary};
+
+/// An open data lake. See the [module docs](self).
+#[derive(Clone)]
+pub struct Lake {
+    store: Arc<Store>,
+}
+
+impl std::fmt::Debug for Lake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lake").field("store", &self.store).finish()
+    }
+}
+
+impl Lake {
+    /// Opens the data root of `config`, creating it if needed, and takes its lock.
+    pub fn open(config: &LakeConfig) -> Result<Lake> {
+        Ok(Lake::from_store(Store::open(config)?))
+    }
+
+    /// Opens (creating if needed) a lake with the default layout rooted at `dir`: local hot
+    /// and cold tiers, the default policies.
+    pub fn open_dir(dir: impl AsRef<Path>) -> Result<Lake> {
+        Lake::open(&LakeConfig::local(dir.as_ref()))
+    }
+
+    /// Opens the data root and rebuilds the tier index from the tiers (`strata tier
+    /// reindex`); a damaged index file is set aside first.
+    pub fn open_rebuilding(config: &LakeConfig) -> Result<(Lake, ReindexReport)> {
+        let (store, report) = Store::open_rebuilding(config)?;
+        Ok((Lake::from_store(store), report))
+    }
+
+    /// Takes over an existing directory as local tier `name` of `config`, without opening the
+    /// lake: its files become objects at the next reindex (`strata tier adopt`).
+    pub fn adopt_tier(config: &LakeConfig, name: &str) -> Result<()> {
+        Store::adopt_tier(config, name)
+    }
+
+    fn from_store(mut store: Store) -> Lake {
+        demote::install(&mut store);
+        Lake {
+            store: Arc::new(store),
+        }
+    }
+
+    /// The configuration this lake was opened with.
+    pub fn config(&self) -> &LakeConfig {
+        self.store.config()
+    }
+
+    /// The data root.
+    pub fn dir(&self) -> &Path {
+        self.store.dir()
+    }
+
+    /// The tiered store underneath: for specialist work (cache statistics, simulated
+    /// latency in benches) that the lake does not offer itself.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Writes an object atomically, to the tier the placement rules choose, encrypted when
+    /// the encryption policy says so.
+    pub fn put(&self, key: &str, data: impl Into<Bytes>) -> Result<ObjectInfo> {
+        self.store.put(key, data)
+    }
+
+    /// [`Lake::put`] with options, e.g. to force encryption on or off.
+    pub fn put_with(
+        &self,
+        key: &str,
+        data: impl Into<Bytes>,
+        options: &PutOptions,
+    ) -> Result<ObjectInfo> {
+        self.store.put_with(key, data, options)
+    }
+
+    /// Writes an object from a reader, streamed (never held whole in memory).
+    pub fn put_reader(
+        &self,
+        key: &str,
+        reader: &mut dyn std::io::Read,
+        size_hint: Option<u64>,
+        options: &PutOptions,
+    ) -> Result<ObjectInfo> {
+        self.store.put_reader_with(key, reader, size_hint, options)
+    }
+
+    /// Writes a local file as an object.
+    pub fn put_file(&self, key: &str, path: &Path, options: &PutOptions) -> Result<ObjectInfo> {
+        self.store.put_file(key, path, options)
+    }
+
+    /// Reads a whole object (a memory map on local tiers; decrypted when sealed).
+    pub fn get(&self, key: &str) -> Result<Bytes> {
+        self.store.get(key)
+    }
+
+    /// Reads bytes `range` of an object.
+    pub fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes> {
+        self.store.get_range(key, range)
+    }
+
+    /// Streams a whole object into `out`; returns the bytes written.
+    pub fn get_to(&self, key: &str, out: &mut dyn std::io::Write) -> Result<u64> {
+        self.store.get_to(key, out)
+    }
+
+    /// What the index knows of an object.
+    pub fn stat(&self, key: &str) -> Result<ObjectInfo> {
+        self.store.stat(key)
+    }
+
+    /// Whether an object exists.
+    pub fn exists(&self, key: &str) -> Result<bool> {
+        self.store.exists(key)
+    }
+
+    /// Objects whose keys start with `prefix`, in key order.
+    pub fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
+        self.store.list(prefix)
+    }
+
+    /// Deletes an object.
+    pub fn delete(&self, key: &str) -> Result<()> {
+        self.store.delete(key)
+    }
+
+    /// Copies an object to a new key in the same tier; an existing `to` is replaced.
+    pub fn copy(&self, from: &str, to: &str) -> Result<ObjectInfo> {
+        self.store.copy(from, to)
+    }
+
+    /// Renames an object; an existing `to` is replaced.
+    pub fn rename(&self, from: &str, to: &str) -> Result<ObjectInfo> {
+        self.store.rename(from, to)
+    }
+
+    /// The actions the tier policies call for at `now`, without changing anything.
+    pub fn plan_tiers(&self, now: SystemTime) -> Result<Vec<TierAction>> {
+        self.store.plan_tiers(now)
+    }
+
+    /// Applies the tier policies (`strata tier run`); `progress(done, total)` as actions end.
+    pub fn run_tiers(
+        &self,
+        options: &RunOptions,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<TierRunReport> {
+        self.store.run_tiers(options, progress)
+    }
+
+    /// Rebuilds the tier index from the tiers (access statistics restart from zero).
+    pub fn reindex(&self) -> Result<ReindexReport> {
+        self.store.reindex()
+    }
+
+    /// [`Lake::reindex`] with `progress(hashed, listed)`.
+    pub fn reindex_with_progress(
+        &self,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<ReindexReport> {
+        self.store.reindex_with_progress(progress)
+    }
+
+    /// A scan of the lake object (a Parquet file) `key`, through the tiers and the cache,
+    /// decrypting Parquet modular encryption with the lake's key provider when the object is
+    /// encrypted. Add projection, filter and the rest as with any [`Scan`].
+    pub fn scan(&self, key: &str) -> Result<Scan> {
+        objects::scan(&self.store, key)
+    }
+
+    /// The key workflows: new keys, rotation, retirement, masking keys.
+    pub fn keys(&self) -> Keys<'_> {
+        Keys::new(self)
+    }
+}
+
+// A lake is handed between threads and shared by the C ABI's handles.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Lake>();
+};
