@@ -138,6 +138,7 @@ fn compaction_never_renames_over_what_holds_an_output_name() {
             }
         }
         let err = strata::compact(&dir, &CompactOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{planted}: {err}");
         assert!(err.to_string().contains("move it away"), "{planted}: {err}");
         let meta = std::fs::symlink_metadata(fin).unwrap();
         match planted {

@@ -272,7 +272,7 @@ fn move_into_place(staged: &Path, fin: &Path) -> Result<()> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(Error::new(
-                ErrorKind::Io,
+                ErrorKind::AlreadyExists,
                 format!(
                     "something is already at the compacted file's name; strata does not \
                      replace it (its rows are still read from {}): move it away and run \
