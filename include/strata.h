@@ -413,8 +413,11 @@ strata_status strata_scan_ipc(const char *path,
                               const uint8_t **data,
                               size_t *len);
 
-// Writes the batches of the Arrow C Stream `stream` as a Parquet file at `path` (replacing it
-// atomically). The stream is always consumed and released, even on error.
+// Writes the batches of the Arrow C Stream `stream` as a Parquet file at `path`. A regular
+// file (or a new path) is replaced whole or not at all: the bytes go to a staging file created
+// exclusively under an unguessable name beside it, synced and renamed over it. A character
+// device, FIFO or socket is written directly; a symlink is written through; a directory is
+// `STRATA_INVALID_ARGUMENT`. The stream is always consumed and released, even on error.
 strata_status strata_write_parquet(const char *path,
                                    struct ArrowArrayStream *stream);
 

@@ -19,6 +19,7 @@ const PROGRAMS: &[&str] = &[
     "test_policy_columns",
     "test_scan_errors",
     "test_filter_limits",
+    "test_write_parquet",
     "example",
 ];
 
@@ -52,7 +53,11 @@ fn compile(name: &str, out: &Path, extra: &[&str]) {
 fn args(name: &str, scratch: &Path) -> Vec<PathBuf> {
     let dir = scratch.join(format!("{name}-data"));
     match name {
-        "test_streams" | "test_policy_columns" | "test_scan_errors" | "test_filter_limits" => {
+        "test_streams"
+        | "test_policy_columns"
+        | "test_scan_errors"
+        | "test_filter_limits"
+        | "test_write_parquet" => {
             let file = scratch.join("people.parquet");
             native::write_people(&file);
             std::fs::create_dir_all(&dir).unwrap();

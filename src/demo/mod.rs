@@ -168,6 +168,33 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
+/// A directory of the demo's own, made new (never an existing one, never through a link) under
+/// a random name in the data root, and removed with what it holds when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(root: &std::path::Path) -> Result<Scratch> {
+        let mut tag = [0u8; 8];
+        getrandom::fill(&mut tag)
+            .map_err(|e| Error::internal(format!("the OS random source failed: {e}")))?;
+        let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+        let dir = root.join(format!(".strata-demo-{tag}"));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(&dir)
+            .map_err(|e| Error::io("demo: cannot create its scratch directory", &dir, e))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// The rules the demo checks its bronze data against.
 const BRONZE_RULES: &str = r#"
 [[rules]]
@@ -209,8 +236,11 @@ severity = "info"
 fn bronze(store: &Store, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()> {
     say("\n== Bronze data: a pruned scan, a profile and a check".into())?;
     let table = data::bronze_trips(200_000)?;
+    // The demo's own files live in a new directory under a name nobody can guess, removed when
+    // the demo ends: nothing planted in the data root can redirect or receive them.
+    let scratch = Scratch::new(store.dir())?;
     // Written through the format path: per-column codecs and encodings chosen by `auto`.
-    let staging = store.dir().join(".demo-bronze.parquet");
+    let staging = scratch.0.join("bronze.parquet");
     let options = crate::format::WriteOptions {
         row_group_rows: data::ROW_GROUP_ROWS,
         ..crate::format::WriteOptions::default()
@@ -225,7 +255,6 @@ fn bronze(store: &Store, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()
         .as_ref()
         .ok()
         .and_then(|_| std::fs::read(&staging).ok());
-    let _ = std::fs::remove_file(&staging);
     let summary = summary?;
     let bytes = bytes.ok_or_else(|| Error::internal("demo: cannot read the bronze file back"))?;
     let plain = data::to_parquet(&table)?.len();
@@ -260,10 +289,12 @@ fn bronze(store: &Store, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()
     let path = match store.local_file(key) {
         Some(path) => path,
         None => {
-            // An object-store hot tier: scan a local copy.
-            let path = store.dir().join("demo-bronze-trips.parquet");
-            std::fs::write(&path, store.get(key)?)
+            // An object-store hot tier: scan a local copy of what the lake returns.
+            let path = scratch.0.join("trips.parquet");
+            let mut file = crate::AtomicFile::create(&path)?;
+            file.write_all(&store.get(key)?)
                 .map_err(|e| Error::io("demo: cannot write", &path, e))?;
+            file.commit()?;
             path
         }
     };

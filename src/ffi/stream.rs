@@ -19,7 +19,7 @@ use super::buffers::{put_bytes, strata_bytes};
 use super::guard::{guard, invalid, strata_status};
 use super::lake::{lake, strata_lake};
 use super::objects::strata_object_info;
-use crate::{Error, ErrorKind, Expr, Result, Scan, ScanReader};
+use crate::{AtomicFile, Error, ErrorKind, Expr, Result, Scan, ScanReader};
 
 pub(crate) fn arrow_error(err: ArrowError) -> Error {
     Error::new(ErrorKind::InvalidArgument, format!("arrow: {err}")).set_source(err)
@@ -198,8 +198,11 @@ fn parquet_error(err: parquet::errors::ParquetError) -> Error {
     Error::new(ErrorKind::Io, format!("parquet: {err}")).set_source(err)
 }
 
-/// Writes the batches of the Arrow C Stream `stream` as a Parquet file at `path` (replacing it
-/// atomically). The stream is always consumed and released, even on error.
+/// Writes the batches of the Arrow C Stream `stream` as a Parquet file at `path`. A regular
+/// file (or a new path) is replaced whole or not at all: the bytes go to a staging file created
+/// exclusively under an unguessable name beside it, synced and renamed over it. A character
+/// device, FIFO or socket is written directly; a symlink is written through; a directory is
+/// `STRATA_INVALID_ARGUMENT`. The stream is always consumed and released, even on error.
 #[no_mangle]
 pub extern "C" fn strata_write_parquet(
     path: *const c_char,
@@ -209,18 +212,10 @@ pub extern "C" fn strata_write_parquet(
         // Taken before any other argument is checked, so it is released on every path.
         let reader = take_stream(stream)?;
         let path = Path::new(args::text(path, "path")?);
-        // Written beside the target and renamed over it, so readers never see a torn file.
-        let staging = path.with_extension("parquet.strata-tmp");
-        let file = std::fs::File::create(&staging)
-            .map_err(|e| Error::io("cannot create the Parquet file", &staging, e))?;
-        let written = write_parquet(reader, file).and_then(|_| {
-            std::fs::rename(&staging, path)
-                .map_err(|e| Error::io("cannot rename the Parquet file", path, e))
-        });
-        if written.is_err() {
-            let _ = std::fs::remove_file(&staging);
-        }
-        written
+        // Dropped uncommitted on an error: the staging file goes and the target is untouched.
+        let mut file = AtomicFile::create(path)?;
+        write_parquet(reader, &mut file)?;
+        file.commit()
     })
 }
 

@@ -4,11 +4,21 @@
 //! Per group of small files in one directory:
 //!
 //! 1. The new files are written under hidden staging names (`.strata-compact-<final name>`),
-//!    each atomically; readers skip hidden files, so nothing changes for them.
+//!    each through [`AtomicFile`] (an exclusive, no-follow, randomly named partial file, synced,
+//!    renamed into place, the directory synced); readers skip hidden files, so nothing changes
+//!    for them. Final names carry 64 random bits per run (`part-c<16 hex>-<n>.parquet`), so
+//!    neither name can be known, and planted, before the run starts.
 //! 2. Their row counts are checked against the inputs', then a manifest
 //!    (`_strata_compaction.json` at the dataset root, written atomically) records the inputs and
 //!    the outputs. Writing the manifest is the commit point.
-//! 3. The outputs are renamed to their final names, the inputs deleted, the manifest removed.
+//! 3. The outputs are renamed to their final names, never over anything already there (a file,
+//!    a link, a FIFO: the rename refuses and the manifest stays), the inputs deleted, the
+//!    manifest removed.
+//!
+//! Only regular files are compacted: a symlink or special file in the dataset is left alone.
+//! The manifest is checked before it is acted on: every path in it must stay inside the dataset
+//! and pair a staged name with its final name, so a damaged or planted manifest cannot make a
+//! compaction (or a scan) rename, read or delete anything else.
 //!
 //! A crash before the manifest leaves the old files (and hidden staging files, removed by the
 //! next compaction). A crash after it leaves a manifest that the next compaction rolls forward.
@@ -100,14 +110,76 @@ pub(crate) struct PendingView {
 
 fn read_manifest(root: &Path) -> Result<Option<Manifest>> {
     let path = root.join(MANIFEST);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            Error::corrupt(format!("unreadable compaction manifest: {e}"))
-                .with("path", path.display())
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("cannot read compaction manifest", &path, e)),
+    match std::fs::symlink_metadata(&path) {
+        Ok(meta) if !meta.is_file() => return Err(not_a_manifest(&path)),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("cannot read compaction manifest", &path, e)),
     }
+    let bytes =
+        std::fs::read(&path).map_err(|e| Error::io("cannot read compaction manifest", &path, e))?;
+    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::corrupt(format!("unreadable compaction manifest: {e}")).with("path", path.display())
+    })?;
+    check_manifest(&manifest).map_err(|what| {
+        Error::corrupt(format!("compaction manifest {what}; not acting on it"))
+            .with("path", path.display())
+    })?;
+    Ok(Some(manifest))
+}
+
+fn not_a_manifest(path: &Path) -> Error {
+    Error::corrupt(
+        "something other than a regular file (a link, a directory) is at the compaction \
+         manifest's name; strata does not follow or replace it: move it away",
+    )
+    .with("path", path.display())
+}
+
+/// What is wrong with `m`, if anything: every path must be relative, inside the dataset, and
+/// of the kind compaction writes (a staged output beside its final name, Parquet inputs).
+fn check_manifest(m: &Manifest) -> std::result::Result<(), String> {
+    let inside = |p: &str| {
+        let path = Path::new(p);
+        !p.is_empty()
+            && path
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)))
+    };
+    let name = |p: &str| {
+        Path::new(p)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    for (staged, fin) in &m.outputs {
+        if !inside(staged) || !inside(fin) {
+            return Err(format!(
+                "names a path outside the dataset ({staged} -> {fin})"
+            ));
+        }
+        let paired = name(staged).strip_prefix(STAGED) == Some(name(fin).as_str())
+            && Path::new(staged).parent() == Path::new(fin).parent()
+            && !name(fin).starts_with(['.', '_']);
+        if !paired {
+            return Err(format!(
+                "pairs {staged} with {fin}, which is not its final name"
+            ));
+        }
+    }
+    for input in &m.inputs {
+        let n = name(input);
+        if !inside(input) || n.starts_with(['.', '_']) || !is_parquet_name(&n) {
+            return Err(format!(
+                "names {input} as an input, which compaction never does"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn is_parquet_name(name: &str) -> bool {
+    name.ends_with(".parquet") || name.ends_with(".parq")
 }
 
 /// The reader's view of an unfinished, committed compaction (None when there is none).
@@ -132,11 +204,20 @@ fn sync_dir(dir: &Path) {
     }
 }
 
+/// Whether something (a file, a link, anything) is at `path`, without following a link.
+fn present(path: &Path) -> Result<bool> {
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io("cannot inspect compacted file", path, e)),
+    }
+}
+
 /// Finishes a committed compaction: every output to its final name, then the inputs go.
 fn roll_forward(root: &Path, m: &Manifest) -> Result<()> {
     // Check every output exists before deleting anything.
     for (staged, fin) in &m.outputs {
-        if !root.join(staged).exists() && !root.join(fin).exists() {
+        if !present(&root.join(staged))? && !present(&root.join(fin))? {
             return Err(Error::corrupt(format!(
                 "compaction manifest names output {fin}, which is missing; inputs kept"
             ))
@@ -145,12 +226,8 @@ fn roll_forward(root: &Path, m: &Manifest) -> Result<()> {
     }
     for (staged, fin) in &m.outputs {
         let (s, f) = (root.join(staged), root.join(fin));
-        if s.exists() {
-            std::fs::rename(&s, &f)
-                .map_err(|e| Error::io("cannot rename compacted file", &s, e))?;
-            if let Some(dir) = f.parent() {
-                sync_dir(dir);
-            }
+        if present(&s)? {
+            move_into_place(&s, &f)?;
         }
     }
     remove_inputs(root, m)?;
@@ -175,6 +252,96 @@ fn remove_inputs(root: &Path, m: &Manifest) -> Result<()> {
     Ok(())
 }
 
+/// Renames the staged output `staged` to its final name `fin`, never over anything at `fin`,
+/// then syncs the directory. Only a regular file is moved.
+fn move_into_place(staged: &Path, fin: &Path) -> Result<()> {
+    let meta = std::fs::symlink_metadata(staged)
+        .map_err(|e| Error::io("cannot inspect compacted file", staged, e))?;
+    if !meta.is_file() {
+        return Err(Error::corrupt(
+            "a staged compaction output is not a regular file (a link?); not moving it",
+        )
+        .with("path", staged.display()));
+    }
+    match rename_new(staged, fin) {
+        Ok(()) => {}
+        // A crash between the link and the unlink of the fallback below: already in place.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && same_file(staged, fin) => {
+            std::fs::remove_file(staged)
+                .map_err(|e| Error::io("cannot remove staged file", staged, e))?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!(
+                    "something is already at the compacted file's name; strata does not \
+                     replace it (its rows are still read from {}): move it away and run \
+                     the compaction again",
+                    staged.display()
+                ),
+            )
+            .with("path", fin.display()))
+        }
+        Err(e) => return Err(Error::io("cannot rename compacted file", staged, e)),
+    }
+    if let Some(dir) = fin.parent() {
+        sync_dir(dir);
+    }
+    Ok(())
+}
+
+/// Whether `a` and `b` are one file (two links to one inode).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        false
+    }
+}
+
+/// Renames `from` to `to` only if nothing is at `to` (`AlreadyExists` otherwise): atomically
+/// with `renameat2(RENAME_NOREPLACE)` where the kernel and file system have it, else as a hard
+/// link (which fails on anything already there) and an unlink of `from`.
+fn rename_new(from: &Path, to: &Path) -> std::io::Result<()> {
+    #[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = |p: &Path| {
+            std::ffi::CString::new(p.as_os_str().as_bytes())
+                .map_err(|_| std::io::Error::other("path contains a NUL byte"))
+        };
+        let (cf, ct) = (c(from)?, c(to)?);
+        // SAFETY: both names are NUL-terminated C strings that outlive the call.
+        let rc = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                cf.as_ptr(),
+                libc::AT_FDCWD,
+                ct.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        // EINVAL: this file system has no RENAME_NOREPLACE; ENOSYS: nor the kernel.
+        if !matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) {
+            return Err(e);
+        }
+    }
+    std::fs::hard_link(from, to)?;
+    std::fs::remove_file(from)
+}
+
 /// Directories of the dataset (skipping hidden and `_` ones) with their Parquet files and
 /// staged leftovers.
 fn walk(dir: &Path, files: &mut Vec<(PathBuf, u64)>, staged: &mut Vec<PathBuf>) -> Result<()> {
@@ -187,15 +354,18 @@ fn walk(dir: &Path, files: &mut Vec<(PathBuf, u64)>, staged: &mut Vec<PathBuf>) 
             .metadata()
             .map_err(|e| Error::io("cannot list dataset", &path, e))?;
         // Staged outputs, and the partial files of staged outputs a killed run was writing
-        // (AtomicFile stages `<name>` as `.<name>.<pid>-<n>.partial`).
+        // (AtomicFile stages `<name>` as `.<name>.strata-<16 hex>.partial`). A directory of
+        // such a name is not strata's: left alone.
         let partial = name.starts_with(&format!(".{STAGED}")) && name.ends_with(".partial");
-        if name.starts_with(STAGED) || partial {
+        if (name.starts_with(STAGED) || partial) && !meta.is_dir() {
             staged.push(path);
         } else if name.starts_with('.') || name.starts_with('_') {
             continue;
         } else if meta.is_dir() {
             walk(&path, files, staged)?;
-        } else if name.ends_with(".parquet") || name.ends_with(".parq") {
+        } else if meta.is_file() && is_parquet_name(&name) {
+            // `metadata` of a directory entry does not follow links: a link or a special file
+            // is never an input, so compaction neither reads through it nor deletes it.
             files.push((path, meta.len()));
         }
     }
@@ -233,6 +403,31 @@ fn footer_rows(path: &Path) -> Result<u64> {
     Ok(builder.metadata().file_metadata().num_rows() as u64)
 }
 
+/// Opens (creating) the lock file without following a link, and only as a regular file (a
+/// FIFO there would block the open).
+fn open_lock(path: &Path) -> Result<File> {
+    let mut options = File::options();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
+    }
+    let lock = options
+        .open(path)
+        .map_err(|e| Error::io("cannot open compaction lock", path, e))?;
+    let meta = lock
+        .metadata()
+        .map_err(|e| Error::io("cannot open compaction lock", path, e))?;
+    if !meta.is_file() {
+        return Err(Error::invalid(
+            "the compaction lock is not a regular file; strata does not use it",
+        )
+        .with("path", path.display()));
+    }
+    Ok(lock)
+}
+
 /// Compacts the dataset under `root`.
 pub fn compact(root: &Path, options: &CompactOptions) -> Result<CompactReport> {
     compact_until(root, options, None)
@@ -249,13 +444,7 @@ pub fn compact_until(
     if !root.is_dir() {
         return Err(Error::not_found("no such dataset directory").with("path", root.display()));
     }
-    let lock_path = root.join(LOCK);
-    let lock = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| Error::io("cannot open compaction lock", &lock_path, e))?;
+    let lock = open_lock(&root.join(LOCK))?;
     lock.try_lock().map_err(|_| {
         Error::new(
             ErrorKind::Busy,
@@ -289,13 +478,12 @@ pub fn compact_until(
             by_dir.entry(dir).or_default().push((path, size));
         }
     }
-    let id = format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0)
-    );
+    // Names nobody can know before this run: nothing can be planted at them, and two runs
+    // never pick the same ones.
+    let mut tag = [0u8; 8];
+    getrandom::fill(&mut tag)
+        .map_err(|e| Error::internal(format!("the OS random source failed: {e}")))?;
+    let id: String = tag.iter().map(|b| format!("{b:02x}")).collect();
     let mut seq = 0usize;
     for (dir, mut candidates) in by_dir {
         candidates.sort();
@@ -382,7 +570,13 @@ pub fn compact_until(
                 };
                 let text = serde_json::to_vec_pretty(&manifest)
                     .map_err(|e| Error::internal(format!("cannot encode manifest: {e}")))?;
-                let mut file = AtomicFile::create(&root.join(MANIFEST))?;
+                let manifest_path = root.join(MANIFEST);
+                // Nothing is there after the roll-forward above, unless something that is not
+                // strata's manifest (a dangling link) took the name: never written through.
+                if present(&manifest_path)? {
+                    return Err(not_a_manifest(&manifest_path));
+                }
+                let mut file = AtomicFile::create(&manifest_path)?;
                 std::io::Write::write_all(&mut file, &text)
                     .map_err(|e| Error::io("cannot write manifest", root, e))?;
                 file.commit()?;
@@ -390,10 +584,8 @@ pub fn compact_until(
                     return Ok(report);
                 }
                 for (s, f) in &manifest.outputs {
-                    std::fs::rename(root.join(s), root.join(f))
-                        .map_err(|e| Error::io("cannot rename compacted file", &root.join(s), e))?;
+                    move_into_place(&root.join(s), &root.join(f))?;
                 }
-                sync_dir(&dir);
                 if stop == Some(CompactStep::OutputsRenamed) {
                     return Ok(report);
                 }

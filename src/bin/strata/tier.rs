@@ -4,7 +4,7 @@ use std::io::Write;
 use std::time::{Duration, SystemTime};
 
 use clap::Subcommand;
-use strata::{LakeConfig, RunOptions, Store};
+use strata::{LakeConfig, ReindexReport, RunOptions, Store};
 
 use crate::flags;
 use crate::util::{io, with_progress, write_json};
@@ -28,6 +28,15 @@ pub enum TierCommand {
     },
     /// Rebuild the tier index from the tiers themselves.
     Reindex {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take over an existing local directory as tier NAME (strata refuses a tier directory
+    /// that holds files it did not write until it is adopted), then reindex so its files
+    /// become objects.
+    Adopt {
+        /// The tier, as named in the configuration.
+        name: String,
         #[arg(long)]
         json: bool,
     },
@@ -103,13 +112,42 @@ pub fn run(config: &LakeConfig, command: TierCommand, out: &mut dyn Write) -> st
             if json {
                 write_json(out, &report)
             } else {
-                writeln!(
-                    out,
-                    "reindexed {} objects ({} bytes); {} duplicate copies queued for removal, {} conflicts, {} foreign files skipped",
-                    report.objects, report.bytes, report.duplicates, report.conflicts.len(), report.skipped.len()
-                )
-                .map_err(io)
+                writeln!(out, "{}", reindexed(&report)).map_err(io)
             }
         }
+        TierCommand::Adopt { name, json } => {
+            Store::adopt_tier(config, &name)?;
+            let store = Store::open(config)?;
+            let report =
+                with_progress("reindex", |progress| store.reindex_with_progress(progress))?;
+            if json {
+                return write_json(out, &report);
+            }
+            writeln!(out, "adopted tier {name}; {}", reindexed(&report)).map_err(io)?;
+            for skipped in &report.skipped {
+                writeln!(out, "  skipped (not an object): {skipped}").map_err(io)?;
+            }
+            for (key, tiers) in &report.conflicts {
+                writeln!(
+                    out,
+                    "  conflict: {key} differs between tiers; the newest copy wins, the one in {} is not used",
+                    tiers.join(", ")
+                )
+                .map_err(io)?;
+            }
+            Ok(())
+        }
     }
+}
+
+/// One line on what a reindex found.
+fn reindexed(report: &ReindexReport) -> String {
+    format!(
+        "reindexed {} objects ({} bytes); {} duplicate copies queued for removal, {} conflicts, {} foreign files skipped",
+        report.objects,
+        report.bytes,
+        report.duplicates,
+        report.conflicts.len(),
+        report.skipped.len()
+    )
 }
