@@ -253,13 +253,15 @@ strata_status strata_key_new(const struct strata_lake *lake,
                              char **out_id);
 
 // The keys on the lake's key ring as a JSON array of `{"id", "created_ms", "active",
-// "objects"}` (never key material); `objects` counts the objects each key protects. Free
-// `*json` with `strata_string_free`.
+// "objects", "masking_keys"}` (never key material); `objects` counts the objects each key
+// protects, `masking_keys` lists the masking-key versions it wraps (`{"id", "version",
+// "created_ms"}`). Free `*json` with `strata_string_free`.
 strata_status strata_key_list(const struct strata_lake *lake,
                               char **json);
 
 // Makes a new active key and re-wraps every encrypted object's data key under it (headers
-// only; data is not rewritten). `*json` receives `{"key_id", "rewrapped", "failed"}`; objects
+// only; data is not rewritten), and every masking key. `*json` receives `{"key_id", "rewrapped",
+// "failed", "masking_keys"}`; objects
 // in `failed` are retried by a rerun. Free it with `strata_string_free`.
 strata_status strata_key_rotate(const struct strata_lake *lake,
                                 char **json);

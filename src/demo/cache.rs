@@ -1,16 +1,15 @@
 //! The demo's cache part: a Parquet object in the cold tier scanned twice through the cache.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use crate::error::Result;
-use crate::store::Store;
+use crate::lake::Lake;
 
 /// The object the demo leaves for the lifecycle run to demote, then scans.
 pub const KEY: &str = "demo/cold/trips.parquet";
 
 /// Stores the Parquet object that the lifecycle run will demote.
-pub fn put(store: &Store) -> Result<()> {
+pub fn put(store: &Lake) -> Result<()> {
     let table = super::data::bronze_trips(200_000)?;
     store.put_with(
         KEY,
@@ -23,23 +22,22 @@ pub fn put(store: &Store) -> Result<()> {
 }
 
 /// Scans the (now cold) object twice and shows what the cache did.
-pub fn run(store: &Arc<Store>, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()> {
+pub fn run(store: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()> {
     say("\n== Cache: a cold-tier Parquet object scanned twice".into())?;
     let info = store.stat(KEY)?;
     let scan = || {
-        crate::Scan::new(KEY)
-            .objects(store.clone())
-            .metadata_cache(store.cache().footers())
+        store
+            .scan(KEY)?
             .columns(&["trip_id", "fare"])
             .filter(crate::Expr::parse("fare > 50")?)
             .run()
     };
     for pass in ["cold", "warm"] {
-        let before = store.cache_stats();
+        let before = store.store().cache_stats();
         let t = Instant::now();
         let out = scan()?;
         let took = t.elapsed();
-        let after = store.cache_stats();
+        let after = store.store().cache_stats();
         let (b, a) = (&before.blocks, &after.blocks);
         say(format!(
             "{pass} scan of {KEY} (tier {}, {} KiB): {} rows in {took:.1?}; blocks {} hits / {} misses, {} coalesced ranged fetches of {} KiB, footer {}",
@@ -53,7 +51,7 @@ pub fn run(store: &Arc<Store>, say: &mut dyn FnMut(String) -> Result<()>) -> Res
             if after.metadata.hits > before.metadata.hits { "cached" } else { "parsed" },
         ))?;
     }
-    let c = store.cache_stats();
+    let c = store.store().cache_stats();
     say(format!(
         "cache now holds {} KiB of its {} MiB budget (the demo read the cold model through it too), block hit ratio so far {:.2}; measured tier latency: {}",
         c.bytes >> 10,

@@ -11,9 +11,9 @@ use parquet::arrow::ArrowWriter;
 
 use crate::config::LakeConfig;
 use crate::error::{Error, ErrorKind, Result};
+use crate::lake::Lake;
 use crate::mask::open_mask_keys;
 use crate::mask::MaskPolicy;
-use crate::store::Store;
 
 const POLICY: &str = r#"
 [columns.email]
@@ -63,7 +63,7 @@ fn cell(batch: &RecordBatch, column: &str, row: usize) -> String {
 /// Runs the step, printing through `say`.
 pub(super) fn run(
     config: &LakeConfig,
-    store: &Store,
+    store: &Lake,
     say: &mut dyn FnMut(String) -> Result<()>,
 ) -> Result<()> {
     say("\n== Masking (silver customers, as role analyst)".into())?;

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::LakeConfig;
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::{PutOptions, RunOptions, Store};
+use crate::lake::Lake;
+use crate::store::{PutOptions, RunOptions};
 
 mod mask;
 
@@ -24,12 +25,12 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
             .map_err(|e| Error::new(ErrorKind::Io, format!("cannot write output: {e}")))
     };
     let started = Instant::now();
-    let store = std::sync::Arc::new(Store::open(config)?);
+    let store = Lake::open(config)?;
     say(format!(
         "strata demo on data root {}",
         store.dir().display()
     ))?;
-    for (name, location) in store.tier_locations() {
+    for (name, location) in store.store().tier_locations() {
         say(format!("  tier {name:<5} at {location}"))?;
     }
 
@@ -80,9 +81,9 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
         "day=02 is sealed in an AES-256-GCM envelope (format {}) under key {} from {}",
         day2.envelope_version.unwrap_or_default(),
         day2.key_id.as_deref().unwrap_or("?"),
-        store.keyring_path().display()
+        store.store().keyring_path().display()
     ))?;
-    if let Some(file) = store.local_file("demo/raw/events/day=02.json") {
+    if let Some(file) = store.store().local_file("demo/raw/events/day=02.json") {
         let raw = std::fs::read(&file)
             .map_err(|e| Error::io("demo: cannot read the stored file", &file, e))?;
         let leaked = raw.windows(7).any(|w| w == b"\"day\":2");
@@ -233,7 +234,7 @@ severity = "info"
 "#;
 
 /// Bronze data in the lake: a pruned, projected scan, a profile and a rules check.
-fn bronze(store: &Store, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()> {
+fn bronze(store: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()> {
     say("\n== Bronze data: a pruned scan, a profile and a check".into())?;
     let table = data::bronze_trips(200_000)?;
     // The demo's own files live in a new directory under a name nobody can guess, removed when
@@ -286,7 +287,7 @@ fn bronze(store: &Store, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()
             encrypt: Some(false),
         },
     )?;
-    let path = match store.local_file(key) {
+    let path = match store.store().local_file(key) {
         Some(path) => path,
         None => {
             // An object-store hot tier: scan a local copy of what the lake returns.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::args;
 use super::guard::{guard, invalid, strata_status, STRATA_OK};
 use super::lake::{lake, strata_lake};
-use crate::{CallbackKeyProvider, Error, ErrorKind, KeyProvider, KeyRing, Store, WrapFn};
+use crate::{CallbackKeyProvider, Error, ErrorKind, WrapFn};
 
 /// The most bytes a KMS callback may write: the capacity of its `out` buffer.
 pub const STRATA_KMS_MAX_OUTPUT: usize = 4096;
@@ -135,12 +135,6 @@ pub extern "C" fn strata_set_key_provider(
     })
 }
 
-/// Makes `ring` the store's provider: the store caches its provider, so a key added through a
-/// separate ring value would otherwise not be used until the lake is reopened.
-fn use_ring(store: &Store, ring: KeyRing) {
-    store.set_key_provider(Arc::new(ring));
-}
-
 /// Adds a new key to the lake's key ring (creating the ring, mode 0600, on first use) and makes
 /// it active for new objects. `id` may be NULL for a generated id. `*out_id` receives the new
 /// key's id; free it with `strata_string_free`.
@@ -154,20 +148,15 @@ pub extern "C" fn strata_key_new(
         args::out_ptr(out_id, "out_id")?;
         let store = self::lake(lake)?;
         let id = args::opt_text(id, "id")?;
-        let path = store.keyring_path();
-        let new_id = if path.exists() {
-            KeyRing::load(&path)?.add_key(id)?
-        } else {
-            KeyRing::create(&path, id)?.active_key_id()?
-        };
-        use_ring(store, KeyRing::load(&path)?);
+        let new_id = store.keys().new_key(id)?;
         args::put_string(out_id, "out_id", new_id)
     })
 }
 
 /// The keys on the lake's key ring as a JSON array of `{"id", "created_ms", "active",
-/// "objects"}` (never key material); `objects` counts the objects each key protects. Free
-/// `*json` with `strata_string_free`.
+/// "objects", "masking_keys"}` (never key material); `objects` counts the objects each key
+/// protects, `masking_keys` lists the masking-key versions it wraps (`{"id", "version",
+/// "created_ms"}`). Free `*json` with `strata_string_free`.
 #[no_mangle]
 pub extern "C" fn strata_key_list(
     lake: *const strata_lake,
@@ -176,17 +165,17 @@ pub extern "C" fn strata_key_list(
     guard(|| {
         args::out_ptr(json, "json")?;
         let store = self::lake(lake)?;
-        let ring = KeyRing::load(&store.keyring_path())?;
-        let usage = store.key_usage()?;
-        let rows: Vec<_> = ring
-            .list()
+        let rows: Vec<_> = store
+            .keys()
+            .list()?
             .into_iter()
             .map(|k| {
                 serde_json::json!({
                     "id": k.id,
                     "created_ms": k.created_ms,
                     "active": k.active,
-                    "objects": usage.get(&k.id).copied().unwrap_or(0),
+                    "objects": k.objects,
+                    "masking_keys": k.masking_keys,
                 })
             })
             .collect();
@@ -195,7 +184,8 @@ pub extern "C" fn strata_key_list(
 }
 
 /// Makes a new active key and re-wraps every encrypted object's data key under it (headers
-/// only; data is not rewritten). `*json` receives `{"key_id", "rewrapped", "failed"}`; objects
+/// only; data is not rewritten), and every masking key. `*json` receives `{"key_id", "rewrapped",
+/// "failed", "masking_keys"}`; objects
 /// in `failed` are retried by a rerun. Free it with `strata_string_free`.
 #[no_mangle]
 pub extern "C" fn strata_key_rotate(
@@ -205,10 +195,7 @@ pub extern "C" fn strata_key_rotate(
     guard(|| {
         args::out_ptr(json, "json")?;
         let store = self::lake(lake)?;
-        let mut ring = KeyRing::load_or_create(&store.keyring_path())?;
-        let id = ring.add_key(None)?;
-        use_ring(store, ring);
-        let report = store.rotate_keys(&id, &|_, _| {})?;
+        let report = store.keys().rotate(&|_, _| {})?;
         args::put_json(json, "json", &report)
     })
 }

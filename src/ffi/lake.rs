@@ -5,27 +5,27 @@ use std::path::Path;
 
 use super::args;
 use super::guard::{guard, guard_void, invalid, strata_status};
-use crate::{LakeConfig, Result, Store};
+use crate::{Lake, LakeConfig, Result};
 
 /// An open data lake (its tiers, tier index and keys). Safe to share between threads: every
 /// function taking a `const strata_lake *` may run concurrently on one handle. Close it with
 /// `strata_lake_free` once no other thread uses it.
 pub struct strata_lake {
-    pub(crate) store: Store,
+    pub(crate) lake: Lake,
 }
 
 /// The handle behind a `const strata_lake *` argument.
-pub(crate) fn lake<'a>(ptr: *const strata_lake) -> Result<&'a Store> {
+pub(crate) fn lake<'a>(ptr: *const strata_lake) -> Result<&'a Lake> {
     if ptr.is_null() {
         return Err(invalid("lake is NULL"));
     }
     // SAFETY: non-NULL; the caller passes a handle from strata_open* that it has not freed.
-    Ok(unsafe { &(*ptr).store })
+    Ok(unsafe { &(*ptr).lake })
 }
 
 fn open(config: Result<LakeConfig>, out: *mut *mut strata_lake) -> Result<()> {
-    let store = Store::open(&config?)?;
-    args::put(out, "out", Box::into_raw(Box::new(strata_lake { store })))
+    let lake = Lake::open(&config?)?;
+    args::put(out, "out", Box::into_raw(Box::new(strata_lake { lake })))
 }
 
 /// The library version, e.g. "0.1.0", as a static string (do not free it).

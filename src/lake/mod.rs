@@ -212,6 +212,22 @@ impl Lake {
         objects::scan(&self.store, key)
     }
 
+    /// Uses `keys` (e.g. a KMS through [`crate::CallbackKeyProvider`]) for encryption at rest
+    /// instead of the key ring the configuration names.
+    pub fn set_key_provider(&self, keys: Arc<dyn crate::crypto::KeyProvider>) {
+        self.store.set_key_provider(keys)
+    }
+
+    /// What the caches did so far (hits, misses, bytes, evictions, per cache and tier).
+    pub fn cache_stats(&self) -> crate::cache::CachesStats {
+        self.store.cache_stats()
+    }
+
+    /// Drops the cached blocks of every object whose key starts with `prefix`.
+    pub fn invalidate_cache(&self, prefix: &str) {
+        self.store.invalidate_cache(prefix)
+    }
+
     /// The key workflows: new keys, rotation, retirement, masking keys.
     pub fn keys(&self) -> Keys<'_> {
         Keys::new(self)

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use clap::Subcommand;
-use strata::{open_mask_keys, KeyProvider, KeyRing, LakeConfig, Store};
+use strata::{Lake, LakeConfig};
 
 use crate::util::{io, time, with_progress, write_json};
 
@@ -35,42 +35,39 @@ pub enum KeyCommand {
 }
 
 pub fn run(config: &LakeConfig, command: KeyCommand, out: &mut dyn Write) -> strata::Result<()> {
-    let store = Store::open(config)?;
-    let path = store.keyring_path();
+    let lake = Lake::open(config)?;
+    let keys = lake.keys();
     match command {
         KeyCommand::New {
             mask: Some(mask), ..
         } => {
-            let mut keys = open_mask_keys(config, true)?;
-            let version = keys.add_version(&mask)?;
+            let version = keys.new_masking_version(&mask)?;
             writeln!(
                 out,
                 "masking key {mask} version {version} is now current ({})",
-                keys.path().display()
+                keys.masking(false)?.path().display()
             )
             .map_err(io)
         }
         KeyCommand::New { id, .. } => {
-            let id = if path.exists() {
-                KeyRing::load(&path)?.add_key(id.as_deref())?
-            } else {
-                KeyRing::create(&path, id.as_deref())?.active_key_id()?
-            };
-            writeln!(out, "key {id} is now active (key ring {})", path.display()).map_err(io)
+            let id = keys.new_key(id.as_deref())?;
+            writeln!(
+                out,
+                "key {id} is now active (key ring {})",
+                lake.store().keyring_path().display()
+            )
+            .map_err(io)
         }
         KeyCommand::List { json } => {
-            let ring = KeyRing::load(&path)?;
-            let usage = store.key_usage()?;
-            let masks = open_mask_keys(config, false)?.list();
-            let rows: Vec<_> = ring
-                .list()
+            let rows: Vec<_> = keys
+                .list()?
                 .into_iter()
                 .map(|k| {
                     // The masking key versions wrapped under this key (additive to the
                     // original shape, so scripts reading `objects` keep working).
-                    let wrapped: Vec<_> = masks
+                    let wrapped: Vec<_> = k
+                        .masking_keys
                         .iter()
-                        .filter(|m| m.kek == k.id)
                         .map(|m| {
                             serde_json::json!({
                                 "id": m.id,
@@ -83,7 +80,7 @@ pub fn run(config: &LakeConfig, command: KeyCommand, out: &mut dyn Write) -> str
                         "id": k.id,
                         "active": k.active,
                         "created": time(k.created_ms),
-                        "objects": usage.get(&k.id).copied().unwrap_or(0),
+                        "objects": k.objects,
                         "masking_keys": wrapped,
                     })
                 })
@@ -119,51 +116,41 @@ pub fn run(config: &LakeConfig, command: KeyCommand, out: &mut dyn Write) -> str
             Ok(())
         }
         KeyCommand::Rotate { json } => {
-            let mut ring = KeyRing::load_or_create(&path)?;
-            let id = ring.add_key(None)?;
-            store.set_key_provider(std::sync::Arc::new(ring));
-            let report = with_progress("rotate", |progress| store.rotate_keys(&id, progress))?;
-            // Masking keys are wrapped like data keys: move them too, so the old key can retire.
-            let masks = open_mask_keys(config, false)?.rewrap(&id)?;
+            let summary = with_progress("rotate", |progress| keys.rotate(progress))?;
             if json {
-                write_json(out, &report)?;
+                // The store's rotation report, as before.
+                write_json(
+                    out,
+                    &serde_json::json!({
+                        "key_id": summary.key_id,
+                        "rewrapped": summary.rewrapped,
+                        "failed": summary.failed,
+                    }),
+                )?;
             } else {
                 writeln!(
                     out,
-                    "new active key {id}; re-wrapped {} objects ({} failed) and {masks} masking keys",
-                    report.rewrapped,
-                    report.failed.len()
+                    "new active key {}; re-wrapped {} objects ({} failed) and {} masking keys",
+                    summary.key_id,
+                    summary.rewrapped,
+                    summary.failed.len(),
+                    summary.masking_keys
                 )
                 .map_err(io)?;
             }
-            if !report.failed.is_empty() {
+            if !summary.failed.is_empty() {
                 return Err(strata::Error::new(
                     strata::ErrorKind::Crypto,
                     format!(
                         "{} objects were not re-wrapped; rerun `strata key rotate`",
-                        report.failed.len()
+                        summary.failed.len()
                     ),
                 ));
             }
             Ok(())
         }
         KeyCommand::Retire { id } => {
-            let mut ring = KeyRing::load(&path)?;
-            let used = store.key_usage()?.get(&id).copied().unwrap_or(0)
-                + open_mask_keys(config, false)?
-                    .kek_usage()
-                    .get(&id)
-                    .copied()
-                    .unwrap_or(0);
-            if used > 0 {
-                return Err(strata::Error::new(
-                    strata::ErrorKind::InvalidArgument,
-                    format!(
-                        "key {id} still protects {used} objects or masking keys; run `strata key rotate` first"
-                    ),
-                ));
-            }
-            ring.remove_key(&id)?;
+            keys.retire(&id)?;
             writeln!(out, "retired key {id}").map_err(io)
         }
     }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use strata::{
     open_mask_keys, LakeConfig, MaskKeyRing, MaskKeys, MaskPolicy, MemoryKeys, MissingColumns,
-    RotationReport, Store,
+    RotationReport,
 };
 
 use crate::util::{io, write_json};
@@ -95,8 +95,8 @@ fn keys_for(
     // Two processes making the key ring or version 1 of one key at once would each write
     // tokens the other's key cannot read: make them under the data root's lock, re-reading
     // the files inside it.
-    let _lock = Store::open(config)?;
-    let mut keys: MaskKeyRing = open_mask_keys(config, true)?;
+    let lake = strata::Lake::open(config)?;
+    let mut keys: MaskKeyRing = lake.keys().masking(true)?;
     for id in keys.ensure(ids.iter().map(String::as_str))? {
         writeln!(
             out,

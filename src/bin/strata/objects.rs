@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use strata::{LakeConfig, ObjectInfo, Store};
+use strata::{Lake, LakeConfig, ObjectInfo};
 
 use crate::util::{io, output_file, time};
 
@@ -54,7 +54,7 @@ pub fn run(config: &LakeConfig, command: ObjectCommand, out: &mut dyn Write) -> 
             encrypt,
             no_encrypt,
         } => {
-            let store = Store::open(config)?;
+            let store = Lake::open(config)?;
             let options = strata::PutOptions {
                 encrypt: if encrypt {
                     Some(true)
@@ -65,7 +65,7 @@ pub fn run(config: &LakeConfig, command: ObjectCommand, out: &mut dyn Write) -> 
                 },
             };
             let info = if file.as_os_str() == "-" {
-                store.put_reader_with(&key, &mut std::io::stdin().lock(), None, &options)?
+                store.put_reader(&key, &mut std::io::stdin().lock(), None, &options)?
             } else {
                 store.put_file(&key, &file, &options)?
             };
@@ -82,7 +82,7 @@ pub fn run(config: &LakeConfig, command: ObjectCommand, out: &mut dyn Write) -> 
             .map_err(io)
         }
         ObjectCommand::Get { key, output } => {
-            let store = Store::open(config)?;
+            let store = Lake::open(config)?;
             match output_file(output.as_deref())? {
                 Some(mut file) => {
                     store.get_to(&key, &mut file)?;
@@ -95,7 +95,7 @@ pub fn run(config: &LakeConfig, command: ObjectCommand, out: &mut dyn Write) -> 
             }
         }
         ObjectCommand::Ls { prefix, json } => {
-            let store = Store::open(config)?;
+            let store = Lake::open(config)?;
             let objects = store.list(prefix.as_deref().unwrap_or(""))?;
             if json {
                 let rows: Vec<_> = objects.iter().map(info_json).collect();
@@ -116,7 +116,7 @@ pub fn run(config: &LakeConfig, command: ObjectCommand, out: &mut dyn Write) -> 
             }
         }
         ObjectCommand::Stat { key, json } => {
-            let store = Store::open(config)?;
+            let store = Lake::open(config)?;
             let info = store.stat(&key)?;
             if json {
                 writeln!(out, "{}", info_json(&info)).map_err(io)
@@ -138,7 +138,7 @@ pub fn run(config: &LakeConfig, command: ObjectCommand, out: &mut dyn Write) -> 
             }
         }
         ObjectCommand::Rm { key } => {
-            let store = Store::open(config)?;
+            let store = Lake::open(config)?;
             store.delete(&key)?;
             writeln!(out, "removed {key}").map_err(io)
         }

@@ -127,22 +127,16 @@ pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::
         .map(strata::Expr::parse)
         .transpose()?;
     let mut mask = role_mask(config, &args, filter.as_ref())?;
-    let mut scan = strata::Scan::new(&args.path)
+    let (mut scan, lake) = if args.lake {
+        let lake = strata::Lake::open(config)?;
+        (lake.scan(&args.path.to_string_lossy())?, Some(lake))
+    } else {
+        (strata::Scan::new(&args.path), None)
+    };
+    scan = scan
         .offset(args.offset)
         .no_mmap(args.no_mmap)
         .keep_order(!args.unordered);
-    let store = if args.lake {
-        let store = std::sync::Arc::new(strata::Store::open(config)?);
-        scan = scan
-            .objects(store.clone())
-            .metadata_cache(store.cache().footers());
-        if let Some(batches) = store.cache().batches() {
-            scan = scan.decoded_cache(batches);
-        }
-        Some(store)
-    } else {
-        None
-    };
     let missing = match mask.as_mut() {
         Some(mask) => Some(check_source(mask, &args, &scan)?),
         None => None,
@@ -212,7 +206,7 @@ pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::
         write_json(&mut std::io::stderr().lock(), &stats)?;
     }
     if args.stats {
-        let cache = store.as_ref().map(|s| s.cache_stats());
+        let cache = lake.as_ref().map(|l| l.store().cache_stats());
         print_stats(
             &stats,
             cache.as_ref(),

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::time::{Duration, SystemTime};
 
 use clap::Subcommand;
-use strata::{LakeConfig, ReindexReport, RunOptions, Store};
+use strata::{Lake, LakeConfig, ReindexReport, RunOptions};
 
 use crate::flags;
 use crate::util::{io, with_progress, write_json};
@@ -59,7 +59,7 @@ pub fn run(config: &LakeConfig, command: TierCommand, out: &mut dyn Write) -> st
                 })?),
                 None => None,
             };
-            let store = Store::open(config)?;
+            let store = Lake::open(config)?;
             let options = RunOptions {
                 dry_run,
                 now,
@@ -106,7 +106,7 @@ pub fn run(config: &LakeConfig, command: TierCommand, out: &mut dyn Write) -> st
             Ok(())
         }
         TierCommand::Reindex { json } => {
-            let (store, _) = Store::open_rebuilding(config)?;
+            let (store, _) = Lake::open_rebuilding(config)?;
             let report =
                 with_progress("reindex", |progress| store.reindex_with_progress(progress))?;
             if json {
@@ -116,8 +116,8 @@ pub fn run(config: &LakeConfig, command: TierCommand, out: &mut dyn Write) -> st
             }
         }
         TierCommand::Adopt { name, json } => {
-            Store::adopt_tier(config, &name)?;
-            let store = Store::open(config)?;
+            Lake::adopt_tier(config, &name)?;
+            let store = Lake::open(config)?;
             let report =
                 with_progress("reindex", |progress| store.reindex_with_progress(progress))?;
             if json {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use strata::{
     AccessPattern, CodecPolicy, DictionaryMode, FormatChoice, InputFormat, LakeConfig, PageVersion,
-    Partitioning, PutOptions, Store, WriteOptions, WriteSummary,
+    Partitioning, WriteOptions, WriteSummary,
 };
 
 use crate::flags;
@@ -202,7 +202,13 @@ pub fn run(config: &LakeConfig, args: WriteArgs, out: &mut dyn Write) -> strata:
         ..defaults
     };
     let mut summary = if args.lake {
-        write_to_lake(config, &args.dest, &schema, &batches, &options)?
+        if args.dest.trim_matches('/').is_empty() {
+            return Err(strata::Error::new(
+                strata::ErrorKind::InvalidArgument,
+                "--lake needs a dataset name as DEST",
+            ));
+        }
+        strata::Lake::open(config)?.write(&args.dest, &schema, &batches, &options)?
     } else {
         strata::write_data(Path::new(&args.dest), &schema, &batches, &options)?
     };
@@ -213,55 +219,4 @@ pub fn run(config: &LakeConfig, args: WriteArgs, out: &mut dyn Write) -> strata:
     } else {
         print_summary(out, &summary, &args.dest)
     }
-}
-
-/// Writes the dataset into a staging directory under the data root, then puts each file into
-/// the lake under `prefix/`; the summary names the keys.
-fn write_to_lake(
-    config: &LakeConfig,
-    prefix: &str,
-    schema: &arrow::datatypes::SchemaRef,
-    batches: &[arrow::array::RecordBatch],
-    options: &WriteOptions,
-) -> strata::Result<WriteSummary> {
-    let store = Store::open(config)?;
-    let prefix = prefix.trim_matches('/');
-    if prefix.is_empty() {
-        return Err(strata::Error::new(
-            strata::ErrorKind::InvalidArgument,
-            "--lake needs a dataset name as DEST",
-        ));
-    }
-    // A new directory under a name nobody can guess: `create_dir` fails on anything already
-    // there (a planted symlink included) instead of writing through it.
-    let mut tag = [0u8; 8];
-    getrandom::fill(&mut tag).map_err(|e| {
-        strata::Error::new(
-            strata::ErrorKind::Internal,
-            format!("the OS random source failed: {e}"),
-        )
-    })?;
-    let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-    let staging = store.dir().join(format!(".strata-write-{tag}"));
-    let dir = staging.join("d");
-    let result = (|| {
-        std::fs::create_dir(&staging)
-            .and_then(|_| std::fs::create_dir(&dir))
-            .map_err(|e| {
-                strata::Error::new(strata::ErrorKind::Io, format!("cannot create staging: {e}"))
-                    .with("path", staging.display())
-            })?;
-        let mut dest = dir.clone().into_os_string();
-        dest.push(std::path::MAIN_SEPARATOR_STR);
-        let mut summary = strata::write_data(Path::new(&dest), schema, batches, options)?;
-        for f in &mut summary.files {
-            let rel = f.path.strip_prefix(&dir).unwrap_or(&f.path).to_path_buf();
-            let key = format!("{prefix}/{}", rel.to_string_lossy().replace('\\', "/"));
-            store.put_file(&key, &f.path, &PutOptions::default())?;
-            f.path = PathBuf::from(key);
-        }
-        Ok(summary)
-    })();
-    let _ = std::fs::remove_dir_all(&staging);
-    result
 }
