@@ -6,6 +6,7 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -22,13 +23,32 @@ impl RootLock {
     /// Takes the lock, waiting up to `timeout` for another holder to let go.
     pub fn acquire(root: &Path, timeout: Duration) -> Result<Self> {
         let path = root.join("strata.lock");
+        // Never through a link: the holder's name is written into this file.
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(&path)
-            .map_err(|e| Error::io("cannot open the lock file", &path, e))?;
+            .map_err(|e| {
+                Error::io(
+                    "cannot open the lock file (it must be a regular file, not a link)",
+                    &path,
+                    e,
+                )
+            })?;
+        let regular = file
+            .metadata()
+            .map_err(|e| Error::io("cannot stat the lock file", &path, e))?
+            .is_file();
+        if !regular {
+            return Err(Error::new(
+                ErrorKind::Io,
+                "the lock file is not a regular file; strata writes only its own files",
+            )
+            .with("path", path.display()));
+        }
         let deadline = Instant::now() + timeout;
         loop {
             match file.try_lock() {
@@ -91,5 +111,17 @@ mod tests {
         );
         drop(first);
         RootLock::acquire(dir.path(), Duration::ZERO).unwrap();
+    }
+
+    #[test]
+    fn a_planted_link_at_the_lock_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"keep me").unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir(&root).unwrap();
+        std::os::unix::fs::symlink(&victim, root.join("strata.lock")).unwrap();
+        assert!(RootLock::acquire(&root, Duration::ZERO).is_err());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
     }
 }
