@@ -160,3 +160,92 @@ pub fn parquet_bytes(rows: i64) -> Vec<u8> {
     w.close().unwrap();
     out
 }
+
+/// A local tier at `path` (relative paths are taken from the data root).
+pub fn local_tier_at(name: &str, path: impl Into<std::path::PathBuf>) -> TierConfig {
+    TierConfig {
+        name: name.into(),
+        kind: TierKind::Local {
+            path: Some(path.into()),
+        },
+    }
+}
+
+/// Everything under `dir`, without following links: relative path -> kind, mode and content
+/// hash (or link target). Compare two snapshots to show that nothing was touched.
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let rel = path.strip_prefix(dir).unwrap().display().to_string();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let mode = meta.permissions().mode() & 0o7777;
+            let what = if meta.file_type().is_symlink() {
+                format!("link -> {}", std::fs::read_link(&path).unwrap().display())
+            } else if meta.is_dir() {
+                todo.push(path.clone());
+                format!("dir {mode:o}")
+            } else {
+                let data = std::fs::read(&path).unwrap();
+                format!("file {mode:o} {}", blake3::hash(&data).to_hex())
+            };
+            out.insert(rel, what);
+        }
+    }
+    out
+}
+
+/// Runs the `strata` binary with `args`.
+pub fn cli<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    std::process::Command::new(strata_bin())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The stdout of a `strata` run that must succeed.
+pub fn cli_ok<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Vec<u8> {
+    let out = cli(args);
+    assert!(
+        out.status.success(),
+        "strata {:?} failed: {}",
+        args.iter()
+            .map(|a| a.as_ref().to_owned())
+            .collect::<Vec<_>>(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The error line of a `strata` run that must fail: a non-zero exit, nothing on stdout and
+/// exactly one line on stderr, `strata: error: ...`.
+pub fn cli_err<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> String {
+    let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_owned()).collect();
+    let out = cli(args);
+    assert!(!out.status.success(), "strata {shown:?} succeeded");
+    assert!(
+        out.stdout.is_empty(),
+        "strata {shown:?} printed {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "strata {shown:?}: not one line: {err}"
+    );
+    assert!(err.starts_with("strata: error: "), "{err}");
+    err.trim_end().to_string()
+}
+
+/// Writes `config` as TOML beside its data root and returns the file.
+pub fn config_file(config: &LakeConfig, path: &Path) -> std::path::PathBuf {
+    std::fs::write(path, config.to_toml_string().unwrap()).unwrap();
+    path.to_path_buf()
+}
