@@ -249,3 +249,74 @@ pub fn config_file(config: &LakeConfig, path: &Path) -> std::path::PathBuf {
     std::fs::write(path, config.to_toml_string().unwrap()).unwrap();
     path.to_path_buf()
 }
+
+/// A tier's stored bytes reached around strata, as an attacker with access to the disk or the
+/// bucket would: a local directory, or an object store (with the tier's prefix).
+pub enum RawTier {
+    Dir(std::path::PathBuf),
+    Remote(
+        std::sync::Arc<dyn object_store::ObjectStore>,
+        Option<String>,
+    ),
+}
+
+impl RawTier {
+    /// The raw side of `tier` in a data root `root` (local or S3 tiers).
+    pub fn of(tier: &TierConfig, root: &Path) -> RawTier {
+        match &tier.kind {
+            TierKind::Local { path } => RawTier::Dir(match path {
+                Some(p) if p.is_absolute() => p.clone(),
+                Some(p) => root.join(p),
+                None => root.join(&tier.name),
+            }),
+            TierKind::S3(s3) => {
+                let store = object_store::aws::AmazonS3Builder::new()
+                    .with_bucket_name(&s3.bucket)
+                    .with_endpoint(s3.endpoint.clone().unwrap())
+                    .with_region("us-east-1")
+                    .with_access_key_id("testing")
+                    .with_secret_access_key("testing")
+                    .with_allow_http(true)
+                    .build()
+                    .unwrap();
+                RawTier::Remote(std::sync::Arc::new(store), s3.prefix.clone())
+            }
+            TierKind::Memory => panic!("a memory tier has no raw side outside its store"),
+        }
+    }
+
+    fn path(prefix: &Option<String>, key: &str) -> object_store::path::Path {
+        match prefix {
+            Some(p) => object_store::path::Path::from(format!("{p}/{key}")),
+            None => object_store::path::Path::from(key),
+        }
+    }
+
+    /// The stored bytes of `key` (a plain ASCII key, stored under its own name).
+    pub fn get(&self, key: &str) -> Vec<u8> {
+        use object_store::ObjectStoreExt;
+        match self {
+            RawTier::Dir(dir) => std::fs::read(dir.join(key)).unwrap(),
+            RawTier::Remote(store, prefix) => {
+                let rt = tokio::runtime::Runtime::new().unwrap();
+                rt.block_on(async {
+                    let got = store.get(&Self::path(prefix, key)).await.unwrap();
+                    got.bytes().await.unwrap().to_vec()
+                })
+            }
+        }
+    }
+
+    /// Overwrites the stored bytes of `key` with `data`.
+    pub fn put(&self, key: &str, data: Vec<u8>) {
+        use object_store::ObjectStoreExt;
+        match self {
+            RawTier::Dir(dir) => std::fs::write(dir.join(key), data).unwrap(),
+            RawTier::Remote(store, prefix) => {
+                let rt = tokio::runtime::Runtime::new().unwrap();
+                rt.block_on(store.put(&Self::path(prefix, key), data.into()))
+                    .unwrap();
+            }
+        }
+    }
+}
