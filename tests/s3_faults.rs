@@ -7,7 +7,8 @@
 //! come back in bounded time.
 //!
 //! Seeds are printed; rerun one with `STRATA_FAULT_SEED=<seed> cargo test --test s3_faults --
-//! --include-ignored` (`STRATA_FAULT_LOG=1` prints every step and every injected fault).
+//! --include-ignored` (`STRATA_FAULT_LOG=1` prints every step and every injected fault,
+//! `STRATA_FAULT_CUT=0` stops cutting bodies short).
 //! The workloads are ignored while the store bugs they find are open: each has a scripted
 //! reproduction in tests/store_fault_cases.rs. Bounded retries: tests/store_retry_bounds.rs.
 
@@ -36,6 +37,15 @@ const RATES: Rates = Rates {
     delay: 80,
     cut: 80,
 };
+
+/// The rates, with `STRATA_FAULT_CUT` (per thousand) overriding the share of bodies cut
+/// short, e.g. 0 to look past the bugs short bodies find.
+fn rates() -> Rates {
+    let cut = std::env::var("STRATA_FAULT_CUT")
+        .map(|v| v.parse().expect("STRATA_FAULT_CUT is a number"))
+        .unwrap_or(RATES.cut);
+    Rates { cut, ..RATES }
+}
 
 fn seeds(default_count: usize) -> Vec<u64> {
     if let Ok(seed) = std::env::var("STRATA_FAULT_SEED") {
@@ -363,7 +373,7 @@ fn run_workload(remote: TierConfig, seed: u64, steps: u64, persistent: bool) {
         _ => None,
     };
     let cfg = lake(dir.path(), remote);
-    let faults = Faults::new(seed, RATES);
+    let faults = Faults::new(seed, rates());
     if let Some(prefix) = prefix {
         faults.ignore_prefix(&prefix);
     }
