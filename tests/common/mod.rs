@@ -160,3 +160,163 @@ pub fn parquet_bytes(rows: i64) -> Vec<u8> {
     w.close().unwrap();
     out
 }
+
+/// A local tier at `path` (relative paths are taken from the data root).
+pub fn local_tier_at(name: &str, path: impl Into<std::path::PathBuf>) -> TierConfig {
+    TierConfig {
+        name: name.into(),
+        kind: TierKind::Local {
+            path: Some(path.into()),
+        },
+    }
+}
+
+/// Everything under `dir`, without following links: relative path -> kind, mode and content
+/// hash (or link target). Compare two snapshots to show that nothing was touched.
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let rel = path.strip_prefix(dir).unwrap().display().to_string();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let mode = meta.permissions().mode() & 0o7777;
+            let what = if meta.file_type().is_symlink() {
+                format!("link -> {}", std::fs::read_link(&path).unwrap().display())
+            } else if meta.is_dir() {
+                todo.push(path.clone());
+                format!("dir {mode:o}")
+            } else {
+                let data = std::fs::read(&path).unwrap();
+                format!("file {mode:o} {}", blake3::hash(&data).to_hex())
+            };
+            out.insert(rel, what);
+        }
+    }
+    out
+}
+
+/// Runs the `strata` binary with `args`.
+pub fn cli<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    std::process::Command::new(strata_bin())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The stdout of a `strata` run that must succeed.
+pub fn cli_ok<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Vec<u8> {
+    let out = cli(args);
+    assert!(
+        out.status.success(),
+        "strata {:?} failed: {}",
+        args.iter()
+            .map(|a| a.as_ref().to_owned())
+            .collect::<Vec<_>>(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The error line of a `strata` run that must fail: a non-zero exit, nothing on stdout and
+/// exactly one line on stderr, `strata: error: ...`.
+pub fn cli_err<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> String {
+    let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_owned()).collect();
+    let out = cli(args);
+    assert!(!out.status.success(), "strata {shown:?} succeeded");
+    assert!(
+        out.stdout.is_empty(),
+        "strata {shown:?} printed {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "strata {shown:?}: not one line: {err}"
+    );
+    assert!(err.starts_with("strata: error: "), "{err}");
+    err.trim_end().to_string()
+}
+
+/// Writes `config` as TOML beside its data root and returns the file.
+pub fn config_file(config: &LakeConfig, path: &Path) -> std::path::PathBuf {
+    std::fs::write(path, config.to_toml_string().unwrap()).unwrap();
+    path.to_path_buf()
+}
+
+/// A tier's stored bytes reached around strata, as an attacker with access to the disk or the
+/// bucket would: a local directory, or an object store (with the tier's prefix).
+pub enum RawTier {
+    Dir(std::path::PathBuf),
+    Remote(
+        std::sync::Arc<dyn object_store::ObjectStore>,
+        Option<String>,
+    ),
+}
+
+impl RawTier {
+    /// The raw side of `tier` in a data root `root` (local or S3 tiers).
+    pub fn of(tier: &TierConfig, root: &Path) -> RawTier {
+        match &tier.kind {
+            TierKind::Local { path } => RawTier::Dir(match path {
+                Some(p) if p.is_absolute() => p.clone(),
+                Some(p) => root.join(p),
+                None => root.join(&tier.name),
+            }),
+            TierKind::S3(s3) => {
+                let store = object_store::aws::AmazonS3Builder::new()
+                    .with_bucket_name(&s3.bucket)
+                    .with_endpoint(s3.endpoint.clone().unwrap())
+                    .with_region("us-east-1")
+                    .with_access_key_id("testing")
+                    .with_secret_access_key("testing")
+                    .with_allow_http(true)
+                    .build()
+                    .unwrap();
+                RawTier::Remote(std::sync::Arc::new(store), s3.prefix.clone())
+            }
+            TierKind::Memory => panic!("a memory tier has no raw side outside its store"),
+        }
+    }
+
+    fn path(prefix: &Option<String>, key: &str) -> object_store::path::Path {
+        match prefix {
+            Some(p) => object_store::path::Path::from(format!("{p}/{key}")),
+            None => object_store::path::Path::from(key),
+        }
+    }
+
+    /// The stored bytes of `key` (a plain ASCII key, stored under its own name).
+    pub fn get(&self, key: &str) -> Vec<u8> {
+        use object_store::ObjectStoreExt;
+        match self {
+            RawTier::Dir(dir) => std::fs::read(dir.join(key)).unwrap(),
+            RawTier::Remote(store, prefix) => {
+                let rt = tokio::runtime::Runtime::new().unwrap();
+                rt.block_on(async {
+                    let got = store.get(&Self::path(prefix, key)).await.unwrap();
+                    got.bytes().await.unwrap().to_vec()
+                })
+            }
+        }
+    }
+
+    /// Overwrites the stored bytes of `key` with `data`.
+    pub fn put(&self, key: &str, data: Vec<u8>) {
+        use object_store::ObjectStoreExt;
+        match self {
+            RawTier::Dir(dir) => std::fs::write(dir.join(key), data).unwrap(),
+            RawTier::Remote(store, prefix) => {
+                let rt = tokio::runtime::Runtime::new().unwrap();
+                rt.block_on(store.put(&Self::path(prefix, key), data.into()))
+                    .unwrap();
+            }
+        }
+    }
+}
