@@ -195,8 +195,24 @@ impl From<object_store::Error> for Error {
             OsError::Generic { store, .. } if *store == "LocalFileSystem" => ErrorKind::Io,
             _ => ErrorKind::Remote,
         };
-        Error::new(kind, err.to_string()).set_source(err)
+        Error::new(kind, one_line(&err.to_string())).set_source(err)
     }
+}
+
+/// An error text from outside (an S3 error body is XML over several lines) as one line, cut
+/// to a length a message can carry.
+fn one_line(text: &str) -> String {
+    const MAX: usize = 500;
+    let mut line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.len() > MAX {
+        let cut = (0..=MAX)
+            .rev()
+            .find(|&i| line.is_char_boundary(i))
+            .unwrap_or(0);
+        line.truncate(cut);
+        line.push_str("...");
+    }
+    line
 }
 
 impl From<redb::Error> for Error {

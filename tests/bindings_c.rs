@@ -227,7 +227,6 @@ fn c_swapped_envelopes_fail_with_the_crypto_status() {
 }
 
 #[test]
-#[ignore = "store bug (reported): a remote tier reports a replaced object as corrupt, not as a crypto error"]
 fn c_swapped_envelopes_fail_with_the_crypto_status_on_s3() {
     if !have("cc") {
         return common::skip("bindings_c: no C compiler (cc)");

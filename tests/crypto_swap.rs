@@ -164,7 +164,6 @@ fn swapped_and_restored_envelopes_fail_on_s3_tiers() {
 }
 
 #[test]
-#[ignore = "store bug (reported): a remote tier reports a replaced object as corrupt (version tag mismatch, no tier named) before the envelope check, not as a crypto error; a key rotation skips it silently"]
 fn swapped_and_restored_envelopes_fail_with_the_crypto_kind_on_s3_tiers() {
     on_s3(Kind::Crypto);
 }
@@ -194,7 +193,6 @@ fn swapped_and_restored_envelopes_fail_on_memory_tiers() {
 }
 
 #[test]
-#[ignore = "store bug (reported): a remote tier reports a replaced object as corrupt (version tag mismatch, no tier named) before the envelope check, not as a crypto error; a key rotation skips it silently"]
 fn swapped_and_restored_envelopes_fail_with_the_crypto_kind_on_memory_tiers() {
     on_memory(Kind::Crypto);
 }
@@ -252,7 +250,6 @@ fn swapped_envelopes_fail_through_the_cli_on_s3_tiers() {
 }
 
 #[test]
-#[ignore = "store bug (reported): a remote tier reports a replaced object as corrupt, not as a crypto error"]
 fn swapped_envelopes_fail_with_the_crypto_error_through_the_cli_on_s3_tiers() {
     if let Some(tier) = s3_tier("cold", "crypto-swap-cli") {
         through_the_cli(tier, Kind::Crypto);

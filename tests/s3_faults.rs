@@ -451,7 +451,6 @@ fn run_workload(remote: TierConfig, seed: u64, steps: u64, persistent: bool) {
 }
 
 #[test]
-#[ignore = "fails on the store bugs reproduced one by one in tests/store_fault_cases.rs; run with --include-ignored"]
 fn memory_tier_under_faults_loses_nothing() {
     for seed in seeds(3) {
         run_workload(memory_tier(REMOTE), seed, 300, false);
@@ -459,7 +458,6 @@ fn memory_tier_under_faults_loses_nothing() {
 }
 
 #[test]
-#[ignore = "fails on the store bugs reproduced one by one in tests/store_fault_cases.rs; run with --include-ignored"]
 fn s3_tier_under_faults_loses_nothing() {
     let Some(remote) = s3_tier(REMOTE, "faults") else {
         return;

@@ -70,7 +70,6 @@ const CUT: Fault = Fault::Cut {
 /// A move whose copy landed in the target tier but whose check read failed leaves that copy
 /// behind; deleting the object must not leave it there for a reindex to bring back.
 #[test]
-#[ignore = "store bug (reported): a delete during an unfinished move leaves the move's copy untracked; a reindex resurrects the deleted object"]
 fn a_deleted_object_stays_deleted_after_a_move_left_a_copy() {
     let dir = tempfile::tempdir().unwrap();
     let (store, faults) = open_wrapped(&lake(dir.path(), memory_tier(REMOTE)));
@@ -93,7 +92,6 @@ fn a_deleted_object_stays_deleted_after_a_move_left_a_copy() {
 /// A put whose outcome could not be learned is settled at the next open; a delete
 /// acknowledged in between must win.
 #[test]
-#[ignore = "store bug (reported): the put journal entry of an unsettled put survives a later delete; the next open restores the old record, whose bytes are gone"]
 fn an_unsettled_put_does_not_undo_a_later_delete() {
     let Some(remote) = s3_tier(REMOTE, "unsettled-delete") else {
         return;
@@ -123,7 +121,6 @@ fn an_unsettled_put_does_not_undo_a_later_delete() {
 /// After a put whose outcome could not be learned, the error says the old object stays
 /// current: reads must give the old object or the new one, and name the tier if they fail.
 #[test]
-#[ignore = "store bug (reported): after an unsettled put that landed, reads fail with a corrupt error (no tier) until the next open"]
 fn reads_after_an_unsettled_put_give_the_old_or_the_new_object() {
     let dir = tempfile::tempdir().unwrap();
     let (store, faults) = open_wrapped(&lake(dir.path(), memory_tier(REMOTE)));
@@ -145,7 +142,6 @@ fn reads_after_an_unsettled_put_give_the_old_or_the_new_object() {
 /// A body that ends early without an error must not pass as the object: the store knows how
 /// long the object is.
 #[test]
-#[ignore = "store bug (reported): remote reads do not check the body length; get_to, uncached gets and reindex take a short body as the object"]
 fn a_body_cut_short_is_an_error_not_a_shorter_object() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = lake(dir.path(), memory_tier(REMOTE));
@@ -188,7 +184,6 @@ fn a_body_cut_short_is_an_error_not_a_shorter_object() {
 /// Through the block cache (which does check lengths) a short body fails, and the failure
 /// names the tier it came from.
 #[test]
-#[ignore = "bug (reported): the block cache's length check (src/cache/blocks.rs) names the key but not the tier"]
 fn a_body_cut_short_through_the_cache_names_the_tier() {
     let dir = tempfile::tempdir().unwrap();
     let (store, faults) = open_wrapped(&lake(dir.path(), memory_tier(REMOTE)));
@@ -203,7 +198,6 @@ fn a_body_cut_short_through_the_cache_names_the_tier() {
 /// A put whose answer was lost is resolved by reading the tier; a short body there must not
 /// make the store roll back to the old record while the tier holds the new bytes.
 #[test]
-#[ignore = "store bug (reported): resolving a put reads the tier without checking the length; a short body rolls the index back while the tier holds the new bytes"]
 fn resolving_a_put_through_a_short_body_keeps_index_and_tier_together() {
     let dir = tempfile::tempdir().unwrap();
     let (store, faults) = open_wrapped(&lake(dir.path(), memory_tier(REMOTE)));
@@ -223,7 +217,6 @@ fn resolving_a_put_through_a_short_body_keeps_index_and_tier_together() {
 /// A move reading a short body fails; the copy it wrote must not become the object at the
 /// next reindex, and the failure must name the tier that failed.
 #[test]
-#[ignore = "store bug (reported): a move copies a short body into the target tier, blames the target (\"changed outside strata\", tier: hot), and a reindex then prefers the short copy"]
 fn a_move_through_a_short_body_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (store, faults) = open_wrapped(&lake(dir.path(), memory_tier(REMOTE)));
@@ -246,7 +239,6 @@ fn a_move_through_a_short_body_loses_nothing() {
 
 /// Errors are one line, also when an S3 server answers with an XML body.
 #[test]
-#[ignore = "bug (reported): object_store errors carry S3's XML error body, newlines included, into strata's message"]
 fn s3_errors_are_one_line() {
     let Some(mut remote) = s3_tier(REMOTE, "one-line") else {
         return;

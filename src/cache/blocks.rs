@@ -431,12 +431,16 @@ impl Inner {
                 if bytes.len() as u64 == span.end - span.start {
                     Ok(bytes)
                 } else {
-                    Err(Error::corrupt(format!(
-                        "tier returned {} bytes for a range of {}",
-                        bytes.len(),
-                        span.end - span.start
-                    ))
-                    .with("key", &object.key))
+                    Err(Error::new(
+                        crate::error::ErrorKind::Remote,
+                        format!(
+                            "the tier returned {} bytes for a range of {}; the read was cut short",
+                            bytes.len(),
+                            span.end - span.start
+                        ),
+                    )
+                    .with("key", &object.key)
+                    .with("tier", fetch.tier()))
                 }
             });
             let took = t.elapsed();

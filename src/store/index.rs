@@ -451,6 +451,23 @@ impl TierIndex {
         })
     }
 
+    /// The journal entry of `key`'s unsettled put, if there is one.
+    pub fn pending_put(&self, key: &str) -> Result<Option<PutIntent>> {
+        self.guarded(|| {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(PUTS)?;
+            let value = table.get(key)?;
+            value
+                .map(|v| {
+                    serde_json::from_slice(v.value()).map_err(|e| {
+                        Error::corrupt(format!("tier index put journal is unreadable: {e}"))
+                            .with("key", key)
+                    })
+                })
+                .transpose()
+        })
+    }
+
     /// Puts journaled and not finished: only after a crash or a failed publish.
     pub fn pending_puts(&self) -> Result<Vec<(String, PutIntent)>> {
         self.guarded(|| {
@@ -469,20 +486,37 @@ impl TierIndex {
         })
     }
 
-    /// Forgets an object; its copy becomes an orphan to delete. Returns the old record.
-    pub fn commit_delete(&self, key: &str) -> Result<Option<ObjectRecord>> {
+    /// Forgets an object; its copy becomes an orphan to delete, and so do copies an unfinished
+    /// move or an unsettled put may have left in other tiers (otherwise a later reindex would
+    /// find them and bring the object back). Returns the old record and every tier that may
+    /// hold a copy to delete.
+    pub fn commit_delete(&self, key: &str) -> Result<(Option<ObjectRecord>, Vec<String>)> {
         self.write(true, |txn| {
             let mut objects = txn.open_table(OBJECTS)?;
             let old = objects
                 .remove(key)?
                 .map(|v| ObjectRecord::decode(key, v.value()))
                 .transpose()?;
-            if let Some(old) = &old {
-                txn.open_table(ORPHANS)?
-                    .insert((old.tier.as_str(), key), old.checksum.as_str())?;
+            let mut tiers: Vec<String> = old.iter().map(|o| o.tier.clone()).collect();
+            let mut moves = txn.open_table(MOVES)?;
+            if let Some(v) = moves.remove(key)? {
+                if let Ok(intent) = serde_json::from_slice::<MoveIntent>(v.value()) {
+                    tiers.push(intent.to);
+                }
             }
-            txn.open_table(MOVES)?.remove(key)?;
-            Ok(old)
+            let mut puts = txn.open_table(PUTS)?;
+            if let Some(v) = puts.remove(key)? {
+                if let Ok(intent) = serde_json::from_slice::<PutIntent>(v.value()) {
+                    tiers.push(intent.tier);
+                }
+            }
+            tiers.sort();
+            tiers.dedup();
+            let mut orphans = txn.open_table(ORPHANS)?;
+            for tier in &tiers {
+                orphans.insert((tier.as_str(), key), "")?;
+            }
+            Ok((old, tiers))
         })
     }
 
@@ -680,7 +714,7 @@ mod tests {
         assert_eq!(index.orphans().unwrap(), vec![("hot".into(), "a".into())]);
         assert!(index.orphan_deletable("hot", "a").unwrap());
         index.clear_orphan("hot", "a").unwrap();
-        let old = index.commit_delete("a").unwrap().unwrap();
+        let old = index.commit_delete("a").unwrap().0.unwrap();
         assert_eq!(old.tier, "cold");
         assert_eq!(index.orphans().unwrap(), vec![("cold".into(), "a".into())]);
         assert!(index.get("a").unwrap().is_none());

@@ -290,8 +290,9 @@ impl Store {
                     Some(r) if r.tier == action.from => {}
                     _ => return Ok(0),
                 }
-                if let Some(old) = self.index.commit_delete(key)? {
-                    self.remove_orphan_locked(&old.tier, key).await?;
+                let (_, tiers) = self.index.commit_delete(key)?;
+                for tier in tiers {
+                    self.remove_orphan_locked(&tier, key).await?;
                 }
                 Ok(0)
             }

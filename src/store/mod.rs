@@ -22,6 +22,7 @@ mod layout;
 mod lifecycle;
 mod local;
 mod lock;
+mod multipart;
 mod read;
 mod reindex;
 mod rotate;
@@ -458,11 +459,16 @@ impl Store {
         validate_key(key)?;
         let done = self.runtime.block_on(async {
             let _guard = self.locks.key(key).await;
-            let old = {
+            let (old, tiers) = {
                 let _view = self.locks.publishing(key).await;
-                self.index.commit_delete(key)?.ok_or_else(|| missing(key))?
+                self.index.commit_delete(key)?
             };
-            self.remove_orphan_locked(&old.tier, key).await
+            // The object is gone once the index says so; a copy that cannot be removed now
+            // stays recorded as an orphan for the next `tier run`.
+            for tier in tiers {
+                let _ = self.remove_orphan_locked(&tier, key).await;
+            }
+            old.map(|_| ()).ok_or_else(|| missing(key))
         })?;
         self.cache_after_write(key, None);
         done

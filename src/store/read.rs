@@ -142,23 +142,55 @@ impl Store {
             match result {
                 Err(e) if e.kind() == ErrorKind::NotFound && attempt < RETRIES => {
                     attempt += 1;
-                    // Replaced meanwhile: read the new version. Unchanged: the tier lost it.
+                    // Replaced meanwhile: read the new version.
                     match self.index.get(key)? {
                         Some(now) if now.checksum != version.record.checksum => continue,
-                        Some(_) => {
-                            return Err(Error::corrupt(format!(
-                                "{}; the tier no longer holds what the index records (run \
-                                 `strata tier reindex` if it was changed outside strata)",
-                                e.message()
-                            ))
-                            .with("key", key))
-                        }
                         None => return Err(super::missing(key)),
+                        Some(_) => {}
                     }
+                    // A put whose outcome was unknown may have landed since: settle it now.
+                    if let Some(intent) = self.index.pending_put(key)? {
+                        let settled = self.runtime.block_on(async {
+                            let _guard = self.locks.key(key).await;
+                            let _view = self.locks.publishing(key).await;
+                            self.resolve_put(key, &intent).await
+                        })?;
+                        if settled.is_ok() {
+                            continue;
+                        }
+                    }
+                    return Err(self.runtime.block_on(self.changed_outside(&version, e))?);
                 }
                 other => return other,
             }
         }
+    }
+
+    /// The error for a version the tier no longer holds although the index still records it:
+    /// the object was changed or removed outside strata. A sealed object that was swapped or
+    /// restored is a crypto error (and a reindex would not help: it would take the swapped-in
+    /// envelope for the object).
+    pub(super) async fn changed_outside(&self, version: &StoredVersion, cause: Error) -> Error {
+        let present = version.tier.head(&version.key).await.is_ok();
+        let error = match (present, version.record.enc.is_some()) {
+            (true, true) => Error::new(
+                ErrorKind::Crypto,
+                "encrypted object failed authentication: the tier holds another envelope than \
+                 the one the index records (changed outside strata)",
+            ),
+            (true, false) => Error::corrupt(
+                "the tier holds other bytes than the index records (changed outside strata); \
+                 `strata tier reindex` records what the tier holds now",
+            ),
+            (false, _) => Error::corrupt(
+                "the tier no longer holds the object (removed outside strata); \
+                 `strata tier reindex` forgets it",
+            ),
+        };
+        error
+            .with("key", &version.key)
+            .with("tier", &version.tier.name)
+            .with("cause", cause.message())
     }
 
     /// Reads `range` (or all) of a version's plaintext, decrypting when it is sealed.

@@ -74,7 +74,12 @@ impl Store {
                 if enc.key_id == new_key_id {
                     return Ok(false);
                 }
-                let stored = version.read(None).await?;
+                let stored = match version.read(None).await {
+                    Err(e) if e.kind() == crate::error::ErrorKind::NotFound => {
+                        return Err(self.changed_outside(&version, e).await)
+                    }
+                    other => other?,
+                };
                 let (header, header_len) =
                     EnvelopeHeader::parse(&stored).map_err(|e| e.with("key", &key))?;
                 if enc

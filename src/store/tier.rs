@@ -17,17 +17,15 @@ use object_store::memory::InMemory;
 use object_store::path::Path as ObjectPath;
 use object_store::{
     ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload,
-    RetryConfig as OsRetryConfig, WriteMultipart,
+    RetryConfig as OsRetryConfig,
 };
 
 use super::local::{key_of_encoded, Listing, LocalDir, OWN_DIR};
 use crate::config::{RetryConfig, S3Config, TierConfig, TierKind};
 use crate::error::{Error, ErrorKind, Result};
 
-/// Part size of multipart uploads (S3 needs at least 5 MiB per part but the last).
-pub(crate) const PART_SIZE: usize = 8 * 1024 * 1024;
-/// Parts in flight at once during a multipart upload.
-const PARTS_IN_FLIGHT: usize = 4;
+use super::multipart::Multipart;
+pub(crate) use super::multipart::PART_SIZE;
 /// Below this size a plain read beats setting up a memory map.
 const MMAP_MIN: u64 = 256 * 1024;
 
@@ -58,7 +56,7 @@ pub(crate) enum Staged {
     /// Bytes for a single PUT.
     Bytes(Bytes),
     /// A multipart upload whose parts are all sent; completing it makes the object visible.
-    Multipart(WriteMultipart),
+    Multipart(Multipart),
     /// A server-side copy of another key of the same tier.
     Copy(String),
 }
@@ -212,6 +210,7 @@ impl Tier {
             Some(r) if r.start == r.end => return Ok(Bytes::new()),
             other => other,
         };
+        let want = range.as_ref().map_or(size, |r| r.end - r.start);
         let options = GetOptions {
             if_match: etag.map(str::to_string),
             range: range.map(GetRange::from),
@@ -221,7 +220,23 @@ impl Tier {
             .get_opts(&self.path(key), options)
             .await
             .map_err(|e| self.replaced(e, key))?;
-        result.bytes().await.map_err(|e| self.replaced(e, key))
+        let bytes = result.bytes().await.map_err(|e| self.replaced(e, key))?;
+        self.check_length(bytes.len() as u64, want, key)?;
+        Ok(bytes)
+    }
+
+    /// A body of another length than asked for (a connection cut short) is an error, never a
+    /// shorter object.
+    fn check_length(&self, got: u64, want: u64, key: &str) -> Result<()> {
+        if got != want {
+            return Err(Error::new(
+                ErrorKind::Remote,
+                format!("the tier returned {got} bytes where {want} were expected; the read was cut short"),
+            )
+            .with("key", key)
+            .with("tier", &self.name));
+        }
+        Ok(())
     }
 
     /// A read error; a failed version precondition becomes [`ErrorKind::NotFound`]: the version
@@ -267,9 +282,13 @@ impl Tier {
             .into_stream();
         let mut n = 0u64;
         while let Some(chunk) = stream.try_next().await.map_err(|e| self.error(e, key))? {
-            out.write_all(&chunk).map_err(write_err)?;
             n += chunk.len() as u64;
+            if n > size {
+                break;
+            }
+            out.write_all(&chunk).map_err(write_err)?;
         }
+        self.check_length(n, size, key)?;
         Ok(n)
     }
 
@@ -292,12 +311,14 @@ impl Tier {
             }
             Backend::Remote(_) => {
                 let mut writer = self.start_multipart(key).await?;
-                for part in data.chunks(PART_SIZE) {
-                    if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
-                        let _ = writer.abort().await;
-                        return Err(self.error(e, key));
-                    }
-                    writer.write(part);
+                let sent = async {
+                    writer.write(&data).await?;
+                    writer.flush().await
+                }
+                .await;
+                if let Err(e) = sent {
+                    writer.abort().await;
+                    return Err(e.with("key", key).with("tier", &self.name));
                 }
                 Ok(Staged::Multipart(writer))
             }
@@ -315,7 +336,7 @@ impl Tier {
         }
     }
 
-    async fn start_multipart(&self, key: &str) -> Result<WriteMultipart> {
+    async fn start_multipart(&self, key: &str) -> Result<Multipart> {
         // The upload is made under the key it publishes to: S3 has no rename. Its parts are
         // invisible until the upload completes, so staging under the final key is safe.
         let Backend::Remote(store) = &self.backend else {
@@ -325,7 +346,7 @@ impl Tier {
             .put_multipart(&self.path(key))
             .await
             .map_err(|e| self.error(e, key))?;
-        Ok(WriteMultipart::new_with_chunk_size(upload, PART_SIZE))
+        Ok(Multipart::new(upload))
     }
 
     /// Makes staged bytes the object at `key`, atomically. Returns the remote version tag.
@@ -353,7 +374,10 @@ impl Tier {
                 Ok(result.e_tag)
             }
             (Backend::Remote(_), Staged::Multipart(writer)) => {
-                let result = writer.finish().await.map_err(|e| self.error(e, key))?;
+                let result = writer
+                    .complete()
+                    .await
+                    .map_err(|e| e.with("key", key).with("tier", &self.name))?;
                 Ok(result.e_tag)
             }
             (Backend::Remote(store), Staged::Copy(from)) => {
@@ -373,9 +397,7 @@ impl Tier {
             (Backend::Local(dir), Staged::File(name)) => {
                 let _ = dir.remove_staging(&name);
             }
-            (_, Staged::Multipart(writer)) => {
-                let _ = writer.abort().await;
-            }
+            (_, Staged::Multipart(writer)) => writer.abort().await,
             _ => {}
         }
     }
@@ -457,6 +479,26 @@ impl Tier {
         }
     }
 
+    /// The size and remote version tag of the stored bytes of `key`.
+    pub async fn head(&self, key: &str) -> Result<(u64, Option<String>)> {
+        match &self.backend {
+            Backend::Local(dir) => {
+                let file = self
+                    .open_file(key)
+                    .ok_or_else(|| Error::internal("local tier without a file"))??;
+                let len = file
+                    .metadata()
+                    .map_err(|e| Error::io("cannot stat object", &dir.file_of(key), e))?
+                    .len();
+                Ok((len, None))
+            }
+            Backend::Remote(store) => match store.head(&self.path(key)).await {
+                Ok(meta) => Ok((meta.size, meta.e_tag)),
+                Err(e) => Err(self.error(e, key)),
+            },
+        }
+    }
+
     /// The remote version tag of `key`, if the backend has one.
     pub async fn etag(&self, key: &str) -> Result<Option<String>> {
         match &self.backend {
@@ -486,7 +528,7 @@ impl Clone for Backend {
 /// A streamed write in progress: a local staging file, or a remote multipart upload.
 pub(crate) enum StagingWriter {
     File(File, String),
-    Multipart(WriteMultipart),
+    Multipart(Multipart),
 }
 
 impl StagingWriter {
@@ -495,19 +537,12 @@ impl StagingWriter {
             StagingWriter::File(file, _) => file.write_all(chunk).map_err(|e| {
                 Error::new(ErrorKind::Io, format!("cannot write a staging file: {e}"))
             }),
-            StagingWriter::Multipart(writer) => {
-                writer
-                    .wait_for_capacity(PARTS_IN_FLIGHT)
-                    .await
-                    .map_err(Error::from)?;
-                writer.write(chunk);
-                Ok(())
-            }
+            StagingWriter::Multipart(writer) => writer.write(chunk).await,
         }
     }
 
     /// Everything written: the bytes as staged.
-    pub fn finish(self) -> Result<Staged> {
+    pub async fn finish(self) -> Result<Staged> {
         match self {
             StagingWriter::File(file, name) => {
                 file.sync_data().map_err(|e| {
@@ -515,7 +550,13 @@ impl StagingWriter {
                 })?;
                 Ok(Staged::File(name))
             }
-            StagingWriter::Multipart(writer) => Ok(Staged::Multipart(writer)),
+            StagingWriter::Multipart(mut writer) => match writer.flush().await {
+                Ok(()) => Ok(Staged::Multipart(writer)),
+                Err(e) => {
+                    writer.abort().await;
+                    Err(e)
+                }
+            },
         }
     }
 

@@ -112,6 +112,7 @@ impl Store {
         }
         let staged = writer
             .finish()
+            .await
             .map_err(|e| e.with("key", key).with("tier", &tier.name))?;
         let checksum = hasher.finalize().to_hex().to_string();
         self.publish_new(key, tier, staged, size, checksum, source.sealed())
@@ -201,10 +202,14 @@ impl Store {
             // The rename is the only step after the journal entry: the staging file still
             // being there means it did not happen.
             (Some(staging), Some(dir)) => Ok(!dir.staging_exists(staging)?),
-            _ => match hash_stored(tier, key, intent.new.size).await {
-                Ok(found) => Ok(found == intent.checksum),
+            _ => match tier.head(key).await {
                 Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
                 Err(e) => Err(e),
+                // Another length: not the new bytes (the old object, or nothing of ours).
+                Ok((size, _)) if size != intent.new.size => Ok(false),
+                Ok(_) => hash_stored(tier, key, intent.new.size)
+                    .await
+                    .map(|found| found == intent.checksum),
             },
         };
         let arrived = match arrived {
@@ -238,7 +243,12 @@ impl Store {
         let record = version.record.clone();
         if record.enc.is_some() {
             // An envelope is bound to its key: open it under `from`, seal it again under `to`.
-            let plain = self.read_sealed(&version, None).await?;
+            let plain = match self.read_sealed(&version, None).await {
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    return Err(self.changed_outside(&version, e).await)
+                }
+                other => other?,
+            };
             let (sealed, enc) = self.seal_bytes(to, &plain)?;
             drop(plain);
             let checksum = blake3::hash(&sealed).to_hex().to_string();
@@ -256,10 +266,20 @@ impl Store {
                 tier.stage(to, data, self.config.multipart_threshold)
                     .await?
             }
-            None => tier
-                .stage_copy(from, to, record.size, self.config.multipart_threshold)
-                .await
-                .map_err(|e| e.with("to", to))?,
+            None => {
+                // A server-side copy of what the index records: the version tag is checked
+                // first (the copy itself cannot be pinned to it).
+                if let Some(etag) = &record.etag {
+                    let now = tier.head(from).await.map(|(_, tag)| tag);
+                    if !matches!(&now, Ok(Some(tag)) if tag == etag) {
+                        let cause = Error::not_found("the object's version tag changed");
+                        return Err(self.changed_outside(&version, cause).await);
+                    }
+                }
+                tier.stage_copy(from, to, record.size, self.config.multipart_threshold)
+                    .await
+                    .map_err(|e| e.with("to", to))?
+            }
         };
         self.publish_new(to, &tier, staged, record.size, record.checksum, None)
             .await

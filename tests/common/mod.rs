@@ -86,6 +86,10 @@ pub fn config(dir: &Path, tiers: Vec<TierConfig>) -> LakeConfig {
         placement: vec![],
         lifecycle: vec![],
         retention: vec![],
+        // Another test's child process, forked while this test dropped a store, holds a copy
+        // of the lock file's descriptor until it execs: wait that moment out instead of
+        // failing with Busy.
+        lock_timeout: std::time::Duration::from_secs(10),
         ..LakeConfig::default()
     }
 }
