@@ -266,7 +266,12 @@ fn kill_during_overwrites() {
     let mut allowed = Allowed::new();
     bystanders(&root.store(), &mut allowed);
     // Sizes alternate, so a mix of two versions would also show in the size.
-    let version = |n: usize| bytes(if n % 2 == 0 { 4096 } else { 200_000 }, 3000 + n as u64);
+    let version = |n: usize| {
+        bytes(
+            if n.is_multiple_of(2) { 4096 } else { 200_000 },
+            3000 + n as u64,
+        )
+    };
     let key = "ow/object";
     let input = root.path("next.bin");
     let mut times = Vec::new();

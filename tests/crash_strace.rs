@@ -333,15 +333,28 @@ fn failed_commit_kept(root: &Root, context: &str) -> bool {
 /// Each encrypted object's envelope and key id before a run.
 type Envelopes = BTreeMap<String, (Vec<u8>, String)>;
 
+/// One faulted run, for the sweep's judge.
+struct Run<'a> {
+    root: &'a Root,
+    /// What each key may hold before the run's own outcome is taken into account.
+    allowed: &'a Allowed,
+    before: &'a Envelopes,
+    /// Whether the command succeeded.
+    ok: bool,
+    stdout: &'a str,
+    syscall: &'a str,
+    /// The run, for messages.
+    context: &'a str,
+}
+
 /// Runs the CLI with `args` once per index write (then sync) of the run, with ENOSPC
 /// injected into the n-th, until a run has no n-th. `fresh` builds the root each run starts
-/// from; `judge` gets the root, what it held before, whether the run succeeded, its stdout,
-/// and the syscall and a description of the run. Returns how many runs failed.
+/// from; `judge` checks each run's outcome. Returns how many runs failed.
 fn enospc_sweep(
     name: &str,
     args: &dyn Fn(&Root) -> Vec<String>,
     fresh: &dyn Fn() -> (Root, Allowed, Envelopes),
-    judge: &dyn Fn(&Root, &Allowed, &Envelopes, bool, &str, (&str, &str)),
+    judge: &dyn Fn(&Run),
 ) -> usize {
     let mut failed = 0;
     for syscall in ["pwrite64", "fdatasync"] {
@@ -382,14 +395,15 @@ fn enospc_sweep(
                     "{context}: the error does not say why ({stdout})"
                 );
             }
-            judge(
-                &root,
-                &allowed,
-                &before,
-                status.success(),
-                &stdout,
-                (syscall, &context),
-            );
+            judge(&Run {
+                root: &root,
+                allowed: &allowed,
+                before: &before,
+                ok: status.success(),
+                stdout: &stdout,
+                syscall,
+                context: &context,
+            });
             if !injected {
                 say(&format!(
                     "{name}: {} index {syscall} calls, each failed in turn",
@@ -428,16 +442,16 @@ fn enospc_in_the_index_during_a_put_keeps_the_old_object() {
             vec!["put".into(), "obj".into(), input]
         },
         &fresh,
-        &|root, allowed, _, ok, _, (syscall, context)| {
-            if !ok && syscall == "fdatasync" && failed_commit_kept(root, context) {
+        &|run| {
+            if !run.ok && run.syscall == "fdatasync" && failed_commit_kept(run.root, run.context) {
                 known_bug_hits.set(known_bug_hits.get() + 1);
                 return;
             }
             // A put that failed leaves the old object; one that succeeded, the new.
-            let mut allowed = allowed.clone();
-            let expected = if ok { new.clone() } else { old.clone() };
+            let mut allowed = run.allowed.clone();
+            let expected = if run.ok { new.clone() } else { old.clone() };
             allowed.insert("obj".into(), vec![Some(expected)]);
-            check_root(&root.config, &allowed, context);
+            check_root(&run.root.config, &allowed, run.context);
         },
     );
     assert!(failed > 0, "no injected ENOSPC made a put fail");
@@ -462,7 +476,16 @@ fn enospc_in_the_index_during_a_rotation_keeps_each_object_whole() {
         "key rotate",
         &|_| vec!["key".into(), "rotate".into(), "--json".into()],
         &fresh,
-        &|root, allowed, before, ok, stdout, (syscall, context)| {
+        &|run| {
+            let Run {
+                root,
+                allowed,
+                before,
+                ok,
+                stdout,
+                syscall,
+                context,
+            } = *run;
             if !ok && syscall == "fdatasync" && failed_commit_kept(root, context) {
                 known_bug_hits.set(known_bug_hits.get() + 1);
                 return;

@@ -38,7 +38,7 @@ fn key(k: usize) -> String {
 
 /// Writers' ids: this process's threads are 0..16, child c's threads 1000 * (c + 1) + t.
 fn value(writer: u32, seq: u64) -> Vec<u8> {
-    let len: usize = if seq % 2 == 0 { 1000 } else { 100_000 };
+    let len: usize = if seq.is_multiple_of(2) { 1000 } else { 100_000 };
     let mut v = Vec::with_capacity(len);
     v.extend_from_slice(b"STRV");
     v.extend_from_slice(&writer.to_le_bytes());
