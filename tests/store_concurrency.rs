@@ -270,7 +270,7 @@ fn sixteen_threads_and_two_processes(mut config: LakeConfig, test: &str) {
             &t.errors[..t.errors.len().min(5)]
         );
         assert!(
-            t.turns.len() >= 3,
+            t.turns.len() >= 2,
             "{test}: {who} had {} turns",
             t.turns.len()
         );
