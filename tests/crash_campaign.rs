@@ -3,9 +3,11 @@
 //! runs, key rotations, `write --lake` and `compact`. After each kill the data root is opened
 //! as the next user would open it and checked (`common::crash::check_root`): the lock is free,
 //! no staging file outlives the open, the index agrees with the tiers byte for byte, and every
-//! object is its old or its new version. Kill times come from a seeded generator (the seed is
-//! printed; `STRATA_CRASH_SEED` replays it) and spread over process start, the operation
-//! itself (timed beforehand) and its end.
+//! object is its old or its new version. Kill times come from a seeded generator and spread
+//! over process start, the operation itself and its end, as timed before the campaign and
+//! rescaled as it goes (runs on a shared machine slow down and speed up several times). The
+//! seed is printed; `STRATA_CRASH_SEED` replays the same draws (the times they scale to
+//! depend on the machine).
 
 mod common;
 
@@ -195,6 +197,11 @@ fn kill_during_small_puts_of_new_keys() {
             }
         }
         drop(found);
+        assert!(
+            killed || now.is_some(),
+            "{}: a put that succeeded left nothing",
+            kills.context()
+        );
         match (killed, now.is_some()) {
             (true, false) => kills.outcome("killed: absent"),
             (true, true) => kills.outcome("killed: new"),
@@ -249,6 +256,11 @@ fn kill_during_large_puts() {
         let found = check_root(&root.config, &allowed, &kills.context());
         let now = settle(&mut allowed, &found, key);
         let landed = now.as_ref() == Some(&versions[next]);
+        assert!(
+            killed || landed,
+            "{}: a put that succeeded did not land",
+            kills.context()
+        );
         kills.outcome(match (killed, landed, current.is_some()) {
             (true, false, true) => "killed: old",
             (true, false, false) => "killed: absent",
@@ -292,6 +304,11 @@ fn kill_during_overwrites() {
         let killed = kills.strike(&mut root.cli(&["put", key, input.to_str().unwrap()]));
         let found = check_root(&root.config, &allowed, &kills.context());
         let now = settle(&mut allowed, &found, key).expect("an overwritten key vanished");
+        assert!(
+            killed || now == next,
+            "{}: a put that succeeded did not land",
+            kills.context()
+        );
         kills.outcome(match (killed, now == next) {
             (true, false) => "killed: old",
             (true, true) => "killed: new",
@@ -323,6 +340,11 @@ fn kill_during_deletes() {
         let killed = kills.strike(&mut root.cli(&["rm", key]));
         let found = check_root(&root.config, &allowed, &kills.context());
         let now = settle(&mut allowed, &found, key);
+        assert!(
+            killed || now.is_none(),
+            "{}: a delete that succeeded left the object",
+            kills.context()
+        );
         kills.outcome(match (killed, now.is_some()) {
             (true, true) => "killed: old",
             (true, false) => "killed: gone",
@@ -382,6 +404,11 @@ fn kill_during_tier_runs() {
         let config = if up { &up_config } else { &down.config };
         let found = check_root(config, &allowed, &kills.context());
         let (hot, cold) = (in_tier(&found, "hot"), in_tier(&found, "cold"));
+        assert!(
+            killed || (if up { cold == 0 } else { hot == 0 }),
+            "{}: a run that succeeded left objects behind ({hot} hot, {cold} cold)",
+            kills.context()
+        );
         kills.outcome(match (killed, up, hot, cold) {
             (false, _, _, _) => "ended: all moved",
             (true, true, _, 0) | (true, false, 0, _) => "killed: all moved",
@@ -457,6 +484,11 @@ fn kill_during_key_rotations() {
                 rewrapped += 1;
             }
         }
+        assert!(
+            killed || rewrapped == after.len(),
+            "{context}: a rotation that succeeded re-wrapped {rewrapped} of {}",
+            after.len()
+        );
         kills.outcome(match (killed, rewrapped) {
             (false, _) => "ended: all re-wrapped",
             (true, 0) => "killed: none re-wrapped",
@@ -732,6 +764,11 @@ fn kill_during_compactions() {
             // Not committed: the inputs are intact, byte for byte.
             assert!(old, "{context}: inputs changed before the commit");
         }
+        assert!(
+            killed || (!committed && new),
+            "{context}: a compaction that succeeded left {:?}",
+            files.keys().collect::<Vec<_>>()
+        );
         assert_eq!(scanned(&dir), all_rows, "{context}: rows after the kill");
         // The next compaction finishes (or redoes) the job and leaves nothing behind.
         strata::compact(
