@@ -80,6 +80,7 @@ impl Lake {
 
     fn from_store(mut store: Store) -> Lake {
         demote::install(&mut store);
+        write::sweep_staging(store.dir());
         Lake {
             store: Arc::new(store),
         }

@@ -12,6 +12,29 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::format::{WriteOptions, WriteSummary};
 use crate::store::PutOptions;
 
+/// Name prefix of the staging directories dataset writes make in the data root.
+const STAGING_PREFIX: &str = ".strata-write-";
+
+/// Removes the staging directories of dataset writes a killed process left in the data root.
+/// Only while nothing writes (the lake calls it at open, holding the root's lock); only
+/// directories with strata's own prefix, and never through a link.
+pub(super) fn sweep_staging(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir
+            && entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(STAGING_PREFIX)
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 impl Lake {
     /// Writes `batches` as the dataset `prefix` of the lake (files under `prefix/`, Hive
     /// directories when partitioned), each file put atomically; the summary names the keys.
@@ -36,7 +59,7 @@ impl Lake {
         getrandom::fill(&mut tag)
             .map_err(|e| Error::internal(format!("the OS random source failed: {e}")))?;
         let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-        let staging = self.dir().join(format!(".strata-write-{tag}"));
+        let staging = self.dir().join(format!("{STAGING_PREFIX}{tag}"));
         let dir = staging.join("d");
         let result = (|| {
             std::fs::create_dir(&staging)

@@ -401,7 +401,8 @@ impl Store {
                     "range {}..{} is outside the object of {} bytes",
                     range.start, range.end, size
                 ))
-                .with("key", key));
+                .with("key", key)
+                .with("tier", &version.tier.name));
             }
             match self.read_cached(version, range.clone())? {
                 Some(bytes) => Ok(bytes),

@@ -60,6 +60,8 @@ impl StoredVersion {
     pub async fn read_to(&self, out: &mut dyn std::io::Write) -> Result<u64> {
         match &self.file {
             Some(file) => {
+                super::tier::check_size(file, self.record.size)
+                    .map_err(|e| e.with("key", &self.key).with("tier", &self.tier.name))?;
                 let mut reader: &File = file;
                 std::io::copy(&mut reader, out)
                     .map_err(|e| Error::new(ErrorKind::Io, format!("writing output failed: {e}")))

@@ -578,7 +578,7 @@ pub(crate) fn local_dir_of(config: &TierConfig, root: &Path) -> Option<PathBuf> 
     }
 }
 
-fn check_size(file: &File, size: u64) -> Result<u64> {
+pub(crate) fn check_size(file: &File, size: u64) -> Result<u64> {
     let len = file
         .metadata()
         .map_err(|e| Error::new(ErrorKind::Io, format!("cannot stat object: {e}")))?

@@ -201,7 +201,9 @@ impl Store {
         let arrived = match (&intent.staging, tier.local()) {
             // The rename is the only step after the journal entry: the staging file still
             // being there means it did not happen.
-            (Some(staging), Some(dir)) => Ok(!dir.staging_exists(staging)?),
+            (Some(staging), Some(dir)) if dir.staging_exists(staging)? => Ok(false),
+            // Gone: renamed into place, or thrown away after a journal commit that reported a
+            // failure yet reached the disk. The file at the key tells which.
             _ => match tier.head(key).await {
                 Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
                 Err(e) => Err(e),
