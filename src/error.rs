@@ -99,6 +99,13 @@ impl Error {
         self
     }
 
+    /// Says what was being done when the error happened: the message becomes
+    /// `"{what}: {message}"`. The kind and context stay as they are.
+    pub(crate) fn during(mut self, what: impl fmt::Display) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+
     /// The stable category.
     pub fn kind(&self) -> ErrorKind {
         self.kind
@@ -196,6 +203,127 @@ impl From<object_store::Error> for Error {
             _ => ErrorKind::Remote,
         };
         Error::new(kind, err.to_string()).set_source(err)
+    }
+}
+
+/// Parquet errors, wherever they come from (a scan, a compaction, a masked copy, the writer, the
+/// C ABI): the one place that decides their kind, so the same damage gives the same kind and C
+/// status on every route.
+///
+/// - `NYI` (a feature the parquet crate does not implement, e.g. AES_GCM_CTR_V1): `Unsupported`.
+/// - `ArrowError` (the Arrow and Parquet schemas or types do not fit each other: on a write the
+///   caller's data, on a read a file schema with no Arrow form): `InvalidArgument`.
+/// - `External`: the error inside decides. strata's own errors (from a key retriever or an
+///   object read) keep their kind; an I/O error the operating system reported is `Io`
+///   (`NotFound`, `AlreadyExists` where it says so); a failed AES-GCM authentication is
+///   `Crypto`; Arrow errors map as below; anything else (a decompressor's complaint, bad UTF-8)
+///   is damaged bytes, `Corrupt`.
+/// - `General`, `EOF`, `IndexOutOfBound`, `NeedMoreData*` and any variant added later: the
+///   bytes do not decode, `Corrupt`.
+impl From<parquet::errors::ParquetError> for Error {
+    fn from(err: parquet::errors::ParquetError) -> Self {
+        use parquet::errors::ParquetError as Pe;
+        let kind = match err {
+            Pe::External(inner) => return from_external(inner, ErrorKind::Corrupt),
+            Pe::NYI(_) => ErrorKind::Unsupported,
+            Pe::ArrowError(_) => ErrorKind::InvalidArgument,
+            _ => ErrorKind::Corrupt,
+        };
+        Error::new(kind, err.to_string()).set_source(err)
+    }
+}
+
+/// Arrow errors: the one place that decides their kind.
+///
+/// - `NotYetImplemented`: `Unsupported`.
+/// - `IoError`: `Io` when the operating system reported it (`NotFound`, `AlreadyExists` where it
+///   says so), else damaged bytes (`Corrupt`: a short read of a truncated input).
+/// - `ExternalError`: the error inside decides, as for Parquet's `External`; an unknown one is
+///   `InvalidArgument`.
+/// - `ParquetError` (a Parquet error turned into text by the Arrow reader, which is how errors
+///   met while decoding pages arrive): `Unsupported` for the parquet crate's `NYI: ` errors,
+///   else `Corrupt`.
+/// - `IpcError`: bytes that do not decode as Arrow IPC, `Corrupt`.
+/// - Everything else (casts, parsing, schemas, arithmetic, CSV and JSON input, the C Data
+///   Interface): the data or arguments the caller passed, `InvalidArgument`.
+impl From<arrow::error::ArrowError> for Error {
+    fn from(err: arrow::error::ArrowError) -> Self {
+        use arrow::error::ArrowError as Ae;
+        let kind = match err {
+            Ae::ExternalError(inner) => return from_external(inner, ErrorKind::InvalidArgument),
+            Ae::IoError(message, io) => return from_io(io, Some(message)),
+            Ae::NotYetImplemented(_) => ErrorKind::Unsupported,
+            Ae::ParquetError(ref text) if text.starts_with("NYI: ") => ErrorKind::Unsupported,
+            Ae::ParquetError(_) | Ae::IpcError(_) => ErrorKind::Corrupt,
+            _ => ErrorKind::InvalidArgument,
+        };
+        Error::new(kind, err.to_string()).set_source(err)
+    }
+}
+
+/// The kind of an I/O error under a decoder: the operating system's errors are I/O; errors a
+/// reader made up (a short read, a decompressor's complaint) mean the bytes are damaged.
+fn io_kind(err: &std::io::Error) -> ErrorKind {
+    if err.raw_os_error().is_none() {
+        return ErrorKind::Corrupt;
+    }
+    match err.kind() {
+        std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+        std::io::ErrorKind::AlreadyExists => ErrorKind::AlreadyExists,
+        _ => ErrorKind::Io,
+    }
+}
+
+/// An I/O error from under a decoder or writer; one that carries a strata error (a reader
+/// adapter's) gives that error back.
+fn from_io(io: std::io::Error, message: Option<String>) -> Error {
+    if io.get_ref().is_some_and(|e| e.is::<Error>()) {
+        if let Some(Ok(ours)) = io.into_inner().map(|e| e.downcast::<Error>()) {
+            return *ours;
+        }
+        return Error::internal("an I/O error lost the strata error it carried");
+    }
+    let message = message.unwrap_or_else(|| io.to_string());
+    Error::new(io_kind(&io), message).set_source(io)
+}
+
+/// An error a dependency carried for someone else: strata's own come back as they were.
+fn from_external(inner: Box<dyn std::error::Error + Send + Sync>, unknown: ErrorKind) -> Error {
+    let inner = match inner.downcast::<Error>() {
+        Ok(ours) => return *ours,
+        Err(other) => other,
+    };
+    let inner = match inner.downcast::<std::io::Error>() {
+        Ok(io) => return from_io(*io, None),
+        Err(other) => other,
+    };
+    let inner = match inner.downcast::<parquet::errors::ParquetError>() {
+        Ok(p) => return Error::from(*p),
+        Err(other) => other,
+    };
+    let inner = match inner.downcast::<arrow::error::ArrowError>() {
+        Ok(a) => return Error::from(*a),
+        Err(other) => other,
+    };
+    let inner = match inner.downcast::<object_store::Error>() {
+        Ok(o) => return Error::from(*o),
+        Err(other) => other,
+    };
+    let kind = if inner.is::<ring::error::Unspecified>() {
+        ErrorKind::Crypto
+    } else {
+        unknown
+    };
+    let message = if kind == ErrorKind::Crypto {
+        "authentication failed: wrong key, or tampered or truncated ciphertext".to_string()
+    } else {
+        inner.to_string()
+    };
+    Error {
+        kind,
+        message,
+        context: Vec::new(),
+        source: Some(inner),
     }
 }
 

@@ -38,7 +38,7 @@ use super::dictionary::DictionaryRoute;
 use super::maps::{FileMap, SharedMap};
 use super::metadata::{FileVersion, MetadataCache};
 use super::object::{ObjectReader, ObjectSource, RangeReader};
-use crate::error::{catch_corrupt, Error, ErrorKind, Result};
+use crate::error::{catch_corrupt, Error, Result};
 
 /// An opened Parquet file with its footer parsed once.
 pub(crate) struct ParquetSource {
@@ -65,16 +65,6 @@ impl MetadataCache for NoCache {
         None
     }
     fn insert(&self, _: FileVersion, _: ArrowReaderMetadata) {}
-}
-
-pub(crate) fn parquet_error(path: &Path, err: parquet::errors::ParquetError) -> Error {
-    let kind = match err {
-        parquet::errors::ParquetError::NYI(_) => ErrorKind::Unsupported,
-        _ => ErrorKind::Corrupt,
-    };
-    Error::new(kind, format!("cannot read Parquet file: {err}"))
-        .with("path", path.display())
-        .set_source(err)
 }
 
 /// Checks what the parquet crate asserts rather than checks: every column chunk's byte range
@@ -147,7 +137,7 @@ impl ParquetSource {
                 let m = catch_corrupt("cannot read the Parquet footer", || {
                     ArrowReaderMetadata::load(&reader, with_index)
                         .or_else(|_| ArrowReaderMetadata::load(&reader, options))
-                        .map_err(|e| parquet_error(path, e))
+                        .map_err(|e| Error::from(e).during("cannot read the Parquet footer"))
                 })
                 .map_err(|e| e.with("path", path.display()))?;
                 check_chunks(path, &m, None)?;
@@ -224,7 +214,7 @@ impl ParquetSource {
                 let m = catch_corrupt("cannot read the Parquet footer", || {
                     load(with_index)
                         .or_else(|_| load(options))
-                        .map_err(|e| parquet_error(path, e))
+                        .map_err(|e| Error::from(e).during("cannot read the Parquet footer"))
                 })
                 .map_err(|e| e.with("path", path.display()))?;
                 check_chunks(path, &m, Some(stat.len()))?;
@@ -501,7 +491,9 @@ impl ParquetSource {
             builder = builder.with_row_selection(selection);
         }
         let reader = catch_corrupt("cannot decode Parquet data", || {
-            builder.build().map_err(|e| parquet_error(&self.path, e))
+            builder
+                .build()
+                .map_err(|e| Error::from(e).during("cannot decode Parquet data"))
         })?;
         let expand = match route {
             Some(route) => {
@@ -551,12 +543,13 @@ pub(crate) struct Decoder {
 /// Panics are caught around the decoder only, never around what the caller does with the
 /// batch: a caller's panic is the caller's, not damaged data.
 fn next_batch(decoder: &mut Decoder) -> Result<Option<RecordBatch>> {
-    let batch =
-        catch_corrupt("cannot decode Parquet data", || {
-            decoder.reader.next().transpose().map_err(|e| {
-                Error::corrupt(format!("cannot decode Parquet data: {e}")).set_source(e)
-            })
-        })?;
+    let batch = catch_corrupt("cannot decode Parquet data", || {
+        decoder
+            .reader
+            .next()
+            .transpose()
+            .map_err(|e| Error::from(e).during("cannot decode Parquet data"))
+    })?;
     match (batch, &decoder.expand) {
         (Some(batch), Some((route, schema))) => route.expand(batch, schema).map(Some),
         (batch, _) => Ok(batch),
