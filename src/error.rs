@@ -398,6 +398,118 @@ mod tests {
         assert_eq!(err.kind().code(), 2);
     }
 
+    fn parquet_kind(err: parquet::errors::ParquetError) -> ErrorKind {
+        Error::from(err).kind()
+    }
+
+    fn arrow_kind(err: arrow::error::ArrowError) -> ErrorKind {
+        Error::from(err).kind()
+    }
+
+    #[test]
+    fn parquet_errors_have_one_kind_each() {
+        use parquet::errors::ParquetError as Pe;
+        assert_eq!(parquet_kind(Pe::NYI("ctr".into())), ErrorKind::Unsupported);
+        for damaged in [
+            Pe::General("Corrupt footer".into()),
+            Pe::EOF("short".into()),
+            Pe::IndexOutOfBound(3, 2),
+            Pe::NeedMoreData(100),
+            Pe::NeedMoreDataRange(0..8),
+            Pe::External(Box::new(String::from_utf8(vec![0xff]).unwrap_err())),
+        ] {
+            assert_eq!(parquet_kind(damaged), ErrorKind::Corrupt);
+        }
+        assert_eq!(
+            parquet_kind(Pe::ArrowError("empty structs".into())),
+            ErrorKind::InvalidArgument
+        );
+        // I/O underneath: the operating system's errors are I/O, a reader's short read is
+        // damage.
+        let os = |code| Pe::External(Box::new(std::io::Error::from_raw_os_error(code)));
+        assert_eq!(parquet_kind(os(libc::EIO)), ErrorKind::Io);
+        assert_eq!(parquet_kind(os(libc::ENOENT)), ErrorKind::NotFound);
+        let short = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "short read");
+        assert_eq!(
+            parquet_kind(Pe::External(Box::new(short))),
+            ErrorKind::Corrupt
+        );
+        assert_eq!(
+            parquet_kind(Pe::External(Box::new(ring::error::Unspecified))),
+            ErrorKind::Crypto
+        );
+        assert_eq!(
+            parquet_kind(Pe::External(Box::new(
+                arrow::error::ArrowError::NotYetImplemented("x".into())
+            ))),
+            ErrorKind::Unsupported
+        );
+    }
+
+    #[test]
+    fn strata_errors_carried_through_come_back_unchanged() {
+        use parquet::errors::ParquetError as Pe;
+        let ours = || Error::new(ErrorKind::Remote, "tier down").with("tier", "cold");
+        let back = Error::from(Pe::External(Box::new(ours())));
+        assert_eq!(back.kind(), ErrorKind::Remote);
+        assert_eq!(back.to_string(), "tier down (tier: cold)");
+        let in_io = std::io::Error::other(ours());
+        let back = Error::from(Pe::External(Box::new(in_io)));
+        assert_eq!(back.to_string(), "tier down (tier: cold)");
+        let back = Error::from(arrow::error::ArrowError::ExternalError(Box::new(ours())));
+        assert_eq!(back.kind(), ErrorKind::Remote);
+        let in_parquet = Pe::External(Box::new(ours()));
+        let back = Error::from(arrow::error::ArrowError::ExternalError(Box::new(
+            in_parquet,
+        )));
+        assert_eq!(back.kind(), ErrorKind::Remote);
+    }
+
+    #[test]
+    fn arrow_errors_have_one_kind_each() {
+        use arrow::error::ArrowError as Ae;
+        assert_eq!(
+            arrow_kind(Ae::NotYetImplemented("x".into())),
+            ErrorKind::Unsupported
+        );
+        assert_eq!(
+            arrow_kind(Ae::ParquetError("NYI: AES_GCM_CTR_V1".into())),
+            ErrorKind::Unsupported
+        );
+        assert_eq!(
+            arrow_kind(Ae::ParquetError("Parquet error: bad page".into())),
+            ErrorKind::Corrupt
+        );
+        assert_eq!(arrow_kind(Ae::IpcError("bad".into())), ErrorKind::Corrupt);
+        let os = std::io::Error::from_raw_os_error(libc::EIO);
+        assert_eq!(arrow_kind(Ae::IoError("read".into(), os)), ErrorKind::Io);
+        for caller in [
+            Ae::CastError("x".into()),
+            Ae::SchemaError("x".into()),
+            Ae::ComputeError("x".into()),
+            Ae::InvalidArgumentError("x".into()),
+            Ae::CsvError("x".into()),
+            Ae::JsonError("x".into()),
+            Ae::CDataInterface("x".into()),
+            Ae::DivideByZero,
+            Ae::ExternalError(Box::new(std::fmt::Error)),
+        ] {
+            assert_eq!(arrow_kind(caller), ErrorKind::InvalidArgument);
+        }
+    }
+
+    #[test]
+    fn during_says_what_was_being_done_and_keeps_the_rest() {
+        let err = Error::corrupt("bad page")
+            .with("path", "a.parquet")
+            .during("cannot decode Parquet data");
+        assert_eq!(err.kind(), ErrorKind::Corrupt);
+        assert_eq!(
+            err.to_string(),
+            "cannot decode Parquet data: bad page (path: a.parquet)"
+        );
+    }
+
     #[test]
     fn codes_are_stable() {
         assert_eq!(ErrorKind::InvalidArgument.code(), 1);

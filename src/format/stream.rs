@@ -120,3 +120,84 @@ impl ParquetStreamWriter {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+
+    use super::*;
+    use crate::crypto::{KeyProvider, KeyRing, ParquetDecryption, ParquetEncryption};
+    use crate::format::WriteEncryption;
+    use crate::read::Scan;
+
+    fn batch(from: i64, rows: i64) -> RecordBatch {
+        let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(from..from + rows));
+        let names: ArrayRef = Arc::new(StringArray::from_iter_values(
+            (from..from + rows).map(|i| format!("n{}", i % 7)),
+        ));
+        RecordBatch::try_from_iter([("id", ids), ("name", names)]).unwrap()
+    }
+
+    #[test]
+    fn batches_become_row_groups_of_the_set_size_encrypted_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = KeyRing::create(&dir.path().join("k.toml"), Some("kf")).unwrap();
+        let keys: Arc<dyn KeyProvider> = Arc::new(ring);
+        let options = WriteOptions {
+            row_group_rows: 1000,
+            encryption: Some(WriteEncryption::new(
+                ParquetEncryption::uniform("kf"),
+                keys.clone(),
+            )),
+            ..WriteOptions::default()
+        };
+        let path = dir.path().join("s.parquet");
+        let schema = batch(0, 1).schema();
+        let mut writer = ParquetStreamWriter::create(&path, &schema, &options, "test").unwrap();
+        assert!(!path.exists(), "visible before finish");
+        let mut from = 0;
+        for rows in [700, 0, 900, 1400] {
+            writer.write(&batch(from, rows)).unwrap();
+            from += rows;
+        }
+        let written = writer.finish().unwrap();
+        assert_eq!(written.rows, 3000);
+        let scan = Scan::new(&path).decryption(ParquetDecryption::from_provider(keys));
+        let footer = scan.footer().unwrap();
+        let groups: Vec<i64> = footer
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(groups, vec![1000, 1000, 1000]);
+        let out = scan.run().unwrap();
+        let all = arrow::compute::concat_batches(&out.schema, &out.batches).unwrap();
+        assert_eq!(all, batch(0, 3000));
+        assert!(Scan::new(&path).run().is_err(), "read without the keys");
+    }
+
+    #[test]
+    fn no_batches_give_a_file_with_the_schema_and_bad_ones_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.parquet");
+        let schema = batch(0, 1).schema();
+        let options = WriteOptions::default();
+        let writer = ParquetStreamWriter::create(&path, &schema, &options, "test").unwrap();
+        assert_eq!(writer.finish().unwrap().rows, 0);
+        let out = Scan::new(&path).run().unwrap();
+        assert_eq!(out.stats.rows_out, 0);
+        assert_eq!(out.schema.fields().len(), 2);
+
+        let mut writer = ParquetStreamWriter::create(&path, &schema, &options, "test").unwrap();
+        let ids: ArrayRef = Arc::new(StringArray::from(vec!["x"]));
+        let wrong = RecordBatch::try_from_iter([("id", ids.clone()), ("name", ids)]).unwrap();
+        let err = writer.write(&wrong).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument, "{err}");
+        drop(writer);
+        // The failed run left the earlier file as it was.
+        assert_eq!(Scan::new(&path).run().unwrap().stats.rows_out, 0);
+    }
+}

@@ -13,7 +13,7 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 /// One kind of damage: its name (the file's stem) and what it does to the bytes.
 pub struct Damage {
     pub name: &'static str,
-    pub apply: fn(&mut Vec<u8>, &Path),
+    pub apply: fn(Vec<u8>, &Path) -> Vec<u8>,
 }
 
 /// The ways a file is damaged.
@@ -34,26 +34,29 @@ pub const DAMAGES: &[Damage] = &[
 
 /// The footer's metadata loses its second half; the length and magic stay at the end, so the
 /// reader takes bytes of the data pages for the start of the footer.
-fn truncate_footer(bytes: &mut Vec<u8>, _: &Path) {
+fn truncate_footer(mut bytes: Vec<u8>, _: &Path) -> Vec<u8> {
     let n = bytes.len();
     let footer = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().unwrap()) as usize;
     let tail = bytes.split_off(n - 8);
     bytes.truncate(n - 8 - footer / 2);
     bytes.extend_from_slice(&tail);
+    bytes
 }
 
 /// The trailing `PAR1` magic is no longer `PAR1`.
-fn bad_magic(bytes: &mut Vec<u8>, _: &Path) {
+fn bad_magic(mut bytes: Vec<u8>, _: &Path) -> Vec<u8> {
     let n = bytes.len();
     bytes[n - 1] ^= 0xff;
+    bytes
 }
 
 /// The first byte of the first data page's header becomes 0xff: a thrift field of type 15,
 /// which does not exist, so the page cannot be decoded while the footer still reads.
-fn broken_page(bytes: &mut Vec<u8>, good: &Path) {
+fn broken_page(mut bytes: Vec<u8>, good: &Path) -> Vec<u8> {
     let reader = SerializedFileReader::new(std::fs::File::open(good).unwrap()).unwrap();
     let offset = reader.metadata().row_group(0).column(0).data_page_offset() as usize;
     bytes[offset] = 0xff;
+    bytes
 }
 
 /// A good file: 1,000 rows of `id` (int64) and `name` (utf8), uncompressed, no dictionary.
@@ -81,8 +84,7 @@ pub fn write_all(dir: &Path) -> Vec<(&'static str, PathBuf)> {
     DAMAGES
         .iter()
         .map(|d| {
-            let mut bytes = std::fs::read(&good).unwrap();
-            (d.apply)(&mut bytes, &good);
+            let bytes = (d.apply)(std::fs::read(&good).unwrap(), &good);
             let path = dir.join(format!("{}.parquet", d.name));
             std::fs::write(&path, bytes).unwrap();
             (d.name, path)
