@@ -1,36 +1,35 @@
-//! A Parquet file written batch by batch with bounded memory (a masked copy of a file, batches
-//! from a C stream): the codecs and encodings of its columns are chosen on the first batch, a
-//! row group closes every `row_group_rows` rows (only its encoded pages are held), and the
-//! file appears whole at its path on [`ParquetStreamWriter::finish`] or not at all.
+//! A Parquet file written batch by batch with bounded memory into any sink (a masked copy of
+//! a file staged as an [`AtomicFile`](crate::AtomicFile), batches from a C stream into a
+//! buffer): the codecs and encodings of its columns are chosen on the first batch, a row group
+//! closes every `row_group_rows` rows (only its encoded pages are held), and the footer is
+//! written by [`ParquetStreamWriter::finish`].
 
-use std::path::{Path, PathBuf};
+use std::io::Write;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 
 use super::options::WriteOptions;
 use super::parquet_file::ParquetFileWriter;
-use super::write::{plan, FileFormat, WrittenFile};
-use crate::atomic_file::AtomicFile;
+use super::write::{plan, FileFormat};
 use crate::error::{Error, Result};
 
-/// A Parquet file being written from a stream of batches.
-pub(crate) struct ParquetStreamWriter {
-    path: PathBuf,
+/// A Parquet file being written from a stream of batches into `W`.
+pub(crate) struct ParquetStreamWriter<W: Write + Send> {
     schema: SchemaRef,
     options: WriteOptions,
     reason: String,
-    /// The staged file, until the first batch starts the writer.
-    file: Option<AtomicFile>,
-    writer: Option<ParquetFileWriter<AtomicFile>>,
-    rows: u64,
+    /// The sink, until the first batch starts the writer.
+    sink: Option<W>,
+    writer: Option<ParquetFileWriter<W>>,
 }
 
-impl ParquetStreamWriter {
-    /// Stages a Parquet file of `schema` for `path` (nothing appears there before
-    /// [`Self::finish`]); `reason` is recorded in the file as why it is Parquet.
-    pub(crate) fn create(
-        path: &Path,
+impl<W: Write + Send> ParquetStreamWriter<W> {
+    /// A Parquet file of `schema` written into `sink` as `options` say (its codec policy,
+    /// row group size, page settings and encryption; not sorting or partitioning, which need
+    /// the whole data); `reason` is recorded in the file as why it is Parquet.
+    pub(crate) fn new(
+        sink: W,
         schema: &SchemaRef,
         options: &WriteOptions,
         reason: &str,
@@ -43,20 +42,18 @@ impl ParquetStreamWriter {
             ));
         }
         Ok(ParquetStreamWriter {
-            path: path.to_path_buf(),
             schema: schema.clone(),
             options: options.clone(),
             reason: reason.to_string(),
-            file: Some(AtomicFile::create(path)?),
+            sink: Some(sink),
             writer: None,
-            rows: 0,
         })
     }
 
     /// Starts the writer with the columns chosen on `sample`.
     fn start(&mut self, sample: &[RecordBatch]) -> Result<()> {
-        let file = self
-            .file
+        let sink = self
+            .sink
             .take()
             .ok_or_else(|| Error::internal("the Parquet stream was already started"))?;
         let keys = self
@@ -73,7 +70,7 @@ impl ParquetStreamWriter {
             &self.reason,
         )?;
         let props = plan.file_properties(&self.schema)?;
-        self.writer = Some(ParquetFileWriter::try_new(file, &self.schema, props)?);
+        self.writer = Some(ParquetFileWriter::try_new(sink, &self.schema, props)?);
         Ok(())
     }
 
@@ -89,35 +86,19 @@ impl ParquetStreamWriter {
             .writer
             .as_mut()
             .ok_or_else(|| Error::internal("the Parquet stream did not start"))?;
-        writer
-            .write_batch(batch)
-            .map_err(|e| e.with("path", self.path.display()))?;
-        self.rows += batch.num_rows() as u64;
-        Ok(())
+        writer.write_batch(batch)
     }
 
-    /// Writes the footer and puts the file in place.
-    pub(crate) fn finish(mut self) -> Result<WrittenFile> {
+    /// Writes the footer and returns the sink (a file without rows still has the schema).
+    pub(crate) fn finish(mut self) -> Result<W> {
         if self.writer.is_none() {
-            // No rows: still a valid file with the schema.
             self.start(&[])?;
         }
         let writer = self
             .writer
             .take()
             .ok_or_else(|| Error::internal("the Parquet stream did not start"))?;
-        let file = writer
-            .finish()
-            .map_err(|e| e.with("path", self.path.display()))?;
-        file.commit()?;
-        let bytes = std::fs::metadata(&self.path)
-            .map_err(|e| Error::io("cannot stat output", &self.path, e))?
-            .len();
-        Ok(WrittenFile {
-            path: self.path,
-            rows: self.rows,
-            bytes,
-        })
+        writer.finish()
     }
 }
 
@@ -128,6 +109,7 @@ mod tests {
     use arrow::array::{ArrayRef, Int64Array, StringArray};
 
     use super::*;
+    use crate::atomic_file::AtomicFile;
     use crate::crypto::{KeyProvider, KeyRing, ParquetDecryption, ParquetEncryption};
     use crate::format::WriteEncryption;
     use crate::read::Scan;
@@ -155,15 +137,14 @@ mod tests {
         };
         let path = dir.path().join("s.parquet");
         let schema = batch(0, 1).schema();
-        let mut writer = ParquetStreamWriter::create(&path, &schema, &options, "test").unwrap();
-        assert!(!path.exists(), "visible before finish");
+        let file = AtomicFile::create(&path).unwrap();
+        let mut writer = ParquetStreamWriter::new(file, &schema, &options, "test").unwrap();
         let mut from = 0;
         for rows in [700, 0, 900, 1400] {
             writer.write(&batch(from, rows)).unwrap();
             from += rows;
         }
-        let written = writer.finish().unwrap();
-        assert_eq!(written.rows, 3000);
+        writer.finish().unwrap().commit().unwrap();
         let scan = Scan::new(&path).decryption(ParquetDecryption::from_provider(keys));
         let footer = scan.footer().unwrap();
         let groups: Vec<i64> = footer
@@ -180,24 +161,31 @@ mod tests {
     }
 
     #[test]
-    fn no_batches_give_a_file_with_the_schema_and_bad_ones_are_refused() {
+    fn no_batches_give_a_file_with_the_schema_and_bad_input_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("e.parquet");
         let schema = batch(0, 1).schema();
         let options = WriteOptions::default();
-        let writer = ParquetStreamWriter::create(&path, &schema, &options, "test").unwrap();
-        assert_eq!(writer.finish().unwrap().rows, 0);
+        let writer = ParquetStreamWriter::new(Vec::new(), &schema, &options, "test").unwrap();
+        std::fs::write(&path, writer.finish().unwrap()).unwrap();
         let out = Scan::new(&path).run().unwrap();
         assert_eq!(out.stats.rows_out, 0);
         assert_eq!(out.schema.fields().len(), 2);
 
-        let mut writer = ParquetStreamWriter::create(&path, &schema, &options, "test").unwrap();
+        let mut writer = ParquetStreamWriter::new(Vec::new(), &schema, &options, "test").unwrap();
         let ids: ArrayRef = Arc::new(StringArray::from(vec!["x"]));
         let wrong = RecordBatch::try_from_iter([("id", ids.clone()), ("name", ids)]).unwrap();
         let err = writer.write(&wrong).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument, "{err}");
-        drop(writer);
-        // The failed run left the earlier file as it was.
-        assert_eq!(Scan::new(&path).run().unwrap().stats.rows_out, 0);
+
+        let sorted = WriteOptions {
+            sort_by: vec!["id".into()],
+            ..WriteOptions::default()
+        };
+        let err = ParquetStreamWriter::new(Vec::new(), &schema, &sorted, "test").err();
+        assert_eq!(
+            err.map(|e| e.kind()),
+            Some(crate::ErrorKind::InvalidArgument)
+        );
     }
 }

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use arrow::record_batch::RecordBatch;
 
-use crate::error::Result;
+use crate::atomic_file::AtomicFile;
+use crate::error::{Error, Result};
 use crate::format::{Codec, CodecPolicy, FormatChoice, ParquetStreamWriter, WriteOptions};
 use crate::read::Scan;
 
@@ -41,16 +42,18 @@ pub fn rewrite_parquet(
         codec: CodecPolicy::Fixed(Codec::Zstd(1)),
         ..WriteOptions::default()
     };
-    // Staged beside OUTPUT and renamed over it by `finish`; dropped (removed) on failure.
+    // Staged beside OUTPUT and renamed over it by `commit`; dropped (removed) on failure.
+    let file = AtomicFile::create(output)?;
+    let in_output = |e: Error| e.with("path", output.display());
     let mut writer =
-        ParquetStreamWriter::create(output, &schema, &options, "masked copy of a Parquet file")?;
+        ParquetStreamWriter::new(file, &schema, &options, "masked copy of a Parquet file")?;
     let mut stats = RewriteStats::default();
     while let Some(batch) = reader.next_batch()? {
         let masked = transform(&batch)?;
-        writer.write(&masked)?;
+        writer.write(&masked).map_err(in_output)?;
         stats.rows += masked.num_rows() as u64;
         stats.batches += 1;
     }
-    writer.finish()?;
+    writer.finish().map_err(in_output)?.commit()?;
     Ok(stats)
 }
