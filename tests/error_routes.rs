@@ -1,5 +1,6 @@
 //! The same damaged Parquet file (a truncated footer, a bad magic, a broken data page) gives
-//! the same error kind on every route that reads it: a scan (mapped, plain reads, pulled
+//! the same error kind (`Corrupt`), and a file compressed with a codec this build lacks the
+//! same kind (`Unsupported`), on every route that reads it: a scan (mapped, plain reads, pulled
 //! batch by batch), a scan of a lake object (local and memory tiers), a masked copy
 //! (`rewrite_parquet`), a profile, a rule check, a compaction, a re-encoding on demotion,
 //! `read_input`, `read_encrypted_parquet` and `inspect`; the command line fails with one line
@@ -107,33 +108,45 @@ fn routes(path: &Path, scratch: &Path) -> Vec<(&'static str, Option<(ErrorKind, 
     out
 }
 
+/// Every route fails on `path` with `want`, and those reading `path` itself name it.
+fn fails_everywhere(path: &Path, scratch: &Path, want: ErrorKind, what: &str) {
+    let outcomes = routes(path, scratch);
+    for (route, outcome) in &outcomes {
+        match outcome {
+            Some((kind, message)) => {
+                assert_eq!(*kind, want, "{what}: {route} gave {kind}: {message}")
+            }
+            None => panic!("{what}: {route} read the file without an error"),
+        }
+    }
+    for (route, outcome) in &outcomes {
+        if route.contains("lake") || route.contains("reencode") || route.contains("compact") {
+            continue;
+        }
+        let (_, message) = outcome.as_ref().unwrap();
+        assert!(
+            message.contains(&path.display().to_string()),
+            "{what}: {route} does not name the file: {message}"
+        );
+    }
+}
+
+#[test]
+fn a_codec_this_build_lacks_is_unsupported_on_every_route() {
+    let tmp = tempfile::tempdir().unwrap();
+    let brotli = common::parquet_testing().join("data/large_string_map.brotli.parquet");
+    let path = tmp.path().join("brotli.parquet");
+    std::fs::copy(brotli, &path).unwrap();
+    fails_everywhere(&path, tmp.path(), ErrorKind::Unsupported, "brotli");
+    // The footer is fine: inspecting it works.
+    inspect(&path).unwrap();
+}
+
 #[test]
 fn every_route_gives_the_same_kind() {
     let tmp = tempfile::tempdir().unwrap();
     for (damage, path) in damaged::write_all(&tmp.path().join("files")) {
-        let scratch = tmp.path().join(damage);
-        let outcomes = routes(&path, &scratch);
-        for (route, outcome) in &outcomes {
-            match outcome {
-                Some((kind, message)) => assert_eq!(
-                    *kind,
-                    ErrorKind::Corrupt,
-                    "{damage}: {route} gave {kind}: {message}"
-                ),
-                None => panic!("{damage}: {route} read the damaged file without an error"),
-            }
-        }
-        // The routes over a file name it.
-        for (route, outcome) in &outcomes {
-            if route.contains("lake") || route.contains("reencode") || route.contains("compact") {
-                continue;
-            }
-            let (_, message) = outcome.as_ref().unwrap();
-            assert!(
-                message.contains(&path.display().to_string()),
-                "{damage}: {route} does not name the file: {message}"
-            );
-        }
+        fails_everywhere(&path, &tmp.path().join(damage), ErrorKind::Corrupt, damage);
         // Inspecting reads the footer only: damaged footers fail as Corrupt, a broken page is
         // not its business.
         match (damage, inspect(&path)) {

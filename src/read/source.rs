@@ -38,7 +38,7 @@ use super::dictionary::DictionaryRoute;
 use super::maps::{FileMap, SharedMap};
 use super::metadata::{FileVersion, MetadataCache};
 use super::object::{ObjectReader, ObjectSource, RangeReader};
-use crate::error::{catch_corrupt, Error, Result};
+use crate::error::{catch_corrupt, Error, ErrorKind, Result};
 
 /// An opened Parquet file with its footer parsed once.
 pub(crate) struct ParquetSource {
@@ -468,6 +468,33 @@ impl ParquetSource {
         Ok(())
     }
 
+    /// Refuses, as `Unsupported`, column chunks to decode whose codec this build cannot
+    /// decompress (the parquet crate's own error says so only in words, mid-decode). The
+    /// caller adds the path and row groups.
+    fn check_codecs(&self, row_groups: &[usize], mask: &ProjectionMask) -> Result<()> {
+        let metadata = self.metadata.metadata();
+        for &rg in row_groups {
+            let Some(group) = metadata.row_groups().get(rg) else {
+                continue;
+            };
+            for (leaf, column) in group.columns().iter().enumerate() {
+                if !mask.leaf_included(leaf) || decompresses(column.compression()) {
+                    continue;
+                }
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "column {} is compressed with {}, which this build of strata does not \
+                         decompress",
+                        column.column_path().string(),
+                        column.compression()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// A reader of row groups' projected columns (the footer already parsed). String columns
     /// that are dictionary-encoded throughout are decoded as dictionaries and expanded by
     /// strata (see [`DictionaryRoute`]).
@@ -479,6 +506,7 @@ impl ParquetSource {
         selection: Option<RowSelection>,
         batch_size: usize,
     ) -> Result<Decoder> {
+        self.check_codecs(&row_groups, &mask)?;
         let route = DictionaryRoute::plan(&self.metadata, &row_groups, &mask);
         let metadata = route
             .as_ref()
@@ -517,6 +545,13 @@ impl ParquetSource {
             )
         }
     }
+}
+
+/// Whether this build decompresses `codec`: the parquet crate's codec features in Cargo.toml
+/// (snap, zstd, lz4, flate2); brotli is not built in, LZO not implemented.
+fn decompresses(codec: parquet::basic::Compression) -> bool {
+    use parquet::basic::Compression as C;
+    !matches!(codec, C::BROTLI(_) | C::LZO)
 }
 
 /// A reader of a run of row groups from a local source (see [`ParquetSource::run_reader`]).
