@@ -180,21 +180,20 @@ fn scan_encrypted_parquet(c: &mut Criterion) {
     ));
     let batch = RecordBatch::try_from_iter([("id", ids), ("x", xs)]).unwrap();
     let plain = dir.path().join("plain.parquet");
-    // The plaintext file gets the properties `write_encrypted_parquet` uses, minus encryption.
-    let props = parquet::file::properties::WriterProperties::builder()
-        .set_compression(parquet::basic::Compression::ZSTD(
-            parquet::basic::ZstdLevel::try_new(3).unwrap(),
-        ))
-        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::Page)
-        .build();
-    let mut w = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(&plain).unwrap(),
-        batch.schema(),
-        Some(props),
+    // The plaintext file is written as `write_encrypted_parquet` writes, minus encryption:
+    // the same writer, zstd 3, the same per-column encodings and page statistics.
+    let options = strata::WriteOptions {
+        format: strata::FormatChoice::Parquet,
+        codec: strata::CodecPolicy::Fixed(strata::Codec::Zstd(3)),
+        ..strata::WriteOptions::default()
+    };
+    strata::write_data(
+        &plain,
+        &batch.schema(),
+        std::slice::from_ref(&batch),
+        &options,
     )
     .unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
     let sealed = dir.path().join("sealed.parquet");
     strata::write_encrypted_parquet(
         &sealed,

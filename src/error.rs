@@ -99,6 +99,13 @@ impl Error {
         self
     }
 
+    /// Says what was being done when the error happened: the message becomes
+    /// `"{what}: {message}"`. The kind and context stay as they are.
+    pub(crate) fn during(mut self, what: impl fmt::Display) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+
     /// The stable category.
     pub fn kind(&self) -> ErrorKind {
         self.kind
@@ -215,6 +222,127 @@ fn one_line(text: &str) -> String {
     line
 }
 
+/// Parquet errors, wherever they come from (a scan, a compaction, a masked copy, the writer, the
+/// C ABI): the one place that decides their kind, so the same damage gives the same kind and C
+/// status on every route.
+///
+/// - `NYI` (a feature the parquet crate does not implement, e.g. AES_GCM_CTR_V1): `Unsupported`.
+/// - `ArrowError` (the Arrow and Parquet schemas or types do not fit each other: on a write the
+///   caller's data, on a read a file schema with no Arrow form): `InvalidArgument`.
+/// - `External`: the error inside decides. strata's own errors (from a key retriever or an
+///   object read) keep their kind; an I/O error the operating system reported is `Io`
+///   (`NotFound`, `AlreadyExists` where it says so); a failed AES-GCM authentication is
+///   `Crypto`; Arrow errors map as below; anything else (a decompressor's complaint, bad UTF-8)
+///   is damaged bytes, `Corrupt`.
+/// - `General`, `EOF`, `IndexOutOfBound`, `NeedMoreData*` and any variant added later: the
+///   bytes do not decode, `Corrupt`.
+impl From<parquet::errors::ParquetError> for Error {
+    fn from(err: parquet::errors::ParquetError) -> Self {
+        use parquet::errors::ParquetError as Pe;
+        let kind = match err {
+            Pe::External(inner) => return from_external(inner, ErrorKind::Corrupt),
+            Pe::NYI(_) => ErrorKind::Unsupported,
+            Pe::ArrowError(_) => ErrorKind::InvalidArgument,
+            _ => ErrorKind::Corrupt,
+        };
+        Error::new(kind, err.to_string()).set_source(err)
+    }
+}
+
+/// Arrow errors: the one place that decides their kind.
+///
+/// - `NotYetImplemented`: `Unsupported`.
+/// - `IoError`: `Io` when the operating system reported it (`NotFound`, `AlreadyExists` where it
+///   says so), else damaged bytes (`Corrupt`: a short read of a truncated input).
+/// - `ExternalError`: the error inside decides, as for Parquet's `External`; an unknown one is
+///   `InvalidArgument`.
+/// - `ParquetError` (a Parquet error turned into text by the Arrow reader, which is how errors
+///   met while decoding pages arrive): `Unsupported` for the parquet crate's `NYI: ` errors,
+///   else `Corrupt`.
+/// - `IpcError`: bytes that do not decode as Arrow IPC, `Corrupt`.
+/// - Everything else (casts, parsing, schemas, arithmetic, CSV and JSON input, the C Data
+///   Interface): the data or arguments the caller passed, `InvalidArgument`.
+impl From<arrow::error::ArrowError> for Error {
+    fn from(err: arrow::error::ArrowError) -> Self {
+        use arrow::error::ArrowError as Ae;
+        let kind = match err {
+            Ae::ExternalError(inner) => return from_external(inner, ErrorKind::InvalidArgument),
+            Ae::IoError(message, io) => return from_io(io, Some(message)),
+            Ae::NotYetImplemented(_) => ErrorKind::Unsupported,
+            Ae::ParquetError(ref text) if text.starts_with("NYI: ") => ErrorKind::Unsupported,
+            Ae::ParquetError(_) | Ae::IpcError(_) => ErrorKind::Corrupt,
+            _ => ErrorKind::InvalidArgument,
+        };
+        Error::new(kind, err.to_string()).set_source(err)
+    }
+}
+
+/// The kind of an I/O error under a decoder: the operating system's errors are I/O; errors a
+/// reader made up (a short read, a decompressor's complaint) mean the bytes are damaged.
+fn io_kind(err: &std::io::Error) -> ErrorKind {
+    if err.raw_os_error().is_none() {
+        return ErrorKind::Corrupt;
+    }
+    match err.kind() {
+        std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+        std::io::ErrorKind::AlreadyExists => ErrorKind::AlreadyExists,
+        _ => ErrorKind::Io,
+    }
+}
+
+/// An I/O error from under a decoder or writer; one that carries a strata error (a reader
+/// adapter's) gives that error back.
+fn from_io(io: std::io::Error, message: Option<String>) -> Error {
+    if io.get_ref().is_some_and(|e| e.is::<Error>()) {
+        if let Some(Ok(ours)) = io.into_inner().map(|e| e.downcast::<Error>()) {
+            return *ours;
+        }
+        return Error::internal("an I/O error lost the strata error it carried");
+    }
+    let message = message.unwrap_or_else(|| io.to_string());
+    Error::new(io_kind(&io), message).set_source(io)
+}
+
+/// An error a dependency carried for someone else: strata's own come back as they were.
+fn from_external(inner: Box<dyn std::error::Error + Send + Sync>, unknown: ErrorKind) -> Error {
+    let inner = match inner.downcast::<Error>() {
+        Ok(ours) => return *ours,
+        Err(other) => other,
+    };
+    let inner = match inner.downcast::<std::io::Error>() {
+        Ok(io) => return from_io(*io, None),
+        Err(other) => other,
+    };
+    let inner = match inner.downcast::<parquet::errors::ParquetError>() {
+        Ok(p) => return Error::from(*p),
+        Err(other) => other,
+    };
+    let inner = match inner.downcast::<arrow::error::ArrowError>() {
+        Ok(a) => return Error::from(*a),
+        Err(other) => other,
+    };
+    let inner = match inner.downcast::<object_store::Error>() {
+        Ok(o) => return Error::from(*o),
+        Err(other) => other,
+    };
+    let kind = if inner.is::<ring::error::Unspecified>() {
+        ErrorKind::Crypto
+    } else {
+        unknown
+    };
+    let message = if kind == ErrorKind::Crypto {
+        "authentication failed: wrong key, or tampered or truncated ciphertext".to_string()
+    } else {
+        inner.to_string()
+    };
+    Error {
+        kind,
+        message,
+        context: Vec::new(),
+        source: Some(inner),
+    }
+}
+
 impl From<redb::Error> for Error {
     fn from(err: redb::Error) -> Self {
         index_error(err.to_string(), err)
@@ -284,6 +412,118 @@ mod tests {
             .with("tier", "cold");
         assert_eq!(err.to_string(), "no such object (key: a/b, tier: cold)");
         assert_eq!(err.kind().code(), 2);
+    }
+
+    fn parquet_kind(err: parquet::errors::ParquetError) -> ErrorKind {
+        Error::from(err).kind()
+    }
+
+    fn arrow_kind(err: arrow::error::ArrowError) -> ErrorKind {
+        Error::from(err).kind()
+    }
+
+    #[test]
+    fn parquet_errors_have_one_kind_each() {
+        use parquet::errors::ParquetError as Pe;
+        assert_eq!(parquet_kind(Pe::NYI("ctr".into())), ErrorKind::Unsupported);
+        for damaged in [
+            Pe::General("Corrupt footer".into()),
+            Pe::EOF("short".into()),
+            Pe::IndexOutOfBound(3, 2),
+            Pe::NeedMoreData(100),
+            Pe::NeedMoreDataRange(0..8),
+            Pe::External(Box::new(String::from_utf8(vec![0xff]).unwrap_err())),
+        ] {
+            assert_eq!(parquet_kind(damaged), ErrorKind::Corrupt);
+        }
+        assert_eq!(
+            parquet_kind(Pe::ArrowError("empty structs".into())),
+            ErrorKind::InvalidArgument
+        );
+        // I/O underneath: the operating system's errors are I/O, a reader's short read is
+        // damage.
+        let os = |code| Pe::External(Box::new(std::io::Error::from_raw_os_error(code)));
+        assert_eq!(parquet_kind(os(libc::EIO)), ErrorKind::Io);
+        assert_eq!(parquet_kind(os(libc::ENOENT)), ErrorKind::NotFound);
+        let short = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "short read");
+        assert_eq!(
+            parquet_kind(Pe::External(Box::new(short))),
+            ErrorKind::Corrupt
+        );
+        assert_eq!(
+            parquet_kind(Pe::External(Box::new(ring::error::Unspecified))),
+            ErrorKind::Crypto
+        );
+        assert_eq!(
+            parquet_kind(Pe::External(Box::new(
+                arrow::error::ArrowError::NotYetImplemented("x".into())
+            ))),
+            ErrorKind::Unsupported
+        );
+    }
+
+    #[test]
+    fn strata_errors_carried_through_come_back_unchanged() {
+        use parquet::errors::ParquetError as Pe;
+        let ours = || Error::new(ErrorKind::Remote, "tier down").with("tier", "cold");
+        let back = Error::from(Pe::External(Box::new(ours())));
+        assert_eq!(back.kind(), ErrorKind::Remote);
+        assert_eq!(back.to_string(), "tier down (tier: cold)");
+        let in_io = std::io::Error::other(ours());
+        let back = Error::from(Pe::External(Box::new(in_io)));
+        assert_eq!(back.to_string(), "tier down (tier: cold)");
+        let back = Error::from(arrow::error::ArrowError::ExternalError(Box::new(ours())));
+        assert_eq!(back.kind(), ErrorKind::Remote);
+        let in_parquet = Pe::External(Box::new(ours()));
+        let back = Error::from(arrow::error::ArrowError::ExternalError(Box::new(
+            in_parquet,
+        )));
+        assert_eq!(back.kind(), ErrorKind::Remote);
+    }
+
+    #[test]
+    fn arrow_errors_have_one_kind_each() {
+        use arrow::error::ArrowError as Ae;
+        assert_eq!(
+            arrow_kind(Ae::NotYetImplemented("x".into())),
+            ErrorKind::Unsupported
+        );
+        assert_eq!(
+            arrow_kind(Ae::ParquetError("NYI: AES_GCM_CTR_V1".into())),
+            ErrorKind::Unsupported
+        );
+        assert_eq!(
+            arrow_kind(Ae::ParquetError("Parquet error: bad page".into())),
+            ErrorKind::Corrupt
+        );
+        assert_eq!(arrow_kind(Ae::IpcError("bad".into())), ErrorKind::Corrupt);
+        let os = std::io::Error::from_raw_os_error(libc::EIO);
+        assert_eq!(arrow_kind(Ae::IoError("read".into(), os)), ErrorKind::Io);
+        for caller in [
+            Ae::CastError("x".into()),
+            Ae::SchemaError("x".into()),
+            Ae::ComputeError("x".into()),
+            Ae::InvalidArgumentError("x".into()),
+            Ae::CsvError("x".into()),
+            Ae::JsonError("x".into()),
+            Ae::CDataInterface("x".into()),
+            Ae::DivideByZero,
+            Ae::ExternalError(Box::new(std::fmt::Error)),
+        ] {
+            assert_eq!(arrow_kind(caller), ErrorKind::InvalidArgument);
+        }
+    }
+
+    #[test]
+    fn during_says_what_was_being_done_and_keeps_the_rest() {
+        let err = Error::corrupt("bad page")
+            .with("path", "a.parquet")
+            .during("cannot decode Parquet data");
+        assert_eq!(err.kind(), ErrorKind::Corrupt);
+        assert_eq!(
+            err.to_string(),
+            "cannot decode Parquet data: bad page (path: a.parquet)"
+        );
     }
 
     #[test]

@@ -67,19 +67,18 @@ pub use crypto::{
     KeyRing, Sealer, SecretKey, WrapFn, AEAD_BACKEND_ENV, DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION,
     KEYRING_FILE, KEY_LEN, MAX_HEADER_LEN,
 };
-pub use crypto::{
-    read_encrypted_parquet, write_encrypted_parquet, ParquetDecryption, ParquetEncryption,
-};
+pub use crypto::{ParquetDecryption, ParquetEncryption};
 pub use error::{Error, ErrorKind, Result};
 pub use format::{
     choose_columns, decode_floor, metadata_keys, read_input, select_format, write as write_data,
     AccessPattern, Codec, CodecPolicy, ColumnChoice, DictionaryMode, FileFormat, FormatChoice,
-    Granularity, InputFormat, PageVersion, PartitionColumn, Partitioning, WriteOptions,
-    WriteSummary, WrittenFile, DECODE_FLOOR_MBPS, TARGET_FILE_SIZE_RANGE,
+    Granularity, InputFormat, PageVersion, PartitionColumn, Partitioning, WriteEncryption,
+    WriteOptions, WriteSummary, WrittenFile, DECODE_FLOOR_MBPS, TARGET_FILE_SIZE_RANGE,
 };
 pub use format::{
-    compact, compact_until, inspect, reencode_parquet, write_parquet, ChunkInfo, CompactOptions,
-    CompactReport, CompactStep, FileInfo, RowGroupInfo, MANIFEST as COMPACTION_MANIFEST,
+    compact, compact_until, inspect, reencode_parquet, write_encrypted_parquet, write_parquet,
+    ChunkInfo, CompactOptions, CompactReport, CompactStep, FileInfo, RowGroupInfo,
+    MANIFEST as COMPACTION_MANIFEST,
 };
 pub use lake::{KeyRow, Keys, Lake, MaskingKeyRow, RotationSummary};
 pub use mask::{
@@ -95,10 +94,10 @@ pub use quality::{
     Scalar, Severity, TableProfile, TopValue, TopValues, ValueKind,
 };
 pub use read::{
-    forget_maps, kept_maps, raise_malloc_thresholds, set_kept_maps, write_batches, BatchWriter,
-    CmpOp, DecodedCache, DecodedKey, Expr, FileVersion, Literal, MemoryMetadataCache,
-    MetadataCache, ObjectReader, ObjectSource, Scan, ScanFormat, ScanOutput, ScanReader, ScanStats,
-    COALESCE_GAP, DEFAULT_BATCH_SIZE, KEEP_IDLE,
+    forget_maps, kept_maps, raise_malloc_thresholds, read_encrypted_parquet, set_kept_maps,
+    write_batches, BatchWriter, CmpOp, DecodedCache, DecodedKey, Expr, FileVersion, Literal,
+    MemoryMetadataCache, MetadataCache, ObjectReader, ObjectSource, Scan, ScanFormat, ScanOutput,
+    ScanReader, ScanStats, COALESCE_GAP, DEFAULT_BATCH_SIZE, KEEP_IDLE,
 };
 pub use store::{
     validate_key, ActionKind, ActionOutcome, ObjectInfo, PutOptions, ReindexReport, RotateReport,

@@ -3,6 +3,7 @@
 //! with leak checking. Skips with a printed reason when a tool is missing, fails in CI.
 
 mod common;
+mod damaged;
 mod native;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ const PROGRAMS: &[&str] = &[
     "test_scan_errors",
     "test_filter_limits",
     "test_write_parquet",
+    "test_error_routes",
     "example",
 ];
 
@@ -62,6 +64,11 @@ fn args(name: &str, scratch: &Path) -> Vec<PathBuf> {
             native::write_people(&file);
             std::fs::create_dir_all(&dir).unwrap();
             vec![file, dir]
+        }
+        // The damaged files tests/error_routes.rs reads through the library.
+        "test_error_routes" => {
+            damaged::write_all(&dir);
+            vec![dir]
         }
         _ => vec![dir],
     }

@@ -7,9 +7,7 @@ mod keys;
 mod parquet;
 mod provider;
 
-pub use self::parquet::{
-    read_encrypted_parquet, write_encrypted_parquet, ParquetDecryption, ParquetEncryption,
-};
+pub use self::parquet::{ParquetDecryption, ParquetEncryption};
 pub use aead::{aead_backend, set_aead_backend, AeadBackend, AEAD_BACKEND_ENV};
 pub use envelope::{
     is_encrypted, new_envelope, open, open_to, seal, ChunkCipher, EnvelopeHeader, Sealer,

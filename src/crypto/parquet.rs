@@ -1,4 +1,6 @@
-//! Parquet modular encryption with keys from a [`KeyProvider`].
+//! Parquet modular encryption with keys from a [`KeyProvider`]: the key material. The files
+//! themselves are written by the one Parquet writer (`format`, `WriteOptions::encryption`) and
+//! read by scans (`Scan::decryption`).
 //!
 //! Each Parquet key (the footer key and every column key) is a fresh random 32-byte data key
 //! (AES-256-GCM), wrapped by the key provider under a key id. The wrapped key travels in the
@@ -10,24 +12,17 @@
 //! bare key id (the parquet-testing corpus, parquet-mr's examples) read with raw keys by id.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::path::Path;
 use std::sync::Arc;
 
-use arrow::record_batch::RecordBatch;
 use base64::Engine;
-use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
-use parquet::arrow::ArrowWriter;
 use parquet::encryption::decrypt::{FileDecryptionProperties, KeyRetriever};
 use parquet::encryption::encrypt::FileEncryptionProperties;
 use parquet::errors::ParquetError;
-use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::keys::{KeyProvider, SecretKey};
-use crate::atomic_file::AtomicFile;
-use crate::error::{catch_corrupt, Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Authenticated with every wrapped Parquet data key. Empty because Arrow's KMS client interface
 /// passes no context to unwrap, and pyarrow must be able to unwrap strata's keys.
@@ -102,7 +97,12 @@ impl ParquetEncryption {
         }
         builder
             .build()
-            .map_err(|e| parquet_error(e, "bad encryption settings"))
+            .map_err(|e| Error::from(e).during("bad encryption settings"))
+    }
+
+    /// The column paths given their own keys.
+    pub(crate) fn column_paths(&self) -> impl Iterator<Item = &str> {
+        self.columns.iter().map(|(column, _)| column.as_str())
     }
 }
 
@@ -299,7 +299,7 @@ impl ParquetDecryption {
         }
         builder
             .build()
-            .map_err(|e| parquet_error(e, "bad decryption settings"))
+            .map_err(|e| Error::from(e).during("bad decryption settings"))
     }
 
     fn lookup(&self, key_metadata: &[u8]) -> Result<Vec<u8>> {
@@ -370,85 +370,6 @@ impl KeyRetriever for ParquetDecryption {
     fn retrieve_key(&self, key_metadata: &[u8]) -> parquet::errors::Result<Vec<u8>> {
         self.lookup(key_metadata)
             .map_err(|e| ParquetError::External(Box::new(e)))
-    }
-}
-
-/// Writes `batches` to a Parquet file at `path`, encrypted as `encryption` says. The file
-/// appears whole or not at all (staged beside `path`, then renamed).
-pub fn write_encrypted_parquet(
-    path: &Path,
-    batches: &[RecordBatch],
-    keys: &dyn KeyProvider,
-    encryption: &ParquetEncryption,
-) -> Result<()> {
-    let Some(first) = batches.first() else {
-        return Err(Error::invalid("no record batches to write"));
-    };
-    // Compressed (pages are compressed before they are encrypted) with strata's balanced
-    // codec, with page statistics for pruning, as strata's other Parquet files are.
-    let props = WriterProperties::builder()
-        .set_compression(crate::format::Codec::Zstd(3).to_parquet()?)
-        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::Page)
-        .set_created_by(format!("strata {}", env!("CARGO_PKG_VERSION")))
-        .with_file_encryption_properties(encryption.properties(keys)?)
-        .build();
-    let file = AtomicFile::create(path)?;
-    let with_path =
-        |e: ParquetError| parquet_error(e, "cannot write Parquet").with("path", path.display());
-    let mut writer = ArrowWriter::try_new(file, first.schema(), Some(props)).map_err(with_path)?;
-    for batch in batches {
-        writer.write(batch).map_err(with_path)?;
-    }
-    writer.into_inner().map_err(with_path)?.commit()
-}
-
-/// Reads every record batch of the encrypted Parquet file at `path`.
-pub fn read_encrypted_parquet(
-    path: &Path,
-    decryption: &ParquetDecryption,
-) -> Result<Vec<RecordBatch>> {
-    let file = File::open(path).map_err(|e| Error::io("cannot open the Parquet file", path, e))?;
-    let with_path =
-        |e: ParquetError| parquet_error(e, "cannot read Parquet").with("path", path.display());
-    let options =
-        ArrowReaderOptions::new().with_file_decryption_properties(decryption.properties()?);
-    // Guarded: damaged pages can trip assertions inside the parquet crate.
-    catch_corrupt(&format!("cannot read Parquet {}", path.display()), || {
-        let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
-            .and_then(|b| b.build())
-            .map_err(with_path)?;
-        let mut out = Vec::new();
-        for batch in reader {
-            out.push(batch.map_err(|e| with_path(ParquetError::from(e)))?);
-        }
-        Ok(out)
-    })
-}
-
-/// Maps a parquet crate error to a strata error: our own errors (from the key lookup) keep their
-/// kind, failed authentication is `Crypto`, unimplemented algorithms (AES-GCM-CTR) `Unsupported`.
-fn parquet_error(err: ParquetError, what: &str) -> Error {
-    let kind = match &err {
-        ParquetError::NYI(_) => ErrorKind::Unsupported,
-        ParquetError::External(inner) => match inner.downcast_ref::<Error>() {
-            Some(ours) => ours.kind(),
-            None => text_kind(&inner.to_string()),
-        },
-        other => text_kind(&other.to_string()),
-    };
-    Error::new(kind, format!("{what}: {err}")).set_source(err)
-}
-
-/// Errors that crossed the arrow reader arrive as text only; ring's authentication failure
-/// prints as `Unspecified`.
-fn text_kind(text: &str) -> ErrorKind {
-    let crypto = ["Unspecified", "decrypt", "key", "AAD"];
-    if text.contains("not yet supported") {
-        ErrorKind::Unsupported
-    } else if crypto.iter().any(|marker| text.contains(marker)) {
-        ErrorKind::Crypto
-    } else {
-        ErrorKind::Corrupt
     }
 }
 

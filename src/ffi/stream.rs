@@ -22,7 +22,7 @@ use super::objects::strata_object_info;
 use crate::{AtomicFile, Error, ErrorKind, Expr, Result, Scan, ScanReader};
 
 pub(crate) fn arrow_error(err: ArrowError) -> Error {
-    Error::new(ErrorKind::InvalidArgument, format!("arrow: {err}")).set_source(err)
+    Error::from(err)
 }
 
 /// Takes ownership of the caller's input stream (leaving it released, as the Arrow C Stream
@@ -195,7 +195,7 @@ fn write_parquet<W: std::io::Write + Send>(reader: ArrowArrayStreamReader, sink:
 }
 
 fn parquet_error(err: parquet::errors::ParquetError) -> Error {
-    Error::new(ErrorKind::Io, format!("parquet: {err}")).set_source(err)
+    Error::from(err)
 }
 
 /// Writes the batches of the Arrow C Stream `stream` as a Parquet file at `path`. A regular

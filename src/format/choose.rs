@@ -6,18 +6,15 @@
 //! the policy. The smallest result whose measured decode speed meets the tier's floor wins.
 //! Encodings are ranked first with one cheap codec so the codec trials run once per column.
 
-use std::sync::Arc;
-
 use arrow::array::{Array, ArrayRef, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
-use parquet::arrow::ArrowWriter;
 use parquet::basic::Encoding;
-use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use super::codec::{Codec, CodecPolicy};
-use super::options::{DictionaryMode, PageVersion, WriteOptions};
+use super::options::{DictionaryMode, WriteOptions};
+use super::parquet_file::encode_chunk;
 use crate::error::{Error, Result};
 
 /// Decode-speed floors in MB/s of decompressed page data, by tier: the hottest tier must
@@ -192,32 +189,7 @@ fn encode(
     candidate: Candidate,
     options: &WriteOptions,
 ) -> Result<Vec<u8>> {
-    let schema = Arc::new(Schema::new(vec![field.clone()]));
-    let batch = RecordBatch::try_new(schema.clone(), vec![array.clone()])
-        .map_err(|e| Error::internal(format!("trial batch: {e}")))?;
-    let mut builder = WriterProperties::builder()
-        .set_statistics_enabled(EnabledStatistics::None)
-        .set_data_page_size_limit(options.page_bytes)
-        .set_dictionary_enabled(candidate == Candidate::Dictionary)
-        .set_writer_version(match options.page_version {
-            PageVersion::V1 => WriterVersion::PARQUET_1_0,
-            PageVersion::V2 => WriterVersion::PARQUET_2_0,
-        });
-    if let Some(e) = candidate.encoding() {
-        builder = builder.set_encoding(e);
-    }
-    let fail = |e: parquet::errors::ParquetError| Error::internal(format!("trial write: {e}"));
-    let mut file = Vec::new();
-    let mut writer =
-        ArrowWriter::try_new(&mut file, schema, Some(builder.build())).map_err(fail)?;
-    writer.write(&batch).map_err(fail)?;
-    let meta = writer.close().map_err(fail)?;
-    let chunk = meta.row_group(0).column(0);
-    let (start, len) = chunk.byte_range();
-    Ok(file
-        .get(start as usize..(start + len) as usize)
-        .unwrap_or_default()
-        .to_vec())
+    encode_chunk(field, array, candidate.encoding(), options)
 }
 
 /// One trial: an encoding and codec with the size and decode speed they gave.
@@ -390,6 +362,7 @@ pub fn choose_columns(
 mod tests {
     use super::*;
     use arrow::array::{Float64Array, Int64Array, StringArray};
+    use std::sync::Arc;
 
     fn batch() -> RecordBatch {
         let n = 20_000;

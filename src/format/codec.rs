@@ -33,13 +33,18 @@ pub const DEFAULT_GZIP_LEVEL: u32 = 6;
 impl Codec {
     /// The codec as a Parquet compression setting.
     pub fn to_parquet(self) -> Result<Compression> {
-        let bad = |e: parquet::errors::ParquetError| Error::invalid(format!("{e}"));
+        // The levels are checked here, with the ranges `--codec` names, so that the parquet
+        // crate's own check (whose errors are not about arguments) never fails.
+        let bad =
+            |range: &str| Error::invalid(format!("bad level in codec {self}; it takes {range}"));
         Ok(match self {
             Codec::None => Compression::UNCOMPRESSED,
             Codec::Snappy => Compression::SNAPPY,
             Codec::Lz4 => Compression::LZ4_RAW,
-            Codec::Zstd(level) => Compression::ZSTD(ZstdLevel::try_new(level).map_err(bad)?),
-            Codec::Gzip(level) => Compression::GZIP(GzipLevel::try_new(level).map_err(bad)?),
+            Codec::Zstd(level) if !(1..=22).contains(&level) => return Err(bad("1..=22")),
+            Codec::Gzip(level) if level > 9 => return Err(bad("0..=9")),
+            Codec::Zstd(level) => Compression::ZSTD(ZstdLevel::try_new(level)?),
+            Codec::Gzip(level) => Compression::GZIP(GzipLevel::try_new(level)?),
         })
     }
 

@@ -33,13 +33,13 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::{Deserialize, Serialize};
 
 use super::options::WriteOptions;
 use super::write::{without_strata_metadata, write_named, WrittenFile};
 use crate::atomic_file::AtomicFile;
 use crate::error::{Error, ErrorKind, Result};
+use crate::read::Scan;
 
 /// The manifest of a compaction in progress, at the dataset root.
 pub const MANIFEST: &str = "_strata_compaction.json";
@@ -379,28 +379,30 @@ fn rel(root: &Path, path: &Path) -> String {
         .into_owned()
 }
 
+/// The rows of one input, read by a scan, with the file's schema (key-value metadata included,
+/// strata's own left out, so files of one dataset compare equal). Plain reads, not a memory
+/// map: the file is deleted once compacted, and a kept map would hold its blocks.
 fn read_file(path: &Path) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
-    let file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
-    let bad = |e: &dyn std::fmt::Display| {
-        Error::corrupt(format!("cannot read Parquet file: {e}")).with("path", path.display())
-    };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(&e))?;
-    let schema = without_strata_metadata(builder.schema());
-    let batches = builder
-        .build()
-        .map_err(|e| bad(&e))?
-        .map(|b| b.and_then(|b| b.with_schema(schema.clone())))
+    let scan = Scan::new(path).no_mmap(true);
+    let schema = without_strata_metadata(scan.footer()?.schema());
+    let batches = scan
+        .run()?
+        .batches
+        .into_iter()
+        .map(|b| b.with_schema(schema.clone()))
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| bad(&e))?;
+        .map_err(|e| {
+            Error::from(e)
+                .during("cannot label the rows with the file's schema")
+                .with("path", path.display())
+        })?;
     Ok((schema, batches))
 }
 
+/// The rows an output's footer declares (a scan's count without a filter reads only footers).
 fn footer_rows(path: &Path) -> Result<u64> {
-    let file = File::open(path).map_err(|e| Error::io("cannot open", path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| {
-        Error::corrupt(format!("cannot read compacted file: {e}")).with("path", path.display())
-    })?;
-    Ok(builder.metadata().file_metadata().num_rows() as u64)
+    let (rows, _) = Scan::new(path).no_mmap(true).count()?;
+    Ok(rows)
 }
 
 /// Opens (creating) the lock file without following a link, and only as a regular file (a

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
+use crate::read::Scan;
 
 /// The format of an input file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,12 +75,10 @@ pub fn read_input(
         None => InputFormat::from_path(path)?,
     };
     let open = || File::open(path).map_err(|e| Error::io("cannot open input", path, e));
-    let bad = |what: &str, e: &dyn std::fmt::Display| {
-        Error::new(
-            ErrorKind::InvalidArgument,
-            format!("malformed {what} input: {e}"),
-        )
-        .with("path", path.display())
+    let bad = |what: &str, e: arrow::error::ArrowError| {
+        Error::from(e)
+            .during(format!("malformed {what} input"))
+            .with("path", path.display())
     };
     match format {
         InputFormat::Csv => {
@@ -87,7 +86,7 @@ pub fn read_input(
             let csv_format = arrow::csv::reader::Format::default().with_header(true);
             let (schema, _) = csv_format
                 .infer_schema(&mut file, None)
-                .map_err(|e| bad("CSV", &e))?;
+                .map_err(|e| bad("CSV", e))?;
             file.rewind()
                 .map_err(|e| Error::io("cannot read input", path, e))?;
             let schema = Arc::new(schema);
@@ -95,36 +94,40 @@ pub fn read_input(
                 .with_format(csv_format)
                 .with_batch_size(BATCH_ROWS)
                 .build(file)
-                .map_err(|e| bad("CSV", &e))?;
+                .map_err(|e| bad("CSV", e))?;
             let batches = reader
                 .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| bad("CSV", &e))?;
+                .map_err(|e| bad("CSV", e))?;
             Ok((schema, batches))
         }
         InputFormat::Jsonl => {
             let mut file = BufReader::new(open()?);
             let (schema, _) = arrow::json::reader::infer_json_schema_from_seekable(&mut file, None)
-                .map_err(|e| bad("JSON", &e))?;
+                .map_err(|e| bad("JSON", e))?;
             let schema = Arc::new(schema);
             let reader = arrow::json::ReaderBuilder::new(schema.clone())
                 .with_batch_size(BATCH_ROWS)
                 .build(file)
-                .map_err(|e| bad("JSON", &e))?;
+                .map_err(|e| bad("JSON", e))?;
             let batches = reader
                 .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| bad("JSON", &e))?;
+                .map_err(|e| bad("JSON", e))?;
             Ok((schema, batches))
         }
         InputFormat::Parquet => {
-            let builder =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(open()?)
-                    .map_err(|e| bad("Parquet", &e))?;
-            let schema = builder.schema().clone();
-            let batches = builder
-                .build()
-                .map_err(|e| bad("Parquet", &e))?
+            // Through a scan, with the file's own schema (key-value metadata included) on the
+            // batches, as a Parquet reader gives it.
+            let malformed = |e: Error| e.during("malformed Parquet input");
+            let scan = Scan::new(path);
+            let schema = scan.footer().map_err(malformed)?.schema().clone();
+            let batches = scan
+                .run()
+                .map_err(malformed)?
+                .batches
+                .into_iter()
+                .map(|b| b.with_schema(schema.clone()))
                 .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| bad("Parquet", &e))?;
+                .map_err(|e| bad("Parquet", e))?;
             Ok((schema, batches))
         }
         InputFormat::Ipc => {
@@ -133,18 +136,18 @@ pub fn read_input(
                     let schema = reader.schema();
                     let batches = reader
                         .collect::<std::result::Result<Vec<_>, _>>()
-                        .map_err(|e| bad("Arrow IPC", &e))?;
+                        .map_err(|e| bad("Arrow IPC", e))?;
                     Ok((schema, batches))
                 }
                 // Not the file format: perhaps the stream format.
                 Err(file_err) => {
                     let reader =
                         arrow::ipc::reader::StreamReader::try_new(BufReader::new(open()?), None)
-                            .map_err(|_| bad("Arrow IPC", &file_err))?;
+                            .map_err(|_| bad("Arrow IPC", file_err))?;
                     let schema = reader.schema();
                     let batches = reader
                         .collect::<std::result::Result<Vec<_>, _>>()
-                        .map_err(|e| bad("Arrow IPC", &e))?;
+                        .map_err(|e| bad("Arrow IPC", e))?;
                     Ok((schema, batches))
                 }
             }
@@ -155,6 +158,7 @@ pub fn read_input(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn reads_csv_and_json_and_names_bad_input() {

@@ -4,13 +4,13 @@
 use std::fs::File;
 use std::path::Path;
 
-use parquet::file::metadata::ParquetMetaData;
-use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 use parquet::file::statistics::Statistics;
 use serde::Serialize;
 
 use super::codec::compression_name;
 use crate::error::{Error, Result};
+use crate::read::Scan;
 
 /// One column chunk.
 #[derive(Debug, Clone, Serialize)]
@@ -102,11 +102,10 @@ fn render(stats: &Statistics) -> (Option<String>, Option<String>) {
     }
 }
 
-fn parquet_info(meta: &ParquetMetaData, bytes: u64) -> Result<FileInfo> {
+fn parquet_info(footer: &ArrowReaderMetadata, bytes: u64) -> Result<FileInfo> {
+    let meta = footer.metadata();
     let file = meta.file_metadata();
-    let schema =
-        parquet::arrow::parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
-            .map_err(|e| Error::corrupt(format!("cannot read the schema: {e}")))?;
+    let schema = footer.schema();
     let row_groups = meta
         .row_groups()
         .iter()
@@ -180,17 +179,18 @@ pub fn inspect(path: &Path) -> Result<FileInfo> {
     }
     let in_path = |e: Error| e.with("path", path.display());
     if magic.starts_with(b"PAR1") {
-        let reader = SerializedFileReader::new(file)
-            .map_err(|e| in_path(Error::corrupt(format!("not a readable Parquet file: {e}"))))?;
-        return parquet_info(reader.metadata(), bytes).map_err(in_path);
+        // The footer as a scan reads it (same checks, same errors), with plain reads: nothing
+        // of the file is kept mapped after an inspection.
+        let footer = Scan::new(path)
+            .no_mmap(true)
+            .footer()
+            .map_err(|e| e.during("not a readable Parquet file"))?;
+        return parquet_info(&footer, bytes).map_err(in_path);
     }
     if magic.starts_with(b"ARROW1") {
-        let reader = arrow::ipc::reader::FileReader::try_new(std::io::BufReader::new(file), None)
-            .map_err(|e| {
-            in_path(Error::corrupt(format!(
-                "not a readable Arrow IPC file: {e}"
-            )))
-        })?;
+        let reader =
+            arrow::ipc::reader::FileReader::try_new(std::io::BufReader::new(file), None)
+                .map_err(|e| in_path(Error::from(e).during("not a readable Arrow IPC file")))?;
         let schema = reader.schema();
         let metadata: Vec<(String, String)> = reader
             .custom_metadata()
@@ -200,8 +200,7 @@ pub fn inspect(path: &Path) -> Result<FileInfo> {
         let mut row_groups = Vec::new();
         let mut rows = 0i64;
         for batch in reader {
-            let batch =
-                batch.map_err(|e| in_path(Error::corrupt(format!("bad Arrow IPC batch: {e}"))))?;
+            let batch = batch.map_err(|e| in_path(Error::from(e).during("bad Arrow IPC batch")))?;
             rows += batch.num_rows() as i64;
             row_groups.push(RowGroupInfo {
                 rows: batch.num_rows() as i64,

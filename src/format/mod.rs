@@ -5,27 +5,32 @@
 mod choose;
 mod codec;
 mod compact;
+mod encrypted;
 mod input;
 mod inspect;
 mod options;
 mod parquet_file;
 mod partition;
 mod reencode;
+mod stream;
 mod write;
 
 pub use choose::{choose_columns, decode_floor, ColumnChoice, DECODE_FLOOR_MBPS};
 pub use codec::{Codec, CodecPolicy};
 pub(crate) use compact::pending_view;
 pub use compact::{compact, compact_until, CompactOptions, CompactReport, CompactStep, MANIFEST};
+pub use encrypted::write_encrypted_parquet;
 pub use input::{read_input, InputFormat};
 pub use inspect::{inspect, ChunkInfo, FileInfo, RowGroupInfo};
 pub use options::{
-    AccessPattern, DictionaryMode, FormatChoice, PageVersion, WriteOptions, TARGET_FILE_SIZE_RANGE,
+    AccessPattern, DictionaryMode, FormatChoice, PageVersion, WriteEncryption, WriteOptions,
+    TARGET_FILE_SIZE_RANGE,
 };
 pub use parquet_file::write_parquet;
 pub use partition::{Granularity, PartitionColumn, Partitioning};
 pub use reencode::reencode_parquet;
-pub(crate) use write::parquet_bytes;
+pub(crate) use stream::ParquetStreamWriter;
 pub use write::{
     keys as metadata_keys, select_format, write, FileFormat, WriteSummary, WrittenFile,
 };
+pub(crate) use write::{parquet_bytes, without_strata_metadata};

@@ -2,11 +2,13 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::codec::CodecPolicy;
 use super::partition::Partitioning;
+use crate::crypto::{KeyProvider, ParquetEncryption};
 use crate::error::{Error, Result};
 
 /// Which file format to write.
@@ -99,6 +101,33 @@ pub enum DictionaryMode {
 /// lake files (big enough to amortize per-file costs, small enough to parallelize).
 pub const TARGET_FILE_SIZE_RANGE: (u64, u64) = (128 << 20, 1 << 30);
 
+/// Parquet modular encryption for a write: which key ids protect the footer and the columns,
+/// and the key provider that wraps the data keys. Every file written gets fresh data keys;
+/// pyarrow (`CryptoFactory`) and strata ([`Scan::decryption`](crate::Scan::decryption)) read
+/// the files with the same provider.
+#[derive(Clone)]
+pub struct WriteEncryption {
+    /// Which key ids protect what.
+    pub scheme: ParquetEncryption,
+    /// Wraps each file's data keys under those key ids.
+    pub keys: Arc<dyn KeyProvider>,
+}
+
+impl WriteEncryption {
+    /// Encryption as `scheme` says, with data keys wrapped by `keys`.
+    pub fn new(scheme: ParquetEncryption, keys: Arc<dyn KeyProvider>) -> Self {
+        WriteEncryption { scheme, keys }
+    }
+}
+
+impl fmt::Debug for WriteEncryption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WriteEncryption")
+            .field("scheme", &self.scheme)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Everything a write can be told.
 #[derive(Debug, Clone)]
 pub struct WriteOptions {
@@ -131,6 +160,8 @@ pub struct WriteOptions {
     pub partitioning: Option<Partitioning>,
     /// Rows sampled per column by the selection trials (about one data page).
     pub sample_rows: usize,
+    /// Parquet modular encryption (Parquet files only; `None`: plaintext).
+    pub encryption: Option<WriteEncryption>,
 }
 
 impl Default for WriteOptions {
@@ -150,6 +181,7 @@ impl Default for WriteOptions {
             page_index: true,
             partitioning: None,
             sample_rows: 0,
+            encryption: None,
         }
     }
 }

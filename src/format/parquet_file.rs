@@ -1,26 +1,37 @@
-//! The Parquet writer: per-column settings from the selection, columns of each row group
-//! encoded in parallel, files rolled over at a target size.
+//! The Parquet writer: the one place in strata that sets up the parquet crate's writer
+//! (properties, codecs, encodings, statistics, Parquet modular encryption). Per-column settings
+//! come from the selection; the columns of each row group are encoded in parallel; a file can
+//! be written a row group at a time or batch by batch.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
-use parquet::arrow::arrow_writer::{compute_leaves, ArrowLeafColumn};
-use parquet::arrow::ArrowWriter;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory,
+};
+use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
+use parquet::basic::Encoding;
 use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
 use super::choose::{default_codec, ColumnChoice};
-use super::options::{PageVersion, WriteOptions};
+use super::options::{DictionaryMode, PageVersion, WriteOptions};
+use crate::crypto::{KeyProvider, ParquetEncryption};
 use crate::error::{Error, Result};
 
-fn write_error(e: parquet::errors::ParquetError) -> Error {
-    Error::new(
-        crate::ErrorKind::Io,
-        format!("cannot write Parquet data: {e}"),
-    )
+/// Where a write's Parquet keys come from: which key ids protect what, and the provider that
+/// wraps each file's fresh data keys.
+pub(crate) type Keys<'a> = (&'a dyn KeyProvider, &'a ParquetEncryption);
+
+fn writer_version(page: PageVersion) -> WriterVersion {
+    match page {
+        PageVersion::V1 => WriterVersion::PARQUET_1_0,
+        PageVersion::V2 => WriterVersion::PARQUET_2_0,
+    }
 }
 
 /// Writer properties for `choices`, with the strata key-value metadata.
@@ -34,10 +45,7 @@ pub fn writer_properties(
         .set_compression(default_codec(options.codec).to_parquet()?)
         .set_data_page_size_limit(options.page_bytes)
         .set_max_row_group_row_count(Some(options.row_group_rows))
-        .set_writer_version(match options.page_version {
-            PageVersion::V1 => WriterVersion::PARQUET_1_0,
-            PageVersion::V2 => WriterVersion::PARQUET_2_0,
-        })
+        .set_writer_version(writer_version(options.page_version))
         .set_statistics_enabled(if options.page_index {
             EnabledStatistics::Page
         } else {
@@ -47,7 +55,7 @@ pub fn writer_properties(
         .set_created_by(format!("strata {}", env!("CARGO_PKG_VERSION")))
         .set_key_value_metadata(Some(metadata));
     match options.dictionary {
-        super::options::DictionaryMode::Off => b = b.set_dictionary_enabled(false),
+        DictionaryMode::Off => b = b.set_dictionary_enabled(false),
         _ => b = b.set_dictionary_enabled(true),
     }
     for choice in choices {
@@ -90,6 +98,74 @@ pub fn writer_properties(
     Ok(b.build())
 }
 
+/// `props` with Parquet modular encryption under fresh data keys from `keys` (one set per file:
+/// no two files share a data key), after checking that every column the encryption names is a
+/// column of `schema` (dotted paths for nested columns).
+pub(crate) fn encrypted(
+    props: WriterProperties,
+    schema: &Schema,
+    keys: Option<Keys<'_>>,
+) -> Result<WriterProperties> {
+    let Some((provider, encryption)) = keys else {
+        return Ok(props);
+    };
+    let descriptor = ArrowSchemaConverter::new()
+        .convert(schema)
+        .map_err(|e| Error::from(e).during("cannot map the schema to Parquet"))?;
+    let paths: Vec<String> = descriptor
+        .columns()
+        .iter()
+        .map(|c| c.path().string())
+        .collect();
+    for column in encryption.column_paths() {
+        if !paths.iter().any(|p| p == column) {
+            return Err(Error::invalid(format!(
+                "the Parquet encryption names column {column:?}, which the data does not have; \
+                 its columns are {}",
+                paths.join(", ")
+            )));
+        }
+    }
+    let properties = encryption.properties(provider)?;
+    Ok(props
+        .into_builder()
+        .with_file_encryption_properties(properties)
+        .build())
+}
+
+/// The encoded, uncompressed bytes of `array` as one column chunk: dictionary-encoded when
+/// `encoding` is `None`, else in that encoding. What the selection's trials measure.
+pub(crate) fn encode_chunk(
+    field: &Field,
+    array: &arrow::array::ArrayRef,
+    encoding: Option<Encoding>,
+    options: &WriteOptions,
+) -> Result<Vec<u8>> {
+    let schema = Arc::new(Schema::new(vec![field.clone()]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![array.clone()])
+        .map_err(|e| Error::from(e).during("trial batch"))?;
+    let mut builder = WriterProperties::builder()
+        .set_statistics_enabled(EnabledStatistics::None)
+        .set_data_page_size_limit(options.page_bytes)
+        .set_dictionary_enabled(encoding.is_none())
+        .set_writer_version(writer_version(options.page_version));
+    if let Some(e) = encoding {
+        builder = builder.set_encoding(e);
+    }
+    let fail = |e: parquet::errors::ParquetError| Error::from(e).during("trial write");
+    let mut file = Vec::new();
+    let mut writer =
+        ArrowWriter::try_new(&mut file, schema, Some(builder.build())).map_err(fail)?;
+    writer.write(&batch).map_err(fail)?;
+    let meta = writer.close().map_err(fail)?;
+    let chunk = meta.row_group(0).column(0);
+    let (start, len) = chunk.byte_range();
+    Ok(file
+        .get(start as usize..(start + len) as usize)
+        .unwrap_or_default()
+        .to_vec())
+}
+
 /// The batches cut into row groups of at most `rows` rows (slices, no copies).
 pub fn row_groups(batches: &[RecordBatch], rows: usize) -> Vec<Vec<RecordBatch>> {
     let mut groups = Vec::new();
@@ -114,17 +190,27 @@ pub fn row_groups(batches: &[RecordBatch], rows: usize) -> Vec<Vec<RecordBatch>>
     groups
 }
 
-/// A Parquet file being written one row group at a time.
+/// A row group being written: its column writers and the rows given to them.
+struct OpenGroup {
+    writers: Vec<ArrowColumnWriter>,
+    rows: usize,
+}
+
+/// A Parquet file being written, a row group at a time ([`Self::write_row_group`]) or batch by
+/// batch ([`Self::write_batch`], which closes a row group every `row_group_rows` rows).
 pub struct ParquetFileWriter<W: Write + Send> {
     writer: parquet::file::writer::SerializedFileWriter<W>,
-    factory: parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory,
+    factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
     row_groups: usize,
+    row_group_rows: usize,
+    open: Option<OpenGroup>,
 }
 
 impl<W: Write + Send> ParquetFileWriter<W> {
     /// Starts a file (the Arrow schema goes into its metadata, as `ArrowWriter` does).
     pub fn try_new(out: W, schema: &SchemaRef, props: WriterProperties) -> Result<Self> {
+        let row_group_rows = props.max_row_group_row_count().unwrap_or(1 << 20).max(1);
         let (writer, factory) = ArrowWriter::try_new(out, schema.clone(), Some(props))
             .and_then(|w| w.into_serialized_writer())
             .map_err(write_error)?;
@@ -133,16 +219,61 @@ impl<W: Write + Send> ParquetFileWriter<W> {
             factory,
             schema: schema.clone(),
             row_groups: 0,
+            row_group_rows,
+            open: None,
         })
     }
 
-    /// Writes one row group, encoding its columns in parallel.
-    pub fn write_row_group(&mut self, batches: &[RecordBatch]) -> Result<()> {
-        let writers = self
-            .factory
-            .create_column_writers(self.row_groups)
-            .map_err(write_error)?;
-        let mut leaves: Vec<Vec<ArrowLeafColumn>> = Vec::with_capacity(writers.len());
+    /// Checks that `batch` has the file's columns: as many, of the same types (nested field
+    /// names aside), and no nulls in a column declared without them.
+    fn check(&self, batch: &RecordBatch) -> Result<()> {
+        let fields = self.schema.fields();
+        if batch.num_columns() != fields.len() {
+            return Err(Error::invalid(format!(
+                "a batch of {} columns for a Parquet file of {}",
+                batch.num_columns(),
+                fields.len()
+            )));
+        }
+        for (field, column) in fields.iter().zip(batch.columns()) {
+            if !column.data_type().equals_datatype(field.data_type()) {
+                return Err(Error::invalid(format!(
+                    "column {} is {} in a batch but {} in the Parquet file",
+                    field.name(),
+                    column.data_type(),
+                    field.data_type()
+                )));
+            }
+            if !field.is_nullable() && column.null_count() > 0 {
+                return Err(Error::invalid(format!(
+                    "column {} has nulls but is declared without them",
+                    field.name()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives `batches` to the open row group's column writers (opening one if needed),
+    /// encoding the columns in parallel.
+    fn append(&mut self, batches: &[RecordBatch]) -> Result<()> {
+        if batches.is_empty() {
+            return Ok(());
+        }
+        for batch in batches {
+            self.check(batch)?;
+        }
+        let group = match self.open.take() {
+            Some(group) => group,
+            None => OpenGroup {
+                writers: self
+                    .factory
+                    .create_column_writers(self.row_groups)
+                    .map_err(write_error)?,
+                rows: 0,
+            },
+        };
+        let mut leaves: Vec<Vec<ArrowLeafColumn>> = Vec::with_capacity(group.writers.len());
         for (i, field) in self.schema.fields().iter().enumerate() {
             let start = leaves.len();
             for batch in batches {
@@ -158,40 +289,82 @@ impl<W: Write + Send> ParquetFileWriter<W> {
                 }
             }
         }
-        if leaves.len() != writers.len() {
+        if leaves.len() != group.writers.len() {
             return Err(Error::internal(
                 "column leaves do not match the column writers",
             ));
         }
-        let chunks = writers
+        let mut writers = group.writers;
+        writers
+            .par_iter_mut()
+            .zip(leaves.into_par_iter())
+            .try_for_each(|(w, leaves)| leaves.iter().try_for_each(|leaf| w.write(leaf)))
+            .map_err(write_error)?;
+        self.open = Some(OpenGroup {
+            writers,
+            rows: group.rows + batches.iter().map(RecordBatch::num_rows).sum::<usize>(),
+        });
+        Ok(())
+    }
+
+    /// Closes the open row group, if any, into the file.
+    fn close_group(&mut self) -> Result<()> {
+        let Some(group) = self.open.take() else {
+            return Ok(());
+        };
+        let chunks = group
+            .writers
             .into_par_iter()
-            .zip(leaves)
-            .map(|(mut w, leaves)| {
-                for leaf in &leaves {
-                    w.write(leaf)?;
-                }
-                w.close()
-            })
+            .map(|w| w.close())
             .collect::<parquet::errors::Result<Vec<_>>>()
             .map_err(write_error)?;
-        let mut group = self.writer.next_row_group().map_err(write_error)?;
+        let mut out = self.writer.next_row_group().map_err(write_error)?;
         for chunk in chunks {
-            chunk.append_to_row_group(&mut group).map_err(write_error)?;
+            chunk.append_to_row_group(&mut out).map_err(write_error)?;
         }
-        group.close().map_err(write_error)?;
+        out.close().map_err(write_error)?;
         self.row_groups += 1;
         Ok(())
     }
 
-    /// Bytes written so far.
+    /// Writes one row group of `batches`, encoding its columns in parallel (a row group left
+    /// open by [`Self::write_batch`] is closed first).
+    pub fn write_row_group(&mut self, batches: &[RecordBatch]) -> Result<()> {
+        self.close_group()?;
+        self.append(batches)?;
+        self.close_group()
+    }
+
+    /// Adds `batch` to the open row group, closing it whenever it reaches the row group size;
+    /// only the encoded pages of one row group are held.
+    pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let filled = self.open.as_ref().map_or(0, |g| g.rows);
+            let take = (self.row_group_rows - filled).min(batch.num_rows() - offset);
+            self.append(&[batch.slice(offset, take)])?;
+            offset += take;
+            if self.open.as_ref().map_or(0, |g| g.rows) >= self.row_group_rows {
+                self.close_group()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes written so far (row groups still open not counted).
     pub fn bytes_written(&self) -> usize {
         self.writer.bytes_written()
     }
 
-    /// Writes the footer and returns the sink.
-    pub fn finish(self) -> Result<W> {
+    /// Closes the open row group, writes the footer and returns the sink.
+    pub fn finish(mut self) -> Result<W> {
+        self.close_group()?;
         self.writer.into_inner().map_err(write_error)
     }
+}
+
+fn write_error(e: parquet::errors::ParquetError) -> Error {
+    Error::from(e).during("cannot write Parquet data")
 }
 
 /// Writes `batches` as one Parquet file into `out` with exactly `props` (no selection), in row

@@ -4,39 +4,41 @@
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::choose::choose_columns;
 use super::codec::CodecPolicy;
 use super::options::WriteOptions;
-use super::parquet_file::{write_parquet, writer_properties};
-use super::write::{keys, without_strata_metadata, FileFormat};
+use super::parquet_file::write_parquet;
+use super::write::{plan, without_strata_metadata, FileFormat};
 use crate::error::{Error, Result};
+use crate::read::Scan;
 
+/// The rows of the Parquet file in `data`, read by a scan, with the file's schema (key-value
+/// metadata included, strata's own left out) and the rows of its largest row group.
 fn read(data: Bytes) -> Result<(SchemaRef, Vec<RecordBatch>, usize)> {
-    let bad = |e: &dyn std::fmt::Display| Error::corrupt(format!("not readable Parquet: {e}"));
-    let builder = ParquetRecordBatchReaderBuilder::try_new(data).map_err(|e| bad(&e))?;
-    let schema = without_strata_metadata(builder.schema());
-    let group_rows = builder
+    let scan = Scan::of_bytes(data);
+    let footer = scan.footer()?;
+    let schema = without_strata_metadata(footer.schema());
+    let group_rows = footer
         .metadata()
         .row_groups()
         .iter()
-        .map(|g| g.num_rows() as usize)
+        .map(|g| usize::try_from(g.num_rows()).unwrap_or(0))
         .max()
         .unwrap_or(1)
         .max(1);
-    let batches = builder
-        .build()
-        .map_err(|e| bad(&e))?
-        .map(|b| b.and_then(|b| b.with_schema(schema.clone())))
+    let batches = scan
+        .run()?
+        .batches
+        .into_iter()
+        .map(|b| b.with_schema(schema.clone()))
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| bad(&e))?;
+        .map_err(|e| Error::from(e).during("cannot label the rows with the file's schema"))?;
     Ok((schema, batches, group_rows))
 }
 
 fn concat(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<RecordBatch> {
     arrow::compute::concat_batches(schema, batches)
-        .map_err(|e| Error::internal(format!("cannot compare rows: {e}")))
+        .map_err(|e| Error::from(e).during("cannot compare rows"))
 }
 
 /// Re-encodes the Parquet file in `data` under `policy` for the tier at `tier_position`,
@@ -53,22 +55,16 @@ pub fn reencode_parquet(
         row_group_rows: group_rows,
         ..WriteOptions::default()
     };
-    let choices = choose_columns(&schema, &batches, &options)?;
-    let columns = serde_json::to_string(&choices)
-        .map_err(|e| Error::internal(format!("cannot encode column choices: {e}")))?;
-    let metadata = vec![
-        parquet::file::metadata::KeyValue::new(
-            keys::FORMAT.into(),
-            FileFormat::Parquet.to_string(),
-        ),
-        parquet::file::metadata::KeyValue::new(
-            keys::FORMAT_REASON.into(),
-            format!("re-encoded for a colder tier under codec policy {policy}"),
-        ),
-        parquet::file::metadata::KeyValue::new(keys::CODEC_POLICY.into(), policy.to_string()),
-        parquet::file::metadata::KeyValue::new(keys::COLUMNS.into(), columns),
-    ];
-    let props = writer_properties(&schema, &choices, &options, metadata)?;
+    let reason = format!("re-encoded for a colder tier under codec policy {policy}");
+    let plan = plan(
+        &schema,
+        &batches,
+        &options,
+        None,
+        FileFormat::Parquet,
+        &reason,
+    )?;
+    let props = plan.file_properties(&schema)?;
     let out = write_parquet(Vec::new(), &schema, &batches, props, group_rows)?;
     let (back_schema, back, _) = read(Bytes::from(out.clone()))?;
     if back_schema.fields() != schema.fields()
@@ -107,7 +103,7 @@ mod tests {
         .unwrap();
         let (_, back, _) = read(Bytes::from(out.clone())).unwrap();
         assert_eq!(concat(&batch.schema(), &back).unwrap(), batch);
-        let meta = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(out)).unwrap();
+        let meta = Scan::of_bytes(Bytes::from(out)).footer().unwrap();
         let col = meta.metadata().row_group(0).column(0);
         assert!(matches!(
             col.compression(),

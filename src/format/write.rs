@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::choose::{choose_columns, ColumnChoice};
 use super::codec::{Codec, CodecPolicy};
 use super::options::{AccessPattern, FormatChoice, WriteOptions};
-use super::parquet_file::{row_groups, writer_properties, ParquetFileWriter};
+use super::parquet_file::{encrypted, row_groups, writer_properties, Keys, ParquetFileWriter};
 use super::partition::split;
 use crate::atomic_file::AtomicFile;
 use crate::error::{Error, ErrorKind, Result};
@@ -151,7 +151,7 @@ fn sort(
     columns: &[String],
 ) -> Result<Vec<RecordBatch>> {
     let all = arrow::compute::concat_batches(schema, batches)
-        .map_err(|e| Error::internal(format!("cannot sort: {e}")))?;
+        .map_err(|e| Error::from(e).during("cannot sort"))?;
     let keys = columns
         .iter()
         .map(|name| {
@@ -168,35 +168,59 @@ fn sort(
         })
         .collect::<Result<Vec<_>>>()?;
     let indices = arrow::compute::lexsort_to_indices(&keys, None)
-        .map_err(|e| Error::invalid(format!("cannot sort: {e}")))?;
+        .map_err(|e| Error::from(e).during("cannot sort"))?;
     let columns = all
         .columns()
         .iter()
         .map(|c| arrow::compute::take(c, &indices, None))
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::internal(format!("cannot sort: {e}")))?;
+        .map_err(|e| Error::from(e).during("cannot sort"))?;
     let sorted = RecordBatch::try_new(schema.clone(), columns)
-        .map_err(|e| Error::internal(format!("cannot sort: {e}")))?;
+        .map_err(|e| Error::from(e).during("cannot sort"))?;
     Ok(vec![sorted])
 }
 
-/// What every file of one write shares.
-struct Plan {
+/// What every file of one write shares (each Parquet file gets its own data keys when the
+/// write is encrypted).
+pub(super) struct Plan<'k> {
     format: FileFormat,
     metadata: Vec<KeyValue>,
     choices: Vec<ColumnChoice>,
     props: Option<parquet::file::properties::WriterProperties>,
+    keys: Option<Keys<'k>>,
 }
 
-fn plan(
+impl Plan<'_> {
+    /// The properties of the next Parquet file of `schema`.
+    pub(super) fn file_properties(
+        &self,
+        schema: &SchemaRef,
+    ) -> Result<parquet::file::properties::WriterProperties> {
+        let props = self
+            .props
+            .clone()
+            .ok_or_else(|| Error::internal("no Parquet properties"))?;
+        encrypted(props, schema, self.keys)
+    }
+}
+
+pub(super) fn plan<'k>(
     schema: &SchemaRef,
     batches: &[RecordBatch],
     options: &WriteOptions,
+    keys: Option<Keys<'k>>,
     format: FileFormat,
     reason: &str,
-) -> Result<Plan> {
+) -> Result<Plan<'k>> {
     let choices = match format {
         FileFormat::Parquet => choose_columns(schema, batches, options)?,
+        FileFormat::Ipc if keys.is_some() => {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "Parquet modular encryption applies to Parquet files; use --format parquet \
+                 (or seal the Arrow IPC file as a lake object with envelope encryption)",
+            ));
+        }
         FileFormat::Ipc => {
             if !matches!(
                 options.codec,
@@ -235,6 +259,7 @@ fn plan(
         metadata,
         choices,
         props,
+        keys,
     })
 }
 
@@ -253,10 +278,6 @@ fn write_files(
     let mut written = Vec::new();
     match plan.format {
         FileFormat::Parquet => {
-            let props = plan
-                .props
-                .clone()
-                .ok_or_else(|| Error::internal("no Parquet properties"))?;
             let mut current: Option<(PathBuf, ParquetFileWriter<AtomicFile>, u64)> = None;
             for group in row_groups(batches, options.row_group_rows) {
                 if current.is_none() {
@@ -264,7 +285,7 @@ fn write_files(
                     let w = ParquetFileWriter::try_new(
                         AtomicFile::create(&path)?,
                         schema,
-                        props.clone(),
+                        plan.file_properties(schema)?,
                     )?;
                     current = Some((path, w, 0));
                 }
@@ -281,7 +302,11 @@ fn write_files(
             if current.is_none() && written.is_empty() {
                 // No rows: still one valid, empty file with the schema.
                 let path = dir.join(name(0));
-                let w = ParquetFileWriter::try_new(AtomicFile::create(&path)?, schema, props)?;
+                let w = ParquetFileWriter::try_new(
+                    AtomicFile::create(&path)?,
+                    schema,
+                    plan.file_properties(schema)?,
+                )?;
                 current = Some((path, w, 0));
             }
             if let Some((path, w, rows)) = current.take() {
@@ -334,7 +359,8 @@ fn write_ipc(
     metadata: &[KeyValue],
 ) -> Result<WrittenFile> {
     let fail = |e: arrow::error::ArrowError| {
-        Error::new(ErrorKind::Io, format!("cannot write Arrow IPC: {e}"))
+        Error::from(e)
+            .during("cannot write Arrow IPC")
             .with("path", path.display())
     };
     let mut writer =
@@ -371,11 +397,27 @@ fn is_dir_dest(dest: &Path) -> bool {
 
 /// Writes `batches` (of `schema`) to `dest`: one file, or with partitioning or a directory
 /// destination, a dataset of `part-*` files (new files are added beside existing ones).
+/// Parquet files are encrypted when `options.encryption` says so.
 pub fn write(
     dest: &Path,
     schema: &SchemaRef,
     batches: &[RecordBatch],
     options: &WriteOptions,
+) -> Result<WriteSummary> {
+    let keys = options
+        .encryption
+        .as_ref()
+        .map(|e| (e.keys.as_ref(), &e.scheme));
+    write_with(dest, schema, batches, options, keys)
+}
+
+/// [`write`] with the Parquet keys given apart from the options (a borrowed key provider).
+pub(crate) fn write_with(
+    dest: &Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    options: &WriteOptions,
+    keys: Option<Keys<'_>>,
 ) -> Result<WriteSummary> {
     options.validate()?;
     let sorted;
@@ -398,7 +440,7 @@ pub fn write(
     let (files, partitions, choices) = if let Some(partitioning) = &options.partitioning {
         let (file_schema, parts) = split(schema, batches, partitioning)?;
         let all: Vec<RecordBatch> = parts.iter().flat_map(|p| p.batches.clone()).collect();
-        let plan = plan(&file_schema, &all, options, format, &reason)?;
+        let plan = plan(&file_schema, &all, options, keys, format, &reason)?;
         drop(all);
         let written = parts
             .par_iter()
@@ -416,7 +458,7 @@ pub fn write(
             .collect::<Result<Vec<_>>>()?;
         (written.concat(), parts.len(), plan.choices)
     } else if dataset {
-        let plan = plan(schema, batches, options, format, &reason)?;
+        let plan = plan(schema, batches, options, keys, format, &reason)?;
         let files = write_files(
             dest,
             &name,
@@ -428,7 +470,7 @@ pub fn write(
         )?;
         (files, 0, plan.choices)
     } else {
-        let plan = plan(schema, batches, options, format, &reason)?;
+        let plan = plan(schema, batches, options, keys, format, &reason)?;
         let dir = match dest.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -475,10 +517,15 @@ pub(crate) fn write_named(
     batches: &[RecordBatch],
     options: &WriteOptions,
 ) -> Result<Vec<WrittenFile>> {
+    let keys = options
+        .encryption
+        .as_ref()
+        .map(|e| (e.keys.as_ref(), &e.scheme));
     let plan = plan(
         schema,
         batches,
         options,
+        keys,
         FileFormat::Parquet,
         "compaction of small Parquet files",
     )?;
@@ -513,9 +560,11 @@ pub(crate) fn parquet_bytes(
     reason: &str,
 ) -> Result<Vec<u8>> {
     options.validate()?;
-    let plan = plan(schema, batches, options, FileFormat::Parquet, reason)?;
-    let props = plan
-        .props
-        .ok_or_else(|| Error::internal("no Parquet properties"))?;
+    let keys = options
+        .encryption
+        .as_ref()
+        .map(|e| (e.keys.as_ref(), &e.scheme));
+    let plan = plan(schema, batches, options, keys, FileFormat::Parquet, reason)?;
+    let props = plan.file_properties(schema)?;
     super::parquet_file::write_parquet(Vec::new(), schema, batches, props, options.row_group_rows)
 }

@@ -1,18 +1,15 @@
-//! Masked copies of Parquet files: read batch by batch, transform, write beside the output,
-//! then rename, so a reader of OUTPUT sees the old file or the whole new one, never a part,
-//! and a failed run leaves no half-masked file behind.
+//! Masked copies of Parquet files: read batch by batch by a scan, transformed, written by the
+//! one Parquet writer beside the output, then renamed, so a reader of OUTPUT sees the old file
+//! or the whole new one, never a part, and a failed run leaves no half-masked file behind.
 
-use std::fs::File;
 use std::path::Path;
 
-use arrow::record_batch::{RecordBatch, RecordBatchReader};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use arrow::record_batch::RecordBatch;
 
 use crate::atomic_file::AtomicFile;
-use crate::error::{catch_corrupt, Error, ErrorKind, Result};
+use crate::error::{Error, Result};
+use crate::format::{Codec, CodecPolicy, FormatChoice, ParquetStreamWriter, WriteOptions};
+use crate::read::Scan;
 
 /// Rows read per batch: bounds memory while giving the kernels enough rows to split.
 const BATCH_ROWS: usize = 64 * 1024;
@@ -26,53 +23,37 @@ pub struct RewriteStats {
     pub batches: u64,
 }
 
-fn parquet_error(what: &str, path: &Path) -> impl Fn(parquet::errors::ParquetError) -> Error {
-    let what = what.to_string();
-    let path = path.display().to_string();
-    move |e| Error::new(ErrorKind::InvalidArgument, format!("{what}: {e}")).with("path", &path)
-}
-
 /// Streams the Parquet file `input` through `transform` into the Parquet file `output`
-/// (zstd-compressed). The output schema is what `transform` makes of an empty batch, so an
-/// input without rows still gives a file with the right columns.
+/// (zstd-compressed). The output schema is what `transform` makes of an empty batch with the
+/// input's schema (key-value metadata included, strata's own left out), so an input without
+/// rows still gives a file with the right columns. Memory holds a few batches and one row
+/// group's encoded pages, however large the input.
 pub fn rewrite_parquet(
     input: &Path,
     output: &Path,
     mut transform: impl FnMut(&RecordBatch) -> Result<RecordBatch>,
 ) -> Result<RewriteStats> {
-    let file = File::open(input).map_err(|e| Error::io("cannot open the input", input, e))?;
-    let mut reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(parquet_error("not a readable Parquet file", input))?
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(parquet_error("cannot read the Parquet file", input))?;
-    let schema = transform(&RecordBatch::new_empty(reader.schema()))?.schema();
-    // Written beside OUTPUT and renamed over it on success; dropped (removed) on failure.
-    let out = AtomicFile::create(output)?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .build();
-    let mut writer = ArrowWriter::try_new(out, schema, Some(props))
-        .map_err(parquet_error("cannot write Parquet", output))?;
+    let scan = Scan::new(input).batch_size(BATCH_ROWS);
+    let declared = crate::format::without_strata_metadata(scan.footer()?.schema());
+    let schema = transform(&RecordBatch::new_empty(declared))?.schema();
+    let mut reader = scan.reader()?;
+    let options = WriteOptions {
+        format: FormatChoice::Parquet,
+        codec: CodecPolicy::Fixed(Codec::Zstd(1)),
+        ..WriteOptions::default()
+    };
+    // Staged beside OUTPUT and renamed over it by `commit`; dropped (removed) on failure.
+    let file = AtomicFile::create(output)?;
+    let in_output = |e: Error| e.with("path", output.display());
+    let mut writer =
+        ParquetStreamWriter::new(file, &schema, &options, "masked copy of a Parquet file")?;
     let mut stats = RewriteStats::default();
-    // The decoder runs guarded: damaged pages can trip assertions inside the parquet crate.
-    while let Some(batch) = catch_corrupt("cannot read a batch", || Ok(reader.next()))
-        .map_err(|e| e.with("path", input.display()))?
-    {
-        let batch = batch.map_err(|e| {
-            Error::new(ErrorKind::Corrupt, format!("cannot read a batch: {e}"))
-                .with("path", input.display())
-        })?;
+    while let Some(batch) = reader.next_batch()? {
         let masked = transform(&batch)?;
-        writer
-            .write(&masked)
-            .map_err(parquet_error("cannot write Parquet", output))?;
+        writer.write(&masked).map_err(in_output)?;
         stats.rows += masked.num_rows() as u64;
         stats.batches += 1;
     }
-    writer
-        .into_inner()
-        .map_err(parquet_error("cannot finish the Parquet file", output))?
-        .commit()?;
+    writer.finish().map_err(in_output)?.commit()?;
     Ok(stats)
 }

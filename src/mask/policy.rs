@@ -36,7 +36,6 @@ use toml::Spanned;
 use super::keys::{MaskKey, MaskKeys};
 use super::op::MaskOp;
 use super::prepared::PreparedMask;
-use super::strings::arrow_error;
 use crate::config::{located_error, toml_error_in};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -500,6 +499,6 @@ impl RoleMask {
         let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = columns.into_iter().unzip();
         let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
         let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-        RecordBatch::try_new_with_options(schema, arrays, &options).map_err(arrow_error)
+        RecordBatch::try_new_with_options(schema, arrays, &options).map_err(Error::from)
     }
 }

@@ -15,7 +15,7 @@ use super::keys::MaskKeys;
 use super::op::{DateUnit, MaskOp};
 use super::scrub::Scrubber;
 use super::shift::DateShifter;
-use super::strings::{arrow_error, map_text};
+use super::strings::map_text;
 use super::text::{Constant, EmailMask, FullMask, MaskFill, PartialMask};
 use super::token::Tokenizer;
 use crate::error::{Error, Result};
@@ -204,5 +204,5 @@ fn replace(array: &dyn Array, value: &str) -> Result<ArrayRef> {
         )));
     }
     let indices = UInt32Array::new(vec![0u32; array.len()].into(), array.nulls().cloned());
-    take(one.as_ref(), &indices, None).map_err(arrow_error)
+    take(one.as_ref(), &indices, None).map_err(Error::from)
 }

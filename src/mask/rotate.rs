@@ -14,7 +14,6 @@ use serde::Serialize;
 use super::keys::MaskKeys;
 use super::op::MaskOp;
 use super::policy::{ColumnAccess, MaskPolicy};
-use super::strings::arrow_error;
 use super::token::{parse_tag, retokenize};
 use crate::error::{Error, Result};
 
@@ -70,7 +69,7 @@ impl RotationReport {
 
 /// Counts values under the current version and under older ones.
 fn count_versions(array: &dyn Array, current: u32) -> Result<(u64, u64)> {
-    let text = cast(array, &DataType::LargeUtf8).map_err(arrow_error)?;
+    let text = cast(array, &DataType::LargeUtf8).map_err(Error::from)?;
     let (mut now, mut old) = (0, 0);
     for (row, value) in text.as_string::<i64>().iter().enumerate() {
         let Some(value) = value else { continue };
@@ -132,7 +131,7 @@ impl MaskPolicy {
                 columns.push(if moved.data_type() == array.data_type() {
                     moved
                 } else {
-                    cast(&moved, array.data_type()).map_err(arrow_error)?
+                    cast(&moved, array.data_type()).map_err(Error::from)?
                 });
                 rotation.retokenized = old;
             } else {
@@ -145,7 +144,7 @@ impl MaskPolicy {
             }
             report.columns.insert(name.clone(), rotation);
         }
-        let batch = RecordBatch::try_new(Arc::clone(&schema), columns).map_err(arrow_error)?;
+        let batch = RecordBatch::try_new(Arc::clone(&schema), columns).map_err(Error::from)?;
         Ok((batch, report))
     }
 }

@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 
 use super::generalize::{per_day, unsupported, MS_PER_DAY};
 use super::keys::MaskKey;
-use super::strings::{arrow_error, CHUNK_ROWS};
+use super::strings::CHUNK_ROWS;
 use crate::error::{Error, Result};
 
 /// A date-shift operator ready to run.
@@ -63,7 +63,7 @@ impl DateShifter {
         if dates.len() != entities.len() {
             return Err(Error::invalid("date and entity columns differ in length"));
         }
-        let text = cast(entities, &DataType::LargeUtf8).map_err(arrow_error)?;
+        let text = cast(entities, &DataType::LargeUtf8).map_err(Error::from)?;
         let text = text.as_string::<i64>();
         let offsets: Vec<i64> = (0..text.len().div_ceil(CHUNK_ROWS).max(1))
             .into_par_iter()

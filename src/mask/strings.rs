@@ -82,7 +82,7 @@ pub(crate) fn map_text<K: TextKernel>(array: &dyn Array, kernel: &K) -> Result<A
                 |a| Ok(a.as_string_view().clone()),
                 run_view::<K>,
             )?;
-            cast(&out, &DataType::Utf8View).map_err(arrow_error)
+            cast(&out, &DataType::Utf8View).map_err(Error::from)
         }
         other => {
             let text = cast(array, &DataType::Utf8).map_err(|e| {
@@ -194,7 +194,7 @@ where
         })
         .collect::<Result<Vec<_>>>()?;
     let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
-    concat(&refs).map_err(arrow_error)
+    concat(&refs).map_err(Error::from)
 }
 
 fn run<O: OffsetSizeTrait, K: TextKernel>(
@@ -271,8 +271,4 @@ fn finish<O: OffsetSizeTrait>(out: Mapped<O>, nulls: Option<NullBuffer>) -> Resu
     // `OffsetBuffer::new` checked the offsets are monotonic, and they end at `values.len()`.
     let array = unsafe { GenericStringArray::<O>::new_unchecked(offsets, values, nulls) };
     Ok(Arc::new(array))
-}
-
-pub(crate) fn arrow_error(err: arrow::error::ArrowError) -> Error {
-    Error::invalid(format!("arrow: {err}")).set_source(err)
 }

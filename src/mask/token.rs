@@ -26,7 +26,7 @@ use super::ff1::{Ff1, MAX_LEN};
 use super::fpe::{FpeKernel, ShapedFf1};
 use super::keys::{MaskKey, MaskKeys};
 use super::op::{Alphabet, MaskOp};
-use super::strings::{arrow_error, map_text, TextKernel};
+use super::strings::{map_text, TextKernel};
 use crate::error::{Error, ErrorKind, Result};
 
 const PAD_MARK: u8 = 0x80;
@@ -162,7 +162,7 @@ impl Versions {
         keys: &dyn MaskKeys,
     ) -> Result<Self> {
         let current = Tokenizer::new(&keys.key(id)?, alphabet)?;
-        let text = cast(array, &DataType::LargeUtf8).map_err(arrow_error)?;
+        let text = cast(array, &DataType::LargeUtf8).map_err(Error::from)?;
         let mut by_version = BTreeMap::new();
         for (row, token) in text.as_string::<i64>().iter().enumerate() {
             let Some(token) = token else { continue };

@@ -60,8 +60,3 @@ pub(crate) fn same_columns(a: &arrow::datatypes::Schema, b: &arrow::datatypes::S
             .zip(b.fields())
             .all(|(x, y)| x.name() == y.name() && x.data_type() == y.data_type())
 }
-
-/// Arrow kernel errors as strata errors: they come from data the caller passed in.
-pub(crate) fn arrow_error(err: arrow::error::ArrowError) -> crate::Error {
-    crate::Error::invalid(format!("arrow: {err}")).set_source(err)
-}

@@ -10,10 +10,9 @@ use arrow::array::{Array, ArrayRef};
 use arrow::buffer::{Buffer, NullBuffer};
 use arrow::row::{RowConverter, Rows, SortField};
 
-use super::arrow_error;
 use super::hash::{hash_bytes, hash_u128, hash_u64};
 use super::repeats::RowLocator;
-use crate::Result;
+use crate::{Error, Result};
 
 /// Stands in for a null key part in a hash.
 const NULL_PART: u64 = 0x6E75_6C6C_4B45_5953;
@@ -102,10 +101,10 @@ impl RowKeys {
             .iter()
             .map(|c| SortField::new(c.data_type().clone()))
             .collect();
-        let converter = RowConverter::new(fields).map_err(arrow_error)?;
+        let converter = RowConverter::new(fields).map_err(Error::from)?;
         let rows = columns
             .iter()
-            .map(|cols| converter.convert_columns(cols).map_err(arrow_error))
+            .map(|cols| converter.convert_columns(cols).map_err(Error::from))
             .collect::<Result<Vec<_>>>()?;
         Ok(RowKeys {
             keys: Keys::Rows(rows),

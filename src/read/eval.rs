@@ -20,7 +20,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// Wraps an arrow error from a kernel with the predicate it came from.
 pub(crate) fn kernel_error(expr: &dyn std::fmt::Display, err: arrow::error::ArrowError) -> Error {
-    Error::invalid(format!("cannot evaluate filter `{expr}`: {err}")).set_source(err)
+    Error::from(err).during(format!("cannot evaluate filter `{expr}`"))
 }
 
 fn literal_array(lit: &Literal) -> ArrayRef {

@@ -4,12 +4,14 @@
 mod dataset;
 mod decoded;
 mod dictionary;
+mod encrypted;
 mod eval;
 mod expr;
 mod handoff;
 mod heap;
 mod in_list;
 mod maps;
+mod memory;
 mod merge;
 mod metadata;
 mod object;
@@ -27,6 +29,7 @@ mod unordered;
 mod window;
 
 pub use decoded::{DecodedCache, DecodedKey};
+pub use encrypted::read_encrypted_parquet;
 pub use expr::{CmpOp, Expr, Literal};
 pub use heap::raise_malloc_thresholds;
 pub use maps::{forget_maps, kept_maps, set_kept_maps, KEEP_IDLE};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema, SchemaRef};
+use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 use parquet::arrow::ProjectionMask;
 use serde::Serialize;
 
@@ -256,6 +257,32 @@ impl Scan {
     pub fn decoded_cache(mut self, cache: Arc<dyn DecodedCache>) -> Scan {
         self.decoded_cache = Some(cache);
         self
+    }
+
+    /// The footer of the scan's one file (or object), read as the scan reads it: memory map or
+    /// plain reads, decryption, the footer cache, the checks of damaged footers, the same
+    /// errors. For callers inside strata that need a file's row groups or its declared schema
+    /// (key-value metadata included) besides its rows.
+    pub(crate) fn footer(&self) -> Result<ArrowReaderMetadata> {
+        if self.objects.is_none() && self.path.is_dir() {
+            return Err(Error::invalid(
+                "a directory has no footer of its own; name one Parquet file",
+            )
+            .with("path", self.path.display()));
+        }
+        let decryption = self
+            .decryption
+            .as_ref()
+            .map(ParquetDecryption::properties)
+            .transpose()?;
+        let source = ParquetSource::open_in(
+            self.objects.as_deref(),
+            &self.path,
+            self.no_mmap,
+            self.metadata_cache.as_deref(),
+            decryption,
+        )?;
+        Ok(source.metadata.clone())
     }
 
     /// Runs the scan and collects every batch.

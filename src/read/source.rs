@@ -67,16 +67,6 @@ impl MetadataCache for NoCache {
     fn insert(&self, _: FileVersion, _: ArrowReaderMetadata) {}
 }
 
-pub(crate) fn parquet_error(path: &Path, err: parquet::errors::ParquetError) -> Error {
-    let kind = match err {
-        parquet::errors::ParquetError::NYI(_) => ErrorKind::Unsupported,
-        _ => ErrorKind::Corrupt,
-    };
-    Error::new(kind, format!("cannot read Parquet file: {err}"))
-        .with("path", path.display())
-        .set_source(err)
-}
-
 /// Checks what the parquet crate asserts rather than checks: every column chunk's byte range
 /// is non-negative and, when the file's length is known, inside the file. A footer that lies
 /// here is damage, reported as such instead of tripping an assertion mid-decode.
@@ -147,7 +137,7 @@ impl ParquetSource {
                 let m = catch_corrupt("cannot read the Parquet footer", || {
                     ArrowReaderMetadata::load(&reader, with_index)
                         .or_else(|_| ArrowReaderMetadata::load(&reader, options))
-                        .map_err(|e| parquet_error(path, e))
+                        .map_err(|e| Error::from(e).during("cannot read the Parquet footer"))
                 })
                 .map_err(|e| e.with("path", path.display()))?;
                 check_chunks(path, &m, None)?;
@@ -224,7 +214,7 @@ impl ParquetSource {
                 let m = catch_corrupt("cannot read the Parquet footer", || {
                     load(with_index)
                         .or_else(|_| load(options))
-                        .map_err(|e| parquet_error(path, e))
+                        .map_err(|e| Error::from(e).during("cannot read the Parquet footer"))
                 })
                 .map_err(|e| e.with("path", path.display()))?;
                 check_chunks(path, &m, Some(stat.len()))?;
@@ -478,6 +468,33 @@ impl ParquetSource {
         Ok(())
     }
 
+    /// Refuses, as `Unsupported`, column chunks to decode whose codec this build cannot
+    /// decompress (the parquet crate's own error says so only in words, mid-decode). The
+    /// caller adds the path and row groups.
+    fn check_codecs(&self, row_groups: &[usize], mask: &ProjectionMask) -> Result<()> {
+        let metadata = self.metadata.metadata();
+        for &rg in row_groups {
+            let Some(group) = metadata.row_groups().get(rg) else {
+                continue;
+            };
+            for (leaf, column) in group.columns().iter().enumerate() {
+                if !mask.leaf_included(leaf) || decompresses(column.compression()) {
+                    continue;
+                }
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "column {} is compressed with {}, which this build of strata does not \
+                         decompress",
+                        column.column_path().string(),
+                        column.compression()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// A reader of row groups' projected columns (the footer already parsed). String columns
     /// that are dictionary-encoded throughout are decoded as dictionaries and expanded by
     /// strata (see [`DictionaryRoute`]).
@@ -489,6 +506,7 @@ impl ParquetSource {
         selection: Option<RowSelection>,
         batch_size: usize,
     ) -> Result<Decoder> {
+        self.check_codecs(&row_groups, &mask)?;
         let route = DictionaryRoute::plan(&self.metadata, &row_groups, &mask);
         let metadata = route
             .as_ref()
@@ -501,7 +519,9 @@ impl ParquetSource {
             builder = builder.with_row_selection(selection);
         }
         let reader = catch_corrupt("cannot decode Parquet data", || {
-            builder.build().map_err(|e| parquet_error(&self.path, e))
+            builder
+                .build()
+                .map_err(|e| Error::from(e).during("cannot decode Parquet data"))
         })?;
         let expand = match route {
             Some(route) => {
@@ -525,6 +545,13 @@ impl ParquetSource {
             )
         }
     }
+}
+
+/// Whether this build decompresses `codec`: the parquet crate's codec features in Cargo.toml
+/// (snap, zstd, lz4, flate2); brotli is not built in, LZO not implemented.
+fn decompresses(codec: parquet::basic::Compression) -> bool {
+    use parquet::basic::Compression as C;
+    !matches!(codec, C::BROTLI(_) | C::LZO)
 }
 
 /// A reader of a run of row groups from a local source (see [`ParquetSource::run_reader`]).
@@ -551,12 +578,13 @@ pub(crate) struct Decoder {
 /// Panics are caught around the decoder only, never around what the caller does with the
 /// batch: a caller's panic is the caller's, not damaged data.
 fn next_batch(decoder: &mut Decoder) -> Result<Option<RecordBatch>> {
-    let batch =
-        catch_corrupt("cannot decode Parquet data", || {
-            decoder.reader.next().transpose().map_err(|e| {
-                Error::corrupt(format!("cannot decode Parquet data: {e}")).set_source(e)
-            })
-        })?;
+    let batch = catch_corrupt("cannot decode Parquet data", || {
+        decoder
+            .reader
+            .next()
+            .transpose()
+            .map_err(|e| Error::from(e).during("cannot decode Parquet data"))
+    })?;
     match (batch, &decoder.expand) {
         (Some(batch), Some((route, schema))) => route.expand(batch, schema).map(Some),
         (batch, _) => Ok(batch),

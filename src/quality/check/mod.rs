@@ -16,8 +16,8 @@ use rayon::prelude::*;
 use super::profile::{char_count, classify, InferredType, ValueKind};
 use super::report::{QualityReport, RuleResult};
 use super::rules::{CompareOp, Rule, RuleKind, RuleSet};
+use super::same_columns;
 use super::score::dataset_quality;
-use super::{arrow_error, same_columns};
 use crate::{Error, ErrorKind, Result};
 use pii::PiiDetector;
 use rows::{column, row_check, Outcome};
@@ -315,7 +315,7 @@ fn cast_to(array: &ArrayRef, to: &DataType, name: &str) -> Result<ArrayRef> {
 
 fn not_null(batches: &[RecordBatch], name: &str, n: usize) -> Result<Outcome> {
     row_check(batches, &[name], n, |cols| {
-        is_not_null(cols[0].as_ref()).map_err(arrow_error)
+        is_not_null(cols[0].as_ref()).map_err(Error::from)
     })
 }
 
@@ -377,13 +377,13 @@ fn compare(left: &ArrayRef, op: CompareOp, right: &ArrayRef) -> Result<BooleanAr
         (left.clone(), right.clone())
     } else if numeric(left.data_type()) && numeric(right.data_type()) {
         (
-            cast(left, &DataType::Float64).map_err(arrow_error)?,
-            cast(right, &DataType::Float64).map_err(arrow_error)?,
+            cast(left, &DataType::Float64).map_err(Error::from)?,
+            cast(right, &DataType::Float64).map_err(Error::from)?,
         )
     } else {
         (
             left.clone(),
-            cast(right, left.data_type()).map_err(arrow_error)?,
+            cast(right, left.data_type()).map_err(Error::from)?,
         )
     };
     let out = match op {
@@ -394,7 +394,7 @@ fn compare(left: &ArrayRef, op: CompareOp, right: &ArrayRef) -> Result<BooleanAr
         CompareOp::Eq => cmp::eq(&l, &r),
         CompareOp::Ne => cmp::neq(&l, &r),
     };
-    out.map_err(arrow_error)
+    out.map_err(Error::from)
 }
 
 /// The newest value of a date or timestamp column in milliseconds since the epoch.

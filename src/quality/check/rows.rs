@@ -4,7 +4,6 @@
 use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
-use crate::quality::arrow_error;
 use crate::quality::report::FailedRow;
 use crate::{Error, Result};
 
@@ -55,7 +54,7 @@ pub(super) fn show(columns: &[ArrayRef], i: usize) -> Result<String> {
     let options = FormatOptions::default().with_null("null");
     let mut parts = Vec::with_capacity(columns.len());
     for c in columns {
-        let formatter = ArrayFormatter::try_new(c.as_ref(), &options).map_err(arrow_error)?;
+        let formatter = ArrayFormatter::try_new(c.as_ref(), &options).map_err(Error::from)?;
         parts.push(formatter.value(i).to_string());
     }
     Ok(parts.join(", "))

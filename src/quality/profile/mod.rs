@@ -15,7 +15,6 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::*;
 use serde::{Deserialize, Serialize};
 
-use crate::quality::arrow_error;
 use crate::{Error, Result};
 use boolean::BooleanState;
 use numeric::NumericState;
@@ -133,11 +132,11 @@ impl ColumnProfile {
         let owned;
         let array: &dyn Array = match array.data_type() {
             DataType::Dictionary(_, value) if !matches!(self.stats, ColumnStats::Other) => {
-                owned = arrow::compute::cast(array, value).map_err(arrow_error)?;
+                owned = arrow::compute::cast(array, value).map_err(Error::from)?;
                 owned.as_ref()
             }
             DataType::Float16 => {
-                owned = arrow::compute::cast(array, &DataType::Float32).map_err(arrow_error)?;
+                owned = arrow::compute::cast(array, &DataType::Float32).map_err(Error::from)?;
                 owned.as_ref()
             }
             _ => array,

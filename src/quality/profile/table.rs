@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{ColumnProfile, ColumnSummary, ProfileOptions};
-use crate::quality::{arrow_error, same_columns};
+use crate::quality::same_columns;
 use crate::{Error, Result};
 
 /// The mergeable, serializable profile of a table: one [`ColumnProfile`] per column.
@@ -75,7 +75,7 @@ pub fn profile_array(
 ) -> Result<ColumnProfile> {
     let field = Field::new(name, array.data_type().clone(), true);
     let batch = RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![array.clone()])
-        .map_err(arrow_error)?;
+        .map_err(Error::from)?;
     let mut table = profile_batches(&[batch], options)?;
     table
         .columns
