@@ -232,9 +232,10 @@ pub extern "C" fn strata_scan_ipc(
 /// or the one `strata_set_key_provider` installed).
 ///
 /// A `key` that is no object but a prefix of objects (`sales` for `sales/region=eu/...`, as
-/// `strata_lake_write` writes them; a trailing `/` is allowed) scans every `.parquet` object
-/// under it as one dataset, with Hive partition columns (`region`) from the keys, as
-/// `strata_scan` scans a directory; a filter on a partition column skips whole objects.
+/// `strata_lake_write` writes them; `sales/`, with the `/`, names only the prefix) scans every
+/// `.parquet` object under it as one dataset, with Hive partition columns (`region`) from the
+/// keys, as `strata_scan` scans a directory; a filter on a partition column skips whole
+/// objects.
 ///
 /// The stream holds its own share of the lake: `strata_lake_free` may be called while it is
 /// still being read, and the data root stays open (and locked) until the stream is released.

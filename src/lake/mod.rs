@@ -210,7 +210,8 @@ impl Lake {
     /// encrypted. A `key` that is no object but a prefix of objects (`sales` for the
     /// `sales/region=eu/part-0.parquet` that [`Lake::write`] makes) scans every Parquet object
     /// under it as one dataset, with Hive partition columns from the keys, as a directory scan
-    /// does; a filter on those columns skips whole objects. Add projection, filter and the rest
+    /// does; a filter on those columns skips whole objects (`sales/`, with the `/`, names only
+    /// the prefix, even where an object `sales` exists). Add projection, filter and the rest
     /// as with any [`Scan`]. The scan holds its own share of the lake: it (and a reader made
     /// from it) stays usable after this `Lake` is dropped.
     pub fn scan(&self, key: &str) -> Result<Scan> {

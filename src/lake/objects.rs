@@ -109,12 +109,11 @@ impl ObjectSource for Lake {
 /// A scan of lake object `key`, or of the Parquet objects under prefix `key` as one dataset,
 /// wired to the tiers, the caches and, when the lake has a key provider, Parquet decryption.
 pub(super) fn scan(lake: &Lake, key: &str) -> Result<Scan> {
-    // `sales/` and `sales` name the same prefix; keys never end with '/'.
-    let key = match key.strip_suffix('/') {
-        Some(prefix) if !prefix.is_empty() => prefix,
-        _ => key,
-    };
-    crate::store::validate_key(key)?;
+    // `sales/` names only the prefix (keys never end with '/'): checked as `sales` is.
+    match key.strip_suffix('/') {
+        Some(prefix) if !prefix.is_empty() => crate::store::validate_key(prefix)?,
+        _ => crate::store::validate_key(key)?,
+    }
     let store = &lake.store;
     let mut scan = Scan::new(key)
         .objects(Arc::new(lake.clone()))
