@@ -238,3 +238,205 @@ pub extern "C" fn strata_lake_write_ipc(
         write_dataset(lake, prefix, &options, read_ipc(data)?, summary_json)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::{CStr, CString};
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Int64Array, RecordBatchIterator, StringArray};
+    use parquet::file::reader::FileReader;
+    use parquet::file::serialized_reader::{ReadOptionsBuilder, SerializedFileReader};
+
+    use super::super::guard::{STRATA_INVALID_ARGUMENT, STRATA_NOT_FOUND, STRATA_OK};
+    use super::*;
+
+    fn batch() -> RecordBatch {
+        let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..600));
+        let region: ArrayRef = Arc::new(StringArray::from_iter_values(
+            (0..600).map(|i| ["a", "b", "c"][i % 3]),
+        ));
+        RecordBatch::try_from_iter([("id", ids), ("region", region)]).unwrap()
+    }
+
+    fn stream() -> FFI_ArrowArrayStream {
+        let b = batch();
+        let reader =
+            RecordBatchIterator::new(vec![Ok(b.slice(0, 250)), Ok(b.slice(250, 350))], b.schema());
+        FFI_ArrowArrayStream::new(Box::new(reader))
+    }
+
+    /// The codec policy strata recorded in a Parquet file, checking it has a page index.
+    fn recorded_policy(bytes: bytes::Bytes) -> String {
+        let options = ReadOptionsBuilder::new().with_page_index().build();
+        let reader = SerializedFileReader::new_with_options(bytes, options).unwrap();
+        let meta = reader.metadata();
+        assert!(meta.offset_index().is_some(), "no page index");
+        let kv = meta.file_metadata().key_value_metadata().unwrap();
+        kv.iter()
+            .find(|kv| kv.key == crate::metadata_keys::CODEC_POLICY)
+            .and_then(|kv| kv.value.clone())
+            .unwrap()
+    }
+
+    fn open_lake(dir: &Path) -> *mut strata_lake {
+        let lake = Lake::open_dir(dir).unwrap();
+        Box::into_raw(Box::new(strata_lake { lake }))
+    }
+
+    #[test]
+    fn files_and_objects_come_from_the_format_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.parquet");
+        let c_path = CString::new(path.to_str().unwrap()).unwrap();
+        let mut s = stream();
+        assert_eq!(strata_write_parquet(c_path.as_ptr(), &mut s), STRATA_OK);
+        assert!(s.release.is_none());
+        assert_eq!(
+            recorded_policy(std::fs::read(&path).unwrap().into()),
+            "auto"
+        );
+
+        let handle = open_lake(&dir.path().join("lake"));
+        let mut s = stream();
+        let mut info = strata_object_info::default();
+        let status = strata_put_parquet(handle, c"t/ids.parquet".as_ptr(), &mut s, &mut info);
+        assert_eq!(status, STRATA_OK);
+        // SAFETY: the handle is live until freed below.
+        let lake = unsafe { &(*handle).lake };
+        let bytes = lake.get("t/ids.parquet").unwrap();
+        assert_eq!(info.size, bytes.len() as u64);
+        // The default layout puts it on the hot tier, whose policy is `fast`.
+        assert_eq!(recorded_policy(bytes), "fast");
+        let out = lake.scan("t/ids.parquet").unwrap().run().unwrap();
+        assert_eq!(out.stats.rows_out, 600);
+
+        // A bad key is refused and the stream released all the same.
+        let mut s = stream();
+        let status = strata_put_parquet(handle, c"../x".as_ptr(), &mut s, std::ptr::null_mut());
+        assert_eq!(status, STRATA_INVALID_ARGUMENT);
+        assert!(s.release.is_none());
+        super::super::lake::strata_lake_free(handle);
+
+        // No directory is created for a file, and none is filled with files.
+        let mut s = stream();
+        let missing =
+            CString::new(dir.path().join("no/such/dir/x.parquet").to_str().unwrap()).unwrap();
+        assert_eq!(
+            strata_write_parquet(missing.as_ptr(), &mut s),
+            STRATA_NOT_FOUND
+        );
+        assert!(!dir.path().join("no").exists());
+        for name in ["sub", "sub/"] {
+            std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+            let p = CString::new(format!("{}/{name}", dir.path().display())).unwrap();
+            let mut s = stream();
+            assert_eq!(
+                strata_write_parquet(p.as_ptr(), &mut s),
+                STRATA_INVALID_ARGUMENT
+            );
+            assert!(s.release.is_none());
+            assert_eq!(
+                std::fs::read_dir(dir.path().join("sub")).unwrap().count(),
+                0
+            );
+        }
+    }
+
+    #[test]
+    fn datasets_are_written_with_their_options_and_summarized() {
+        let dir = tempfile::tempdir().unwrap();
+        let handle = open_lake(dir.path());
+        let options =
+            CString::new(r#"{"partition_by": "region", "codec": "zstd:3", "row_group_rows": 100}"#)
+                .unwrap();
+        let mut s = stream();
+        let mut summary: *mut c_char = std::ptr::null_mut();
+        let status = strata_lake_write(
+            handle,
+            c"sales".as_ptr(),
+            &mut s,
+            options.as_ptr(),
+            &mut summary,
+        );
+        assert_eq!(status, STRATA_OK);
+        assert!(s.release.is_none());
+        // SAFETY: a string strata handed out, freed below.
+        let json: serde_json::Value =
+            serde_json::from_str(unsafe { CStr::from_ptr(summary) }.to_str().unwrap()).unwrap();
+        super::super::buffers::strata_string_free(summary);
+        assert_eq!(json["partitions"], 3);
+        assert_eq!(json["rows"], 600);
+        assert_eq!(json["codec_policy"], "zstd:3");
+        let files = json["files"].as_array().unwrap();
+        assert_eq!(files.len(), 3);
+        assert!(files
+            .iter()
+            .all(|f| f["path"].as_str().unwrap().starts_with("sales/region=")));
+        // SAFETY: the handle is live until freed below.
+        let lake = unsafe { &(*handle).lake };
+        let west = lake
+            .scan("sales")
+            .unwrap()
+            .filter(crate::Expr::parse("region = 'b'").unwrap())
+            .run()
+            .unwrap();
+        assert_eq!((west.stats.rows_out, west.stats.files_skipped), (200, 2));
+
+        // Bad options: nothing written, the stream released, no summary.
+        for (json, key) in [
+            (r#"{"partition": "region"}"#, "partition"),
+            (r#"{"codec": "zip"}"#, "codec"),
+        ] {
+            let text = CString::new(json).unwrap();
+            let mut s = stream();
+            let mut summary: *mut c_char = std::ptr::dangling_mut();
+            let status =
+                strata_lake_write(handle, c"bad".as_ptr(), &mut s, text.as_ptr(), &mut summary);
+            assert_eq!(status, STRATA_INVALID_ARGUMENT, "{json}");
+            assert!(s.release.is_none() && summary.is_null());
+            // SAFETY: the thread's message is a valid C string.
+            let message =
+                unsafe { CStr::from_ptr(super::super::guard::strata_last_error_message()) };
+            assert!(message.to_str().unwrap().contains(key), "{message:?}");
+            assert!(lake.list("bad").unwrap().is_empty());
+        }
+
+        // Arrow IPC bytes in: the same dataset; garbage is an invalid argument.
+        let mut ipc = Vec::new();
+        let b = batch();
+        let mut w = arrow::ipc::writer::StreamWriter::try_new(&mut ipc, &b.schema()).unwrap();
+        w.write(&b).unwrap();
+        w.finish().unwrap();
+        drop(w);
+        let status = strata_lake_write_ipc(
+            handle,
+            c"copy/".as_ptr(),
+            ipc.as_ptr(),
+            ipc.len(),
+            std::ptr::null(),
+            std::ptr::null_mut(),
+        );
+        assert_eq!(status, STRATA_OK);
+        assert_eq!(lake.scan("copy").unwrap().count().unwrap().0, 600);
+        let status = strata_lake_write_ipc(
+            handle,
+            c"junk".as_ptr(),
+            b"junk".as_ptr(),
+            4,
+            std::ptr::null(),
+            std::ptr::null_mut(),
+        );
+        assert_eq!(status, STRATA_INVALID_ARGUMENT);
+        let status = strata_lake_write_ipc(
+            handle,
+            c"/".as_ptr(),
+            ipc.as_ptr(),
+            ipc.len(),
+            std::ptr::null(),
+            std::ptr::null_mut(),
+        );
+        assert_eq!(status, STRATA_INVALID_ARGUMENT);
+        super::super::lake::strata_lake_free(handle);
+    }
+}
