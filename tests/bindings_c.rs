@@ -20,6 +20,7 @@ const PROGRAMS: &[&str] = &[
     "test_scan_errors",
     "test_filter_limits",
     "test_write_parquet",
+    "test_lake_scan",
     "example",
 ];
 
@@ -49,7 +50,8 @@ fn compile(name: &str, out: &Path, extra: &[&str]) {
         .arg("-lstrata"));
 }
 
-/// Arguments of one program run: a fresh data dir, plus the Parquet file for the stream test.
+/// Arguments of one program run: a fresh data dir, plus the Parquet files (and for
+/// test_lake_scan, a lake holding an encrypted Parquet object) the program reads.
 fn args(name: &str, scratch: &Path) -> Vec<PathBuf> {
     let dir = scratch.join(format!("{name}-data"));
     match name {
@@ -62,6 +64,16 @@ fn args(name: &str, scratch: &Path) -> Vec<PathBuf> {
             native::write_people(&file);
             std::fs::create_dir_all(&dir).unwrap();
             vec![file, dir]
+        }
+        "test_lake_scan" => {
+            let people = scratch.join("people.parquet");
+            native::write_people(&people);
+            let sales = scratch.join("sales.parquet");
+            native::write_sales(&sales);
+            let encrypted = scratch.join(format!("{name}-encrypted-lake"));
+            native::encrypted_lake(&encrypted, &people);
+            std::fs::create_dir_all(&dir).unwrap();
+            vec![people, sales, encrypted, dir]
         }
         _ => vec![dir],
     }
