@@ -284,7 +284,9 @@ strata_status strata_open_dir(const char *dir,
                               struct strata_lake **out);
 
 // Closes a lake: flushes read statistics, releases the data root's lock and frees the handle.
-// NULL is ignored. No other thread may be using the handle.
+// NULL is ignored. No other thread may be using the handle. A stream from `strata_lake_scan`
+// holds its own share of the lake and stays readable after this: the data root is closed
+// (and its lock released) when the last such stream is released too.
 void strata_lake_free(struct strata_lake *lake);
 
 // Masks the Arrow C Stream `input` (consumed and released, even on error) as `role` may see
@@ -415,20 +417,44 @@ strata_status strata_scan_ipc(const char *path,
                               const uint8_t **data,
                               size_t *len);
 
-// Writes the batches of the Arrow C Stream `stream` as a Parquet file at `path`. A regular
-// file (or a new path) is replaced whole or not at all: the bytes go to a staging file created
-// exclusively under an unguessable name beside it, synced and renamed over it. A character
-// device, FIFO or socket is written directly; a symlink is written through; a directory is
-// `STRATA_INVALID_ARGUMENT`. The stream is always consumed and released, even on error.
-strata_status strata_write_parquet(const char *path,
-                                   struct ArrowArrayStream *stream);
+// Scans the lake object `key` into the Arrow C Stream `*out`, as `strata_scan` scans a file,
+// with the same `columns`, `n_columns` and `filter` arguments, the same statuses for the same
+// setup errors (returned here, before any batch is read; `STRATA_NOT_FOUND` when `key` is
+// neither an object nor a prefix of Parquet objects) and the same stream (batches decoded as
+// it is read; released by the caller; a released stream on error).
+//
+// The object is read wherever it lives: a hot or cold local tier, an S3 tier, through the
+// lake's cache; an object sealed by the lake's encryption policy is decrypted, and a Parquet
+// file with modular encryption is read with keys from the lake's key provider (its key ring,
+// or the one `strata_set_key_provider` installed).
+//
+// A `key` that is no object but a prefix of objects (`sales` for `sales/region=eu/...`, as
+// `strata_lake_write` writes them; `sales/`, with the `/`, names only the prefix) scans every
+// `.parquet` object under it as one dataset, with Hive partition columns (`region`) from the
+// keys, as `strata_scan` scans a directory; a filter on a partition column skips whole
+// objects.
+//
+// The stream holds its own share of the lake: `strata_lake_free` may be called while it is
+// still being read, and the data root stays open (and locked) until the stream is released.
+strata_status strata_lake_scan(const struct strata_lake *lake,
+                               const char *key,
+                               const char *const *columns,
+                               size_t n_columns,
+                               const char *filter,
+                               struct ArrowArrayStream *out);
 
-// Writes the batches of the Arrow C Stream `stream` as a Parquet object under `key` in the
-// lake. `info` may be NULL. The stream is always consumed and released, even on error.
-strata_status strata_put_parquet(const struct strata_lake *lake,
-                                 const char *key,
-                                 struct ArrowArrayStream *stream,
-                                 struct strata_object_info *info);
+// Like `strata_lake_scan`, but returns the result as Arrow IPC stream bytes, as
+// `strata_scan_ipc` does for files: `*out` receives a handle to free with `strata_bytes_free`,
+// `*data` and `*len` (either may be NULL) the bytes. An error while decoding is returned with
+// its own status.
+strata_status strata_lake_scan_ipc(const struct strata_lake *lake,
+                                   const char *key,
+                                   const char *const *columns,
+                                   size_t n_columns,
+                                   const char *filter,
+                                   struct strata_bytes **out,
+                                   const uint8_t **data,
+                                   size_t *len);
 
 // Applies the lake's lifecycle and retention policies. With `dry_run` nothing changes and the
 // report lists what would happen. `now_ms` is the time the policies are evaluated at (ms since
@@ -450,6 +476,83 @@ strata_status strata_cache_stats_json(const struct strata_lake *lake,
 // Drops the cached blocks of every object whose key starts with `prefix` ("" for all).
 strata_status strata_cache_invalidate(const struct strata_lake *lake,
                                       const char *prefix);
+
+// Writes the batches of the Arrow C Stream `stream` as a Parquet file at `path`, through
+// strata's format writer, as `strata write` writes one: codec and encoding chosen per column
+// (the `auto` codec policy), page statistics and the page index, strata's metadata. The
+// batches are held in memory until the file is written (the choice samples every column).
+//
+// A regular file (or a new path) is replaced whole or not at all: the bytes go to a staging
+// file created exclusively under an unguessable name beside it, synced and renamed over it. A
+// character device, FIFO or socket is written directly; a symlink is written through; a
+// directory is `STRATA_INVALID_ARGUMENT`, a path in a directory that does not exist
+// `STRATA_NOT_FOUND`. The stream is always consumed and released, even on error.
+strata_status strata_write_parquet(const char *path,
+                                   struct ArrowArrayStream *stream);
+
+// Writes the batches of the Arrow C Stream `stream` as a Parquet object under `key` in the
+// lake, replacing any object there atomically. The file is written as `strata_lake_write`
+// writes one with no options: through strata's format writer with the codec policy of the
+// tier the lake's placement rules send `key` to (the config's `format.tier_codecs`, else
+// `fast` for the hottest tier and `compact` below), page statistics and the page index; the
+// lake's encryption policy applies to the object. `info` may be NULL. The stream is always
+// consumed and released, even on error.
+strata_status strata_put_parquet(const struct strata_lake *lake,
+                                 const char *key,
+                                 struct ArrowArrayStream *stream,
+                                 struct strata_object_info *info);
+
+// Writes the batches of the Arrow C Stream `stream` as the dataset `prefix` of the lake, as
+// `strata write --lake` does: through strata's format writer into files under `prefix/`
+// (Hive `column=value/` directories when partitioned), each put atomically as an object (the
+// lake's placement and encryption policies apply). `strata_lake_scan(lake, prefix, ...)`
+// reads the dataset back. The batches are held in memory until the files are written.
+//
+// `options_json` (NULL or "" for the defaults) is a JSON object with any of these keys, the
+// flags of `strata write` (which see for details):
+//  - `"codec"`: the codec policy, as `--codec` takes it: `"auto"`, `"fast"`, `"balanced"`,
+//    `"compact"`, `"zstd"`, `"zstd:LEVEL"` (1 to 22), `"lz4"`, `"snappy"`, `"gzip"`,
+//    `"gzip:LEVEL"` (0 to 9) or `"none"`. Default: the policy of the tier the lake's placement
+//    rules send `prefix/` to (the config's `format.tier_codecs`, else `"fast"` for the hottest
+//    tier and `"compact"` below);
+//  - `"partition_by"`: Hive partition columns, `"region,ts:day"` or `["region", "ts:day"]`
+//    (`:year`, `:month`, `:day`, `:hour` cut a timestamp or date column);
+//  - `"target_file_size"`: files roll over past this size, bytes or text (`"256MiB"`), 1KiB
+//    to 1TiB; default 128MiB;
+//  - `"row_group_rows"`: rows per row group, 1 to 1073741824; default 1048576;
+//  - `"page_size"`: bytes per data page before compression, bytes or text, 1KiB to 1GiB;
+//  - `"format"`: `"auto"` (default), `"parquet"` or `"ipc"`;
+//  - `"page_version"`: `"v1"` (default) or `"v2"`;
+//  - `"dictionary"`: `"auto"` (default), `"on"` or `"off"`;
+//  - `"bloom_filter"`, `"sort_by"`: column names, an array or one comma-separated string;
+//  - `"access"`: `"scan"` (default) or `"zero-copy"`;
+//  - `"tier"`: the tier the data is meant for: its codec policy is the default codec and its
+//    decode-speed floor applies under `"auto"` (placement rules still decide where it goes).
+//
+// A key left out or `null` keeps its default. An unknown key, a value of the wrong type or out
+// of its range is `STRATA_INVALID_ARGUMENT` naming the key, and nothing is written.
+//
+// On success `*summary_json` (may be NULL if not wanted) receives the write summary as JSON,
+// to free with `strata_string_free`: `format`, `format_reason`, `codec_policy`, `files` (each
+// with the object's `path` (its key), `rows` and `bytes`), `partitions`, `rows`, `bytes_in`,
+// `bytes_out`, `ratio` and `columns` (codec and encoding per column, and why). The stream is
+// always consumed and released, even on error.
+strata_status strata_lake_write(const struct strata_lake *lake,
+                                const char *prefix,
+                                struct ArrowArrayStream *stream,
+                                const char *options_json,
+                                char **summary_json);
+
+// Like `strata_lake_write`, but the batches come as `len` bytes of Arrow IPC stream at `data`
+// (what `strata_scan_ipc` returns, or any Arrow library writes), for callers without the
+// Arrow C Stream interface (Go's binding). `data` may be NULL only when `len` is 0 (which is
+// not a valid IPC stream). Malformed bytes are `STRATA_INVALID_ARGUMENT`.
+strata_status strata_lake_write_ipc(const struct strata_lake *lake,
+                                    const char *prefix,
+                                    const uint8_t *data,
+                                    size_t len,
+                                    const char *options_json,
+                                    char **summary_json);
 
 #ifdef __cplusplus
 }  // extern "C"

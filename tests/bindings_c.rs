@@ -22,6 +22,7 @@ const PROGRAMS: &[&str] = &[
     "test_filter_limits",
     "test_write_parquet",
     "test_error_routes",
+    "test_lake_scan",
     "example",
 ];
 
@@ -51,7 +52,8 @@ fn compile(name: &str, out: &Path, extra: &[&str]) {
         .arg("-lstrata"));
 }
 
-/// Arguments of one program run: a fresh data dir, plus the Parquet file for the stream test.
+/// Arguments of one program run: a fresh data dir, plus the Parquet files (and for
+/// test_lake_scan, a lake holding an encrypted Parquet object) the program reads.
 fn args(name: &str, scratch: &Path) -> Vec<PathBuf> {
     let dir = scratch.join(format!("{name}-data"));
     match name {
@@ -69,6 +71,16 @@ fn args(name: &str, scratch: &Path) -> Vec<PathBuf> {
         "test_error_routes" => {
             damaged::write_all(&dir);
             vec![dir]
+        }
+        "test_lake_scan" => {
+            let people = scratch.join("people.parquet");
+            native::write_people(&people);
+            let sales = scratch.join("sales.parquet");
+            native::write_sales(&sales);
+            let encrypted = scratch.join(format!("{name}-encrypted-lake"));
+            native::encrypted_lake(&encrypted, &people);
+            std::fs::create_dir_all(&dir).unwrap();
+            vec![people, sales, encrypted, dir]
         }
         _ => vec![dir],
     }

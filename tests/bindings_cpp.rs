@@ -31,8 +31,11 @@ fn cpp_wrapper_tests() {
         .arg("-lstrata"));
     let file = scratch.path().join("people.parquet");
     native::write_people(&file);
+    let encrypted = scratch.path().join("encrypted-lake");
+    native::encrypted_lake(&encrypted, &file);
     run(Command::new(&exe)
         .arg(&file)
         .arg(scratch.path())
+        .arg(&encrypted)
         .env("ASAN_OPTIONS", "detect_leaks=1"));
 }

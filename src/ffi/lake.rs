@@ -77,7 +77,9 @@ pub extern "C" fn strata_open_dir(dir: *const c_char, out: *mut *mut strata_lake
 }
 
 /// Closes a lake: flushes read statistics, releases the data root's lock and frees the handle.
-/// NULL is ignored. No other thread may be using the handle.
+/// NULL is ignored. No other thread may be using the handle. A stream from `strata_lake_scan`
+/// holds its own share of the lake and stays readable after this: the data root is closed
+/// (and its lock released) when the last such stream is released too.
 #[no_mangle]
 pub extern "C" fn strata_lake_free(lake: *mut strata_lake) {
     guard_void(|| {

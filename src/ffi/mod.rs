@@ -24,3 +24,5 @@ mod objects;
 mod quality;
 mod stream;
 mod tiers;
+mod write;
+mod write_options;

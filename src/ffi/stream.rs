@@ -1,25 +1,23 @@
-//! Arrow C Stream functions: scans out to C, Parquet written from a C stream, scans as Arrow
-//! IPC stream bytes (for bindings without an Arrow library, such as Go's standard library).
+//! Arrow C Stream functions: scans of files and of lake objects out to C, and the same scans
+//! as Arrow IPC stream bytes (for bindings without an Arrow library, such as Go's standard
+//! library). Writes from a C stream are in `write`.
 //!
 //! Batches cross as Arrow C Data Interface structs: the exported arrays point at the buffers
 //! the scan decoded, so nothing is copied at the boundary.
 
 use std::ffi::c_char;
-use std::path::Path;
 
 use arrow::array::{RecordBatch, RecordBatchReader};
 use arrow::error::ArrowError;
 use arrow::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
 use arrow::ipc::writer::StreamWriter;
 use bytes::Bytes;
-use parquet::arrow::ArrowWriter;
 
 use super::args;
 use super::buffers::{put_bytes, strata_bytes};
 use super::guard::{guard, invalid, strata_status};
 use super::lake::{lake, strata_lake};
-use super::objects::strata_object_info;
-use crate::{AtomicFile, Error, ErrorKind, Expr, Result, Scan, ScanReader};
+use crate::{Error, ErrorKind, Expr, Result, Scan, ScanReader};
 
 pub(crate) fn arrow_error(err: ArrowError) -> Error {
     Error::from(err)
@@ -100,9 +98,39 @@ fn scan_of(
     filter: *const c_char,
 ) -> Result<Scan> {
     let path = args::text(path, "path")?;
+    configure(Scan::new(path), columns, n_columns, filter)
+}
+
+/// A scan of lake object (or prefix of objects) `key`, configured as `strata_scan` is.
+fn lake_scan_of(
+    lake: *const strata_lake,
+    key: *const c_char,
+    columns: *const *const c_char,
+    n_columns: usize,
+    filter: *const c_char,
+) -> Result<Scan> {
+    let lake = self::lake(lake)?;
+    let key = args::text(key, "key")?;
+    // The arguments are all checked before the lake is asked anything.
     let columns = args::columns(columns, n_columns)?;
     let filter = args::opt_text(filter, "filter")?;
-    let mut scan = Scan::new(path).batch_size(STREAM_BATCH_ROWS);
+    with_options(lake.scan(key)?, columns, filter)
+}
+
+/// `scan` with the C arguments' columns and filter, and the stream's batch size.
+fn configure(
+    scan: Scan,
+    columns: *const *const c_char,
+    n_columns: usize,
+    filter: *const c_char,
+) -> Result<Scan> {
+    let columns = args::columns(columns, n_columns)?;
+    let filter = args::opt_text(filter, "filter")?;
+    with_options(scan, columns, filter)
+}
+
+fn with_options(scan: Scan, columns: Option<Vec<String>>, filter: Option<&str>) -> Result<Scan> {
+    let mut scan = scan.batch_size(STREAM_BATCH_ROWS);
     if let Some(columns) = &columns {
         scan = scan.columns(columns);
     }
@@ -110,6 +138,27 @@ fn scan_of(
         scan = scan.filter(Expr::parse(filter)?);
     }
     Ok(scan)
+}
+
+/// Exports a scan's batches through the caller's out stream: setup errors (the input, its
+/// columns, the filter) come from here, before any batch is handed out.
+fn export_scan(scan: Scan, out: *mut FFI_ArrowArrayStream) -> Result<()> {
+    let reader = scan.reader()?;
+    export_stream(Box::new(CStreamReader(reader)), out)
+}
+
+/// A scan's batches as Arrow IPC stream bytes, encoded as they come: the decoded batches are
+/// never all held at once.
+fn scan_ipc_bytes(scan: Scan) -> Result<Bytes> {
+    let mut reader = scan.reader()?;
+    let mut buf = Vec::new();
+    let mut writer = StreamWriter::try_new(&mut buf, &reader.schema()).map_err(arrow_error)?;
+    while let Some(batch) = reader.next_batch()? {
+        writer.write(&batch).map_err(arrow_error)?;
+    }
+    writer.finish().map_err(arrow_error)?;
+    drop(writer);
+    Ok(Bytes::from(buf))
 }
 
 /// Scans the Parquet file or directory of Parquet files (Hive partitions too) at `path` into
@@ -145,8 +194,7 @@ pub extern "C" fn strata_scan(
 ) -> strata_status {
     guard(|| {
         clear_out_stream(out)?;
-        let reader = scan_of(path, columns, n_columns, filter)?.reader()?;
-        export_stream(Box::new(CStreamReader(reader)), out)
+        export_scan(scan_of(path, columns, n_columns, filter)?, out)
     })
 }
 
@@ -167,77 +215,64 @@ pub extern "C" fn strata_scan_ipc(
 ) -> strata_status {
     guard(|| {
         args::out_ptr(out, "out")?;
-        // Encoded as the batches come: the decoded batches are never all held at once.
-        let mut reader = scan_of(path, columns, n_columns, filter)?.reader()?;
-        let mut buf = Vec::new();
-        let mut writer = StreamWriter::try_new(&mut buf, &reader.schema()).map_err(arrow_error)?;
-        while let Some(batch) = reader.next_batch()? {
-            writer.write(&batch).map_err(arrow_error)?;
-        }
-        writer.finish().map_err(arrow_error)?;
-        drop(writer);
-        put_bytes(Bytes::from(buf), out, data, len)
+        let bytes = scan_ipc_bytes(scan_of(path, columns, n_columns, filter)?)?;
+        put_bytes(bytes, out, data, len)
     })
 }
 
-/// Writes every batch of `reader` as one Parquet file into `sink`.
-fn write_parquet<W: std::io::Write + Send>(reader: ArrowArrayStreamReader, sink: W) -> Result<u64> {
-    let schema = reader.schema();
-    let mut writer = ArrowWriter::try_new(sink, schema, None).map_err(parquet_error)?;
-    let mut rows = 0u64;
-    for batch in reader {
-        let batch: RecordBatch = batch.map_err(arrow_error)?;
-        rows += batch.num_rows() as u64;
-        writer.write(&batch).map_err(parquet_error)?;
-    }
-    writer.close().map_err(parquet_error)?;
-    Ok(rows)
-}
-
-fn parquet_error(err: parquet::errors::ParquetError) -> Error {
-    Error::from(err)
-}
-
-/// Writes the batches of the Arrow C Stream `stream` as a Parquet file at `path`. A regular
-/// file (or a new path) is replaced whole or not at all: the bytes go to a staging file created
-/// exclusively under an unguessable name beside it, synced and renamed over it. A character
-/// device, FIFO or socket is written directly; a symlink is written through; a directory is
-/// `STRATA_INVALID_ARGUMENT`. The stream is always consumed and released, even on error.
+/// Scans the lake object `key` into the Arrow C Stream `*out`, as `strata_scan` scans a file,
+/// with the same `columns`, `n_columns` and `filter` arguments, the same statuses for the same
+/// setup errors (returned here, before any batch is read; `STRATA_NOT_FOUND` when `key` is
+/// neither an object nor a prefix of Parquet objects) and the same stream (batches decoded as
+/// it is read; released by the caller; a released stream on error).
+///
+/// The object is read wherever it lives: a hot or cold local tier, an S3 tier, through the
+/// lake's cache; an object sealed by the lake's encryption policy is decrypted, and a Parquet
+/// file with modular encryption is read with keys from the lake's key provider (its key ring,
+/// or the one `strata_set_key_provider` installed).
+///
+/// A `key` that is no object but a prefix of objects (`sales` for `sales/region=eu/...`, as
+/// `strata_lake_write` writes them; `sales/`, with the `/`, names only the prefix) scans every
+/// `.parquet` object under it as one dataset, with Hive partition columns (`region`) from the
+/// keys, as `strata_scan` scans a directory; a filter on a partition column skips whole
+/// objects.
+///
+/// The stream holds its own share of the lake: `strata_lake_free` may be called while it is
+/// still being read, and the data root stays open (and locked) until the stream is released.
 #[no_mangle]
-pub extern "C" fn strata_write_parquet(
-    path: *const c_char,
-    stream: *mut FFI_ArrowArrayStream,
-) -> strata_status {
-    guard(|| {
-        // Taken before any other argument is checked, so it is released on every path.
-        let reader = take_stream(stream)?;
-        let path = Path::new(args::text(path, "path")?);
-        // Dropped uncommitted on an error: the staging file goes and the target is untouched.
-        let mut file = AtomicFile::create(path)?;
-        write_parquet(reader, &mut file)?;
-        file.commit()
-    })
-}
-
-/// Writes the batches of the Arrow C Stream `stream` as a Parquet object under `key` in the
-/// lake. `info` may be NULL. The stream is always consumed and released, even on error.
-#[no_mangle]
-pub extern "C" fn strata_put_parquet(
+pub extern "C" fn strata_lake_scan(
     lake: *const strata_lake,
     key: *const c_char,
-    stream: *mut FFI_ArrowArrayStream,
-    info: *mut strata_object_info,
+    columns: *const *const c_char,
+    n_columns: usize,
+    filter: *const c_char,
+    out: *mut FFI_ArrowArrayStream,
 ) -> strata_status {
     guard(|| {
-        // Taken before any other argument is checked, so it is released on every path.
-        let reader = take_stream(stream)?;
-        let store = self::lake(lake)?;
-        let key = args::text(key, "key")?;
-        let mut buf = Vec::new();
-        write_parquet(reader, &mut buf)?;
-        let stored = store.put(key, buf)?;
-        args::put_opt(info, strata_object_info::from(&stored));
-        Ok(())
+        clear_out_stream(out)?;
+        export_scan(lake_scan_of(lake, key, columns, n_columns, filter)?, out)
+    })
+}
+
+/// Like `strata_lake_scan`, but returns the result as Arrow IPC stream bytes, as
+/// `strata_scan_ipc` does for files: `*out` receives a handle to free with `strata_bytes_free`,
+/// `*data` and `*len` (either may be NULL) the bytes. An error while decoding is returned with
+/// its own status.
+#[no_mangle]
+pub extern "C" fn strata_lake_scan_ipc(
+    lake: *const strata_lake,
+    key: *const c_char,
+    columns: *const *const c_char,
+    n_columns: usize,
+    filter: *const c_char,
+    out: *mut *mut strata_bytes,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> strata_status {
+    guard(|| {
+        args::out_ptr(out, "out")?;
+        let bytes = scan_ipc_bytes(lake_scan_of(lake, key, columns, n_columns, filter)?)?;
+        put_bytes(bytes, out, data, len)
     })
 }
 
@@ -247,6 +282,7 @@ mod tests {
     use std::sync::Arc;
 
     use arrow::array::{ArrayRef, Int64Array};
+    use parquet::arrow::ArrowWriter;
 
     use super::super::guard::STRATA_OK;
     use super::*;

@@ -208,9 +208,15 @@ impl Lake {
 
     /// A scan of the lake object (a Parquet file) `key`, through the tiers and the cache,
     /// decrypting Parquet modular encryption with the lake's key provider when the object is
-    /// encrypted. Add projection, filter and the rest as with any [`Scan`].
+    /// encrypted. A `key` that is no object but a prefix of objects (`sales` for the
+    /// `sales/region=eu/part-0.parquet` that [`Lake::write`] makes) scans every Parquet object
+    /// under it as one dataset, with Hive partition columns from the keys, as a directory scan
+    /// does; a filter on those columns skips whole objects (`sales/`, with the `/`, names only
+    /// the prefix, even where an object `sales` exists). Add projection, filter and the rest
+    /// as with any [`Scan`]. The scan holds its own share of the lake: it (and a reader made
+    /// from it) stays usable after this `Lake` is dropped.
     pub fn scan(&self, key: &str) -> Result<Scan> {
-        objects::scan(&self.store, key)
+        objects::scan(self, key)
     }
 
     /// Uses `keys` (e.g. a KMS through [`crate::CallbackKeyProvider`]) for encryption at rest

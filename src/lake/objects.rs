@@ -10,6 +10,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
 
+use super::Lake;
 use crate::cache::BlockCache;
 use crate::error::Result;
 use crate::read::{FileVersion, ObjectReader, ObjectSource, Scan};
@@ -83,14 +84,39 @@ impl ObjectSource for Store {
             read,
         }))
     }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        Ok(Store::list(self, prefix)?
+            .into_iter()
+            .map(|info| info.key)
+            .collect())
+    }
 }
 
-/// A scan of lake object `key`, wired to the tiers, the caches and, when the lake has a key
-/// provider, Parquet decryption.
-pub(super) fn scan(store: &Arc<Store>, key: &str) -> Result<Scan> {
-    crate::store::validate_key(key)?;
+/// A lake's scans read through the lake itself: each scan (and each stream made from one)
+/// holds its own share of the open data root, so it stays readable after the caller drops
+/// its `Lake` (or a C caller frees its handle).
+impl ObjectSource for Lake {
+    fn open_object(&self, name: &str) -> Result<Arc<dyn ObjectReader>> {
+        self.store.open_object(name)
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        ObjectSource::list(self.store.as_ref(), prefix)
+    }
+}
+
+/// A scan of lake object `key`, or of the Parquet objects under prefix `key` as one dataset,
+/// wired to the tiers, the caches and, when the lake has a key provider, Parquet decryption.
+pub(super) fn scan(lake: &Lake, key: &str) -> Result<Scan> {
+    // `sales/` names only the prefix (keys never end with '/'): checked as `sales` is.
+    match key.strip_suffix('/') {
+        Some(prefix) if !prefix.is_empty() => crate::store::validate_key(prefix)?,
+        _ => crate::store::validate_key(key)?,
+    }
+    let store = &lake.store;
     let mut scan = Scan::new(key)
-        .objects(store.clone())
+        .objects(Arc::new(lake.clone()))
         .metadata_cache(store.cache().footers());
     if let Some(batches) = store.cache().batches() {
         scan = scan.decoded_cache(batches);

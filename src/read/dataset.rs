@@ -11,7 +11,8 @@ use std::sync::Arc;
 use arrow::array::{new_null_array, ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
-use crate::error::{Error, Result};
+use super::object::ObjectSource;
+use crate::error::{Error, ErrorKind, Result};
 
 /// Hive's spelling of a null partition value.
 const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
@@ -63,18 +64,82 @@ impl Dataset {
         }
         // Sorted so a scan's row order does not depend on the directory listing order.
         paths.sort();
+        let files = paths
+            .into_iter()
+            .map(|path| {
+                let rel = path.strip_prefix(root).unwrap_or(&path);
+                let dirs = rel
+                    .parent()
+                    .map(|p| {
+                        p.components()
+                            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (path, dirs)
+            })
+            .collect();
+        Dataset::partitioned(files)
+    }
+
+    /// The objects of `objects` that `name` stands for: the object of that name when there is
+    /// one, else every Parquet object under `name/` (keys as relative paths: Hive
+    /// `column=value` segments become partition columns, segments starting with `.` or `_`
+    /// are bookkeeping and skipped, as in a directory). A source that cannot list gives the
+    /// one object.
+    pub(crate) fn of_objects(objects: &dyn ObjectSource, name: &Path) -> Result<Dataset> {
+        let name = name.to_string_lossy();
+        let exact = !name.ends_with('/');
+        let prefix = format!("{}/", name.trim_end_matches('/'));
+        let listed = match objects.list(if exact { &name } else { &prefix }) {
+            Ok(listed) => listed,
+            Err(e) if e.kind() == ErrorKind::Unsupported => {
+                return Ok(Dataset::single(Path::new(name.as_ref())))
+            }
+            Err(e) => return Err(e),
+        };
+        if exact && listed.iter().any(|key| *key == name) {
+            return Ok(Dataset::single(Path::new(name.as_ref())));
+        }
+        let mut files = Vec::new();
+        for key in listed {
+            let Some(rel) = key.strip_prefix(&prefix) else {
+                continue;
+            };
+            let mut segments: Vec<&str> = rel.split('/').collect();
+            let file = segments.pop().unwrap_or_default();
+            let hidden = |s: &&str| s.starts_with('.') || s.starts_with('_');
+            if segments.iter().chain([&file]).any(hidden) || !is_parquet_name(file) {
+                continue;
+            }
+            let dirs = segments.into_iter().map(str::to_string).collect();
+            files.push((PathBuf::from(&key), dirs));
+        }
+        if files.is_empty() {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "no object {:?} and no Parquet objects under {prefix:?}",
+                    name.trim_end_matches('/')
+                ),
+            )
+            .with("key", name.trim_end_matches('/')));
+        }
+        files.sort();
+        Dataset::partitioned(files)
+    }
+
+    /// A dataset of `files`, each with the directories it sits in below the dataset's root
+    /// (outermost first), whose `column=value` names give the partition values.
+    fn partitioned(files: Vec<(PathBuf, Vec<String>)>) -> Result<Dataset> {
         let mut names: Vec<String> = Vec::new();
         let mut raw: Vec<Vec<(String, String)>> = Vec::new();
-        for path in &paths {
-            let rel = path.strip_prefix(root).unwrap_or(path);
+        for (path, dirs) in &files {
             let mut pairs = Vec::new();
-            if let Some(parent) = rel.parent() {
-                for segment in parent.components() {
-                    let segment = segment.as_os_str().to_string_lossy();
-                    if let Some((k, v)) = segment.split_once('=') {
-                        if !k.is_empty() {
-                            pairs.push((k.to_string(), unescape(v, path)?));
-                        }
+            for segment in dirs {
+                if let Some((k, v)) = segment.split_once('=') {
+                    if !k.is_empty() {
+                        pairs.push((k.to_string(), unescape(v, path)?));
                     }
                 }
             }
@@ -85,10 +150,10 @@ impl Dataset {
             }
             raw.push(pairs);
         }
-        let files: Vec<DataFile> = paths
+        let files: Vec<DataFile> = files
             .into_iter()
             .zip(raw)
-            .map(|(path, pairs)| DataFile {
+            .map(|((path, _), pairs)| DataFile {
                 path,
                 values: names
                     .iter()
@@ -212,6 +277,11 @@ fn hex_value(digit: u8) -> u8 {
     char::from(digit).to_digit(16).unwrap_or(0) as u8
 }
 
+/// Whether a file or object name is that of a Parquet file.
+fn is_parquet_name(name: &str) -> bool {
+    name.ends_with(".parquet") || name.ends_with(".parq")
+}
+
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io("cannot list dataset", dir, e))?;
     for entry in entries {
@@ -227,7 +297,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
             .map_err(|e| Error::io("cannot list dataset", &path, e))?;
         if ty.is_dir() {
             walk(&path, out)?;
-        } else if name.ends_with(".parquet") || name.ends_with(".parq") {
+        } else if is_parquet_name(&name) {
             out.push(path);
         }
     }

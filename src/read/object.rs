@@ -11,7 +11,7 @@ use bytes::Bytes;
 use parquet::file::reader::{ChunkReader, Length};
 
 use super::metadata::FileVersion;
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 
 /// Column chunks closer than this are read together (one request instead of two).
 pub const COALESCE_GAP: u64 = 1 << 20;
@@ -20,6 +20,17 @@ pub const COALESCE_GAP: u64 = 1 << 20;
 pub trait ObjectSource: Send + Sync + std::fmt::Debug {
     /// Opens the object `name` for ranged reads.
     fn open_object(&self, name: &str) -> Result<Arc<dyn ObjectReader>>;
+
+    /// The names of the objects whose names start with `prefix`, in name order: what lets a
+    /// scan read a prefix of objects (`sales/year=2024/...`) as one dataset. A source that
+    /// cannot list returns an `Unsupported` error (the default); its scans read one object.
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let _ = prefix;
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            "this object source cannot list its objects",
+        ))
+    }
 }
 
 /// One version of one object, read by ranges.

@@ -247,6 +247,9 @@ impl Scan {
 
     /// Reads the path as the name of an object in `objects` (e.g. a lake's tiers, through
     /// its cache) instead of a local file: footer first, then only the needed column chunks.
+    /// A name that is no object but a prefix of objects (`sales` for `sales/year=2024/...`)
+    /// reads the Parquet objects under it as one dataset, with Hive partition columns from
+    /// their names, as a directory scan does (when `objects` can list them).
     pub fn objects(mut self, objects: Arc<dyn ObjectSource>) -> Scan {
         self.objects = Some(objects);
         self
@@ -403,7 +406,7 @@ impl Scan {
             }
         }
         let dataset = match &self.objects {
-            Some(_) => Dataset::single(&self.path),
+            Some(objects) => Dataset::of_objects(objects.as_ref(), &self.path)?,
             None => Dataset::discover(&self.path)?,
         };
         let decryption = self

@@ -101,3 +101,59 @@ pub fn write_people(path: &Path) {
     writer.write(&batch).unwrap();
     writer.close().unwrap();
 }
+
+/// Writes the sales file the lake-scan tests partition: columns region (utf8: east, west,
+/// north in turn), id (int64, 0..299) and amount (float64, id / 4), in row groups of 100.
+pub fn write_sales(path: &Path) {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+
+    let regions = ["east", "west", "north"];
+    let region: ArrayRef = Arc::new(StringArray::from_iter_values(
+        (0..300).map(|i| regions[i % 3]),
+    ));
+    let id: ArrayRef = Arc::new(Int64Array::from_iter_values(0..300));
+    let amount: ArrayRef = Arc::new(Float64Array::from_iter_values(
+        (0..300).map(|i| i as f64 * 0.25),
+    ));
+    let batch =
+        RecordBatch::try_from_iter([("region", region), ("id", id), ("amount", amount)]).unwrap();
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(100))
+        .build();
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+}
+
+/// The lake key of the encrypted copy of the people file in [`encrypted_lake`].
+pub const ENCRYPTED_KEY: &str = "secure/people.parquet";
+
+/// Makes a lake with the default layout at `dir` (what `strata_open_dir` opens) holding the
+/// rows of the Parquet file `people` as [`ENCRYPTED_KEY`], a Parquet file with modular
+/// encryption (footer and columns) under a key of the lake's own key ring, and closes it. A
+/// program that opens the lake reads it with the lake's keys; the stored bytes hold no
+/// plaintext.
+pub fn encrypted_lake(dir: &Path, people: &Path) {
+    let lake = strata::Lake::open_dir(dir).unwrap();
+    let key_id = lake.keys().new_key(Some("people-key")).unwrap();
+    let ring = strata::KeyRing::load(&dir.join(strata::KEYRING_FILE)).unwrap();
+    let rows = strata::Scan::new(people).run().unwrap();
+    let staged = dir.join("people.encrypted.parquet");
+    strata::write_encrypted_parquet(
+        &staged,
+        &rows.batches,
+        &ring,
+        &strata::ParquetEncryption::uniform(key_id),
+    )
+    .unwrap();
+    let bytes = std::fs::read(&staged).unwrap();
+    assert!(!bytes.windows(17).any(|w| w == b"user7@example.com"));
+    lake.put_file(ENCRYPTED_KEY, &staged, &Default::default())
+        .unwrap();
+    std::fs::remove_file(&staged).unwrap();
+}

@@ -1,5 +1,7 @@
 // Tests of the C++ wrapper: RAII, moves, exceptions with status codes, streams.
-// Usage: test_wrapper PARQUET_FILE WORK_DIR (tests/bindings_cpp.rs writes the file).
+// Usage: test_wrapper PARQUET_FILE WORK_DIR ENCRYPTED_LAKE_DIR (tests/bindings_cpp.rs writes
+// the file, id 0..99 and amount id * 1.5 among its columns, and makes the lake, holding the
+// file's rows as secure/people.parquet with Parquet modular encryption under its own keys).
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -49,15 +51,46 @@ static void expect_error_naming(strata_status status, const std::string &needle,
   std::exit(1);
 }
 
+// Row count and sums of a stream of (int64, float64) columns, read to the end.
+struct Sums {
+  int64_t rows = 0;
+  int64_t ids = 0;
+  double amounts = 0;
+  bool operator==(const Sums &o) const {
+    return rows == o.rows && ids == o.ids && amounts == o.amounts;
+  }
+};
+
+static Sums sums(strata::Stream s) {
+  CHECK(s.columns() == 2);
+  Sums out;
+  struct ArrowArrayStream *raw = s.get();
+  for (;;) {
+    struct ArrowArray batch {};
+    CHECK(raw->get_next(raw, &batch) == 0);
+    if (batch.release == nullptr) break;
+    const struct ArrowArray *ids = batch.children[0];
+    const struct ArrowArray *amounts = batch.children[1];
+    for (int64_t i = 0; i < batch.length; i++) {
+      out.ids += static_cast<const int64_t *>(ids->buffers[1])[ids->offset + i];
+      out.amounts += static_cast<const double *>(amounts->buffers[1])[amounts->offset + i];
+    }
+    out.rows += batch.length;
+    batch.release(&batch);
+  }
+  return out;
+}
+
 static_assert(!std::is_copy_constructible_v<strata::Lake>, "Lake is move-only");
 static_assert(std::is_nothrow_move_constructible_v<strata::Lake>, "Lake moves");
 static_assert(!std::is_copy_constructible_v<strata::Bytes>, "Bytes is move-only");
 static_assert(!std::is_copy_constructible_v<strata::Stream>, "Stream is move-only");
 
 int main(int argc, char **argv) {
-  CHECK(argc == 3);
+  CHECK(argc == 4);
   const std::string file = argv[1];
   const std::string work = argv[2];
+  const std::string encrypted = argv[3];
   CHECK(!strata::version().empty());
 
   strata::Lake lake = strata::Lake::open_dir(work + "/lake");
@@ -135,6 +168,47 @@ int main(int argc, char **argv) {
   expect_error_naming(STRATA_NOT_FOUND, "nope", [&] { strata::scan_ipc(file, {"id", "nope"}); });
   std::string deep = std::string(20000, '(') + "id < 10" + std::string(20000, ')');
   expect_error_naming(STRATA_INVALID_ARGUMENT, "256", [&] { strata::scan(file, all, deep); });
+
+  // Lake objects: a dataset written from a stream, demoted to the cold tier, scanned projected
+  // and filtered: the rows of the same scan of the file.
+  const std::string filter = "id >= 37 AND amount < 120";
+  const std::vector<std::string> id_amount = {"id", "amount"};
+  const Sums expected = sums(strata::scan(file, id_amount, filter));
+  CHECK(expected.rows == 43);
+  {
+    strata::Lake cold = strata::Lake::open(
+        "dir = \"" + work + "/cold-lake\"\n"
+        "[[tiers]]\nname = \"hot\"\nkind = \"local\"\n"
+        "[[tiers]]\nname = \"cold\"\nkind = \"local\"\n"
+        "[[lifecycle]]\nprefix = \"\"\ndemote_after_age = \"0s\"\n");
+    std::string summary =
+        cold.write("people", strata::scan(file), R"({"codec": "zstd:3", "row_group_rows": 30})");
+    CHECK(summary.find("\"rows\":100") != std::string::npos);
+    CHECK(summary.find("\"path\":\"people/part-") != std::string::npos);
+    CHECK(cold.tier_run().find("\"moved\":1,") != std::string::npos);
+    CHECK(cold.list_json("people/").find("\"tier\":\"cold\"") != std::string::npos);
+    CHECK(sums(cold.scan("people", id_amount, filter)) == expected);
+    CHECK(cold.scan_ipc("people", {"id"}, "id < 3").size() > 8);
+    expect_error_naming(STRATA_NOT_FOUND, "nothing", [&] { cold.scan("nothing"); });
+    expect_error_naming(STRATA_NOT_FOUND, "nope", [&] { cold.scan("people", {"nope"}); });
+    expect_error_naming(STRATA_INVALID_ARGUMENT, "codek",
+                        [&] { cold.write("x", strata::scan(file), R"({"codek": "zstd"})"); });
+    expect_error_naming(STRATA_INVALID_ARGUMENT, "row_group_rows",
+                        [&] { cold.write("x", strata::scan(file), R"({"row_group_rows": 0})"); });
+    expect_error(STRATA_INVALID_ARGUMENT, [&] { cold.scan("people\0x"s); });
+    expect_error(STRATA_INVALID_ARGUMENT, [&] { cold.write("x\0y"s, strata::scan(file)); });
+    expect_error(STRATA_INVALID_ARGUMENT,
+                 [&] { cold.write("x", strata::scan(file), "{}\0"s); });
+    // A stream outlives the lake it came from.
+    strata::Stream later = cold.scan("people", id_amount);
+    { strata::Lake gone = std::move(cold); }
+    CHECK(sums(std::move(later)).rows == 100);
+  }
+  {
+    // Parquet modular encryption, read with the lake's own keys.
+    strata::Lake secure = strata::Lake::open_dir(encrypted);
+    CHECK(sums(secure.scan("secure/people.parquet", id_amount, filter)) == expected);
+  }
 
   // Strings holding a NUL byte are refused before they reach C, where they would be cut short.
   const std::string nul_key = "nul\0inside"s;
