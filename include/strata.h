@@ -478,9 +478,9 @@ strata_status strata_cache_invalidate(const struct strata_lake *lake,
                                       const char *prefix);
 
 // Writes the batches of the Arrow C Stream `stream` as a Parquet file at `path`, through
-// strata's format writer, as `strata write` writes one: codec and encoding chosen per column
-// (the `auto` codec policy), page statistics and the page index, strata's metadata. The
-// batches are held in memory until the file is written (the choice samples every column).
+// strata's format writer, batch by batch in bounded memory: codec and encoding chosen per
+// column on the first batch (the `auto` codec policy), row groups closed as they fill, page
+// statistics and the page index, strata's metadata.
 //
 // A regular file (or a new path) is replaced whole or not at all: the bytes go to a staging
 // file created exclusively under an unguessable name beside it, synced and renamed over it. A

@@ -72,9 +72,9 @@ fn check_output_path(path: &Path) -> Result<()> {
 }
 
 /// Writes the batches of the Arrow C Stream `stream` as a Parquet file at `path`, through
-/// strata's format writer, as `strata write` writes one: codec and encoding chosen per column
-/// (the `auto` codec policy), page statistics and the page index, strata's metadata. The
-/// batches are held in memory until the file is written (the choice samples every column).
+/// strata's format writer, batch by batch in bounded memory: codec and encoding chosen per
+/// column on the first batch (the `auto` codec policy), row groups closed as they fill, page
+/// statistics and the page index, strata's metadata.
 ///
 /// A regular file (or a new path) is replaced whole or not at all: the bytes go to a staging
 /// file created exclusively under an unguessable name beside it, synced and renamed over it. A
@@ -91,13 +91,23 @@ pub extern "C" fn strata_write_parquet(
         let reader = take_stream(stream)?;
         let path = Path::new(args::text(path, "path")?);
         check_output_path(path)?;
-        let (schema, batches) = collect(reader)?;
         let options = WriteOptions {
             format: FormatChoice::Parquet,
             ..WriteOptions::default()
         };
-        crate::write_data(path, &schema, &batches, &options)?;
-        Ok(())
+        let schema = reader.schema();
+        let file = crate::AtomicFile::create(path)?;
+        let mut writer = crate::format::ParquetStreamWriter::new(
+            file,
+            &schema,
+            &options,
+            "written through strata_write_parquet",
+        )?;
+        for batch in reader {
+            writer.write(&batch.map_err(arrow_error)?)?;
+        }
+        // A failure before this point drops the staging file; the target is untouched.
+        writer.finish()?.commit()
     })
 }
 
