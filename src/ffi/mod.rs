@@ -24,3 +24,4 @@ mod objects;
 mod quality;
 mod stream;
 mod tiers;
+mod tuning;

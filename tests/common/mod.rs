@@ -160,3 +160,5 @@ pub fn parquet_bytes(rows: i64) -> Vec<u8> {
     w.close().unwrap();
     out
 }
+/// The mixed-type table of the format tests and benches.
+pub mod mixed;
