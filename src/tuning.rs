@@ -1,4 +1,5 @@
-//! Process-wide knobs, each one a host opts into: nothing here runs unless called.
+//! Process-wide knobs: settings shared by every lake in the process, and the one change to
+//! the host's own allocator, which happens only when the host calls for it.
 //!
 //! strata is linked into other programs (C++ and Go services, Rust binaries), so the library
 //! changes no process-wide setting behind its host's back. What is shared by the whole process
