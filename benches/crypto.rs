@@ -129,7 +129,7 @@ fn store_get(c: &mut Criterion) {
         ("sealed", strata::AeadBackend::Ring),
     ] {
         // The backend opens the data key's chunks; the stored bytes are the same either way.
-        strata::set_aead_backend(backend);
+        strata::tuning::set_aead_backend(backend);
         let key = key.to_string();
         let name = match (key.as_str(), backend) {
             ("plain", _) => key.clone(),
@@ -153,7 +153,7 @@ fn store_get(c: &mut Criterion) {
             b.iter(|| black_box(checksum(&store.get(key).unwrap())))
         });
     }
-    strata::set_aead_backend(strata::AeadBackend::default());
+    strata::tuning::set_aead_backend(strata::AeadBackend::default());
     group.finish();
 }
 

@@ -29,11 +29,15 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use strata::{CodecPolicy, WriteOptions};
 
+// The tests' mixed-type table (tests/format_*.rs use it too).
+#[path = "../tests/common/mixed.rs"]
+mod mixed;
+
 const ROWS: usize = 1 << 19;
 const ROW_GROUP: usize = 1 << 17;
 
 fn table() -> Vec<RecordBatch> {
-    let t = strata::demo::mixed_table(ROWS, 42).unwrap();
+    let t = mixed::mixed_table(ROWS, 42).unwrap();
     (0..ROWS)
         .step_by(8192)
         .map(|o| t.slice(o, 8192.min(ROWS - o)))
@@ -179,7 +183,7 @@ fn paired(
 fn sizes_and_scan(c: &mut Criterion<ProcessCpu>) {
     let dir = tempfile::tempdir().unwrap();
     let batches = table();
-    let mem = strata::demo::mixed_table(ROWS, 42)
+    let mem = mixed::mixed_table(ROWS, 42)
         .unwrap()
         .get_array_memory_size();
     let auto = strata_file(dir.path(), &batches, "auto");

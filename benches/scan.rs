@@ -19,9 +19,9 @@
 //! 1.0x the `Bytes` reader, the filter at most 0.15x the full scan, 2 threads at least 1.7x
 //! faster than 1.
 //!
-//! All of it runs after `strata::raise_malloc_thresholds`, which strata's first read does
-//! anyway: without it, glibc faults in afresh the buffers the parquet crate frees (see
-//! src/read/heap.rs), and whichever reader runs first would be timed under other settings.
+//! All of it runs after `strata::tuning::raise_malloc_thresholds`, as the `strata` command
+//! does at start: without it, glibc faults in afresh the buffers the parquet crate frees (see
+//! src/read/heap.rs), and strata is timed as a host that opted in.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -327,10 +327,10 @@ fn contenders<'a>(
 
 /// Runs `each(codec, file size, contenders by group)` for both bench files.
 fn for_each_file(mut each: impl FnMut(&str, u64, Vec<(&'static str, Vec<Contender<'_>>)>)) {
-    // strata raises glibc's malloc thresholds before its first read (src/read/heap.rs), which
-    // changes how fast every later decode in this process runs: done first, so the parquet
-    // crate's readers timed before strata's first scan run under the same allocator settings.
-    strata::raise_malloc_thresholds();
+    // Raising glibc's malloc thresholds (src/read/heap.rs) changes how fast every later decode
+    // in this process runs, strata's and the parquet crate's alike: done first, so that every
+    // contender runs under the same allocator settings, those of the `strata` command.
+    strata::tuning::raise_malloc_thresholds();
     let codecs = std::env::var("STRATA_SCAN_CODECS").unwrap_or_else(|_| "snappy,zstd".into());
     for codec in ["snappy", "zstd"] {
         if !codecs.split(',').any(|c| c == codec) {

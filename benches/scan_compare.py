@@ -10,6 +10,11 @@ command writing Arrow IPC to /dev/null (`strata_cli_s`: process start, mapping t
 and the IPC encoding included). DuckDB fetches an Arrow table in-process, polars builds a
 DataFrame in a fresh process (its time is taken inside, after import).
 
+The library leaves glibc's malloc thresholds alone; the `strata` command raises them at start,
+and the in-process runs do as a host that wants it would, calling
+`strata_tuning_raise_malloc_thresholds()` once after loading the library. With
+STRATA_MALLOC_TUNING=0 in the environment neither does, to measure what the opt-in buys.
+
 Run:  cargo bench --bench scan -- --test   # generates target/scan-bench/*.parquet
       cargo build --profile bench --bin strata --lib   # target/release/{strata,libstrata.so}
       python3 benches/scan_compare.py [--runs 3]
@@ -45,9 +50,12 @@ print(time.perf_counter() - t, df.height)
 
 
 STRATA = r"""
-import ctypes, sys, time, pyarrow as pa
+import ctypes, os, sys, time, pyarrow as pa
 lib_path, path, kind, lo, hi, runs = sys.argv[1:7]
 lib = ctypes.CDLL(lib_path)
+if os.environ.get("STRATA_MALLOC_TUNING") != "0":
+    if lib.strata_tuning_raise_malloc_thresholds() != 0:
+        sys.exit("strata_tuning_raise_malloc_thresholds failed")
 lib.strata_scan.restype = ctypes.c_int
 lib.strata_scan.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t,
                             ctypes.c_char_p, ctypes.c_void_p]

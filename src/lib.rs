@@ -39,7 +39,6 @@ mod cache;
 mod clock;
 mod config;
 mod crypto;
-pub mod demo;
 mod error;
 mod ffi;
 mod format;
@@ -49,6 +48,7 @@ mod quality;
 mod read;
 mod runtime;
 mod store;
+pub mod tuning;
 
 pub use atomic_file::AtomicFile;
 pub use cache::{
@@ -61,11 +61,10 @@ pub use config::{
     DEFAULT_DIR,
 };
 pub use crypto::{
-    aead_backend, is_encrypted, new_envelope, open as open_envelope, open_key_provider,
-    open_to as open_envelope_to, seal as seal_envelope, set_aead_backend, AeadBackend,
-    CallbackKeyProvider, ChunkCipher, EnvKeyProvider, EnvelopeHeader, KeyInfo, KeyProvider,
-    KeyRing, Sealer, SecretKey, WrapFn, AEAD_BACKEND_ENV, DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION,
-    KEYRING_FILE, KEY_LEN, MAX_HEADER_LEN,
+    is_encrypted, new_envelope, open as open_envelope, open_key_provider,
+    open_to as open_envelope_to, seal as seal_envelope, AeadBackend, CallbackKeyProvider,
+    ChunkCipher, EnvKeyProvider, EnvelopeHeader, KeyInfo, KeyProvider, KeyRing, Sealer, SecretKey,
+    WrapFn, DEFAULT_CHUNK_SIZE, ENVELOPE_VERSION, KEYRING_FILE, KEY_LEN, MAX_HEADER_LEN,
 };
 pub use crypto::{ParquetDecryption, ParquetEncryption};
 pub use error::{Error, ErrorKind, Result};
@@ -94,10 +93,9 @@ pub use quality::{
     Scalar, Severity, TableProfile, TopValue, TopValues, ValueKind,
 };
 pub use read::{
-    forget_maps, kept_maps, raise_malloc_thresholds, read_encrypted_parquet, set_kept_maps,
-    write_batches, BatchWriter, CmpOp, DecodedCache, DecodedKey, Expr, FileVersion, Literal,
-    MemoryMetadataCache, MetadataCache, ObjectReader, ObjectSource, Scan, ScanFormat, ScanOutput,
-    ScanReader, ScanStats, COALESCE_GAP, DEFAULT_BATCH_SIZE, KEEP_IDLE,
+    read_encrypted_parquet, write_batches, BatchWriter, CmpOp, DecodedCache, DecodedKey, Expr,
+    FileVersion, Literal, MemoryMetadataCache, MetadataCache, ObjectReader, ObjectSource, Scan,
+    ScanFormat, ScanOutput, ScanReader, ScanStats, DEFAULT_BATCH_SIZE,
 };
 pub use store::{
     validate_key, ActionKind, ActionOutcome, ObjectInfo, PutOptions, ReindexReport, RotateReport,

@@ -23,6 +23,7 @@ const PROGRAMS: &[&str] = &[
     "test_write_parquet",
     "test_error_routes",
     "test_lake_scan",
+    "test_malloc_untouched",
     "example",
 ];
 
@@ -61,7 +62,8 @@ fn args(name: &str, scratch: &Path) -> Vec<PathBuf> {
         | "test_policy_columns"
         | "test_scan_errors"
         | "test_filter_limits"
-        | "test_write_parquet" => {
+        | "test_write_parquet"
+        | "test_malloc_untouched" => {
             let file = scratch.join("people.parquet");
             native::write_people(&file);
             std::fs::create_dir_all(&dir).unwrap();
@@ -137,7 +139,7 @@ fn c_tests_under_valgrind_without_leaks() {
             .args(args(name, scratch.path()))
             // memcheck cannot follow ring's AES-GCM assembly (the default backend) and reports
             // its output as uninitialised; the pure-Rust backend, as documented for hosts.
-            .env(strata::AEAD_BACKEND_ENV, "aes-gcm"));
+            .env(strata::tuning::AEAD_BACKEND_ENV, "aes-gcm"));
     }
 }
 
@@ -233,7 +235,7 @@ fn c_swapped_envelopes_fail_with_the_crypto_status() {
             suppressions.as_str(),
         ])
         .arg(&plain)
-        .env(strata::AEAD_BACKEND_ENV, "aes-gcm");
+        .env(strata::tuning::AEAD_BACKEND_ENV, "aes-gcm");
         cmd
     };
     crypto_swap_phases(
@@ -261,6 +263,33 @@ fn c_swapped_envelopes_fail_with_the_crypto_status_on_s3() {
         &["-fsanitize=address,undefined", "-fno-sanitize-recover=all"],
     );
     crypto_swap_phases(&asan_program(&exe), scratch.path(), "s3", tier, false);
+}
+
+/// Linking the library and scanning leaves glibc's malloc thresholds as the host set them, and
+/// `strata_tuning_raise_malloc_thresholds()` raises them: run plainly (the sanitizer and
+/// valgrind runs above replace malloc, so there the program skips these checks), with glibc's
+/// defaults, and failing rather than skipping when glibc's malloc cannot be observed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn c_scan_leaves_glibc_malloc_thresholds_alone() {
+    if !have("cc") {
+        return common::skip("bindings_c: no C compiler (cc)");
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let name = "test_malloc_untouched";
+    let exe = scratch.path().join(name);
+    compile(name, &exe, &["-O1"]);
+    let out = run(Command::new(&exe)
+        .args(args(name, scratch.path()))
+        .env("STRATA_TEST_GLIBC_MALLOC", "required")
+        .env_remove("GLIBC_TUNABLES")
+        .env_remove("MALLOC_MMAP_THRESHOLD_")
+        .env_remove("MALLOC_TRIM_THRESHOLD_"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("untouched by scans; raised on request"),
+        "{text}"
+    );
 }
 
 /// Fills in bindings/c/strata.pc.in with `libdir` into `dir`/strata.pc and returns what

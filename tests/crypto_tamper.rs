@@ -2,9 +2,10 @@
 //! truncation at every chunk boundary, swapped chunks between objects, and an old header put
 //! back. Never a panic, never partial plaintext.
 
+use strata::tuning::set_aead_backend;
 use strata::{
-    open_envelope as open_in_memory, open_envelope_to, seal_envelope, set_aead_backend,
-    AeadBackend, EnvelopeHeader, ErrorKind, KeyProvider, KeyRing, Result,
+    open_envelope as open_in_memory, open_envelope_to, seal_envelope, AeadBackend, EnvelopeHeader,
+    ErrorKind, KeyProvider, KeyRing, Result,
 };
 
 const CHUNK: u32 = 1024;

@@ -79,7 +79,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// A dataset partitioned by `event` (5 directories) written in 8 appends: 40 small files.
 fn small_files(dir: &Path, rows: usize) {
-    let table = strata::demo::mixed_table(rows, 11).unwrap();
+    let table = common::mixed::mixed_table(rows, 11).unwrap();
     let options = WriteOptions {
         partitioning: Some("event".parse::<Partitioning>().unwrap()),
         codec: "snappy".parse().unwrap(),

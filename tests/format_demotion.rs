@@ -13,7 +13,7 @@ use parquet::basic::Compression;
 use strata::{Lake, LifecycleRule, RunOptions};
 
 fn snappy_parquet() -> (Vec<u8>, arrow::array::RecordBatch) {
-    let table = strata::demo::mixed_table(50_000, 5).unwrap();
+    let table = common::mixed::mixed_table(50_000, 5).unwrap();
     let props = parquet::file::properties::WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .build();

@@ -45,7 +45,7 @@ fn python_has_modules() -> Result<(), String> {
 #[test]
 fn pyarrow_and_duckdb_read_every_variant_with_identical_contents() {
     let tmp = tempfile::tempdir().unwrap();
-    let table = strata::demo::mixed_table(30_000, 7).unwrap();
+    let table = common::mixed::mixed_table(30_000, 7).unwrap();
     let schema = table.schema();
     let reference = tmp.path().join("reference.parquet");
     let mut w = parquet::arrow::ArrowWriter::try_new(

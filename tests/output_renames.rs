@@ -281,9 +281,21 @@ fn demo_ignores_planted_links(config: &strata::LakeConfig) -> String {
     for (name, target) in links {
         std::os::unix::fs::symlink(target, root.join(name)).unwrap();
     }
-    let mut out = Vec::new();
-    strata::demo::run(config, &mut out).unwrap();
-    let out = String::from_utf8(out).unwrap();
+    // `strata demo`, the program (the demo is part of the binary, not of the library).
+    let config_file = root.parent().unwrap().join("demo-config.toml");
+    std::fs::write(&config_file, config.to_toml_string().unwrap()).unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("--config")
+        .arg(&config_file)
+        .arg("demo")
+        .output()
+        .unwrap();
+    let out = String::from_utf8(run.stdout).unwrap();
+    assert!(
+        run.status.success(),
+        "strata demo failed: {}{out}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
     assert!(!dangling.exists(), "the demo wrote through a link");
     assert_eq!(names(&targets), ["victim.txt"]);

@@ -10,6 +10,14 @@
 //! valgrind set the environment variable `STRATA_AEAD_BACKEND=aes-gcm` (strata's own C tests
 //! do), or `encryption.aead_backend = "aes-gcm"` in their config. Both backends produce the
 //! same bytes: the envelope format does not depend on the choice, so it can change at any time.
+//!
+//! The choice is process-wide (`strata::tuning::set_aead_backend`), and so is a config's
+//! `encryption.aead_backend`: opening a lake whose config names a backend sets it for every
+//! lake in the process, from then on. Envelopes make their ciphers from this one setting
+//! rather than from the store that asked, and since both backends read and write the same
+//! bytes, two lakes in one process never disagree about data, only about speed. A host that
+//! needs the pure-Rust backend (valgrind) sets it for the process anyway; leave the key unset
+//! in the configs of lakes that share a process with others.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -47,7 +55,8 @@ impl AeadBackend {
 const UNSET: u8 = 0;
 static BACKEND: AtomicU8 = AtomicU8::new(UNSET);
 
-/// Chooses the backend for chunk ciphers made from now on (process-wide).
+/// Chooses the backend for chunk ciphers made from now on, in the whole process (see the
+/// module docs); a lake opened with `encryption.aead_backend` set calls this too.
 pub fn set_aead_backend(backend: AeadBackend) {
     BACKEND.store(backend as u8, Ordering::Relaxed);
 }

@@ -24,5 +24,6 @@ mod objects;
 mod quality;
 mod stream;
 mod tiers;
+mod tuning;
 mod write;
 mod write_options;

@@ -11,11 +11,16 @@
 //!
 //! glibc raises both thresholds by itself when a program frees a mapped block ("dynamic mmap
 //! threshold", mallopt(3)): the mmap threshold to the block's size, up to 32 MiB, and the trim
-//! threshold to twice that. So strata frees one untouched block just under 32 MiB, once per
-//! process, before its first Parquet read: what decoding frees is then reused rather than
-//! given back and faulted in again (the projection above: 1.3x faster on one thread, 1.45x on
-//! two). What it costs: each malloc arena may keep up to 64 MiB of freed memory for reuse
-//! instead of returning it, as it would after any program freed a 32 MiB buffer.
+//! threshold to twice that. So [`raise_malloc_thresholds`] frees one untouched block just under
+//! 32 MiB, once per process: what decoding frees is then reused rather than given back and
+//! faulted in again (the projection above: 1.3x faster on one thread, 1.45x on two). What it
+//! costs: each malloc arena may keep up to 64 MiB of freed memory for reuse instead of
+//! returning it, as it would after any program freed a 32 MiB buffer.
+//!
+//! That is a change to the whole process's allocator, so the library never makes it by itself:
+//! a program opts in (`strata::tuning::raise_malloc_thresholds`, or
+//! `strata_tuning_raise_malloc_thresholds()` through the C ABI). The `strata` command does, at
+//! start; a service linking strata decides for itself, as it owns its allocator.
 //!
 //! A host that chose its thresholds (`mallopt(M_MMAP_THRESHOLD or M_TRIM_THRESHOLD)`, or
 //! `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=...`) has turned the dynamic thresholds off,
@@ -32,9 +37,13 @@ const BLOCK: usize = (32 << 20) - 8192;
 
 static RAISED: Once = Once::new();
 
-/// Raises glibc's mmap and trim thresholds (see the module docs), once per process; later
-/// calls return at once. Called before every Parquet read; public so that a program can do it
-/// before timing anything else, as the scan benchmark does for its baselines.
+/// Raises glibc's malloc mmap and trim thresholds for the whole process by freeing one
+/// untouched block just under 32 MiB, so that the buffers Parquet decoding frees are reused
+/// instead of being faulted in afresh (see the module docs: 1.3x-1.45x on a projection). Once
+/// per process; later calls return at once. strata never calls it by itself: a program that
+/// wants it calls it, best before it starts timing or serving (the `strata` command does at
+/// start, the scan benchmark before its baselines). Changes nothing where glibc's thresholds
+/// were set explicitly or another allocator serves the process.
 pub fn raise_malloc_thresholds() {
     RAISED.call_once(free_one_large_block);
 }

@@ -15,7 +15,8 @@
 //! most [`KEEP_IDLE`] after its last use (checked whenever a file is mapped), and
 //! [`forget_maps`] drops them all at once. A file rewritten in place has a new version (length
 //! or modification time) and so gets a new map. Off Unix no map is kept: there a mapped file
-//! cannot be deleted or replaced.
+//! cannot be deleted or replaced. The settings are process-wide, reached as
+//! `strata::tuning::{set_kept_maps, kept_maps, forget_maps}`.
 
 use std::collections::BTreeSet;
 use std::fs::File;

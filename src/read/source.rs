@@ -106,8 +106,6 @@ impl ParquetSource {
         cache: Option<&dyn MetadataCache>,
         decryption: Option<Arc<FileDecryptionProperties>>,
     ) -> Result<Self> {
-        // Decoding churns page-sized buffers: keep glibc from returning them (see `heap`).
-        super::heap::raise_malloc_thresholds();
         let Some(objects) = objects else {
             return Self::open(path, no_mmap, cache, decryption);
         };

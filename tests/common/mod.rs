@@ -326,3 +326,6 @@ impl RawTier {
         }
     }
 }
+
+/// The mixed-type table of the format tests and benches.
+pub mod mixed;

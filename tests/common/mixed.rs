@@ -1,4 +1,4 @@
-//! A deterministic mixed-type table for the format demo, benches and interop tests: sorted and
+//! A deterministic mixed-type table for the format benches and interop tests: sorted and
 //! random integers, floats, low- and high-cardinality strings, timestamps, dates, booleans and
 //! nulls, with the value distributions of typical event data.
 
@@ -10,7 +10,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 
-use crate::error::{Error, Result};
+use strata::{Error, ErrorKind, Result};
 
 const COUNTRIES: [&str; 20] = [
     "US", "DE", "FR", "GB", "JP", "BR", "IN", "CN", "CA", "AU", "ES", "IT", "NL", "SE", "PL", "MX",
@@ -82,6 +82,10 @@ pub fn mixed_table(rows: usize, seed: u64) -> Result<RecordBatch> {
         Arc::new(Date32Array::from(day)),
         Arc::new(BooleanArray::from(flag)),
     ];
-    RecordBatch::try_new(schema, columns)
-        .map_err(|e| Error::internal(format!("cannot build the mixed table: {e}")))
+    RecordBatch::try_new(schema, columns).map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("cannot build the mixed table: {e}"),
+        )
+    })
 }

@@ -2,8 +2,7 @@
 
 use std::time::Instant;
 
-use crate::error::Result;
-use crate::lake::Lake;
+use strata::{Lake, Result};
 
 /// The object the demo leaves for the lifecycle run to demote, then scans.
 pub const KEY: &str = "demo/cold/trips.parquet";
@@ -14,7 +13,7 @@ pub fn put(store: &Lake) -> Result<()> {
     store.put_with(
         KEY,
         super::data::to_parquet(&table)?,
-        &crate::store::PutOptions {
+        &strata::PutOptions {
             encrypt: Some(false),
         },
     )?;
@@ -29,15 +28,15 @@ pub fn run(store: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()
         store
             .scan(KEY)?
             .columns(&["trip_id", "fare"])
-            .filter(crate::Expr::parse("fare > 50")?)
+            .filter(strata::Expr::parse("fare > 50")?)
             .run()
     };
     for pass in ["cold", "warm"] {
-        let before = store.store().cache_stats();
+        let before = store.cache_stats();
         let t = Instant::now();
         let out = scan()?;
         let took = t.elapsed();
-        let after = store.store().cache_stats();
+        let after = store.cache_stats();
         let (b, a) = (&before.blocks, &after.blocks);
         say(format!(
             "{pass} scan of {KEY} (tier {}, {} KiB): {} rows in {took:.1?}; blocks {} hits / {} misses, {} coalesced ranged fetches of {} KiB, footer {}",
@@ -51,7 +50,7 @@ pub fn run(store: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()
             if after.metadata.hits > before.metadata.hits { "cached" } else { "parsed" },
         ))?;
     }
-    let c = store.store().cache_stats();
+    let c = store.cache_stats();
     say(format!(
         "cache now holds {} KiB of its {} MiB budget (the demo read the cold model through it too), block hit ratio so far {:.2}; measured tier latency: {}",
         c.bytes >> 10,

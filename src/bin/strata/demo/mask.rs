@@ -9,11 +9,9 @@ use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use parquet::arrow::ArrowWriter;
 
-use crate::config::LakeConfig;
-use crate::error::{Error, ErrorKind, Result};
-use crate::lake::Lake;
-use crate::mask::open_mask_keys;
-use crate::mask::MaskPolicy;
+use strata::{open_mask_keys, Lake, LakeConfig, MaskPolicy, Result};
+
+use super::internal;
 
 const POLICY: &str = r#"
 [columns.email]
@@ -49,7 +47,7 @@ fn silver() -> Result<RecordBatch> {
         ),
         ("city", column(["Oslo", "Lima", "Recife"])),
     ])
-    .map_err(|e| Error::internal(format!("demo: {e}")))
+    .map_err(|e| internal(format!("demo: {e}")))
 }
 
 fn cell(batch: &RecordBatch, column: &str, row: usize) -> String {
@@ -88,11 +86,11 @@ pub(super) fn run(
     }
     let mut parquet = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut parquet, masked.schema(), None)
-        .map_err(|e| Error::new(ErrorKind::Internal, format!("demo: {e}")))?;
+        .map_err(|e| internal(format!("demo: {e}")))?;
     writer
         .write(&masked)
         .and_then(|_| writer.close().map(|_| ()))
-        .map_err(|e| Error::new(ErrorKind::Internal, format!("demo: {e}")))?;
+        .map_err(|e| internal(format!("demo: {e}")))?;
     let key = "demo/silver/customers_masked.parquet";
     store.put(key, parquet)?;
     say(format!(

@@ -12,7 +12,9 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
-use crate::error::{Error, Result};
+use strata::Result;
+
+use super::internal;
 
 /// Rows per row group of the bronze file.
 pub const ROW_GROUP_ROWS: usize = 25_000;
@@ -84,7 +86,7 @@ pub fn bronze_trips(rows: usize) -> Result<RecordBatch> {
         Arc::new(StringArray::from(cards)),
     ];
     RecordBatch::try_new(Arc::new(schema), columns)
-        .map_err(|e| Error::internal(format!("demo: cannot build the bronze table: {e}")))
+        .map_err(|e| internal(format!("demo: cannot build the bronze table: {e}")))
 }
 
 /// A 16-digit card number from a 15-digit body and its Luhn check digit.
@@ -117,7 +119,7 @@ pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build();
     let fail = |e: parquet::errors::ParquetError| {
-        Error::internal(format!("demo: cannot write the bronze Parquet file: {e}"))
+        internal(format!("demo: cannot write the bronze Parquet file: {e}"))
     };
     let mut out = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).map_err(fail)?;

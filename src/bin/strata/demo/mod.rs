@@ -4,19 +4,13 @@
 
 mod cache;
 mod data;
-mod mixed;
-
-pub use mixed::mixed_table;
+mod mask;
 
 use std::io::Write;
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::config::LakeConfig;
-use crate::error::{Error, ErrorKind, Result};
-use crate::lake::Lake;
-use crate::store::{PutOptions, RunOptions};
-
-mod mask;
+use strata::{Error, ErrorKind, Lake, LakeConfig, PutOptions, Result, RunOptions};
 
 /// Runs the demonstration against `config`, printing to `out`.
 pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
@@ -59,7 +53,10 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
     let t = Instant::now();
     let back = store.get("demo/models/weights.bin")?;
     if back[..] != model[..] {
-        return Err(Error::corrupt("demo: model read back differs"));
+        return Err(Error::new(
+            ErrorKind::Corrupt,
+            "demo: model read back differs",
+        ));
     }
     say(format!(
         "get of the model: byte-identical, {:.1?} (memory-mapped from the hot tier); blake3 {}",
@@ -84,8 +81,8 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
         store.store().keyring_path().display()
     ))?;
     if let Some(file) = store.store().local_file("demo/raw/events/day=02.json") {
-        let raw = std::fs::read(&file)
-            .map_err(|e| Error::io("demo: cannot read the stored file", &file, e))?;
+        let raw =
+            std::fs::read(&file).map_err(|e| io("demo: cannot read the stored file", &file, e))?;
         let leaked = raw.windows(7).any(|w| w == b"\"day\":2");
         say(format!(
             "its file holds {} bytes starting {:?}; plaintext found in it: {leaked}",
@@ -163,10 +160,27 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
         "reindex from the tiers found {} objects ({} bytes); index file {}",
         rebuilt.objects,
         rebuilt.bytes,
-        store.dir().join(crate::store::INDEX_FILE).display()
+        store.dir().join(strata::INDEX_FILE).display()
     ))?;
     say(format!("\ndemo finished in {:.1?}", started.elapsed()))?;
     Ok(())
+}
+
+/// An internal error (a bug, or the OS failing the demo).
+fn internal(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Internal, message)
+}
+
+/// An I/O error with the path it concerns, of the kind the library gives such errors.
+fn io(what: &str, path: &Path, err: std::io::Error) -> Error {
+    let kind = match err.kind() {
+        std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+        std::io::ErrorKind::AlreadyExists => ErrorKind::AlreadyExists,
+        _ => ErrorKind::Io,
+    };
+    Error::new(kind, format!("{what}: {err}"))
+        .with("path", path.display())
+        .set_source(err)
 }
 
 /// A directory of the demo's own, made new (never an existing one, never through a link) under
@@ -177,7 +191,7 @@ impl Scratch {
     fn new(root: &std::path::Path) -> Result<Scratch> {
         let mut tag = [0u8; 8];
         getrandom::fill(&mut tag)
-            .map_err(|e| Error::internal(format!("the OS random source failed: {e}")))?;
+            .map_err(|e| internal(format!("the OS random source failed: {e}")))?;
         let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
         let dir = root.join(format!(".strata-demo-{tag}"));
         let mut builder = std::fs::DirBuilder::new();
@@ -185,7 +199,7 @@ impl Scratch {
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder
             .create(&dir)
-            .map_err(|e| Error::io("demo: cannot create its scratch directory", &dir, e))?;
+            .map_err(|e| io("demo: cannot create its scratch directory", &dir, e))?;
         Ok(Scratch(dir))
     }
 }
@@ -242,11 +256,11 @@ fn bronze(store: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()>
     let scratch = Scratch::new(store.dir())?;
     // Written through the format path: per-column codecs and encodings chosen by `auto`.
     let staging = scratch.0.join("bronze.parquet");
-    let options = crate::format::WriteOptions {
+    let options = strata::WriteOptions {
         row_group_rows: data::ROW_GROUP_ROWS,
-        ..crate::format::WriteOptions::default()
+        ..strata::WriteOptions::default()
     };
-    let summary = crate::format::write(
+    let summary = strata::write_data(
         &staging,
         &table.schema(),
         std::slice::from_ref(&table),
@@ -257,7 +271,7 @@ fn bronze(store: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()>
         .ok()
         .and_then(|_| std::fs::read(&staging).ok());
     let summary = summary?;
-    let bytes = bytes.ok_or_else(|| Error::internal("demo: cannot read the bronze file back"))?;
+    let bytes = bytes.ok_or_else(|| internal("demo: cannot read the bronze file back"))?;
     let plain = data::to_parquet(&table)?.len();
     say(format!(
         "wrote {} rows as {} ({}); codec policy {}: {} KiB, vs {} KiB for zstd everywhere with default encodings",
@@ -292,9 +306,9 @@ fn bronze(store: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()>
         None => {
             // An object-store hot tier: scan a local copy of what the lake returns.
             let path = scratch.0.join("trips.parquet");
-            let mut file = crate::AtomicFile::create(&path)?;
+            let mut file = strata::AtomicFile::create(&path)?;
             file.write_all(&store.get(key)?)
-                .map_err(|e| Error::io("demo: cannot write", &path, e))?;
+                .map_err(|e| io("demo: cannot write", &path, e))?;
             file.commit()?;
             path
         }
@@ -309,9 +323,9 @@ fn bronze(store: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()>
 
     let filter = "trip_id >= 180000 AND zone IN ('JFK','LGA')";
     let t = Instant::now();
-    let scan = crate::Scan::new(&path)
+    let scan = strata::Scan::new(&path)
         .columns(&["trip_id", "zone", "fare"])
-        .filter(crate::Expr::parse(filter)?)
+        .filter(strata::Expr::parse(filter)?)
         .run()?;
     say(format!(
         "scan --columns trip_id,zone,fare --filter \"{filter}\": {} rows in {:.1?}; {} of {} row groups skipped ({} by bloom filters), {} of {} pages skipped by the page index, {} rows decoded",
@@ -326,12 +340,12 @@ fn bronze(store: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()>
     ))?;
 
     let t = Instant::now();
-    let profile = crate::Scan::new(&path)
+    let profile = strata::Scan::new(&path)
         .columns(&["fare", "distance_km", "zone", "rider_email"])
-        .profile(&crate::ProfileOptions::default())?;
+        .profile(&strata::ProfileOptions::default())?;
     say(format!("profile of 4 columns ({:.1?}):", t.elapsed()))?;
     for c in profile.summary() {
-        let show = |v: Option<crate::Scalar>| v.map(|v| v.to_string()).unwrap_or_default();
+        let show = |v: Option<strata::Scalar>| v.map(|v| v.to_string()).unwrap_or_default();
         let distinct = c
             .distinct
             .map(|d| format!("{}{}", if d.exact { "" } else { "~" }, d.value))
@@ -350,11 +364,11 @@ fn bronze(store: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()>
         ))?;
     }
 
-    let rules = crate::RuleSet::from_toml_str(BRONZE_RULES)?;
+    let rules = strata::RuleSet::from_toml_str(BRONZE_RULES)?;
     let t = Instant::now();
-    let report = crate::Scan::new(&path)
+    let report = strata::Scan::new(&path)
         .columns(&rules.columns())
-        .check(&rules, &crate::CheckOptions::default())?;
+        .check(&rules, &strata::CheckOptions::default())?;
     say(format!(
         "check against {} rules ({:.1?}):",
         rules.rules.len(),
