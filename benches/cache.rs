@@ -33,8 +33,11 @@ use object_store::path::Path as ObjectPath;
 use object_store::throttle::{ThrottleConfig, ThrottledStore};
 use object_store::{ObjectStore, ObjectStoreExt};
 use strata::{
-    BlockCache, BlockCacheOptions, CacheStrategy, LakeConfig, MemoryMetadataCache, ObjectVersion,
-    PlacementRule, RangeFetch, Scan, Store,
+    cache::{BlockCache, BlockCacheOptions, ObjectVersion, RangeFetch},
+    config::{CacheStrategy, PlacementRule},
+    read::MemoryMetadataCache,
+    store::Store,
+    LakeConfig, Scan,
 };
 
 const OBJECTS: usize = 400;

@@ -11,7 +11,9 @@ use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ring::aead::{Aad, LessSafeKey, UnboundKey, AES_256_GCM};
-use strata::{open_envelope, seal_envelope, KeyProvider, KeyRing, DEFAULT_CHUNK_SIZE};
+use strata::crypto::{
+    open as open_envelope, seal as seal_envelope, KeyProvider, KeyRing, DEFAULT_CHUNK_SIZE,
+};
 
 const CHUNK: usize = 1 << 20;
 const OBJECT: usize = 64 << 20;
@@ -109,7 +111,7 @@ fn envelope(c: &mut Criterion) {
 /// (what a caller that keeps the bytes pays), and the zero-copy mmap get for reference.
 fn store_get(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let store = strata::Store::open(&strata::LakeConfig::local(dir.path())).unwrap();
+    let store = strata::store::Store::open(&strata::LakeConfig::local(dir.path())).unwrap();
     let data: Vec<u8> = (0..OBJECT as u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();
@@ -124,16 +126,16 @@ fn store_get(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
     for (key, backend) in [
-        ("plain", strata::AeadBackend::Ring),
-        ("sealed", strata::AeadBackend::AesGcm),
-        ("sealed", strata::AeadBackend::Ring),
+        ("plain", strata::crypto::AeadBackend::Ring),
+        ("sealed", strata::crypto::AeadBackend::AesGcm),
+        ("sealed", strata::crypto::AeadBackend::Ring),
     ] {
         // The backend opens the data key's chunks; the stored bytes are the same either way.
         strata::tuning::set_aead_backend(backend);
         let key = key.to_string();
         let name = match (key.as_str(), backend) {
             ("plain", _) => key.clone(),
-            (_, strata::AeadBackend::Ring) => format!("{key}-ring"),
+            (_, strata::crypto::AeadBackend::Ring) => format!("{key}-ring"),
             _ => format!("{key}-aes-gcm"),
         };
         let key = key.as_str();
@@ -153,7 +155,7 @@ fn store_get(c: &mut Criterion) {
             b.iter(|| black_box(checksum(&store.get(key).unwrap())))
         });
     }
-    strata::tuning::set_aead_backend(strata::AeadBackend::default());
+    strata::tuning::set_aead_backend(strata::crypto::AeadBackend::default());
     group.finish();
 }
 
@@ -183,11 +185,11 @@ fn scan_encrypted_parquet(c: &mut Criterion) {
     // The plaintext file is written as `write_encrypted_parquet` writes, minus encryption:
     // the same writer, zstd 3, the same per-column encodings and page statistics.
     let options = strata::WriteOptions {
-        format: strata::FormatChoice::Parquet,
-        codec: strata::CodecPolicy::Fixed(strata::Codec::Zstd(3)),
+        format: strata::format::FormatChoice::Parquet,
+        codec: strata::format::CodecPolicy::Fixed(strata::format::Codec::Zstd(3)),
         ..strata::WriteOptions::default()
     };
-    strata::write_data(
+    strata::format::write(
         &plain,
         &batch.schema(),
         std::slice::from_ref(&batch),
@@ -195,15 +197,15 @@ fn scan_encrypted_parquet(c: &mut Criterion) {
     )
     .unwrap();
     let sealed = dir.path().join("sealed.parquet");
-    strata::write_encrypted_parquet(
+    strata::format::write_encrypted_parquet(
         &sealed,
         std::slice::from_ref(&batch),
         ring.as_ref(),
-        &strata::ParquetEncryption::uniform("k1"),
+        &strata::crypto::ParquetEncryption::uniform("k1"),
     )
     .unwrap();
     let provider: Arc<dyn KeyProvider> = ring;
-    let keys = strata::ParquetDecryption::from_provider(provider);
+    let keys = strata::crypto::ParquetDecryption::from_provider(provider);
 
     let mut group = c.benchmark_group("scan_parquet_4M_rows");
     group.throughput(Throughput::Bytes((rows * 16) as u64));

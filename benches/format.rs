@@ -27,7 +27,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use strata::{CodecPolicy, WriteOptions};
+use strata::{format::CodecPolicy, WriteOptions};
 
 // The tests' mixed-type table (tests/format_*.rs use it too).
 #[path = "../tests/common/mixed.rs"]
@@ -51,7 +51,7 @@ fn strata_file(dir: &std::path::Path, batches: &[RecordBatch], codec: &str) -> B
         row_group_rows: ROW_GROUP,
         ..WriteOptions::default()
     };
-    strata::write_data(&path, &batches[0].schema(), batches, &options).unwrap();
+    strata::format::write(&path, &batches[0].schema(), batches, &options).unwrap();
     Bytes::from(std::fs::read(path).unwrap())
 }
 
@@ -262,9 +262,15 @@ fn write(c: &mut Criterion) {
         group.bench_function(format!("strata_{name}"), |b| {
             b.iter(|| {
                 black_box(
-                    strata::write_parquet(Vec::new(), &schema, &batches, p.clone(), ROW_GROUP)
-                        .unwrap()
-                        .len(),
+                    strata::format::write_parquet(
+                        Vec::new(),
+                        &schema,
+                        &batches,
+                        p.clone(),
+                        ROW_GROUP,
+                    )
+                    .unwrap()
+                    .len(),
                 )
             })
         });
@@ -279,8 +285,14 @@ fn write(c: &mut Criterion) {
             wall_ns,
             || {
                 black_box(
-                    strata::write_parquet(Vec::new(), &schema, &batches, p.clone(), ROW_GROUP)
-                        .unwrap(),
+                    strata::format::write_parquet(
+                        Vec::new(),
+                        &schema,
+                        &batches,
+                        p.clone(),
+                        ROW_GROUP,
+                    )
+                    .unwrap(),
                 );
             },
             || {

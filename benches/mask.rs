@@ -16,7 +16,9 @@ use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use strata::{Alphabet, DateUnit, DigestEncoding, HashAlgorithm, MaskOp, MemoryKeys, PreparedMask};
+use strata::mask::{
+    Alphabet, DateUnit, DigestEncoding, HashAlgorithm, MaskOp, MemoryKeys, PreparedMask,
+};
 
 const N: usize = 200_000;
 

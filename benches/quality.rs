@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use strata::{profile_batches, ProfileOptions};
+use strata::quality::{profile_batches, ProfileOptions};
 
 const ROWS: usize = 10_000_000;
 

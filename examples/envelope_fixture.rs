@@ -5,7 +5,7 @@
 //! the name `fixtures/<name>`. Make a new fixture directory for a new format; never regenerate
 //! an old one.
 
-use strata::{seal_envelope, KeyProvider, KeyRing};
+use strata::crypto::{seal as seal_envelope, KeyProvider, KeyRing};
 
 fn main() -> strata::Result<()> {
     let dir = std::path::PathBuf::from(

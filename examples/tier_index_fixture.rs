@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use strata::{LakeConfig, LifecycleRule, PutOptions, RunOptions, Store};
+use strata::{config::LifecycleRule, store::Store, LakeConfig, PutOptions, RunOptions};
 
 fn main() -> strata::Result<()> {
     let dir = std::env::args()

@@ -29,6 +29,6 @@
 //! ```
 
 pub use crate::crypto::{aead_backend, set_aead_backend, AeadBackend, AEAD_BACKEND_ENV};
-pub use crate::read::{
-    forget_maps, kept_maps, raise_malloc_thresholds, set_kept_maps, COALESCE_GAP, KEEP_IDLE,
-};
+pub use crate::read::heap::raise_malloc_thresholds;
+pub use crate::read::maps::{forget_maps, kept_maps, set_kept_maps, KEEP_IDLE};
+pub use crate::read::object::COALESCE_GAP;

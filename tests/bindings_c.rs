@@ -150,7 +150,7 @@ fn crypto_swap_phases(
     program: &dyn Fn() -> Command,
     scratch: &Path,
     name: &str,
-    tier: strata::TierConfig,
+    tier: strata::config::TierConfig,
     replaced_ok: bool,
 ) {
     let root = scratch.join(format!("{name}-root"));
@@ -172,7 +172,7 @@ fn crypto_swap_phases(
     raw.put("pii/a", raw.get("pii/b"));
     raw.put("pii/c", first_c);
     phase("attacked");
-    std::fs::remove_file(root.join(strata::INDEX_FILE)).unwrap();
+    std::fs::remove_file(root.join(strata::store::INDEX_FILE)).unwrap();
     phase("rebuilt");
 }
 

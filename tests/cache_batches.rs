@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{config, local_tier, parquet_bytes};
-use strata::{PlacementRule, Scan, Store};
+use strata::{config::PlacementRule, store::Store, Scan};
 
 #[test]
 fn repeated_scans_reuse_decoded_row_groups() {

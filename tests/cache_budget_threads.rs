@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use strata::{BlockCache, BlockCacheOptions, CacheStrategy, ObjectVersion, RangeFetch};
+use strata::{
+    cache::{BlockCache, BlockCacheOptions, ObjectVersion, RangeFetch},
+    config::CacheStrategy,
+};
 
 struct Zeros;
 

@@ -7,7 +7,11 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use common::{config, local_tier};
-use strata::{LifecycleRule, PlacementRule, RunOptions, Store};
+use strata::{
+    config::{LifecycleRule, PlacementRule},
+    store::Store,
+    RunOptions,
+};
 
 const MARKER: &[u8] = b"CACHE-PLAINTEXT-MARKER-91c2";
 
@@ -47,7 +51,7 @@ fn cached_encrypted_objects_stay_ciphertext_on_disk() {
         demote_to: None,
     }];
     cfg.cache.block_size = 64 * 1024;
-    cfg.cache.strategy = strata::CacheStrategy::WriteThrough;
+    cfg.cache.strategy = strata::config::CacheStrategy::WriteThrough;
     let store = Store::open(&cfg).unwrap();
     let mut data = Vec::new();
     while data.len() < 500_000 {

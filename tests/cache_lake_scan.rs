@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{config, local_tier, parquet_bytes};
-use strata::{Expr, PlacementRule, Scan, Store};
+use strata::{config::PlacementRule, store::Store, Expr, Scan};
 
 #[test]
 fn cold_parquet_object_scans_warm_the_second_time() {

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{bytes, config, local_tier};
-use strata::{PlacementRule, Store};
+use strata::{config::PlacementRule, store::Store};
 
 #[test]
 fn invalidation_by_prefix() {

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{local_tier, parquet_bytes, s3_tier};
-use strata::{LakeConfig, PlacementRule, Scan, Store};
+use strata::{config::PlacementRule, store::Store, LakeConfig, Scan};
 
 #[test]
 fn s3_parquet_object_scans_warm_the_second_time() {

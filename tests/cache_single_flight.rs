@@ -6,7 +6,10 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use bytes::Bytes;
-use strata::{BlockCache, BlockCacheOptions, CacheStrategy, ObjectVersion, RangeFetch};
+use strata::{
+    cache::{BlockCache, BlockCacheOptions, ObjectVersion, RangeFetch},
+    config::CacheStrategy,
+};
 
 struct Slow {
     data: Bytes,

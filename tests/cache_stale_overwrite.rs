@@ -3,7 +3,7 @@
 mod common;
 
 use common::{bytes, config, local_tier};
-use strata::{PlacementRule, Store};
+use strata::{config::PlacementRule, store::Store};
 
 fn cold_store(dir: &std::path::Path) -> Store {
     let mut config = config(dir, vec![local_tier("hot"), local_tier("cold")]);

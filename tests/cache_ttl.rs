@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{bytes, config, local_tier};
-use strata::{PlacementRule, Store};
+use strata::{config::PlacementRule, store::Store};
 
 #[test]
 fn blocks_expire_after_their_ttl() {

@@ -137,7 +137,7 @@ fn dry_run_lists_and_changes_nothing() {
 #[test]
 fn a_second_process_is_told_who_holds_the_root() {
     let tmp = tempfile::tempdir().unwrap();
-    let store = strata::Store::open(&strata::LakeConfig::local(tmp.path())).unwrap();
+    let store = strata::store::Store::open(&strata::LakeConfig::local(tmp.path())).unwrap();
     let err = one_line_error(&strata(tmp.path(), &["ls"]));
     assert!(
         err.contains(&format!("pid {}", std::process::id())),

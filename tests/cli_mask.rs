@@ -165,7 +165,7 @@ fn mask_per_role_with_keys_from_the_data_root() {
     assert!(said.contains("made masking key pii version 1"), "{said}");
     assert!(said.contains("masked 3 rows as role analyst"), "{said}");
     // Keys live wrapped beside the key ring, owner-only, with no key material in clear.
-    let keys_file = s.root.join(strata::MASK_KEYS_FILE);
+    let keys_file = s.root.join(strata::mask::MASK_KEYS_FILE);
     let keys_text = std::fs::read_to_string(&keys_file).unwrap();
     assert!(
         keys_text.contains("id = \"pii\"") && keys_text.contains("kek = "),
@@ -406,7 +406,7 @@ fn rotation_then_retokenize() {
     assert_eq!(text(&moved, "phone"), text(&read_parquet(&v1), "phone"));
 
     // Without the masking keys, nothing can be re-tokenized.
-    std::fs::remove_file(s.root.join(strata::MASK_KEYS_FILE)).unwrap();
+    std::fs::remove_file(s.root.join(strata::mask::MASK_KEYS_FILE)).unwrap();
     let err = one_line_error(&s.mask(
         &v1,
         &s.path("v3.parquet"),

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use strata::{ErrorKind, LakeConfig, Store};
+use strata::{store::Store, ErrorKind, LakeConfig};
 
 /// (TOML before the value, key name, accepted values, out-of-range values, garbage, range)
 type Case = (

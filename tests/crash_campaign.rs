@@ -20,7 +20,7 @@ use common::crash::{
     check_root, kill_delay, run_killed, run_timed, say, seed, Allowed, Ending, Found, Rng, Root,
 };
 use common::{bytes, strata_bin};
-use strata::{LakeConfig, Store};
+use strata::{store::Store, LakeConfig};
 
 /// Kills each campaign needs (rounds where the process ended on its own do not count).
 const KILLS: usize = 100;
@@ -429,7 +429,7 @@ fn kill_during_tier_runs() {
 #[test]
 fn kill_during_key_rotations() {
     let root = Root::new("[encryption]\nprefixes = [\"enc/\"]\n");
-    let ring_path = root.config.dir.join(strata::KEYRING_FILE);
+    let ring_path = root.config.dir.join(strata::crypto::KEYRING_FILE);
     let mut allowed = Allowed::new();
     {
         let store = root.store();
@@ -458,7 +458,7 @@ fn kill_during_key_rotations() {
         let killed = kills.strike(&mut root.cli(&["key", "rotate"]));
         let context = kills.context();
         let found = check_root(&root.config, &allowed, &context);
-        let ring = strata::KeyRing::load(&ring_path)
+        let ring = strata::crypto::KeyRing::load(&ring_path)
             .unwrap_or_else(|e| panic!("{context}: the key ring does not load: {e}"));
         let keys: Vec<_> = ring.list();
         let active = keys.iter().find(|k| k.active).map(|k| k.id.clone());
@@ -745,7 +745,7 @@ fn kill_during_compactions() {
         let dir = fresh(kills.round);
         let killed = kills.strike(&mut compact(&dir));
         let context = kills.context();
-        let committed = dir.join(strata::COMPACTION_MANIFEST).exists();
+        let committed = dir.join(strata::format::MANIFEST).exists();
         let files = visible(&dir);
         for (name, data) in &files {
             // Whole or absent: every visible file decodes completely.
@@ -771,9 +771,9 @@ fn kill_during_compactions() {
         );
         assert_eq!(scanned(&dir), all_rows, "{context}: rows after the kill");
         // The next compaction finishes (or redoes) the job and leaves nothing behind.
-        strata::compact(
+        strata::format::compact(
             &dir,
-            &strata::CompactOptions {
+            &strata::format::CompactOptions {
                 write: strata::WriteOptions {
                     target_file_bytes: 1 << 20,
                     codec: "zstd".parse().unwrap(),

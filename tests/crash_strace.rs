@@ -278,7 +278,9 @@ fn a_rotation_killed_in_a_rename_leaves_the_rest_under_the_old_key() {
         );
         kill_in_rename(&root, &log, strace, (after, 3), &context);
         let found = check_root(&root.config, &allowed, &context);
-        let ring = strata::KeyRing::load(&root.config.dir.join(strata::KEYRING_FILE)).unwrap();
+        let ring =
+            strata::crypto::KeyRing::load(&root.config.dir.join(strata::crypto::KEYRING_FILE))
+                .unwrap();
         let active = ring.list().into_iter().find(|k| k.active).unwrap().id;
         // Objects are rotated in key order: two done, the third as the kill left it.
         let done = if after { 3 } else { 2 };
@@ -353,7 +355,7 @@ fn enospc_sweep(
             assert!(n < 200, "{name}: the {syscall} sweep does not end");
             let (root, allowed, before) = fresh();
             let log = root.path("strace.log");
-            let index = root.config.dir.join(strata::INDEX_FILE);
+            let index = root.config.dir.join(strata::store::INDEX_FILE);
             let strace = traced(
                 &root,
                 &log,

@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
-use strata::{open_envelope, EnvelopeHeader, ErrorKind, KeyRing, ENVELOPE_VERSION};
+use strata::{
+    crypto::{open as open_envelope, EnvelopeHeader, KeyRing, ENVELOPE_VERSION},
+    ErrorKind,
+};
 
 const NAMES: [&str; 3] = ["empty", "small", "chunks"];
 

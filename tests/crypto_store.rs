@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 
 use common::{config, local_tier, s3_tier, strata_bin};
-use strata::{ErrorKind, LakeConfig, LifecycleRule, PutOptions, RunOptions, Store};
+use strata::{config::LifecycleRule, store::Store, ErrorKind, LakeConfig, PutOptions, RunOptions};
 
 const MARKER: &[u8] = b"PLAINTEXT-MARKER-7f3a";
 
@@ -58,7 +58,10 @@ fn policy_and_per_call_encryption_leave_no_plaintext_on_disk() {
     let data = secret_data(300_000);
     let info = store.put("secret/a", data.clone()).unwrap();
     assert!(info.key_id.is_some());
-    assert_eq!(info.envelope_version, Some(strata::ENVELOPE_VERSION));
+    assert_eq!(
+        info.envelope_version,
+        Some(strata::crypto::ENVELOPE_VERSION)
+    );
     assert_eq!(info.size, 300_000);
     assert!(info.stored_size > info.size);
     let forced = store
@@ -126,13 +129,13 @@ fn policy_and_per_call_encryption_leave_no_plaintext_on_disk() {
     }
 
     // Reindex recognizes envelopes.
-    std::fs::remove_file(dir.path().join(strata::INDEX_FILE)).unwrap();
+    std::fs::remove_file(dir.path().join(strata::store::INDEX_FILE)).unwrap();
     drop(store);
     let store = Store::open(&cfg).unwrap();
     let stat = store.stat("secret/a").unwrap();
     assert_eq!(
         (stat.size, stat.envelope_version),
-        (300_000, Some(strata::ENVELOPE_VERSION))
+        (300_000, Some(strata::crypto::ENVELOPE_VERSION))
     );
     assert!(store.get("secret/a").unwrap()[..] == data[..]);
 }
@@ -274,7 +277,7 @@ fn the_bucket_holds_only_ciphertext() {
         &data[70_000..70_100]
     );
     // Read the raw object back with a separate client.
-    let strata::TierKind::S3(s3) = &cfg.tiers[1].kind else {
+    let strata::config::TierKind::S3(s3) = &cfg.tiers[1].kind else {
         unreachable!()
     };
     let raw = raw_s3_get(s3, "s3/secret");
@@ -282,7 +285,7 @@ fn the_bucket_holds_only_ciphertext() {
     assert!(!contains(&raw, MARKER), "plaintext in the bucket");
 }
 
-fn raw_s3_get(s3: &strata::S3Config, key: &str) -> Vec<u8> {
+fn raw_s3_get(s3: &strata::config::S3Config, key: &str) -> Vec<u8> {
     use object_store::ObjectStoreExt;
     let store = object_store::aws::AmazonS3Builder::new()
         .with_bucket_name(&s3.bucket)
@@ -327,7 +330,9 @@ fn a_move_into_an_encrypting_tier_seals_the_object() {
     assert_eq!((report.moved, report.failed), (1, 0));
     let stat = store.stat("logs/big").unwrap();
     assert_eq!(stat.tier, "cold");
-    assert!(stat.key_id.is_some() && stat.envelope_version == Some(strata::ENVELOPE_VERSION));
+    assert!(
+        stat.key_id.is_some() && stat.envelope_version == Some(strata::crypto::ENVELOPE_VERSION)
+    );
     assert_eq!(stat.size, 2_000_000);
     assert!(stat.stored_size > stat.size);
     assert_ne!(
@@ -345,7 +350,7 @@ fn a_move_into_an_encrypting_tier_seals_the_object() {
     }
     // The sealed copy survives a rebuild of the index.
     drop(store);
-    std::fs::remove_file(dir.path().join(strata::INDEX_FILE)).unwrap();
+    std::fs::remove_file(dir.path().join(strata::store::INDEX_FILE)).unwrap();
     let store = Store::open(&cfg).unwrap();
     assert!(store.get("logs/big").unwrap()[..] == data[..]);
 }

@@ -14,7 +14,11 @@ mod common;
 use std::sync::Arc;
 
 use common::{cli_err, cli_ok, config, config_file, local_tier, memory_tier, s3_tier, RawTier};
-use strata::{ErrorKind, LakeConfig, Store, TierConfig, INDEX_FILE};
+use strata::{
+    config::TierConfig,
+    store::{Store, INDEX_FILE},
+    ErrorKind, LakeConfig,
+};
 
 /// Same length each, so a swap keeps the size the index records.
 const A: &[u8] = b"alice: card 4111 1111 1111 1111, ssn 078-05-1120";
@@ -104,7 +108,7 @@ fn swap_and_restore(store: Store, raw: &RawTier, kind: Kind, rebuild: impl FnOnc
     assert_eq!(&store.get("pii/b").unwrap()[..], B);
     // A key rotation does not launder them either.
     let ring = store.keyring_path();
-    let mut keys = strata::KeyRing::load(&ring).unwrap();
+    let mut keys = strata::crypto::KeyRing::load(&ring).unwrap();
     let new_id = keys.add_key(Some("second")).unwrap();
     store.set_key_provider(Arc::new(keys));
     let report = store.rotate_keys(&new_id, &|_, _| {}).unwrap();

@@ -4,8 +4,11 @@
 
 use strata::tuning::set_aead_backend;
 use strata::{
-    open_envelope as open_in_memory, open_envelope_to, seal_envelope, AeadBackend, EnvelopeHeader,
-    ErrorKind, KeyProvider, KeyRing, Result,
+    crypto::{
+        open as open_in_memory, open_to as open_envelope_to, seal as seal_envelope, AeadBackend,
+        EnvelopeHeader, KeyProvider, KeyRing,
+    },
+    ErrorKind, Result,
 };
 
 const CHUNK: u32 = 1024;

@@ -14,9 +14,12 @@ use std::path::Path;
 use std::process::Command;
 
 use strata::{
-    compact, inspect, read_encrypted_parquet, read_input, reencode_parquet, rewrite_parquet,
-    CheckOptions, CodecPolicy, CompactOptions, ErrorKind, Lake, ParquetDecryption, ProfileOptions,
-    Result, RuleSet, Scan,
+    crypto::ParquetDecryption,
+    format::{compact, inspect, read_input, reencode_parquet, CodecPolicy, CompactOptions},
+    mask::rewrite_parquet,
+    quality::{CheckOptions, ProfileOptions, RuleSet},
+    read::read_encrypted_parquet,
+    ErrorKind, Lake, Result, Scan,
 };
 
 /// Every route's outcome for `path`: (route, error kind, message), or None for a route that

@@ -12,7 +12,7 @@ use arrow::array::{Array, ArrayRef, DictionaryArray, Int64Array, RecordBatch, St
 use arrow::datatypes::Int32Type;
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
-use strata::{CmpOp, ErrorKind, Expr, Scan};
+use strata::{read::CmpOp, ErrorKind, Expr, Scan};
 
 /// 1,000 rows: id 0..999, name "n<id>" (null where id % 7 == 0), tag a dictionary of 5
 /// strings; row groups of 300, so pruning has several to choose from.
@@ -199,7 +199,7 @@ fn a_hand_built_deep_expr_is_refused_not_overflowed() {
 
 /// The IN list against the same list as `=` terms ORed together, which strata evaluates
 /// value by value: one answer from both.
-fn same_as_ors(path: &Path, column: &str, values: Vec<strata::Literal>) {
+fn same_as_ors(path: &Path, column: &str, values: Vec<strata::read::Literal>) {
     let list = Expr::In {
         column: column.into(),
         values: values.clone(),

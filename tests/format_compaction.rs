@@ -11,7 +11,10 @@ use std::time::Duration;
 use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
-use strata::{CompactOptions, CompactStep, Partitioning, WriteOptions};
+use strata::{
+    format::{CompactOptions, CompactStep, Partitioning},
+    WriteOptions,
+};
 
 /// Every row of the dataset as text, sorted: the multiset a reader sees.
 fn rows(dir: &Path) -> Vec<String> {
@@ -88,14 +91,14 @@ fn small_files(dir: &Path, rows: usize) {
     let step = rows / 8;
     for i in 0..8 {
         let part = table.slice(i * step, step);
-        strata::write_data(dir, &table.schema(), &[part], &options).unwrap();
+        strata::format::write(dir, &table.schema(), &[part], &options).unwrap();
     }
 }
 
 fn assert_clean(dir: &Path) {
     for name in names(dir) {
         assert!(!name.contains(".strata-compact-"), "{name} left behind");
-        assert_ne!(name, strata::COMPACTION_MANIFEST);
+        assert_ne!(name, strata::format::MANIFEST);
     }
 }
 
@@ -108,7 +111,7 @@ fn compaction_keeps_every_row_exactly_once() {
     assert_eq!(before.len(), 40_000);
     let parquet = |d: &Path| names(d).iter().filter(|n| n.ends_with(".parquet")).count();
     assert_eq!(parquet(&dir), 40);
-    let report = strata::compact(&dir, &CompactOptions::default()).unwrap();
+    let report = strata::format::compact(&dir, &CompactOptions::default()).unwrap();
     assert_eq!((report.files_in, report.files_out), (40, 5), "{report:?}");
     assert_eq!(report.rows, 40_000);
     assert_eq!(report.directories, 5);
@@ -117,7 +120,7 @@ fn compaction_keeps_every_row_exactly_once() {
     assert_eq!(rows(&dir), before);
     assert_clean(&dir);
     // Nothing left to do: one file per directory stays as it is.
-    let again = strata::compact(&dir, &CompactOptions::default()).unwrap();
+    let again = strata::format::compact(&dir, &CompactOptions::default()).unwrap();
     assert_eq!(again.files_in, 0);
     assert_eq!(rows(&dir), before);
 
@@ -132,7 +135,7 @@ fn compaction_keeps_every_row_exactly_once() {
         },
         small_file_bytes: Some(1 << 30),
     };
-    let report = strata::compact(&split, &options).unwrap();
+    let report = strata::format::compact(&split, &options).unwrap();
     // Outputs roll over at the target size: more files than directories.
     assert!(report.files_out > report.directories, "{report:?}");
     assert_eq!(rows(&split), rows(&dir));
@@ -155,10 +158,10 @@ fn a_crash_after_any_step_loses_nothing() {
     {
         let dir = tmp.path().join(format!("crash{i}"));
         copy_dir(&base, &dir);
-        strata::compact_until(&dir, &CompactOptions::default(), Some(step)).unwrap();
+        strata::format::compact_until(&dir, &CompactOptions::default(), Some(step)).unwrap();
         // Mid-compaction, a scan sees every row exactly once.
         assert_eq!(rows(&dir), before, "{step:?}: scan mid-compaction");
-        let report = strata::compact(&dir, &CompactOptions::default()).unwrap();
+        let report = strata::format::compact(&dir, &CompactOptions::default()).unwrap();
         assert!(report.recovered, "{step:?}");
         assert_eq!(rows(&dir), before, "{step:?}: after recovery");
         assert_clean(&dir);
@@ -177,11 +180,12 @@ fn a_second_compaction_of_the_same_dataset_is_refused() {
         .open(dir.join("_strata_compaction.lock"))
         .unwrap();
     lock.lock().unwrap();
-    let err = strata::compact(&dir, &CompactOptions::default()).unwrap_err();
+    let err = strata::format::compact(&dir, &CompactOptions::default()).unwrap_err();
     assert_eq!(err.kind(), strata::ErrorKind::Busy, "{err}");
     drop(lock);
-    assert!(strata::compact(&dir, &CompactOptions::default()).is_ok());
-    let err = strata::compact(&tmp.path().join("missing"), &CompactOptions::default()).unwrap_err();
+    assert!(strata::format::compact(&dir, &CompactOptions::default()).is_ok());
+    let err = strata::format::compact(&tmp.path().join("missing"), &CompactOptions::default())
+        .unwrap_err();
     assert_eq!(err.kind(), strata::ErrorKind::NotFound);
 }
 

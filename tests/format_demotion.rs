@@ -10,7 +10,7 @@ use bytes::Bytes;
 use common::{config, local_tier};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
-use strata::{Lake, LifecycleRule, RunOptions};
+use strata::{config::LifecycleRule, Lake, RunOptions};
 
 fn snappy_parquet() -> (Vec<u8>, arrow::array::RecordBatch) {
     let table = common::mixed::mixed_table(50_000, 5).unwrap();

@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use strata::{
-    ErrorKind, Expr, FormatChoice, KeyProvider, KeyRing, Lake, ParquetDecryption,
-    ParquetEncryption, Partitioning, Scan, WriteEncryption, WriteOptions,
+    crypto::{KeyProvider, KeyRing, ParquetDecryption, ParquetEncryption},
+    format::{FormatChoice, Partitioning, WriteEncryption},
+    ErrorKind, Expr, Lake, Scan, WriteOptions,
 };
 
 const MARKER: &str = "MARKER-5d1c-plaintext-must-not-appear";
@@ -68,7 +69,7 @@ fn partitioned_datasets_are_encrypted_file_by_file() {
         )),
         ..WriteOptions::default()
     };
-    let summary = strata::write_data(&dest, &batch().schema(), &[batch()], &options).unwrap();
+    let summary = strata::format::write(&dest, &batch().schema(), &[batch()], &options).unwrap();
     assert_eq!(summary.partitions, 3);
     assert_eq!(summary.rows, 3000);
 
@@ -129,18 +130,19 @@ fn one_encrypted_file_reads_back_with_the_keys_only() {
     let dir = tempfile::tempdir().unwrap();
     let keys = ring(dir.path());
     let path = dir.path().join("one.parquet");
-    strata::write_encrypted_parquet(
+    strata::format::write_encrypted_parquet(
         &path,
         &[batch()],
         keys.as_ref(),
         &ParquetEncryption::uniform("kf"),
     )
     .unwrap();
-    let info = strata::inspect(&path);
+    let info = strata::format::inspect(&path);
     assert!(info.is_err(), "an encrypted footer read without keys");
     let provider: Arc<dyn KeyProvider> = keys;
     let batches =
-        strata::read_encrypted_parquet(&path, &ParquetDecryption::from_provider(provider)).unwrap();
+        strata::read::read_encrypted_parquet(&path, &ParquetDecryption::from_provider(provider))
+            .unwrap();
     assert_eq!(batches, vec![batch()]);
 }
 
@@ -158,7 +160,7 @@ fn ipc_and_unknown_columns_are_refused_before_anything_is_written() {
         ..WriteOptions::default()
     };
     let dest = dir.path().join("out.arrow");
-    let err = strata::write_data(&dest, &batch().schema(), &[batch()], &ipc).unwrap_err();
+    let err = strata::format::write(&dest, &batch().schema(), &[batch()], &ipc).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
     assert!(!dest.exists());
 
@@ -170,7 +172,7 @@ fn ipc_and_unknown_columns_are_refused_before_anything_is_written() {
         ..WriteOptions::default()
     };
     let dest = dir.path().join("out.parquet");
-    let err = strata::write_data(&dest, &batch().schema(), &[batch()], &typo).unwrap_err();
+    let err = strata::format::write(&dest, &batch().schema(), &[batch()], &typo).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
     assert!(err.to_string().contains("nots"), "{err}");
     assert!(!dest.exists());

@@ -11,7 +11,10 @@ use std::process::Command;
 
 use arrow::array::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use strata::{CodecPolicy, DictionaryMode, FormatChoice, PageVersion, Partitioning, WriteOptions};
+use strata::{
+    format::{CodecPolicy, DictionaryMode, FormatChoice, PageVersion, Partitioning},
+    WriteOptions,
+};
 
 const CODECS: [&str; 10] = [
     "none", "snappy", "lz4", "zstd", "zstd:9", "gzip", "auto", "fast", "balanced", "compact",
@@ -82,7 +85,7 @@ fn pyarrow_and_duckdb_read_every_variant_with_identical_contents() {
                     bloom_filter_columns: vec!["session".into()],
                     ..WriteOptions::default()
                 };
-                let summary = strata::write_data(&path, &schema, &batches, &options).unwrap();
+                let summary = strata::format::write(&path, &schema, &batches, &options).unwrap();
                 assert_eq!(summary.rows, 30_000);
                 assert_eq!(summary.files.len(), 1);
                 assert_eq!(read_parquet(&path), table, "{}", path.display());
@@ -96,7 +99,7 @@ fn pyarrow_and_duckdb_read_every_variant_with_identical_contents() {
         sort_by: vec!["country".into(), "id".into()],
         ..WriteOptions::default()
     };
-    strata::write_data(&sorted, &schema, &batches, &options).unwrap();
+    strata::format::write(&sorted, &schema, &batches, &options).unwrap();
     let meta = ParquetRecordBatchReaderBuilder::try_new(File::open(&sorted).unwrap()).unwrap();
     assert_eq!(
         meta.metadata()
@@ -108,8 +111,8 @@ fn pyarrow_and_duckdb_read_every_variant_with_identical_contents() {
     files.push((sorted, "file"));
     // Arrow IPC.
     let ipc = tmp.path().join("table.arrow");
-    let summary = strata::write_data(&ipc, &schema, &batches, &WriteOptions::default()).unwrap();
-    assert_eq!(summary.format, strata::FileFormat::Ipc);
+    let summary = strata::format::write(&ipc, &schema, &batches, &WriteOptions::default()).unwrap();
+    assert_eq!(summary.format, strata::format::FileFormat::Ipc);
     files.push((ipc, "ipc"));
     // A partitioned dataset (by value, with nulls, and by hour) and a multi-file one.
     let partitioned = tmp.path().join("by_country_hour");
@@ -118,7 +121,7 @@ fn pyarrow_and_duckdb_read_every_variant_with_identical_contents() {
         format: FormatChoice::Parquet,
         ..WriteOptions::default()
     };
-    let summary = strata::write_data(&partitioned, &schema, &batches, &options).unwrap();
+    let summary = strata::format::write(&partitioned, &schema, &batches, &options).unwrap();
     assert!(summary.partitions > 20, "{}", summary.partitions);
     assert!(partitioned
         .join("country=__HIVE_DEFAULT_PARTITION__")
@@ -131,10 +134,10 @@ fn pyarrow_and_duckdb_read_every_variant_with_identical_contents() {
     let options = WriteOptions {
         target_file_bytes: 64 * 1024,
         row_group_rows: 2_000,
-        codec: CodecPolicy::Fixed(strata::Codec::Snappy),
+        codec: CodecPolicy::Fixed(strata::format::Codec::Snappy),
         ..WriteOptions::default()
     };
-    let summary = strata::write_data(&multi, &schema, &batches, &options).unwrap();
+    let summary = strata::format::write(&multi, &schema, &batches, &options).unwrap();
     assert!(summary.files.len() > 3, "{}", summary.files.len());
     files.push((multi, "dataset"));
 

@@ -14,8 +14,9 @@ use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray}
 use arrow::datatypes::SchemaRef;
 use common::{config, local_tier, parquet_bytes};
 use strata::{
-    ErrorKind, Expr, KeyRing, Lake, LakeConfig, LifecycleRule, ParquetEncryption, PlacementRule,
-    RunOptions, Scan, ScanFormat, ScanOutput, TierConfig, WriteOptions,
+    config::{LifecycleRule, PlacementRule, TierConfig},
+    crypto::{KeyRing, ParquetEncryption},
+    ErrorKind, Expr, Lake, LakeConfig, RunOptions, Scan, ScanFormat, ScanOutput, WriteOptions,
 };
 
 /// 3,000 sales rows: region (3 values), id, amount.
@@ -76,7 +77,7 @@ fn a_prefix_scans_as_the_dataset_its_objects_make() {
         .all(|f| f.path.to_string_lossy().starts_with("sales/region=")));
     // The same dataset as `strata write --partition-by region` writes it to local files.
     let local = dir.path().join("local/");
-    strata::write_data(&local, &schema, &batches, &options).unwrap();
+    strata::format::write(&local, &schema, &batches, &options).unwrap();
 
     let whole = lake.scan("sales").unwrap().run().unwrap();
     let expected = Scan::new(&local).run().unwrap();
@@ -183,7 +184,8 @@ fn a_cold_object_scans_like_the_original_file_and_strata_scan() {
         .unwrap();
     assert!(cli.status.success(), "{cli:?}");
     let mut csv = Vec::new();
-    strata::write_batches(&mut csv, ScanFormat::Csv, &scanned.schema, &scanned.batches).unwrap();
+    strata::read::write_batches(&mut csv, ScanFormat::Csv, &scanned.schema, &scanned.batches)
+        .unwrap();
     assert_eq!(
         String::from_utf8(csv).unwrap(),
         String::from_utf8(cli.stdout).unwrap()
@@ -261,7 +263,7 @@ fn encrypted_parquet_objects_scan_with_the_lakes_keys() {
     cfg.encryption.prefixes = vec!["sealed/".into()];
     let lake = Lake::open(&cfg).unwrap();
     let key_id = lake.keys().new_key(Some("pq")).unwrap();
-    let ring = KeyRing::load(&dir.path().join(strata::KEYRING_FILE)).unwrap();
+    let ring = KeyRing::load(&dir.path().join(strata::crypto::KEYRING_FILE)).unwrap();
 
     // Parquet modular encryption with a key of the lake's ring, then demoted to the cold tier.
     let batch = notes();
@@ -275,7 +277,7 @@ fn encrypted_parquet_objects_scan_with_the_lakes_keys() {
     w.write(&batch).unwrap();
     w.close().unwrap();
     let encrypted = dir.path().join("notes.enc.parquet");
-    strata::write_encrypted_parquet(
+    strata::format::write_encrypted_parquet(
         &encrypted,
         std::slice::from_ref(&batch),
         &ring,
@@ -401,7 +403,7 @@ fn objects_are_written_through_the_format_writer() {
         let kv = meta.file_metadata().key_value_metadata().unwrap();
         let recorded = kv
             .iter()
-            .find(|kv| kv.key == strata::metadata_keys::CODEC_POLICY)
+            .find(|kv| kv.key == strata::format::metadata_keys::CODEC_POLICY)
             .and_then(|kv| kv.value.clone());
         assert_eq!(recorded.as_deref(), Some(policy), "{key}");
         assert_eq!(

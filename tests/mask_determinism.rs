@@ -2,7 +2,7 @@
 //! pinned), and a different key gives different outputs.
 
 use arrow::array::{ArrayRef, AsArray, StringArray};
-use strata::{mask_array, Alphabet, DigestEncoding, HashAlgorithm, MaskOp, MemoryKeys};
+use strata::mask::{mask_array, Alphabet, DigestEncoding, HashAlgorithm, MaskOp, MemoryKeys};
 
 fn keys(byte: u8) -> MemoryKeys {
     MemoryKeys::new().with("k1", 2, [byte; 32]).unwrap()

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, StringArray};
-use strata::{detokenize, mask_array, Alphabet, MaskOp, MemoryKeys};
+use strata::mask::{detokenize, mask_array, Alphabet, MaskOp, MemoryKeys};
 
 const K128: &str = "2B7E151628AED2A6ABF7158809CF4F3C";
 const K192: &str = "2B7E151628AED2A6ABF7158809CF4F3CEF4359D8D580AA4F";

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, LargeStringArray, StringArray, StringViewArray};
 use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer};
-use strata::{mask_array, MaskOp, MemoryKeys};
+use strata::mask::{mask_array, MaskOp, MemoryKeys};
 
 fn ops() -> Vec<MaskOp> {
     vec![

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, LargeStringArray, StringArray, StringViewArray};
 use arrow::datatypes::DataType;
-use strata::{mask_array, Alphabet, DigestEncoding, HashAlgorithm, MaskOp, MemoryKeys};
+use strata::mask::{mask_array, Alphabet, DigestEncoding, HashAlgorithm, MaskOp, MemoryKeys};
 
 fn text_ops() -> Vec<MaskOp> {
     vec![
@@ -163,7 +163,7 @@ fn numbers_and_dates_where_they_make_sense() {
     let out = mask_array(
         &dates,
         &MaskOp::DateTruncate {
-            unit: strata::DateUnit::Year,
+            unit: strata::mask::DateUnit::Year,
         },
         &keys,
     )

@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::Schema;
-use strata::{ErrorKind, MaskPolicy, MemoryKeys, MissingColumns};
+use strata::{
+    mask::{MaskPolicy, MemoryKeys, MissingColumns},
+    ErrorKind,
+};
 
 fn batch() -> RecordBatch {
     let ids: ArrayRef = Arc::new(Int64Array::from(vec![1, 2]));

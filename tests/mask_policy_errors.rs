@@ -1,7 +1,7 @@
 //! Bad policy files give one-line errors naming the line and the field, never panics.
 
 use proptest::prelude::*;
-use strata::{ErrorKind, MaskPolicy};
+use strata::{mask::MaskPolicy, ErrorKind};
 
 fn error_of(text: &str) -> String {
     let err = MaskPolicy::from_toml_str(text).unwrap_err();

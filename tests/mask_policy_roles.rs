@@ -6,7 +6,10 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, Date32Array, Int32Array, StringArray};
 use arrow::datatypes::{Date32Type, Int32Type};
 use arrow::record_batch::RecordBatch;
-use strata::{ColumnAccess, ErrorKind, MaskPolicy, MemoryKeys};
+use strata::{
+    mask::{ColumnAccess, MaskPolicy, MemoryKeys},
+    ErrorKind,
+};
 
 const POLICY: &str = r#"
 on_denied = "drop"

@@ -7,7 +7,7 @@ use arrow::array::{Array, ArrayRef, AsArray, Date32Array, Int64Array, StringArra
 use arrow::datatypes::{Date32Type, Int64Type};
 use arrow::record_batch::RecordBatch;
 use proptest::prelude::*;
-use strata::{
+use strata::mask::{
     detokenize, mask_array, Alphabet, DateUnit, DigestEncoding, HashAlgorithm, MaskOp, MemoryKeys,
     PreparedMask,
 };

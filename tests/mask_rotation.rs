@@ -3,8 +3,11 @@
 
 use arrow::array::{Array, AsArray, StringArray};
 use strata::{
-    detokenize, mask_array, retokenize, Alphabet, DigestEncoding, ErrorKind, HashAlgorithm, MaskOp,
-    MemoryKeys,
+    mask::{
+        detokenize, mask_array, retokenize, Alphabet, DigestEncoding, HashAlgorithm, MaskOp,
+        MemoryKeys,
+    },
+    ErrorKind,
 };
 
 #[test]

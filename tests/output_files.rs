@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
-use strata::{AtomicFile, ErrorKind, KeyRing};
+use strata::{crypto::KeyRing, AtomicFile, ErrorKind};
 
 fn write_all(target: &Path, bytes: &[u8]) -> strata::Result<()> {
     let mut f = AtomicFile::create(target)?;

@@ -9,7 +9,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use strata::{CompactOptions, CompactStep, ErrorKind};
+use strata::{
+    format::{CompactOptions, CompactStep},
+    ErrorKind,
+};
 
 /// A dataset directory of three small Parquet files with ids 0..100, 0..200 and 0..300.
 fn dataset(dir: &Path) {
@@ -59,7 +62,7 @@ fn names(dir: &Path) -> Vec<String> {
 
 /// The (staged, final) pairs of the committed manifest in `dir`.
 fn manifest_outputs(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
-    let text = std::fs::read(dir.join(strata::COMPACTION_MANIFEST)).unwrap();
+    let text = std::fs::read(dir.join(strata::format::MANIFEST)).unwrap();
     let m: serde_json::Value = serde_json::from_slice(&text).unwrap();
     m["outputs"]
         .as_array()
@@ -93,7 +96,7 @@ fn is_output_name(name: &str) -> bool {
 fn assert_clean(dir: &Path) {
     for name in names(dir) {
         assert!(!name.contains(".strata-compact-"), "{name} left behind");
-        assert_ne!(name, strata::COMPACTION_MANIFEST);
+        assert_ne!(name, strata::format::MANIFEST);
     }
 }
 
@@ -109,7 +112,7 @@ fn compaction_never_renames_over_what_holds_an_output_name() {
     for planted in ["file", "symlink", "fifo"] {
         let dir = tmp.path().join(planted);
         dataset(&dir);
-        strata::compact_until(
+        strata::format::compact_until(
             &dir,
             &CompactOptions::default(),
             Some(CompactStep::ManifestCommitted),
@@ -137,7 +140,7 @@ fn compaction_never_renames_over_what_holds_an_output_name() {
                 assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
             }
         }
-        let err = strata::compact(&dir, &CompactOptions::default()).unwrap_err();
+        let err = strata::format::compact(&dir, &CompactOptions::default()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{planted}: {err}");
         assert!(err.to_string().contains("move it away"), "{planted}: {err}");
         let meta = std::fs::symlink_metadata(fin).unwrap();
@@ -148,12 +151,12 @@ fn compaction_never_renames_over_what_holds_an_output_name() {
         }
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
         assert!(staged.is_file(), "{planted}: the staged output must stay");
-        assert!(dir.join(strata::COMPACTION_MANIFEST).is_file());
+        assert!(dir.join(strata::format::MANIFEST).is_file());
 
         // Once it is moved away, the next compaction finishes the swap with every row once.
         std::fs::remove_file(fin).unwrap();
         assert_eq!(ids(&dir), expected_ids(), "{planted}: mid-compaction");
-        let report = strata::compact(&dir, &CompactOptions::default()).unwrap();
+        let report = strata::format::compact(&dir, &CompactOptions::default()).unwrap();
         assert!(report.recovered);
         assert_eq!(ids(&dir), expected_ids(), "{planted}: after recovery");
         assert!(fin.is_file());
@@ -166,7 +169,7 @@ fn a_crash_between_link_and_unlink_is_finished() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("d");
     dataset(&dir);
-    strata::compact_until(
+    strata::format::compact_until(
         &dir,
         &CompactOptions::default(),
         Some(CompactStep::ManifestCommitted),
@@ -177,7 +180,7 @@ fn a_crash_between_link_and_unlink_is_finished() {
     for (staged, fin) in manifest_outputs(&dir) {
         std::fs::hard_link(&staged, &fin).unwrap();
     }
-    let report = strata::compact(&dir, &CompactOptions::default()).unwrap();
+    let report = strata::format::compact(&dir, &CompactOptions::default()).unwrap();
     assert!(report.recovered);
     assert_eq!(ids(&dir), expected_ids());
     assert_clean(&dir);
@@ -205,11 +208,11 @@ fn a_manifest_pointing_outside_the_dataset_is_refused() {
         let dir = tmp.path().join(format!("d{i}"));
         dataset(&dir);
         std::fs::write(
-            dir.join(strata::COMPACTION_MANIFEST),
+            dir.join(strata::format::MANIFEST),
             serde_json::to_vec(manifest).unwrap(),
         )
         .unwrap();
-        let err = strata::compact(&dir, &CompactOptions::default()).unwrap_err();
+        let err = strata::format::compact(&dir, &CompactOptions::default()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Corrupt, "{i}: {err}");
         assert!(err.to_string().contains("not acting on it"), "{i}: {err}");
         // A scan refuses it too, rather than reading or skipping files it names.
@@ -234,18 +237,18 @@ fn links_are_never_inputs_nor_written_through() {
     // A lock or a manifest that is a link (here to nothing yet) is refused, not followed.
     let lock_target = tmp.path().join("lock-target");
     std::os::unix::fs::symlink(&lock_target, dir.join("_strata_compaction.lock")).unwrap();
-    assert!(strata::compact(&dir, &CompactOptions::default()).is_err());
+    assert!(strata::format::compact(&dir, &CompactOptions::default()).is_err());
     assert!(!lock_target.exists());
     std::fs::remove_file(dir.join("_strata_compaction.lock")).unwrap();
     let manifest_target = tmp.path().join("manifest-target");
-    std::os::unix::fs::symlink(&manifest_target, dir.join(strata::COMPACTION_MANIFEST)).unwrap();
-    let err = strata::compact(&dir, &CompactOptions::default()).unwrap_err();
+    std::os::unix::fs::symlink(&manifest_target, dir.join(strata::format::MANIFEST)).unwrap();
+    let err = strata::format::compact(&dir, &CompactOptions::default()).unwrap_err();
     assert!(err.to_string().contains("manifest"), "{err}");
     assert!(!manifest_target.exists());
-    std::fs::remove_file(dir.join(strata::COMPACTION_MANIFEST)).unwrap();
+    std::fs::remove_file(dir.join(strata::format::MANIFEST)).unwrap();
 
     // The link is neither read into the output nor deleted; the foreign directory stays.
-    let report = strata::compact(&dir, &CompactOptions::default()).unwrap();
+    let report = strata::format::compact(&dir, &CompactOptions::default()).unwrap();
     assert_eq!((report.files_in, report.files_out), (3, 1), "{report:?}");
     assert_eq!(report.rows, 600);
     assert!(std::fs::symlink_metadata(&linked)

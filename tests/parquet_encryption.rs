@@ -6,8 +6,10 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Int64Array, StringArray};
 use arrow::record_batch::RecordBatch;
 use strata::{
-    read_encrypted_parquet, write_encrypted_parquet, ErrorKind, KeyProvider, KeyRing,
-    ParquetDecryption, ParquetEncryption,
+    crypto::{KeyProvider, KeyRing, ParquetDecryption, ParquetEncryption},
+    format::write_encrypted_parquet,
+    read::read_encrypted_parquet,
+    ErrorKind,
 };
 
 const MARKER: &str = "MARKER-7f3a-plaintext-must-not-appear";

@@ -15,8 +15,9 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Int64Array, StringArray};
 use arrow::record_batch::RecordBatch;
 use strata::{
-    read_encrypted_parquet, write_encrypted_parquet, KeyProvider, KeyRing, ParquetDecryption,
-    ParquetEncryption,
+    crypto::{KeyProvider, KeyRing, ParquetDecryption, ParquetEncryption},
+    format::write_encrypted_parquet,
+    read::read_encrypted_parquet,
 };
 
 const KMS: &str = r#"

@@ -7,7 +7,7 @@ mod common;
 use std::io::Write;
 use std::path::PathBuf;
 
-use strata::{read_encrypted_parquet, ErrorKind, ParquetDecryption};
+use strata::{crypto::ParquetDecryption, read::read_encrypted_parquet, ErrorKind};
 
 /// Files that cannot be read, and the kind of error they must give.
 const UNREADABLE: &[(&str, ErrorKind, &str)] = &[

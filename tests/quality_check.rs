@@ -9,7 +9,7 @@ use arrow::array::{
     ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
 };
 use proptest::prelude::*;
-use strata::{check_batches, CheckOptions, QualityReport, RuleSet, Severity};
+use strata::quality::{check_batches, CheckOptions, QualityReport, RuleSet, Severity};
 
 const DAY_MS: i64 = 86_400_000;
 const NOW_MS: i64 = 20_000 * DAY_MS;

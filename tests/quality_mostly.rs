@@ -7,7 +7,10 @@
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
-use strata::{check_batches, CheckOptions, ErrorKind, Rule, RuleKind, RuleSet};
+use strata::{
+    quality::{check_batches, CheckOptions, Rule, RuleKind, RuleSet},
+    ErrorKind,
+};
 
 const ROWS: usize = 1000;
 

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use strata::{profile_batches, ProfileOptions, Scalar};
+use strata::quality::{profile_batches, ProfileOptions, Scalar};
 
 fn data() -> (RecordBatch, String) {
     let n = 5000i64;

@@ -9,7 +9,9 @@ use arrow::array::{
     StringArray,
 };
 use proptest::prelude::*;
-use strata::{profile_array, profile_batches, InferredType, ProfileOptions, Scalar, TableProfile};
+use strata::quality::{
+    profile_array, profile_batches, InferredType, ProfileOptions, Scalar, TableProfile,
+};
 
 fn table() -> RecordBatch {
     let ints: ArrayRef = Arc::new(Int64Array::from(vec![

@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use parquet::arrow::ArrowWriter;
-use strata::{check_batches, CheckOptions, ErrorKind, Expr, RuleSet, Scan};
+use strata::{
+    quality::{check_batches, CheckOptions, RuleSet},
+    ErrorKind, Expr, Scan,
+};
 
 const RULES: &str = r#"
 [[rules]]

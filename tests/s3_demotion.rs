@@ -6,7 +6,11 @@ mod common;
 use std::process::Command;
 
 use common::{bytes, local_tier, s3_env, s3_tier, skip, strata_bin};
-use strata::{LakeConfig, LifecycleRule, Store, TierKind};
+use strata::{
+    config::{LifecycleRule, TierKind},
+    store::Store,
+    LakeConfig,
+};
 
 #[test]
 fn demotion_lands_in_the_bucket_and_reads_back() {

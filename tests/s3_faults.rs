@@ -22,7 +22,9 @@ use std::time::Duration;
 use common::{bytes, config, local_tier, memory_tier, s3_tier};
 use faulty_store::{Faults, Rates};
 use strata::{
-    ErrorKind, LakeConfig, LifecycleRule, PlacementRule, RetryConfig, RunOptions, Store, TierConfig,
+    config::{LifecycleRule, PlacementRule, RetryConfig, TierConfig},
+    store::Store,
+    ErrorKind, LakeConfig, RunOptions,
 };
 
 /// The faulty tier's name: every failure must name it.
@@ -369,7 +371,7 @@ fn run_workload(remote: TierConfig, seed: u64, steps: u64, persistent: bool) {
     eprintln!("fault seed {seed} ({REMOTE} tier {:?})", remote.kind);
     let dir = tempfile::tempdir().unwrap();
     let prefix = match &remote.kind {
-        strata::TierKind::S3(s3) => s3.prefix.clone(),
+        strata::config::TierKind::S3(s3) => s3.prefix.clone(),
         _ => None,
     };
     let cfg = lake(dir.path(), remote);
@@ -464,7 +466,7 @@ fn s3_tier_under_faults_loses_nothing() {
     };
     for seed in seeds(1) {
         let mut remote = remote.clone();
-        if let strata::TierKind::S3(s3) = &mut remote.kind {
+        if let strata::config::TierKind::S3(s3) = &mut remote.kind {
             s3.prefix = s3.prefix.take().map(|p| format!("{p}-{seed}"));
         }
         run_workload(remote, seed, 200, true);

@@ -1,6 +1,6 @@
 //! The filter syntax: what it accepts, and errors that name the bad token and its position.
 
-use strata::{CmpOp, ErrorKind, Expr};
+use strata::{read::CmpOp, ErrorKind, Expr};
 
 #[test]
 fn parses_the_issue_example() {

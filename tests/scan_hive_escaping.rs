@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
 use parquet::arrow::ArrowWriter;
-use strata::{ErrorKind, Expr, Partitioning, Scan, WriteOptions};
+use strata::{format::Partitioning, ErrorKind, Expr, Scan, WriteOptions};
 
 /// The awkward values: separators, escapes, spaces, non-ASCII, dots, empty, and a null.
 const VALUES: &[Option<&str>] = &[
@@ -173,7 +173,7 @@ fn strata_writes_what_it_scans_back() {
         partitioning: Some(Partitioning::from_str("c").unwrap()),
         ..WriteOptions::default()
     };
-    strata::write_data(dir.path(), &batch.schema(), &[batch], &options).unwrap();
+    strata::format::write(dir.path(), &batch.schema(), &[batch], &options).unwrap();
     assert!(dir.path().join("c=a%2Fb").is_dir());
     assert!(dir.path().join("c=100%25").is_dir());
     assert_eq!(rows(dir.path(), None), original());
@@ -200,7 +200,7 @@ fn pyarrow_and_strata_agree_both_ways() {
         partitioning: Some(Partitioning::from_str("c").unwrap()),
         ..WriteOptions::default()
     };
-    strata::write_data(&by_strata, &batch.schema(), &[batch], &options).unwrap();
+    strata::format::write(&by_strata, &batch.schema(), &[batch], &options).unwrap();
 
     let values: Vec<String> = VALUES
         .iter()

@@ -8,7 +8,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use strata::{EnvKeyProvider, KeyProvider, KeyRing, LakeConfig, MaskKeyRing, MASK_KEYS_FILE};
+use strata::{
+    crypto::{EnvKeyProvider, KeyProvider, KeyRing},
+    mask::{MaskKeyRing, MASK_KEYS_FILE},
+    LakeConfig,
+};
 
 /// Bytes that break TOML in different ways.
 const JUNK: [&str; 12] = [

@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::crash::Rng;
-use strata::{LakeConfig, Store};
+use strata::{store::Store, LakeConfig};
 
 const KEYS: usize = 8;
 const THREADS: u32 = 16;

@@ -3,7 +3,11 @@
 mod common;
 
 use common::{bytes, config, local_tier, memory_tier, s3_tier};
-use strata::{ErrorKind, LakeConfig, LifecycleRule, RunOptions, Store, TierConfig};
+use strata::{
+    config::{LifecycleRule, TierConfig},
+    store::Store,
+    ErrorKind, LakeConfig, RunOptions,
+};
 
 /// Everything a single tier must do, run with `tier` as the only tier.
 fn conformance(tier: TierConfig) {

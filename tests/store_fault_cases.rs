@@ -12,7 +12,11 @@ use std::time::Duration;
 
 use common::{bytes, config, local_tier, memory_tier, s3_tier};
 use faulty_store::{Fault, Faults, Rates};
-use strata::{LakeConfig, LifecycleRule, PlacementRule, RunOptions, Store, TierConfig};
+use strata::{
+    config::{LifecycleRule, PlacementRule, TierConfig},
+    store::Store,
+    LakeConfig, RunOptions,
+};
 
 const REMOTE: &str = "remote";
 
@@ -243,7 +247,7 @@ fn s3_errors_are_one_line() {
     let Some(mut remote) = s3_tier(REMOTE, "one-line") else {
         return;
     };
-    if let strata::TierKind::S3(s3) = &mut remote.kind {
+    if let strata::config::TierKind::S3(s3) = &mut remote.kind {
         s3.bucket = "no-such-bucket-for-strata".into();
     }
     let dir = tempfile::tempdir().unwrap();

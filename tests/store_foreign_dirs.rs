@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::{cli_err, config, config_file, local_tier, local_tier_at, snapshot};
-use strata::{ErrorKind, LakeConfig, Store};
+use strata::{store::Store, ErrorKind, LakeConfig};
 
 /// A directory of someone's files, names like object_store's staging files included.
 fn someones_files(dir: &Path) {

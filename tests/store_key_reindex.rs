@@ -11,7 +11,10 @@ use std::collections::BTreeSet;
 
 use common::{cli_ok, config, config_file, local_tier, memory_tier, s3_tier};
 use proptest::prelude::*;
-use strata::{validate_key, Store, TierConfig, TierKind, INDEX_FILE};
+use strata::{
+    config::{TierConfig, TierKind},
+    store::{validate_key, Store, INDEX_FILE},
+};
 
 /// Characters the issue names, and other punctuation.
 const RESERVED: &[char] = &[

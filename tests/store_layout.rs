@@ -15,7 +15,9 @@ use common::{
     snapshot,
 };
 use strata::{
-    ErrorKind, LakeConfig, LifecycleRule, RunOptions, S3Config, Store, TierConfig, TierKind,
+    config::{LifecycleRule, S3Config, TierConfig, TierKind},
+    store::Store,
+    ErrorKind, LakeConfig, RunOptions,
 };
 
 fn s3_at(name: &str, bucket: &str, prefix: Option<&str>) -> TierConfig {

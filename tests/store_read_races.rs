@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{config, local_tier, memory_tier, s3_tier};
-use strata::{PutOptions, Store, TierConfig};
+use strata::{config::TierConfig, store::Store, PutOptions};
 
 /// Version `n` of the object: its length alternates between 1,000 and 100,000 bytes, and every
 /// byte says which version it belongs to, so a torn read cannot pass for a whole one.

@@ -11,7 +11,11 @@ use std::time::{Duration, Instant};
 
 use common::{bytes, config, local_tier, memory_tier, s3_tier};
 use faulty_store::{Faults, Rates};
-use strata::{LakeConfig, PlacementRule, RetryConfig, RunOptions, Store, TierConfig};
+use strata::{
+    config::{PlacementRule, RetryConfig, TierConfig},
+    store::Store,
+    LakeConfig, RunOptions,
+};
 
 const REMOTE: &str = "remote";
 /// Lowest multipart threshold the config accepts.
@@ -26,7 +30,7 @@ fn lake(dir: &std::path::Path, remote: TierConfig) -> LakeConfig {
         max_size: None,
         tier: REMOTE.into(),
     }];
-    cfg.lifecycle = vec![strata::LifecycleRule {
+    cfg.lifecycle = vec![strata::config::LifecycleRule {
         prefix: String::new(),
         demote_after_age: Some(Duration::ZERO),
         demote_after_idle: None,
@@ -213,7 +217,7 @@ fn s3_endpoint_is_bounded(kind: Endpoint) {
     }
     cfg.tiers[1] = TierConfig {
         name: REMOTE.into(),
-        kind: strata::TierKind::S3(strata::S3Config {
+        kind: strata::config::TierKind::S3(strata::config::S3Config {
             bucket: "nowhere".into(),
             endpoint: Some(endpoint.clone()),
             region: Some("us-east-1".into()),

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{cli, cli_err, cli_ok, config, config_file, local_tier, local_tier_at, snapshot};
-use strata::{LakeConfig, LifecycleRule, RunOptions, Store};
+use strata::{config::LifecycleRule, store::Store, LakeConfig, RunOptions};
 
 const OUTSIDE_SECRET: &[u8] = b"outside secret";
 const OUTSIDE_FILE: &[u8] = b"outside file";

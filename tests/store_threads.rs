@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{bytes, config, local_tier};
-use strata::{ErrorKind, LifecycleRule, RunOptions, Store};
+use strata::{config::LifecycleRule, store::Store, ErrorKind, RunOptions};
 
 #[test]
 fn many_threads_share_one_store() {

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{bytes, strata_bin};
-use strata::{LakeConfig, RunOptions, Store};
+use strata::{store::Store, LakeConfig, RunOptions};
 
 const OBJECTS: usize = 1000;
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{bytes, config, local_tier, strata_bin};
-use strata::{ErrorKind, LakeConfig, Store};
+use strata::{store::Store, ErrorKind, LakeConfig};
 
 const OBJECTS: usize = 40;
 
@@ -67,7 +67,7 @@ fn rebuild_and_check(cfg: &LakeConfig) {
 fn damage_each(name: &str, mut damage: impl FnMut(&[u8], usize) -> Option<Vec<u8>>) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = populated(dir.path());
-    let index = dir.path().join(strata::INDEX_FILE);
+    let index = dir.path().join(strata::store::INDEX_FILE);
     let pristine = std::fs::read(&index).unwrap();
     let mut cases = 0;
     for case in 0.. {
@@ -140,7 +140,7 @@ fn cli_reindex_recovers_a_damaged_index() {
         let store = Store::open(&cfg).unwrap();
         store.put("a/b", b"kept".to_vec()).unwrap();
     }
-    let index = root.join(strata::INDEX_FILE);
+    let index = root.join(strata::store::INDEX_FILE);
     let mut bytes = std::fs::read(&index).unwrap();
     for b in bytes.iter_mut().take(4096) {
         *b = !*b;

@@ -2,7 +2,10 @@
 //! by `examples/tier_index_fixture.rs`) still open and read. Later versions must keep these
 //! tests.
 
-use strata::{LakeConfig, RunOptions, Store, TIER_INDEX_FORMAT};
+use strata::{
+    store::{Store, TIER_INDEX_FORMAT},
+    LakeConfig, RunOptions,
+};
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();

@@ -7,8 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use common::{config, local_tier, memory_tier};
 use strata::{
-    ActionKind, ErrorKind, LakeConfig, LifecycleRule, PlacementRule, RetentionRule, RunOptions,
-    S3Config, Store, TierConfig, TierKind,
+    config::{LifecycleRule, PlacementRule, RetentionRule, S3Config, TierConfig, TierKind},
+    store::{ActionKind, Store},
+    ErrorKind, LakeConfig, RunOptions,
 };
 
 fn rule(prefix: &str) -> LifecycleRule {

@@ -5,7 +5,10 @@ mod common;
 use std::process::Command;
 
 use common::{bytes, config, local_tier, strata_bin};
-use strata::{ErrorKind, RunOptions, Store, INDEX_FILE};
+use strata::{
+    store::{Store, INDEX_FILE},
+    ErrorKind, RunOptions,
+};
 
 #[test]
 fn deleted_index_is_rebuilt_on_open() {
@@ -21,7 +24,7 @@ fn deleted_index_is_rebuilt_on_open() {
         }
         // Put some in the cold tier so the rebuild sees both.
         let mut lifecycle = cfg.clone();
-        lifecycle.lifecycle = vec![strata::LifecycleRule {
+        lifecycle.lifecycle = vec![strata::config::LifecycleRule {
             prefix: "k/1".into(),
             demote_after_age: Some(std::time::Duration::ZERO),
             demote_after_idle: None,
@@ -97,7 +100,7 @@ fn corrupt_index_is_an_error_until_reindex() {
 fn opening_removes_only_staging_files_strata_made() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = common::config(dir.path(), vec![common::local_tier("hot")]);
-    let store = strata::Store::open(&cfg).unwrap();
+    let store = strata::store::Store::open(&cfg).unwrap();
     store.put("a/b", b"kept".to_vec()).unwrap();
     let file = store.local_file("a/b").unwrap();
     drop(store);
@@ -113,7 +116,7 @@ fn opening_removes_only_staging_files_strata_made() {
     for f in &users {
         std::fs::write(f, b"mine").unwrap();
     }
-    let store = strata::Store::open(&cfg).unwrap();
+    let store = strata::store::Store::open(&cfg).unwrap();
     assert!(!leftover.exists(), "the leftover staging file is gone");
     for f in &users {
         assert_eq!(std::fs::read(f).unwrap(), b"mine", "{f:?} was touched");

@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use strata::{open_envelope, seal_envelope, EnvelopeHeader, KeyRing};
+use strata::crypto::{open as open_envelope, seal as seal_envelope, EnvelopeHeader, KeyRing};
 
 fn ring() -> &'static (tempfile::TempDir, KeyRing, Vec<u8>) {
     static RING: OnceLock<(tempfile::TempDir, KeyRing, Vec<u8>)> = OnceLock::new();

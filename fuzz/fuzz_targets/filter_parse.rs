@@ -18,9 +18,9 @@ fn sample() -> Option<&'static PathBuf> {
         let csv = dir.path().join("sample.csv");
         let rows = "a,b,c,d\n1,x,1.5,true\n2,,NaN,false\n-3,xyz,-0.0,true\n40,abc,2e10,\n";
         std::fs::write(&csv, rows).ok()?;
-        let (schema, batches) = strata::read_input(&csv, None).ok()?;
+        let (schema, batches) = strata::format::read_input(&csv, None).ok()?;
         let file = dir.path().join("sample.parquet");
-        strata::write_data(&file, &schema, &batches, &WriteOptions::default()).ok()?;
+        strata::format::write(&file, &schema, &batches, &WriteOptions::default()).ok()?;
         Some((dir, file))
     })
     .as_ref()

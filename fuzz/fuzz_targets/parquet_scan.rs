@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use libfuzzer_sys::fuzz_target;
-use strata::{Expr, MemoryMetadataCache, Scan};
+use strata::{read::MemoryMetadataCache, Expr, Scan};
 
 /// libfuzzer-sys aborts on every panic, even one caught. strata's contract is narrower and is
 /// what this target checks: no panic escapes a scan. Panics inside the parquet and arrow crates
@@ -28,7 +28,10 @@ fuzz_target!(|data: &[u8]| {
     let path = file.path();
     // A private cache: a shared one would hand one input's footer to the next file version.
     let cache = std::sync::Arc::new(MemoryMetadataCache::new(1));
-    let _ = Scan::new(path).metadata_cache(cache.clone()).limit(10_000).run();
+    let _ = Scan::new(path)
+        .metadata_cache(cache.clone())
+        .limit(10_000)
+        .run();
     let _ = Scan::new(path)
         .metadata_cache(cache)
         .no_mmap(true)

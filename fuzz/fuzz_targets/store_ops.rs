@@ -6,7 +6,11 @@ use std::collections::BTreeMap;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use strata::{ErrorKind, LakeConfig, LifecycleRule, RunOptions, Store, TierConfig, TierKind};
+use strata::{
+    config::{LifecycleRule, TierConfig, TierKind},
+    store::Store,
+    ErrorKind, LakeConfig, RunOptions,
+};
 
 #[derive(Arbitrary, Debug)]
 enum Op {
@@ -28,8 +32,14 @@ fuzz_target!(|ops: Vec<Op>| {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = LakeConfig::local(dir.path());
     config.tiers = vec![
-        TierConfig { name: "hot".into(), kind: TierKind::Local { path: None } },
-        TierConfig { name: "cold".into(), kind: TierKind::Memory },
+        TierConfig {
+            name: "hot".into(),
+            kind: TierKind::Local { path: None },
+        },
+        TierConfig {
+            name: "cold".into(),
+            kind: TierKind::Memory,
+        },
     ];
     config.retention.clear();
     config.lifecycle = vec![LifecycleRule {
@@ -56,7 +66,9 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::Range { key: k, start, end } => {
                 let (start, end) = (start.min(end) as u64, start.max(end) as u64);
                 match (model.get(&key(k)), store.get_range(&key(k), start..end)) {
-                    (Some(want), Ok(got)) => assert_eq!(&got[..], &want[start as usize..end as usize]),
+                    (Some(want), Ok(got)) => {
+                        assert_eq!(&got[..], &want[start as usize..end as usize])
+                    }
                     (Some(want), Err(e)) => {
                         assert!(end > want.len() as u64);
                         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
@@ -90,14 +102,21 @@ fuzz_target!(|ops: Vec<Op>| {
                 }
             }
             Op::TierRun => {
-                let report = store.run_tiers(&RunOptions::default(), &|_, _| {}).expect("run");
+                let report = store
+                    .run_tiers(&RunOptions::default(), &|_, _| {})
+                    .expect("run");
                 assert_eq!(report.failed, 0);
             }
             Op::Reindex => {
                 store.reindex().expect("reindex");
             }
         }
-        let listed: Vec<String> = store.list("").expect("list").into_iter().map(|o| o.key).collect();
+        let listed: Vec<String> = store
+            .list("")
+            .expect("list")
+            .into_iter()
+            .map(|o| o.key)
+            .collect();
         let expected: Vec<String> = model.keys().cloned().collect();
         assert_eq!(listed, expected);
     }

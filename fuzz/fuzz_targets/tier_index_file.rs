@@ -2,13 +2,20 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use strata::{LakeConfig, Store, TierConfig, TierKind};
+use strata::{
+    config::{TierConfig, TierKind},
+    store::Store,
+    LakeConfig,
+};
 
 fuzz_target!(|bytes: &[u8]| {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join(strata::INDEX_FILE), bytes).expect("write index");
+    std::fs::write(dir.path().join(strata::store::INDEX_FILE), bytes).expect("write index");
     let mut config = LakeConfig::local(dir.path());
-    config.tiers = vec![TierConfig { name: "hot".into(), kind: TierKind::Memory }];
+    config.tiers = vec![TierConfig {
+        name: "hot".into(),
+        kind: TierKind::Memory,
+    }];
     if let Ok(store) = Store::open(&config) {
         let _ = store.list("");
         let _ = store.get("a");

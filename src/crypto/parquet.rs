@@ -396,7 +396,7 @@ mod tests {
     #[test]
     fn double_wrapped_material_without_its_kek_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let ring = crate::KeyRing::create(&dir.path().join("k.toml"), Some("kf")).unwrap();
+        let ring = crate::crypto::KeyRing::create(&dir.path().join("k.toml"), Some("kf")).unwrap();
         let provider: Arc<dyn KeyProvider> = Arc::new(ring);
         let decryption = ParquetDecryption::from_provider(provider);
         let material = br#"{"keyMaterialType":"PKMT1","internalStorage":true,"isFooterKey":true,"masterKeyID":"kf","wrappedDEK":"AAAA","doubleWrapping":true}"#;

@@ -8,7 +8,11 @@ use arrow::ffi_stream::FFI_ArrowArrayStream;
 use super::args;
 use super::guard::{guard, guard_void, strata_status};
 use super::stream::{clear_out_stream, take_stream};
-use crate::{CheckOptions, MaskPolicy, QualityReport, Result, RuleSet, Scan};
+use crate::{
+    mask::MaskPolicy,
+    quality::{CheckOptions, QualityReport, RuleSet},
+    Result, Scan,
+};
 
 /// A parsed, checked masking policy. Free it with `strata_policy_free`.
 pub struct strata_policy {

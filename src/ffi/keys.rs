@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::args;
 use super::guard::{guard, invalid, strata_status, STRATA_OK};
 use super::lake::{lake, strata_lake};
-use crate::{CallbackKeyProvider, Error, ErrorKind, WrapFn};
+use crate::{crypto::WrapFn, Error, ErrorKind};
 
 /// The most bytes a KMS callback may write: the capacity of its `out` buffer.
 pub const STRATA_KMS_MAX_OUTPUT: usize = 4096;
@@ -125,12 +125,11 @@ pub extern "C" fn strata_set_key_provider(
         if wrap.is_none() || unwrap.is_none() {
             return Err(invalid("wrap and unwrap callbacks are required"));
         }
-        let provider = CallbackKeyProvider::new(
+        store.use_kms(
             active,
             kms_call(wrap, data.clone(), "wrap"),
             kms_call(unwrap, data, "unwrap"),
         );
-        store.set_key_provider(Arc::new(provider));
         Ok(())
     })
 }

@@ -14,7 +14,10 @@ use serde::Deserialize;
 use super::args;
 use super::guard::{guard, invalid, strata_status};
 use super::stream::{clear_out_stream, export_stream, take_stream};
-use crate::{MaskPolicy, MemoryKeys, Result, RoleMask};
+use crate::{
+    mask::{MaskPolicy, MemoryKeys, RoleMask},
+    Result,
+};
 
 /// One key's versions: a single hex string is version 1; a list holds versions 1, 2, ...
 #[derive(Deserialize)]

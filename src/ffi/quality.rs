@@ -12,8 +12,11 @@ use super::args;
 use super::guard::{guard, strata_status};
 use super::stream::{arrow_error, take_stream};
 use crate::{
-    check_batches, profile_batches, CheckOptions, ColumnSummary, ProfileOptions, QualityReport,
-    Result, RuleSet, Scan,
+    quality::{
+        check_batches, profile_batches, CheckOptions, ColumnSummary, ProfileOptions, QualityReport,
+        RuleSet,
+    },
+    Result, Scan,
 };
 
 #[derive(Serialize)]

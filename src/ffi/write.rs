@@ -16,7 +16,7 @@ use super::lake::{lake, strata_lake};
 use super::objects::strata_object_info;
 use super::stream::{arrow_error, take_stream};
 use super::write_options;
-use crate::{Error, FormatChoice, Lake, Result, WriteOptions};
+use crate::{format::FormatChoice, Error, Lake, Result, WriteOptions};
 
 /// Every batch of the caller's stream, with its schema.
 fn collect(reader: ArrowArrayStreamReader) -> Result<(SchemaRef, Vec<RecordBatch>)> {
@@ -130,7 +130,7 @@ pub extern "C" fn strata_put_parquet(
         let reader = take_stream(stream)?;
         let lake = self::lake(lake)?;
         let key = args::text(key, "key")?;
-        crate::validate_key(key)?;
+        crate::store::validate_key(key)?;
         let options = WriteOptions {
             format: FormatChoice::Parquet,
             ..lake.write_options(key)?
@@ -151,7 +151,7 @@ fn dataset_prefix<'a>(prefix: *const c_char) -> Result<&'a str> {
             "a dataset in the lake needs a name (the key prefix of its files)",
         ));
     }
-    crate::validate_key(name)?;
+    crate::store::validate_key(name)?;
     Ok(prefix)
 }
 
@@ -284,7 +284,7 @@ mod tests {
         assert!(meta.offset_index().is_some(), "no page index");
         let kv = meta.file_metadata().key_value_metadata().unwrap();
         kv.iter()
-            .find(|kv| kv.key == crate::metadata_keys::CODEC_POLICY)
+            .find(|kv| kv.key == crate::format::metadata_keys::CODEC_POLICY)
             .and_then(|kv| kv.value.clone())
             .unwrap()
     }

@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 
 use super::guard::invalid;
 use crate::{
-    AccessPattern, CodecPolicy, DictionaryMode, Error, FormatChoice, Lake, PageVersion,
-    Partitioning, Result, WriteOptions,
+    format::{AccessPattern, CodecPolicy, DictionaryMode, FormatChoice, PageVersion, Partitioning},
+    Error, Lake, Result, WriteOptions,
 };
 
 /// The keys `options_json` may have, in the order the header documents them.
@@ -262,7 +262,7 @@ fn human(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Codec, ErrorKind};
+    use crate::{format::Codec, ErrorKind};
 
     fn lake() -> (tempfile::TempDir, Lake) {
         let dir = tempfile::tempdir().unwrap();

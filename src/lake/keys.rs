@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::Lake;
+use crate::config::LakeConfig;
 use crate::crypto::{KeyProvider, KeyRing};
 use crate::error::{Error, ErrorKind, Result};
 use crate::mask::{open_mask_keys, MaskKeyRing};
@@ -165,5 +166,15 @@ impl<'a> Keys<'a> {
             ));
         }
         ring.remove_key(id)
+    }
+}
+
+impl Lake {
+    /// The masking keys of the data root `config` names, read without opening the lake (its
+    /// lock is not taken): for masking or scanning files outside the lake with keys the lake
+    /// keeps. With `create`, a missing key ring is made; two processes making one at once
+    /// should go through an open lake's [`Keys::masking`] instead, which holds the lock.
+    pub fn mask_keys(config: &LakeConfig, create: bool) -> Result<MaskKeyRing> {
+        open_mask_keys(config, create)
     }
 }

@@ -219,10 +219,24 @@ impl Lake {
         objects::scan(self, key)
     }
 
-    /// Uses `keys` (e.g. a KMS through [`crate::CallbackKeyProvider`]) for encryption at rest
+    /// Uses `keys` (e.g. a KMS through [`crate::crypto::CallbackKeyProvider`]) for encryption at rest
     /// instead of the key ring the configuration names.
     pub fn set_key_provider(&self, keys: Arc<dyn crate::crypto::KeyProvider>) {
         self.store.set_key_provider(keys)
+    }
+
+    /// Wraps and unwraps data keys through an external KMS from now on: `wrap` and `unwrap`
+    /// are called with a key id, the data key (or its wrapped form) and the object's context;
+    /// new objects are sealed under `active_key_id`. The C ABI's `strata_set_key_provider`
+    /// comes here.
+    pub fn use_kms(
+        &self,
+        active_key_id: &str,
+        wrap: crate::crypto::WrapFn,
+        unwrap: crate::crypto::WrapFn,
+    ) {
+        let provider = crate::crypto::CallbackKeyProvider::new(active_key_id, wrap, unwrap);
+        self.set_key_provider(Arc::new(provider));
     }
 
     /// What the caches did so far (hits, misses, bytes, evictions, per cache and tier).

@@ -78,6 +78,39 @@ impl Lake {
         batches: &[RecordBatch],
         options: &WriteOptions,
     ) -> Result<ObjectInfo> {
+        self.write_object_with(key, schema, batches, options, &PutOptions::default())
+            .map(|(info, _)| info)
+    }
+
+    /// As [`Lake::write_object`], with the put's own options (`put.encrypt` overrides the
+    /// lake's encryption policy for this object), and returns what the format writer chose
+    /// (codec and encoding per column, and why) beside what the store holds.
+    ///
+    /// ```
+    /// # fn main() -> strata::Result<()> {
+    /// use std::sync::Arc;
+    /// use arrow::array::{Int64Array, RecordBatch};
+    /// use strata::{Lake, PutOptions, WriteOptions};
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let lake = Lake::open_dir(dir.path())?;
+    /// let ids = RecordBatch::try_from_iter([("id", Arc::new(Int64Array::from(vec![1, 2, 3])) as _)])
+    ///     .unwrap();
+    /// let clear = PutOptions { encrypt: Some(false) };
+    /// let (info, summary) =
+    ///     lake.write_object_with("t/ids.parquet", &ids.schema(), &[ids], &WriteOptions::default(), &clear)?;
+    /// assert_eq!(summary.rows, 3);
+    /// assert_eq!(lake.stat("t/ids.parquet")?.size, info.size);
+    /// # Ok(()) }
+    /// ```
+    pub fn write_object_with(
+        &self,
+        key: &str,
+        schema: &SchemaRef,
+        batches: &[RecordBatch],
+        options: &WriteOptions,
+        put: &PutOptions,
+    ) -> Result<(ObjectInfo, WriteSummary)> {
         crate::store::validate_key(key)?;
         if options.partitioning.is_some() {
             return Err(Error::invalid(
@@ -89,13 +122,16 @@ impl Lake {
         let name = key.rsplit('/').next().unwrap_or(key);
         self.staged(|dir| {
             let summary = crate::format::write(&dir.join(name), schema, batches, options)?;
-            match summary.files.as_slice() {
-                [file] => self.put_file(key, &file.path, &PutOptions::default()),
-                files => Err(Error::internal(format!(
-                    "writing one object made {} files",
-                    files.len()
-                ))),
-            }
+            let info = match summary.files.as_slice() {
+                [file] => self.put_file(key, &file.path, put)?,
+                files => {
+                    return Err(Error::internal(format!(
+                        "writing one object made {} files",
+                        files.len()
+                    )))
+                }
+            };
+            Ok((info, summary))
         })
     }
 

@@ -1,6 +1,6 @@
 //! Masking keys: what the operators need from a key provider, and an in-memory one for tests.
 //!
-//! [`crate::MaskKeyRing`] implements [`MaskKeys`] over the data root's key provider (what the
+//! [`crate::mask::MaskKeyRing`] implements [`MaskKeys`] over the data root's key provider (what the
 //! CLI uses); [`MemoryKeys`] serves tests and embedders who manage keys themselves. Keys are named by id and
 //! versioned so that tokens and hashes can say which version made them (`k1v2:...`), which is
 //! what lets a rotation find and re-tokenize old values.

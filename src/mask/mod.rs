@@ -12,7 +12,7 @@
 //! use std::sync::Arc;
 //! use arrow::array::{ArrayRef, AsArray, StringArray};
 //! use arrow::record_batch::RecordBatch;
-//! use strata::{MaskPolicy, MemoryKeys};
+//! use strata::{mask::{MaskPolicy, MemoryKeys}};
 //!
 //! let keys = MemoryKeys::new().with("k1", 2, [7u8; 32])?;
 //! let policy = MaskPolicy::from_toml_str(r#"

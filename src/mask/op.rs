@@ -1,6 +1,6 @@
 //! What a masking operator does, as data: the form policies are written in.
 //!
-//! A [`MaskOp`] names no secret, only key ids; [`crate::PreparedMask`] resolves the keys once
+//! A [`MaskOp`] names no secret, only key ids; [`crate::mask::PreparedMask`] resolves the keys once
 //! and holds the expanded cipher state that the kernels share across values and threads.
 //! In TOML an operator is a table with an `op` field: `{ op = "partial", keep_last = 4 }`.
 

@@ -6,7 +6,7 @@
 //! # fn main() -> strata::Result<()> {
 //! use std::sync::Arc;
 //! use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch};
-//! use strata::{check_batches, profile_batches, CheckOptions, ProfileOptions, RuleSet, Scalar};
+//! use strata::{quality::{check_batches, profile_batches, CheckOptions, ProfileOptions, RuleSet, Scalar}};
 //!
 //! let batch = RecordBatch::try_from_iter(vec![
 //!     ("id", Arc::new(Int64Array::from(vec![1, 2, 2])) as ArrayRef),

@@ -29,7 +29,7 @@ impl Scan {
     ///
     /// ```no_run
     /// # fn main() -> strata::Result<()> {
-    /// use strata::{ProfileOptions, Scan};
+    /// use strata::{quality::ProfileOptions, Scan};
     /// let profile = Scan::new("flights.parquet")
     ///     .columns(&["dep_delay"])
     ///     .profile(&ProfileOptions::default())?;

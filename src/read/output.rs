@@ -73,9 +73,9 @@ pub fn write_batches(
 /// #     "id",
 /// #     std::sync::Arc::new(arrow::array::Int64Array::from(vec![1, 2, 3])) as arrow::array::ArrayRef,
 /// # )]).unwrap();
-/// # strata::write_batches(&mut std::fs::File::create(&path).unwrap(), strata::ScanFormat::Parquet, &batch.schema(), &[batch]).unwrap();
+/// # strata::read::write_batches(&mut std::fs::File::create(&path).unwrap(), strata::ScanFormat::Parquet, &batch.schema(), &[batch]).unwrap();
 /// let mut out = Vec::new();
-/// let mut writer = strata::BatchWriter::new(&mut out, strata::ScanFormat::Csv);
+/// let mut writer = strata::read::BatchWriter::new(&mut out, strata::ScanFormat::Csv);
 /// let (schema, _stats) = strata::Scan::new(&path).for_each(|batch| writer.write(&batch))?;
 /// writer.finish(&schema)?;
 /// assert_eq!(String::from_utf8(out).unwrap(), "id\n1\n2\n3\n");

@@ -8,7 +8,7 @@
 //! ```
 //! # fn main() -> strata::Result<()> {
 //! let dir = tempfile::tempdir().unwrap();
-//! let store = strata::Store::open(&strata::LakeConfig::local(dir.path()))?;
+//! let store = strata::store::Store::open(&strata::LakeConfig::local(dir.path()))?;
 //! store.put("events/2026/01.json", b"{\"n\":1}".to_vec())?;
 //! assert_eq!(&store.get("events/2026/01.json")?[..], b"{\"n\":1}");
 //! assert_eq!(store.stat("events/2026/01.json")?.tier, "hot");

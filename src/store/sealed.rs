@@ -39,7 +39,7 @@ impl Store {
         keyring_path(&self.config)
     }
 
-    /// Replaces the key provider, e.g. with a KMS-backed [`crate::CallbackKeyProvider`] or a
+    /// Replaces the key provider, e.g. with a KMS-backed [`crate::crypto::CallbackKeyProvider`] or a
     /// reloaded key ring after `key new`.
     pub fn set_key_provider(&self, keys: Arc<dyn KeyProvider>) {
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Some(keys);

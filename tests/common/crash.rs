@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use strata::{ActionKind, ErrorKind, LakeConfig, Store, TierKind};
+use strata::{
+    config::TierKind,
+    store::{ActionKind, Store},
+    ErrorKind, LakeConfig,
+};
 
 /// splitmix64: seedable, so a failing campaign can be replayed with its seed.
 pub struct Rng(u64);

@@ -6,7 +6,10 @@ pub mod crash;
 use std::io::Write;
 use std::path::Path;
 
-use strata::{LakeConfig, S3Config, TierConfig, TierKind};
+use strata::{
+    config::{S3Config, TierConfig, TierKind},
+    LakeConfig,
+};
 
 /// Prints a skip reason where `cargo test` shows it (captured output would hide it). In CI an
 /// outside part that is missing is a failure, not a skip.

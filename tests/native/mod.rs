@@ -141,14 +141,14 @@ pub const ENCRYPTED_KEY: &str = "secure/people.parquet";
 pub fn encrypted_lake(dir: &Path, people: &Path) {
     let lake = strata::Lake::open_dir(dir).unwrap();
     let key_id = lake.keys().new_key(Some("people-key")).unwrap();
-    let ring = strata::KeyRing::load(&dir.join(strata::KEYRING_FILE)).unwrap();
+    let ring = strata::crypto::KeyRing::load(&dir.join(strata::crypto::KEYRING_FILE)).unwrap();
     let rows = strata::Scan::new(people).run().unwrap();
     let staged = dir.join("people.encrypted.parquet");
-    strata::write_encrypted_parquet(
+    strata::format::write_encrypted_parquet(
         &staged,
         &rows.batches,
         &ring,
-        &strata::ParquetEncryption::uniform(key_id),
+        &strata::crypto::ParquetEncryption::uniform(key_id),
     )
     .unwrap();
     let bytes = std::fs::read(&staged).unwrap();

@@ -4,7 +4,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use strata::{CodecPolicy, CompactOptions, WriteOptions};
+use strata::{
+    format::{CodecPolicy, CompactOptions},
+    WriteOptions,
+};
 
 use crate::flags;
 use crate::util::{io, write_json};
@@ -37,7 +40,7 @@ pub fn run(args: CompactArgs, out: &mut dyn Write) -> strata::Result<()> {
         },
         small_file_bytes: args.small_file_size,
     };
-    let report = strata::compact(&args.dataset, &options)?;
+    let report = strata::format::compact(&args.dataset, &options)?;
     if args.json {
         return write_json(out, &report);
     }

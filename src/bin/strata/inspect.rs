@@ -17,7 +17,7 @@ pub struct InspectArgs {
 }
 
 pub fn run(args: InspectArgs, out: &mut dyn Write) -> strata::Result<()> {
-    let info = strata::inspect(&args.file)?;
+    let info = strata::format::inspect(&args.file)?;
     if args.json {
         return write_json(out, &info);
     }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use strata::{
-    open_mask_keys, LakeConfig, MaskKeyRing, MaskKeys, MaskPolicy, MemoryKeys, MissingColumns,
-    RotationReport,
+    mask::{MaskKeyRing, MaskKeys, MaskPolicy, MemoryKeys, MissingColumns, RotationReport},
+    LakeConfig,
 };
 
 use crate::util::{io, write_json};
@@ -83,7 +83,7 @@ fn keys_for(
     if ids.is_empty() {
         return Ok(Box::new(MemoryKeys::new()));
     }
-    match open_mask_keys(config, false) {
+    match strata::Lake::mask_keys(config, false) {
         Ok(keys) if !create || ids.iter().all(|id| keys.key(id).is_ok()) => {
             return Ok(Box::new(keys))
         }
@@ -119,7 +119,7 @@ pub fn run(config: &LakeConfig, args: MaskArgs, out: &mut dyn Write) -> strata::
         let mut report = RotationReport::default();
         // The first batch rewrite_parquet passes is the input's empty schema batch.
         let mut missing: Option<Vec<String>> = None;
-        let stats = strata::rewrite_parquet(&args.input, &args.output, |batch| {
+        let stats = strata::mask::rewrite_parquet(&args.input, &args.output, |batch| {
             if missing.is_none() {
                 missing = Some(policy.check_masked_columns(&batch.schema(), &role)?);
             }
@@ -175,7 +175,7 @@ pub fn run(config: &LakeConfig, args: MaskArgs, out: &mut dyn Write) -> strata::
     // The first batch rewrite_parquet passes is the input's empty schema batch: the policy is
     // checked against it before the output is created.
     let mut missing: Option<Vec<String>> = None;
-    let stats = strata::rewrite_parquet(&args.input, &args.output, |batch| {
+    let stats = strata::mask::rewrite_parquet(&args.input, &args.output, |batch| {
         if missing.is_none() {
             missing = Some(mask.check_schema(&batch.schema())?);
         }

@@ -4,7 +4,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use strata::{CheckOptions, ColumnSummary, ProfileOptions, RuleSet, Scan};
+use strata::{
+    quality::{CheckOptions, ColumnSummary, ProfileOptions, RuleSet},
+    Scan,
+};
 
 use crate::flags;
 use crate::util::{io, write_json};
@@ -202,7 +205,7 @@ pub fn check(args: CheckArgs, out: &mut dyn Write) -> strata::Result<()> {
     if !report.passed {
         let failed = report
             .failures()
-            .filter(|r| r.severity == strata::Severity::Error)
+            .filter(|r| r.severity == strata::quality::Severity::Error)
             .count();
         return Err(strata::Error::new(
             strata::ErrorKind::InvalidArgument,

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use strata::{LakeConfig, MemoryKeys, RoleMask};
+use strata::{
+    mask::{MemoryKeys, RoleMask},
+    LakeConfig,
+};
 
 use crate::flags;
 use crate::util::{io, output_file, write_json};
@@ -92,7 +95,7 @@ fn role_mask(
         policy.for_role(role, &MemoryKeys::new())?
     } else {
         // Reading never makes keys: a missing one means nothing was masked with it here.
-        policy.for_role(role, &strata::open_mask_keys(config, false)?)?
+        policy.for_role(role, &strata::Lake::mask_keys(config, false)?)?
     };
     if let Some(columns) = &args.columns {
         let names: Vec<&str> = columns.iter().map(String::as_str).collect();
@@ -189,7 +192,7 @@ pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::
         // Streamed: a batch is masked and written as it comes (memory holds a batch, not the
         // result, except for table and Parquet output). Masking may change column types (a
         // hash is text): the written batches' schema wins.
-        let mut writer = strata::BatchWriter::new(out, args.format);
+        let mut writer = strata::read::BatchWriter::new(out, args.format);
         let (schema, stats) = scan.for_each(|batch| match &mask {
             Some(mask) => writer.write(&mask.apply(&batch)?),
             None => writer.write(&batch),
@@ -220,7 +223,7 @@ pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::
 
 fn print_stats(
     scan: &strata::ScanStats,
-    cache: Option<&strata::CachesStats>,
+    cache: Option<&strata::cache::CachesStats>,
     runs_ms: &[f64],
     missing_policy_columns: Option<&[String]>,
     json: bool,

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::time::{Duration, SystemTime};
 
 use clap::Subcommand;
-use strata::{Lake, LakeConfig, ReindexReport, RunOptions};
+use strata::{store::ReindexReport, Lake, LakeConfig, RunOptions};
 
 use crate::flags;
 use crate::util::{io, with_progress, write_json};

@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use strata::{
-    AccessPattern, CodecPolicy, DictionaryMode, FormatChoice, InputFormat, LakeConfig, PageVersion,
-    Partitioning, WriteOptions, WriteSummary,
+    format::{
+        AccessPattern, CodecPolicy, DictionaryMode, FormatChoice, InputFormat, PageVersion,
+        Partitioning,
+    },
+    LakeConfig, WriteOptions, WriteSummary,
 };
 
 use crate::flags;
@@ -166,7 +169,7 @@ pub fn run(config: &LakeConfig, args: WriteArgs, out: &mut dyn Write) -> strata:
             .with("path", args.input.display())
         })?
         .len();
-    let (schema, batches) = strata::read_input(&args.input, args.input_format)?;
+    let (schema, batches) = strata::format::read_input(&args.input, args.input_format)?;
     let defaults = WriteOptions::default();
     let tier_position = match &args.tier {
         Some(name) => Some(
@@ -210,7 +213,7 @@ pub fn run(config: &LakeConfig, args: WriteArgs, out: &mut dyn Write) -> strata:
         }
         strata::Lake::open(config)?.write(&args.dest, &schema, &batches, &options)?
     } else {
-        strata::write_data(Path::new(&args.dest), &schema, &batches, &options)?
+        strata::format::write(Path::new(&args.dest), &schema, &batches, &options)?
     };
     summary.bytes_in = bytes_in;
     summary.ratio = bytes_in as f64 / summary.bytes_out.max(1) as f64;

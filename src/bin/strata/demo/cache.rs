@@ -7,12 +7,19 @@ use strata::{Lake, Result};
 /// The object the demo leaves for the lifecycle run to demote, then scans.
 pub const KEY: &str = "demo/cold/trips.parquet";
 
-/// Stores the Parquet object that the lifecycle run will demote.
+/// Writes the Parquet object that the lifecycle run will demote (in clear, as Parquet files
+/// meant for other engines are kept: see the bronze step).
 pub fn put(store: &Lake) -> Result<()> {
     let table = super::data::bronze_trips(200_000)?;
-    store.put_with(
+    let options = strata::WriteOptions {
+        row_group_rows: super::data::ROW_GROUP_ROWS,
+        ..strata::WriteOptions::default()
+    };
+    store.write_object_with(
         KEY,
-        super::data::to_parquet(&table)?,
+        &table.schema(),
+        std::slice::from_ref(&table),
+        &options,
         &strata::PutOptions {
             encrypt: Some(false),
         },

@@ -8,7 +8,6 @@ use arrow::array::{
     ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
@@ -111,21 +110,21 @@ fn card_number(body: u64) -> String {
     format!("{body}{}", (10 - sum % 10) % 10)
 }
 
-/// The table as Parquet bytes: zstd, page statistics, row groups of [`ROW_GROUP_ROWS`].
+/// The table as Parquet bytes the way a writer with fixed settings makes it, through strata's
+/// Parquet writer: zstd for every column, default encodings, page statistics, row groups of
+/// [`ROW_GROUP_ROWS`]. The demo compares the `auto` policy's choice against it.
 pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build();
-    let fail = |e: parquet::errors::ParquetError| {
-        internal(format!("demo: cannot write the bronze Parquet file: {e}"))
-    };
-    let mut out = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).map_err(fail)?;
-    writer.write(batch).map_err(fail)?;
-    writer.close().map_err(fail)?;
-    Ok(out)
+    strata::format::write_parquet(
+        Vec::new(),
+        &batch.schema(),
+        std::slice::from_ref(batch),
+        props,
+        ROW_GROUP_ROWS,
+    )
 }
 
 #[cfg(test)]

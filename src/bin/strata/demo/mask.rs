@@ -7,9 +7,8 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
-use parquet::arrow::ArrowWriter;
 
-use strata::{open_mask_keys, Lake, LakeConfig, MaskPolicy, Result};
+use strata::{mask::MaskPolicy, Lake, Result};
 
 use super::internal;
 
@@ -59,14 +58,10 @@ fn cell(batch: &RecordBatch, column: &str, row: usize) -> String {
 }
 
 /// Runs the step, printing through `say`.
-pub(super) fn run(
-    config: &LakeConfig,
-    store: &Lake,
-    say: &mut dyn FnMut(String) -> Result<()>,
-) -> Result<()> {
+pub(super) fn run(store: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()> {
     say("\n== Masking (silver customers, as role analyst)".into())?;
     let policy = MaskPolicy::from_toml_str(POLICY)?;
-    let mut keys = open_mask_keys(config, true)?;
+    let mut keys = store.keys().masking(true)?;
     keys.ensure(["demo-pii"])?;
     let clear = silver()?;
     let masked = policy.apply(&clear, "analyst", &keys)?;
@@ -84,15 +79,13 @@ pub(super) fn run(
             ))?;
         }
     }
-    let mut parquet = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut parquet, masked.schema(), None)
-        .map_err(|e| internal(format!("demo: {e}")))?;
-    writer
-        .write(&masked)
-        .and_then(|_| writer.close().map(|_| ()))
-        .map_err(|e| internal(format!("demo: {e}")))?;
     let key = "demo/silver/customers_masked.parquet";
-    store.put(key, parquet)?;
+    store.write_object(
+        key,
+        &masked.schema(),
+        std::slice::from_ref(&masked),
+        &strata::WriteOptions::default(),
+    )?;
     say(format!(
         "masking key demo-pii v{} from {} (wrapped by the key ring); masked copy stored as {key}",
         keys.list()

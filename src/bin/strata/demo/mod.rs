@@ -96,7 +96,7 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
         String::from_utf8_lossy(&clear)
     ))?;
 
-    mask::run(config, &store, &mut say)?;
+    mask::run(&store, &mut say)?;
 
     cache::put(&store)?;
     say("\n== Lifecycle and retention (policies evaluated 31 days from now)".into())?;
@@ -160,7 +160,7 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
         "reindex from the tiers found {} objects ({} bytes); index file {}",
         rebuilt.objects,
         rebuilt.bytes,
-        store.dir().join(strata::INDEX_FILE).display()
+        store.dir().join(strata::store::INDEX_FILE).display()
     ))?;
     say(format!("\ndemo finished in {:.1?}", started.elapsed()))?;
     Ok(())
@@ -181,33 +181,6 @@ fn io(what: &str, path: &Path, err: std::io::Error) -> Error {
     Error::new(kind, format!("{what}: {err}"))
         .with("path", path.display())
         .set_source(err)
-}
-
-/// A directory of the demo's own, made new (never an existing one, never through a link) under
-/// a random name in the data root, and removed with what it holds when dropped.
-struct Scratch(std::path::PathBuf);
-
-impl Scratch {
-    fn new(root: &std::path::Path) -> Result<Scratch> {
-        let mut tag = [0u8; 8];
-        getrandom::fill(&mut tag)
-            .map_err(|e| internal(format!("the OS random source failed: {e}")))?;
-        let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-        let dir = root.join(format!(".strata-demo-{tag}"));
-        let mut builder = std::fs::DirBuilder::new();
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(&dir)
-            .map_err(|e| io("demo: cannot create its scratch directory", &dir, e))?;
-        Ok(Scratch(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The rules the demo checks its bronze data against.
@@ -251,27 +224,23 @@ severity = "info"
 fn bronze(store: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()> {
     say("\n== Bronze data: a pruned scan, a profile and a check".into())?;
     let table = data::bronze_trips(200_000)?;
-    // The demo's own files live in a new directory under a name nobody can guess, removed when
-    // the demo ends: nothing planted in the data root can redirect or receive them.
-    let scratch = Scratch::new(store.dir())?;
-    // Written through the format path: per-column codecs and encodings chosen by `auto`.
-    let staging = scratch.0.join("bronze.parquet");
+    // Written through the lake's Parquet writer: per-column codecs and encodings chosen by
+    // `auto`, then put atomically. Stored in clear: Parquet files are protected by Parquet
+    // modular encryption instead of the object envelope, so that other engines can read them.
+    let key = "demo/bronze/trips.parquet";
     let options = strata::WriteOptions {
         row_group_rows: data::ROW_GROUP_ROWS,
         ..strata::WriteOptions::default()
     };
-    let summary = strata::write_data(
-        &staging,
+    let (info, summary) = store.write_object_with(
+        key,
         &table.schema(),
         std::slice::from_ref(&table),
         &options,
-    );
-    let bytes = summary
-        .as_ref()
-        .ok()
-        .and_then(|_| std::fs::read(&staging).ok());
-    let summary = summary?;
-    let bytes = bytes.ok_or_else(|| internal("demo: cannot read the bronze file back"))?;
+        &PutOptions {
+            encrypt: Some(false),
+        },
+    )?;
     let plain = data::to_parquet(&table)?.len();
     say(format!(
         "wrote {} rows as {} ({}); codec policy {}: {} KiB, vs {} KiB for zstd everywhere with default encodings",
@@ -279,7 +248,7 @@ fn bronze(store: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()>
         summary.format,
         summary.format_reason,
         summary.codec_policy,
-        bytes.len() >> 10,
+        info.size >> 10,
         plain >> 10
     ))?;
     for c in &summary.columns {
@@ -291,28 +260,6 @@ fn bronze(store: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()>
             c.reason
         ))?;
     }
-    let key = "demo/bronze/trips.parquet";
-    // Stored in clear: Parquet files are protected by Parquet modular encryption instead of the
-    // object envelope, so that other engines can read them.
-    let info = store.put_with(
-        key,
-        bytes,
-        &PutOptions {
-            encrypt: Some(false),
-        },
-    )?;
-    let path = match store.store().local_file(key) {
-        Some(path) => path,
-        None => {
-            // An object-store hot tier: scan a local copy of what the lake returns.
-            let path = scratch.0.join("trips.parquet");
-            let mut file = strata::AtomicFile::create(&path)?;
-            file.write_all(&store.get(key)?)
-                .map_err(|e| io("demo: cannot write", &path, e))?;
-            file.commit()?;
-            path
-        }
-    };
     say(format!(
         "put {key}: {} rows, {} KiB of Parquet in row groups of {} rows, tier {}",
         table.num_rows(),
@@ -323,7 +270,8 @@ fn bronze(store: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()>
 
     let filter = "trip_id >= 180000 AND zone IN ('JFK','LGA')";
     let t = Instant::now();
-    let scan = strata::Scan::new(&path)
+    let scan = store
+        .scan(key)?
         .columns(&["trip_id", "zone", "fare"])
         .filter(strata::Expr::parse(filter)?)
         .run()?;
@@ -340,12 +288,14 @@ fn bronze(store: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()>
     ))?;
 
     let t = Instant::now();
-    let profile = strata::Scan::new(&path)
+    let profile = store
+        .scan(key)?
         .columns(&["fare", "distance_km", "zone", "rider_email"])
-        .profile(&strata::ProfileOptions::default())?;
+        .profile(&strata::quality::ProfileOptions::default())?;
     say(format!("profile of 4 columns ({:.1?}):", t.elapsed()))?;
     for c in profile.summary() {
-        let show = |v: Option<strata::Scalar>| v.map(|v| v.to_string()).unwrap_or_default();
+        let show =
+            |v: Option<strata::quality::Scalar>| v.map(|v| v.to_string()).unwrap_or_default();
         let distinct = c
             .distinct
             .map(|d| format!("{}{}", if d.exact { "" } else { "~" }, d.value))
@@ -364,11 +314,12 @@ fn bronze(store: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()>
         ))?;
     }
 
-    let rules = strata::RuleSet::from_toml_str(BRONZE_RULES)?;
+    let rules = strata::quality::RuleSet::from_toml_str(BRONZE_RULES)?;
     let t = Instant::now();
-    let report = strata::Scan::new(&path)
+    let report = store
+        .scan(key)?
         .columns(&rules.columns())
-        .check(&rules, &strata::CheckOptions::default())?;
+        .check(&rules, &strata::quality::CheckOptions::default())?;
     say(format!(
         "check against {} rules ({:.1?}):",
         rules.rules.len(),
