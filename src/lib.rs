@@ -33,7 +33,7 @@
 //! [`config`] (tiers, rules), [`store`] (the tiered object store under the lake), [`cache`],
 //! [`read`] (object readers, metadata caches, output writers), [`format`] (the Parquet
 //! writer's choices, compaction, inspection), [`crypto`] (envelopes, key rings, key
-//! providers), [`mask`], [`quality`], and [`tuning`] (process-wide knobs, which nothing turns
+//! providers), [`mask`], [`quality`], [`table`] (Delta Lake tables), and [`tuning`] (process-wide knobs, which nothing turns
 //! on unless the program asks).
 //!
 //! ## Memory maps
@@ -61,6 +61,7 @@ pub mod quality;
 pub mod read;
 mod runtime;
 pub mod store;
+pub mod table;
 pub mod tuning;
 
 pub use atomic_file::AtomicFile;

@@ -23,6 +23,10 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("config", &["store", "lake", "ffi", "read", "cache", "mask"]),
     ("clock", &["store", "lake", "ffi", "crypto"]),
     ("lake", &["ffi"]),
+    (
+        "table",
+        &["lake", "ffi", "store", "mask", "quality", "cache", "crypto"],
+    ),
     ("tuning", &["lake", "ffi"]),
 ];
 
@@ -35,6 +39,7 @@ fn root_name_module(name: &str) -> Option<&'static str> {
         "WriteOptions" | "WriteSummary" => "format",
         "Lake" | "Keys" | "KeyRow" | "MaskingKeyRow" | "RotationSummary" => "lake",
         "Expr" | "Scan" | "ScanFormat" | "ScanOutput" | "ScanReader" | "ScanStats" => "read",
+        "Table" | "TableName" | "TableOptions" => "table",
         "ObjectInfo" | "PutOptions" | "RunOptions" => "store",
         _ => return None,
     })

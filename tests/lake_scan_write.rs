@@ -145,14 +145,14 @@ fn a_cold_object_scans_like_the_original_file_and_strata_scan() {
     let lake = Lake::open(&demoting(dir.path(), local_tier("cold"))).unwrap();
     let original = dir.path().join("people.parquet");
     std::fs::write(&original, parquet_bytes(50_000)).unwrap();
-    lake.put_file("tables/people.parquet", &original, &Default::default())
+    lake.put_file("warehouse/people.parquet", &original, &Default::default())
         .unwrap();
     run_tiers(&lake);
-    assert_eq!(lake.stat("tables/people.parquet").unwrap().tier, "cold");
+    assert_eq!(lake.stat("warehouse/people.parquet").unwrap().tier, "cold");
 
     let filter = "id >= 12345 AND id < 23456 AND name != 'name-3'";
     let scanned = lake
-        .scan("tables/people.parquet")
+        .scan("warehouse/people.parquet")
         .unwrap()
         .columns(&["name", "id"])
         .filter(Expr::parse(filter).unwrap())
@@ -208,13 +208,13 @@ fn an_s3_object_and_dataset_scan_like_the_originals() {
     let lake = Lake::open(&cfg).unwrap();
     let original = dir.path().join("people.parquet");
     std::fs::write(&original, parquet_bytes(50_000)).unwrap();
-    lake.put_file("tables/people.parquet", &original, &Default::default())
+    lake.put_file("warehouse/people.parquet", &original, &Default::default())
         .unwrap();
     run_tiers(&lake);
-    assert_eq!(lake.stat("tables/people.parquet").unwrap().tier, "cold");
+    assert_eq!(lake.stat("warehouse/people.parquet").unwrap().tier, "cold");
     let filter = Expr::parse("(id >= 100 AND id <= 30000) OR name = 'name-5'").unwrap();
     let scanned = lake
-        .scan("tables/people.parquet")
+        .scan("warehouse/people.parquet")
         .unwrap()
         .columns(&["id", "value"])
         .filter(filter.clone())

@@ -35,12 +35,15 @@ use crate::error::{Error, Result};
 
 mod cache;
 mod ranges;
+mod tables;
 mod text;
 mod tier;
 
 pub use cache::{
     CacheConfig, CacheExpiry, CacheRule, CacheStrategy, DEFAULT_BLOCK_SIZE, DEFAULT_CACHE_BUDGET,
 };
+pub(crate) use tables::is_name;
+pub use tables::{TablesConfig, DEFAULT_ZONES};
 use text::{duration_text, opt_duration_text, opt_size_text, size_text};
 pub(crate) use text::{
     line_and_field, located_error, located_error_in, secret_toml_error, toml_error, toml_error_in,
@@ -77,6 +80,8 @@ pub struct LakeConfig {
     pub cache: CacheConfig,
     /// Codec policies per tier and re-encoding of Parquet objects on demotion.
     pub format: FormatConfig,
+    /// Where the lake's Delta tables live and the zones that group them.
+    pub tables: TablesConfig,
 }
 
 /// How Parquet data is encoded per tier.
@@ -266,6 +271,7 @@ impl Default for LakeConfig {
             multipart_threshold: 16 * 1024 * 1024,
             format: FormatConfig::default(),
             cache: CacheConfig::default(),
+            tables: TablesConfig::default(),
         }
     }
 }
@@ -305,6 +311,14 @@ impl LakeConfig {
     pub fn validate(&self) -> Result<()> {
         if self.tiers.is_empty() {
             return Err(Error::config("config needs at least one tier"));
+        }
+        self.tables.validate()?;
+        if let Some(tier) = &self.tables.tier {
+            if !self.tiers.iter().any(|t| &t.name == tier) {
+                return Err(Error::config(format!(
+                    "tables.tier names {tier:?}, which is not a tier"
+                )));
+            }
         }
         let mut seen = std::collections::HashSet::new();
         for tier in &self.tiers {

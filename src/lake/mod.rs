@@ -23,6 +23,7 @@
 mod demote;
 mod keys;
 mod objects;
+mod tables;
 mod write;
 
 use std::ops::Range;

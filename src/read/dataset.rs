@@ -15,7 +15,19 @@ use super::object::ObjectSource;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Hive's spelling of a null partition value.
-const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
+pub(crate) const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// An explicit list of Parquet files read as one dataset, with typed partition values: what a
+/// table's snapshot names (no directory walk, so files a snapshot does not name are never read).
+#[derive(Debug, Clone)]
+pub struct FileList {
+    /// Each file's path and its values of `partitions`, in order (`None`: null).
+    pub files: Vec<(PathBuf, Vec<Option<String>>)>,
+    /// The partition columns, typed (values are cast from their text).
+    pub partitions: Vec<Field>,
+    /// The files' data schema (without the partition columns): what an empty list scans as.
+    pub schema: SchemaRef,
+}
 
 /// One data file and its partition values (in the dataset's partition column order).
 pub(crate) struct DataFile {
@@ -40,6 +52,29 @@ impl Dataset {
             }],
             partitions: Vec::new(),
         }
+    }
+
+    /// The files of an explicit list (a table's snapshot), with its typed partition columns.
+    pub(crate) fn of_list(list: &FileList) -> Result<Dataset> {
+        let width = list.partitions.len();
+        let mut files = Vec::with_capacity(list.files.len());
+        for (path, values) in &list.files {
+            if values.len() != width {
+                return Err(Error::internal(format!(
+                    "{} has {} partition values for {width} partition columns",
+                    path.display(),
+                    values.len()
+                )));
+            }
+            files.push(DataFile {
+                path: path.clone(),
+                values: values.clone(),
+            });
+        }
+        Ok(Dataset {
+            files,
+            partitions: list.partitions.clone(),
+        })
     }
 
     pub(crate) fn discover(root: &Path) -> Result<Dataset> {
@@ -229,7 +264,23 @@ impl Dataset {
                     (Some(v), DataType::Int64) => {
                         Arc::new(Int64Array::from(vec![v.parse::<i64>().unwrap_or(0); rows]))
                     }
-                    (Some(v), _) => Arc::new(StringArray::from(vec![v.as_str(); rows])),
+                    (Some(v), DataType::Utf8) => {
+                        Arc::new(StringArray::from(vec![v.as_str(); rows]))
+                    }
+                    // A typed column of an explicit list (a table's date or integer partition):
+                    // the text cast to the type; a value that does not cast is an error below.
+                    (Some(v), ty) => {
+                        let text = StringArray::from(vec![v.as_str(); rows]);
+                        arrow::compute::cast_with_options(
+                            &text,
+                            ty,
+                            &arrow::compute::CastOptions {
+                                safe: false,
+                                ..Default::default()
+                            },
+                        )
+                        .unwrap_or_else(|_| new_null_array(ty, rows))
+                    }
                 }
             })
             .collect();
@@ -242,7 +293,7 @@ impl Dataset {
 /// A partition value as pyarrow and DuckDB read it: `%XX` (two hex digits, either case) is the
 /// byte XX, a `%` without two hex digits after it stays as it is (`100%`), and `+` is a plus,
 /// not a space. Decoded bytes that are not UTF-8 are an error, as in both.
-fn unescape(value: &str, file: &Path) -> Result<String> {
+pub(crate) fn unescape(value: &str, file: &Path) -> Result<String> {
     if !value.contains('%') {
         return Ok(value.to_string());
     }

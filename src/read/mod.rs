@@ -28,6 +28,8 @@ mod stream;
 mod unordered;
 mod window;
 
+pub use dataset::FileList;
+pub(crate) use dataset::{unescape as unescape_partition_value, HIVE_NULL};
 pub use decoded::{DecodedCache, DecodedKey};
 pub use encrypted::read_encrypted_parquet;
 pub use expr::{CmpOp, Expr, Literal};

@@ -10,7 +10,7 @@ use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 use parquet::arrow::ProjectionMask;
 use serde::Serialize;
 
-use super::dataset::{DataFile, Dataset};
+use super::dataset::{DataFile, Dataset, FileList};
 use super::decoded::DecodedCache;
 use super::eval::{self, InSets};
 use super::expr::{too_deep, Expr};
@@ -111,6 +111,8 @@ pub struct Scan {
     decryption: Option<ParquetDecryption>,
     objects: Option<Arc<dyn ObjectSource>>,
     decoded_cache: Option<Arc<dyn DecodedCache>>,
+    /// An explicit list of files to read instead of what `path` names.
+    files: Option<Arc<FileList>>,
 }
 
 impl Scan {
@@ -132,7 +134,17 @@ impl Scan {
             decryption: None,
             objects: None,
             decoded_cache: None,
+            files: None,
         }
+    }
+
+    /// A scan of exactly the files of `list` (a table's snapshot), read as one dataset with the
+    /// list's partition columns; `name` stands for them in messages. An empty list scans as
+    /// no rows of the list's schema.
+    pub fn of_files(name: impl AsRef<Path>, list: FileList) -> Scan {
+        let mut scan = Scan::new(name);
+        scan.files = Some(Arc::new(list));
+        scan
     }
 
     /// Returns only these columns, in this order. Dotted paths (`a.b`) select inside a struct
@@ -405,9 +417,10 @@ impl Scan {
                 )));
             }
         }
-        let dataset = match &self.objects {
-            Some(objects) => Dataset::of_objects(objects.as_ref(), &self.path)?,
-            None => Dataset::discover(&self.path)?,
+        let dataset = match (&self.files, &self.objects) {
+            (Some(list), _) => Dataset::of_list(list)?,
+            (None, Some(objects)) => Dataset::of_objects(objects.as_ref(), &self.path)?,
+            (None, None) => Dataset::discover(&self.path)?,
         };
         let decryption = self
             .decryption
@@ -456,12 +469,18 @@ impl Scan {
             (true, Some(file)) => Some((file, open(file)?)),
             _ => None,
         };
-        let merged = merge::merge(
-            opened
-                .iter()
-                .chain(&schema_only)
-                .map(|(file, source)| (file.path.as_path(), source.metadata.schema().as_ref())),
-        )?;
+        // An empty explicit list (a table with no files) reads as its declared schema.
+        let listed_schema = match (&self.files, opened.is_empty() && schema_only.is_none()) {
+            (Some(list), true) => Some(list.schema.clone()),
+            _ => None,
+        };
+        let merged =
+            match &listed_schema {
+                Some(schema) => schema.as_ref().clone(),
+                None => merge::merge(opened.iter().chain(&schema_only).map(|(file, source)| {
+                    (file.path.as_path(), source.metadata.schema().as_ref())
+                }))?,
+            };
         let output = self.output_columns(&merged, &dataset.partitions, count_only)?;
         let needed = self.decode_columns(&output, &filter_columns, &partition_names);
         // The top-level columns a decoded batch is aligned to, before filter and projection.
@@ -483,7 +502,7 @@ impl Scan {
             }
         }
         let aligned = Schema::new(aligned);
-        let has_schema = !opened.is_empty() || schema_only.is_some();
+        let has_schema = !opened.is_empty() || schema_only.is_some() || listed_schema.is_some();
         if let (Some(filter), true) = (&self.filter, has_schema) {
             check_filter(filter, &aligned, &self.path)?;
         }

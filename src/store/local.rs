@@ -27,6 +27,9 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// strata's own directory inside a local tier.
 pub const OWN_DIR: &str = ".strata";
+/// The top-level directory of a tier that holds the lake's tables (Delta tables, which other
+/// engines read as plain directories): never objects of the store, and no key starts with it.
+pub const TABLES_DIR: &str = "tables";
 const STAGING_DIR: &str = "staging";
 const MARKER_FILE: &str = "tier.json";
 /// Version of the marker's layout.
@@ -354,7 +357,8 @@ impl LocalDir {
         }
     }
 
-    /// Every object under the root, without following links; `.strata/` is skipped.
+    /// Every object under the root, without following links; `.strata/` and `tables/` are
+    /// skipped.
     pub fn list(&self) -> Result<Listing> {
         let mut listing = Listing::default();
         let mut dirs = vec![(self.root.clone(), String::new())];
@@ -370,7 +374,7 @@ impl LocalDir {
                 } else {
                     format!("{rel}/{name}")
                 };
-                if rel.is_empty() && name == OWN_DIR {
+                if rel.is_empty() && (name == OWN_DIR || name == TABLES_DIR) {
                     continue;
                 }
                 let file_type = entry

@@ -306,6 +306,18 @@ impl Store {
             .collect()
     }
 
+    /// The directory that holds the tables of tier `tier` (`<tier dir>/tables`), for a local
+    /// tier; `None` for other kinds. The store never lists it as objects, and no key reaches it.
+    pub fn tables_dir(&self, tier: &str) -> Option<std::path::PathBuf> {
+        let tier = self.tiers.iter().find(|t| t.name == tier)?;
+        tier.local_dir().map(|dir| dir.join(local::TABLES_DIR))
+    }
+
+    /// The name of the first (hottest) tier.
+    pub fn first_tier(&self) -> Option<&str> {
+        self.tiers.first().map(|t| t.name.as_str())
+    }
+
     /// The file holding `key`'s stored bytes, if it lives in a local tier.
     pub fn local_file(&self, key: &str) -> Option<std::path::PathBuf> {
         let (tier, _) = self.locate(key).ok()?;

@@ -20,7 +20,7 @@ use object_store::{
     RetryConfig as OsRetryConfig,
 };
 
-use super::local::{key_of_encoded, Listing, LocalDir, OWN_DIR};
+use super::local::{key_of_encoded, Listing, LocalDir, OWN_DIR, TABLES_DIR};
 use crate::config::{RetryConfig, S3Config, TierConfig, TierKind};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -160,10 +160,34 @@ impl Tier {
                 .collect(),
             None => path.parts().map(|p| p.as_ref().to_string()).collect(),
         };
-        if parts.first().is_some_and(|p| p == OWN_DIR) {
+        if parts
+            .first()
+            .is_some_and(|p| p == OWN_DIR || p == TABLES_DIR)
+        {
             return None;
         }
         key_of_encoded(&parts.join("/"))
+    }
+
+    /// Whether `path` is strata's own (`.strata/`) or a table's (`tables/`) rather than an
+    /// object's: listings pass over these without reporting them.
+    fn is_own(&self, path: &ObjectPath) -> bool {
+        let mut parts: Box<dyn Iterator<Item = _>> = match &self.prefix {
+            Some(prefix) => match path.prefix_match(prefix) {
+                Some(rest) => Box::new(rest),
+                None => return false,
+            },
+            None => Box::new(path.parts()),
+        };
+        parts
+            .next()
+            .is_some_and(|p| p.as_ref() == OWN_DIR || p.as_ref() == TABLES_DIR)
+            || path.parts().any(|p| p.as_ref() == OWN_DIR)
+    }
+
+    /// The directory of a local tier.
+    pub fn local_dir(&self) -> Option<PathBuf> {
+        self.local().map(|dir| dir.root().to_path_buf())
     }
 
     /// The file behind a key on a local tier.
@@ -470,7 +494,7 @@ impl Tier {
                                 .objects
                                 .push((key, meta.size, meta.last_modified.into()))
                         }
-                        None if meta.location.parts().any(|p| p.as_ref() == OWN_DIR) => {}
+                        None if self.is_own(&meta.location) => {}
                         None => listing.skipped.push(meta.location.to_string()),
                     }
                 }
@@ -698,6 +722,9 @@ pub fn validate_key(key: &str) -> Result<()> {
     }
     if key.split('/').next() == Some(OWN_DIR) {
         return bad("'.strata' is strata's own directory in a tier");
+    }
+    if key.split('/').next() == Some(TABLES_DIR) {
+        return bad("'tables/' holds the lake's tables (Lake::table); objects live elsewhere");
     }
     if key.chars().any(|c| c.is_control() || c == '#' || c == '\\') {
         return bad("control characters, '#' and '\\' are not allowed");

@@ -9,6 +9,7 @@ mod mask;
 mod objects;
 mod quality;
 mod scan;
+mod table;
 mod tier;
 mod util;
 mod write;
@@ -71,6 +72,9 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Rewrite a dataset's small Parquet files into files of the target size.
     Compact(compact::CompactArgs),
+    /// Delta Lake tables: create, append, overwrite, scan (with time travel), history, ls, show.
+    #[command(subcommand)]
+    Table(table::TableCommand),
 }
 
 /// Set to `0` to leave glibc's malloc thresholds as they are (to measure what raising them
@@ -137,5 +141,6 @@ fn run(cli: Cli) -> strata::Result<()> {
         Command::Write(args) => write::run(&config, *args, &mut out),
         Command::Inspect(args) => inspect::run(args, &mut out),
         Command::Compact(args) => compact::run(args, &mut out),
+        Command::Table(command) => table::run(&config, command, &mut out),
     }
 }

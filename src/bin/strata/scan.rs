@@ -22,6 +22,13 @@ pub struct ScanArgs {
     /// ranges through the cache.
     #[arg(long)]
     lake: bool,
+    #[command(flatten)]
+    pub flags: ScanFlags,
+}
+
+/// What to return and how, for `strata scan` and `strata table scan`.
+#[derive(Args)]
+pub struct ScanFlags {
     /// Run the scan N times in this process (output once), e.g. to see the cache warm: 1 to
     /// 10000.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = flags::count::<u32>(1, 10_000))]
@@ -84,7 +91,7 @@ pub struct ScanArgs {
 /// The policy prepared for the role, with the scan's columns and filter checked against it.
 fn role_mask(
     config: &LakeConfig,
-    args: &ScanArgs,
+    args: &ScanFlags,
     filter: Option<&strata::Expr>,
 ) -> strata::Result<Option<RoleMask>> {
     let (Some(path), Some(role)) = (&args.policy, &args.role) else {
@@ -112,7 +119,7 @@ fn role_mask(
 /// matching nothing gives none; returns the policy's columns the source lacks, when allowed.
 fn check_source(
     mask: &mut RoleMask,
-    args: &ScanArgs,
+    args: &ScanFlags,
     source: &strata::Scan,
 ) -> strata::Result<Vec<String>> {
     let schema = source.clone().limit(0).run()?.schema;
@@ -124,24 +131,36 @@ fn check_source(
 }
 
 pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::Result<()> {
-    let filter = args
-        .filter
-        .as_deref()
-        .map(strata::Expr::parse)
-        .transpose()?;
-    let mut mask = role_mask(config, &args, filter.as_ref())?;
-    let (mut scan, lake) = if args.lake {
+    let (scan, lake) = if args.lake {
         let lake = strata::Lake::open(config)?;
         (lake.scan(&args.path.to_string_lossy())?, Some(lake))
     } else {
         (strata::Scan::new(&args.path), None)
     };
+    run_scan(config, &args.flags, scan, lake.as_ref(), out)
+}
+
+/// Runs `scan` as `args` say (projection, filter, masking, output), printing what it found;
+/// `lake` gives the cache statistics of a lake scan.
+pub fn run_scan(
+    config: &LakeConfig,
+    args: &ScanFlags,
+    mut scan: strata::Scan,
+    lake: Option<&strata::Lake>,
+    out: &mut dyn Write,
+) -> strata::Result<()> {
+    let filter = args
+        .filter
+        .as_deref()
+        .map(strata::Expr::parse)
+        .transpose()?;
+    let mut mask = role_mask(config, args, filter.as_ref())?;
     scan = scan
         .offset(args.offset)
         .no_mmap(args.no_mmap)
         .keep_order(!args.unordered);
     let missing = match mask.as_mut() {
-        Some(mask) => Some(check_source(mask, &args, &scan)?),
+        Some(mask) => Some(check_source(mask, args, &scan)?),
         None => None,
     };
     if let Some(columns) = &args.columns {
@@ -209,7 +228,7 @@ pub fn run(config: &LakeConfig, args: ScanArgs, out: &mut dyn Write) -> strata::
         write_json(&mut std::io::stderr().lock(), &stats)?;
     }
     if args.stats {
-        let cache = lake.as_ref().map(|l| l.store().cache_stats());
+        let cache = lake.map(|l| l.store().cache_stats());
         print_stats(
             &stats,
             cache.as_ref(),

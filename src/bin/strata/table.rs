@@ -1,0 +1,335 @@
+//! `strata table ...`: Delta Lake tables in the lake (`zone/name`) or at a directory.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use strata::table::{AsOf, Commit, Table, TableOptions};
+use strata::{Lake, LakeConfig};
+
+use crate::scan::ScanFlags;
+use crate::util::{io, time, write_json};
+
+#[derive(Subcommand)]
+pub enum TableCommand {
+    /// Create a table from a data file (CSV, JSON lines, Parquet or Arrow IPC) as version 0.
+    Create(CreateArgs),
+    /// Append data files to a table as one new version.
+    Append(AppendArgs),
+    /// Replace a table's rows with a data file as one new version.
+    Overwrite(OverwriteArgs),
+    /// Scan a table (or an earlier version of it) as `strata scan` scans files.
+    Scan(TableScanArgs),
+    /// A table's commits, newest first.
+    History(HistoryArgs),
+    /// The lake's tables.
+    Ls(LsArgs),
+    /// A table's schema, partitioning, version, files, rows, bytes and properties.
+    Show(ShowArgs),
+}
+
+/// NAME: `zone/name` of a table in the lake (`silver/trips`), or the path of a Delta table
+/// directory outside it (`./trips`, `/data/trips`, `file:///data/trips`).
+#[derive(Args)]
+pub struct NameArg {
+    /// The table: ZONE/NAME in the lake, or a directory path (start it with `/` or `./`).
+    name: String,
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    table: NameArg,
+    /// The data file the table starts with (its schema is the table's).
+    #[arg(long, value_name = "FILE")]
+    from: PathBuf,
+    /// Partition columns, comma-separated (strings, integers, dates or booleans).
+    #[arg(long, value_delimiter = ',', value_name = "COLS")]
+    partition_by: Vec<String>,
+    /// The zone, when NAME is given without one.
+    #[arg(long, value_name = "Z")]
+    zone: Option<String>,
+    /// A description kept in the table's metadata.
+    #[arg(long)]
+    description: Option<String>,
+    /// The table's owner (property strata.owner).
+    #[arg(long)]
+    owner: Option<String>,
+    /// Print what was committed as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct AppendArgs {
+    #[command(flatten)]
+    table: NameArg,
+    /// Data files to append, all in one commit.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Print what was committed as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct OverwriteArgs {
+    #[command(flatten)]
+    table: NameArg,
+    /// The data file whose rows replace the table's.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Replace only the rows matching this filter (replaceWhere).
+    #[arg(long = "where", value_name = "EXPR")]
+    predicate: Option<String>,
+    /// Print what was committed as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct TableScanArgs {
+    #[command(flatten)]
+    table: NameArg,
+    /// Read version N (time travel).
+    #[arg(long, value_name = "N", conflicts_with = "as_of")]
+    version: Option<u64>,
+    /// Read the version current at TIME (RFC 3339, e.g. 2026-12-01T10:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    as_of: Option<String>,
+    #[command(flatten)]
+    flags: ScanFlags,
+}
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    table: NameArg,
+    /// One JSON object per commit.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct LsArgs {
+    /// Only this zone.
+    #[arg(long, value_name = "Z")]
+    zone: Option<String>,
+    /// As a JSON array.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    table: NameArg,
+    /// Describe version N instead of the latest.
+    #[arg(long, value_name = "N")]
+    version: Option<u64>,
+    /// As JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Whether NAME names a directory rather than a lake table.
+fn is_path(name: &str) -> bool {
+    name.starts_with('/')
+        || name.starts_with("./")
+        || name.starts_with("../")
+        || name.starts_with("file://")
+        || name.contains("://")
+}
+
+/// The table NAME stands for, and the lake it lives in (none for a directory).
+fn open(
+    config: &LakeConfig,
+    name: &str,
+    zone: Option<&str>,
+) -> strata::Result<(Table, Option<Lake>)> {
+    if is_path(name) {
+        if let Some(rest) = name.strip_prefix("file://") {
+            return Ok((Table::at_dir(Path::new(rest))?, None));
+        }
+        if name.contains("://") {
+            return Err(strata::Error::new(
+                strata::ErrorKind::Unsupported,
+                format!("{name}: only local table directories are supported for now"),
+            ));
+        }
+        return Ok((Table::at_dir(Path::new(name))?, None));
+    }
+    let full = match (zone, name.contains('/')) {
+        (Some(zone), false) => format!("{zone}/{name}"),
+        (Some(zone), true) if !name.starts_with(&format!("{zone}/")) => {
+            return Err(strata::Error::new(
+                strata::ErrorKind::InvalidArgument,
+                format!("table {name:?} is not in zone {zone:?}"),
+            ))
+        }
+        _ => name.to_string(),
+    };
+    let lake = Lake::open(config)?;
+    let table = lake.table(&full)?;
+    Ok((table, Some(lake)))
+}
+
+fn read(
+    path: &Path,
+) -> strata::Result<(arrow::datatypes::SchemaRef, Vec<arrow::array::RecordBatch>)> {
+    strata::format::read_input(path, None)
+}
+
+fn print_commit(
+    out: &mut dyn Write,
+    table: &Table,
+    what: &str,
+    c: &Commit,
+    json: bool,
+) -> strata::Result<()> {
+    if json {
+        return write_json(out, c);
+    }
+    writeln!(
+        out,
+        "{what} {}: version {}, {} rows in {} files ({} bytes) added, {} files removed",
+        table.name(),
+        c.version,
+        c.rows,
+        c.files_added,
+        c.bytes,
+        c.files_removed
+    )
+    .map_err(io)
+}
+
+pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> strata::Result<()> {
+    match command {
+        TableCommand::Create(args) => {
+            let (table, _lake) = open(config, &args.table.name, args.zone.as_deref())?;
+            let (schema, batches) = read(&args.from)?;
+            let options = TableOptions {
+                partition_by: args.partition_by,
+                description: args.description,
+                owner: args.owner,
+            };
+            let commit = table.create(&schema, &batches, &options)?;
+            print_commit(out, &table, "created", &commit, args.json)
+        }
+        TableCommand::Append(args) => {
+            let (table, _lake) = open(config, &args.table.name, None)?;
+            let mut all = Vec::new();
+            for file in &args.files {
+                let (_, batches) = read(file)?;
+                all.extend(batches);
+            }
+            let commit = table.append(&all)?;
+            print_commit(out, &table, "appended to", &commit, args.json)
+        }
+        TableCommand::Overwrite(args) => {
+            if args.predicate.is_some() {
+                return Err(strata::Error::new(
+                    strata::ErrorKind::Unsupported,
+                    "overwrite --where (replaceWhere) is not built yet; overwrite the whole \
+                     table or append",
+                ));
+            }
+            let (table, _lake) = open(config, &args.table.name, None)?;
+            let (_, batches) = read(&args.file)?;
+            let commit = table.overwrite(&batches)?;
+            print_commit(out, &table, "overwrote", &commit, args.json)
+        }
+        TableCommand::Scan(args) => {
+            let (table, lake) = open(config, &args.table.name, None)?;
+            let as_of = match (args.version, &args.as_of) {
+                (Some(v), _) => AsOf::Version(v),
+                (None, Some(t)) => AsOf::Time(humantime::parse_rfc3339_weak(t).map_err(|e| {
+                    strata::Error::new(
+                        strata::ErrorKind::InvalidArgument,
+                        format!("--as-of {t:?}: {e} (expected RFC 3339)"),
+                    )
+                })?),
+                (None, None) => AsOf::Latest,
+            };
+            let scan = table.scan_as_of(as_of)?;
+            crate::scan::run_scan(config, &args.flags, scan, lake.as_ref(), out)
+        }
+        TableCommand::History(args) => {
+            let (table, _lake) = open(config, &args.table.name, None)?;
+            for e in table.history()? {
+                if args.json {
+                    write_json(out, &e)?;
+                    continue;
+                }
+                let when = e
+                    .timestamp_ms
+                    .map(|ms| time(ms.max(0) as u64))
+                    .unwrap_or_else(|| "-".into());
+                let rows = e
+                    .rows_added
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "?".into());
+                writeln!(
+                    out,
+                    "{:>6}  {when}  {:<14} +{} files ({rows} rows, {} bytes) -{} files  {}",
+                    e.version,
+                    e.operation.as_deref().unwrap_or("-"),
+                    e.files_added,
+                    e.bytes_added,
+                    e.files_removed,
+                    e.engine.as_deref().unwrap_or("")
+                )
+                .map_err(io)?;
+            }
+            Ok(())
+        }
+        TableCommand::Ls(args) => {
+            let lake = Lake::open(config)?;
+            let names = lake.tables(args.zone.as_deref())?;
+            if args.json {
+                let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+                return write_json(out, &names);
+            }
+            for name in names {
+                writeln!(out, "{name}").map_err(io)?;
+            }
+            Ok(())
+        }
+        TableCommand::Show(args) => {
+            let (table, _lake) = open(config, &args.table.name, None)?;
+            let as_of = args.version.map(AsOf::Version).unwrap_or(AsOf::Latest);
+            let info = table.info(as_of)?;
+            if args.json {
+                return write_json(out, &info);
+            }
+            let rows = info
+                .rows
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "?".into());
+            writeln!(out, "table {} at {}", info.name, info.location).map_err(io)?;
+            writeln!(
+                out,
+                "version {}: {} files, {rows} rows, {} bytes",
+                info.version, info.files, info.bytes
+            )
+            .map_err(io)?;
+            if let Some(d) = &info.description {
+                writeln!(out, "description: {d}").map_err(io)?;
+            }
+            if !info.partition_by.is_empty() {
+                writeln!(out, "partitioned by: {}", info.partition_by.join(", ")).map_err(io)?;
+            }
+            writeln!(out, "columns:").map_err(io)?;
+            for (name, ty) in &info.columns {
+                writeln!(out, "  {name:<24} {ty}").map_err(io)?;
+            }
+            if !info.properties.is_empty() {
+                writeln!(out, "properties:").map_err(io)?;
+                for (k, v) in &info.properties {
+                    writeln!(out, "  {k} = {v}").map_err(io)?;
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The Delta log through `deltalake-core`: a table's URL, opening a table at a version, and
+//! deltalake's errors as strata's (one kind per cause, with the table named).
+
+use std::path::Path;
+
+use deltalake_core::kernel::transaction::TransactionError;
+use deltalake_core::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use url::Url;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The URL of the table stored in directory `dir` (absolute, ending in `/`).
+pub(crate) fn dir_url(dir: &Path) -> Result<Url> {
+    let absolute = if dir.is_absolute() {
+        dir.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| Error::io("cannot find the working directory", dir, e))?
+            .join(dir)
+    };
+    Url::from_directory_path(&absolute).map_err(|()| {
+        Error::invalid("a table directory must be an absolute, UTF-8 path")
+            .with("path", absolute.display())
+    })
+}
+
+/// The table `name` at `url`, not loaded (for creating one).
+pub(crate) fn unloaded(url: &Url, name: &str) -> Result<DeltaTable> {
+    DeltaTableBuilder::from_url(url.clone())
+        .and_then(DeltaTableBuilder::build)
+        .map_err(|e| delta_error(e, name))
+}
+
+/// The table `name` at `url`, loaded at `version` (the latest when `None`).
+pub(crate) async fn load(url: &Url, name: &str, version: Option<u64>) -> Result<DeltaTable> {
+    let mut builder = DeltaTableBuilder::from_url(url.clone()).map_err(|e| delta_error(e, name))?;
+    if let Some(version) = version {
+        builder = builder.with_version(version);
+    }
+    builder.load().await.map_err(|e| delta_error(e, name))
+}
+
+/// deltalake's error as strata's, naming `table`.
+pub(crate) fn delta_error(e: DeltaTableError, table: &str) -> Error {
+    let kind = match &e {
+        DeltaTableError::NotATable(_) | DeltaTableError::InvalidTableLocation(_) => {
+            ErrorKind::NotFound
+        }
+        DeltaTableError::InvalidVersion(_) => ErrorKind::NotFound,
+        DeltaTableError::VersionAlreadyExists(_) => ErrorKind::Busy,
+        DeltaTableError::Transaction { source } => match source {
+            TransactionError::VersionAlreadyExists(_)
+            | TransactionError::CommitConflict(_)
+            | TransactionError::MaxCommitAttempts(_) => ErrorKind::Busy,
+            TransactionError::UnsupportedTableFeatures(_)
+            | TransactionError::TableFeaturesRequired(_)
+            | TransactionError::DeltaTableAppendOnly => ErrorKind::Unsupported,
+            _ => ErrorKind::Io,
+        },
+        DeltaTableError::InvalidJsonLog { .. }
+        | DeltaTableError::InvalidStatsJson { .. }
+        | DeltaTableError::InvalidData { .. }
+        | DeltaTableError::Parquet { .. }
+        | DeltaTableError::SerializeLogJson { .. } => ErrorKind::Corrupt,
+        DeltaTableError::UnsupportedColumnMapping { .. }
+        | DeltaTableError::MissingFeature { .. } => ErrorKind::Unsupported,
+        DeltaTableError::ObjectStore { .. } | DeltaTableError::Io { .. } => ErrorKind::Io,
+        DeltaTableError::SchemaMismatch { .. } | DeltaTableError::InvalidPartitionFilter { .. } => {
+            ErrorKind::InvalidArgument
+        }
+        DeltaTableError::KernelError(k) => kernel_kind(k),
+        _ => ErrorKind::Io,
+    };
+    let message = one_line(&e.to_string());
+    Error::new(kind, format!("delta table: {message}"))
+        .with("table", table)
+        .set_source(e)
+}
+
+fn kernel_kind(e: &delta_kernel::Error) -> ErrorKind {
+    use delta_kernel::Error as K;
+    match e {
+        K::Backtraced { source, .. } => kernel_kind(source),
+        K::Arrow(
+            arrow::error::ArrowError::JsonError(_)
+            | arrow::error::ArrowError::ParseError(_)
+            | arrow::error::ArrowError::InvalidArgumentError(_),
+        ) => ErrorKind::Corrupt,
+        K::Unsupported(_) | K::InvalidColumnMappingMode(_) | K::ChangeDataFeedUnsupported(_) => {
+            ErrorKind::Unsupported
+        }
+        K::FileNotFound(_) | K::MissingVersion | K::InvalidTableLocation(_) => ErrorKind::NotFound,
+        K::MalformedJson(_)
+        | K::InvalidCheckpoint(_)
+        | K::InvalidProtocol(_)
+        | K::MissingMetadata
+        | K::MissingProtocol
+        | K::MissingMetadataAndProtocol
+        | K::InvalidLogPath(_)
+        | K::LogTailVersionsNotContiguous { .. }
+        | K::InvalidPartitionValues(_)
+        | K::InvalidStructData(_) => ErrorKind::Corrupt,
+        _ => ErrorKind::Io,
+    }
+}
+
+/// The first line of `text`, without its trailing punctuation noise.
+fn one_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().trim().to_string()
+}

@@ -1,0 +1,544 @@
+//! Delta Lake tables in the lake: `lake.table("silver/trips")`.
+//!
+//! A table is a directory of Parquet data files and a `_delta_log/` of JSON commits, the
+//! layout Spark, Trino, DuckDB, polars and the Python `deltalake` package read as it is. It
+//! lives at `<tier>/tables/<zone>/<name>/` on the lake's table tier (`[tables] tier`, default
+//! the first tier); the store never lists those files as objects. strata writes the data files
+//! with its own Parquet writer (codec policy, page index, statistics) and fills in the Delta
+//! file statistics from what the writer saw; the log (commits with optimistic concurrency,
+//! time travel) is `deltalake-core`'s, without DataFusion.
+//!
+//! ```
+//! # fn main() -> strata::Result<()> {
+//! use std::sync::Arc;
+//! use arrow::array::{Int64Array, RecordBatch, StringArray};
+//! use strata::table::TableOptions;
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let lake = strata::Lake::open_dir(dir.path())?;
+//! let trips = RecordBatch::try_from_iter([
+//!     ("id", Arc::new(Int64Array::from(vec![1, 2])) as _),
+//!     ("zone", Arc::new(StringArray::from(vec!["JFK", "LGA"])) as _),
+//! ]).unwrap();
+//!
+//! let table = lake.table("bronze/trips")?;
+//! table.create(&trips.schema(), &[trips.clone()], &TableOptions::default())?;   // version 0
+//! table.append(&[trips])?;                                                       // version 1
+//! assert_eq!(table.scan()?.count()?.0, 4);
+//! assert_eq!(table.scan_as_of(strata::table::AsOf::Version(0))?.count()?.0, 2);
+//! assert_eq!(table.history()?.len(), 2);
+//! # Ok(()) }
+//! ```
+
+mod delta;
+mod history;
+mod name;
+mod stats;
+mod write;
+
+use std::collections::HashMap;
+use std::future::IntoFuture;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use deltalake_core::kernel::engine::arrow_conversion::{TryIntoArrow, TryIntoKernel};
+use deltalake_core::kernel::transaction::CommitBuilder;
+use deltalake_core::kernel::{Action, StructType};
+use deltalake_core::protocol::{DeltaOperation, SaveMode};
+use deltalake_core::{DeltaTable, TableProperty};
+use futures::TryStreamExt;
+use serde::Serialize;
+use url::Url;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::format::WriteOptions;
+use crate::read::{FileList, Scan};
+use crate::runtime::Runtime;
+
+pub use history::{parse_commit, HistoryEntry};
+pub use name::TableName;
+
+/// Which version of a table to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsOf {
+    /// The latest version.
+    Latest,
+    /// Version `n`.
+    Version(u64),
+    /// The last version committed at or before this time.
+    Time(SystemTime),
+}
+
+/// How a new table is laid out and described.
+#[derive(Debug, Clone, Default)]
+pub struct TableOptions {
+    /// Partition columns (strings, integers, dates or booleans), outermost first.
+    pub partition_by: Vec<String>,
+    /// A description, kept in the table's metadata.
+    pub description: Option<String>,
+    /// Who owns the table (`strata.owner` in the table's properties).
+    pub owner: Option<String>,
+}
+
+/// What a write committed.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Commit {
+    /// The version the commit made.
+    pub version: u64,
+    /// Data files added.
+    pub files_added: usize,
+    /// Data files removed (kept on disk until vacuum).
+    pub files_removed: usize,
+    /// Rows written.
+    pub rows: u64,
+    /// Bytes of the files written.
+    pub bytes: u64,
+}
+
+/// What a table is at one version.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableInfo {
+    /// The table's name (or path, for a table outside the lake).
+    pub name: String,
+    /// Where it lives.
+    pub location: String,
+    /// The version described.
+    pub version: u64,
+    /// Columns and their types, as Arrow names them.
+    pub columns: Vec<(String, String)>,
+    /// Partition columns.
+    pub partition_by: Vec<String>,
+    /// Data files at this version.
+    pub files: u64,
+    /// Rows in them, when their statistics say.
+    pub rows: Option<u64>,
+    /// Bytes in them.
+    pub bytes: u64,
+    /// The description given at creation.
+    pub description: Option<String>,
+    /// The table's properties (`delta.*` and `strata.*`).
+    pub properties: std::collections::BTreeMap<String, String>,
+}
+
+/// A Delta table: in the lake (`Lake::table`) or at any directory (`Table::at_dir`). Cheap to
+/// clone; every call reads the log afresh, so two handles (or processes) see each other's
+/// commits.
+#[derive(Clone)]
+pub struct Table {
+    name: String,
+    dir: PathBuf,
+    url: Url,
+    runtime: Arc<Runtime>,
+    write: WriteOptions,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("name", &self.name)
+            .field("dir", &self.dir)
+            .finish()
+    }
+}
+
+/// Commits in a row after which a checkpoint is written (`delta.checkpointInterval`).
+pub const CHECKPOINT_INTERVAL: u64 = 10;
+
+/// Default target size of a data file.
+pub const TARGET_FILE_BYTES: u64 = 128 << 20;
+
+impl Table {
+    /// The table stored in directory `dir` (made on create), named `name` in messages, written
+    /// with `write` (codec policy, row groups; partitioning comes from the table).
+    pub(crate) fn at(name: String, dir: PathBuf, write: WriteOptions) -> Result<Table> {
+        let url = delta::dir_url(&dir)?;
+        Ok(Table {
+            name,
+            dir,
+            url,
+            runtime: Arc::new(Runtime::new()?),
+            write,
+        })
+    }
+
+    /// A Delta table in directory `dir`, outside any lake (written in place with the default
+    /// write options and 128 MiB files).
+    pub fn at_dir(dir: impl AsRef<Path>) -> Result<Table> {
+        let dir = dir.as_ref().to_path_buf();
+        let write = WriteOptions {
+            target_file_bytes: TARGET_FILE_BYTES,
+            ..WriteOptions::default()
+        };
+        Table::at(dir.display().to_string(), dir, write)
+    }
+
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The directory holding the table.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether the table exists (has a commit).
+    pub fn exists(&self) -> Result<bool> {
+        let log = self.dir.join("_delta_log");
+        match std::fs::read_dir(&log) {
+            Ok(mut entries) => Ok(entries.any(|e| {
+                e.map(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                    .unwrap_or(false)
+            })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("cannot read the table's log", &log, e)),
+        }
+    }
+
+    fn block_on<F: std::future::Future>(&self, fut: F) -> Result<F::Output> {
+        self.runtime.block_on(fut)
+    }
+
+    fn error(&self, e: deltalake_core::DeltaTableError) -> Error {
+        delta::delta_error(e, &self.name)
+    }
+
+    async fn load(&self, as_of: AsOf) -> Result<DeltaTable> {
+        match as_of {
+            AsOf::Latest => delta::load(&self.url, &self.name, None).await,
+            AsOf::Version(v) => {
+                let table = delta::load(&self.url, &self.name, None).await?;
+                let latest = table.version().unwrap_or(0);
+                if v > latest {
+                    return Err(Error::new(
+                        ErrorKind::NotFound,
+                        format!("no version {v}: the latest is {latest}"),
+                    )
+                    .with("table", &self.name));
+                }
+                delta::load(&self.url, &self.name, Some(v)).await
+            }
+            AsOf::Time(t) => {
+                let when: chrono::DateTime<chrono::Utc> = t.into();
+                let mut table = delta::load(&self.url, &self.name, Some(0))
+                    .await
+                    .map_err(|e| e.with("as_of", when.to_rfc3339()))?;
+                let first = table.snapshot().ok().and_then(|s| s.version_timestamp(0));
+                if let Some(first) = first {
+                    if when.timestamp_millis() < first {
+                        return Err(Error::new(
+                            ErrorKind::NotFound,
+                            format!(
+                                "no version at or before {}: the table's first commit is later",
+                                when.to_rfc3339()
+                            ),
+                        )
+                        .with("table", &self.name));
+                    }
+                }
+                table
+                    .load_with_datetime(when)
+                    .await
+                    .map_err(|e| self.error(e))?;
+                Ok(table)
+            }
+        }
+    }
+
+    /// Creates the table with `schema` (partitioned and described as `options` say) and
+    /// `batches` as its first data, as version 0. An existing table is an `AlreadyExists`
+    /// error and is left alone.
+    pub fn create(
+        &self,
+        schema: &SchemaRef,
+        batches: &[RecordBatch],
+        options: &TableOptions,
+    ) -> Result<Commit> {
+        write::check_partition_columns(schema, &options.partition_by)?;
+        if self.exists()? {
+            return Err(
+                Error::new(ErrorKind::AlreadyExists, "the table already exists")
+                    .with("table", &self.name),
+            );
+        }
+        let kernel: StructType = schema
+            .as_ref()
+            .try_into_kernel()
+            .map_err(|e| Error::invalid(format!("a column type Delta cannot store: {e}")))?;
+        // The Arrow types Delta stores (microsecond timestamps, ...): the data is cast to them.
+        let stored: Schema = (&kernel)
+            .try_into_arrow()
+            .map_err(|e| Error::internal(format!("cannot map the Delta schema back: {e}")))?;
+        let stored = Arc::new(stored);
+        let batches = write::conform(batches, &stored)?;
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| Error::io("cannot create the table directory", &self.dir, e))?;
+        let written = write::write_files(
+            &self.dir,
+            &stored,
+            &batches,
+            &options.partition_by,
+            &self.write,
+        )?;
+        let files_added = written.adds.len();
+        let mut configuration: HashMap<String, Option<String>> = HashMap::new();
+        if let Some(owner) = &options.owner {
+            configuration.insert("strata.owner".into(), Some(owner.clone()));
+        }
+        let table = delta::unloaded(&self.url, &self.name)?;
+        let mut builder = table
+            .create()
+            .with_table_name(self.name.clone())
+            .with_columns(kernel.fields().cloned())
+            .with_partition_columns(options.partition_by.clone())
+            .with_configuration_property(
+                TableProperty::CheckpointInterval,
+                Some(CHECKPOINT_INTERVAL.to_string()),
+            )
+            .with_configuration(configuration)
+            .with_raise_if_key_not_exists(false)
+            .with_actions(written.adds.into_iter().map(Action::Add));
+        if let Some(description) = &options.description {
+            builder = builder.with_comment(description.clone());
+        }
+        let created = self
+            .block_on(builder.into_future())?
+            .map_err(|e| self.error(e))?;
+        Ok(Commit {
+            version: created.version().unwrap_or(0),
+            files_added,
+            files_removed: 0,
+            rows: written.rows,
+            bytes: written.bytes,
+        })
+    }
+
+    /// Appends `batches` as a new version. Two writers appending at once both commit (each
+    /// retries on the other's version number). Columns must match the table's.
+    pub fn append(&self, batches: &[RecordBatch]) -> Result<Commit> {
+        self.commit_write(batches, SaveMode::Append)
+    }
+
+    /// Replaces the table's rows with `batches` as a new version (older versions stay
+    /// readable by time travel until vacuum). A concurrent overwrite is reported as a
+    /// conflict (`Busy`), never merged.
+    pub fn overwrite(&self, batches: &[RecordBatch]) -> Result<Commit> {
+        self.commit_write(batches, SaveMode::Overwrite)
+    }
+
+    fn commit_write(&self, batches: &[RecordBatch], mode: SaveMode) -> Result<Commit> {
+        let table = self.block_on(self.load(AsOf::Latest))??;
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        if rows == 0 && mode == SaveMode::Append {
+            // Nothing to add: no new version (an empty commit would only lengthen the log).
+            return Ok(Commit {
+                version: table.version().unwrap_or(0),
+                files_added: 0,
+                files_removed: 0,
+                rows: 0,
+                bytes: 0,
+            });
+        }
+        let snapshot = table.snapshot().map_err(|e| self.error(e))?;
+        let metadata = snapshot.metadata();
+        let partition_by: Vec<String> = metadata.partition_columns().to_vec();
+        let stored: Schema = snapshot
+            .schema()
+            .as_ref()
+            .try_into_arrow()
+            .map_err(|e| Error::internal(format!("cannot map the Delta schema: {e}")))?;
+        let stored = Arc::new(stored);
+        let batches = write::conform(batches, &stored)?;
+        let written = write::write_files(&self.dir, &stored, &batches, &partition_by, &self.write)?;
+        let mut actions: Vec<Action> = Vec::new();
+        let mut files_removed = 0;
+        if mode == SaveMode::Overwrite {
+            let log_store = table.log_store();
+            let views: Vec<_> = self
+                .block_on(
+                    snapshot
+                        .snapshot()
+                        .file_views(log_store.as_ref(), None)
+                        .try_collect::<Vec<_>>(),
+                )?
+                .map_err(|e| self.error(e))?;
+            for view in views {
+                actions.push(Action::Remove(view.remove_action(true)));
+                files_removed += 1;
+            }
+        }
+        let files_added = written.adds.len();
+        actions.extend(written.adds.into_iter().map(Action::Add));
+        let operation = DeltaOperation::Write {
+            mode,
+            partition_by: (!partition_by.is_empty()).then(|| partition_by.clone()),
+            predicate: None,
+        };
+        let mut app = HashMap::new();
+        app.insert(
+            "engineInfo".to_string(),
+            serde_json::Value::String(format!("strata/{}", env!("CARGO_PKG_VERSION"))),
+        );
+        let retries = if mode == SaveMode::Append { 15 } else { 0 };
+        let commit = CommitBuilder::default()
+            .with_actions(actions)
+            .with_app_metadata(app)
+            .with_max_retries(retries)
+            .build(Some(snapshot), table.log_store(), operation);
+        let done = self
+            .block_on(commit.into_future())?
+            .map_err(|e| self.error(e))?;
+        Ok(Commit {
+            version: done.version(),
+            files_added,
+            files_removed,
+            rows: written.rows,
+            bytes: written.bytes,
+        })
+    }
+
+    /// The latest version.
+    pub fn version(&self) -> Result<u64> {
+        let table = self.block_on(self.load(AsOf::Latest))??;
+        Ok(table.version().unwrap_or(0))
+    }
+
+    /// A scan of the latest version: its data files only, with partition columns from the
+    /// log, pruned by partition values, then by strata's row-group and page pruning.
+    pub fn scan(&self) -> Result<Scan> {
+        self.scan_as_of(AsOf::Latest)
+    }
+
+    /// A scan of the table as it was at `as_of`.
+    pub fn scan_as_of(&self, as_of: AsOf) -> Result<Scan> {
+        let table = self.block_on(self.load(as_of))??;
+        let snapshot = table.snapshot().map_err(|e| self.error(e))?;
+        let partition_by: Vec<String> = snapshot.metadata().partition_columns().to_vec();
+        let stored: Schema = snapshot
+            .schema()
+            .as_ref()
+            .try_into_arrow()
+            .map_err(|e| Error::internal(format!("cannot map the Delta schema: {e}")))?;
+        let partitions: Vec<Field> = partition_by
+            .iter()
+            .map(|c| {
+                stored
+                    .field_with_name(c)
+                    .map(|f| f.clone().with_nullable(true))
+                    .map_err(|_| {
+                        Error::new(
+                            ErrorKind::Corrupt,
+                            format!("partition column {c:?} is not in the table's schema"),
+                        )
+                        .with("table", &self.name)
+                    })
+            })
+            .collect::<Result<_>>()?;
+        let log_store = table.log_store();
+        let views: Vec<_> = self
+            .block_on(
+                snapshot
+                    .snapshot()
+                    .file_views(log_store.as_ref(), None)
+                    .try_collect::<Vec<_>>(),
+            )?
+            .map_err(|e| self.error(e))?;
+        let mut files = Vec::with_capacity(views.len());
+        for view in views {
+            if view.deletion_vector_descriptor().is_some() {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    "the table has deletion vectors, which strata does not read yet",
+                )
+                .with("table", &self.name)
+                .with("file", view.path()));
+            }
+            let values = view.partition_values_map();
+            let path = self.dir.join(view.path().as_ref());
+            let ordered = partition_by
+                .iter()
+                .map(|c| values.get(c).cloned().flatten())
+                .collect();
+            files.push((path, ordered));
+        }
+        files.sort();
+        let list = FileList {
+            files,
+            partitions,
+            schema: write::data_schema(&stored, &partition_by),
+        };
+        Ok(Scan::of_files(&self.dir, list))
+    }
+
+    /// The table's commits still in its log, newest first.
+    pub fn history(&self) -> Result<Vec<HistoryEntry>> {
+        let table = self.block_on(self.load(AsOf::Latest))??;
+        let latest = table.version().unwrap_or(0);
+        let log_store = table.log_store();
+        let mut entries = Vec::new();
+        for version in (0..=latest).rev() {
+            let bytes = self
+                .block_on(log_store.read_commit_entry(version))?
+                .map_err(|e| self.error(e))?;
+            let Some(bytes) = bytes else {
+                // Older commits were cleaned up after a checkpoint.
+                break;
+            };
+            entries.push(parse_commit(version, &bytes).map_err(|e| e.with("table", &self.name))?);
+        }
+        Ok(entries)
+    }
+
+    /// What the table is at `as_of`: schema, partitioning, files, rows, bytes, properties.
+    pub fn info(&self, as_of: AsOf) -> Result<TableInfo> {
+        let table = self.block_on(self.load(as_of))??;
+        let snapshot = table.snapshot().map_err(|e| self.error(e))?;
+        let metadata = snapshot.metadata();
+        let stored: Schema = snapshot
+            .schema()
+            .as_ref()
+            .try_into_arrow()
+            .map_err(|e| Error::internal(format!("cannot map the Delta schema: {e}")))?;
+        let log_store = table.log_store();
+        let views: Vec<_> = self
+            .block_on(
+                snapshot
+                    .snapshot()
+                    .file_views(log_store.as_ref(), None)
+                    .try_collect::<Vec<_>>(),
+            )?
+            .map_err(|e| self.error(e))?;
+        let mut rows = Some(0u64);
+        let mut bytes = 0u64;
+        for view in &views {
+            bytes += view.size().max(0) as u64;
+            rows = match (rows, view.num_records()) {
+                (Some(total), Some(n)) => Some(total + n as u64),
+                _ => None,
+            };
+        }
+        Ok(TableInfo {
+            name: self.name.clone(),
+            location: self.dir.display().to_string(),
+            version: table.version().unwrap_or(0),
+            columns: stored
+                .fields()
+                .iter()
+                .map(|f| (f.name().clone(), f.data_type().to_string()))
+                .collect(),
+            partition_by: metadata.partition_columns().to_vec(),
+            files: views.len() as u64,
+            rows,
+            bytes,
+            description: metadata.description().map(str::to_string),
+            properties: metadata
+                .configuration()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        })
+    }
+}

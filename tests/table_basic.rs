@@ -1,0 +1,390 @@
+//! Delta tables in the lake: create, append, overwrite, scans with partition pruning, time
+//! travel by version and time, history, show, concurrent appends, bad names and schemas, and
+//! damaged logs. The interop with other Delta readers is in tests/table_interop.rs.
+
+mod common;
+
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::Int64Type;
+use strata::table::{AsOf, TableOptions};
+use strata::{ErrorKind, Expr, Lake};
+
+fn trips(ids: std::ops::Range<i64>) -> RecordBatch {
+    let zones = ["JFK", "LGA", "EWR"];
+    RecordBatch::try_from_iter([
+        (
+            "id",
+            Arc::new(Int64Array::from_iter_values(ids.clone())) as _,
+        ),
+        (
+            "zone",
+            Arc::new(StringArray::from_iter_values(
+                ids.clone().map(|i| zones[(i % 3) as usize]),
+            )) as _,
+        ),
+        (
+            "fare",
+            Arc::new(arrow::array::Float64Array::from_iter_values(
+                ids.map(|i| i as f64 * 1.5),
+            )) as _,
+        ),
+    ])
+    .unwrap()
+}
+
+fn lake() -> (tempfile::TempDir, Lake) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::config(
+        dir.path(),
+        vec![common::local_tier("hot"), common::local_tier("cold")],
+    );
+    let lake = Lake::open(&config).unwrap();
+    (dir, lake)
+}
+
+/// The ids a scan returns, sorted.
+fn ids(scan: strata::Scan) -> Vec<i64> {
+    let out = scan.run().unwrap();
+    let mut ids: Vec<i64> = out
+        .batches
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name("id")
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .values()
+                .to_vec()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn create_append_overwrite_and_read_every_version() {
+    let (_dir, lake) = lake();
+    let table = lake.table("bronze/trips").unwrap();
+    assert!(!table.exists().unwrap());
+    let first = trips(0..100);
+    let c0 = table
+        .create(&first.schema(), &[first], &TableOptions::default())
+        .unwrap();
+    assert_eq!((c0.version, c0.rows), (0, 100));
+    assert!(table
+        .dir()
+        .join("_delta_log/00000000000000000000.json")
+        .is_file());
+    // The table is not an object of the store.
+    assert!(lake.list("").unwrap().is_empty());
+
+    let c1 = table.append(&[trips(100..150)]).unwrap();
+    assert_eq!((c1.version, c1.rows, c1.files_removed), (1, 50, 0));
+    let c2 = table.overwrite(&[trips(1000..1010)]).unwrap();
+    assert_eq!(c2.version, 2);
+    assert!(c2.files_removed >= 2, "{c2:?}");
+
+    assert_eq!(ids(table.scan().unwrap()), (1000..1010).collect::<Vec<_>>());
+    assert_eq!(
+        ids(table.scan_as_of(AsOf::Version(1)).unwrap()),
+        (0..150).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        ids(table.scan_as_of(AsOf::Version(0)).unwrap()),
+        (0..100).collect::<Vec<_>>()
+    );
+    let e = table.scan_as_of(AsOf::Version(3)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    assert_eq!(table.version().unwrap(), 2);
+
+    // Time travel by time: now is the latest; before the first commit is an error.
+    let now = std::time::SystemTime::now();
+    assert_eq!(ids(table.scan_as_of(AsOf::Time(now)).unwrap()).len(), 10);
+    let before = now - std::time::Duration::from_secs(3600);
+    let e = table.scan_as_of(AsOf::Time(before)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+
+    let history = table.history().unwrap();
+    assert_eq!(
+        history.iter().map(|h| h.version).collect::<Vec<_>>(),
+        vec![2, 1, 0]
+    );
+    assert_eq!(history[0].operation.as_deref(), Some("WRITE"));
+    assert_eq!(history[1].rows_added, Some(50));
+    assert_eq!(history[2].operation.as_deref(), Some("CREATE TABLE"));
+
+    let info = table.info(AsOf::Latest).unwrap();
+    assert_eq!((info.version, info.rows), (2, Some(10)));
+    assert_eq!(
+        info.columns
+            .iter()
+            .map(|c| c.0.as_str())
+            .collect::<Vec<_>>(),
+        ["id", "zone", "fare"]
+    );
+    assert_eq!(
+        info.properties
+            .get("delta.checkpointInterval")
+            .map(String::as_str),
+        Some("10")
+    );
+    assert_eq!(lake.tables(None).unwrap().len(), 1);
+    assert_eq!(lake.tables(Some("silver")).unwrap().len(), 0);
+}
+
+#[test]
+fn partitioned_tables_prune_by_partition_values() {
+    let (_dir, lake) = lake();
+    let table = lake.table("silver/trips").unwrap();
+    let data = trips(0..300);
+    let options = TableOptions {
+        partition_by: vec!["zone".into()],
+        description: Some("trips by pickup zone".into()),
+        owner: Some("data-eng".into()),
+    };
+    table.create(&data.schema(), &[data], &options).unwrap();
+    assert!(table.dir().join("zone=JFK").is_dir());
+    let scan = table
+        .scan()
+        .unwrap()
+        .filter(Expr::parse("zone = 'LGA'").unwrap());
+    let out = scan.run().unwrap();
+    assert_eq!(out.stats.rows_out, 100);
+    assert_eq!(out.stats.files_skipped, 2, "{:?}", out.stats);
+    // The partition column comes back with its values, as a string column.
+    let batch = &out.batches[0];
+    let zones = batch.column_by_name("zone").unwrap().as_string::<i32>();
+    assert!(zones.iter().all(|z| z == Some("LGA")));
+    let info = table.info(AsOf::Latest).unwrap();
+    assert_eq!(info.partition_by, ["zone"]);
+    assert_eq!(info.description.as_deref(), Some("trips by pickup zone"));
+    assert_eq!(
+        info.properties.get("strata.owner").map(String::as_str),
+        Some("data-eng")
+    );
+}
+
+#[test]
+fn two_threads_appending_at_once_both_commit() {
+    let (_dir, lake) = lake();
+    let table = lake.table("raw/events").unwrap();
+    let seed = trips(0..1);
+    table
+        .create(&seed.schema(), &[seed], &TableOptions::default())
+        .unwrap();
+    std::thread::scope(|s| {
+        for t in 0..2i64 {
+            let table = table.clone();
+            s.spawn(move || {
+                for i in 0..5i64 {
+                    let base = 1 + (t * 5 + i) * 10;
+                    table.append(&[trips(base..base + 10)]).unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(table.version().unwrap(), 10);
+    assert_eq!(ids(table.scan().unwrap()), (0..101).collect::<Vec<_>>());
+}
+
+#[test]
+fn bad_names_schemas_and_versions_are_errors_that_write_nothing() {
+    let (_dir, lake) = lake();
+    for bad in ["trips", "platinum/trips", "silver/_x", "silver/a/b"] {
+        let e = lake.table(bad).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}: {e}");
+    }
+    let table = lake.table("gold/t").unwrap();
+    let data = trips(0..10);
+    // An empty table has no version yet.
+    let e = table.scan().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    let e = table
+        .create(
+            &data.schema(),
+            std::slice::from_ref(&data),
+            &TableOptions {
+                partition_by: vec!["nope".into()],
+                ..TableOptions::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    assert!(!table.exists().unwrap());
+    table
+        .create(
+            &data.schema(),
+            std::slice::from_ref(&data),
+            &TableOptions::default(),
+        )
+        .unwrap();
+    let e = table
+        .create(&data.schema(), &[data], &TableOptions::default())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+
+    // Another schema: the columns are named, nothing is committed.
+    let other = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(vec![1])) as _),
+        ("city", Arc::new(StringArray::from(vec!["Oslo"])) as _),
+    ])
+    .unwrap();
+    let e = table.append(&[other]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    let text = e.to_string();
+    assert!(text.contains("city") && text.contains("zone"), "{text}");
+    assert_eq!(table.version().unwrap(), 0);
+    // A zero-row append commits nothing new but is no error either.
+    let c = table.append(&[trips(0..0)]).unwrap();
+    assert_eq!((c.version, c.files_added), (0, 0));
+    assert_eq!(table.version().unwrap(), 0);
+}
+
+#[test]
+fn damaged_logs_are_errors_naming_the_table() {
+    let (_dir, lake) = lake();
+    let table = lake.table("bronze/damaged").unwrap();
+    let data = trips(0..10);
+    table
+        .create(
+            &data.schema(),
+            std::slice::from_ref(&data),
+            &TableOptions::default(),
+        )
+        .unwrap();
+    table.append(std::slice::from_ref(&data)).unwrap();
+    let log = table.dir().join("_delta_log");
+    // Junk in the newest commit.
+    std::fs::write(log.join("00000000000000000001.json"), b"{\"add\": nope\n").unwrap();
+    let e = table.scan().unwrap_err();
+    assert!(e.to_string().contains("bronze/damaged"), "{e}");
+    let e = table.history().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+    // A data file the log names is gone: the scan says which.
+    std::fs::remove_file(log.join("00000000000000000001.json")).unwrap();
+    let files: Vec<_> = std::fs::read_dir(table.dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect();
+    for f in &files {
+        std::fs::remove_file(f).unwrap();
+    }
+    let e = table.scan().unwrap().run().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    // A protocol strata does not know.
+    std::fs::write(
+        log.join("00000000000000000001.json"),
+        b"{\"protocol\":{\"minReaderVersion\":9,\"minWriterVersion\":9}}\n",
+    )
+    .unwrap();
+    let e = table.scan().unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Unsupported | ErrorKind::Corrupt),
+        "{e}"
+    );
+    assert!(table.append(&[data]).is_err());
+}
+
+#[test]
+fn the_command_line_creates_appends_scans_and_shows_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let csv = dir.path().join("trips.csv");
+    std::fs::write(&csv, "id,zone\n1,JFK\n2,LGA\n3,JFK\n").unwrap();
+    let more = dir.path().join("more.csv");
+    std::fs::write(&more, "id,zone\n4,EWR\n").unwrap();
+    let d = root.to_str().unwrap();
+    let out = common::cli_ok(&[
+        "--dir",
+        d,
+        "table",
+        "create",
+        "bronze/trips",
+        "--from",
+        csv.to_str().unwrap(),
+        "--partition-by",
+        "zone",
+    ]);
+    assert!(String::from_utf8_lossy(&out).contains("version 0"));
+    common::cli_ok(&[
+        "--dir",
+        d,
+        "table",
+        "append",
+        "bronze/trips",
+        more.to_str().unwrap(),
+    ]);
+    let count = common::cli_ok(&["--dir", d, "table", "scan", "bronze/trips", "--count"]);
+    assert_eq!(String::from_utf8_lossy(&count).trim(), "4");
+    let count = common::cli_ok(&[
+        "--dir",
+        d,
+        "table",
+        "scan",
+        "bronze/trips",
+        "--version",
+        "0",
+        "--count",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&count).trim(), "3");
+    let filtered = common::cli_ok(&[
+        "--dir",
+        d,
+        "table",
+        "scan",
+        "bronze/trips",
+        "--filter",
+        "zone = 'JFK'",
+        "--format",
+        "csv",
+    ]);
+    let text = String::from_utf8_lossy(&filtered);
+    assert_eq!(text.lines().count(), 3, "{text}");
+    let history = common::cli_ok(&["--dir", d, "table", "history", "bronze/trips", "--json"]);
+    assert_eq!(String::from_utf8_lossy(&history).lines().count(), 2);
+    let ls = common::cli_ok(&["--dir", d, "table", "ls"]);
+    assert_eq!(String::from_utf8_lossy(&ls).trim(), "bronze/trips");
+    let show = common::cli_ok(&["--dir", d, "table", "show", "bronze/trips", "--json"]);
+    let show: serde_json::Value = serde_json::from_slice(&show).unwrap();
+    assert_eq!(show["version"], 1);
+    assert_eq!(show["rows"], 4);
+    // A table directory outside the lake, by path.
+    let path = format!("{}/", common_table_dir(&root).display());
+    let count = common::cli_ok(&["--dir", d, "table", "scan", &path, "--count"]);
+    assert_eq!(String::from_utf8_lossy(&count).trim(), "4");
+    // Errors are one line.
+    let e = common::cli_err(&["--dir", d, "table", "scan", "platinum/x", "--count"]);
+    assert!(e.contains("unknown zone"), "{e}");
+    let e = common::cli_err(&[
+        "--dir",
+        d,
+        "table",
+        "create",
+        "bronze/trips",
+        "--from",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(e.contains("already exists"), "{e}");
+}
+
+/// Where the default config keeps `bronze/trips` under `root`.
+fn common_table_dir(root: &std::path::Path) -> std::path::PathBuf {
+    root.join("hot/tables/bronze/trips")
+}
+
+#[test]
+fn a_table_outside_the_lake_is_read_and_written_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = strata::table::Table::at_dir(dir.path().join("t")).unwrap();
+    let data = trips(0..20);
+    table
+        .create(&data.schema(), &[data], &TableOptions::default())
+        .unwrap();
+    table.append(&[trips(20..25)]).unwrap();
+    assert_eq!(ids(table.scan().unwrap()), (0..25).collect::<Vec<_>>());
+    let out = table.scan().unwrap().run().unwrap();
+    assert_eq!(out.batches[0].num_columns(), 3);
+    assert!(out.batches.iter().all(|b| b.column(0).null_count() == 0));
+}
