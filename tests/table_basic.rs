@@ -388,3 +388,71 @@ fn a_table_outside_the_lake_is_read_and_written_in_place() {
     assert_eq!(out.batches[0].num_columns(), 3);
     assert!(out.batches.iter().all(|b| b.column(0).null_count() == 0));
 }
+
+#[test]
+fn checkpoints_vacuum_and_restore() {
+    let (_dir, lake) = lake();
+    let table = lake.table("gold/daily").unwrap();
+    let data = trips(0..10);
+    table
+        .create(&data.schema(), &[data], &TableOptions::default())
+        .unwrap();
+    for i in 1..10i64 {
+        table.append(&[trips(i * 10..i * 10 + 10)]).unwrap();
+    }
+    // Version 9 completes the first interval of 10 commits.
+    let log = table.dir().join("_delta_log");
+    assert!(log
+        .join("00000000000000000009.checkpoint.parquet")
+        .is_file());
+    assert!(log.join("_last_checkpoint").is_file());
+    assert_eq!(ids(table.scan().unwrap()), (0..100).collect::<Vec<_>>());
+
+    // Overwrite, then restore version 9: the rows of version 9 come back as version 11.
+    table.overwrite(&[trips(1000..1001)]).unwrap();
+    let r = table.restore(9).unwrap();
+    assert_eq!((r.restored, r.version), (9, 11));
+    assert_eq!(ids(table.scan().unwrap()), (0..100).collect::<Vec<_>>());
+    let e = table.restore(11).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert_eq!(
+        table.history().unwrap()[0].operation.as_deref(),
+        Some("RESTORE")
+    );
+
+    // The overwrite's file is no longer referenced; within the default retention nothing goes.
+    let week = strata::table::DEFAULT_RETENTION;
+    let kept = table.vacuum(week, false, false).unwrap();
+    assert!(kept.files.is_empty(), "{kept:?}");
+    // A short retention needs the override.
+    let zero = std::time::Duration::ZERO;
+    let e = table.vacuum(zero, true, false).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    // A planted file no commit names and a killed write's staging file go too.
+    std::fs::write(table.dir().join("part-99999-orphan.parquet"), b"junk").unwrap();
+    let staging = table
+        .dir()
+        .join(".part-00000-x.parquet.strata-0123456789abcdef.partial");
+    std::fs::write(&staging, b"half a file").unwrap();
+    let dry = table.vacuum(zero, true, true).unwrap();
+    assert!(dry.dry_run);
+    assert_eq!(dry.files.len(), 2, "{dry:?}"); // the overwrite's file and the orphan
+    assert!(dry.files.iter().any(|f| f.contains("orphan")), "{dry:?}");
+    assert_eq!(dry.staging.len(), 1, "{dry:?}");
+    assert!(staging.exists());
+    let done = table.vacuum(zero, false, true).unwrap();
+    assert_eq!(done.files, dry.files);
+    assert!(!staging.exists());
+    assert!(!table.dir().join("part-99999-orphan.parquet").exists());
+    // The current version still reads whole; version 10 (the overwrite) lost its file.
+    assert_eq!(ids(table.scan().unwrap()), (0..100).collect::<Vec<_>>());
+    let e = table
+        .scan_as_of(AsOf::Version(10))
+        .unwrap()
+        .run()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    // Restoring to it now names the missing file.
+    let e = table.restore(10).unwrap_err();
+    assert!(e.to_string().contains("gold/daily"), "{e}");
+}

@@ -32,6 +32,7 @@
 
 mod delta;
 mod history;
+mod maintain;
 mod name;
 mod stats;
 mod write;
@@ -59,6 +60,7 @@ use crate::read::{FileList, Scan};
 use crate::runtime::Runtime;
 
 pub use history::{parse_commit, HistoryEntry};
+pub use maintain::{RestoreReport, VacuumReport, DEFAULT_RETENTION};
 pub use name::TableName;
 
 /// Which version of a table to read.
@@ -307,6 +309,7 @@ impl Table {
         let created = self
             .block_on(builder.into_future())?
             .map_err(|e| self.error(e))?;
+        self.checkpoint_if_due(created.version().unwrap_or(0))?;
         Ok(Commit {
             version: created.version().unwrap_or(0),
             files_added,
@@ -391,6 +394,7 @@ impl Table {
         let done = self
             .block_on(commit.into_future())?
             .map_err(|e| self.error(e))?;
+        self.checkpoint_if_due(done.version())?;
         Ok(Commit {
             version: done.version(),
             files_added,
@@ -398,6 +402,68 @@ impl Table {
             rows: written.rows,
             bytes: written.bytes,
         })
+    }
+
+    /// Writes a checkpoint when `version` completes the table's checkpoint interval
+    /// (`delta.checkpointInterval`, 10 for tables strata creates). A checkpoint that fails is
+    /// logged, not returned: the commit stands and readers replay the log instead.
+    fn checkpoint_if_due(&self, version: u64) -> Result<()> {
+        self.block_on(async {
+            let Ok(table) = delta::load(&self.url, &self.name, Some(version)).await else {
+                return;
+            };
+            let interval = table
+                .snapshot()
+                .ok()
+                .and_then(|s| {
+                    s.metadata()
+                        .configuration()
+                        .get("delta.checkpointInterval")
+                        .and_then(|v| v.parse::<u64>().ok())
+                })
+                .unwrap_or(CHECKPOINT_INTERVAL);
+            maintain::checkpoint_if_due(&table, version, interval).await;
+        })
+    }
+
+    /// Deletes the data files no version within `retention` needs (those the current version
+    /// removed at least `retention` ago, and files of writes that never committed), and
+    /// staging files of killed writes; with `dry_run`, only lists them. A retention below
+    /// [`DEFAULT_RETENTION`] (7 days) is refused unless `force`: time travel to versions older
+    /// than the retention stops working, and a slow writer's uncommitted files could go.
+    pub fn vacuum(
+        &self,
+        retention: std::time::Duration,
+        dry_run: bool,
+        force: bool,
+    ) -> Result<VacuumReport> {
+        self.block_on(async {
+            let table = self.load(AsOf::Latest).await?;
+            maintain::vacuum(table, &self.dir, retention, dry_run, force)
+                .await
+                .map_err(|e| match e {
+                    maintain::VacuumError::Delta(e) => self.error(e),
+                    maintain::VacuumError::Strata(e) => e.with("table", &self.name),
+                })
+        })?
+    }
+
+    /// Makes the table's content that of `version` again, as a new version (history is
+    /// kept). Restoring to a version whose files vacuum deleted is an error naming them.
+    pub fn restore(&self, version: u64) -> Result<RestoreReport> {
+        let report = self.block_on(async {
+            let table = self.load(AsOf::Latest).await?;
+            let latest = table.version().unwrap_or(0);
+            if let Some(e) = maintain::restore_target_error(version, latest) {
+                return Err(e.with("table", &self.name));
+            }
+            maintain::restore(table, version)
+                .await
+                .map(|(_, report)| report)
+                .map_err(|e| self.error(e))
+        })??;
+        self.checkpoint_if_due(report.version)?;
+        Ok(report)
     }
 
     /// The latest version.

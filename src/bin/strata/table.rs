@@ -22,6 +22,11 @@ pub enum TableCommand {
     Scan(TableScanArgs),
     /// A table's commits, newest first.
     History(HistoryArgs),
+    /// Make the table's content that of an earlier version again, as a new version.
+    Restore(RestoreArgs),
+    /// Delete data files no version within the retention needs (and staging files of killed
+    /// writes).
+    Vacuum(VacuumArgs),
     /// The lake's tables.
     Ls(LsArgs),
     /// A table's schema, partitioning, version, files, rows, bytes and properties.
@@ -106,6 +111,37 @@ pub struct HistoryArgs {
     #[command(flatten)]
     table: NameArg,
     /// One JSON object per commit.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    table: NameArg,
+    /// The version to restore.
+    #[arg(long, value_name = "N")]
+    version: u64,
+    /// Print what was committed as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct VacuumArgs {
+    #[command(flatten)]
+    table: NameArg,
+    /// Keep files removed less than this long ago (time travel reaches that far back):
+    /// e.g. 168h, 7d. Below 168h needs --force.
+    #[arg(long, value_name = "DURATION", default_value = "168h", value_parser = humantime::parse_duration)]
+    retain: std::time::Duration,
+    /// List what would be deleted; delete nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Allow a retention below 168h (time travel to older versions stops working).
+    #[arg(long)]
+    force: bool,
+    /// As JSON.
     #[arg(long)]
     json: bool,
 }
@@ -282,6 +318,46 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
                 .map_err(io)?;
             }
             Ok(())
+        }
+        TableCommand::Restore(args) => {
+            let (table, _lake) = open(config, &args.table.name, None)?;
+            let r = table.restore(args.version)?;
+            if args.json {
+                return write_json(out, &r);
+            }
+            writeln!(
+                out,
+                "restored {} to version {} as version {}: {} files removed, {} files restored",
+                table.name(),
+                r.restored,
+                r.version,
+                r.files_removed,
+                r.files_restored
+            )
+            .map_err(io)
+        }
+        TableCommand::Vacuum(args) => {
+            let (table, _lake) = open(config, &args.table.name, None)?;
+            let report = table.vacuum(args.retain, args.dry_run, args.force)?;
+            if args.json {
+                return write_json(out, &report);
+            }
+            let verb = if report.dry_run {
+                "would delete"
+            } else {
+                "deleted"
+            };
+            for f in report.files.iter().chain(&report.staging) {
+                writeln!(out, "{verb} {f}").map_err(io)?;
+            }
+            writeln!(
+                out,
+                "{} {verb} {} data files and {} staging files",
+                table.name(),
+                report.files.len(),
+                report.staging.len()
+            )
+            .map_err(io)
         }
         TableCommand::Ls(args) => {
             let lake = Lake::open(config)?;
