@@ -42,7 +42,7 @@ pub struct RestoreReport {
 /// Writes a checkpoint when `version` completes an interval of `interval` commits. A failure
 /// only costs readers some log replay, so it is logged, never returned: the commit stands.
 pub(crate) async fn checkpoint_if_due(table: &DeltaTable, version: u64, interval: u64) {
-    if interval == 0 || (version + 1) % interval != 0 {
+    if interval == 0 || !(version + 1).is_multiple_of(interval) {
         return;
     }
     if let Err(e) = create_checkpoint(table, None).await {
