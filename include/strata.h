@@ -103,6 +103,9 @@ typedef struct strata_policy strata_policy;
 // The outcome of a rules check. Free it with `strata_report_free`.
 typedef struct strata_report strata_report;
 
+// An open table of a lake (a handle; the table need not exist until the first append).
+typedef struct strata_table strata_table;
+
 // The result of every strata function: `STRATA_OK` (0) or an error code. On an error,
 // `strata_last_error_message()` says what happened on the calling thread.
 typedef int32_t strata_status;
@@ -455,6 +458,67 @@ strata_status strata_lake_scan_ipc(const struct strata_lake *lake,
                                    struct strata_bytes **out,
                                    const uint8_t **data,
                                    size_t *len);
+
+// Opens the table `name` (`zone/name`, e.g. `"silver/trips"`) of `lake` into `*out`, to free
+// with `strata_table_free`. The table need not exist: the first `strata_table_append`
+// creates it. An unknown zone or a bad name is `STRATA_INVALID_ARGUMENT`. The handle is
+// independent of the lake handle (either may be freed first).
+strata_status strata_table_open(const struct strata_lake *lake,
+                                const char *name,
+                                struct strata_table **out);
+
+// Frees a table handle. NULL is ignored.
+void strata_table_free(struct strata_table *table);
+
+// Appends the batches of the Arrow C Stream `stream` to the table as one new version; the
+// first append creates the table with the stream's schema. `options_json` (NULL or "")
+// applies only to that creation: `{"partition_by": ["zone"], "description": "...",
+// "owner": "..."}`. Columns that differ from the table's are `STRATA_INVALID_ARGUMENT`
+// naming them, and nothing is committed; an append that lost a race retries on the next
+// version. On success `*commit_json` (may be NULL) receives `{"version", "files_added",
+// "files_removed", "rows", "bytes"}`, to free with `strata_string_free`. The stream is
+// always consumed and released.
+strata_status strata_table_append(const struct strata_table *table,
+                                  struct ArrowArrayStream *stream,
+                                  const char *options_json,
+                                  char **commit_json);
+
+// Like `strata_table_append`, with the batches as `len` bytes of Arrow IPC stream at `data`.
+strata_status strata_table_append_ipc(const struct strata_table *table,
+                                      const uint8_t *data,
+                                      size_t len,
+                                      const char *options_json,
+                                      char **commit_json);
+
+// Scans the table into the Arrow C Stream `*out` as `strata_lake_scan` scans objects
+// (projection, filter, the same setup errors), at `version` (>= 0), else as of
+// `timestamp_ms` (>= 0: the version current then), else the latest (pass -1 for both).
+// A version that does not exist, or a time before the first commit, is `STRATA_NOT_FOUND`.
+strata_status strata_table_scan(const struct strata_table *table,
+                                int64_t version,
+                                int64_t timestamp_ms,
+                                const char *const *columns,
+                                size_t n_columns,
+                                const char *filter,
+                                struct ArrowArrayStream *out);
+
+// Like `strata_table_scan`, with the result as Arrow IPC stream bytes (`*out` to free with
+// `strata_bytes_free`; `*data`, `*len` may be NULL).
+strata_status strata_table_scan_ipc(const struct strata_table *table,
+                                    int64_t version,
+                                    int64_t timestamp_ms,
+                                    const char *const *columns,
+                                    size_t n_columns,
+                                    const char *filter,
+                                    struct strata_bytes **out,
+                                    const uint8_t **data,
+                                    size_t *len);
+
+// The table's commits, newest first, as a JSON array into `*history_json` (free with
+// `strata_string_free`): each with `version`, `timestamp_ms`, `operation`, `parameters`,
+// `files_added`, `files_removed`, `rows_added`, `bytes_added`, `engine`, `app_id`.
+strata_status strata_table_history(const struct strata_table *table,
+                                   char **history_json);
 
 // Applies the lake's lifecycle and retention policies. With `dry_run` nothing changes and the
 // report lists what would happen. `now_ms` is the time the policies are evaluated at (ms since

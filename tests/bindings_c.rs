@@ -24,6 +24,7 @@ const PROGRAMS: &[&str] = &[
     "test_error_routes",
     "test_lake_scan",
     "test_malloc_untouched",
+    "test_table",
     "example",
 ];
 
@@ -63,7 +64,8 @@ fn args(name: &str, scratch: &Path) -> Vec<PathBuf> {
         | "test_scan_errors"
         | "test_filter_limits"
         | "test_write_parquet"
-        | "test_malloc_untouched" => {
+        | "test_malloc_untouched"
+        | "test_table" => {
             let file = scratch.join("people.parquet");
             native::write_people(&file);
             std::fs::create_dir_all(&dir).unwrap();

@@ -327,8 +327,8 @@ fn the_demo_writes_nothing_through_links_in_the_data_root() {
     demo_ignores_planted_links(&config);
 }
 
-/// With an object-store hot tier the demo scans a local copy of what the lake returns: it goes
-/// to the demo's scratch directory through `AtomicFile`.
+/// With an object-store hot tier the demo runs whole: lake objects are scanned through the
+/// lake, and its tables go to the first local tier.
 #[cfg(unix)]
 #[test]
 fn the_demo_copies_a_remote_object_into_its_scratch_directory() {

@@ -12,7 +12,7 @@ pub const DEFAULT_ZONES: [&str; 4] = ["raw", "bronze", "silver", "gold"];
 /// ```toml
 /// [tables]
 /// zones = ["raw", "bronze", "silver", "gold", "sandbox"]
-/// tier = "hot"            # default: the first tier
+/// tier = "hot"            # default: the first local tier
 /// ```
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -20,8 +20,8 @@ pub struct TablesConfig {
     /// The zones a table name may start with (`silver/trips`); 1 to 64 names of ASCII letters,
     /// digits, `-` and `_`.
     pub zones: Vec<String>,
-    /// The tier whose storage holds the tables (`<tier>/tables/<zone>/<name>/`); the first tier
-    /// when unset.
+    /// The tier whose storage holds the tables (`<tier>/tables/<zone>/<name>/`); the first
+    /// local tier when unset.
     pub tier: Option<String>,
 }
 

@@ -23,6 +23,7 @@ mod mask;
 mod objects;
 mod quality;
 mod stream;
+mod table;
 mod tiers;
 mod tuning;
 mod write;

@@ -129,7 +129,11 @@ fn configure(
     with_options(scan, columns, filter)
 }
 
-fn with_options(scan: Scan, columns: Option<Vec<String>>, filter: Option<&str>) -> Result<Scan> {
+pub(crate) fn with_options(
+    scan: Scan,
+    columns: Option<Vec<String>>,
+    filter: Option<&str>,
+) -> Result<Scan> {
     let mut scan = scan.batch_size(STREAM_BATCH_ROWS);
     if let Some(columns) = &columns {
         scan = scan.columns(columns);
@@ -142,14 +146,14 @@ fn with_options(scan: Scan, columns: Option<Vec<String>>, filter: Option<&str>) 
 
 /// Exports a scan's batches through the caller's out stream: setup errors (the input, its
 /// columns, the filter) come from here, before any batch is handed out.
-fn export_scan(scan: Scan, out: *mut FFI_ArrowArrayStream) -> Result<()> {
+pub(crate) fn export_scan(scan: Scan, out: *mut FFI_ArrowArrayStream) -> Result<()> {
     let reader = scan.reader()?;
     export_stream(Box::new(CStreamReader(reader)), out)
 }
 
 /// A scan's batches as Arrow IPC stream bytes, encoded as they come: the decoded batches are
 /// never all held at once.
-fn scan_ipc_bytes(scan: Scan) -> Result<Bytes> {
+pub(crate) fn scan_ipc_bytes(scan: Scan) -> Result<Bytes> {
     let mut reader = scan.reader()?;
     let mut buf = Vec::new();
     let mut writer = StreamWriter::try_new(&mut buf, &reader.schema()).map_err(arrow_error)?;

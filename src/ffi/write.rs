@@ -19,7 +19,7 @@ use super::write_options;
 use crate::{format::FormatChoice, Error, Lake, Result, WriteOptions};
 
 /// Every batch of the caller's stream, with its schema.
-fn collect(reader: ArrowArrayStreamReader) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+pub(crate) fn collect(reader: ArrowArrayStreamReader) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let schema = reader.schema();
     let batches = reader
         .collect::<std::result::Result<Vec<_>, _>>()
@@ -28,7 +28,7 @@ fn collect(reader: ArrowArrayStreamReader) -> Result<(SchemaRef, Vec<RecordBatch
 }
 
 /// The batches of Arrow IPC stream bytes (schema message, record batches, end marker).
-fn read_ipc(data: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+pub(crate) fn read_ipc(data: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let not_ipc = |e: arrow::error::ArrowError| {
         invalid(format!("data is not an Arrow IPC stream: {e}")).set_source(e)
     };

@@ -61,26 +61,42 @@ impl Lake {
         Ok(names)
     }
 
-    /// `<table tier>/tables`.
+    /// `<table tier>/tables`: the `[tables] tier`, else the first local tier.
     fn tables_root(&self) -> Result<PathBuf> {
         let config = self.config();
-        let tier = match &config.tables.tier {
-            Some(tier) => tier.clone(),
-            None => self
-                .store()
-                .first_tier()
-                .ok_or_else(|| Error::config("the lake has no tier"))?
-                .to_string(),
-        };
-        self.store().tables_dir(&tier).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "tables live on local tiers for now; tier {tier:?} is not local (set \
-                     [tables] tier to a local tier)"
-                ),
-            )
-        })
+        let store = self.store();
+        match &config.tables.tier {
+            Some(tier) => store.tables_dir(tier).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Unsupported,
+                    format!(
+                        "tables live on local tiers for now; [tables] tier {tier:?} is not local"
+                    ),
+                )
+            }),
+            None => config
+                .tiers
+                .iter()
+                .find_map(|t| store.tables_dir(&t.name))
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Unsupported,
+                        "tables live on local tiers for now, and the lake has none",
+                    )
+                }),
+        }
+    }
+
+    /// The tier tables live on (see `tables_root`).
+    fn tables_tier(&self) -> Option<usize> {
+        let config = self.config();
+        match &config.tables.tier {
+            Some(tier) => config.tiers.iter().position(|t| &t.name == tier),
+            None => config
+                .tiers
+                .iter()
+                .position(|t| self.store().tables_dir(&t.name).is_some()),
+        }
     }
 
     /// How table data is written: the table tier's codec policy and 128 MiB files.
@@ -90,11 +106,7 @@ impl Lake {
             target_file_bytes: TARGET_FILE_BYTES,
             ..WriteOptions::default()
         };
-        let position = match &config.tables.tier {
-            Some(tier) => config.tiers.iter().position(|t| &t.name == tier),
-            None => (!config.tiers.is_empty()).then_some(0),
-        };
-        if let Some(position) = position {
+        if let Some(position) = self.tables_tier() {
             let name = &config.tiers[position].name;
             options.codec = config.format.tier_codec(name, position)?;
             options.tier_position = Some(position);

@@ -3,7 +3,7 @@
 //! A table is a directory of Parquet data files and a `_delta_log/` of JSON commits, the
 //! layout Spark, Trino, DuckDB, polars and the Python `deltalake` package read as it is. It
 //! lives at `<tier>/tables/<zone>/<name>/` on the lake's table tier (`[tables] tier`, default
-//! the first tier); the store never lists those files as objects. strata writes the data files
+//! the first local tier); the store never lists those files as objects. strata writes the data files
 //! with its own Parquet writer (codec policy, page index, statistics) and fills in the Delta
 //! file statistics from what the writer saw; the log (commits with optimistic concurrency,
 //! time travel) is `deltalake-core`'s, without DataFusion.
@@ -224,7 +224,15 @@ impl Table {
                 delta::load(&self.url, &self.name, Some(v)).await
             }
             AsOf::Time(t) => {
-                let when: chrono::DateTime<chrono::Utc> = t.into();
+                let when = t
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()
+                    .and_then(|d| i64::try_from(d.as_millis()).ok())
+                    .and_then(chrono::DateTime::from_timestamp_millis)
+                    .ok_or_else(|| {
+                        Error::invalid("a time travel target before 1970 or past year 262143")
+                            .with("table", &self.name)
+                    })?;
                 let mut table = delta::load(&self.url, &self.name, Some(0))
                     .await
                     .map_err(|e| e.with("as_of", when.to_rfc3339()))?;

@@ -171,7 +171,7 @@ static const size_t PEOPLE_ROWS = 43;
 
 /* A people object put into `lake`, demoted to `tier`, scans like the people file. */
 static void demoted_object_scans(strata_lake *lake, const char *people, const char *tier) {
-  const char *key = "tables/people.parquet";
+  const char *key = "warehouse/people.parquet";
   struct ArrowArrayStream stream;
   strata_object_info info;
   scan_file(people, &stream);
@@ -265,7 +265,7 @@ int main(int argc, char **argv) {
   same_rows(lake, "sales-copy", sales, NULL, 0, "amount > 70", 19);
 
   /* 3. The stream holds its own share of the lake: free the lake, then read it all. */
-  OK(strata_lake_scan(lake, "tables/people.parquet", PEOPLE_COLUMNS, 3, NULL, &stream));
+  OK(strata_lake_scan(lake, "warehouse/people.parquet", PEOPLE_COLUMNS, 3, NULL, &stream));
   strata_lake_free(lake);
   CHECK(count_rows(&stream) == 100);
   /* Released with the stream: the data root opens again. */

@@ -73,7 +73,7 @@ int main(int argc, char **argv) {
   OK(strata_open_dir(path, &lake));
   strata_object_info info;
   scan(file, &stream);
-  OK(strata_put_parquet(lake, "tables/people.parquet", &stream, &info));
+  OK(strata_put_parquet(lake, "warehouse/people.parquet", &stream, &info));
   CHECK(info.size > 0);
   strata_lake_free(lake);
 

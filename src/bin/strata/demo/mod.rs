@@ -5,6 +5,7 @@
 mod cache;
 mod data;
 mod mask;
+mod tables;
 
 use std::io::Write;
 use std::path::Path;
@@ -153,6 +154,7 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
     ))?;
 
     bronze(&store, &mut say)?;
+    tables::run(&store, &mut say)?;
 
     say("\n== The tier index is rebuildable".into())?;
     let rebuilt = store.reindex()?;

@@ -1,0 +1,116 @@
+/* Delta tables from C: the first strata_table_append creates the table (partitioned), a
+ * second appends; strata_table_scan reads the latest version, version 0 and a filtered
+ * projection; the history is JSON; bad names, versions and handles are errors with the stream
+ * consumed or released.
+ * Usage: test_table PEOPLE_FILE DATA_DIR
+ * PEOPLE_FILE: id (int64, 0..99), name, email (utf8), amount (float64, id * 1.5). */
+#include <stdint.h>
+
+#include "check.h"
+
+/* Rows in a stream, which is then released. */
+static int64_t count_rows(struct ArrowArrayStream *stream) {
+  int64_t rows = 0;
+  for (;;) {
+    struct ArrowArray batch;
+    CHECK(stream->get_next(stream, &batch) == 0);
+    if (batch.release == NULL) break;
+    rows += batch.length;
+    batch.release(&batch);
+  }
+  stream->release(stream);
+  return rows;
+}
+
+static void people(const char *file, struct ArrowArrayStream *stream) {
+  OK(strata_scan(file, NULL, 0, NULL, stream));
+}
+
+int main(int argc, char **argv) {
+  CHECK(argc == 3);
+  const char *file = argv[1];
+  strata_lake *lake = NULL;
+  OK(strata_open_dir(argv[2], &lake));
+
+  strata_table *table = NULL;
+  FAILS(STRATA_INVALID_ARGUMENT, strata_table_open(lake, "platinum/people", &table));
+  CHECK(table == NULL);
+  OK(strata_table_open(lake, "silver/people", &table));
+
+  /* Scanning a table that does not exist yet. */
+  struct ArrowArrayStream stream;
+  FAILS(STRATA_NOT_FOUND, strata_table_scan(table, -1, -1, NULL, 0, NULL, &stream));
+  CHECK(stream.release == NULL);
+
+  /* Bad options are refused before anything is written; the stream is consumed. */
+  people(file, &stream);
+  char *commit = (char *)"garbage";
+  FAILS(STRATA_INVALID_ARGUMENT, strata_table_append(table, &stream, "{\"nope\": 1}", &commit));
+  CHECK(stream.release == NULL && commit == NULL);
+
+  people(file, &stream);
+  OK(strata_table_append(table, &stream, "{\"description\": \"people from C\"}", &commit));
+  CHECK(stream.release == NULL);
+  CHECK(strstr(commit, "\"version\":0") != NULL);
+  CHECK(strstr(commit, "\"rows\":100") != NULL);
+  strata_string_free(commit);
+  people(file, &stream);
+  OK(strata_table_append(table, &stream, NULL, &commit));
+  CHECK(strstr(commit, "\"version\":1") != NULL);
+  strata_string_free(commit);
+
+  OK(strata_table_scan(table, -1, -1, NULL, 0, NULL, &stream));
+  CHECK(count_rows(&stream) == 200);
+  OK(strata_table_scan(table, 0, -1, NULL, 0, NULL, &stream));
+  CHECK(count_rows(&stream) == 100);
+  const char *columns[] = {"id", "name"};
+  OK(strata_table_scan(table, -1, -1, columns, 2, "id < 10", &stream));
+  struct ArrowSchema schema;
+  CHECK(stream.get_schema(&stream, &schema) == 0);
+  CHECK(schema.n_children == 2 && strcmp(schema.children[0]->name, "id") == 0);
+  schema.release(&schema);
+  CHECK(count_rows(&stream) == 20);
+  /* As of now: the latest; before the first commit: not found. */
+  OK(strata_table_scan(table, -1, INT64_MAX / 1000000, NULL, 0, NULL, &stream));
+  CHECK(count_rows(&stream) == 200);
+  FAILS(STRATA_NOT_FOUND, strata_table_scan(table, -1, 0, NULL, 0, NULL, &stream));
+  FAILS(STRATA_NOT_FOUND, strata_table_scan(table, 7, -1, NULL, 0, NULL, &stream));
+  FAILS(STRATA_INVALID_ARGUMENT, strata_table_scan(table, -1, INT64_MAX, NULL, 0, NULL, &stream));
+  CHECK(stream.release == NULL);
+  FAILS(STRATA_NOT_FOUND, strata_table_scan(table, -1, -1, columns, 2, "nope = 1", &stream));
+
+  strata_bytes *ipc = NULL;
+  const uint8_t *data = NULL;
+  size_t len = 0;
+  OK(strata_table_scan_ipc(table, 1, -1, columns, 2, NULL, &ipc, &data, &len));
+  CHECK(ipc != NULL && data != NULL && len > 0);
+  strata_bytes_free(ipc);
+
+  char *history = NULL;
+  OK(strata_table_history(table, &history));
+  CHECK(strstr(history, "\"version\":1") != NULL && strstr(history, "\"version\":0") != NULL);
+  CHECK(strstr(history, "CREATE TABLE") != NULL);
+  strata_string_free(history);
+
+  /* Another schema: named columns, nothing committed. */
+  const char *ids[] = {"id"};
+  OK(strata_scan(file, ids, 1, NULL, &stream));
+  FAILS(STRATA_INVALID_ARGUMENT, strata_table_append(table, &stream, NULL, NULL));
+  CHECK(stream.release == NULL);
+  CHECK(strstr(strata_last_error_message(), "name") != NULL);
+
+  /* NULL handles. */
+  people(file, &stream);
+  FAILS(STRATA_INVALID_ARGUMENT, strata_table_append(NULL, &stream, NULL, NULL));
+  CHECK(stream.release == NULL);
+  FAILS(STRATA_INVALID_ARGUMENT, strata_table_history(NULL, &history));
+
+  /* The table handle outlives the lake handle. */
+  strata_lake_free(lake);
+  OK(strata_table_scan(table, -1, -1, NULL, 0, NULL, &stream));
+  CHECK(count_rows(&stream) == 200);
+  strata_table_free(table);
+  strata_table_free(NULL);
+  printf("table: ok\n");
+  return 0;
+}
