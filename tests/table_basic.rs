@@ -456,3 +456,62 @@ fn checkpoints_vacuum_and_restore() {
     let e = table.restore(10).unwrap_err();
     assert!(e.to_string().contains("gold/daily"), "{e}");
 }
+
+#[test]
+fn overwrite_where_replaces_only_the_matching_rows() {
+    let (_dir, lake) = lake();
+    // Partitioned: replacing a partition leaves the others' files alone.
+    let table = lake.table("silver/by_zone").unwrap();
+    let data = trips(0..90);
+    let options = TableOptions {
+        partition_by: vec!["zone".into()],
+        ..TableOptions::default()
+    };
+    table.create(&data.schema(), &[data], &options).unwrap();
+    let before = table.info(AsOf::Latest).unwrap().files;
+    // New JFK rows (ids divisible by 3 are JFK in `trips`).
+    let jfk = trips(300..330);
+    let jfk = arrow::compute::filter_record_batch(
+        &jfk,
+        &arrow::compute::kernels::cmp::eq(
+            jfk.column_by_name("zone").unwrap(),
+            &StringArray::new_scalar("JFK"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let c = table.overwrite_where("zone = 'JFK'", &[jfk]).unwrap();
+    assert_eq!((c.version, c.files_removed, c.rows), (1, 1, 10), "{c:?}");
+    let mut want: Vec<i64> = (0..90).filter(|i| i % 3 != 0).collect();
+    want.extend((300..330).filter(|i| i % 3 == 0));
+    want.sort();
+    assert_eq!(ids(table.scan().unwrap()), want);
+    assert_eq!(table.info(AsOf::Latest).unwrap().files, before);
+    let last = &table.history().unwrap()[0];
+    assert_eq!(last.parameters["predicate"], "zone = 'JFK'");
+
+    // Not partitioned: a file with some matching rows is rewritten without them.
+    let flat = lake.table("silver/flat").unwrap();
+    let data = trips(0..50);
+    flat.create(&data.schema(), &[data], &TableOptions::default())
+        .unwrap();
+    let c = flat
+        .overwrite_where("id < 10", &[trips(1000..1000)])
+        .unwrap();
+    assert_eq!(c.files_removed, 1);
+    assert_eq!(ids(flat.scan().unwrap()), (10..50).collect::<Vec<_>>());
+    // New rows outside the predicate: refused, nothing committed.
+    let e = flat
+        .overwrite_where("id < 10", &[trips(20..25)])
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.to_string().contains("5 of the new rows"), "{e}");
+    assert_eq!(flat.version().unwrap(), 1);
+    // A predicate matching nothing adds the rows and removes nothing.
+    let c = flat
+        .overwrite_where("id >= 5000", &[trips(5000..5003)])
+        .unwrap();
+    assert_eq!((c.files_removed, c.rows), (0, 3));
+    let e = flat.overwrite_where("id <", &[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+}

@@ -128,6 +128,12 @@ fn delta_rs_reads_what_strata_writes() {
             serde_json::json!((500..510).collect::<Vec<_>>())
         );
         assert_eq!(read["version"], 2);
+        // replaceWhere: the ids below 505 are replaced by 0..3.
+        table.overwrite_where("id < 505", &[trips(0..3)]).unwrap();
+        let read = delta_rs_reads(&python, &path, None);
+        let want: Vec<i64> = (0..3).chain(505..510).collect();
+        assert_eq!(read["ids"], serde_json::json!(want));
+        assert_eq!(read["version"], 3);
         // An older version, as delta-rs time travels.
         let read = delta_rs_reads(&python, &path, Some(0));
         assert_eq!(read["ids"], serde_json::json!((0..50).collect::<Vec<_>>()));

@@ -32,6 +32,7 @@ pub use dataset::FileList;
 pub(crate) use dataset::{unescape as unescape_partition_value, HIVE_NULL};
 pub use decoded::{DecodedCache, DecodedKey};
 pub use encrypted::read_encrypted_parquet;
+pub(crate) use eval::evaluate as evaluate_filter;
 pub use expr::{CmpOp, Expr, Literal};
 pub use metadata::{FileVersion, MemoryMetadataCache, MetadataCache};
 pub use object::{ObjectReader, ObjectSource};

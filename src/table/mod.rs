@@ -34,6 +34,7 @@ mod delta;
 mod history;
 mod maintain;
 mod name;
+mod replace;
 mod stats;
 mod write;
 
@@ -388,11 +389,7 @@ impl Table {
             partition_by: (!partition_by.is_empty()).then(|| partition_by.clone()),
             predicate: None,
         };
-        let mut app = HashMap::new();
-        app.insert(
-            "engineInfo".to_string(),
-            serde_json::Value::String(format!("strata/{}", env!("CARGO_PKG_VERSION"))),
-        );
+        let app = engine_info();
         let retries = if mode == SaveMode::Append { 15 } else { 0 };
         let commit = CommitBuilder::default()
             .with_actions(actions)
@@ -489,6 +486,16 @@ impl Table {
     /// A scan of the table as it was at `as_of`.
     pub fn scan_as_of(&self, as_of: AsOf) -> Result<Scan> {
         let table = self.block_on(self.load(as_of))??;
+        let (list, _) = self.file_list(&table)?;
+        Ok(Scan::of_files(&self.dir, list))
+    }
+
+    /// The data files of `table`'s loaded version as a [`FileList`] (typed partition values),
+    /// each with the `remove` action that would drop it.
+    fn file_list(
+        &self,
+        table: &DeltaTable,
+    ) -> Result<(FileList, Vec<deltalake_core::kernel::Remove>)> {
         let snapshot = table.snapshot().map_err(|e| self.error(e))?;
         let partition_by: Vec<String> = snapshot.metadata().partition_columns().to_vec();
         let stored: Schema = snapshot
@@ -532,19 +539,83 @@ impl Table {
             }
             let values = view.partition_values_map();
             let path = self.dir.join(view.path().as_ref());
-            let ordered = partition_by
+            let ordered: Vec<Option<String>> = partition_by
                 .iter()
                 .map(|c| values.get(c).cloned().flatten())
                 .collect();
-            files.push((path, ordered));
+            files.push(((path, ordered), view.remove_action(true)));
         }
-        files.sort();
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        let (files, removes): (Vec<_>, Vec<_>) = files.into_iter().unzip();
         let list = FileList {
             files,
             partitions,
             schema: write::data_schema(&stored, &partition_by),
         };
-        Ok(Scan::of_files(&self.dir, list))
+        Ok((list, removes))
+    }
+
+    /// Replaces the rows matching `predicate` (strata's filter syntax, e.g. `"day = '2026-12-01'"`)
+    /// with `batches`, every row of which must match it (Delta's replaceWhere), as one new
+    /// version. Files without a matching row stay as they are; a file with some matching rows
+    /// is rewritten without them. A concurrent commit is reported as a conflict (`Busy`).
+    pub fn overwrite_where(&self, predicate: &str, batches: &[RecordBatch]) -> Result<Commit> {
+        let expr = crate::read::Expr::parse(predicate)?;
+        let table = self.block_on(self.load(AsOf::Latest))??;
+        let snapshot = table.snapshot().map_err(|e| self.error(e))?;
+        let partition_by: Vec<String> = snapshot.metadata().partition_columns().to_vec();
+        let stored: Schema = snapshot
+            .schema()
+            .as_ref()
+            .try_into_arrow()
+            .map_err(|e| Error::internal(format!("cannot map the Delta schema: {e}")))?;
+        let stored = Arc::new(stored);
+        let new_rows = write::conform(batches, &stored)?;
+        replace::check_all_match(&expr, predicate, &new_rows)?;
+        let (list, removes) = self.file_list(&table)?;
+        let mut actions: Vec<Action> = Vec::new();
+        let mut rewritten: Vec<RecordBatch> = Vec::new();
+        let mut files_removed = 0;
+        for ((file, values), remove) in list.files.iter().zip(removes) {
+            let one = FileList {
+                files: vec![(file.clone(), values.clone())],
+                partitions: list.partitions.clone(),
+                schema: list.schema.clone(),
+            };
+            match replace::classify(&expr, &self.dir, one)? {
+                replace::Matches::None => continue,
+                replace::Matches::All => {}
+                replace::Matches::Some(kept) => rewritten.extend(write::conform(&kept, &stored)?),
+            }
+            actions.push(Action::Remove(remove));
+            files_removed += 1;
+        }
+        let mut all = rewritten;
+        all.extend(new_rows);
+        let written = write::write_files(&self.dir, &stored, &all, &partition_by, &self.write)?;
+        let files_added = written.adds.len();
+        actions.extend(written.adds.into_iter().map(Action::Add));
+        let operation = DeltaOperation::Write {
+            mode: SaveMode::Overwrite,
+            partition_by: (!partition_by.is_empty()).then(|| partition_by.clone()),
+            predicate: Some(predicate.to_string()),
+        };
+        let commit = CommitBuilder::default()
+            .with_actions(actions)
+            .with_app_metadata(engine_info())
+            .with_max_retries(0)
+            .build(Some(snapshot), table.log_store(), operation);
+        let done = self
+            .block_on(commit.into_future())?
+            .map_err(|e| self.error(e))?;
+        self.checkpoint_if_due(done.version())?;
+        Ok(Commit {
+            version: done.version(),
+            files_added,
+            files_removed,
+            rows: written.rows,
+            bytes: written.bytes,
+        })
     }
 
     /// The table's commits still in its log, newest first.
@@ -615,4 +686,14 @@ impl Table {
                 .collect(),
         })
     }
+}
+
+/// The commit's `engineInfo`: which strata wrote it.
+fn engine_info() -> HashMap<String, serde_json::Value> {
+    let mut app = HashMap::new();
+    app.insert(
+        "engineInfo".to_string(),
+        serde_json::Value::String(format!("strata/{}", env!("CARGO_PKG_VERSION"))),
+    );
+    app
 }

@@ -263,16 +263,12 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
             print_commit(out, &table, "appended to", &commit, args.json)
         }
         TableCommand::Overwrite(args) => {
-            if args.predicate.is_some() {
-                return Err(strata::Error::new(
-                    strata::ErrorKind::Unsupported,
-                    "overwrite --where (replaceWhere) is not built yet; overwrite the whole \
-                     table or append",
-                ));
-            }
             let (table, _lake) = open(config, &args.table.name, None)?;
             let (_, batches) = read(&args.file)?;
-            let commit = table.overwrite(&batches)?;
+            let commit = match &args.predicate {
+                Some(predicate) => table.overwrite_where(predicate, &batches)?,
+                None => table.overwrite(&batches)?,
+            };
             print_commit(out, &table, "overwrote", &commit, args.json)
         }
         TableCommand::Scan(args) => {
