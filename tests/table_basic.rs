@@ -515,3 +515,58 @@ fn overwrite_where_replaces_only_the_matching_rows() {
     let e = flat.overwrite_where("id <", &[]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
 }
+
+#[test]
+fn appends_merge_new_columns_when_asked() {
+    let (_dir, lake) = lake();
+    let table = lake.table("bronze/evolving").unwrap();
+    let data = trips(0..10);
+    table
+        .create(&data.schema(), &[data], &TableOptions::default())
+        .unwrap();
+    let wider = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(vec![100, 101])) as _),
+        ("zone", Arc::new(StringArray::from(vec!["JFK", "LGA"])) as _),
+        (
+            "fare",
+            Arc::new(arrow::array::Float64Array::from(vec![1.0, 2.0])) as _,
+        ),
+        (
+            "tip",
+            Arc::new(arrow::array::Float64Array::from(vec![0.5, 0.25])) as _,
+        ),
+    ])
+    .unwrap();
+    // Without asking: an error naming the new column, nothing committed.
+    let e = table.append(std::slice::from_ref(&wider)).unwrap_err();
+    assert!(e.to_string().contains("tip"), "{e}");
+    assert_eq!(table.version().unwrap(), 0);
+    let c = table.append_merging_schema(&[wider]).unwrap();
+    assert_eq!(c.version, 1);
+    let info = table.info(AsOf::Latest).unwrap();
+    assert_eq!(
+        info.columns
+            .iter()
+            .map(|c| c.0.as_str())
+            .collect::<Vec<_>>(),
+        ["id", "zone", "fare", "tip"]
+    );
+    // Old rows read the new column as null; a narrower append fills it with nulls.
+    let narrow = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(vec![200])) as _),
+        ("zone", Arc::new(StringArray::from(vec!["EWR"])) as _),
+        (
+            "fare",
+            Arc::new(arrow::array::Float64Array::from(vec![3.0])) as _,
+        ),
+    ])
+    .unwrap();
+    table.append_merging_schema(&[narrow]).unwrap();
+    let out = table.scan().unwrap().columns(&["id", "tip"]).run().unwrap();
+    let tips: usize = out.batches.iter().map(|b| b.column(1).null_count()).sum();
+    assert_eq!(out.stats.rows_out, 13);
+    assert_eq!(tips, 11);
+    // Version 0 still reads with its own columns.
+    let old = table.scan_as_of(AsOf::Version(0)).unwrap().run().unwrap();
+    assert_eq!(old.schema.fields().len(), 3);
+}

@@ -48,7 +48,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use deltalake_core::kernel::engine::arrow_conversion::{TryIntoArrow, TryIntoKernel};
 use deltalake_core::kernel::transaction::CommitBuilder;
-use deltalake_core::kernel::{Action, StructType};
+use deltalake_core::kernel::{Action, MetadataExt, StructType};
 use deltalake_core::protocol::{DeltaOperation, SaveMode};
 use deltalake_core::{DeltaTable, TableProperty};
 use futures::TryStreamExt;
@@ -331,17 +331,30 @@ impl Table {
     /// Appends `batches` as a new version. Two writers appending at once both commit (each
     /// retries on the other's version number). Columns must match the table's.
     pub fn append(&self, batches: &[RecordBatch]) -> Result<Commit> {
-        self.commit_write(batches, SaveMode::Append)
+        self.commit_write(batches, SaveMode::Append, false)
+    }
+
+    /// Appends `batches`, evolving the schema when they bring new columns (Delta's
+    /// mergeSchema): each new column is added as nullable (older rows read it as null), and
+    /// nullable table columns the batches lack are written as nulls. A column whose type
+    /// differs from the table's, or a missing non-nullable column, is still an error.
+    pub fn append_merging_schema(&self, batches: &[RecordBatch]) -> Result<Commit> {
+        self.commit_write(batches, SaveMode::Append, true)
     }
 
     /// Replaces the table's rows with `batches` as a new version (older versions stay
     /// readable by time travel until vacuum). A concurrent overwrite is reported as a
     /// conflict (`Busy`), never merged.
     pub fn overwrite(&self, batches: &[RecordBatch]) -> Result<Commit> {
-        self.commit_write(batches, SaveMode::Overwrite)
+        self.commit_write(batches, SaveMode::Overwrite, false)
     }
 
-    fn commit_write(&self, batches: &[RecordBatch], mode: SaveMode) -> Result<Commit> {
+    fn commit_write(
+        &self,
+        batches: &[RecordBatch],
+        mode: SaveMode,
+        merge_schema: bool,
+    ) -> Result<Commit> {
         let table = self.block_on(self.load(AsOf::Latest))??;
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         if rows == 0 && mode == SaveMode::Append {
@@ -362,10 +375,30 @@ impl Table {
             .as_ref()
             .try_into_arrow()
             .map_err(|e| Error::internal(format!("cannot map the Delta schema: {e}")))?;
-        let stored = Arc::new(stored);
-        let batches = write::conform(batches, &stored)?;
-        let written = write::write_files(&self.dir, &stored, &batches, &partition_by, &self.write)?;
+        let mut stored = Arc::new(stored);
         let mut actions: Vec<Action> = Vec::new();
+        if merge_schema {
+            if let Some(merged) = write::merged_schema(&stored, batches)? {
+                let kernel: StructType = merged.as_ref().try_into_kernel().map_err(|e| {
+                    Error::invalid(format!("a new column's type Delta cannot store: {e}"))
+                })?;
+                let metadata = snapshot
+                    .metadata()
+                    .clone()
+                    .with_schema(&kernel)
+                    .map_err(|e| {
+                        Error::invalid(format!("cannot merge the new columns: {e}"))
+                            .with("table", &self.name)
+                    })?;
+                actions.push(Action::Metadata(metadata));
+                stored =
+                    Arc::new((&kernel).try_into_arrow().map_err(|e| {
+                        Error::internal(format!("cannot map the Delta schema: {e}"))
+                    })?);
+            }
+        }
+        let batches = write::conform_filling(batches, &stored, merge_schema)?;
+        let written = write::write_files(&self.dir, &stored, &batches, &partition_by, &self.write)?;
         let mut files_removed = 0;
         if mode == SaveMode::Overwrite {
             let log_store = table.log_store();

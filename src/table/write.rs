@@ -71,6 +71,39 @@ pub(crate) fn check_partition_columns(schema: &Schema, partition_by: &[String]) 
 /// microsecond timestamps), in its column order. Columns the table lacks or the batches lack
 /// are an error naming them; a value that does not fit the table's type is an error.
 pub(crate) fn conform(batches: &[RecordBatch], target: &SchemaRef) -> Result<Vec<RecordBatch>> {
+    conform_filling(batches, target, false)
+}
+
+/// The table's schema with the columns `batches` bring that it lacks appended, as nullable
+/// (Delta's mergeSchema); `None` when there are none.
+pub(crate) fn merged_schema(
+    table: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<Option<SchemaRef>> {
+    let Some(first) = batches.first() else {
+        return Ok(None);
+    };
+    let have = first.schema();
+    let new: Vec<_> = have
+        .fields()
+        .iter()
+        .filter(|f| table.field_with_name(f.name()).is_err())
+        .map(|f| Arc::new(f.as_ref().clone().with_nullable(true)))
+        .collect();
+    if new.is_empty() {
+        return Ok(None);
+    }
+    let mut fields: Vec<_> = table.fields().iter().cloned().collect();
+    fields.extend(new);
+    Ok(Some(Arc::new(Schema::new(fields))))
+}
+
+/// [`conform`], and with `fill`, nullable table columns the batches lack become nulls.
+pub(crate) fn conform_filling(
+    batches: &[RecordBatch],
+    target: &SchemaRef,
+    fill: bool,
+) -> Result<Vec<RecordBatch>> {
     let Some(first) = batches.first() else {
         return Ok(Vec::new());
     };
@@ -84,7 +117,7 @@ pub(crate) fn conform(batches: &[RecordBatch], target: &SchemaRef) -> Result<Vec
     let missing: Vec<&str> = target
         .fields()
         .iter()
-        .filter(|f| have.field_with_name(f.name()).is_err())
+        .filter(|f| have.field_with_name(f.name()).is_err() && !(fill && f.is_nullable()))
         .map(|f| f.name().as_str())
         .collect();
     if !extra.is_empty() || !missing.is_empty() {
@@ -111,9 +144,21 @@ pub(crate) fn conform(batches: &[RecordBatch], target: &SchemaRef) -> Result<Vec
                 .fields()
                 .iter()
                 .map(|field| {
-                    let column = batch.column_by_name(field.name()).ok_or_else(|| {
-                        Error::invalid(format!("a batch lacks column {:?}", field.name()))
-                    })?;
+                    let column = match batch.column_by_name(field.name()) {
+                        Some(column) => column,
+                        None if fill && field.is_nullable() => {
+                            return Ok(arrow::array::new_null_array(
+                                field.data_type(),
+                                batch.num_rows(),
+                            ))
+                        }
+                        None => {
+                            return Err(Error::invalid(format!(
+                                "a batch lacks column {:?}",
+                                field.name()
+                            )))
+                        }
+                    };
                     if column.data_type() == field.data_type() {
                         return Ok(column.clone());
                     }

@@ -72,6 +72,10 @@ pub struct AppendArgs {
     /// Data files to append, all in one commit.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
+    /// Let new columns in the data join the table's schema (as nullable), and write nullable
+    /// table columns the data lacks as nulls (Delta's mergeSchema).
+    #[arg(long)]
+    merge_schema: bool,
     /// Print what was committed as JSON.
     #[arg(long)]
     json: bool,
@@ -259,7 +263,11 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
                 let (_, batches) = read(file)?;
                 all.extend(batches);
             }
-            let commit = table.append(&all)?;
+            let commit = if args.merge_schema {
+                table.append_merging_schema(&all)?
+            } else {
+                table.append(&all)?
+            };
             print_commit(out, &table, "appended to", &commit, args.json)
         }
         TableCommand::Overwrite(args) => {
