@@ -570,3 +570,41 @@ fn appends_merge_new_columns_when_asked() {
     let old = table.scan_as_of(AsOf::Version(0)).unwrap().run().unwrap();
     assert_eq!(old.schema.fields().len(), 3);
 }
+
+#[test]
+fn file_statistics_skip_files_a_filter_cannot_match() {
+    let (_dir, lake) = lake();
+    let table = lake.table("gold/ranges").unwrap();
+    let first = trips(0..100);
+    table
+        .create(&first.schema(), &[first], &TableOptions::default())
+        .unwrap();
+    for i in 1..5i64 {
+        table.append(&[trips(i * 100..i * 100 + 100)]).unwrap();
+    }
+    let scan = |filter: &str| {
+        table
+            .scan()
+            .unwrap()
+            .filter(Expr::parse(filter).unwrap())
+            .run()
+            .unwrap()
+    };
+    let out = scan("id >= 420");
+    assert_eq!(out.stats.rows_out, 80);
+    assert_eq!(out.stats.files_skipped, 4, "{:?}", out.stats);
+    let out = scan("id = 150 OR id = 350");
+    assert_eq!(out.stats.rows_out, 2);
+    assert_eq!(out.stats.files_skipped, 3, "{:?}", out.stats);
+    let out = scan("zone = 'JFK' AND id < 100");
+    assert_eq!(out.stats.rows_out, 34);
+    assert_eq!(out.stats.files_skipped, 4, "{:?}", out.stats);
+    // A filter statistics cannot decide reads everything and still returns the right rows.
+    let out = scan("fare > 10 OR zone IS NULL");
+    assert_eq!(out.stats.files_skipped, 0, "{:?}", out.stats);
+    assert_eq!(out.stats.rows_out, 493);
+    // Nothing matches anywhere: every file skipped, the schema still known.
+    let out = scan("id > 100000");
+    assert_eq!((out.stats.rows_out, out.stats.files_skipped), (0, 5));
+    assert_eq!(out.schema.fields().len(), 3);
+}

@@ -27,6 +27,18 @@ pub struct FileList {
     pub partitions: Vec<Field>,
     /// The files' data schema (without the partition columns): what an empty list scans as.
     pub schema: SchemaRef,
+    /// Statistics of the files (in `files` order), which a filtered scan uses to skip whole
+    /// files before opening them; `None` when there are none.
+    pub stats: Option<FileStats>,
+}
+
+/// Per-file statistics of a [`FileList`]: rows, and per column min, max and null count.
+#[derive(Debug, Clone, Default)]
+pub struct FileStats {
+    /// Rows in each file (0 when unknown: such a file is never skipped).
+    pub rows: Vec<u64>,
+    /// Per column, its statistics over the files.
+    pub columns: Vec<(String, super::prune::UnitStats)>,
 }
 
 /// One data file and its partition values (in the dataset's partition column order).

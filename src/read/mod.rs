@@ -28,8 +28,8 @@ mod stream;
 mod unordered;
 mod window;
 
-pub use dataset::FileList;
 pub(crate) use dataset::{unescape as unescape_partition_value, HIVE_NULL};
+pub use dataset::{FileList, FileStats};
 pub use decoded::{DecodedCache, DecodedKey};
 pub use encrypted::read_encrypted_parquet;
 pub(crate) use eval::evaluate as evaluate_filter;
@@ -37,5 +37,6 @@ pub use expr::{CmpOp, Expr, Literal};
 pub use metadata::{FileVersion, MemoryMetadataCache, MetadataCache};
 pub use object::{ObjectReader, ObjectSource};
 pub use output::{write_batches, BatchWriter, ScanFormat};
+pub use prune::UnitStats;
 pub use scan::{Scan, ScanOutput, ScanStats, DEFAULT_BATCH_SIZE};
 pub use stream::ScanReader;

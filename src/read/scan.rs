@@ -37,7 +37,8 @@ pub const DEFAULT_BATCH_SIZE: usize = 8192;
 pub struct ScanStats {
     /// Parquet files opened.
     pub files: u64,
-    /// Files skipped because their partition values cannot match the filter.
+    /// Files skipped because their partition values (or, for a table, their statistics)
+    /// cannot match the filter.
     pub files_skipped: u64,
     /// Row groups in the opened files.
     pub row_groups_total: u64,
@@ -451,8 +452,23 @@ impl Scan {
                 decryption.clone(),
             )
         };
+        // A table's file statistics rule out whole files before their footers are read.
+        let by_stats: Option<Vec<bool>> = match (&self.filter, &self.files) {
+            (Some(filter), Some(list)) => match &list.stats {
+                Some(fs) if fs.rows.len() == dataset.files.len() => Some(
+                    Pruner::given(&list.schema, &fs.rows, &fs.columns)
+                        .keep_units(filter, &fs.rows)?,
+                ),
+                _ => None,
+            },
+            _ => None,
+        };
         let mut opened = Vec::new();
-        for file in &dataset.files {
+        for (i, file) in dataset.files.iter().enumerate() {
+            if by_stats.as_ref().is_some_and(|keep| !keep[i]) {
+                stats.files_skipped += 1;
+                continue;
+            }
             if let Some(filter) = &self.filter {
                 if !partition_may_match(filter, &dataset, file, &partition_names)? {
                     stats.files_skipped += 1;

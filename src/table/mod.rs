@@ -576,14 +576,18 @@ impl Table {
                 .iter()
                 .map(|c| values.get(c).cloned().flatten())
                 .collect();
-            files.push(((path, ordered), view.remove_action(true)));
+            let counts = (view.num_records(), view.stats());
+            files.push(((path, ordered), (view.remove_action(true), counts)));
         }
         files.sort_by(|a, b| a.0.cmp(&b.0));
-        let (files, removes): (Vec<_>, Vec<_>) = files.into_iter().unzip();
+        let (files, rest): (Vec<_>, Vec<_>) = files.into_iter().unzip();
+        let (removes, counts): (Vec<_>, Vec<_>) = rest.into_iter().unzip();
+        let schema = write::data_schema(&stored, &partition_by);
         let list = FileList {
             files,
             partitions,
-            schema: write::data_schema(&stored, &partition_by),
+            stats: Some(stats::files_stats(&schema, &counts)),
+            schema,
         };
         Ok((list, removes))
     }
@@ -614,6 +618,7 @@ impl Table {
                 files: vec![(file.clone(), values.clone())],
                 partitions: list.partitions.clone(),
                 schema: list.schema.clone(),
+                stats: None,
             };
             match replace::classify(&expr, &self.dir, one)? {
                 replace::Matches::None => continue,

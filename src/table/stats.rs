@@ -144,6 +144,118 @@ fn text(value: &str, is_max: bool) -> Option<Value> {
     Some(Value::String(value.to_string()))
 }
 
+/// The statistics of a table's files (each: its `numRecords` from the log, and its stats
+/// JSON) as typed arrays over the files, for skipping files a filter cannot match. Values that
+/// do not parse as the column's type are unknown. Two readings keep pruning safe against
+/// other writers: a string max of 32 characters or more may be cut short (delta-rs and Spark
+/// cut them), so it is unknown; a timestamp max is stored at millisecond precision, so the
+/// bound is one millisecond later.
+pub(crate) fn files_stats(
+    schema: &Schema,
+    files: &[(Option<usize>, Option<String>)],
+) -> crate::read::FileStats {
+    use arrow::array::{StringArray, UInt64Array};
+    let parsed: Vec<Option<Value>> = files
+        .iter()
+        .map(|(_, json)| json.as_deref().and_then(|j| serde_json::from_str(j).ok()))
+        .collect();
+    let rows = files
+        .iter()
+        .zip(&parsed)
+        .map(|((n, _), p)| {
+            n.map(|n| n as u64)
+                .or_else(|| p.as_ref()?.get("numRecords")?.as_u64())
+                .unwrap_or(0)
+        })
+        .collect::<Vec<u64>>();
+    let mut columns = Vec::new();
+    for field in schema.fields().iter().take(INDEXED_COLUMNS) {
+        let ty = field.data_type();
+        if !is_prunable(ty) {
+            continue;
+        }
+        let name = field.name();
+        let texts = |key: &str, is_max: bool| -> StringArray {
+            parsed
+                .iter()
+                .map(|p| {
+                    let v = p.as_ref()?.get(key)?.get(name)?;
+                    let text = match v {
+                        Value::String(s) => s.clone(),
+                        Value::Number(n) => n.to_string(),
+                        _ => return None,
+                    };
+                    let cut = is_max
+                        && matches!(
+                            ty,
+                            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                        )
+                        && text.chars().count() >= MAX_STRING;
+                    (!cut).then_some(text)
+                })
+                .collect()
+        };
+        let cast = |a: StringArray| arrow::compute::cast(&a, ty).ok();
+        let (Some(mins), Some(mut maxes)) = (
+            cast(texts("minValues", false)),
+            cast(texts("maxValues", true)),
+        ) else {
+            continue;
+        };
+        if let DataType::Timestamp(unit, _) = ty {
+            maxes = one_ms_later(&maxes, *unit).unwrap_or(maxes);
+        }
+        let null_counts: UInt64Array = parsed
+            .iter()
+            .map(|p| p.as_ref()?.get("nullCount")?.get(name)?.as_u64())
+            .collect();
+        columns.push((
+            name.clone(),
+            crate::read::UnitStats {
+                mins,
+                maxes,
+                null_counts,
+            },
+        ));
+    }
+    crate::read::FileStats { rows, columns }
+}
+
+/// Types whose Delta stats strata reads for pruning.
+fn is_prunable(ty: &DataType) -> bool {
+    matches!(
+        ty,
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::Float32
+            | DataType::Float64
+            | DataType::Utf8
+            | DataType::LargeUtf8
+            | DataType::Date32
+            | DataType::Timestamp(_, _)
+    )
+}
+
+/// `maxes` (timestamps in `unit`) plus one millisecond, saturating.
+fn one_ms_later(maxes: &ArrayRef, unit: arrow::datatypes::TimeUnit) -> Option<ArrayRef> {
+    use arrow::datatypes::TimeUnit;
+    let step: i64 = match unit {
+        TimeUnit::Second => 1,
+        TimeUnit::Millisecond => 1,
+        TimeUnit::Microsecond => 1_000,
+        TimeUnit::Nanosecond => 1_000_000,
+    };
+    let as_i64 = arrow::compute::cast(maxes, &DataType::Int64).ok()?;
+    let bumped: arrow::array::Int64Array = as_i64
+        .as_primitive::<arrow::datatypes::Int64Type>()
+        .iter()
+        .map(|v| v.map(|v| v.saturating_add(step)))
+        .collect();
+    arrow::compute::cast(&bumped, maxes.data_type()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

@@ -30,6 +30,8 @@ use crate::error::Result;
 enum Level {
     RowGroups,
     Pages(usize),
+    /// Units whose statistics the caller gave (the files of a table).
+    Given,
 }
 
 /// One column's statistics over its units (row groups, or pages), with the unit boundaries.
@@ -52,9 +54,21 @@ impl ColumnStats {
     }
 }
 
+/// One column's statistics over units the caller defines (a table's files): one min, max and
+/// null count per unit, null where unknown.
+#[derive(Debug, Clone)]
+pub struct UnitStats {
+    /// The column's smallest value in each unit.
+    pub mins: ArrayRef,
+    /// Its largest value in each unit.
+    pub maxes: ArrayRef,
+    /// Its nulls in each unit.
+    pub null_counts: UInt64Array,
+}
+
 pub(crate) struct Pruner<'a> {
     schema: &'a Schema,
-    metadata: &'a ParquetMetaData,
+    metadata: Option<&'a ParquetMetaData>,
     level: Level,
     /// Rows being pruned: the file's, or the row group's.
     total: u64,
@@ -71,11 +85,59 @@ impl<'a> Pruner<'a> {
             .sum();
         Pruner {
             schema,
-            metadata,
+            metadata: Some(metadata),
             level: Level::RowGroups,
             total,
             cache: HashMap::new(),
         }
+    }
+
+    /// A pruner of units the caller describes: `rows` per unit, and per column the statistics
+    /// over them (each array as long as `rows`; a column shaped otherwise is ignored).
+    pub(crate) fn given(schema: &'a Schema, rows: &[u64], columns: &[(String, UnitStats)]) -> Self {
+        let mut starts = Vec::with_capacity(rows.len());
+        let mut at = 0u64;
+        for n in rows {
+            starts.push(at);
+            at += n;
+        }
+        let mut cache = HashMap::new();
+        for (name, stats) in columns {
+            let n = rows.len();
+            let shaped =
+                stats.mins.len() == n && stats.maxes.len() == n && stats.null_counts.len() == n;
+            cache.insert(
+                name.clone(),
+                shaped.then(|| ColumnStats {
+                    mins: stats.mins.clone(),
+                    maxes: stats.maxes.clone(),
+                    null_counts: stats.null_counts.clone(),
+                    starts: starts.clone(),
+                }),
+            );
+        }
+        Pruner {
+            schema,
+            metadata: None,
+            level: Level::Given,
+            total: at,
+            cache,
+        }
+    }
+
+    /// Which of the given units (see [`Pruner::given`], `rows` per unit) may hold a matching
+    /// row; a unit of no rows is kept (its count may just be unknown).
+    pub(crate) fn keep_units(&mut self, expr: &Expr, rows: &[u64]) -> Result<Vec<bool>> {
+        let matching = self.may_match(expr)?;
+        let mut at = 0u64;
+        Ok(rows
+            .iter()
+            .map(|&n| {
+                let range = at..at + n;
+                at += n;
+                n == 0 || matching.overlaps(&range)
+            })
+            .collect())
     }
 
     /// A pruner of the pages of row group `rg`, or `None` when the file has no page index.
@@ -98,7 +160,7 @@ impl<'a> Pruner<'a> {
         let total = u64::try_from(metadata.row_group(rg).num_rows()).ok()?;
         Some(Pruner {
             schema,
-            metadata,
+            metadata: Some(metadata),
             level: Level::Pages(rg),
             total,
             cache: HashMap::new(),
@@ -116,13 +178,14 @@ impl<'a> Pruner<'a> {
     }
 
     fn build(&self, column: &str) -> Option<ColumnStats> {
+        let metadata = self.metadata?;
         let converter = StatisticsConverter::try_new(
             column,
             self.schema,
-            self.metadata.file_metadata().schema_descr(),
+            metadata.file_metadata().schema_descr(),
         )
         .ok()?;
-        let groups = self.metadata.row_groups();
+        let groups = metadata.row_groups();
         let stats = match self.level {
             Level::RowGroups => {
                 let mut starts = Vec::with_capacity(groups.len());
@@ -139,7 +202,7 @@ impl<'a> Pruner<'a> {
                 }
             }
             Level::Pages(rg) => {
-                let (ci, oi) = (self.metadata.column_index()?, self.metadata.offset_index()?);
+                let (ci, oi) = (metadata.column_index()?, metadata.offset_index()?);
                 let leaf = converter.parquet_column_index()?;
                 let locations = oi[rg][leaf].page_locations();
                 let starts: Vec<u64> = locations
@@ -158,6 +221,8 @@ impl<'a> Pruner<'a> {
                     starts,
                 }
             }
+            // Every given column is in the cache already; others have no statistics.
+            Level::Given => return None,
         };
         let n = stats.len();
         let shaped =
@@ -168,9 +233,11 @@ impl<'a> Pruner<'a> {
     /// Which row groups may hold a matching row.
     pub(crate) fn keep(&mut self, expr: &Expr) -> Result<Vec<bool>> {
         let rows = self.may_match(expr)?;
+        let Some(metadata) = self.metadata else {
+            return Ok(Vec::new());
+        };
         let mut at = 0u64;
-        Ok(self
-            .metadata
+        Ok(metadata
             .row_groups()
             .iter()
             .map(|rg| {
