@@ -40,8 +40,18 @@ fn key() -> impl Strategy<Value = String> {
         .prop_filter("put refuses it", |k| validate_key(k).is_ok())
 }
 
+/// Sets of keys no two of which need the same path as a file and as a directory (`a` and
+/// `a/b`): a local tier is a file system, where that cannot be, and put refuses the second.
 fn keys() -> impl Strategy<Value = BTreeSet<String>> {
-    proptest::collection::btree_set(key(), 1..10)
+    proptest::collection::btree_set(key(), 1..10).prop_filter(
+        "a key is another key's directory",
+        |keys| {
+            !keys.iter().any(|k| {
+                let dir = format!("{k}/");
+                keys.iter().any(|other| other.starts_with(&dir))
+            })
+        },
+    )
 }
 
 /// Keys from the issue and its edges: each reserved character alone, percent signs that look

@@ -71,24 +71,31 @@ pub(crate) async fn vacuum(
     }
     let period = chrono::Duration::from_std(retention)
         .map_err(|_| VacuumError::Strata(Error::invalid("retention period out of range")))?;
-    let (_, metrics) = table
-        .vacuum()
-        .with_retention_period(period)
-        .with_enforce_retention_duration(false)
-        .with_mode(VacuumMode::Full)
-        .with_dry_run(dry_run)
-        .await
-        .map_err(VacuumError::Delta)?;
+    let vacuum = |table: DeltaTable, dry_run: bool| {
+        table
+            .vacuum()
+            .with_retention_period(period)
+            .with_enforce_retention_duration(false)
+            .with_mode(VacuumMode::Full)
+            .with_dry_run(dry_run)
+    };
+    // deltalake lists the expired tombstones of files an earlier vacuum already deleted: the
+    // report names only files that are there (a dry run first, then the real one).
+    let (table, listed) = vacuum(table, true).await.map_err(VacuumError::Delta)?;
+    let present: Vec<String> = listed
+        .files_deleted
+        .into_iter()
+        .filter(|f| dir.join(relative(dir, f)).exists())
+        .collect();
+    if !dry_run && !present.is_empty() {
+        vacuum(table, false).await.map_err(VacuumError::Delta)?;
+    }
     let cutoff = SystemTime::now()
         .checked_sub(retention)
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let mut staging = Vec::new();
     sweep_staging(dir, dir, cutoff, dry_run, &mut staging).map_err(VacuumError::Strata)?;
-    let mut files: Vec<String> = metrics
-        .files_deleted
-        .into_iter()
-        .map(|f| relative(dir, &f))
-        .collect();
+    let mut files: Vec<String> = present.iter().map(|f| relative(dir, f)).collect();
     files.sort();
     staging.sort();
     Ok(VacuumReport {
