@@ -280,9 +280,7 @@ impl Table {
             .try_into_kernel()
             .map_err(|e| Error::invalid(format!("a column type Delta cannot store: {e}")))?;
         // The Arrow types Delta stores (microsecond timestamps, ...): the data is cast to them.
-        let stored: Schema = (&kernel)
-            .try_into_arrow()
-            .map_err(|e| Error::internal(format!("cannot map the Delta schema back: {e}")))?;
+        let stored: Schema = arrow_schema(&kernel)?;
         let stored = Arc::new(stored);
         let batches = write::conform(batches, &stored)?;
         std::fs::create_dir_all(&self.dir)
@@ -370,11 +368,7 @@ impl Table {
         let snapshot = table.snapshot().map_err(|e| self.error(e))?;
         let metadata = snapshot.metadata();
         let partition_by: Vec<String> = metadata.partition_columns().to_vec();
-        let stored: Schema = snapshot
-            .schema()
-            .as_ref()
-            .try_into_arrow()
-            .map_err(|e| Error::internal(format!("cannot map the Delta schema: {e}")))?;
+        let stored: Schema = arrow_schema(snapshot.schema().as_ref())?;
         let mut stored = Arc::new(stored);
         let mut actions: Vec<Action> = Vec::new();
         if merge_schema {
@@ -391,29 +385,16 @@ impl Table {
                             .with("table", &self.name)
                     })?;
                 actions.push(Action::Metadata(metadata));
-                stored =
-                    Arc::new((&kernel).try_into_arrow().map_err(|e| {
-                        Error::internal(format!("cannot map the Delta schema: {e}"))
-                    })?);
+                stored = Arc::new(arrow_schema(&kernel)?);
             }
         }
         let batches = write::conform_filling(batches, &stored, merge_schema)?;
         let written = write::write_files(&self.dir, &stored, &batches, &partition_by, &self.write)?;
         let mut files_removed = 0;
         if mode == SaveMode::Overwrite {
-            let log_store = table.log_store();
-            let views: Vec<_> = self
-                .block_on(
-                    snapshot
-                        .snapshot()
-                        .file_views(log_store.as_ref(), None)
-                        .try_collect::<Vec<_>>(),
-                )?
-                .map_err(|e| self.error(e))?;
-            for view in views {
-                actions.push(Action::Remove(view.remove_action(true)));
-                files_removed += 1;
-            }
+            let (_, removes) = self.file_list(&table)?;
+            files_removed = removes.len();
+            actions.extend(removes.into_iter().map(Action::Remove));
         }
         let files_added = written.adds.len();
         actions.extend(written.adds.into_iter().map(Action::Add));
@@ -422,11 +403,33 @@ impl Table {
             partition_by: (!partition_by.is_empty()).then(|| partition_by.clone()),
             predicate: None,
         };
-        let app = engine_info();
+        // Appends retry on the next version number; an overwrite that lost a race is reported.
         let retries = if mode == SaveMode::Append { 15 } else { 0 };
+        let counts = Commit {
+            version: 0,
+            files_added,
+            files_removed,
+            rows: written.rows,
+            bytes: written.bytes,
+        };
+        self.commit(&table, actions, operation, retries, counts)
+    }
+
+    /// Commits `actions` on top of `table`'s loaded version (retrying `retries` times on a
+    /// version another writer took first), then writes a checkpoint when one is due; returns
+    /// `counts` with the version made.
+    fn commit(
+        &self,
+        table: &DeltaTable,
+        actions: Vec<Action>,
+        operation: DeltaOperation,
+        retries: usize,
+        counts: Commit,
+    ) -> Result<Commit> {
+        let snapshot = table.snapshot().map_err(|e| self.error(e))?;
         let commit = CommitBuilder::default()
             .with_actions(actions)
-            .with_app_metadata(app)
+            .with_app_metadata(engine_info())
             .with_max_retries(retries)
             .build(Some(snapshot), table.log_store(), operation);
         let done = self
@@ -435,10 +438,7 @@ impl Table {
         self.checkpoint_if_due(done.version())?;
         Ok(Commit {
             version: done.version(),
-            files_added,
-            files_removed,
-            rows: written.rows,
-            bytes: written.bytes,
+            ..counts
         })
     }
 
@@ -531,11 +531,7 @@ impl Table {
     ) -> Result<(FileList, Vec<deltalake_core::kernel::Remove>)> {
         let snapshot = table.snapshot().map_err(|e| self.error(e))?;
         let partition_by: Vec<String> = snapshot.metadata().partition_columns().to_vec();
-        let stored: Schema = snapshot
-            .schema()
-            .as_ref()
-            .try_into_arrow()
-            .map_err(|e| Error::internal(format!("cannot map the Delta schema: {e}")))?;
+        let stored: Schema = arrow_schema(snapshot.schema().as_ref())?;
         let partitions: Vec<Field> = partition_by
             .iter()
             .map(|c| {
@@ -601,11 +597,7 @@ impl Table {
         let table = self.block_on(self.load(AsOf::Latest))??;
         let snapshot = table.snapshot().map_err(|e| self.error(e))?;
         let partition_by: Vec<String> = snapshot.metadata().partition_columns().to_vec();
-        let stored: Schema = snapshot
-            .schema()
-            .as_ref()
-            .try_into_arrow()
-            .map_err(|e| Error::internal(format!("cannot map the Delta schema: {e}")))?;
+        let stored: Schema = arrow_schema(snapshot.schema().as_ref())?;
         let stored = Arc::new(stored);
         let new_rows = write::conform(batches, &stored)?;
         replace::check_all_match(&expr, predicate, &new_rows)?;
@@ -638,22 +630,14 @@ impl Table {
             partition_by: (!partition_by.is_empty()).then(|| partition_by.clone()),
             predicate: Some(predicate.to_string()),
         };
-        let commit = CommitBuilder::default()
-            .with_actions(actions)
-            .with_app_metadata(engine_info())
-            .with_max_retries(0)
-            .build(Some(snapshot), table.log_store(), operation);
-        let done = self
-            .block_on(commit.into_future())?
-            .map_err(|e| self.error(e))?;
-        self.checkpoint_if_due(done.version())?;
-        Ok(Commit {
-            version: done.version(),
+        let counts = Commit {
+            version: 0,
             files_added,
             files_removed,
             rows: written.rows,
             bytes: written.bytes,
-        })
+        };
+        self.commit(&table, actions, operation, 0, counts)
     }
 
     /// The table's commits still in its log, newest first.
@@ -680,11 +664,7 @@ impl Table {
         let table = self.block_on(self.load(as_of))??;
         let snapshot = table.snapshot().map_err(|e| self.error(e))?;
         let metadata = snapshot.metadata();
-        let stored: Schema = snapshot
-            .schema()
-            .as_ref()
-            .try_into_arrow()
-            .map_err(|e| Error::internal(format!("cannot map the Delta schema: {e}")))?;
+        let stored: Schema = arrow_schema(snapshot.schema().as_ref())?;
         let log_store = table.log_store();
         let views: Vec<_> = self
             .block_on(
@@ -734,4 +714,11 @@ fn engine_info() -> HashMap<String, serde_json::Value> {
         serde_json::Value::String(format!("strata/{}", env!("CARGO_PKG_VERSION"))),
     );
     app
+}
+
+/// The Arrow schema of a Delta schema: the types Delta stores (microsecond timestamps, ...).
+fn arrow_schema(kernel: &StructType) -> Result<Schema> {
+    kernel
+        .try_into_arrow()
+        .map_err(|e| Error::internal(format!("cannot map the Delta schema to Arrow: {e}")))
 }
