@@ -74,6 +74,7 @@ fn create_append_overwrite_and_read_every_version() {
     assert_eq!((c0.version, c0.rows), (0, 100));
     assert!(table
         .dir()
+        .unwrap()
         .join("_delta_log/00000000000000000000.json")
         .is_file());
     // The table is not an object of the store.
@@ -144,7 +145,7 @@ fn partitioned_tables_prune_by_partition_values() {
         owner: Some("data-eng".into()),
     };
     table.create(&data.schema(), &[data], &options).unwrap();
-    assert!(table.dir().join("zone=JFK").is_dir());
+    assert!(table.dir().unwrap().join("zone=JFK").is_dir());
     let scan = table
         .scan()
         .unwrap()
@@ -254,7 +255,7 @@ fn damaged_logs_are_errors_naming_the_table() {
         )
         .unwrap();
     table.append(std::slice::from_ref(&data)).unwrap();
-    let log = table.dir().join("_delta_log");
+    let log = table.dir().unwrap().join("_delta_log");
     // Junk in the newest commit.
     std::fs::write(log.join("00000000000000000001.json"), b"{\"add\": nope\n").unwrap();
     let e = table.scan().unwrap_err();
@@ -263,7 +264,7 @@ fn damaged_logs_are_errors_naming_the_table() {
     assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
     // A data file the log names is gone: the scan says which.
     std::fs::remove_file(log.join("00000000000000000001.json")).unwrap();
-    let files: Vec<_> = std::fs::read_dir(table.dir())
+    let files: Vec<_> = std::fs::read_dir(table.dir().unwrap())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
@@ -401,7 +402,7 @@ fn checkpoints_vacuum_and_restore() {
         table.append(&[trips(i * 10..i * 10 + 10)]).unwrap();
     }
     // Version 9 completes the first interval of 10 commits.
-    let log = table.dir().join("_delta_log");
+    let log = table.dir().unwrap().join("_delta_log");
     assert!(log
         .join("00000000000000000009.checkpoint.parquet")
         .is_file());
@@ -429,9 +430,14 @@ fn checkpoints_vacuum_and_restore() {
     let e = table.vacuum(zero, true, false).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
     // A planted file no commit names and a killed write's staging file go too.
-    std::fs::write(table.dir().join("part-99999-orphan.parquet"), b"junk").unwrap();
+    std::fs::write(
+        table.dir().unwrap().join("part-99999-orphan.parquet"),
+        b"junk",
+    )
+    .unwrap();
     let staging = table
         .dir()
+        .unwrap()
         .join(".part-00000-x.parquet.strata-0123456789abcdef.partial");
     std::fs::write(&staging, b"half a file").unwrap();
     let dry = table.vacuum(zero, true, true).unwrap();
@@ -443,7 +449,11 @@ fn checkpoints_vacuum_and_restore() {
     let done = table.vacuum(zero, false, true).unwrap();
     assert_eq!(done.files, dry.files);
     assert!(!staging.exists());
-    assert!(!table.dir().join("part-99999-orphan.parquet").exists());
+    assert!(!table
+        .dir()
+        .unwrap()
+        .join("part-99999-orphan.parquet")
+        .exists());
     // The current version still reads whole; version 10 (the overwrite) lost its file.
     assert_eq!(ids(table.scan().unwrap()), (0..100).collect::<Vec<_>>());
     let e = table

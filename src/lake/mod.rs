@@ -23,6 +23,7 @@
 mod demote;
 mod keys;
 mod objects;
+mod table_files;
 mod tables;
 mod write;
 

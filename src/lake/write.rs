@@ -16,7 +16,7 @@ use crate::store::{ObjectInfo, PutOptions};
 /// Name prefix of the staging directories dataset writes make in the data root.
 const STAGING_PREFIX: &str = ".strata-write-";
 
-/// Removes the staging directories of dataset writes a killed process left in the data root.
+/// Removes the staging directories of dataset and table writes a killed process left in the data root.
 /// Only while nothing writes (the lake calls it at open, holding the root's lock); only
 /// directories with strata's own prefix, and never through a link.
 pub(super) fn sweep_staging(root: &Path) {
@@ -25,11 +25,10 @@ pub(super) fn sweep_staging(root: &Path) {
     };
     for entry in entries.flatten() {
         let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
         if is_dir
-            && entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(STAGING_PREFIX)
+            && (name.starts_with(STAGING_PREFIX) || name.starts_with(crate::table::STAGING_PREFIX))
         {
             let _ = std::fs::remove_dir_all(entry.path());
         }

@@ -52,6 +52,7 @@ pub use index::INDEX_FORMAT as TIER_INDEX_FORMAT;
 pub use lifecycle::{ActionKind, ActionOutcome, RunOptions, TierAction, TierRunReport};
 pub use reindex::ReindexReport;
 pub use rotate::RotateReport;
+pub(crate) use tier::{open_bucket, TablesAt};
 pub use tier::{validate_key, MAX_KEY_LEN};
 
 /// File name of the tier index inside the data root.
@@ -311,6 +312,25 @@ impl Store {
     pub fn tables_dir(&self, tier: &str) -> Option<std::path::PathBuf> {
         let tier = self.tiers.iter().find(|t| t.name == tier)?;
         tier.local_dir().map(|dir| dir.join(local::TABLES_DIR))
+    }
+
+    /// Where tier `tier` keeps the lake's tables (`tables/` in its directory or under its S3
+    /// prefix), and the block cache in front of it when the tier is cached; `None` for a tier
+    /// that cannot hold tables (memory) or an unknown name.
+    pub(crate) fn tables_at(&self, tier: &str) -> Option<TablesAt> {
+        let found = self.tiers.iter().find(|t| t.name == tier)?;
+        let cache = self.is_cached_tier(tier).then(|| {
+            (
+                self.cache.blocks().clone(),
+                self.cache.strategy_for(local::TABLES_DIR),
+            )
+        });
+        found.tables_at(cache)
+    }
+
+    /// A handle of the store's I/O runtime, for blocking reads from threads strata starts.
+    pub(crate) fn io_handle(&self) -> Result<tokio::runtime::Handle> {
+        self.runtime.handle()
     }
 
     /// The name of the first (hottest) tier.

@@ -49,6 +49,25 @@ pub(crate) struct Tier {
     pub simulated: Option<(std::time::Duration, std::time::Duration)>,
 }
 
+/// Where a tier keeps the lake's tables.
+pub(crate) enum TablesAt {
+    /// A directory (`<tier dir>/tables`).
+    Dir(PathBuf),
+    /// A prefix of an object store (`<s3 prefix>/tables`).
+    Objects {
+        /// The bucket-rooted store.
+        store: Arc<dyn ObjectStore>,
+        /// `<prefix>/tables` in the bucket.
+        prefix: ObjectPath,
+        /// `s3://<bucket>/<prefix>/tables/`.
+        url: url::Url,
+        /// The tier's name.
+        tier: String,
+        /// The lake's block cache, when the tier is cached.
+        cache: Option<(crate::cache::BlockCache, crate::config::CacheStrategy)>,
+    },
+}
+
 /// Bytes written to a tier but not yet visible at any key.
 pub(crate) enum Staged {
     /// A file in the local tier's staging directory.
@@ -183,6 +202,29 @@ impl Tier {
             .next()
             .is_some_and(|p| p.as_ref() == OWN_DIR || p.as_ref() == TABLES_DIR)
             || path.parts().any(|p| p.as_ref() == OWN_DIR)
+    }
+
+    /// Where this tier keeps the lake's tables: `tables/` in its directory, or under its
+    /// prefix of an S3 bucket (with `cache`, the lake's block cache when the tier is cached).
+    pub fn tables_at(
+        &self,
+        cache: Option<(crate::cache::BlockCache, crate::config::CacheStrategy)>,
+    ) -> Option<TablesAt> {
+        match &self.backend {
+            Backend::Local(dir) => Some(TablesAt::Dir(dir.root().join(TABLES_DIR))),
+            Backend::Remote(store) => {
+                let bucket = self.location.strip_prefix("s3://")?.split('/').next()?;
+                let prefix = self.path(TABLES_DIR);
+                let url = url::Url::parse(&format!("s3://{bucket}/{prefix}/")).ok()?;
+                Some(TablesAt::Objects {
+                    store: store.clone(),
+                    prefix,
+                    url,
+                    tier: self.name.clone(),
+                    cache,
+                })
+            }
+        }
     }
 
     /// The directory of a local tier.
@@ -643,6 +685,62 @@ pub(crate) fn read_file(file: &File, range: Option<Range<u64>>, size: u64) -> Re
 }
 
 fn open_s3(name: String, s3: &S3Config, retry: &RetryConfig) -> Result<Tier> {
+    let store = s3_store(s3, retry)
+        .map_err(|e| Error::config(format!("cannot set up s3 tier: {e}")).with("tier", &name))?;
+    let location = format!(
+        "s3://{}/{}",
+        s3.bucket,
+        s3.prefix.as_deref().unwrap_or_default()
+    );
+    let prefix =
+        match s3.prefix.as_deref().map(|p| p.trim_matches('/')) {
+            Some(p) if !p.is_empty() => Some(ObjectPath::parse(p).map_err(|e| {
+                Error::config(format!("bad s3 prefix {p:?}: {e}")).with("tier", &name)
+            })?),
+            _ => None,
+        };
+    Ok(Tier {
+        name,
+        backend: Backend::Remote(Arc::new(store)),
+        location,
+        prefix,
+        simulated: None,
+    })
+}
+
+/// Bucket `bucket` reached with `settings` (an S3 tier's endpoint, region and credentials),
+/// or with the environment's `AWS_*` settings when there are none: for tables outside the
+/// lake (`s3://bucket/prefix`).
+pub(crate) fn open_bucket(
+    bucket: &str,
+    settings: Option<&S3Config>,
+    retry: &RetryConfig,
+) -> Result<Arc<dyn ObjectStore>> {
+    let failed = |e: object_store::Error| {
+        Error::config(format!("cannot reach s3 bucket {bucket:?}: {e}")).with("bucket", bucket)
+    };
+    let store = match settings {
+        Some(s3) => {
+            let s3 = S3Config {
+                bucket: bucket.to_string(),
+                prefix: None,
+                ..s3.clone()
+            };
+            s3_store(&s3, retry).map_err(failed)?
+        }
+        None => object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .build()
+            .map_err(failed)?,
+    };
+    Ok(Arc::new(store))
+}
+
+/// The bucket-rooted S3 client of `s3`'s settings (the environment fills what they leave out).
+fn s3_store(
+    s3: &S3Config,
+    retry: &RetryConfig,
+) -> std::result::Result<object_store::aws::AmazonS3, object_store::Error> {
     use object_store::aws::AmazonS3Builder;
     let mut builder = AmazonS3Builder::from_env()
         .with_bucket_name(&s3.bucket)
@@ -673,28 +771,7 @@ fn open_s3(name: String, s3: &S3Config, retry: &RetryConfig) -> Result<Tier> {
     if let Some(secret) = &s3.secret_access_key {
         builder = builder.with_secret_access_key(secret);
     }
-    let store = builder
-        .build()
-        .map_err(|e| Error::config(format!("cannot set up s3 tier: {e}")).with("tier", &name))?;
-    let location = format!(
-        "s3://{}/{}",
-        s3.bucket,
-        s3.prefix.as_deref().unwrap_or_default()
-    );
-    let prefix =
-        match s3.prefix.as_deref().map(|p| p.trim_matches('/')) {
-            Some(p) if !p.is_empty() => Some(ObjectPath::parse(p).map_err(|e| {
-                Error::config(format!("bad s3 prefix {p:?}: {e}")).with("tier", &name)
-            })?),
-            _ => None,
-        };
-    Ok(Tier {
-        name,
-        backend: Backend::Remote(Arc::new(store)),
-        location,
-        prefix,
-        simulated: None,
-    })
+    builder.build()
 }
 
 /// Longest key accepted, in bytes (S3's limit).

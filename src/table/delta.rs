@@ -2,11 +2,15 @@
 //! deltalake's errors as strata's (one kind per cause, with the table named).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use deltalake_core::kernel::transaction::TransactionError;
+use deltalake_core::logstore::{default_logstore, LogStoreRef, ObjectStoreRef, StorageConfig};
 use deltalake_core::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use object_store::prefix::PrefixStore;
 use url::Url;
 
+use super::home::{Home, TableStore};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The URL of the table stored in directory `dir` (absolute, ending in `/`).
@@ -24,20 +28,51 @@ pub(crate) fn dir_url(dir: &Path) -> Result<Url> {
     })
 }
 
-/// The table `name` at `url`, not loaded (for creating one).
-pub(crate) fn unloaded(url: &Url, name: &str) -> Result<DeltaTable> {
-    DeltaTableBuilder::from_url(url.clone())
-        .and_then(DeltaTableBuilder::build)
-        .map_err(|e| delta_error(e, name))
+/// The table `name` at `url` in `home`, not loaded (for creating one).
+pub(crate) fn unloaded(home: &Home, url: &Url, name: &str) -> Result<DeltaTable> {
+    match home {
+        Home::Dir(_) => DeltaTableBuilder::from_url(url.clone())
+            .and_then(DeltaTableBuilder::build)
+            .map_err(|e| delta_error(e, name)),
+        Home::Objects(at) => Ok(DeltaTable::new(object_log_store(at))),
+    }
 }
 
-/// The table `name` at `url`, loaded at `version` (the latest when `None`).
-pub(crate) async fn load(url: &Url, name: &str, version: Option<u64>) -> Result<DeltaTable> {
+/// The table `name` at `url` in `home`, loaded at `version` (the latest when `None`).
+pub(crate) async fn load(
+    home: &Home,
+    url: &Url,
+    name: &str,
+    version: Option<u64>,
+) -> Result<DeltaTable> {
+    if let Home::Objects(at) = home {
+        let mut table = DeltaTable::new(object_log_store(at));
+        let loaded = match version {
+            Some(version) => table.load_version(version).await,
+            None => table.load().await,
+        };
+        loaded.map_err(|e| delta_error(e, name))?;
+        return Ok(table);
+    }
     let mut builder = DeltaTableBuilder::from_url(url.clone()).map_err(|e| delta_error(e, name))?;
     if let Some(version) = version {
         builder = builder.with_version(version);
     }
     builder.load().await.map_err(|e| delta_error(e, name))
+}
+
+/// deltalake's log store over a table on an object store, built here rather than through
+/// deltalake's registry of URL schemes (which ships no `s3://` entry, and which strata leaves
+/// as the host set it up). Commits are put-if-absent (`If-None-Match: *` on S3), so two
+/// writers never both write one version.
+fn object_log_store(at: &TableStore) -> LogStoreRef {
+    let prefixed: ObjectStoreRef = Arc::new(PrefixStore::new(at.store.clone(), at.prefix.clone()));
+    default_logstore(
+        prefixed,
+        at.store.clone(),
+        &at.url,
+        &StorageConfig::default(),
+    )
 }
 
 /// deltalake's error as strata's, naming `table`.

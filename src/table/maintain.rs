@@ -9,6 +9,7 @@ use deltalake_core::operations::vacuum::VacuumMode;
 use deltalake_core::DeltaTable;
 use serde::Serialize;
 
+use super::home::Home;
 use crate::error::{Error, ErrorKind, Result};
 
 /// How long a removed file stays for time travel before vacuum may delete it, unless told
@@ -56,7 +57,7 @@ pub(crate) async fn checkpoint_if_due(table: &DeltaTable, version: u64, interval
 /// older than the retention and may delete files a slow concurrent writer is about to commit.
 pub(crate) async fn vacuum(
     table: DeltaTable,
-    dir: &Path,
+    home: &Home,
     retention: Duration,
     dry_run: bool,
     force: bool,
@@ -82,11 +83,13 @@ pub(crate) async fn vacuum(
     // deltalake lists the expired tombstones of files an earlier vacuum already deleted: the
     // report names only files that are there (a dry run first, then the real one).
     let (table, listed) = vacuum(table, true).await.map_err(VacuumError::Delta)?;
-    let present: Vec<String> = listed
-        .files_deleted
-        .into_iter()
-        .filter(|f| dir.join(relative(dir, f)).exists())
-        .collect();
+    let mut present: Vec<String> = Vec::new();
+    for file in listed.files_deleted {
+        let rel = relative(home, &file);
+        if home.has_file(&rel).await {
+            present.push(rel);
+        }
+    }
     if !dry_run && !present.is_empty() {
         vacuum(table, false).await.map_err(VacuumError::Delta)?;
     }
@@ -94,8 +97,11 @@ pub(crate) async fn vacuum(
         .checked_sub(retention)
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let mut staging = Vec::new();
-    sweep_staging(dir, dir, cutoff, dry_run, &mut staging).map_err(VacuumError::Strata)?;
-    let mut files: Vec<String> = present.iter().map(|f| relative(dir, f)).collect();
+    // Objects are uploaded whole: only a directory can hold a killed write's partial file.
+    if let Home::Dir(dir) = home {
+        sweep_staging(dir, dir, cutoff, dry_run, &mut staging).map_err(VacuumError::Strata)?;
+    }
+    let mut files = present;
     files.sort();
     staging.sort();
     Ok(VacuumReport {
@@ -111,11 +117,20 @@ pub(crate) enum VacuumError {
     Strata(Error),
 }
 
-/// `path` (a URL or path deltalake reports) relative to the table directory when it is in it.
-fn relative(dir: &Path, path: &str) -> String {
-    let path = path.strip_prefix("file://").unwrap_or(path);
-    let dir_text = dir.to_string_lossy();
-    path.strip_prefix(dir_text.as_ref())
+/// `path` (a URL or path deltalake reports) relative to the table when it is in it.
+fn relative(home: &Home, path: &str) -> String {
+    let within = match home {
+        Home::Dir(dir) => {
+            let path = path.strip_prefix("file://").unwrap_or(path);
+            path.strip_prefix(dir.to_string_lossy().as_ref())
+                .map(str::to_string)
+        }
+        Home::Objects(at) => path
+            .strip_prefix(at.url.as_str())
+            .or_else(|| path.strip_prefix(at.prefix.as_ref()))
+            .map(str::to_string),
+    };
+    within
         .map(|p| p.trim_start_matches('/').to_string())
         .unwrap_or_else(|| path.to_string())
 }

@@ -32,6 +32,7 @@
 
 mod delta;
 mod history;
+mod home;
 mod maintain;
 mod name;
 mod replace;
@@ -61,6 +62,8 @@ use crate::read::{FileList, Scan};
 use crate::runtime::Runtime;
 
 pub use history::{parse_commit, HistoryEntry};
+use home::Home;
+pub(crate) use home::{TableStore, STAGING_PREFIX};
 pub use maintain::{RestoreReport, VacuumReport, DEFAULT_RETENTION};
 pub use name::TableName;
 
@@ -132,7 +135,7 @@ pub struct TableInfo {
 #[derive(Clone)]
 pub struct Table {
     name: String,
-    dir: PathBuf,
+    home: Home,
     url: Url,
     runtime: Arc<Runtime>,
     write: WriteOptions,
@@ -142,7 +145,7 @@ impl std::fmt::Debug for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Table")
             .field("name", &self.name)
-            .field("dir", &self.dir)
+            .field("location", &self.home.location())
             .finish()
     }
 }
@@ -157,10 +160,19 @@ impl Table {
     /// The table stored in directory `dir` (made on create), named `name` in messages, written
     /// with `write` (codec policy, row groups; partitioning comes from the table).
     pub(crate) fn at(name: String, dir: PathBuf, write: WriteOptions) -> Result<Table> {
-        let url = delta::dir_url(&dir)?;
+        Table::new(name, Home::Dir(dir), write)
+    }
+
+    /// The table at `at` on an object store, named `name` in messages, written with `write`.
+    pub(crate) fn at_store(name: String, at: TableStore, write: WriteOptions) -> Result<Table> {
+        Table::new(name, Home::Objects(Arc::new(at)), write)
+    }
+
+    fn new(name: String, home: Home, write: WriteOptions) -> Result<Table> {
+        let url = home.url()?;
         Ok(Table {
             name,
-            dir,
+            home,
             url,
             runtime: Arc::new(Runtime::new()?),
             write,
@@ -183,22 +195,22 @@ impl Table {
         &self.name
     }
 
-    /// The directory holding the table.
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// The directory holding the table; `None` for a table on an object store.
+    pub fn dir(&self) -> Option<&Path> {
+        match &self.home {
+            Home::Dir(dir) => Some(dir),
+            Home::Objects(_) => None,
+        }
+    }
+
+    /// Where the table lives: its directory, or its `s3://` URL.
+    pub fn location(&self) -> String {
+        self.home.location()
     }
 
     /// Whether the table exists (has a commit).
     pub fn exists(&self) -> Result<bool> {
-        let log = self.dir.join("_delta_log");
-        match std::fs::read_dir(&log) {
-            Ok(mut entries) => Ok(entries.any(|e| {
-                e.map(|e| e.file_name().to_string_lossy().ends_with(".json"))
-                    .unwrap_or(false)
-            })),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::io("cannot read the table's log", &log, e)),
-        }
+        self.home.exists(&self.runtime)
     }
 
     fn block_on<F: std::future::Future>(&self, fut: F) -> Result<F::Output> {
@@ -211,9 +223,9 @@ impl Table {
 
     async fn load(&self, as_of: AsOf) -> Result<DeltaTable> {
         match as_of {
-            AsOf::Latest => delta::load(&self.url, &self.name, None).await,
+            AsOf::Latest => delta::load(&self.home, &self.url, &self.name, None).await,
             AsOf::Version(v) => {
-                let table = delta::load(&self.url, &self.name, None).await?;
+                let table = delta::load(&self.home, &self.url, &self.name, None).await?;
                 let latest = table.version().unwrap_or(0);
                 if v > latest {
                     return Err(Error::new(
@@ -222,7 +234,7 @@ impl Table {
                     )
                     .with("table", &self.name));
                 }
-                delta::load(&self.url, &self.name, Some(v)).await
+                delta::load(&self.home, &self.url, &self.name, Some(v)).await
             }
             AsOf::Time(t) => {
                 let when = t
@@ -234,7 +246,7 @@ impl Table {
                         Error::invalid("a time travel target before 1970 or past year 262143")
                             .with("table", &self.name)
                     })?;
-                let mut table = delta::load(&self.url, &self.name, Some(0))
+                let mut table = delta::load(&self.home, &self.url, &self.name, Some(0))
                     .await
                     .map_err(|e| e.with("as_of", when.to_rfc3339()))?;
                 let first = table.snapshot().ok().and_then(|s| s.version_timestamp(0));
@@ -283,10 +295,9 @@ impl Table {
         let stored: Schema = arrow_schema(&kernel)?;
         let stored = Arc::new(stored);
         let batches = write::conform(batches, &stored)?;
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| Error::io("cannot create the table directory", &self.dir, e))?;
-        let written = write::write_files(
-            &self.dir,
+        self.home.prepare()?;
+        let written = self.home.write_files(
+            &self.runtime,
             &stored,
             &batches,
             &options.partition_by,
@@ -297,7 +308,7 @@ impl Table {
         if let Some(owner) = &options.owner {
             configuration.insert("strata.owner".into(), Some(owner.clone()));
         }
-        let table = delta::unloaded(&self.url, &self.name)?;
+        let table = delta::unloaded(&self.home, &self.url, &self.name)?;
         let mut builder = table
             .create()
             .with_table_name(self.name.clone())
@@ -389,7 +400,9 @@ impl Table {
             }
         }
         let batches = write::conform_filling(batches, &stored, merge_schema)?;
-        let written = write::write_files(&self.dir, &stored, &batches, &partition_by, &self.write)?;
+        let written =
+            self.home
+                .write_files(&self.runtime, &stored, &batches, &partition_by, &self.write)?;
         let mut files_removed = 0;
         if mode == SaveMode::Overwrite {
             let (_, removes) = self.file_list(&table)?;
@@ -447,7 +460,8 @@ impl Table {
     /// logged, not returned: the commit stands and readers replay the log instead.
     fn checkpoint_if_due(&self, version: u64) -> Result<()> {
         self.block_on(async {
-            let Ok(table) = delta::load(&self.url, &self.name, Some(version)).await else {
+            let Ok(table) = delta::load(&self.home, &self.url, &self.name, Some(version)).await
+            else {
                 return;
             };
             let interval = table
@@ -477,7 +491,7 @@ impl Table {
     ) -> Result<VacuumReport> {
         self.block_on(async {
             let table = self.load(AsOf::Latest).await?;
-            maintain::vacuum(table, &self.dir, retention, dry_run, force)
+            maintain::vacuum(table, &self.home, retention, dry_run, force)
                 .await
                 .map_err(|e| match e {
                     maintain::VacuumError::Delta(e) => self.error(e),
@@ -520,7 +534,7 @@ impl Table {
     pub fn scan_as_of(&self, as_of: AsOf) -> Result<Scan> {
         let table = self.block_on(self.load(as_of))??;
         let (list, _) = self.file_list(&table)?;
-        Ok(Scan::of_files(&self.dir, list))
+        Ok(self.home.scan(list))
     }
 
     /// The data files of `table`'s loaded version as a [`FileList`] (typed partition values),
@@ -567,7 +581,7 @@ impl Table {
                 .with("file", view.path()));
             }
             let values = view.partition_values_map();
-            let path = self.dir.join(view.path().as_ref());
+            let path = self.home.file(view.path().as_ref());
             let ordered: Vec<Option<String>> = partition_by
                 .iter()
                 .map(|c| values.get(c).cloned().flatten())
@@ -612,7 +626,7 @@ impl Table {
                 schema: list.schema.clone(),
                 stats: None,
             };
-            match replace::classify(&expr, &self.dir, one)? {
+            match replace::classify(&expr, self.home.scan(one))? {
                 replace::Matches::None => continue,
                 replace::Matches::All => {}
                 replace::Matches::Some(kept) => rewritten.extend(write::conform(&kept, &stored)?),
@@ -622,7 +636,9 @@ impl Table {
         }
         let mut all = rewritten;
         all.extend(new_rows);
-        let written = write::write_files(&self.dir, &stored, &all, &partition_by, &self.write)?;
+        let written =
+            self.home
+                .write_files(&self.runtime, &stored, &all, &partition_by, &self.write)?;
         let files_added = written.adds.len();
         actions.extend(written.adds.into_iter().map(Action::Add));
         let operation = DeltaOperation::Write {
@@ -685,7 +701,7 @@ impl Table {
         }
         Ok(TableInfo {
             name: self.name.clone(),
-            location: self.dir.display().to_string(),
+            location: self.home.location(),
             version: table.version().unwrap_or(0),
             columns: stored
                 .fields()

@@ -6,7 +6,7 @@
 use arrow::array::{BooleanArray, RecordBatch};
 
 use crate::error::{Error, Result};
-use crate::read::{evaluate_filter, Expr, FileList, Scan};
+use crate::read::{evaluate_filter, Expr, Scan};
 
 /// The rows of `batch` where `predicate` is not true (false or null): what a replaceWhere
 /// keeps of an existing file.
@@ -43,13 +43,9 @@ pub(crate) enum Matches {
     Some(Vec<RecordBatch>),
 }
 
-/// Reads the one file of `list` (with its partition values) and sorts it into [`Matches`].
-pub(crate) fn classify(
-    predicate: &Expr,
-    name: &std::path::Path,
-    list: FileList,
-) -> Result<Matches> {
-    let out = Scan::of_files(name, list).run()?;
+/// Reads the one file `scan` reads (with its partition values) and sorts it into [`Matches`].
+pub(crate) fn classify(predicate: &Expr, scan: Scan) -> Result<Matches> {
+    let out = scan.run()?;
     let mut kept = Vec::new();
     let mut total = 0usize;
     let mut kept_rows = 0usize;

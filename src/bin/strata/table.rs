@@ -192,10 +192,10 @@ fn open(
             return Ok((Table::at_dir(Path::new(rest))?, None));
         }
         if name.contains("://") {
-            return Err(strata::Error::new(
-                strata::ErrorKind::Unsupported,
-                format!("{name}: only local table directories are supported for now"),
-            ));
+            // s3://bucket/prefix: reached with the lake's S3 settings.
+            let lake = Lake::open(config)?;
+            let table = lake.table_at(name)?;
+            return Ok((table, Some(lake)));
         }
         return Ok((Table::at_dir(Path::new(name))?, None));
     }
