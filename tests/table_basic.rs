@@ -146,6 +146,15 @@ fn partitioned_tables_prune_by_partition_values() {
     };
     table.create(&data.schema(), &[data], &options).unwrap();
     assert!(table.dir().unwrap().join("zone=JFK").is_dir());
+    // Columns come in the table's order, the partition column included.
+    let out = table.scan().unwrap().run().unwrap();
+    let names: Vec<_> = out
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(names, ["id", "zone", "fare"]);
     let scan = table
         .scan()
         .unwrap()
@@ -617,4 +626,47 @@ fn file_statistics_skip_files_a_filter_cannot_match() {
     let out = scan("id > 100000");
     assert_eq!((out.stats.rows_out, out.stats.files_skipped), (0, 5));
     assert_eq!(out.schema.fields().len(), 3);
+}
+
+#[test]
+fn a_commit_missing_from_the_middle_of_the_log_is_an_error_and_nothing_is_written() {
+    let (_dir, lake) = lake();
+    let table = lake.table("bronze/gap").unwrap();
+    let data = trips(0..10);
+    table
+        .create(
+            &data.schema(),
+            std::slice::from_ref(&data),
+            &TableOptions::default(),
+        )
+        .unwrap();
+    table.append(std::slice::from_ref(&data)).unwrap();
+    table.append(std::slice::from_ref(&data)).unwrap();
+    let log = table.dir().unwrap().join("_delta_log");
+    std::fs::remove_file(log.join("00000000000000000001.json")).unwrap();
+    let before = common::snapshot(table.dir().unwrap());
+    for e in [
+        table.scan().unwrap_err(),
+        table.version().unwrap_err(),
+        table.history().unwrap_err(),
+        table.append(std::slice::from_ref(&data)).unwrap_err(),
+    ] {
+        assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+        let text = e.to_string();
+        assert!(text.contains("bronze/gap"), "{text}");
+        assert!(
+            text.contains("version 1") || text.contains("versions"),
+            "{text}"
+        );
+    }
+    // Version 0 is still there to read by time travel.
+    assert_eq!(
+        ids(table.scan_as_of(AsOf::Version(0)).unwrap()),
+        (0..10).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        common::snapshot(table.dir().unwrap()),
+        before,
+        "nothing written"
+    );
 }

@@ -258,10 +258,9 @@ fn duckdb_reads_past_a_checkpoint() {
 }
 
 /// Delta's protocol ("Partition Value Serialization"): an empty string partition value is a
-/// null. strata writes `"zone": ""` for an empty zone (as delta-rs does), and DuckDB and
-/// delta-rs read that row's zone as null, but strata's scan returns "".
+/// null. strata writes `"zone": ""` for an empty zone (as delta-rs does), and reads it back as
+/// null, as DuckDB and delta-rs do.
 #[test]
-#[ignore = "strata reads an empty-string partition value as \"\", Delta readers as null"]
 fn duckdb_and_strata_agree_on_an_empty_string_partition_value() {
     let Some(python) = duckdb_python("table_duckdb empty partition value") else {
         return;

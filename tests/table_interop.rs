@@ -137,6 +137,18 @@ fn delta_rs_reads_what_strata_writes() {
         // An older version, as delta-rs time travels.
         let read = delta_rs_reads(&python, &path, Some(0));
         assert_eq!(read["ids"], serde_json::json!((0..50).collect::<Vec<_>>()));
+        // Past a checkpoint (strata writes one at version 9): delta-rs starts from it.
+        for v in 4..10i64 {
+            table.append(&[trips(v * 1000..v * 1000 + 2)]).unwrap();
+        }
+        assert!(path
+            .join("_delta_log/00000000000000000009.checkpoint.parquet")
+            .is_file());
+        let read = delta_rs_reads(&python, &path, None);
+        let mut want: Vec<i64> = (0..3).chain(505..510).collect();
+        want.extend((4..10i64).flat_map(|v| [v * 1000, v * 1000 + 1]));
+        assert_eq!(read["ids"], serde_json::json!(want));
+        assert_eq!(read["version"], 9);
     }
 }
 

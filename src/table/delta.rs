@@ -106,7 +106,23 @@ pub(crate) fn delta_error(e: DeltaTableError, table: &str) -> Error {
         DeltaTableError::KernelError(k) => kernel_kind(k),
         _ => ErrorKind::Io,
     };
-    let message = one_line(&e.to_string());
+    let full = e.to_string();
+    if let Some((after, before)) = log_gap(&full) {
+        let missing = if before + 1 == after - 1 {
+            format!("version {} is", before + 1)
+        } else {
+            format!("versions {} to {} are", before + 1, after - 1)
+        };
+        return Error::new(
+            ErrorKind::Corrupt,
+            format!(
+                "delta table: the log has a gap: commit {missing} missing between versions {before} and {after} (a deleted or never-copied _delta_log entry)"
+            ),
+        )
+        .with("table", table)
+        .set_source(e);
+    }
+    let message = one_line(&full);
     Error::new(kind, format!("delta table: {message}"))
         .with("table", table)
         .set_source(e)
@@ -136,6 +152,27 @@ fn kernel_kind(e: &delta_kernel::Error) -> ErrorKind {
         | K::InvalidPartitionValues(_)
         | K::InvalidStructData(_) => ErrorKind::Corrupt,
         _ => ErrorKind::Io,
+    }
+}
+
+/// The versions around a gap in the log, from the kernel's "Expected contiguous commit files,
+/// but found gap: <path of version A> -> <path of version B>" (which it reports as a generic
+/// error): `(B, A)`.
+fn log_gap(text: &str) -> Option<(u64, u64)> {
+    if !text.contains("contiguous commit files") {
+        return None;
+    }
+    let versions: Vec<u64> = text
+        .split("version: ")
+        .skip(1)
+        .filter_map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .collect();
+    match versions[..] {
+        [before, after, ..] if after > before + 1 => Some((after, before)),
+        _ => None,
     }
 }
 

@@ -225,14 +225,20 @@ impl Table {
         match as_of {
             AsOf::Latest => delta::load(&self.home, &self.url, &self.name, None).await,
             AsOf::Version(v) => {
-                let table = delta::load(&self.home, &self.url, &self.name, None).await?;
-                let latest = table.version().unwrap_or(0);
-                if v > latest {
-                    return Err(Error::new(
-                        ErrorKind::NotFound,
-                        format!("no version {v}: the latest is {latest}"),
-                    )
-                    .with("table", &self.name));
+                match delta::load(&self.home, &self.url, &self.name, None).await {
+                    Ok(table) => {
+                        let latest = table.version().unwrap_or(0);
+                        if v > latest {
+                            return Err(Error::new(
+                                ErrorKind::NotFound,
+                                format!("no version {v}: the latest is {latest}"),
+                            )
+                            .with("table", &self.name));
+                        }
+                    }
+                    // A damaged later commit leaves the versions before it readable.
+                    Err(e) if e.kind() == ErrorKind::Corrupt => {}
+                    Err(e) => return Err(e),
                 }
                 delta::load(&self.home, &self.url, &self.name, Some(v)).await
             }
@@ -534,7 +540,15 @@ impl Table {
     pub fn scan_as_of(&self, as_of: AsOf) -> Result<Scan> {
         let table = self.block_on(self.load(as_of))??;
         let (list, _) = self.file_list(&table)?;
-        Ok(self.home.scan(list))
+        // Columns in the table's order (the files hold the partition columns nowhere, so a
+        // plain scan would put them last).
+        let snapshot = table.snapshot().map_err(|e| self.error(e))?;
+        let names: Vec<String> = arrow_schema(snapshot.schema().as_ref())?
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        Ok(self.home.scan(list).columns(&names))
     }
 
     /// The data files of `table`'s loaded version as a [`FileList`] (typed partition values),
@@ -582,9 +596,10 @@ impl Table {
             }
             let values = view.partition_values_map();
             let path = self.home.file(view.path().as_ref());
+            // The protocol: an empty partition value is null, whatever the column's type.
             let ordered: Vec<Option<String>> = partition_by
                 .iter()
-                .map(|c| values.get(c).cloned().flatten())
+                .map(|c| values.get(c).cloned().flatten().filter(|v| !v.is_empty()))
                 .collect();
             let counts = (view.num_records(), view.stats());
             files.push(((path, ordered), (view.remove_action(true), counts)));
