@@ -473,7 +473,8 @@ void strata_table_free(struct strata_table *table);
 // Appends the batches of the Arrow C Stream `stream` to the table as one new version; the
 // first append creates the table with the stream's schema. `options_json` (NULL or "")
 // applies only to that creation: `{"partition_by": ["zone"], "description": "...",
-// "owner": "..."}`. Columns that differ from the table's are `STRATA_INVALID_ARGUMENT`
+// "owner": "...", "codec": "zstd:3", "target_file_bytes": 134217728, "encryption_key":
+// "key id"}`. Columns that differ from the table's are `STRATA_INVALID_ARGUMENT`
 // naming them, and nothing is committed; an append that lost a race retries on the next
 // version. On success `*commit_json` (may be NULL) receives `{"version", "files_added",
 // "files_removed", "rows", "bytes"}`, to free with `strata_string_free`. The stream is

@@ -25,7 +25,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("lake", &["ffi"]),
     (
         "table",
-        &["lake", "ffi", "store", "mask", "quality", "cache", "crypto"],
+        &["lake", "ffi", "store", "mask", "quality", "cache"],
     ),
     ("tuning", &["lake", "ffi"]),
 ];

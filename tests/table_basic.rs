@@ -143,6 +143,7 @@ fn partitioned_tables_prune_by_partition_values() {
         partition_by: vec!["zone".into()],
         description: Some("trips by pickup zone".into()),
         owner: Some("data-eng".into()),
+        ..TableOptions::default()
     };
     table.create(&data.schema(), &[data], &options).unwrap();
     assert!(table.dir().unwrap().join("zone=JFK").is_dir());
@@ -669,4 +670,81 @@ fn a_commit_missing_from_the_middle_of_the_log_is_an_error_and_nothing_is_writte
         before,
         "nothing written"
     );
+}
+
+#[test]
+fn per_table_codec_file_size_and_encryption_hold_for_every_write() {
+    use strata::crypto::ParquetEncryption;
+    let (dir, lake) = lake();
+    let key = lake.keys().new_key(Some("tables")).unwrap();
+    let table = lake.table("gold/secret").unwrap();
+    let options = TableOptions {
+        codec: Some("zstd:7".parse().unwrap()),
+        target_file_bytes: Some(1024),
+        encryption: Some(ParquetEncryption::uniform(key)),
+        ..TableOptions::default()
+    };
+    let batches = |ids: std::ops::Range<i64>| {
+        ids.step_by(1000)
+            .map(|i| trips(i..i + 1000))
+            .collect::<Vec<_>>()
+    };
+    let data = batches(0..20_000);
+    let c0 = table.create(&data[0].schema(), &data, &options).unwrap();
+    // (Files roll over at row group boundaries, 1M rows: these rows make one file each.)
+    assert_eq!(c0.files_added, 1, "{c0:?}");
+    // A later write by another handle (another process) keeps the table's settings.
+    let again = lake.table("gold/secret").unwrap();
+    let c1 = again.append(&batches(20_000..30_000)).unwrap();
+    assert_eq!(c1.files_added, 1, "{c1:?}");
+    assert_eq!(ids(table.scan().unwrap()), (0..30_000).collect::<Vec<_>>());
+    let info = table.info(AsOf::Latest).unwrap();
+    assert_eq!(info.properties["strata.codec"], "zstd:7");
+    assert_eq!(info.properties["strata.targetFileSize"], "1024");
+    assert!(info.properties["strata.encryption"].contains("tables"));
+    assert_eq!(info.rows, Some(30_000));
+
+    let table_dir = table.dir().unwrap().to_path_buf();
+    let files: Vec<_> = std::fs::read_dir(&table_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect();
+    for file in &files {
+        // Encrypted: a reader without the keys cannot open the footer.
+        let f = std::fs::File::open(file).unwrap();
+        assert!(parquet::file::reader::SerializedFileReader::new(f).is_err());
+    }
+    // The log carries row counts only: no value of an encrypted column in the clear.
+    for entry in std::fs::read_dir(table_dir.join("_delta_log")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "json") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for line in text.lines().filter(|l| l.contains("\"add\"")) {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let stats: serde_json::Value =
+                    serde_json::from_str(v["add"]["stats"].as_str().unwrap()).unwrap();
+                assert!(stats.get("minValues").is_none(), "{stats}");
+                assert!(stats["numRecords"].as_u64().unwrap() > 0);
+            }
+        }
+    }
+    // A filter still works (the files' own statistics prune inside them).
+    let some = table
+        .scan()
+        .unwrap()
+        .filter(Expr::parse("id < 10").unwrap())
+        .run()
+        .unwrap();
+    assert_eq!(some.batches.iter().map(|b| b.num_rows()).sum::<usize>(), 10);
+
+    // Without the lake's keys the table is an error naming the reason, not garbage.
+    drop((table, again, lake));
+    let bare = strata::table::Table::at_dir(&table_dir).unwrap();
+    let e = bare.scan().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    assert!(e.to_string().contains("encrypted"), "{e}");
+    let e = bare.append(&[trips(0..1)]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    drop(dir);
 }

@@ -104,6 +104,58 @@ impl ParquetEncryption {
     pub(crate) fn column_paths(&self) -> impl Iterator<Item = &str> {
         self.columns.iter().map(|(column, _)| column.as_str())
     }
+
+    /// The scheme as one line of JSON (key ids only, never a key): how a table keeps it in
+    /// its properties (`strata.encryption`).
+    pub fn to_json(&self) -> String {
+        let spec = SchemeSpec {
+            footer_key: self.footer_key_id.clone(),
+            columns: self.columns.clone(),
+            plaintext_footer: self.plaintext_footer,
+            double_wrapping: self.double_wrapping,
+        };
+        serde_json::to_string(&spec).unwrap_or_default()
+    }
+
+    /// Parses what [`ParquetEncryption::to_json`] wrote; anything else is an error.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let spec: SchemeSpec = serde_json::from_str(text).map_err(|e| {
+            Error::new(
+                ErrorKind::Corrupt,
+                format!("bad Parquet encryption settings {text:?}: {e}"),
+            )
+        })?;
+        if spec.footer_key.is_empty()
+            || spec
+                .columns
+                .iter()
+                .any(|(c, k)| c.is_empty() || k.is_empty())
+        {
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                format!("bad Parquet encryption settings {text:?}: an empty key id or column"),
+            ));
+        }
+        Ok(ParquetEncryption {
+            footer_key_id: spec.footer_key,
+            columns: spec.columns,
+            plaintext_footer: spec.plaintext_footer,
+            double_wrapping: spec.double_wrapping,
+        })
+    }
+}
+
+/// [`ParquetEncryption`] as stored: key ids and switches.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SchemeSpec {
+    footer_key: String,
+    #[serde(default)]
+    columns: Vec<(String, String)>,
+    #[serde(default)]
+    plaintext_footer: bool,
+    #[serde(default)]
+    double_wrapping: bool,
 }
 
 /// Arrow's key material (`parquet/encryption/key_material.h`), internal storage, single wrapping.
@@ -376,6 +428,28 @@ impl KeyRetriever for ParquetDecryption {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schemes_round_trip_as_json_and_bad_text_is_an_error() {
+        let scheme = ParquetEncryption::per_column("footer", [("ssn", "pii"), ("a.b", "k2")])
+            .with_plaintext_footer(true);
+        let back = ParquetEncryption::from_json(&scheme.to_json()).unwrap();
+        assert_eq!(back.to_json(), scheme.to_json());
+        assert_eq!(back.column_paths().collect::<Vec<_>>(), ["ssn", "a.b"]);
+        for bad in [
+            "",
+            "{",
+            "[]",
+            r#"{"columns":[]}"#,
+            r#"{"footerKey":""}"#,
+            r#"{"footerKey":"k","columns":[["","x"]]}"#,
+            r#"{"footerKey":"k","extra":1}"#,
+            r#"{"footerKey":7}"#,
+        ] {
+            let e = ParquetEncryption::from_json(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Corrupt, "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn locally_sealed_keys_round_trip_and_refuse_bad_input() {

@@ -64,6 +64,12 @@ struct CreateOptions {
     partition_by: Vec<String>,
     description: Option<String>,
     owner: Option<String>,
+    /// A codec policy (`auto`, `fast`, `balanced`, `compact`, `zstd:3`, ...).
+    codec: Option<String>,
+    /// Data files roll over past this many bytes.
+    target_file_bytes: Option<u64>,
+    /// Encrypt every data file under this key id of the lake's key provider.
+    encryption_key: Option<String>,
 }
 
 fn append(
@@ -80,10 +86,20 @@ fn append(
     let commit = if table.exists()? {
         table.append(&batches)?
     } else {
+        let codec = options
+            .codec
+            .map(|c| c.parse::<crate::format::CodecPolicy>())
+            .transpose()
+            .map_err(|e| invalid(format!("options_json: codec: {e}")))?;
         let options = TableOptions {
             partition_by: options.partition_by,
             description: options.description,
             owner: options.owner,
+            codec,
+            target_file_bytes: options.target_file_bytes,
+            encryption: options
+                .encryption_key
+                .map(crate::crypto::ParquetEncryption::uniform),
         };
         table.create(&schema, &batches, &options)?
     };
@@ -96,7 +112,8 @@ fn append(
 /// Appends the batches of the Arrow C Stream `stream` to the table as one new version; the
 /// first append creates the table with the stream's schema. `options_json` (NULL or "")
 /// applies only to that creation: `{"partition_by": ["zone"], "description": "...",
-/// "owner": "..."}`. Columns that differ from the table's are `STRATA_INVALID_ARGUMENT`
+/// "owner": "...", "codec": "zstd:3", "target_file_bytes": 134217728, "encryption_key":
+/// "key id"}`. Columns that differ from the table's are `STRATA_INVALID_ARGUMENT`
 /// naming them, and nothing is committed; an append that lost a race retries on the next
 /// version. On success `*commit_json` (may be NULL) receives `{"version", "files_added",
 /// "files_removed", "rows", "bytes"}`, to free with `strata_string_free`. The stream is

@@ -23,7 +23,7 @@ impl Lake {
         match self.tables_at()? {
             TablesAt::Dir(root) => {
                 let dir = root.join(&name.zone).join(&name.name);
-                Table::at(name.to_string(), dir, write)
+                Ok(Table::at(name.to_string(), dir, write)?.with_keys(self.table_keys()?))
             }
             TablesAt::Objects {
                 store,
@@ -40,7 +40,7 @@ impl Lake {
                     .join(&format!("{}/{}/", name.zone, name.name))
                     .map_err(|e| Error::internal(format!("cannot make the table's URL: {e}")))?;
                 let at = self.table_store(store, prefix, url, tier, cache);
-                Table::at_store(name.to_string(), at, write)
+                Ok(Table::at_store(name.to_string(), at, write)?.with_keys(self.table_keys()?))
             }
         }
     }
@@ -64,7 +64,8 @@ impl Lake {
             let url = url::Url::parse(&format!("s3://{bucket}/{path}/"))
                 .map_err(|e| Error::invalid(format!("{location:?}: {e}")))?;
             let at = self.table_store(store, path, url, "s3".to_string(), None);
-            return Table::at_store(location.to_string(), at, self.table_write_options()?);
+            let table = Table::at_store(location.to_string(), at, self.table_write_options()?)?;
+            return Ok(table.with_keys(self.table_keys()?));
         }
         if location.contains("://") && !location.starts_with("file://") {
             return Err(Error::new(
@@ -73,11 +74,17 @@ impl Lake {
             ));
         }
         let dir = location.strip_prefix("file://").unwrap_or(location);
-        Table::at(
+        let table = Table::at(
             location.to_string(),
             std::path::PathBuf::from(dir),
             self.table_write_options()?,
-        )
+        )?;
+        Ok(table.with_keys(self.table_keys()?))
+    }
+
+    /// The key provider for encrypted tables, when the lake has keys.
+    fn table_keys(&self) -> Result<Option<Arc<dyn crate::crypto::KeyProvider>>> {
+        self.store.existing_key_provider()
     }
 
     fn table_store(

@@ -35,6 +35,7 @@ mod history;
 mod home;
 mod maintain;
 mod name;
+mod options;
 mod replace;
 mod stats;
 mod write;
@@ -56,6 +57,7 @@ use futures::TryStreamExt;
 use serde::Serialize;
 use url::Url;
 
+use crate::crypto::KeyProvider;
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::WriteOptions;
 use crate::read::{FileList, Scan};
@@ -66,6 +68,8 @@ use home::Home;
 pub(crate) use home::{TableStore, STAGING_PREFIX};
 pub use maintain::{RestoreReport, VacuumReport, DEFAULT_RETENTION};
 pub use name::TableName;
+use options::Settings;
+pub use options::TableOptions;
 
 /// Which version of a table to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,17 +80,6 @@ pub enum AsOf {
     Version(u64),
     /// The last version committed at or before this time.
     Time(SystemTime),
-}
-
-/// How a new table is laid out and described.
-#[derive(Debug, Clone, Default)]
-pub struct TableOptions {
-    /// Partition columns (strings, integers, dates or booleans), outermost first.
-    pub partition_by: Vec<String>,
-    /// A description, kept in the table's metadata.
-    pub description: Option<String>,
-    /// Who owns the table (`strata.owner` in the table's properties).
-    pub owner: Option<String>,
 }
 
 /// What a write committed.
@@ -139,6 +132,8 @@ pub struct Table {
     url: Url,
     runtime: Arc<Runtime>,
     write: WriteOptions,
+    /// Wraps the data keys of encrypted tables (the lake's key provider).
+    keys: Option<Arc<dyn KeyProvider>>,
 }
 
 impl std::fmt::Debug for Table {
@@ -176,7 +171,20 @@ impl Table {
             url,
             runtime: Arc::new(Runtime::new()?),
             write,
+            keys: None,
         })
+    }
+
+    /// The handle with `keys` for the data keys of encrypted tables.
+    pub(crate) fn with_keys(mut self, keys: Option<Arc<dyn KeyProvider>>) -> Table {
+        self.keys = keys;
+        self
+    }
+
+    /// What `table`'s properties say about writing and reading its data files.
+    fn settings(&self, table: &DeltaTable) -> Result<Settings> {
+        let snapshot = table.snapshot().map_err(|e| self.error(e))?;
+        Settings::of(snapshot.metadata().configuration()).map_err(|e| e.with("table", &self.name))
     }
 
     /// A Delta table in directory `dir`, outside any lake (written in place with the default
@@ -301,19 +309,23 @@ impl Table {
         let stored: Schema = arrow_schema(&kernel)?;
         let stored = Arc::new(stored);
         let batches = write::conform(batches, &stored)?;
+        let configuration = options.properties()?;
+        let settings = Settings::of(
+            &configuration
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+                .collect(),
+        )?;
+        let write = settings.write_options(&self.write, self.keys.as_ref())?;
         self.home.prepare()?;
         let written = self.home.write_files(
             &self.runtime,
             &stored,
             &batches,
             &options.partition_by,
-            &self.write,
+            &write,
         )?;
         let files_added = written.adds.len();
-        let mut configuration: HashMap<String, Option<String>> = HashMap::new();
-        if let Some(owner) = &options.owner {
-            configuration.insert("strata.owner".into(), Some(owner.clone()));
-        }
         let table = delta::unloaded(&self.home, &self.url, &self.name)?;
         let mut builder = table
             .create()
@@ -406,9 +418,12 @@ impl Table {
             }
         }
         let batches = write::conform_filling(batches, &stored, merge_schema)?;
+        let write = self
+            .settings(&table)?
+            .write_options(&self.write, self.keys.as_ref())?;
         let written =
             self.home
-                .write_files(&self.runtime, &stored, &batches, &partition_by, &self.write)?;
+                .write_files(&self.runtime, &stored, &batches, &partition_by, &write)?;
         let mut files_removed = 0;
         if mode == SaveMode::Overwrite {
             let (_, removes) = self.file_list(&table)?;
@@ -548,7 +563,19 @@ impl Table {
             .iter()
             .map(|f| f.name().clone())
             .collect();
-        Ok(self.home.scan(list).columns(&names))
+        Ok(self.scan_files(&table, list)?.columns(&names))
+    }
+
+    /// A scan of the files of `list` from `table`'s snapshot (decrypted when the table is
+    /// encrypted).
+    fn scan_files(&self, table: &DeltaTable, list: FileList) -> Result<Scan> {
+        let scan = self.home.scan(list);
+        Ok(
+            match self.settings(table)?.decryption(self.keys.as_ref())? {
+                Some(decryption) => scan.decryption(decryption),
+                None => scan,
+            },
+        )
     }
 
     /// The data files of `table`'s loaded version as a [`FileList`] (typed partition values),
@@ -624,6 +651,7 @@ impl Table {
     pub fn overwrite_where(&self, predicate: &str, batches: &[RecordBatch]) -> Result<Commit> {
         let expr = crate::read::Expr::parse(predicate)?;
         let table = self.block_on(self.load(AsOf::Latest))??;
+        let settings = self.settings(&table)?;
         let snapshot = table.snapshot().map_err(|e| self.error(e))?;
         let partition_by: Vec<String> = snapshot.metadata().partition_columns().to_vec();
         let stored: Schema = arrow_schema(snapshot.schema().as_ref())?;
@@ -641,7 +669,7 @@ impl Table {
                 schema: list.schema.clone(),
                 stats: None,
             };
-            match replace::classify(&expr, self.home.scan(one))? {
+            match replace::classify(&expr, self.scan_files(&table, one)?)? {
                 replace::Matches::None => continue,
                 replace::Matches::All => {}
                 replace::Matches::Some(kept) => rewritten.extend(write::conform(&kept, &stored)?),
@@ -651,9 +679,10 @@ impl Table {
         }
         let mut all = rewritten;
         all.extend(new_rows);
-        let written =
-            self.home
-                .write_files(&self.runtime, &stored, &all, &partition_by, &self.write)?;
+        let write = settings.write_options(&self.write, self.keys.as_ref())?;
+        let written = self
+            .home
+            .write_files(&self.runtime, &stored, &all, &partition_by, &write)?;
         let files_added = written.adds.len();
         actions.extend(written.adds.into_iter().map(Action::Add));
         let operation = DeltaOperation::Write {

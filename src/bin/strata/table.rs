@@ -4,9 +4,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use strata::crypto::ParquetEncryption;
+use strata::format::CodecPolicy;
 use strata::table::{AsOf, Commit, Table, TableOptions};
 use strata::{Lake, LakeConfig};
 
+use crate::flags;
 use crate::scan::ScanFlags;
 use crate::util::{io, time, write_json};
 
@@ -60,6 +63,18 @@ pub struct CreateArgs {
     /// The table's owner (property strata.owner).
     #[arg(long)]
     owner: Option<String>,
+    /// The codec policy of the table's data files, kept for every later write: fast,
+    /// balanced, compact, auto, or one codec (snappy, lz4, zstd[:LEVEL], gzip[:LEVEL], none).
+    /// Default: the table tier's policy.
+    #[arg(long, value_name = "POLICY")]
+    codec: Option<CodecPolicy>,
+    /// Data files roll over past this size (e.g. 256MiB); default 128MiB.
+    #[arg(long, value_name = "SIZE", value_parser = flags::target_file_size)]
+    target_file_size: Option<u64>,
+    /// Encrypt every data file (Parquet modular encryption) under this key id of the lake's
+    /// key ring (`strata key create`). Only readers with the keys can read the table.
+    #[arg(long, value_name = "KEY_ID")]
+    encrypt_key: Option<String>,
     /// Print what was committed as JSON.
     #[arg(long)]
     json: bool,
@@ -252,6 +267,9 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
                 partition_by: args.partition_by,
                 description: args.description,
                 owner: args.owner,
+                codec: args.codec,
+                target_file_bytes: args.target_file_size,
+                encryption: args.encrypt_key.map(ParquetEncryption::uniform),
             };
             let commit = table.create(&schema, &batches, &options)?;
             print_commit(out, &table, "created", &commit, args.json)

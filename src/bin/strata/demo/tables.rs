@@ -47,6 +47,7 @@ pub fn run(lake: &Lake, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()>
                 partition_by: vec!["zone".into()],
                 description: Some("taxi trips as they landed".into()),
                 owner: Some("demo".into()),
+                ..TableOptions::default()
             };
             bronze.create(&schema, &batches, &by_zone)?
         };
