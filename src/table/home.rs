@@ -150,13 +150,26 @@ impl Home {
         batches: &[RecordBatch],
         partition_by: &[String],
         options: &WriteOptions,
+        report: &dyn Fn(&str, u64, u64),
     ) -> Result<Written> {
+        let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+        report("write", 0, rows);
         match self {
-            Home::Dir(dir) => write::write_files(dir, schema, batches, partition_by, options),
+            Home::Dir(dir) => {
+                let written = write::write_files(dir, schema, batches, partition_by, options)?;
+                report("write", rows, rows);
+                Ok(written)
+            }
             Home::Objects(at) => at.staged(|dir| {
                 let written = write::write_files(dir, schema, batches, partition_by, options)?;
+                report("write", rows, rows);
+                let total: u64 = written.adds.iter().map(|a| a.size.max(0) as u64).sum();
+                let mut sent = 0;
+                report("upload", 0, total);
                 for add in &written.adds {
                     at.upload(runtime, &dir.join(&add.path), &add.path)?;
+                    sent += add.size.max(0) as u64;
+                    report("upload", sent, total);
                 }
                 Ok(written)
             }),

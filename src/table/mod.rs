@@ -134,7 +134,14 @@ pub struct Table {
     write: WriteOptions,
     /// Wraps the data keys of encrypted tables (the lake's key provider).
     keys: Option<Arc<dyn KeyProvider>>,
+    /// Told how a long write goes.
+    progress: Option<Arc<Progress>>,
 }
+
+/// How a long write goes: the stage (`write` counts rows, `upload` bytes sent to an object
+/// store, `commit` the one commit), and how far it is (done of total). Called from the
+/// writing thread; keep it cheap.
+pub type Progress = dyn Fn(&str, u64, u64) + Send + Sync;
 
 impl std::fmt::Debug for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -172,7 +179,20 @@ impl Table {
             runtime: Arc::new(Runtime::new()?),
             write,
             keys: None,
+            progress: None,
         })
+    }
+
+    /// The handle with `progress` told how its writes go (e.g. to draw a progress bar).
+    pub fn with_progress(mut self, progress: Arc<Progress>) -> Table {
+        self.progress = Some(progress);
+        self
+    }
+
+    fn report(&self, stage: &str, done: u64, total: u64) {
+        if let Some(progress) = &self.progress {
+            progress(stage, done, total);
+        }
     }
 
     /// The handle with `keys` for the data keys of encrypted tables.
@@ -324,6 +344,7 @@ impl Table {
             &batches,
             &options.partition_by,
             &write,
+            &|stage, done, total| self.report(stage, done, total),
         )?;
         let files_added = written.adds.len();
         let table = delta::unloaded(&self.home, &self.url, &self.name)?;
@@ -342,9 +363,11 @@ impl Table {
         if let Some(description) = &options.description {
             builder = builder.with_comment(description.clone());
         }
+        self.report("commit", 0, 1);
         let created = self
             .block_on(builder.into_future())?
             .map_err(|e| self.error(e))?;
+        self.report("commit", 1, 1);
         self.checkpoint_if_due(created.version().unwrap_or(0))?;
         Ok(Commit {
             version: created.version().unwrap_or(0),
@@ -421,9 +444,14 @@ impl Table {
         let write = self
             .settings(&table)?
             .write_options(&self.write, self.keys.as_ref())?;
-        let written =
-            self.home
-                .write_files(&self.runtime, &stored, &batches, &partition_by, &write)?;
+        let written = self.home.write_files(
+            &self.runtime,
+            &stored,
+            &batches,
+            &partition_by,
+            &write,
+            &|stage, done, total| self.report(stage, done, total),
+        )?;
         let mut files_removed = 0;
         if mode == SaveMode::Overwrite {
             let (_, removes) = self.file_list(&table)?;
@@ -461,6 +489,7 @@ impl Table {
         counts: Commit,
     ) -> Result<Commit> {
         let snapshot = table.snapshot().map_err(|e| self.error(e))?;
+        self.report("commit", 0, 1);
         let commit = CommitBuilder::default()
             .with_actions(actions)
             .with_app_metadata(engine_info())
@@ -469,6 +498,7 @@ impl Table {
         let done = self
             .block_on(commit.into_future())?
             .map_err(|e| self.error(e))?;
+        self.report("commit", 1, 1);
         self.checkpoint_if_due(done.version())?;
         Ok(Commit {
             version: done.version(),
@@ -680,9 +710,14 @@ impl Table {
         let mut all = rewritten;
         all.extend(new_rows);
         let write = settings.write_options(&self.write, self.keys.as_ref())?;
-        let written = self
-            .home
-            .write_files(&self.runtime, &stored, &all, &partition_by, &write)?;
+        let written = self.home.write_files(
+            &self.runtime,
+            &stored,
+            &all,
+            &partition_by,
+            &write,
+            &|stage, done, total| self.report(stage, done, total),
+        )?;
         let files_added = written.adds.len();
         actions.extend(written.adds.into_iter().map(Action::Add));
         let operation = DeltaOperation::Write {

@@ -11,7 +11,7 @@ use strata::{Lake, LakeConfig};
 
 use crate::flags;
 use crate::scan::ScanFlags;
-use crate::util::{io, time, write_json};
+use crate::util::{io, stage_progress, time, write_json};
 
 #[derive(Subcommand)]
 pub enum TableCommand {
@@ -229,10 +229,24 @@ fn open(
     Ok((table, Some(lake)))
 }
 
-fn read(
-    path: &Path,
+/// Reads the data `files` (the schema is the first's), telling `progress` how many are read.
+fn read_all(
+    files: &[PathBuf],
+    progress: &strata::table::Progress,
 ) -> strata::Result<(arrow::datatypes::SchemaRef, Vec<arrow::array::RecordBatch>)> {
-    strata::format::read_input(path, None)
+    let mut schema = None;
+    let mut all = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        progress("read", i as u64, files.len() as u64);
+        let (s, batches) = strata::format::read_input(file, None)?;
+        schema.get_or_insert(s);
+        all.extend(batches);
+    }
+    progress("read", files.len() as u64, files.len() as u64);
+    let schema = schema.ok_or_else(|| {
+        strata::Error::new(strata::ErrorKind::InvalidArgument, "no data file given")
+    })?;
+    Ok((schema, all))
 }
 
 fn print_commit(
@@ -262,7 +276,9 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
     match command {
         TableCommand::Create(args) => {
             let (table, _lake) = open(config, &args.table.name, args.zone.as_deref())?;
-            let (schema, batches) = read(&args.from)?;
+            let (bar, progress) = stage_progress();
+            let table = table.with_progress(progress.clone());
+            let (schema, batches) = read_all(std::slice::from_ref(&args.from), progress.as_ref())?;
             let options = TableOptions {
                 partition_by: args.partition_by,
                 description: args.description,
@@ -271,31 +287,34 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
                 target_file_bytes: args.target_file_size,
                 encryption: args.encrypt_key.map(ParquetEncryption::uniform),
             };
-            let commit = table.create(&schema, &batches, &options)?;
-            print_commit(out, &table, "created", &commit, args.json)
+            let commit = table.create(&schema, &batches, &options);
+            bar.finish_and_clear();
+            print_commit(out, &table, "created", &commit?, args.json)
         }
         TableCommand::Append(args) => {
             let (table, _lake) = open(config, &args.table.name, None)?;
-            let mut all = Vec::new();
-            for file in &args.files {
-                let (_, batches) = read(file)?;
-                all.extend(batches);
-            }
+            let (bar, progress) = stage_progress();
+            let table = table.with_progress(progress.clone());
+            let (_, all) = read_all(&args.files, progress.as_ref())?;
             let commit = if args.merge_schema {
-                table.append_merging_schema(&all)?
+                table.append_merging_schema(&all)
             } else {
-                table.append(&all)?
+                table.append(&all)
             };
-            print_commit(out, &table, "appended to", &commit, args.json)
+            bar.finish_and_clear();
+            print_commit(out, &table, "appended to", &commit?, args.json)
         }
         TableCommand::Overwrite(args) => {
             let (table, _lake) = open(config, &args.table.name, None)?;
-            let (_, batches) = read(&args.file)?;
+            let (bar, progress) = stage_progress();
+            let table = table.with_progress(progress.clone());
+            let (_, batches) = read_all(std::slice::from_ref(&args.file), progress.as_ref())?;
             let commit = match &args.predicate {
-                Some(predicate) => table.overwrite_where(predicate, &batches)?,
-                None => table.overwrite(&batches)?,
+                Some(predicate) => table.overwrite_where(predicate, &batches),
+                None => table.overwrite(&batches),
             };
-            print_commit(out, &table, "overwrote", &commit, args.json)
+            bar.finish_and_clear();
+            print_commit(out, &table, "overwrote", &commit?, args.json)
         }
         TableCommand::Scan(args) => {
             let (table, lake) = open(config, &args.table.name, None)?;

@@ -25,6 +25,25 @@ pub fn with_progress<T>(
     result
 }
 
+/// A progress bar for a write in stages (drawn only when stderr is a terminal), and the
+/// callback that moves it: `(stage, done, total)`; stages named `upload` count bytes.
+pub fn stage_progress() -> (ProgressBar, std::sync::Arc<strata::table::Progress>) {
+    let bar = ProgressBar::new(0);
+    if let Ok(style) = ProgressStyle::with_template("{msg:>10} {bar:40} {pos}/{len} {elapsed}") {
+        bar.set_style(style);
+    }
+    let moved = bar.clone();
+    let callback = move |stage: &str, done: u64, total: u64| {
+        if moved.message() != stage {
+            moved.set_message(stage.to_string());
+            moved.reset_elapsed();
+        }
+        moved.set_position(done);
+        moved.set_length(total);
+    };
+    (bar, std::sync::Arc::new(callback))
+}
+
 /// The file behind `-o PATH`: `None` (stdout) without one or for `-`; else the shared output
 /// mechanism, which stages and renames a regular file, writes a character device, FIFO or
 /// socket directly, follows a symlink and refuses a directory.
