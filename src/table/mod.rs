@@ -368,7 +368,7 @@ impl Table {
             .block_on(builder.into_future())?
             .map_err(|e| self.error(e))?;
         self.report("commit", 1, 1);
-        self.checkpoint_if_due(created.version().unwrap_or(0))?;
+        self.checkpoint_if_due(created.version().unwrap_or(0), Some(CHECKPOINT_INTERVAL))?;
         Ok(Commit {
             version: created.version().unwrap_or(0),
             files_added,
@@ -499,7 +499,12 @@ impl Table {
             .block_on(commit.into_future())?
             .map_err(|e| self.error(e))?;
         self.report("commit", 1, 1);
-        self.checkpoint_if_due(done.version())?;
+        let interval = snapshot
+            .metadata()
+            .configuration()
+            .get("delta.checkpointInterval")
+            .map_or(Some(CHECKPOINT_INTERVAL), |v| v.parse::<u64>().ok());
+        self.checkpoint_if_due(done.version(), interval)?;
         Ok(Commit {
             version: done.version(),
             ..counts
@@ -508,8 +513,14 @@ impl Table {
 
     /// Writes a checkpoint when `version` completes the table's checkpoint interval
     /// (`delta.checkpointInterval`, 10 for tables strata creates). A checkpoint that fails is
-    /// logged, not returned: the commit stands and readers replay the log instead.
-    fn checkpoint_if_due(&self, version: u64) -> Result<()> {
+    /// logged, not returned: the commit stands and readers replay the log instead. `interval` is
+    /// the table's, when the caller knows it (`None`: read it from the log at `version`).
+    fn checkpoint_if_due(&self, version: u64, interval: Option<u64>) -> Result<()> {
+        // With the interval known (the table's before this commit), most commits need no
+        // further read of the log.
+        if interval.is_some_and(|every| every == 0 || !(version + 1).is_multiple_of(every)) {
+            return Ok(());
+        }
         self.block_on(async {
             let Ok(table) = delta::load(&self.home, &self.url, &self.name, Some(version)).await
             else {
@@ -565,7 +576,7 @@ impl Table {
                 .map(|(_, report)| report)
                 .map_err(|e| self.error(e))
         })??;
-        self.checkpoint_if_due(report.version)?;
+        self.checkpoint_if_due(report.version, None)?;
         Ok(report)
     }
 
