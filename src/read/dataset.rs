@@ -32,6 +32,38 @@ pub struct FileList {
     pub stats: Option<FileStats>,
 }
 
+impl FileList {
+    /// The list of file `i` alone, with its partition values and statistics.
+    pub fn file(&self, i: usize) -> FileList {
+        let stats = self
+            .stats
+            .as_ref()
+            .filter(|s| s.rows.len() == self.files.len());
+        FileList {
+            files: vec![self.files[i].clone()],
+            partitions: self.partitions.clone(),
+            schema: self.schema.clone(),
+            stats: stats.map(|s| FileStats {
+                rows: vec![s.rows[i]],
+                columns: s
+                    .columns
+                    .iter()
+                    .map(|(name, unit)| {
+                        (
+                            name.clone(),
+                            super::prune::UnitStats {
+                                mins: unit.mins.slice(i, 1),
+                                maxes: unit.maxes.slice(i, 1),
+                                null_counts: unit.null_counts.slice(i, 1),
+                            },
+                        )
+                    })
+                    .collect(),
+            }),
+        }
+    }
+}
+
 /// Per-file statistics of a [`FileList`]: rows, and per column min, max and null count.
 #[derive(Debug, Clone, Default)]
 pub struct FileStats {

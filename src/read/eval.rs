@@ -23,7 +23,7 @@ pub(crate) fn kernel_error(expr: &dyn std::fmt::Display, err: arrow::error::Arro
     Error::from(err).during(format!("cannot evaluate filter `{expr}`"))
 }
 
-fn literal_array(lit: &Literal) -> ArrayRef {
+pub(crate) fn literal_array(lit: &Literal) -> ArrayRef {
     match lit {
         Literal::Bool(v) => Arc::new(BooleanArray::from(vec![*v])),
         Literal::Int(v) => Arc::new(Int64Array::from(vec![*v])),

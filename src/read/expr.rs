@@ -16,6 +16,35 @@ pub enum Literal {
     Str(String),
 }
 
+/// What an update puts in a column: a literal, null, or another column's value (of the same
+/// row, before the update).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SetValue {
+    /// A literal, cast to the column's type.
+    Literal(Literal),
+    /// Null (the column must be nullable).
+    Null,
+    /// The value of this column.
+    Column(String),
+}
+
+/// One `column = value` of an update's `SET` list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    /// The column assigned.
+    pub column: String,
+    /// What it gets.
+    pub value: SetValue,
+}
+
+impl Assignment {
+    /// Parses `"fare = 0, zone = 'JFK', note = NULL, total = fare"` (the filter syntax's
+    /// names and literals); errors name the token and its position.
+    pub fn parse_list(text: &str) -> crate::Result<Vec<Assignment>> {
+        super::parse::parse_assignments(text)
+    }
+}
+
 impl From<bool> for Literal {
     fn from(v: bool) -> Self {
         Literal::Bool(v)

@@ -15,7 +15,7 @@
 //! so only parentheses and `NOT` make the parser (and the tree) deeper; both are bounded by
 //! [`Expr::MAX_DEPTH`], and text nested deeper is refused where it goes too deep.
 
-use super::expr::{too_deep, CmpOp, Expr, Literal};
+use super::expr::{too_deep, Assignment, CmpOp, Expr, Literal, SetValue};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -207,6 +207,50 @@ pub(crate) fn parse(src: &str) -> Result<Expr> {
         return Err(too_deep(depth));
     }
     Ok(expr)
+}
+
+/// Parses `column = value, ...` (an update's `SET` list): each value a literal, `NULL`, or
+/// another column's name. A column assigned twice is an error naming it.
+pub(crate) fn parse_assignments(src: &str) -> Result<Vec<Assignment>> {
+    let tokens = tokenize(src)?;
+    let mut parser = Parser {
+        tokens,
+        at: 0,
+        nesting: 0,
+    };
+    let mut out: Vec<Assignment> = Vec::new();
+    loop {
+        let at = parser.peek().clone();
+        let column = parser.column()?;
+        if out.iter().any(|a| a.column == column) {
+            return Err(error(at.pos, &at.text, "this column is assigned twice"));
+        }
+        let eq = parser.bump();
+        if eq.tok != Tok::Op(CmpOp::Eq) {
+            return Err(error(eq.pos, &eq.text, "expected '=' after the column"));
+        }
+        let value = match &parser.peek().tok {
+            Tok::Ident {
+                name,
+                quoted: false,
+            } if name.eq_ignore_ascii_case("null") => {
+                parser.bump();
+                SetValue::Null
+            }
+            Tok::Ident { name, quoted } if *quoted || !is_reserved(name) => {
+                SetValue::Column(parser.column()?)
+            }
+            _ => SetValue::Literal(parser.literal()?),
+        };
+        out.push(Assignment { column, value });
+        let next = parser.bump();
+        match next.tok {
+            Tok::Comma => continue,
+            Tok::End => break,
+            _ => return Err(error(next.pos, &next.text, "expected ',' or the end")),
+        }
+    }
+    Ok(out)
 }
 
 struct Parser {
@@ -454,6 +498,33 @@ fn like(column: String, pattern: &str) -> Option<Expr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn assignments_parse_and_bad_ones_name_the_token() {
+        let set =
+            parse_assignments("fare = 0, zone = 'JFK', note = NULL, total = fare, \"x y\" = -1.5")
+                .unwrap();
+        assert_eq!(set.len(), 5);
+        assert_eq!(set[0].value, SetValue::Literal(Literal::Int(0)));
+        assert_eq!(set[1].value, SetValue::Literal(Literal::Str("JFK".into())));
+        assert_eq!(set[2].value, SetValue::Null);
+        assert_eq!(set[3].value, SetValue::Column("fare".into()));
+        assert_eq!(set[4].column, "x y");
+        assert_eq!(set[4].value, SetValue::Literal(Literal::Float(-1.5)));
+        for bad in [
+            "",
+            "a",
+            "a =",
+            "a = 1 b = 2",
+            "a = 1,",
+            "a < 1",
+            "a = 1, a = 2",
+            "= 1",
+            "a = (1)",
+        ] {
+            assert!(parse_assignments(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn precedence_and_over_or() {

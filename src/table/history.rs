@@ -32,6 +32,9 @@ pub struct HistoryEntry {
     pub engine: Option<String>,
     /// The writer's application id, when it gave one (`strataAppId`).
     pub app_id: Option<String>,
+    /// The operation's metrics, as the writer recorded them (`numDeletedRows`,
+    /// `numUpdatedRows`, `numTargetRowsInserted`, `numRemovedFiles`, ...).
+    pub metrics: BTreeMap<String, Value>,
 }
 
 /// The entry for commit `version` from the bytes of its commit file. Junk is an error naming
@@ -51,6 +54,7 @@ pub fn parse_commit(version: u64, bytes: &[u8]) -> Result<HistoryEntry> {
         bytes_added: 0,
         engine: None,
         app_id: None,
+        metrics: BTreeMap::new(),
     };
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -106,6 +110,12 @@ pub fn parse_commit(version: u64, bytes: &[u8]) -> Result<HistoryEntry> {
                 .get("strataAppId")
                 .and_then(Value::as_str)
                 .map(str::to_string);
+            if let Some(metrics) = info.get("operationMetrics").and_then(Value::as_object) {
+                entry.metrics = metrics
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+            }
         }
     }
     Ok(entry)

@@ -30,10 +30,12 @@
 //! # Ok(()) }
 //! ```
 
+mod change;
 mod delta;
 mod history;
 mod home;
 mod maintain;
+mod merge;
 mod name;
 mod options;
 mod replace;
@@ -63,10 +65,12 @@ use crate::format::WriteOptions;
 use crate::read::{FileList, Scan};
 use crate::runtime::Runtime;
 
+pub use change::ChangeReport;
 pub use history::{parse_commit, HistoryEntry};
 use home::Home;
 pub(crate) use home::{TableStore, STAGING_PREFIX};
 pub use maintain::{RestoreReport, VacuumReport, DEFAULT_RETENTION};
+pub use merge::{MergeOptions, WhenMatched, WhenNotMatched};
 pub use name::TableName;
 use options::Settings;
 pub use options::TableOptions;
@@ -488,11 +492,38 @@ impl Table {
         retries: usize,
         counts: Commit,
     ) -> Result<Commit> {
+        self.commit_with_metrics(
+            table,
+            actions,
+            operation,
+            retries,
+            counts,
+            Default::default(),
+        )
+    }
+
+    /// [`Table::commit`] with the operation's `metrics` (`operationMetrics` in the commit).
+    fn commit_with_metrics(
+        &self,
+        table: &DeltaTable,
+        actions: Vec<Action>,
+        operation: DeltaOperation,
+        retries: usize,
+        counts: Commit,
+        metrics: std::collections::BTreeMap<String, serde_json::Value>,
+    ) -> Result<Commit> {
         let snapshot = table.snapshot().map_err(|e| self.error(e))?;
         self.report("commit", 0, 1);
+        let mut app = engine_info();
+        if !metrics.is_empty() {
+            app.insert(
+                "operationMetrics".to_string(),
+                serde_json::Value::Object(metrics.into_iter().collect()),
+            );
+        }
         let commit = CommitBuilder::default()
             .with_actions(actions)
-            .with_app_metadata(engine_info())
+            .with_app_metadata(app)
             .with_max_retries(retries)
             .build(Some(snapshot), table.log_store(), operation);
         let done = self

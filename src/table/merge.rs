@@ -1,0 +1,458 @@
+//! Merge (upsert) without a query engine: the source's keys in a hash map, the target read one
+//! file at a time, and only files that may hold one of the source's keys (by partition values,
+//! Delta statistics, row-group statistics, bloom filters and the page index, through a filter
+//! on the keys) are read at all. Memory is the source plus one target file.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt32Array};
+use arrow::compute::{concat_batches, filter_record_batch, take};
+use arrow::datatypes::{DataType, Schema};
+use arrow::row::{RowConverter, SortField};
+use deltalake_core::protocol::{DeltaOperation, MergePredicate};
+
+use super::change::{ChangeReport, Rewritten};
+use super::{write, Table};
+use crate::error::{Error, Result};
+use crate::read::{Expr, Literal};
+
+/// What a merge does with a target row whose key the source has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WhenMatched {
+    /// Set the row's columns to the source row's (all the source has, or those named).
+    #[default]
+    Update,
+    /// Delete the row.
+    Delete,
+    /// Leave it.
+    Ignore,
+}
+
+/// What a merge does with a source row whose key the target lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WhenNotMatched {
+    /// Insert it.
+    #[default]
+    Insert,
+    /// Leave it out.
+    Ignore,
+}
+
+/// How a merge matches and what it does; the default is an upsert.
+#[derive(Debug, Clone, Default)]
+pub struct MergeOptions {
+    /// Key columns, in the source and the table; rows match when all are equal (a null key
+    /// matches nothing).
+    pub on: Vec<String>,
+    /// For matched target rows.
+    pub when_matched: WhenMatched,
+    /// The columns an update sets (`None`: every column the source has).
+    pub update_columns: Option<Vec<String>>,
+    /// For source rows the target lacks.
+    pub when_not_matched: WhenNotMatched,
+    /// Delete target rows whose key the source lacks (every target file is then read).
+    pub delete_not_matched_by_source: bool,
+}
+
+/// Source keys with at most this many distinct values per column prune the target with an
+/// `IN` list (which bloom filters and dictionaries can answer); more, with a range.
+const IN_LIST_MAX: usize = 4096;
+
+impl Table {
+    /// Merges `source` into the table as one new version (an upsert by default): target rows
+    /// whose key (`options.on`) the source has are updated (or deleted, or left), source rows
+    /// whose key the target lacks are inserted (or left out), and with
+    /// `delete_not_matched_by_source` target rows the source lacks are deleted. Only target
+    /// files that may hold a source key are read, one at a time; a source with two rows of one
+    /// key is an error naming it, before anything is written.
+    pub fn merge(&self, source: &[RecordBatch], options: &MergeOptions) -> Result<ChangeReport> {
+        if options.on.is_empty() {
+            return Err(Error::invalid("a merge needs key columns (--on)"));
+        }
+        let target = self.target()?;
+        let Some(first) = source.first() else {
+            return Ok(ChangeReport::default());
+        };
+        let source_schema = first.schema();
+        let source_columns: Vec<&str> = source_schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        target.check_columns(source_columns.iter().copied(), "the source")?;
+        target.check_columns(options.on.iter().map(String::as_str), "--on")?;
+        for key in &options.on {
+            if !source_columns.contains(&key.as_str()) {
+                return Err(Error::invalid(format!(
+                    "the source has no key column {key:?}; nothing was written"
+                )));
+            }
+        }
+        let updated: Vec<String> = match &options.update_columns {
+            Some(columns) => {
+                target.check_columns(columns.iter().map(String::as_str), "the update")?;
+                if let Some(missing) = columns
+                    .iter()
+                    .find(|c| !source_columns.contains(&c.as_str()))
+                {
+                    return Err(Error::invalid(format!(
+                        "the update sets {missing:?}, which the source does not have"
+                    )));
+                }
+                columns.clone()
+            }
+            None => source_columns.iter().map(|c| c.to_string()).collect(),
+        };
+        // The source as the table's types and column order; columns it lacks are null (an
+        // insert then needs them nullable: conform says which are not).
+        // An insert writes whole rows, so columns the source lacks must be nullable; without
+        // inserts they are never written, and stand in as nulls whatever the table says.
+        let shape = if options.when_not_matched == WhenNotMatched::Insert {
+            target.stored.clone()
+        } else {
+            Arc::new(Schema::new(
+                target
+                    .stored
+                    .fields()
+                    .iter()
+                    .map(|f| {
+                        let lacking = !source_columns.contains(&f.name().as_str());
+                        Arc::new(f.as_ref().clone().with_nullable(f.is_nullable() || lacking))
+                    })
+                    .collect::<Vec<_>>(),
+            ))
+        };
+        let conformed = write::conform_filling(source, &shape, true)?;
+        let source = concat_batches(&shape, &conformed)
+            .map_err(|e| Error::internal(format!("cannot gather the source: {e}")))?;
+        let keys = SourceKeys::new(&source, &options.on)?;
+
+        // Which target files may hold a source key.
+        let prune = if options.delete_not_matched_by_source {
+            None
+        } else {
+            keys.filter(&source, &options.on)?
+        };
+        let matched_source = RefCell::new(vec![false; source.num_rows()]);
+        let counts = RefCell::new((0u64, 0u64)); // (updated, deleted)
+        let update_at: Vec<usize> = updated
+            .iter()
+            .filter(|c| !options.on.contains(c))
+            .filter_map(|c| target.stored.index_of(c).ok())
+            .collect();
+        let change = |batch: &RecordBatch| -> Result<(RecordBatch, u64)> {
+            let found = keys.lookup(batch)?;
+            let mut matched = matched_source.borrow_mut();
+            let mut keep = Vec::with_capacity(batch.num_rows());
+            let mut take_from: Vec<Option<u32>> = Vec::with_capacity(batch.num_rows());
+            let (mut updated, mut deleted) = (0u64, 0u64);
+            for hit in &found {
+                match hit {
+                    Some(at) => {
+                        matched[*at as usize] = true;
+                        match options.when_matched {
+                            WhenMatched::Update => {
+                                updated += 1;
+                                keep.push(true);
+                                take_from.push(Some(*at));
+                            }
+                            WhenMatched::Delete => {
+                                deleted += 1;
+                                keep.push(false);
+                                take_from.push(None);
+                            }
+                            WhenMatched::Ignore => {
+                                keep.push(true);
+                                take_from.push(None);
+                            }
+                        }
+                    }
+                    None if options.delete_not_matched_by_source => {
+                        deleted += 1;
+                        keep.push(false);
+                        take_from.push(None);
+                    }
+                    None => {
+                        keep.push(true);
+                        take_from.push(None);
+                    }
+                }
+            }
+            let mut out = batch.clone();
+            if updated > 0 && !update_at.is_empty() {
+                let indices = UInt32Array::from(take_from.clone());
+                let mask: BooleanArray = take_from.iter().map(|t| Some(t.is_some())).collect();
+                let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+                for &at in &update_at {
+                    let name = target.stored.field(at).name();
+                    let position = batch
+                        .schema()
+                        .index_of(name)
+                        .map_err(|_| Error::internal(format!("the scan lost column {name:?}")))?;
+                    let new = take(source.column(at).as_ref(), &indices, None)
+                        .map_err(|e| Error::internal(format!("cannot take rows: {e}")))?;
+                    columns[position] =
+                        arrow::compute::kernels::zip::zip(&mask, &new, batch.column(position))
+                            .map_err(|e| Error::internal(format!("cannot merge rows: {e}")))?;
+                }
+                out = RecordBatch::try_new(batch.schema(), columns)
+                    .map_err(|e| Error::internal(format!("cannot merge rows: {e}")))?;
+            }
+            if deleted > 0 {
+                out = filter_record_batch(&out, &BooleanArray::from(keep))
+                    .map_err(|e| Error::internal(format!("cannot drop rows: {e}")))?;
+            }
+            let mut c = counts.borrow_mut();
+            c.0 += updated;
+            c.1 += deleted;
+            // Matched rows the merge leaves as they are need no rewrite.
+            let changed = if update_at.is_empty() {
+                deleted
+            } else {
+                updated + deleted
+            };
+            Ok((out, changed))
+        };
+        let Rewritten {
+            mut report,
+            removes,
+            mut adds,
+        } = self.rewrite(&target, prune.as_ref(), false, &change)?;
+        let (rows_updated, rows_deleted) = *counts.borrow();
+        report.rows_updated = if update_at.is_empty() {
+            0
+        } else {
+            rows_updated
+        };
+        report.rows_deleted = rows_deleted;
+        // Rows the rewrite counted as changed were updates or deletes, not copies.
+        if options.when_not_matched == WhenNotMatched::Insert {
+            let matched = matched_source.borrow();
+            let inserts: Vec<u32> = (0..source.num_rows() as u32)
+                .filter(|i| !matched[*i as usize])
+                .collect();
+            if !inserts.is_empty() {
+                let rows = take_rows(&source, &inserts)?;
+                report.rows_inserted = rows.num_rows() as u64;
+                let written = self.write_rows(&target, &[rows])?;
+                report.bytes_added += written.bytes;
+                adds.extend(written.adds);
+            }
+        }
+        let metrics = BTreeMap::from([
+            ("numSourceRows", source.num_rows() as u64),
+            ("numTargetRowsUpdated", report.rows_updated),
+            ("numTargetRowsDeleted", report.rows_deleted),
+            ("numTargetRowsInserted", report.rows_inserted),
+            ("numTargetRowsCopied", report.rows_copied),
+        ]);
+        let on = options
+            .on
+            .iter()
+            .map(|k| format!("target.{k} = source.{k}"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let action = |what: &str| MergePredicate {
+            action_type: what.to_string(),
+            predicate: None,
+        };
+        let operation = DeltaOperation::Merge {
+            predicate: None,
+            merge_predicate: Some(on),
+            matched_predicates: match options.when_matched {
+                WhenMatched::Update => vec![action("update")],
+                WhenMatched::Delete => vec![action("delete")],
+                WhenMatched::Ignore => vec![],
+            },
+            not_matched_predicates: match options.when_not_matched {
+                WhenNotMatched::Insert => vec![action("insert")],
+                WhenNotMatched::Ignore => vec![],
+            },
+            not_matched_by_source_predicates: if options.delete_not_matched_by_source {
+                vec![action("delete")]
+            } else {
+                vec![]
+            },
+        };
+        self.commit_change(
+            &target,
+            operation,
+            metrics,
+            Rewritten {
+                report,
+                removes,
+                adds,
+            },
+        )
+    }
+}
+
+/// `batch`'s rows at `indices`.
+fn take_rows(batch: &RecordBatch, indices: &[u32]) -> Result<RecordBatch> {
+    let indices = UInt32Array::from(indices.to_vec());
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| take(c.as_ref(), &indices, None))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::internal(format!("cannot take rows: {e}")))?;
+    RecordBatch::try_new(batch.schema(), columns)
+        .map_err(|e| Error::internal(format!("cannot take rows: {e}")))
+}
+
+/// The source's keys: each key (as arrow's row format) to its source row.
+struct SourceKeys {
+    converter: RowConverter,
+    rows: HashMap<Box<[u8]>, u32>,
+    columns: Vec<String>,
+}
+
+impl SourceKeys {
+    fn new(source: &RecordBatch, on: &[String]) -> Result<SourceKeys> {
+        let key_columns: Vec<ArrayRef> = on
+            .iter()
+            .map(|k| source.column_by_name(k).cloned())
+            .collect::<Option<_>>()
+            .ok_or_else(|| Error::internal("a key column went missing"))?;
+        let converter = RowConverter::new(
+            key_columns
+                .iter()
+                .map(|c| SortField::new(c.data_type().clone()))
+                .collect(),
+        )
+        .map_err(|e| Error::invalid(format!("these key columns cannot be compared: {e}")))?;
+        let rows = converter
+            .convert_columns(&key_columns)
+            .map_err(|e| Error::internal(format!("cannot index the source keys: {e}")))?;
+        let mut index = HashMap::with_capacity(source.num_rows());
+        for (i, row) in rows.iter().enumerate() {
+            // A null key matches nothing: such a row is only ever inserted.
+            if key_columns.iter().any(|c| c.is_null(i)) {
+                continue;
+            }
+            if index.insert(row.as_ref().into(), i as u32).is_some() {
+                let shown: Vec<String> = on
+                    .iter()
+                    .zip(&key_columns)
+                    .map(|(k, c)| {
+                        let value = arrow::util::display::array_value_to_string(c, i)
+                            .unwrap_or_else(|_| "?".into());
+                        format!("{k} = {value}")
+                    })
+                    .collect();
+                return Err(Error::invalid(format!(
+                    "the source has more than one row with key {}; a merge needs one row per \
+                     key, and nothing was written",
+                    shown.join(", ")
+                )));
+            }
+        }
+        Ok(SourceKeys {
+            converter,
+            rows: index,
+            columns: on.to_vec(),
+        })
+    }
+
+    /// For each row of `batch`, the source row with its key.
+    fn lookup(&self, batch: &RecordBatch) -> Result<Vec<Option<u32>>> {
+        let key_columns: Vec<ArrayRef> = self
+            .columns
+            .iter()
+            .map(|k| batch.column_by_name(k).cloned())
+            .collect::<Option<_>>()
+            .ok_or_else(|| Error::internal("the scan lost a key column"))?;
+        let rows = self
+            .converter
+            .convert_columns(&key_columns)
+            .map_err(|e| Error::internal(format!("cannot read the target keys: {e}")))?;
+        Ok(rows
+            .iter()
+            .map(|row| self.rows.get(row.as_ref()).copied())
+            .collect())
+    }
+
+    /// A filter that only target rows with one of the source's keys can pass: per key column
+    /// an `IN` list of its values, or its range when there are many; `None` when a key type
+    /// has no literal form (every file is then read).
+    fn filter(&self, source: &RecordBatch, on: &[String]) -> Result<Option<Expr>> {
+        let mut all: Option<Expr> = None;
+        for key in on {
+            let column = source
+                .column_by_name(key)
+                .ok_or_else(|| Error::internal("a key column went missing"))?;
+            let Some(values) = literals(column) else {
+                return Ok(None);
+            };
+            if values.is_empty() {
+                // Only null keys: nothing in the target can match.
+                return Ok(Some(
+                    Expr::is_null(key.clone()).and(Expr::is_not_null(key.clone())),
+                ));
+            }
+            let term = if values.len() <= IN_LIST_MAX {
+                Expr::is_in(key.clone(), values)
+            } else {
+                let (lo, hi) = min_max(&values);
+                Expr::cmp(key.clone(), crate::read::CmpOp::GtEq, lo).and(Expr::cmp(
+                    key.clone(),
+                    crate::read::CmpOp::LtEq,
+                    hi,
+                ))
+            };
+            all = Some(match all {
+                Some(e) => e.and(term),
+                None => term,
+            });
+        }
+        Ok(all)
+    }
+}
+
+/// The distinct non-null values of a key column as filter literals; `None` for a type the
+/// filter syntax has no literal for.
+fn literals(column: &ArrayRef) -> Option<Vec<Literal>> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{Int16Type, Int32Type, Int64Type, Int8Type};
+    let mut out: Vec<Literal> = Vec::new();
+    macro_rules! ints {
+        ($t:ty) => {{
+            let mut v: Vec<i64> = column
+                .as_primitive::<$t>()
+                .iter()
+                .flatten()
+                .map(i64::from)
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            out.extend(v.into_iter().map(Literal::Int));
+        }};
+    }
+    match column.data_type() {
+        DataType::Int8 => ints!(Int8Type),
+        DataType::Int16 => ints!(Int16Type),
+        DataType::Int32 => ints!(Int32Type),
+        DataType::Int64 => ints!(Int64Type),
+        DataType::Utf8 => {
+            let mut v: Vec<&str> = column.as_string::<i32>().iter().flatten().collect();
+            v.sort_unstable();
+            v.dedup();
+            out.extend(v.into_iter().map(|s| Literal::Str(s.to_string())));
+        }
+        DataType::LargeUtf8 => {
+            let mut v: Vec<&str> = column.as_string::<i64>().iter().flatten().collect();
+            v.sort_unstable();
+            v.dedup();
+            out.extend(v.into_iter().map(|s| Literal::Str(s.to_string())));
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
+/// The smallest and largest of sorted `values` of one type.
+fn min_max(values: &[Literal]) -> (Literal, Literal) {
+    (values[0].clone(), values[values.len() - 1].clone())
+}
