@@ -404,6 +404,10 @@ def main():
     p.add_argument("--strata", default=os.path.join(ROOT, "target", "release", "strata"))
     p.add_argument("--duckdb-python", default=os.path.join(ROOT, ".ci", "venv-delta", "bin",
                                                             "python"))
+    p.add_argument("--strata-codec", metavar="POLICY",
+                   help="the table's codec policy (`table create --codec`); default: strata's "
+                        "default for a table outside a lake (auto)")
+    p.add_argument("--writes-only", action="store_true", help="measure the appends only")
     p.add_argument("--json", metavar="OUT")
     p.add_argument("--keep-going", action="store_true",
                    help="report a row-count mismatch instead of stopping at it")
@@ -457,7 +461,8 @@ def main():
     dl_dir = os.path.join(workdir, "deltalake_table")
 
     # ---------------- writes ----------------
-    strata_cmds = [[strata, "table", "create", st_dir, "--from", inputs[0]]] + \
+    codec = ["--codec", args.strata_codec] if args.strata_codec else []
+    strata_cmds = [[strata, "table", "create", st_dir, "--from", inputs[0]] + codec] + \
         [[strata, "table", "append", st_dir, f] for f in inputs[1:]]
     dl_cmd = [sys.executable, me, "--worker", "deltalake-write", "--threads",
               str(args.threads), "--table", dl_dir] + inputs
@@ -492,6 +497,18 @@ def main():
             per_commit[name].append(per)
             log(f"write round {r} {name}: {total:.3f} s")
     fp = {"strata": footprint(st_dir), "deltalake": footprint(dl_dir)}
+
+    if args.writes_only:
+        tables_dir = {"strata": st_dir, "deltalake": dl_dir}
+        for name in ("strata", "deltalake"):
+            log(f"{name}: best {min(writes[name]):.3f} s, median "
+                f"{statistics.median(writes[name]):.3f} s, "
+                f"{sum(os.path.getsize(f) for f in data_files(tables_dir[name])):,} bytes")
+        ratio = min(writes["strata"]) / min(writes["deltalake"])
+        print(f"| append {args.rows:,} rows in {COMMITS} commits, strata codec "
+              f"{args.strata_codec or 'auto'} | strata {min(writes['strata']):.3f} s | "
+              f"deltalake {min(writes['deltalake']):.3f} s | {ratio:.2f}x |")
+        return
 
     # ---------------- scans ----------------
     filters = {

@@ -521,6 +521,42 @@ strata_status strata_table_scan_ipc(const struct strata_table *table,
 strata_status strata_table_history(const struct strata_table *table,
                                    char **history_json);
 
+// Deletes the rows of the table matching `predicate` (strata's filter syntax) as one new
+// version, rewriting only the files that hold them. `*report_json` (may be NULL) receives
+// `{"version", "rows_deleted", "rows_updated", "rows_inserted", "rows_copied",
+// "files_scanned", "files_skipped", "files_removed", "files_added", "bytes_added"}` (version
+// null when no row matched and nothing was committed), to free with `strata_string_free`.
+// An unknown column is `STRATA_INVALID_ARGUMENT`; a concurrent commit `STRATA_BUSY`.
+strata_status strata_table_delete(const struct strata_table *table,
+                                  const char *predicate,
+                                  char **report_json);
+
+// Sets columns of the rows matching `predicate` (NULL: every row) as one new version: `set`
+// is `"col = value, ..."`, each value a literal, NULL or another column. A value that does
+// not fit its column is `STRATA_INVALID_ARGUMENT` and nothing is written. `*report_json` as
+// for `strata_table_delete`.
+strata_status strata_table_update(const struct strata_table *table,
+                                  const char *predicate,
+                                  const char *set,
+                                  char **report_json);
+
+// Merges the batches of the Arrow C Stream `stream` (one row per key) into the table as one
+// new version, as `options_json` says (an upsert by default; see the JSON above, `on`
+// required). A key of two source rows is `STRATA_INVALID_ARGUMENT` naming it, and nothing is
+// written. `*report_json` as for `strata_table_delete`. The stream is always consumed and
+// released.
+strata_status strata_table_merge(const struct strata_table *table,
+                                 struct ArrowArrayStream *stream,
+                                 const char *options_json,
+                                 char **report_json);
+
+// Like `strata_table_merge`, with the source as `len` bytes of Arrow IPC stream at `data`.
+strata_status strata_table_merge_ipc(const struct strata_table *table,
+                                     const uint8_t *data,
+                                     size_t len,
+                                     const char *options_json,
+                                     char **report_json);
+
 // Applies the lake's lifecycle and retention policies. With `dry_run` nothing changes and the
 // report lists what would happen. `now_ms` is the time the policies are evaluated at (ms since
 // the Unix epoch; 0 means now), which lets callers preview the future. `*json` receives the

@@ -373,3 +373,79 @@ proptest! {
         prop_assert!(out.batches.iter().all(|b| b.column(0).null_count() == 0));
     }
 }
+
+#[test]
+fn the_command_line_deletes_updates_and_merges() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let csv = dir.path().join("trips.csv");
+    std::fs::write(
+        &csv,
+        "id,zone,fare\n1,JFK,1.5\n2,LGA,2.5\n3,EWR,3.5\n4,JFK,4.5\n",
+    )
+    .unwrap();
+    let source = dir.path().join("source.csv");
+    std::fs::write(&source, "id,zone,fare\n4,JFK,40.0\n9,LGA,9.0\n").unwrap();
+    let c = |args: &[&str]| {
+        let mut all = vec!["--dir", d, "table"];
+        all.extend_from_slice(args);
+        common::cli_ok(&all)
+    };
+    c(&["create", "bronze/t", "--from", csv.to_str().unwrap()]);
+    let out = c(&["delete", "bronze/t", "--where", "id = 1", "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        (r["rows_deleted"].as_u64(), r["version"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let out = c(&[
+        "update",
+        "bronze/t",
+        "--set",
+        "fare = 0",
+        "--where",
+        "zone = 'LGA'",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out).contains("1 updated"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    let out = c(&[
+        "merge",
+        "bronze/t",
+        source.to_str().unwrap(),
+        "--on",
+        "id",
+        "--json",
+    ]);
+    let r: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        (r["rows_updated"].as_u64(), r["rows_inserted"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let out = c(&["scan", "bronze/t", "--format", "csv", "--filter", "id >= 4"]);
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.contains("4,JFK,40") && text.contains("9,LGA,9"),
+        "{text}"
+    );
+    let e = common::cli_err(&[
+        "--dir", d, "table", "delete", "bronze/t", "--where", "nope = 1",
+    ]);
+    assert!(e.contains("nope"), "{e}");
+    let out = common::cli(&[
+        "--dir",
+        d,
+        "table",
+        "merge",
+        "bronze/t",
+        csv.to_str().unwrap(),
+        "--on",
+        "id",
+        "--when-matched",
+        "explode",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("explode"));
+}

@@ -31,6 +31,12 @@ type TableOptions struct {
 	Description string `json:"description,omitempty"`
 	// Owner is the table's strata.owner property.
 	Owner string `json:"owner,omitempty"`
+	// Codec is the table's codec policy ("auto", "fast", "balanced", "compact", "zstd:3", ...).
+	Codec string `json:"codec,omitempty"`
+	// TargetFileBytes is the size data files roll over at (default 128 MiB).
+	TargetFileBytes uint64 `json:"target_file_bytes,omitempty"`
+	// EncryptionKey encrypts every data file under this key id of the lake's key ring.
+	EncryptionKey string `json:"encryption_key,omitempty"`
 }
 
 // Commit is what an Append committed.
@@ -54,6 +60,7 @@ type HistoryEntry struct {
 	BytesAdded   uint64         `json:"bytes_added"`
 	Engine       *string        `json:"engine"`
 	AppID        *string        `json:"app_id"`
+	Metrics      map[string]any `json:"metrics"`
 }
 
 // Table opens the table name ("zone/name", e.g. "silver/trips") of the lake; it need not

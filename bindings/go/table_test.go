@@ -86,3 +86,62 @@ func TestTableAppendScanHistory(t *testing.T) {
 		t.Fatalf("closed table: %v", err)
 	}
 }
+
+// Delete, Update and Merge from Go: each reports what it did and the table reads as expected.
+func TestTableDeleteUpdateMerge(t *testing.T) {
+	people := envFile(t, "STRATA_TEST_PARQUET")
+	lake, err := OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lake.Close()
+	table, err := lake.Table("gold/people")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer table.Close()
+	ipc, err := Scan(people, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := table.Append(bytes.NewReader(ipc), nil); err != nil {
+		t.Fatal(err)
+	}
+	decode := decoder(t)
+	deleted, err := table.Delete("id < 10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deleted.RowsDeleted != 10 || deleted.Version == nil || *deleted.Version != 1 {
+		t.Fatalf("delete: %+v", deleted)
+	}
+	none, err := table.Delete("id < 10")
+	if err != nil || none.Version != nil {
+		t.Fatalf("delete of nothing: %+v %v", none, err)
+	}
+	if _, err := table.Delete("nope = 1"); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("unknown column: %v", err)
+	}
+	updated, err := table.Update("id >= 90", "id = id")
+	if err != nil || updated.RowsUpdated != 10 {
+		t.Fatalf("update: %+v %v", updated, err)
+	}
+	// Merging the original 100 rows back: 90 match (updated), the 10 deleted are inserted.
+	merged, err := table.Merge(bytes.NewReader(ipc), MergeOptions{On: []string{"id"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if merged.RowsUpdated != 90 || merged.RowsInserted != 10 {
+		t.Fatalf("merge: %+v", merged)
+	}
+	if got := len(decode(table.ScanVersion(-1, []string{"id"}, "")).rows); got != 100 {
+		t.Fatalf("after merge: %d rows", got)
+	}
+	if _, err := table.Merge(bytes.NewReader(ipc), MergeOptions{}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("merge without keys: %v", err)
+	}
+	history, err := table.History()
+	if err != nil || *history[0].Operation != "MERGE" || history[0].Metrics["numTargetRowsInserted"] != float64(10) {
+		t.Fatalf("history: %+v %v", history[0], err)
+	}
+}

@@ -24,6 +24,7 @@ mod objects;
 mod quality;
 mod stream;
 mod table;
+mod table_change;
 mod tiers;
 mod tuning;
 mod write;

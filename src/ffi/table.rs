@@ -20,7 +20,7 @@ pub struct strata_table {
     table: Table,
 }
 
-fn table<'a>(ptr: *const strata_table) -> Result<&'a Table> {
+pub(super) fn table<'a>(ptr: *const strata_table) -> Result<&'a Table> {
     if ptr.is_null() {
         return Err(invalid("table is NULL"));
     }

@@ -99,6 +99,32 @@ int main(int argc, char **argv) {
   CHECK(stream.release == NULL);
   CHECK(strstr(strata_last_error_message(), "name") != NULL);
 
+  /* Row-level changes: delete, update, merge (each reports as JSON). */
+  char *report = NULL;
+  OK(strata_table_delete(table, "id < 10", &report));
+  CHECK(strstr(report, "\"rows_deleted\":20") != NULL);
+  strata_string_free(report);
+  OK(strata_table_delete(table, "id < 10", &report));
+  CHECK(strstr(report, "\"version\":null") != NULL);
+  strata_string_free(report);
+  FAILS(STRATA_INVALID_ARGUMENT, strata_table_delete(table, "nope = 1", &report));
+  CHECK(report == NULL);
+  OK(strata_table_update(table, "id = 50", "id = 50", &report));
+  CHECK(strstr(report, "\"rows_updated\":2") != NULL);
+  strata_string_free(report);
+  FAILS(STRATA_INVALID_ARGUMENT, strata_table_update(table, NULL, "id = 'x'", &report));
+  FAILS(STRATA_INVALID_ARGUMENT, strata_table_update(table, NULL, NULL, &report));
+  people(file, &stream);
+  OK(strata_table_merge(table, &stream, "{\"on\":[\"id\"]}", &report));
+  CHECK(stream.release == NULL);
+  CHECK(strstr(report, "\"rows_inserted\":10") != NULL);
+  strata_string_free(report);
+  people(file, &stream);
+  FAILS(STRATA_INVALID_ARGUMENT, strata_table_merge(table, &stream, "{}", &report));
+  CHECK(stream.release == NULL);
+  OK(strata_table_scan(table, -1, -1, NULL, 0, NULL, &stream));
+  CHECK(count_rows(&stream) == 190);
+
   /* NULL handles. */
   people(file, &stream);
   FAILS(STRATA_INVALID_ARGUMENT, strata_table_append(NULL, &stream, NULL, NULL));
@@ -108,7 +134,7 @@ int main(int argc, char **argv) {
   /* The table handle outlives the lake handle. */
   strata_lake_free(lake);
   OK(strata_table_scan(table, -1, -1, NULL, 0, NULL, &stream));
-  CHECK(count_rows(&stream) == 200);
+  CHECK(count_rows(&stream) == 190);
   strata_table_free(table);
   strata_table_free(NULL);
   printf("table: ok\n");

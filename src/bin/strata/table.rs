@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use strata::crypto::ParquetEncryption;
 use strata::format::CodecPolicy;
-use strata::table::{AsOf, Commit, Table, TableOptions};
+use strata::table::{
+    AsOf, ChangeReport, Commit, MergeOptions, Table, TableOptions, WhenMatched, WhenNotMatched,
+};
 use strata::{Lake, LakeConfig};
 
 use crate::flags;
@@ -34,6 +36,79 @@ pub enum TableCommand {
     Ls(LsArgs),
     /// A table's schema, partitioning, version, files, rows, bytes and properties.
     Show(ShowArgs),
+    /// Delete the rows matching a filter, rewriting only the files that hold them.
+    Delete(DeleteArgs),
+    /// Set columns of the rows matching a filter (every row without --where).
+    Update(UpdateArgs),
+    /// Merge a data file into the table by key columns (an upsert by default).
+    Merge(MergeArgs),
+}
+
+#[derive(Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    table: NameArg,
+    /// The rows to delete (strata's filter syntax, e.g. "zone = 'JFK' AND fare < 0").
+    #[arg(long = "where", value_name = "EXPR")]
+    predicate: String,
+    /// Print what was done as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    table: NameArg,
+    /// What to set: "col = value, ..." where a value is a literal, NULL or another column.
+    #[arg(long, value_name = "ASSIGNMENTS")]
+    set: String,
+    /// The rows to update (all without it).
+    #[arg(long = "where", value_name = "EXPR")]
+    predicate: Option<String>,
+    /// Print what was done as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    #[command(flatten)]
+    table: NameArg,
+    /// The source rows (CSV, JSON lines, Parquet or Arrow IPC), one per key.
+    #[arg(value_name = "SOURCE_FILE")]
+    source: PathBuf,
+    /// Key columns, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "KEY", required = true)]
+    on: Vec<String>,
+    /// What to do with target rows whose key the source has.
+    #[arg(long, value_enum, default_value = "update")]
+    when_matched: MatchedArg,
+    /// Update only these columns (default: every column the source has).
+    #[arg(long, value_delimiter = ',', value_name = "COLS")]
+    update_columns: Option<Vec<String>>,
+    /// What to do with source rows whose key the table lacks.
+    #[arg(long, value_enum, default_value = "insert")]
+    when_not_matched: NotMatchedArg,
+    /// Delete target rows whose key the source lacks.
+    #[arg(long)]
+    delete_not_matched_by_source: bool,
+    /// Print what was done as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum MatchedArg {
+    Update,
+    Delete,
+    Ignore,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum NotMatchedArg {
+    Insert,
+    Ignore,
 }
 
 /// NAME: `zone/name` of a table in the lake (`silver/trips`), or the path of a Delta table
@@ -249,6 +324,35 @@ fn read_all(
     Ok((schema, all))
 }
 
+fn print_change(
+    out: &mut dyn Write,
+    table: &Table,
+    r: &ChangeReport,
+    json: bool,
+) -> strata::Result<()> {
+    if json {
+        return write_json(out, r);
+    }
+    let Some(version) = r.version else {
+        return writeln!(out, "{}: no row matched; nothing committed", table.name()).map_err(io);
+    };
+    writeln!(
+        out,
+        "{}: version {version}: {} rows deleted, {} updated, {} inserted, {} copied; {} files \
+         removed, {} added ({} read, {} skipped by statistics)",
+        table.name(),
+        r.rows_deleted,
+        r.rows_updated,
+        r.rows_inserted,
+        r.rows_copied,
+        r.files_removed,
+        r.files_added,
+        r.files_scanned,
+        r.files_skipped
+    )
+    .map_err(io)
+}
+
 fn print_commit(
     out: &mut dyn Write,
     table: &Table,
@@ -411,6 +515,45 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
                 writeln!(out, "{name}").map_err(io)?;
             }
             Ok(())
+        }
+        TableCommand::Delete(args) => {
+            let (table, _lake) = open(config, &args.table.name, None)?;
+            let (bar, progress) = stage_progress();
+            let table = table.with_progress(progress);
+            let report = table.delete(&args.predicate);
+            bar.finish_and_clear();
+            print_change(out, &table, &report?, args.json)
+        }
+        TableCommand::Update(args) => {
+            let (table, _lake) = open(config, &args.table.name, None)?;
+            let (bar, progress) = stage_progress();
+            let table = table.with_progress(progress);
+            let report = table.update(args.predicate.as_deref(), &args.set);
+            bar.finish_and_clear();
+            print_change(out, &table, &report?, args.json)
+        }
+        TableCommand::Merge(args) => {
+            let (table, _lake) = open(config, &args.table.name, None)?;
+            let (bar, progress) = stage_progress();
+            let table = table.with_progress(progress.clone());
+            let (_, source) = read_all(std::slice::from_ref(&args.source), progress.as_ref())?;
+            let options = MergeOptions {
+                on: args.on,
+                when_matched: match args.when_matched {
+                    MatchedArg::Update => WhenMatched::Update,
+                    MatchedArg::Delete => WhenMatched::Delete,
+                    MatchedArg::Ignore => WhenMatched::Ignore,
+                },
+                update_columns: args.update_columns,
+                when_not_matched: match args.when_not_matched {
+                    NotMatchedArg::Insert => WhenNotMatched::Insert,
+                    NotMatchedArg::Ignore => WhenNotMatched::Ignore,
+                },
+                delete_not_matched_by_source: args.delete_not_matched_by_source,
+            };
+            let report = table.merge(&source, &options);
+            bar.finish_and_clear();
+            print_change(out, &table, &report?, args.json)
         }
         TableCommand::Show(args) => {
             let (table, _lake) = open(config, &args.table.name, None)?;
