@@ -136,6 +136,42 @@ def worker_deltalake_scan(args):
     _emit({"s": secs, **_summary(table)})
 
 
+def worker_strata_scan(args):
+    """strata in process, as a C, C++ or Go host reads it: `strata_table_open` on the table's
+    directory and `strata_table_scan` into an Arrow C Stream imported by pyarrow (the library
+    loaded and a lake opened before the timer, as the peers import theirs first)."""
+    import ctypes
+    import tempfile
+    _pin_pyarrow(args.threads)
+    import pyarrow as pa
+    lib = ctypes.CDLL(args.library)
+    lib.strata_last_error_message.restype = ctypes.c_char_p
+    def ok(status):
+        if status != 0:
+            sys.exit(f"strata: {lib.strata_last_error_message().decode()}")
+    lake = ctypes.c_void_p()
+    root = tempfile.mkdtemp(prefix="strata-bench-lake-")
+    ok(lib.strata_open_dir(root.encode(), ctypes.byref(lake)))
+    where = (pyarrow_filter_sql(args.kind, args.value)).encode()
+    stream = ctypes.create_string_buffer(64)  # struct ArrowArrayStream: 5 pointers
+    t = time.perf_counter()
+    table_h = ctypes.c_void_p()
+    ok(lib.strata_table_open(lake, os.path.abspath(args.table).encode(), ctypes.byref(table_h)))
+    ok(lib.strata_table_scan(table_h, ctypes.c_int64(-1), ctypes.c_int64(-1), None,
+                             ctypes.c_size_t(0), where, stream))
+    table = pa.RecordBatchReader._import_from_c(ctypes.addressof(stream)).read_all()
+    secs = time.perf_counter() - t
+    lib.strata_table_free(table_h)
+    lib.strata_lake_free(lake)
+    shutil.rmtree(root, ignore_errors=True)
+    _emit({"s": secs, **_summary(table)})
+
+
+def pyarrow_filter_sql(kind, value):
+    """The filter in strata's syntax (the same text as the SQL one here)."""
+    return sql_filter(kind, value)
+
+
 def _duckdb_extension_path():
     import glob
     import duckdb
@@ -186,7 +222,8 @@ def worker_duckdb_scan(args):
 def worker_main(argv):
     p = argparse.ArgumentParser(prog="table_compare.py --worker")
     p.add_argument("--worker", required=True,
-                   choices=["deltalake-write", "deltalake-scan", "duckdb-scan"])
+                   choices=["deltalake-write", "deltalake-scan", "duckdb-scan", "strata-scan"])
+    p.add_argument("--library", help="libstrata.so (strata-scan)")
     p.add_argument("--threads", type=int, required=True)
     p.add_argument("--table", required=True)
     p.add_argument("--kind", choices=["fare", "payment"])
@@ -195,7 +232,8 @@ def worker_main(argv):
     args = p.parse_args(argv)
     {"deltalake-write": worker_deltalake_write,
      "deltalake-scan": worker_deltalake_scan,
-     "duckdb-scan": worker_duckdb_scan}[args.worker](args)
+     "duckdb-scan": worker_duckdb_scan,
+     "strata-scan": worker_strata_scan}[args.worker](args)
 
 
 # --------------------------------------------------------------------------------------------
@@ -521,10 +559,13 @@ def main():
         return [strata, "table", "scan", tdir, "--filter", expr, "--format", "ipc", "-o", out,
                 "--threads", str(args.threads)]
 
+    library = os.path.join(os.path.dirname(strata), "libstrata.so")
+
     def peer_cmd(engine, tdir, kind, value):
-        py = sys.executable if engine == "deltalake" else duck_py
+        py = duck_py if engine == "duckdb" else sys.executable
+        extra = ["--library", library] if engine == "strata" else []
         return [py, me, "--worker", f"{engine}-scan", "--threads", str(args.threads),
-                "--table", tdir, "--kind", kind, "--value", value]
+                "--table", tdir, "--kind", kind, "--value", value] + extra
 
     # Verification first (untimed): every reader returns the expected rows of all columns.
     import pyarrow.compute as pc
@@ -543,9 +584,9 @@ def main():
                                if t.num_rows else 0}, vcmd)}
             del t
             os.remove(out)
-            for engine in ("deltalake", "duckdb"):
+            for engine in ("strata", "deltalake", "duckdb"):
                 c = peer_cmd(engine, tdir, kind, value)
-                got[engine] = (worker_json(c, env), c)
+                got[engine + (" (C ABI)" if engine == "strata" else "")] = (worker_json(c, env), c)
                 if engine == "duckdb":
                     info["duckdb"] = got[engine][0].get("duckdb")
             for engine, (g, c) in got.items():
@@ -566,11 +607,11 @@ def main():
     for r in range(args.runs):
         for tname, tdir in tables.items():
             for kind, (value, expr) in filters.items():
-                engines = ["strata", "deltalake", "duckdb"]
-                k = r % 3
+                engines = ["strata", "deltalake", "duckdb", "strata-cli"]
+                k = r % 4
                 for engine in engines[k:] + engines[:k]:
                     warm(tdir)
-                    if engine == "strata":
+                    if engine == "strata-cli":
                         c = strata_scan_cmd(tdir, expr)
                         t = time.perf_counter()
                         run_cmd(c)
@@ -627,15 +668,19 @@ def main():
                 e = scan[(tname, kind, engine)]
                 peers[engine] = (stats(e["s"]), cmd_ref(e["cmd"]))
             fastest = all(ss["best"] < pst["best"] for pst, _ in peers.values())
+            # (strata's command is not a peer: added below for reference only.)
+            cli = scan[(tname, kind, "strata-cli")]
+            peers["strata-cli"] = (stats(cli["s"]), cmd_ref(cli["cmd"]))
             for engine, (pst, rc) in peers.items():
                 label = {"deltalake": "deltalake to_pyarrow_dataset().to_table",
-                         "duckdb": "DuckDB delta_scan -> Arrow"}[engine]
+                         "duckdb": "DuckDB delta_scan -> Arrow",
+                         "strata-cli": "strata's own command (process start, IPC out)"}[engine]
                 rows_out.append([
                     f"scan `{expr}` ({exp[kind]['rows']:,} rows) on the {tname}-written table",
                     f"{fmt_s(ss)} {rs}", label, f"{fmt_s(pst)} {rc}",
                     f"{ss['best'] / pst['best']:.2f}x (med {ss['median'] / pst['median']:.2f}x)",
                     ("strata fastest: " + ("MET" if fastest else "NOT MET"))
-                    if tname == "strata" else "(extra)"])
+                    if tname == "strata" and engine != "strata-cli" else "(extra)"])
 
     head = ["work", "strata", "peer", "peer figure", "strata/peer", "goal"]
     md = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
@@ -652,10 +697,12 @@ def main():
               f"{input_bytes:,} B; fare threshold = p99 = {exp['fare_threshold']}.")
     md.append("strata write = whole `table create`/`table append` commands (process start and "
               "input read included); deltalake write = pq.read_table + write_deltalake per "
-              "commit inside one process (start/imports excluded). strata scan = whole command, "
-              "all columns of matching rows encoded as Arrow IPC to /dev/null; deltalake and "
-              "DuckDB = open + scan + pyarrow Table in a fresh process, timed inside (start, "
-              "imports and extension load excluded). All readers returned the same rows "
+              "commit inside one process (start/imports excluded). strata scan = in process as "
+              "a C/Go host reads it (strata_table_open + strata_table_scan into an Arrow C "
+              "Stream that pyarrow imports into a Table), deltalake and DuckDB = open + scan + "
+              "pyarrow Table; each in a fresh process, timed inside (start, imports, library "
+              "and extension load excluded). strata's own command (whole process, all columns "
+              "as Arrow IPC to /dev/null) is listed for reference. All readers returned the same rows "
               "(count, trip_id sum, 12 columns) as the input files"
               + (" EXCEPT: " + "; ".join(mismatches) if mismatches else "") + ".")
     md.append("Page cache warmed before each timed run by reading every input/table file once; "

@@ -29,9 +29,11 @@ pub(super) fn table<'a>(ptr: *const strata_table) -> Result<&'a Table> {
 }
 
 /// Opens the table `name` (`zone/name`, e.g. `"silver/trips"`) of `lake` into `*out`, to free
-/// with `strata_table_free`. The table need not exist: the first `strata_table_append`
-/// creates it. An unknown zone or a bad name is `STRATA_INVALID_ARGUMENT`. The handle is
-/// independent of the lake handle (either may be freed first).
+/// with `strata_table_free`; a `name` that is a path (`/data/trips`) or URI
+/// (`s3://bucket/prefix`, with the lake's S3 settings) opens the Delta table there. The table
+/// need not exist: the first `strata_table_append` creates it. An unknown zone or a bad name
+/// is `STRATA_INVALID_ARGUMENT`. The handle is independent of the lake handle (either may be
+/// freed first).
 #[no_mangle]
 pub extern "C" fn strata_table_open(
     lake: *const strata_lake,

@@ -12,11 +12,25 @@ use crate::format::WriteOptions;
 use crate::store::TablesAt;
 use crate::table::{Table, TableName, TableStore, TARGET_FILE_BYTES};
 
+/// Whether a table name is a location (a path or URI) rather than `zone/name`.
+fn is_location(name: &str) -> bool {
+    name.starts_with('/')
+        || name.starts_with("./")
+        || name.starts_with("../")
+        || name.contains("://")
+}
+
 impl Lake {
     /// The table `zone/name` (`silver/trips`) of the lake, existing or not yet created. The
     /// zone must be one of the config's `[tables] zones`. It lives on the `[tables] tier`
     /// (by default the first local tier, else the first S3 tier), under `tables/<zone>/<name>/`.
+    ///
+    /// A `name` that is a location (`/data/trips`, `./trips`, `file://...`, `s3://bucket/p`)
+    /// opens the Delta table there instead, as [`Lake::table_at`] does.
     pub fn table(&self, name: &str) -> Result<Table> {
+        if is_location(name) {
+            return self.table_at(name);
+        }
         let config = self.config();
         let name = TableName::parse(name, &config.tables)?;
         let write = self.table_write_options()?;

@@ -211,12 +211,14 @@ impl Table {
         Settings::of(snapshot.metadata().configuration()).map_err(|e| e.with("table", &self.name))
     }
 
-    /// A Delta table in directory `dir`, outside any lake (written in place with the default
-    /// write options and 128 MiB files).
+    /// A Delta table in directory `dir`, outside any lake, written in place with 128 MiB
+    /// files and, unless the table says otherwise (`strata.codec`), the codec policy of a
+    /// lake's hottest tier (`fast`), as a lake's tables get on their default tier.
     pub fn at_dir(dir: impl AsRef<Path>) -> Result<Table> {
         let dir = dir.as_ref().to_path_buf();
         let write = WriteOptions {
             target_file_bytes: TARGET_FILE_BYTES,
+            codec: crate::format::CodecPolicy::for_tier_position(0),
             ..WriteOptions::default()
         };
         Table::at(dir.display().to_string(), dir, write)
