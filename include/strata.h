@@ -87,6 +87,9 @@ struct ArrowArrayStream {
 // Default accuracy parameter: rank error about 1.33% plus the sampler's 0.6%.
 #define QuantileSketch_DEFAULT_K 200
 
+// Columns a z-order interleaves at most.
+#define MAX_ZORDER_COLUMNS 4
+
 // Bytes owned by strata: an object's content (often a memory map of the stored file, so
 // nothing was copied) or an Arrow IPC stream. Read them through the pointer and length the
 // producing function returned; free with `strata_bytes_free`.
@@ -460,9 +463,11 @@ strata_status strata_lake_scan_ipc(const struct strata_lake *lake,
                                    size_t *len);
 
 // Opens the table `name` (`zone/name`, e.g. `"silver/trips"`) of `lake` into `*out`, to free
-// with `strata_table_free`. The table need not exist: the first `strata_table_append`
-// creates it. An unknown zone or a bad name is `STRATA_INVALID_ARGUMENT`. The handle is
-// independent of the lake handle (either may be freed first).
+// with `strata_table_free`; a `name` that is a path (`/data/trips`) or URI
+// (`s3://bucket/prefix`, with the lake's S3 settings) opens the Delta table there. The table
+// need not exist: the first `strata_table_append` creates it. An unknown zone or a bad name
+// is `STRATA_INVALID_ARGUMENT`. The handle is independent of the lake handle (either may be
+// freed first).
 strata_status strata_table_open(const struct strata_lake *lake,
                                 const char *name,
                                 struct strata_table **out);
@@ -556,6 +561,16 @@ strata_status strata_table_merge_ipc(const struct strata_table *table,
                                      size_t len,
                                      const char *options_json,
                                      char **report_json);
+
+// Compacts the table's small files per partition, or z-orders them by up to 4 columns, as
+// one commit that changes no row; `options_json` (NULL or "" for compaction of every
+// partition) is `{"zorder_by": [...], "where": "PARTITION_EXPR", "target_file_bytes": N}`.
+// `*report_json` (may be NULL) receives `{"version", "partitions", "files_before",
+// "bytes_before", "files_after", "bytes_after", "attempts", "zorder": [...]}`, to free with
+// `strata_string_free`.
+strata_status strata_table_optimize(const struct strata_table *table,
+                                    const char *options_json,
+                                    char **report_json);
 
 // Applies the lake's lifecycle and retention policies. With `dry_run` nothing changes and the
 // report lists what would happen. `now_ms` is the time the policies are evaluated at (ms since

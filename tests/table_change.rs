@@ -430,6 +430,12 @@ fn the_command_line_deletes_updates_and_merges() {
         text.contains("4,JFK,40") && text.contains("9,LGA,9"),
         "{text}"
     );
+    let out = c(&["optimize", "bronze/t", "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(
+        r["files_after"].as_u64() < r["files_before"].as_u64(),
+        "{r}"
+    );
     let e = common::cli_err(&[
         "--dir", d, "table", "delete", "bronze/t", "--where", "nope = 1",
     ]);
@@ -448,4 +454,114 @@ fn the_command_line_deletes_updates_and_merges() {
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("explode"));
+}
+
+#[test]
+fn optimize_compacts_small_files_and_zorders_for_range_filters() {
+    use strata::table::OptimizeOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let table = Table::at_dir(dir.path().join("t")).unwrap();
+    let options = TableOptions {
+        partition_by: vec!["zone".into()],
+        ..TableOptions::default()
+    };
+    // 20 appends of 300 rows: 60 small files over 3 partitions, ids in random-ish order.
+    let scrambled = |k: i64| -> RecordBatch {
+        let data: Vec<(i64, &str, f64)> = (0..300)
+            .map(|i| {
+                let id = (k * 300 + i) * 7919 % 6000;
+                (id, ZONES[(i % 3) as usize], ((id * 31) % 1000) as f64)
+            })
+            .collect();
+        rows(&data)
+    };
+    let first = scrambled(0);
+    table.create(&first.schema(), &[first], &options).unwrap();
+    for k in 1..20 {
+        table.append(&[scrambled(k)]).unwrap();
+    }
+    let before = contents(&table);
+    assert_eq!(table.info(strata::table::AsOf::Latest).unwrap().files, 60);
+
+    // Compaction: each partition's 20 small files become one.
+    let r = table.optimize(&OptimizeOptions::default()).unwrap();
+    assert_eq!(
+        (r.files_before, r.files_after, r.partitions),
+        (60, 3, 3),
+        "{r:?}"
+    );
+    assert_eq!(contents(&table), before, "optimize changes no row");
+    let h = &table.history().unwrap()[0];
+    assert_eq!(h.operation.as_deref(), Some("OPTIMIZE"));
+    // Nothing left to compact: nothing committed.
+    let again = table.optimize(&OptimizeOptions::default()).unwrap();
+    assert_eq!(again.version, None);
+
+    // Z-order by id and fare into small files: a 1% range on either reads fewer files.
+    let z = table
+        .optimize(&OptimizeOptions {
+            zorder_by: vec!["id".into(), "fare".into()],
+            target_file_bytes: Some(1024),
+            predicate: Some("zone = 'JFK'".into()),
+        })
+        .unwrap();
+    assert_eq!(z.partitions, 1, "only JFK: {z:?}");
+    assert!(z.files_after > 2, "{z:?}");
+    assert_eq!(contents(&table), before);
+    assert_eq!(z.zorder.len(), 2, "{z:?}");
+    for e in &z.zorder {
+        assert!(
+            e.files_read_after < e.files_after,
+            "z-order should let a range filter skip files: {e:?}"
+        );
+    }
+    // Bad input: too many columns, a partition column, a non-partition predicate.
+    let bad = |o: OptimizeOptions| table.optimize(&o).unwrap_err();
+    let e = bad(OptimizeOptions {
+        zorder_by: vec!["id".into(); 5],
+        ..OptimizeOptions::default()
+    });
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    let e = bad(OptimizeOptions {
+        zorder_by: vec!["zone".into()],
+        ..OptimizeOptions::default()
+    });
+    assert!(e.to_string().contains("partition"), "{e}");
+    let e = bad(OptimizeOptions {
+        predicate: Some("id = 1".into()),
+        ..OptimizeOptions::default()
+    });
+    assert!(e.to_string().contains("partition"), "{e}");
+}
+
+#[test]
+fn optimize_commits_on_top_of_appends_that_landed_first() {
+    use strata::table::OptimizeOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t");
+    let table = Table::at_dir(&path).unwrap();
+    let first = trips(0..10);
+    table
+        .create(&first.schema(), &[first], &TableOptions::default())
+        .unwrap();
+    for k in 1..6 {
+        table.append(&[trips(k * 10..k * 10 + 10)]).unwrap();
+    }
+    // Appends race the optimize from another handle; none is lost and the optimize lands.
+    let other = Table::at_dir(&path).unwrap();
+    let report = std::thread::scope(|s| {
+        let appender = s.spawn(|| {
+            for k in 100..104 {
+                other.append(&[trips(k * 10..k * 10 + 10)]).unwrap();
+            }
+        });
+        let report = table.optimize(&OptimizeOptions::default());
+        appender.join().unwrap();
+        report
+    });
+    let report = report.unwrap();
+    assert!(report.version.is_some(), "{report:?}");
+    let ids: Vec<i64> = contents(&table).keys().copied().collect();
+    let want: Vec<i64> = (0..60).chain(1000..1040).collect();
+    assert_eq!(ids, want);
 }

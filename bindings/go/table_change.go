@@ -118,3 +118,45 @@ func (t *Table) Merge(ipc io.Reader, options MergeOptions) (*ChangeReport, error
 	}
 	return &report, nil
 }
+
+// OptimizeOptions say what Optimize does: compaction of every partition by default.
+type OptimizeOptions struct {
+	// ZorderBy z-orders each partition's rows by these columns (up to 4).
+	ZorderBy []string `json:"zorder_by,omitempty"`
+	// Where limits the optimize to partitions matching this filter on partition columns.
+	Where string `json:"where,omitempty"`
+	// TargetFileBytes is the size of the files written (default: the table's).
+	TargetFileBytes uint64 `json:"target_file_bytes,omitempty"`
+}
+
+// OptimizeReport is what an Optimize did; Version is nil when there was nothing to do.
+type OptimizeReport struct {
+	Version     *uint64          `json:"version"`
+	Partitions  uint64           `json:"partitions"`
+	FilesBefore uint64           `json:"files_before"`
+	BytesBefore uint64           `json:"bytes_before"`
+	FilesAfter  uint64           `json:"files_after"`
+	BytesAfter  uint64           `json:"bytes_after"`
+	Attempts    uint32           `json:"attempts"`
+	Zorder      []map[string]any `json:"zorder"`
+}
+
+// Optimize compacts small files (or z-orders them) as one commit that changes no row.
+func (t *Table) Optimize(options OptimizeOptions) (*OptimizeReport, error) {
+	text, err := json.Marshal(options)
+	if err != nil {
+		return nil, err
+	}
+	opts := C.CString(string(text))
+	defer C.free(unsafe.Pointer(opts))
+	var report OptimizeReport
+	err = t.with(func(h *C.strata_table) error {
+		return jsonCall(&report, func(out **C.char) C.strata_status {
+			return C.strata_table_optimize(h, opts, out)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &report, nil
+}

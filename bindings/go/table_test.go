@@ -144,4 +144,14 @@ func TestTableDeleteUpdateMerge(t *testing.T) {
 	if err != nil || *history[0].Operation != "MERGE" || history[0].Metrics["numTargetRowsInserted"] != float64(10) {
 		t.Fatalf("history: %+v %v", history[0], err)
 	}
+	optimized, err := table.Optimize(OptimizeOptions{})
+	if err != nil || optimized.Version == nil || optimized.FilesAfter >= optimized.FilesBefore {
+		t.Fatalf("optimize: %+v %v", optimized, err)
+	}
+	if got := len(decode(table.ScanVersion(-1, []string{"id"}, "")).rows); got != 100 {
+		t.Fatalf("after optimize: %d rows", got)
+	}
+	if _, err := table.Optimize(OptimizeOptions{ZorderBy: []string{"nope"}}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("z-order by an unknown column: %v", err)
+	}
 }

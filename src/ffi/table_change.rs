@@ -1,5 +1,5 @@
-//! Row-level table changes from C: delete, update, and merge from an Arrow C Stream or IPC
-//! bytes; each reports what it did as JSON.
+//! Table changes from C: delete, update, merge from an Arrow C Stream or IPC bytes, and
+//! optimize; each reports what it did as JSON.
 
 use std::ffi::c_char;
 
@@ -12,7 +12,7 @@ use super::stream::take_stream;
 use super::table::{strata_table, table};
 use super::write::{collect, read_ipc};
 use crate::error::Result;
-use crate::table::{MergeOptions, Table, WhenMatched, WhenNotMatched};
+use crate::table::{MergeOptions, OptimizeOptions, Table, WhenMatched, WhenNotMatched};
 
 /// Deletes the rows of the table matching `predicate` (strata's filter syntax) as one new
 /// version, rewriting only the files that hold them. `*report_json` (may be NULL) receives
@@ -151,6 +151,52 @@ pub extern "C" fn strata_table_merge_ipc(
         let data = args::bytes(data, len, "data")?;
         let options = args::text(options_json, "options_json")?;
         merge(table, read_ipc(data)?.1, options, report_json)
+    })
+}
+
+/// How to optimize: `{"zorder_by": ["a", "b"], "where": "day = '2026-12-01'",
+/// "target_file_bytes": 134217728}`, every key optional.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct OptimizeJson {
+    #[serde(default)]
+    zorder_by: Vec<String>,
+    #[serde(default, rename = "where")]
+    predicate: Option<String>,
+    #[serde(default)]
+    target_file_bytes: Option<u64>,
+}
+
+/// Compacts the table's small files per partition, or z-orders them by up to 4 columns, as
+/// one commit that changes no row; `options_json` (NULL or "" for compaction of every
+/// partition) is `{"zorder_by": [...], "where": "PARTITION_EXPR", "target_file_bytes": N}`.
+/// `*report_json` (may be NULL) receives `{"version", "partitions", "files_before",
+/// "bytes_before", "files_after", "bytes_after", "attempts", "zorder": [...]}`, to free with
+/// `strata_string_free`.
+#[no_mangle]
+pub extern "C" fn strata_table_optimize(
+    table: *const strata_table,
+    options_json: *const c_char,
+    report_json: *mut *mut c_char,
+) -> strata_status {
+    guard(|| {
+        args::put_opt(report_json, std::ptr::null_mut());
+        let table = self::table(table)?;
+        let options: OptimizeJson =
+            match args::opt_text(options_json, "options_json")?.filter(|t| !t.trim().is_empty()) {
+                Some(text) => serde_json::from_str(text)
+                    .map_err(|e| invalid(format!("options_json: {e}")).set_source(e))?,
+                None => OptimizeJson::default(),
+            };
+        let report = table.optimize(&OptimizeOptions {
+            zorder_by: options.zorder_by,
+            predicate: options.predicate,
+            target_file_bytes: options.target_file_bytes,
+        })?;
+        if report_json.is_null() {
+            return Ok(());
+        }
+        args::put_json(report_json, "report_json", &report)
     })
 }
 

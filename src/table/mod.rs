@@ -37,6 +37,7 @@ mod home;
 mod maintain;
 mod merge;
 mod name;
+mod optimize;
 mod options;
 mod replace;
 mod stats;
@@ -72,6 +73,7 @@ pub(crate) use home::{TableStore, STAGING_PREFIX};
 pub use maintain::{RestoreReport, VacuumReport, DEFAULT_RETENTION};
 pub use merge::{MergeOptions, WhenMatched, WhenNotMatched};
 pub use name::TableName;
+pub use optimize::{OptimizeOptions, OptimizeReport, ZorderEffect, MAX_ZORDER_COLUMNS};
 use options::Settings;
 pub use options::TableOptions;
 

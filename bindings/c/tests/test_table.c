@@ -124,6 +124,13 @@ int main(int argc, char **argv) {
   CHECK(stream.release == NULL);
   OK(strata_table_scan(table, -1, -1, NULL, 0, NULL, &stream));
   CHECK(count_rows(&stream) == 190);
+  OK(strata_table_optimize(table, NULL, &report));
+  CHECK(strstr(report, "\"files_before\"") != NULL);
+  strata_string_free(report);
+  FAILS(STRATA_INVALID_ARGUMENT, strata_table_optimize(table, "{\"zorder_by\":7}", &report));
+  CHECK(report == NULL);
+  OK(strata_table_scan(table, -1, -1, NULL, 0, NULL, &stream));
+  CHECK(count_rows(&stream) == 190);
 
   /* NULL handles. */
   people(file, &stream);

@@ -7,7 +7,8 @@ use clap::{Args, Subcommand};
 use strata::crypto::ParquetEncryption;
 use strata::format::CodecPolicy;
 use strata::table::{
-    AsOf, ChangeReport, Commit, MergeOptions, Table, TableOptions, WhenMatched, WhenNotMatched,
+    AsOf, ChangeReport, Commit, MergeOptions, OptimizeOptions, Table, TableOptions, WhenMatched,
+    WhenNotMatched,
 };
 use strata::{Lake, LakeConfig};
 
@@ -42,6 +43,26 @@ pub enum TableCommand {
     Update(UpdateArgs),
     /// Merge a data file into the table by key columns (an upsert by default).
     Merge(MergeArgs),
+    /// Compact small files per partition, or z-order them by up to 4 columns (no row changes).
+    Optimize(OptimizeArgs),
+}
+
+#[derive(Args)]
+pub struct OptimizeArgs {
+    #[command(flatten)]
+    table: NameArg,
+    /// Z-order each partition's rows by these columns (up to 4), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "COLS")]
+    zorder_by: Vec<String>,
+    /// Only the partitions matching this filter on partition columns.
+    #[arg(long = "where", value_name = "PARTITION_EXPR")]
+    predicate: Option<String>,
+    /// The size of the files written (default: the table's, 128MiB).
+    #[arg(long, value_name = "SIZE", value_parser = flags::target_file_size)]
+    target_file_size: Option<u64>,
+    /// Print what was done as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -554,6 +575,48 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
             let report = table.merge(&source, &options);
             bar.finish_and_clear();
             print_change(out, &table, &report?, args.json)
+        }
+        TableCommand::Optimize(args) => {
+            let (table, _lake) = open(config, &args.table.name, None)?;
+            let (bar, progress) = stage_progress();
+            let table = table.with_progress(progress);
+            let report = table.optimize(&OptimizeOptions {
+                zorder_by: args.zorder_by,
+                predicate: args.predicate,
+                target_file_bytes: args.target_file_size,
+            });
+            bar.finish_and_clear();
+            let r = report?;
+            if args.json {
+                return write_json(out, &r);
+            }
+            let Some(version) = r.version else {
+                return writeln!(out, "{}: nothing to optimize", table.name()).map_err(io);
+            };
+            writeln!(
+                out,
+                "{}: version {version}: {} partitions, {} files ({} bytes) -> {} files ({} bytes)",
+                table.name(),
+                r.partitions,
+                r.files_before,
+                r.bytes_before,
+                r.files_after,
+                r.bytes_after
+            )
+            .map_err(io)?;
+            for z in &r.zorder {
+                writeln!(
+                    out,
+                    "  `{}` reads {} of {} files (was {} of {})",
+                    z.filter,
+                    z.files_read_after,
+                    z.files_after,
+                    z.files_read_before,
+                    z.files_before
+                )
+                .map_err(io)?;
+            }
+            Ok(())
         }
         TableCommand::Show(args) => {
             let (table, _lake) = open(config, &args.table.name, None)?;

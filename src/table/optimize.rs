@@ -1,0 +1,531 @@
+//! Optimize: small files compacted into target-size files per partition (bin-packing), or a
+//! partition's rows z-ordered by up to four columns, committed as one `OPTIMIZE` with
+//! `dataChange = false` (readers see the same rows). A concurrent append does not make it
+//! fail: the files it removes are still there, so it commits again on top; a concurrent
+//! change that removed one of them makes it stop with a `Busy` error and nothing lost.
+//!
+//! The z-order key is strata's own: each column's value mapped to 16 bits (numbers by their
+//! place between the partition's min and max, strings by their rank among its distinct
+//! values), the bits of the columns interleaved into one `u64`, rows sorted by it, and the
+//! sorted rows cut into files of the target size, so that each file covers a small box of
+//! the columns' space and a range filter on any of them skips most files.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt64Array};
+use arrow::compute::{cast, concat_batches, sort_to_indices, take_record_batch};
+use arrow::datatypes::{DataType, Float64Type, Schema};
+use deltalake_core::kernel::{Action, Add, Remove};
+use deltalake_core::protocol::DeltaOperation;
+use serde::Serialize;
+
+use super::change::Target;
+use super::{AsOf, Commit, Table};
+use crate::error::{Error, ErrorKind, Result};
+use crate::read::{evaluate_filter, CmpOp, Expr, Literal};
+
+/// Columns a z-order interleaves at most.
+pub const MAX_ZORDER_COLUMNS: usize = 4;
+
+/// What to optimize and how.
+#[derive(Debug, Clone, Default)]
+pub struct OptimizeOptions {
+    /// Z-order the rows of each partition by these columns (at most 4); empty: compact only.
+    pub zorder_by: Vec<String>,
+    /// Only partitions matching this filter on partition columns (strata's filter syntax).
+    pub predicate: Option<String>,
+    /// The size of the files written (default: the table's target file size).
+    pub target_file_bytes: Option<u64>,
+}
+
+/// What an optimize did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OptimizeReport {
+    /// The version committed; `None` when there was nothing to do.
+    pub version: Option<u64>,
+    /// Partitions rewritten.
+    pub partitions: u64,
+    /// Files the optimize replaced.
+    pub files_before: u64,
+    /// Their bytes.
+    pub bytes_before: u64,
+    /// Files written in their place.
+    pub files_after: u64,
+    /// Their bytes.
+    pub bytes_after: u64,
+    /// Commit attempts (more than one when concurrent appends landed first).
+    pub attempts: u32,
+    /// For each z-order column, a range filter over about 1% of its values (in the first
+    /// partition) and the files a scan of it opened before and after.
+    pub zorder: Vec<ZorderEffect>,
+}
+
+/// How z-ordering changed the files one range filter reads.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZorderEffect {
+    /// The column.
+    pub column: String,
+    /// The filter measured.
+    pub filter: String,
+    /// Files in the table before the optimize.
+    pub files_before: u64,
+    /// Files the filtered scan opened before.
+    pub files_read_before: u64,
+    /// Files in the table after.
+    pub files_after: u64,
+    /// Files the filtered scan opened after.
+    pub files_read_after: u64,
+}
+
+/// Bits of each column in the key (4 columns x 16 bits = 64).
+const BITS: u32 = 16;
+
+impl Table {
+    /// Compacts small files (and with `zorder_by`, z-orders every file) of each partition the
+    /// predicate selects, as one `OPTIMIZE` commit that changes no row.
+    pub fn optimize(&self, options: &OptimizeOptions) -> Result<OptimizeReport> {
+        if options.zorder_by.len() > MAX_ZORDER_COLUMNS {
+            return Err(Error::invalid(format!(
+                "z-order takes at most {MAX_ZORDER_COLUMNS} columns, not {}",
+                options.zorder_by.len()
+            )));
+        }
+        let target = self.target()?;
+        target.check_columns(options.zorder_by.iter().map(String::as_str), "--zorder-by")?;
+        if let Some(c) = options
+            .zorder_by
+            .iter()
+            .find(|c| target.partition_by.contains(c))
+        {
+            return Err(Error::invalid(format!(
+                "{c:?} is a partition column: every file of a partition has one value of it"
+            )));
+        }
+        let predicate = options.predicate.as_deref().map(Expr::parse).transpose()?;
+        if let Some(p) = &predicate {
+            if let Some(c) = p
+                .columns()
+                .into_iter()
+                .find(|c| !target.partition_by.iter().any(|k| k == c))
+            {
+                return Err(Error::invalid(format!(
+                    "--where may name partition columns only; {c:?} is not one"
+                )));
+            }
+        }
+        let bytes_target = options
+            .target_file_bytes
+            .unwrap_or(target.write.target_file_bytes)
+            .max(1024);
+        let selected = selected_files(&target, predicate.as_ref())?;
+        // Files of each partition, in the list's order.
+        let mut partitions: BTreeMap<Vec<Option<String>>, Vec<usize>> = BTreeMap::new();
+        for i in selected {
+            partitions
+                .entry(target.files.files[i].1.clone())
+                .or_default()
+                .push(i);
+        }
+        let sizes: Vec<u64> = target
+            .removes
+            .iter()
+            .map(|r| r.size.unwrap_or(0).max(0) as u64)
+            .collect();
+        let before_version = target.table.version().unwrap_or(0);
+        let mut report = OptimizeReport::default();
+        let mut removes: Vec<Remove> = Vec::new();
+        let mut adds: Vec<Add> = Vec::new();
+        let mut samples: Vec<(String, Literal, Literal)> = Vec::new();
+        let n = partitions.len();
+        for (done, files) in partitions.values().enumerate() {
+            self.report("optimize", done as u64, n as u64);
+            let bins: Vec<Vec<usize>> = if options.zorder_by.is_empty() {
+                bin_pack(files, &sizes, bytes_target)
+            } else if files.len() > 1 || sizes[files[0]] > bytes_target {
+                vec![files.clone()]
+            } else {
+                Vec::new()
+            };
+            if bins.is_empty() {
+                continue;
+            }
+            report.partitions += 1;
+            for bin in bins {
+                let mut batches = Vec::new();
+                for &i in &bin {
+                    let out = self
+                        .scan_files(&target.table, target.files.file(i))?
+                        .run()?;
+                    batches.extend(super::write::conform(&out.batches, &target.stored)?);
+                    report.files_before += 1;
+                    report.bytes_before += sizes[i];
+                    let mut remove = target.removes[i].clone();
+                    remove.data_change = false;
+                    removes.push(remove);
+                }
+                let rows = concat_batches(&target.stored, &batches)
+                    .map_err(|e| Error::internal(format!("cannot gather a partition: {e}")))?;
+                drop(batches);
+                let bin_bytes: u64 = bin.iter().map(|&i| sizes[i]).sum();
+                let chunks = if options.zorder_by.is_empty() {
+                    vec![rows]
+                } else {
+                    if samples.is_empty() {
+                        samples = range_samples(&rows, &options.zorder_by);
+                    }
+                    let sorted = zorder(&rows, &options.zorder_by)?;
+                    let pieces = bin_bytes.div_ceil(bytes_target).max(1) as usize;
+                    split(&sorted, pieces)
+                };
+                let mut write = target.write.clone();
+                write.target_file_bytes = bytes_target;
+                for chunk in chunks {
+                    let written = self.home.write_files(
+                        &self.runtime,
+                        &target.stored,
+                        &[chunk],
+                        &target.partition_by,
+                        &write,
+                        &|stage, done, total| self.report(stage, done, total),
+                    )?;
+                    report.files_after += written.adds.len() as u64;
+                    report.bytes_after += written.bytes;
+                    adds.extend(written.adds.into_iter().map(|mut a| {
+                        a.data_change = false;
+                        a
+                    }));
+                }
+            }
+        }
+        self.report("optimize", n as u64, n as u64);
+        if removes.is_empty() {
+            return Ok(report);
+        }
+        let (version, attempts) = self.commit_optimize(options, bytes_target, removes, adds)?;
+        report.version = Some(version);
+        report.attempts = attempts;
+        for (column, lo, hi) in samples {
+            let filter = Expr::cmp(column.clone(), CmpOp::GtEq, lo).and(Expr::cmp(
+                column.clone(),
+                CmpOp::LtEq,
+                hi,
+            ));
+            let measure = |as_of: AsOf| -> Result<(u64, u64)> {
+                let (_, stats) = self.scan_as_of(as_of)?.filter(filter.clone()).count()?;
+                Ok((stats.files + stats.files_skipped, stats.files))
+            };
+            let (files_before, files_read_before) = measure(AsOf::Version(before_version))?;
+            let (files_after, files_read_after) = measure(AsOf::Version(version))?;
+            report.zorder.push(ZorderEffect {
+                filter: filter.to_string(),
+                column,
+                files_before,
+                files_read_before,
+                files_after,
+                files_read_after,
+            });
+        }
+        Ok(report)
+    }
+
+    /// Commits the optimize; when other commits landed first, commits again on top as long
+    /// as every file it removes is still in the table (appends only), else stops with `Busy`.
+    fn commit_optimize(
+        &self,
+        options: &OptimizeOptions,
+        target_size: u64,
+        removes: Vec<Remove>,
+        adds: Vec<Add>,
+    ) -> Result<(u64, u32)> {
+        const ATTEMPTS: u32 = 5;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let latest = self.target()?;
+            let present: std::collections::HashSet<&str> =
+                latest.removes.iter().map(|r| r.path.as_str()).collect();
+            if let Some(gone) = removes.iter().find(|r| !present.contains(r.path.as_str())) {
+                return Err(Error::new(
+                    ErrorKind::Busy,
+                    format!(
+                        "a concurrent change removed {} while optimize ran; nothing was \
+                         committed, run it again",
+                        gone.path
+                    ),
+                )
+                .with("table", &self.name));
+            }
+            let actions: Vec<Action> = removes
+                .iter()
+                .cloned()
+                .map(Action::Remove)
+                .chain(adds.iter().cloned().map(Action::Add))
+                .collect();
+            let operation = DeltaOperation::Optimize {
+                predicate: options.predicate.clone(),
+                target_size: i64::try_from(target_size).unwrap_or(i64::MAX),
+            };
+            let metrics = BTreeMap::from([
+                ("numRemovedFiles".to_string(), removes.len().into()),
+                ("numAddedFiles".to_string(), adds.len().into()),
+            ]);
+            let counts = Commit {
+                version: 0,
+                files_added: adds.len(),
+                files_removed: removes.len(),
+                rows: 0,
+                bytes: 0,
+            };
+            match self.commit_with_metrics(&latest.table, actions, operation, 0, counts, metrics) {
+                Ok(done) => return Ok((done.version, attempt)),
+                Err(e) if e.kind() == ErrorKind::Busy && attempt < ATTEMPTS => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// The files whose partition values satisfy `predicate` (all without one).
+fn selected_files(target: &Target, predicate: Option<&Expr>) -> Result<Vec<usize>> {
+    let n = target.files.files.len();
+    let Some(predicate) = predicate else {
+        return Ok((0..n).collect());
+    };
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let fields = target.files.partitions.clone();
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(fields.len());
+    for (c, field) in fields.iter().enumerate() {
+        let text: StringArray = target
+            .files
+            .files
+            .iter()
+            .map(|(_, values)| values[c].clone())
+            .collect();
+        let typed = cast(&text, field.data_type()).map_err(|e| {
+            Error::new(
+                ErrorKind::Corrupt,
+                format!(
+                    "a partition value of {} does not fit its type: {e}",
+                    field.name()
+                ),
+            )
+        })?;
+        columns.push(typed);
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| Error::internal(format!("cannot tabulate partition values: {e}")))?;
+    let keep = evaluate_filter(predicate, &batch)?;
+    Ok((0..n)
+        .filter(|&i| keep.value(i) && keep.is_valid(i))
+        .collect())
+}
+
+/// Groups the partition's small files (under 3/4 of the target) into bins of at most the
+/// target size, largest first; bins of one file are left alone.
+fn bin_pack(files: &[usize], sizes: &[u64], target: u64) -> Vec<Vec<usize>> {
+    let mut small: Vec<usize> = files
+        .iter()
+        .copied()
+        .filter(|&i| sizes[i] < target / 4 * 3)
+        .collect();
+    small.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    let mut bins: Vec<(u64, Vec<usize>)> = Vec::new();
+    for i in small {
+        match bins.iter_mut().find(|(used, _)| used + sizes[i] <= target) {
+            Some((used, bin)) => {
+                *used += sizes[i];
+                bin.push(i);
+            }
+            None => bins.push((sizes[i], vec![i])),
+        }
+    }
+    bins.into_iter()
+        .map(|(_, bin)| bin)
+        .filter(|bin| bin.len() > 1)
+        .collect()
+}
+
+/// `rows` sorted by the z-order key of `columns`.
+fn zorder(rows: &RecordBatch, columns: &[String]) -> Result<RecordBatch> {
+    let mut parts: Vec<Vec<u16>> = Vec::with_capacity(columns.len());
+    for name in columns {
+        let column = rows
+            .column_by_name(name)
+            .ok_or_else(|| Error::internal(format!("z-order lost column {name:?}")))?;
+        parts.push(quantize(column)?);
+    }
+    let keys: UInt64Array = (0..rows.num_rows())
+        .map(|r| Some(interleave(parts.iter().map(|p| p[r]))))
+        .collect();
+    let order = sort_to_indices(&keys, None, None)
+        .map_err(|e| Error::internal(format!("cannot sort by the z-order key: {e}")))?;
+    take_record_batch(rows, &order)
+        .map_err(|e| Error::internal(format!("cannot reorder rows: {e}")))
+}
+
+/// The bits of `values` interleaved: bit b of column c goes to bit b*n + c of the key.
+fn interleave(values: impl Iterator<Item = u16>) -> u64 {
+    let values: Vec<u16> = values.collect();
+    let n = values.len() as u32;
+    let mut key = 0u64;
+    for bit in (0..BITS).rev() {
+        for (c, v) in values.iter().enumerate() {
+            let at = bit * n + (n - 1 - c as u32);
+            if at < 64 {
+                key |= (((*v >> bit) & 1) as u64) << at;
+            }
+        }
+    }
+    key
+}
+
+/// Each value of `column` as 16 bits that keep its order: numbers (and dates, times) by their
+/// place between the column's min and max, everything else by rank among its distinct values;
+/// nulls first.
+fn quantize(column: &ArrayRef) -> Result<Vec<u16>> {
+    let numeric = matches!(
+        column.data_type(),
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64
+            | DataType::Float16
+            | DataType::Float32
+            | DataType::Float64
+            | DataType::Date32
+            | DataType::Date64
+            | DataType::Timestamp(_, _)
+    );
+    if numeric {
+        let as_int = match column.data_type() {
+            DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _) => {
+                cast(column, &DataType::Int64).map_err(cast_error)?
+            }
+            _ => column.clone(),
+        };
+        let values = cast(&as_int, &DataType::Float64).map_err(cast_error)?;
+        let values = values.as_primitive::<Float64Type>();
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for v in values.iter().flatten().filter(|v| v.is_finite()) {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        let top = f64::from(u16::MAX - 1);
+        return Ok(values
+            .iter()
+            .map(|v| match v {
+                None => 0,
+                Some(v) if v.is_nan() => u16::MAX,
+                Some(v) => 1 + (((v - lo) / span).clamp(0.0, 1.0) * (top - 1.0)) as u16,
+            })
+            .collect());
+    }
+    // By rank: the sorted order of the values' sort keys.
+    let order = sort_to_indices(column, None, None)
+        .map_err(|e| Error::internal(format!("cannot rank a z-order column: {e}")))?;
+    let n = column.len().max(1);
+    let mut out = vec![0u16; column.len()];
+    for (rank, &row) in order.values().iter().enumerate() {
+        let row = row as usize;
+        out[row] = if column.is_null(row) {
+            0
+        } else {
+            1 + ((rank as u64 * u64::from(u16::MAX - 1)) / n as u64) as u16
+        };
+    }
+    Ok(out)
+}
+
+fn cast_error(e: arrow::error::ArrowError) -> Error {
+    Error::internal(format!("cannot read a z-order column: {e}"))
+}
+
+/// `rows` cut into `pieces` runs of about equal length.
+fn split(rows: &RecordBatch, pieces: usize) -> Vec<RecordBatch> {
+    let n = rows.num_rows();
+    let per = n.div_ceil(pieces.max(1)).max(1);
+    (0..n)
+        .step_by(per)
+        .map(|at| rows.slice(at, per.min(n - at)))
+        .collect()
+}
+
+/// For each z-order column with a literal form, a range over about 1% of `rows`' values
+/// (from the 20th percentile), to show what z-ordering did for such a filter.
+fn range_samples(rows: &RecordBatch, columns: &[String]) -> Vec<(String, Literal, Literal)> {
+    let mut out = Vec::new();
+    for name in columns {
+        let Some(column) = rows.column_by_name(name) else {
+            continue;
+        };
+        let Ok(order) = sort_to_indices(column, None, None) else {
+            continue;
+        };
+        let valid: Vec<usize> = order
+            .values()
+            .iter()
+            .map(|&i| i as usize)
+            .filter(|&i| column.is_valid(i))
+            .collect();
+        if valid.len() < 100 {
+            continue;
+        }
+        let at = |q: usize| valid[(valid.len() * q / 1000).min(valid.len() - 1)];
+        // Away from the median, where the key's first bit splits the rows.
+        let (lo, hi) = (at(200), at(210));
+        let literal = |row: usize| -> Option<Literal> {
+            match column.data_type() {
+                DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => {
+                    let v = cast(&column.slice(row, 1), &DataType::Int64).ok()?;
+                    Some(Literal::Int(
+                        v.as_primitive::<arrow::datatypes::Int64Type>().value(0),
+                    ))
+                }
+                DataType::Float32 | DataType::Float64 => {
+                    let v = cast(&column.slice(row, 1), &DataType::Float64).ok()?;
+                    Some(Literal::Float(v.as_primitive::<Float64Type>().value(0)))
+                }
+                DataType::Utf8 => Some(Literal::Str(
+                    column.as_string::<i32>().value(row).to_string(),
+                )),
+                _ => None,
+            }
+        };
+        if let (Some(lo), Some(hi)) = (literal(lo), literal(hi)) {
+            out.push((name.clone(), lo, hi));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interleaving_keeps_each_columns_order() {
+        assert_eq!(interleave([0u16, 0].into_iter()), 0);
+        assert!(interleave([1u16, 0].into_iter()) > interleave([0u16, 1].into_iter()));
+        assert!(interleave([2u16, 0].into_iter()) > interleave([1u16, 1].into_iter()));
+        assert_eq!(interleave([u16::MAX; 4].into_iter()), u64::MAX);
+    }
+
+    #[test]
+    fn bins_hold_at_most_the_target_and_skip_lone_files() {
+        let sizes = vec![10, 20, 30, 100, 5];
+        let bins = bin_pack(&[0, 1, 2, 3, 4], &sizes, 40);
+        for bin in &bins {
+            assert!(bin.iter().map(|&i| sizes[i]).sum::<u64>() <= 40);
+            assert!(bin.len() > 1);
+        }
+        assert!(!bins.iter().flatten().any(|&i| i == 3));
+    }
+}
