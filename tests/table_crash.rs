@@ -156,3 +156,148 @@ fn walk(dir: &Path) -> u64 {
     }
     n
 }
+
+/// Rows of the table at its latest version matching `filter`.
+fn count_where(dir: &Path, filter: &str) -> u64 {
+    let table = Table::at_dir(dir).unwrap();
+    table
+        .scan()
+        .unwrap()
+        .filter(strata::Expr::parse(filter).unwrap())
+        .count()
+        .unwrap()
+        .0
+}
+
+/// kill -9 during delete, update, merge and optimize (issue 25): after each kill the table
+/// reads as its previous version or the new one, whole; vacuum then removes the files of the
+/// changes that never committed.
+#[test]
+fn a_killed_table_change_leaves_the_old_version_or_the_new_one() {
+    const CHANGE_KILLS: usize = 40;
+    let scratch = tempfile::tempdir().unwrap();
+    let table_dir = scratch.path().join("t");
+    let table_arg = format!("{}/", table_dir.display());
+    let cmd = |args: &[&str]| {
+        let mut cmd = Command::new(strata_bin());
+        cmd.arg("--dir")
+            .arg(scratch.path().join("root"))
+            .arg("table")
+            .args(args);
+        cmd
+    };
+    let batch = scratch.path().join("batch.csv");
+    csv(&batch, 0, 20_000);
+    run_timed(&mut cmd(&[
+        "create",
+        &table_arg,
+        "--from",
+        batch.to_str().unwrap(),
+    ]));
+    for k in 1..4 {
+        csv(&batch, k * 20_000, 20_000);
+        run_timed(&mut cmd(&["append", &table_arg, batch.to_str().unwrap()]));
+    }
+    let source = scratch.path().join("source.csv");
+    let startup = run_timed(&mut cmd(&["ls"]));
+    let whole = run_timed(&mut cmd(&[
+        "update",
+        &table_arg,
+        "--set",
+        "note = 'w'",
+        "--where",
+        "id < 100",
+    ]));
+    let mut rng = Rng::new(seed("table changes"));
+    let (mut version, mut rows) = state(&table_dir);
+    let (mut killed, mut ended, mut round) = (0, 0, 0u64);
+    let mut next_id = 1_000_000u64;
+    while killed < CHANGE_KILLS {
+        round += 1;
+        assert!(
+            round < CHANGE_KILLS as u64 * 6,
+            "only {killed} kills in {round} rounds"
+        );
+        let lo = rng.below(80) * 1000;
+        let range = format!("id >= {lo} AND id < {}", lo + 1000);
+        let tag = format!("r{round}");
+        // Each change, and the rows (and tagged rows) its commit would leave.
+        let (mut c, new_rows, check): (Command, u64, Option<(String, u64)>) = match rng.below(4) {
+            0 => {
+                let hit = count_where(&table_dir, &range);
+                (
+                    cmd(&["delete", &table_arg, "--where", &range]),
+                    rows - hit,
+                    None,
+                )
+            }
+            1 => {
+                let hit = count_where(&table_dir, &range);
+                let set = format!("note = '{tag}'");
+                (
+                    cmd(&["update", &table_arg, "--set", &set, "--where", &range]),
+                    rows,
+                    Some((format!("note = '{tag}'"), hit)),
+                )
+            }
+            2 => {
+                // 500 existing ids (updated where present) and 500 new ones.
+                let mut text = String::from("id,zone,note\n");
+                for i in lo..lo + 500 {
+                    text.push_str(&format!("{i},z1,{tag}\n"));
+                }
+                for i in next_id..next_id + 500 {
+                    text.push_str(&format!("{i},z2,{tag}\n"));
+                }
+                next_id += 500;
+                std::fs::write(&source, text).unwrap();
+                let present = count_where(&table_dir, &format!("id >= {lo} AND id < {}", lo + 500));
+                (
+                    cmd(&["merge", &table_arg, source.to_str().unwrap(), "--on", "id"]),
+                    rows + 500,
+                    Some((format!("note = '{tag}'"), present + 500)),
+                )
+            }
+            _ => (cmd(&["optimize", &table_arg]), rows, None),
+        };
+        let delay = kill_delay(&mut rng, startup, whole);
+        match run_killed(&mut c, delay) {
+            Ending::Killed => killed += 1,
+            Ending::Exited(status, err) => {
+                assert!(status.success(), "the change failed on its own: {err}");
+                ended += 1;
+            }
+        }
+        let (now, now_rows) = state(&table_dir);
+        if now == version {
+            assert_eq!(now_rows, rows, "version {now} changed its rows");
+            if let Some((filter, _)) = &check {
+                assert_eq!(count_where(&table_dir, filter), 0, "a partial change");
+            }
+        } else {
+            assert_eq!(now, version + 1, "versions jumped from {version} to {now}");
+            assert_eq!(now_rows, new_rows, "version {now} holds a partial change");
+            if let Some((filter, want)) = &check {
+                assert_eq!(count_where(&table_dir, filter), *want, "a partial change");
+            }
+        }
+        let table = Table::at_dir(&table_dir).unwrap();
+        for v in now.saturating_sub(2)..now {
+            table.scan_as_of(AsOf::Version(v)).unwrap().count().unwrap();
+        }
+        (version, rows) = (now, now_rows);
+    }
+    say(&format!(
+        "table changes: {killed} kills, {ended} changes ended first, at version {version}"
+    ));
+    let table = Table::at_dir(&table_dir).unwrap();
+    table.vacuum(Duration::ZERO, false, true).unwrap();
+    let (_, after_rows) = state(&table_dir);
+    assert_eq!(after_rows, rows);
+    let info = table.info(AsOf::Latest).unwrap();
+    assert_eq!(
+        walk(&table_dir),
+        info.files,
+        "files on disk the table does not name"
+    );
+}
