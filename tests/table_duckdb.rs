@@ -9,67 +9,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{AsArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Int64Type};
 use strata::table::{AsOf, Table, TableOptions};
-
-/// The venv's python when it imports duckdb and the delta extension's package; otherwise
-/// prints the skip reason for `test` (a failure in CI) and returns None, as
-/// `common::python_with` does for the system python.
-fn duckdb_python(test: &str) -> Option<PathBuf> {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/venv-delta/bin/python");
-    let probe = "import duckdb, duckdb_extension_delta";
-    match Command::new(&python).args(["-c", probe]).output() {
-        Ok(out) if out.status.success() => Some(python),
-        Ok(out) => {
-            let reason = String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-                .to_string();
-            common::skip(&format!(
-                "{test}: {} cannot `{probe}` ({reason}); `bash .ci/run` makes the venv",
-                python.display()
-            ));
-            None
-        }
-        Err(e) => {
-            common::skip(&format!(
-                "{test}: cannot run {} ({e}); `bash .ci/run` makes the venv",
-                python.display()
-            ));
-            None
-        }
-    }
-}
-
-/// `{"ids": [...sorted...], "zones": {zone: count}, "rows": n}` of the table at `path`
-/// (version `version` when given), as DuckDB's `delta_scan` reads it.
-fn duckdb_reads(python: &Path, path: &Path, version: Option<u64>) -> serde_json::Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/duckdb_delta_read.py");
-    let mut cmd = Command::new(python);
-    cmd.arg(&script).arg(path);
-    if let Some(v) = version {
-        cmd.arg(v.to_string());
-    }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "DuckDB could not read {} (version {version:?}): {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: DuckDB printed {:?}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
 
 /// The same summary of strata's own scan of `table` at `as_of` (a null zone counts as "None",
 /// Python's `str(None)`).
@@ -104,7 +49,9 @@ fn same(python: &Path, table: &Table, path: &Path, as_of: AsOf, want: &[i64], wh
     };
     let ours = strata_reads(table, as_of);
     assert_eq!(ours["ids"], serde_json::json!(want), "strata, {what}");
-    let theirs = duckdb_reads(python, path, version);
+    let mut theirs = common::duckdb_reads(python, path, version);
+    // (The summary is compared; every row is compared in tests/table_change_interop.rs.)
+    theirs.as_object_mut().unwrap().remove("records");
     assert_eq!(theirs, ours, "DuckDB (left) and strata (right), {what}");
 }
 
@@ -127,7 +74,7 @@ fn trips(ids: impl IntoIterator<Item = i64>) -> RecordBatch {
 /// Create, append, overwrite and replaceWhere on a table partitioned by `partition_by`; DuckDB
 /// reads every version as strata does.
 fn writes_read_alike(partition_by: &[&str], test: &str) {
-    let Some(python) = duckdb_python(test) else {
+    let Some(python) = common::duckdb_python(test) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -199,7 +146,7 @@ fn duckdb_reads_a_partitioned_table_at_every_version() {
 
 #[test]
 fn duckdb_reads_past_a_checkpoint() {
-    let Some(python) = duckdb_python("table_duckdb checkpoint") else {
+    let Some(python) = common::duckdb_python("table_duckdb checkpoint") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -262,7 +209,7 @@ fn duckdb_reads_past_a_checkpoint() {
 /// null, as DuckDB and delta-rs do.
 #[test]
 fn duckdb_and_strata_agree_on_an_empty_string_partition_value() {
-    let Some(python) = duckdb_python("table_duckdb empty partition value") else {
+    let Some(python) = common::duckdb_python("table_duckdb empty partition value") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

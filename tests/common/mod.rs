@@ -332,3 +332,60 @@ impl RawTier {
 
 /// The mixed-type table of the format tests and benches.
 pub mod mixed;
+
+/// The python of `.ci/venv-delta` (duckdb 1.5.5 with its delta extension) when it imports
+/// duckdb and the extension's package; otherwise prints the skip reason for `test` (a failure
+/// in CI) and returns None, as `python_with` does for the system python.
+pub fn duckdb_python(test: &str) -> Option<std::path::PathBuf> {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/venv-delta/bin/python");
+    let probe = "import duckdb, duckdb_extension_delta";
+    match std::process::Command::new(&python)
+        .args(["-c", probe])
+        .output()
+    {
+        Ok(out) if out.status.success() => Some(python),
+        Ok(out) => {
+            let reason = String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .to_string();
+            skip(&format!(
+                "{test}: {} cannot `{probe}` ({reason}); `bash .ci/run` makes the venv",
+                python.display()
+            ));
+            None
+        }
+        Err(e) => {
+            skip(&format!(
+                "{test}: cannot run {} ({e}); `bash .ci/run` makes the venv",
+                python.display()
+            ));
+            None
+        }
+    }
+}
+
+/// `{"ids", "zones", "rows", "records"}` of the Delta table at `path` (version `version` when
+/// given), as DuckDB's `delta_scan` reads it (tests/interop/duckdb_delta_read.py).
+pub fn duckdb_reads(python: &Path, path: &Path, version: Option<u64>) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/duckdb_delta_read.py");
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(&script).arg(path);
+    if let Some(v) = version {
+        cmd.arg(v.to_string());
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "DuckDB could not read {} (version {version:?}): {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: DuckDB printed {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}

@@ -2,7 +2,8 @@
 
 Usage: duckdb_delta_read.py TABLE_DIR [VERSION]
 
-Prints one JSON line, {"ids": [...sorted...], "zones": {zone: count}, "rows": n}, of
+Prints one JSON line, {"ids": [...sorted...], "zones": {zone: count}, "rows": n, "records":
+[{column: value}, ... sorted by id]}, of
 `SELECT * FROM delta_scan(TABLE_DIR)` (at VERSION when given, delta_scan's `version`
 parameter). The format is that of the READ script in tests/table_interop.rs.
 
@@ -89,7 +90,12 @@ def main():
     for row in rows:
         zone = str(row[zone_at])
         zones[zone] = zones.get(zone, 0) + 1
-    print(json.dumps({"ids": ids, "zones": zones, "rows": len(rows)}))
+    # Every row, as {column: value} sorted by id (values as JSON has them; others as text).
+    def plain(v):
+        return v if v is None or isinstance(v, (bool, int, float, str)) else str(v)
+    records = sorted(({c: plain(v) for c, v in zip(columns, row)} for row in rows),
+                     key=lambda r: (r["id"] is None, r["id"]))
+    print(json.dumps({"ids": ids, "zones": zones, "rows": len(rows), "records": records}))
     leave(0)
 
 
