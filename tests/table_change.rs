@@ -565,3 +565,37 @@ fn optimize_commits_on_top_of_appends_that_landed_first() {
     let want: Vec<i64> = (0..60).chain(1000..1040).collect();
     assert_eq!(ids, want);
 }
+
+#[test]
+fn a_delete_racing_appends_commits_on_top_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t");
+    let table = Table::at_dir(&path).unwrap();
+    let first = trips(0..1000);
+    table
+        .create(&first.schema(), &[first], &TableOptions::default())
+        .unwrap();
+    for k in 1..4 {
+        table.append(&[trips(k * 1000..k * 1000 + 1000)]).unwrap();
+    }
+    let other = Table::at_dir(&path).unwrap();
+    let deleted = std::thread::scope(|s| {
+        let appender = s.spawn(|| {
+            for k in 10..16 {
+                other.append(&[trips(k * 1000..k * 1000 + 10)]).unwrap();
+            }
+        });
+        let r = table.delete("id >= 1000 AND id < 3000");
+        appender.join().unwrap();
+        r
+    });
+    // The delete either went first or committed on top of the appends: nothing is lost.
+    let r = deleted.unwrap();
+    assert_eq!(r.rows_deleted, 2000, "{r:?}");
+    let ids: Vec<i64> = contents(&table).keys().copied().collect();
+    let want: Vec<i64> = (0..1000)
+        .chain(3000..4000)
+        .chain((10..16).flat_map(|k| k * 1000..k * 1000 + 10))
+        .collect();
+    assert_eq!(ids, want);
+}

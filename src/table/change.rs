@@ -92,6 +92,16 @@ impl Target {
     }
 }
 
+/// What a commit does about commits that landed after the version it read.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Landed {
+    /// Reports them: a `Busy` error, nothing committed.
+    Report,
+    /// Commits again on top while they only appended, each commit retrying `retries` times
+    /// on a version number another writer took.
+    OnTop { retries: usize },
+}
+
 /// What a rewrite prepared: the report so far, and the actions to commit.
 pub(super) struct Rewritten {
     pub(super) report: ChangeReport,
@@ -324,22 +334,103 @@ impl Table {
         all.insert("numRemovedFiles".into(), Value::from(report.files_removed));
         all.insert("numAddedFiles".into(), Value::from(report.files_added));
         all.insert("numAddedBytes".into(), Value::from(report.bytes_added));
-        let actions: Vec<Action> = removes
-            .into_iter()
-            .map(Action::Remove)
-            .chain(adds.into_iter().map(Action::Add))
-            .collect();
-        let counts = Commit {
-            version: 0,
-            files_added: report.files_added as usize,
-            files_removed: report.files_removed as usize,
-            rows: 0,
-            bytes: report.bytes_added,
+        // A merge's inserts could duplicate a key a concurrent append brought: it never
+        // commits on top of another commit. A delete or update may, when the other commits
+        // only appended (the rows it read are all still there, unchanged).
+        let landed = match operation {
+            DeltaOperation::Merge { .. } => Landed::Report,
+            _ => Landed::OnTop { retries: 0 },
         };
-        // No retry: the rows read may have changed under a concurrent commit.
-        let done = self.commit_with_metrics(&target.table, actions, operation, 0, counts, all)?;
-        report.version = Some(done.version);
+        let (version, _) =
+            self.commit_on_top(&target.table, &removes, &adds, operation, all, landed)?;
+        report.version = Some(version);
         Ok(report)
+    }
+
+    /// Commits `removes` and `adds` as `operation` on top of `read` (the version the change
+    /// read). When other commits landed first: with `on_top`, commits again on the latest
+    /// version as long as every file it removes is still in the table (they only appended),
+    /// up to 5 times (each commit retrying `retries` times on a version number another writer
+    /// took, when nothing stands in its way); otherwise, or when one of those files is gone, a `Busy` error with
+    /// nothing committed. Returns the version made and the attempts it took.
+    pub(super) fn commit_on_top(
+        &self,
+        read: &DeltaTable,
+        removes: &[Remove],
+        adds: &[deltalake_core::kernel::Add],
+        operation: DeltaOperation,
+        metrics: BTreeMap<String, Value>,
+        landed: Landed,
+    ) -> Result<(u64, u32)> {
+        let (on_top, retries) = match landed {
+            Landed::Report => (false, 0),
+            Landed::OnTop { retries } => (true, retries),
+        };
+        const ATTEMPTS: u32 = 5;
+        let what = operation.name().to_lowercase();
+        let mut latest: Option<DeltaTable> = None;
+        for attempt in 1..=ATTEMPTS {
+            if let Some(table) = &latest {
+                let (_, present) = self.file_list(table)?;
+                let present: std::collections::HashSet<&str> =
+                    present.iter().map(|r| r.path.as_str()).collect();
+                if let Some(gone) = removes.iter().find(|r| !present.contains(r.path.as_str())) {
+                    return Err(Error::new(
+                        ErrorKind::Busy,
+                        format!(
+                            "a concurrent commit removed {} while this {what} ran; nothing was \
+                             committed, run it again",
+                            gone.path
+                        ),
+                    )
+                    .with("table", &self.name));
+                }
+            }
+            let actions: Vec<Action> = removes
+                .iter()
+                .cloned()
+                .map(Action::Remove)
+                .chain(adds.iter().cloned().map(Action::Add))
+                .collect();
+            let counts = Commit {
+                version: 0,
+                files_added: adds.len(),
+                files_removed: removes.len(),
+                rows: 0,
+                bytes: 0,
+            };
+            let base = latest.as_ref().unwrap_or(read);
+            match self.commit_with_metrics(
+                base,
+                actions,
+                operation.clone(),
+                retries,
+                counts,
+                metrics.clone(),
+            ) {
+                Ok(done) => return Ok((done.version, attempt)),
+                Err(e) if e.kind() == ErrorKind::Busy && on_top && attempt < ATTEMPTS => {
+                    latest = Some(self.block_on(self.load(AsOf::Latest))??);
+                }
+                Err(e) if e.kind() == ErrorKind::Busy => {
+                    return Err(Error::new(
+                        ErrorKind::Busy,
+                        format!(
+                            "another commit landed while this {what} ran; nothing was \
+                             committed, run it again"
+                        ),
+                    )
+                    .with("table", &self.name)
+                    .set_source(e))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Busy,
+            format!("other commits kept landing while this {what} ran; nothing was committed"),
+        )
+        .with("table", &self.name))
     }
 }
 

@@ -473,8 +473,6 @@ impl Table {
             partition_by: (!partition_by.is_empty()).then(|| partition_by.clone()),
             predicate: None,
         };
-        // Appends retry on the next version number; an overwrite that lost a race is reported.
-        let retries = if mode == SaveMode::Append { 15 } else { 0 };
         let counts = Commit {
             version: 0,
             files_added,
@@ -482,6 +480,29 @@ impl Table {
             rows: written.rows,
             bytes: written.bytes,
         };
+        if mode == SaveMode::Append && !merge_schema {
+            // A blind append conflicts with nothing: it retries on the next version number,
+            // and commits again on top of a delete, update or overwrite that landed first
+            // (deltalake's checker, without a query engine, calls that a conflict).
+            let adds: Vec<deltalake_core::kernel::Add> = actions
+                .into_iter()
+                .filter_map(|a| match a {
+                    Action::Add(add) => Some(add),
+                    _ => None,
+                })
+                .collect();
+            let (version, _) = self.commit_on_top(
+                &table,
+                &[],
+                &adds,
+                operation,
+                Default::default(),
+                change::Landed::OnTop { retries: 15 },
+            )?;
+            return Ok(Commit { version, ..counts });
+        }
+        // An overwrite (or a schema change) that lost a race is reported.
+        let retries = if mode == SaveMode::Append { 15 } else { 0 };
         self.commit(&table, actions, operation, retries, counts)
     }
 

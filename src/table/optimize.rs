@@ -16,12 +16,12 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt64Array};
 use arrow::compute::{cast, concat_batches, sort_to_indices, take_record_batch};
 use arrow::datatypes::{DataType, Float64Type, Schema};
-use deltalake_core::kernel::{Action, Add, Remove};
+use deltalake_core::kernel::{Add, Remove};
 use deltalake_core::protocol::DeltaOperation;
 use serde::Serialize;
 
 use super::change::Target;
-use super::{AsOf, Commit, Table};
+use super::{AsOf, Table};
 use crate::error::{Error, ErrorKind, Result};
 use crate::read::{evaluate_filter, CmpOp, Expr, Literal};
 
@@ -202,7 +202,8 @@ impl Table {
         if removes.is_empty() {
             return Ok(report);
         }
-        let (version, attempts) = self.commit_optimize(options, bytes_target, removes, adds)?;
+        let (version, attempts) =
+            self.commit_optimize(&target.table, options, bytes_target, removes, adds)?;
         report.version = Some(version);
         report.attempts = attempts;
         for (column, lo, hi) in samples {
@@ -229,60 +230,33 @@ impl Table {
         Ok(report)
     }
 
-    /// Commits the optimize; when other commits landed first, commits again on top as long
-    /// as every file it removes is still in the table (appends only), else stops with `Busy`.
+    /// Commits the optimize on top of whatever appends landed first (see
+    /// [`Table::commit_on_top`]); a concurrent change that removed one of its files makes it
+    /// a `Busy` error.
     fn commit_optimize(
         &self,
+        read: &deltalake_core::DeltaTable,
         options: &OptimizeOptions,
         target_size: u64,
         removes: Vec<Remove>,
         adds: Vec<Add>,
     ) -> Result<(u64, u32)> {
-        const ATTEMPTS: u32 = 5;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let latest = self.target()?;
-            let present: std::collections::HashSet<&str> =
-                latest.removes.iter().map(|r| r.path.as_str()).collect();
-            if let Some(gone) = removes.iter().find(|r| !present.contains(r.path.as_str())) {
-                return Err(Error::new(
-                    ErrorKind::Busy,
-                    format!(
-                        "a concurrent change removed {} while optimize ran; nothing was \
-                         committed, run it again",
-                        gone.path
-                    ),
-                )
-                .with("table", &self.name));
-            }
-            let actions: Vec<Action> = removes
-                .iter()
-                .cloned()
-                .map(Action::Remove)
-                .chain(adds.iter().cloned().map(Action::Add))
-                .collect();
-            let operation = DeltaOperation::Optimize {
-                predicate: options.predicate.clone(),
-                target_size: i64::try_from(target_size).unwrap_or(i64::MAX),
-            };
-            let metrics = BTreeMap::from([
-                ("numRemovedFiles".to_string(), removes.len().into()),
-                ("numAddedFiles".to_string(), adds.len().into()),
-            ]);
-            let counts = Commit {
-                version: 0,
-                files_added: adds.len(),
-                files_removed: removes.len(),
-                rows: 0,
-                bytes: 0,
-            };
-            match self.commit_with_metrics(&latest.table, actions, operation, 0, counts, metrics) {
-                Ok(done) => return Ok((done.version, attempt)),
-                Err(e) if e.kind() == ErrorKind::Busy && attempt < ATTEMPTS => continue,
-                Err(e) => return Err(e),
-            }
-        }
+        let operation = DeltaOperation::Optimize {
+            predicate: options.predicate.clone(),
+            target_size: i64::try_from(target_size).unwrap_or(i64::MAX),
+        };
+        let metrics = BTreeMap::from([
+            ("numRemovedFiles".to_string(), removes.len().into()),
+            ("numAddedFiles".to_string(), adds.len().into()),
+        ]);
+        self.commit_on_top(
+            read,
+            &removes,
+            &adds,
+            operation,
+            metrics,
+            super::change::Landed::OnTop { retries: 0 },
+        )
     }
 }
 
