@@ -645,11 +645,13 @@ impl Scan {
                 }
                 Ok(!window.done())
             };
-            // In order without a filter, several threads share out the columns rather than
-            // the row groups when there are at least two to share (see `split`).
+            // In order, several threads share out the columns rather than the row groups when
+            // there are at least two to share (see `split`): without a filter always, with one
+            // when there are fewer runs of row groups than threads (a file of one row group, as
+            // most table files are, would otherwise decode on one thread).
             let columns = if threads > 1
                 && self.keep_order
-                && self.filter.is_none()
+                && (self.filter.is_none() || runs.len() < threads)
                 && source.is_local()
                 && !count_only
             {
