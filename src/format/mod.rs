@@ -33,4 +33,4 @@ pub(crate) use stream::ParquetStreamWriter;
 pub use write::{
     keys as metadata_keys, select_format, write, FileFormat, WriteSummary, WrittenFile,
 };
-pub(crate) use write::{parquet_bytes, without_strata_metadata};
+pub(crate) use write::{parquet_bytes, run_id, without_strata_metadata};

@@ -11,7 +11,8 @@ use arrow::datatypes::SchemaRef;
 
 use super::options::WriteOptions;
 use super::parquet_file::ParquetFileWriter;
-use super::write::{plan, FileFormat};
+use super::choose::ColumnChoice;
+use super::write::{plan_reusing, FileFormat};
 use crate::error::{Error, Result};
 
 /// A Parquet file being written from a stream of batches into `W`.
@@ -22,6 +23,8 @@ pub(crate) struct ParquetStreamWriter<W: Write + Send> {
     /// The sink, until the first batch starts the writer.
     sink: Option<W>,
     writer: Option<ParquetFileWriter<W>>,
+    /// The column choices: given to reuse, or made on the first batch.
+    choices: Option<Vec<ColumnChoice>>,
 }
 
 impl<W: Write + Send> ParquetStreamWriter<W> {
@@ -47,7 +50,20 @@ impl<W: Write + Send> ParquetStreamWriter<W> {
             reason: reason.to_string(),
             sink: Some(sink),
             writer: None,
+            choices: None,
         })
+    }
+
+    /// Writes the columns as `choices` (of an earlier file of the same data) say, instead of
+    /// choosing them on the first batch.
+    pub(crate) fn reusing(mut self, choices: Vec<ColumnChoice>) -> Self {
+        self.choices = Some(choices);
+        self
+    }
+
+    /// The column choices, once the first batch (or [`Self::reusing`]) made them.
+    pub(crate) fn choices(&self) -> Option<&[ColumnChoice]> {
+        self.choices.as_deref()
     }
 
     /// Starts the writer with the columns chosen on `sample`.
@@ -61,15 +77,17 @@ impl<W: Write + Send> ParquetStreamWriter<W> {
             .encryption
             .as_ref()
             .map(|e| (e.keys.as_ref(), &e.scheme));
-        let plan = plan(
+        let plan = plan_reusing(
             &self.schema,
             sample,
             &self.options,
             keys,
             FileFormat::Parquet,
             &self.reason,
+            self.choices.take(),
         )?;
         let props = plan.file_properties(&self.schema)?;
+        self.choices = Some(plan.choices().to_vec());
         self.writer = Some(ParquetFileWriter::try_new(sink, &self.schema, props)?);
         Ok(())
     }

@@ -134,7 +134,8 @@ pub struct WriteSummary {
     pub columns: Vec<ColumnChoice>,
 }
 
-fn run_id() -> String {
+/// A 12-hex-digit id for the files of one write (`part-NNNNN-<id>.<ext>`).
+pub(crate) fn run_id() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -191,6 +192,11 @@ pub(super) struct Plan<'k> {
 }
 
 impl Plan<'_> {
+    /// The per-column choices.
+    pub(super) fn choices(&self) -> &[ColumnChoice] {
+        &self.choices
+    }
+
     /// The properties of the next Parquet file of `schema`.
     pub(super) fn file_properties(
         &self,
@@ -212,8 +218,25 @@ pub(super) fn plan<'k>(
     format: FileFormat,
     reason: &str,
 ) -> Result<Plan<'k>> {
+    plan_reusing(schema, batches, options, keys, format, reason, None)
+}
+
+/// [`plan`], with the column choices of an earlier file of the same write given in `reuse`
+/// (one change rewriting many files of a table chooses once, not per file).
+pub(super) fn plan_reusing<'k>(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    options: &WriteOptions,
+    keys: Option<Keys<'k>>,
+    format: FileFormat,
+    reason: &str,
+    reuse: Option<Vec<ColumnChoice>>,
+) -> Result<Plan<'k>> {
     let choices = match format {
-        FileFormat::Parquet => choose_columns(schema, batches, options)?,
+        FileFormat::Parquet => match reuse {
+            Some(choices) => choices,
+            None => choose_columns(schema, batches, options)?,
+        },
         FileFormat::Ipc if keys.is_some() => {
             return Err(Error::new(
                 ErrorKind::Unsupported,

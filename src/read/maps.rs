@@ -120,6 +120,20 @@ pub fn forget_maps() {
     trim(0);
 }
 
+/// Drops the kept maps of files under `dir` (a table rewrite's files, which the commit removes:
+/// their pages would only swell the process's RSS until they expire).
+pub(crate) fn forget_under(dir: &std::path::Path) {
+    let dropped: Vec<Kept> = {
+        let mut kept = kept();
+        let (gone, live): (Vec<Kept>, Vec<Kept>) = std::mem::take(&mut *kept)
+            .into_iter()
+            .partition(|k| k.version.path.starts_with(dir));
+        *kept = live;
+        gone
+    };
+    drop(dropped);
+}
+
 /// Drops kept maps beyond `capacity`, least recently used first (unmapped outside the lock).
 fn trim(capacity: usize) {
     let dropped: Vec<Kept> = {

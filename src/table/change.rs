@@ -19,6 +19,7 @@ use deltalake_core::DeltaTable;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::rewrite::{Rewritten, Rewriting};
 use super::{arrow_schema, replace, write, AsOf, Commit, Table};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::WriteOptions;
@@ -102,17 +103,6 @@ pub(super) enum Landed {
     OnTop { retries: usize },
 }
 
-/// What a rewrite prepared: the report so far, and the actions to commit.
-pub(super) struct Rewritten {
-    pub(super) report: ChangeReport,
-    pub(super) removes: Vec<Remove>,
-    pub(super) adds: Vec<deltalake_core::kernel::Add>,
-}
-
-/// How a rewrite changes one batch of a file: the rows to write back, and how many rows it
-/// changed (deleted or updated).
-type Rewrite<'a> = dyn Fn(&RecordBatch) -> Result<(RecordBatch, u64)> + 'a;
-
 impl Table {
     /// Deletes the rows matching `predicate` (strata's filter syntax) as one new version.
     /// Only files that may hold a matching row are read; a file whose rows all match is
@@ -127,7 +117,12 @@ impl Table {
             let deleted = (batch.num_rows() - kept.num_rows()) as u64;
             Ok((kept, deleted))
         };
-        let mut done = self.rewrite(&target, Some(&expr), true, &keep)?;
+        let how = Rewriting {
+            filter: Some(&expr),
+            drop_whole: true,
+            keeps_partitions: true,
+        };
+        let mut done = self.rewrite(&target, &how, &keep)?;
         let report = &mut done.report;
         report.rows_deleted = report.rows_updated;
         report.rows_updated = 0;
@@ -187,7 +182,14 @@ impl Table {
             })?;
             Ok((out, hits))
         };
-        let done = self.rewrite(&target, expr.as_ref(), false, &apply)?;
+        let how = Rewriting {
+            filter: expr.as_ref(),
+            drop_whole: false,
+            keeps_partitions: !values
+                .iter()
+                .any(|(column, _)| target.partition_by.contains(column)),
+        };
+        let done = self.rewrite(&target, &how, &apply)?;
         let metrics = BTreeMap::from([
             ("numUpdatedRows", done.report.rows_updated),
             ("numCopiedRows", done.report.rows_copied),
@@ -215,80 +217,6 @@ impl Table {
             write,
             files,
             removes,
-        })
-    }
-
-    /// Runs `change` over every file of `target` that may hold a row matching `filter` (every
-    /// file when `None`), writing each changed file's rows back as new files. With
-    /// `drop_whole`, a file whose rows all match is removed without being read in full (a
-    /// delete). The report counts changed rows as `rows_updated`.
-    pub(super) fn rewrite(
-        &self,
-        target: &Target,
-        filter: Option<&Expr>,
-        drop_whole: bool,
-        change: &Rewrite<'_>,
-    ) -> Result<Rewritten> {
-        let mut report = ChangeReport::default();
-        let mut removes = Vec::new();
-        let mut adds = Vec::new();
-        let n = target.files.files.len();
-        for i in 0..n {
-            self.report("rewrite", i as u64, n as u64);
-            let one = target.files.file(i);
-            let matched = match filter {
-                Some(filter) => {
-                    let (count, stats) = self
-                        .scan_files(&target.table, one.clone())?
-                        .filter(filter.clone())
-                        .count()?;
-                    if stats.files_skipped > 0 {
-                        report.files_skipped += 1;
-                    } else {
-                        report.files_scanned += 1;
-                    }
-                    if count == 0 {
-                        continue;
-                    }
-                    Some(count)
-                }
-                None => {
-                    report.files_scanned += 1;
-                    None
-                }
-            };
-            if drop_whole && matched.is_some() && matched == target.rows(i) {
-                report.rows_updated += matched.unwrap_or(0);
-                removes.push(target.removes[i].clone());
-                continue;
-            }
-            let out = self.scan_files(&target.table, one)?.run()?;
-            let mut changed = 0;
-            let mut rows = Vec::with_capacity(out.batches.len());
-            for batch in &out.batches {
-                let (batch, n) = change(batch)?;
-                changed += n;
-                if batch.num_rows() > 0 {
-                    rows.push(batch);
-                }
-            }
-            if changed == 0 {
-                continue;
-            }
-            let total: u64 = out.batches.iter().map(|b| b.num_rows() as u64).sum();
-            report.rows_updated += changed;
-            report.rows_copied += total.saturating_sub(changed);
-            let rows = write::conform(&rows, &target.stored)?;
-            let written = self.write_rows(target, &rows)?;
-            report.bytes_added += written.bytes;
-            adds.extend(written.adds);
-            removes.push(target.removes[i].clone());
-        }
-        self.report("rewrite", n as u64, n as u64);
-        Ok(Rewritten {
-            report,
-            removes,
-            adds,
         })
     }
 

@@ -176,6 +176,48 @@ impl Home {
         }
     }
 
+    /// Writes one new data file at `rel` (relative to the table): `fill` writes it at the
+    /// local path it is given and says what it made, or `None` when it made nothing (then no
+    /// file stays). In a directory the file is written in place; on an object store it is
+    /// staged locally and uploaded whole. Nothing refers to it until a commit does.
+    pub(crate) fn write_file<T>(
+        &self,
+        runtime: &Runtime,
+        rel: &str,
+        fill: impl FnOnce(&Path) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
+        match self {
+            Home::Dir(dir) => {
+                let path = dir.join(rel);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| Error::io("cannot create directory", parent, e))?;
+                }
+                fill(&path)
+            }
+            Home::Objects(at) => at.staged(|dir| {
+                let path = dir.join(rel);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| Error::io("cannot create directory", parent, e))?;
+                }
+                let made = fill(&path)?;
+                if made.is_some() {
+                    at.upload(runtime, &path, rel)?;
+                }
+                Ok(made)
+            }),
+        }
+    }
+
+    /// Drops the file maps scans of this table kept (see `read::maps`): after a rewrite, the
+    /// files it read are on their way out.
+    pub(crate) fn forget_maps(&self) {
+        if let Home::Dir(dir) = self {
+            crate::read::maps::forget_under(dir);
+        }
+    }
+
     /// Whether the data file at `rel` is there (vacuum reports only files it finds).
     pub(crate) async fn has_file(&self, rel: &str) -> bool {
         match self {

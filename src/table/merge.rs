@@ -3,17 +3,19 @@
 //! Delta statistics, row-group statistics, bloom filters and the page index, through a filter
 //! on the keys) are read at all. Memory is the source plus one target file.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt32Array};
 use arrow::compute::{concat_batches, filter_record_batch, take};
 use arrow::datatypes::{DataType, Schema};
 use arrow::row::{RowConverter, SortField};
+use foldhash::fast::RandomState;
 use deltalake_core::protocol::{DeltaOperation, MergePredicate};
 
-use super::change::{ChangeReport, Rewritten};
+use super::change::ChangeReport;
+use super::rewrite::{Rewritten, Rewriting};
 use super::{write, Table};
 use crate::error::{Error, Result};
 use crate::read::{Expr, Literal};
@@ -127,6 +129,7 @@ impl Table {
         let conformed = write::conform_filling(source, &shape, true)?;
         let source = concat_batches(&shape, &conformed)
             .map_err(|e| Error::internal(format!("cannot gather the source: {e}")))?;
+        drop(conformed);
         let keys = SourceKeys::new(&source, &options.on)?;
 
         // Which target files may hold a source key.
@@ -135,8 +138,11 @@ impl Table {
         } else {
             keys.filter(&source, &options.on)?
         };
-        let matched_source = RefCell::new(vec![false; source.num_rows()]);
-        let counts = RefCell::new((0u64, 0u64)); // (updated, deleted)
+        // Files are rewritten on several threads: which source rows matched, and the counts,
+        // are shared.
+        let matched_source: Vec<AtomicBool> =
+            (0..source.num_rows()).map(|_| AtomicBool::new(false)).collect();
+        let (updated_rows, deleted_rows) = (AtomicU64::new(0), AtomicU64::new(0));
         let update_at: Vec<usize> = updated
             .iter()
             .filter(|c| !options.on.contains(c))
@@ -144,14 +150,13 @@ impl Table {
             .collect();
         let change = |batch: &RecordBatch| -> Result<(RecordBatch, u64)> {
             let found = keys.lookup(batch)?;
-            let mut matched = matched_source.borrow_mut();
             let mut keep = Vec::with_capacity(batch.num_rows());
             let mut take_from: Vec<Option<u32>> = Vec::with_capacity(batch.num_rows());
             let (mut updated, mut deleted) = (0u64, 0u64);
             for hit in &found {
                 match hit {
                     Some(at) => {
-                        matched[*at as usize] = true;
+                        matched_source[*at as usize].store(true, Ordering::Relaxed);
                         match options.when_matched {
                             WhenMatched::Update => {
                                 updated += 1;
@@ -204,9 +209,8 @@ impl Table {
                 out = filter_record_batch(&out, &BooleanArray::from(keep))
                     .map_err(|e| Error::internal(format!("cannot drop rows: {e}")))?;
             }
-            let mut c = counts.borrow_mut();
-            c.0 += updated;
-            c.1 += deleted;
+            updated_rows.fetch_add(updated, Ordering::Relaxed);
+            deleted_rows.fetch_add(deleted, Ordering::Relaxed);
             // Matched rows the merge leaves as they are need no rewrite.
             let changed = if update_at.is_empty() {
                 deleted
@@ -219,8 +223,21 @@ impl Table {
             mut report,
             removes,
             mut adds,
-        } = self.rewrite(&target, prune.as_ref(), false, &change)?;
-        let (rows_updated, rows_deleted) = *counts.borrow();
+        } = self.rewrite(
+            &target,
+            &Rewriting {
+                filter: prune.as_ref(),
+                drop_whole: false,
+                keeps_partitions: !update_at
+                    .iter()
+                    .any(|&at| target.partition_by.contains(target.stored.field(at).name())),
+            },
+            &change,
+        )?;
+        let (rows_updated, rows_deleted) = (
+            updated_rows.load(Ordering::Relaxed),
+            deleted_rows.load(Ordering::Relaxed),
+        );
         report.rows_updated = if update_at.is_empty() {
             0
         } else {
@@ -229,9 +246,8 @@ impl Table {
         report.rows_deleted = rows_deleted;
         // Rows the rewrite counted as changed were updates or deletes, not copies.
         if options.when_not_matched == WhenNotMatched::Insert {
-            let matched = matched_source.borrow();
             let inserts: Vec<u32> = (0..source.num_rows() as u32)
-                .filter(|i| !matched[*i as usize])
+                .filter(|i| !matched_source[*i as usize].load(Ordering::Relaxed))
                 .collect();
             if !inserts.is_empty() {
                 let rows = take_rows(&source, &inserts)?;
@@ -289,6 +305,14 @@ impl Table {
     }
 }
 
+/// The columns `on` of `batch`.
+fn key_columns(batch: &RecordBatch, on: &[String]) -> Result<Vec<ArrayRef>> {
+    on.iter()
+        .map(|k| batch.column_by_name(k).cloned())
+        .collect::<Option<_>>()
+        .ok_or_else(|| Error::internal("a key column went missing"))
+}
+
 /// `batch`'s rows at `indices`.
 fn take_rows(batch: &RecordBatch, indices: &[u32]) -> Result<RecordBatch> {
     let indices = UInt32Array::from(indices.to_vec());
@@ -302,81 +326,138 @@ fn take_rows(batch: &RecordBatch, indices: &[u32]) -> Result<RecordBatch> {
         .map_err(|e| Error::internal(format!("cannot take rows: {e}")))
 }
 
-/// The source's keys: each key (as arrow's row format) to its source row.
+/// The source's keys, each to its source row.
 struct SourceKeys {
-    converter: RowConverter,
-    rows: HashMap<Box<[u8]>, u32>,
+    index: KeyIndex,
     columns: Vec<String>,
+}
+
+/// A map of keys to source rows: one integer key column as `i64` (the common case: an id),
+/// else any key columns as arrow's row format.
+enum KeyIndex {
+    Int(HashMap<i64, u32, RandomState>),
+    Rows {
+        converter: RowConverter,
+        rows: HashMap<Box<[u8]>, u32, RandomState>,
+    },
+}
+
+/// One integer-like key column, as `i64` (what may be one: integer types up to 64 bits
+/// signed, dates, times and timestamps; both sides have the table's type).
+fn int_key(columns: &[ArrayRef]) -> Result<Option<arrow::array::Int64Array>> {
+    let [column] = columns else {
+        return Ok(None);
+    };
+    let ty = column.data_type();
+    let fits = ty.is_signed_integer()
+        || matches!(
+            ty,
+            DataType::UInt8
+                | DataType::UInt16
+                | DataType::UInt32
+                | DataType::Date32
+                | DataType::Date64
+                | DataType::Time32(_)
+                | DataType::Time64(_)
+                | DataType::Timestamp(_, _)
+        );
+    if !fits {
+        return Ok(None);
+    }
+    let cast = arrow::compute::cast(column, &DataType::Int64)
+        .map_err(|e| Error::internal(format!("cannot read a key as an integer: {e}")))?;
+    Ok(cast
+        .as_any()
+        .downcast_ref::<arrow::array::Int64Array>()
+        .cloned())
 }
 
 impl SourceKeys {
     fn new(source: &RecordBatch, on: &[String]) -> Result<SourceKeys> {
-        let key_columns: Vec<ArrayRef> = on
-            .iter()
-            .map(|k| source.column_by_name(k).cloned())
-            .collect::<Option<_>>()
-            .ok_or_else(|| Error::internal("a key column went missing"))?;
-        let converter = RowConverter::new(
-            key_columns
+        let key_columns = key_columns(source, on)?;
+        let duplicate = |i: usize| {
+            let shown: Vec<String> = on
                 .iter()
-                .map(|c| SortField::new(c.data_type().clone()))
-                .collect(),
-        )
-        .map_err(|e| Error::invalid(format!("these key columns cannot be compared: {e}")))?;
-        let rows = converter
-            .convert_columns(&key_columns)
-            .map_err(|e| Error::internal(format!("cannot index the source keys: {e}")))?;
-        let mut index = HashMap::with_capacity(source.num_rows());
-        for (i, row) in rows.iter().enumerate() {
-            // A null key matches nothing: such a row is only ever inserted.
-            if key_columns.iter().any(|c| c.is_null(i)) {
-                continue;
+                .zip(&key_columns)
+                .map(|(k, c)| {
+                    let value = arrow::util::display::array_value_to_string(c, i)
+                        .unwrap_or_else(|_| "?".into());
+                    format!("{k} = {value}")
+                })
+                .collect();
+            Error::invalid(format!(
+                "the source has more than one row with key {}; a merge needs one row per key, \
+                 and nothing was written",
+                shown.join(", ")
+            ))
+        };
+        // A null key matches nothing: such a row is only ever inserted.
+        let null_key = |i: usize| key_columns.iter().any(|c| c.is_null(i));
+        let index = if let Some(ints) = int_key(&key_columns)? {
+            let mut index = HashMap::with_capacity_and_hasher(ints.len(), RandomState::default());
+            for (i, key) in ints.iter().enumerate() {
+                let Some(key) = key else { continue };
+                if index.insert(key, i as u32).is_some() {
+                    return Err(duplicate(i));
+                }
             }
-            if index.insert(row.as_ref().into(), i as u32).is_some() {
-                let shown: Vec<String> = on
+            KeyIndex::Int(index)
+        } else {
+            let converter = RowConverter::new(
+                key_columns
                     .iter()
-                    .zip(&key_columns)
-                    .map(|(k, c)| {
-                        let value = arrow::util::display::array_value_to_string(c, i)
-                            .unwrap_or_else(|_| "?".into());
-                        format!("{k} = {value}")
-                    })
-                    .collect();
-                return Err(Error::invalid(format!(
-                    "the source has more than one row with key {}; a merge needs one row per \
-                     key, and nothing was written",
-                    shown.join(", ")
-                )));
+                    .map(|c| SortField::new(c.data_type().clone()))
+                    .collect(),
+            )
+            .map_err(|e| Error::invalid(format!("these key columns cannot be compared: {e}")))?;
+            let rows = converter
+                .convert_columns(&key_columns)
+                .map_err(|e| Error::internal(format!("cannot index the source keys: {e}")))?;
+            let mut index =
+                HashMap::with_capacity_and_hasher(source.num_rows(), RandomState::default());
+            for (i, row) in rows.iter().enumerate() {
+                if null_key(i) {
+                    continue;
+                }
+                if index.insert(row.as_ref().into(), i as u32).is_some() {
+                    return Err(duplicate(i));
+                }
             }
-        }
+            KeyIndex::Rows {
+                converter,
+                rows: index,
+            }
+        };
         Ok(SourceKeys {
-            converter,
-            rows: index,
+            index,
             columns: on.to_vec(),
         })
     }
 
     /// For each row of `batch`, the source row with its key.
     fn lookup(&self, batch: &RecordBatch) -> Result<Vec<Option<u32>>> {
-        let key_columns: Vec<ArrayRef> = self
-            .columns
-            .iter()
-            .map(|k| batch.column_by_name(k).cloned())
-            .collect::<Option<_>>()
-            .ok_or_else(|| Error::internal("the scan lost a key column"))?;
-        let rows = self
-            .converter
-            .convert_columns(&key_columns)
-            .map_err(|e| Error::internal(format!("cannot read the target keys: {e}")))?;
-        Ok(rows
-            .iter()
-            .map(|row| self.rows.get(row.as_ref()).copied())
-            .collect())
+        let key_columns = key_columns(batch, &self.columns)?;
+        match &self.index {
+            KeyIndex::Int(index) => {
+                let ints = int_key(&key_columns)?
+                    .ok_or_else(|| Error::internal("a target key is not an integer"))?;
+                Ok(ints
+                    .iter()
+                    .map(|key| key.and_then(|k| index.get(&k).copied()))
+                    .collect())
+            }
+            KeyIndex::Rows { converter, rows } => {
+                let converted = converter
+                    .convert_columns(&key_columns)
+                    .map_err(|e| Error::internal(format!("cannot read the target keys: {e}")))?;
+                Ok(converted
+                    .iter()
+                    .map(|row| rows.get(row.as_ref()).copied())
+                    .collect())
+            }
+        }
     }
 
-    /// A filter that only target rows with one of the source's keys can pass: per key column
-    /// an `IN` list of its values, or its range when there are many; `None` when a key type
-    /// has no literal form (every file is then read).
     fn filter(&self, source: &RecordBatch, on: &[String]) -> Result<Option<Expr>> {
         let mut all: Option<Expr> = None;
         for key in on {

@@ -40,6 +40,7 @@ mod name;
 mod optimize;
 mod options;
 mod replace;
+mod rewrite;
 mod stats;
 mod write;
 mod writes;

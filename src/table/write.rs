@@ -236,30 +236,52 @@ pub(crate) fn write_files(
                 partition_values.insert(column.to_string(), value);
             }
         }
-        // An encrypted file's statistics stay inside it: the log gets its row count only, so
-        // no value of an encrypted column is written in the clear.
-        let stats = if options.encryption.is_some() {
-            format!("{{\"numRecords\":{}}}", file.rows)
-        } else {
-            let handle = std::fs::File::open(&file.path)
-                .map_err(|e| Error::io("cannot read back a data file", &file.path, e))?;
-            let metadata = ParquetMetaDataReader::new()
-                .parse_and_finish(&handle)
-                .map_err(|e| Error::from(e).with("path", file.path.display()))?;
-            file_stats(&data_schema, &metadata)
-        };
         bytes += file.bytes;
-        adds.push(Add {
-            path: rel_text,
+        adds.push(add_for(
+            &file.path,
+            rel_text,
             partition_values,
-            size: i64::try_from(file.bytes).unwrap_or(i64::MAX),
-            modification_time: now,
-            data_change: true,
-            stats: Some(stats),
-            ..Default::default()
-        });
+            (file.rows, file.bytes),
+            options.encryption.is_some(),
+            &data_schema,
+            now,
+        )?);
     }
     Ok(Written { adds, rows, bytes })
+}
+
+/// The `add` action of the new data file at `path`, named `rel` in the table, holding
+/// `(rows, bytes)`, with its statistics read back from its footer (of `data_schema`).
+pub(crate) fn add_for(
+    path: &Path,
+    rel: String,
+    partition_values: std::collections::HashMap<String, Option<String>>,
+    (rows, bytes): (u64, u64),
+    encrypted: bool,
+    data_schema: &Schema,
+    now: i64,
+) -> Result<Add> {
+    // An encrypted file's statistics stay inside it: the log gets its row count only, so
+    // no value of an encrypted column is written in the clear.
+    let stats = if encrypted {
+        format!("{{\"numRecords\":{rows}}}")
+    } else {
+        let handle = std::fs::File::open(path)
+            .map_err(|e| Error::io("cannot read back a data file", path, e))?;
+        let metadata = ParquetMetaDataReader::new()
+            .parse_and_finish(&handle)
+            .map_err(|e| Error::from(e).with("path", path.display()))?;
+        file_stats(data_schema, &metadata)
+    };
+    Ok(Add {
+        path: rel,
+        partition_values,
+        size: i64::try_from(bytes).unwrap_or(i64::MAX),
+        modification_time: now,
+        data_change: true,
+        stats: Some(stats),
+        ..Default::default()
+    })
 }
 
 /// The arrow schema of `schema` without the partition columns (what the data files hold).
