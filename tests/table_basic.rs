@@ -703,6 +703,14 @@ fn per_table_codec_file_size_and_encryption_hold_for_every_write() {
     assert_eq!(info.properties["strata.targetFileSize"], "1024");
     assert!(info.properties["strata.encryption"].contains("tables"));
     assert_eq!(info.rows, Some(30_000));
+    // A row-level change writes its new file under the same key and statistics rule.
+    let d = table.delete("id >= 29990").unwrap();
+    assert_eq!(
+        (d.rows_deleted, d.files_removed, d.files_added),
+        (10, 1, 1),
+        "{d:?}"
+    );
+    assert_eq!(ids(table.scan().unwrap()), (0..29_990).collect::<Vec<_>>());
 
     let table_dir = table.dir().unwrap().to_path_buf();
     let files: Vec<_> = std::fs::read_dir(&table_dir)

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use arrow::array::{AsArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::Int64Type;
 use strata::config::{CacheConfig, S3Config, TierKind};
-use strata::table::{AsOf, TableOptions};
+use strata::table::{AsOf, MergeOptions, TableOptions};
 use strata::{Expr, Lake};
 
 fn trips(ids: std::ops::Range<i64>) -> RecordBatch {
@@ -164,8 +164,25 @@ fn a_lake_on_s3_keeps_its_tables_in_the_bucket() {
     assert_eq!(done.files, vacuum.files);
     assert_eq!(ids(table.scan().unwrap()), (0..60).collect::<Vec<_>>());
 
+    // Row-level changes: a delete streams each file it rewrites through a local staging file
+    // into the bucket; a merge that sets the partition column writes through the partitioned
+    // writer.
+    let d = table.delete("id >= 50 AND id < 55").unwrap();
+    assert_eq!((d.rows_deleted, d.files_removed), (5, 3), "{d:?}");
+    let m = table
+        .merge(
+            &[trips(45..65)],
+            &MergeOptions {
+                on: vec!["id".into()],
+                ..MergeOptions::default()
+            },
+        )
+        .unwrap();
+    assert_eq!((m.rows_updated, m.rows_inserted), (10, 10), "{m:?}");
+    assert_eq!(ids(table.scan().unwrap()), (0..65).collect::<Vec<_>>());
+
     // Other engines read the table straight from the bucket.
-    delta_rs_reads_from_s3(&s3, &location, 60);
+    delta_rs_reads_from_s3(&s3, &location, 65);
 }
 
 /// The Python deltalake package reads the table at `url` from the test bucket and finds `rows`.

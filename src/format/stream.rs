@@ -9,9 +9,9 @@ use std::io::Write;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 
+use super::choose::ColumnChoice;
 use super::options::WriteOptions;
 use super::parquet_file::ParquetFileWriter;
-use super::choose::ColumnChoice;
 use super::write::{plan_reusing, FileFormat};
 use crate::error::{Error, Result};
 

@@ -19,7 +19,7 @@ use deltalake_core::DeltaTable;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::rewrite::{Rewritten, Rewriting};
+use super::rewrite::{Rewriting, Rewritten};
 use super::{arrow_schema, replace, write, AsOf, Commit, Table};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::WriteOptions;

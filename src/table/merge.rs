@@ -11,11 +11,11 @@ use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt32Array};
 use arrow::compute::{concat_batches, filter_record_batch, take};
 use arrow::datatypes::{DataType, Schema};
 use arrow::row::{RowConverter, SortField};
-use foldhash::fast::RandomState;
 use deltalake_core::protocol::{DeltaOperation, MergePredicate};
+use foldhash::fast::RandomState;
 
 use super::change::ChangeReport;
-use super::rewrite::{Rewritten, Rewriting};
+use super::rewrite::{Rewriting, Rewritten};
 use super::{write, Table};
 use crate::error::{Error, Result};
 use crate::read::{Expr, Literal};
@@ -140,8 +140,9 @@ impl Table {
         };
         // Files are rewritten on several threads: which source rows matched, and the counts,
         // are shared.
-        let matched_source: Vec<AtomicBool> =
-            (0..source.num_rows()).map(|_| AtomicBool::new(false)).collect();
+        let matched_source: Vec<AtomicBool> = (0..source.num_rows())
+            .map(|_| AtomicBool::new(false))
+            .collect();
         let (updated_rows, deleted_rows) = (AtomicU64::new(0), AtomicU64::new(0));
         let update_at: Vec<usize> = updated
             .iter()
