@@ -233,3 +233,41 @@ fn a_damaged_byte_anywhere_never_panics() {
         assert!(result.is_ok(), "byte {i} of {} damaged: panic", bytes.len());
     }
 }
+
+/// strata's writer records each float column's NaN count in the footer: a column without NaN
+/// is pruned by a lower bound too (statistics leave NaN out, and NaN sorts above every
+/// number), one with NaN is not, and either way the rows are those of a file without
+/// statistics.
+#[test]
+fn a_lower_bound_prunes_float_row_groups_known_to_hold_no_nan() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = strata::format::WriteOptions {
+        row_group_rows: 1_000,
+        ..Default::default()
+    };
+    let plain = write(dir.path(), "plain.parquet", false);
+    let with_nan = dir.path().join("nan.parquet");
+    strata::format::write(&with_nan, &batch().schema(), &[batch()], &options).unwrap();
+    // The same rows with `x` = id / 10 and no NaN.
+    let clean = batch();
+    let x: Arc<dyn Array> = Arc::new(Float64Array::from_iter_values(
+        (0..ROWS).map(|i| i as f64 / 10.0),
+    ));
+    let mut columns = clean.columns().to_vec();
+    columns[4] = x;
+    let clean = RecordBatch::try_new(clean.schema(), columns).unwrap();
+    let without_nan = dir.path().join("clean.parquet");
+    strata::format::write(&without_nan, &clean.schema(), &[clean], &options).unwrap();
+
+    let filter = Expr::parse("x >= 900").unwrap();
+    let (got, stats) = ids(&without_nan, &filter);
+    assert_eq!(got, (9000..ROWS).collect::<Vec<_>>());
+    assert_eq!(stats.row_groups_skipped, 9, "{stats:?}");
+    // With NaN every 11th row, nothing is skipped and the NaN rows match.
+    let (got, stats) = ids(&with_nan, &filter);
+    assert_eq!(got, ids(&plain, &filter).0);
+    assert!(got.contains(&11) && got.contains(&9001), "{got:?}");
+    assert_eq!(stats.row_groups_skipped, 0, "{stats:?}");
+    let not_equal = Expr::parse("x != 5").unwrap();
+    assert_eq!(ids(&with_nan, &not_equal).0, ids(&plain, &not_equal).0);
+}

@@ -630,6 +630,59 @@ fn file_statistics_skip_files_a_filter_cannot_match() {
 }
 
 #[test]
+fn float_lower_bounds_skip_files_known_to_hold_no_nan() {
+    let (_dir, lake) = lake();
+    let table = lake.table("gold/fares").unwrap();
+    let first = trips(0..100);
+    table
+        .create(&first.schema(), &[first], &TableOptions::default())
+        .unwrap();
+    for i in 1..5i64 {
+        table.append(&[trips(i * 100..i * 100 + 100)]).unwrap();
+    }
+    let scan = |filter: &str| {
+        table
+            .scan()
+            .unwrap()
+            .filter(Expr::parse(filter).unwrap())
+            .run()
+            .unwrap()
+    };
+    // strata's files record that `fare` holds no NaN, so a lower bound skips files too
+    // (statistics leave NaN out, and NaN sorts above every number).
+    let out = scan("fare >= 600");
+    assert_eq!(out.stats.rows_out, 100);
+    assert_eq!(out.stats.files_skipped, 4, "{:?}", out.stats);
+    let out = scan("fare > 148.5 AND fare < 300");
+    assert_eq!(out.stats.rows_out, 100);
+    assert_eq!(out.stats.files_skipped, 4, "{:?}", out.stats);
+    // A file holding a NaN is read whatever its max says, and its NaN row matches.
+    let nan = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(vec![1000, 1001])) as _),
+        ("zone", Arc::new(StringArray::from(vec!["JFK", "JFK"])) as _),
+        (
+            "fare",
+            Arc::new(arrow::array::Float64Array::from(vec![1.0, f64::NAN])) as _,
+        ),
+    ])
+    .unwrap();
+    table.append(&[nan]).unwrap();
+    let out = scan("fare >= 600");
+    assert_eq!(out.stats.rows_out, 101);
+    assert_eq!(out.stats.files_skipped, 4, "{:?}", out.stats);
+    let last = table.history().unwrap()[0].version;
+    let log = table
+        .dir()
+        .unwrap()
+        .join(format!("_delta_log/{last:020}.json"));
+    let text = std::fs::read_to_string(log).unwrap();
+    assert!(
+        text.contains(r#"\"strata.nanCount\":{\"fare\":1}"#),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_commit_missing_from_the_middle_of_the_log_is_an_error_and_nothing_is_written() {
     let (_dir, lake) = lake();
     let table = lake.table("bronze/gap").unwrap();

@@ -205,6 +205,9 @@ pub struct ParquetFileWriter<W: Write + Send> {
     row_groups: usize,
     row_group_rows: usize,
     open: Option<OpenGroup>,
+    /// The top-level floating-point columns (by index) and the NaN values each held so far,
+    /// recorded in the footer so that readers may prune them by a lower bound.
+    nans: Vec<(usize, u64)>,
 }
 
 impl<W: Write + Send> ParquetFileWriter<W> {
@@ -214,6 +217,13 @@ impl<W: Write + Send> ParquetFileWriter<W> {
         let (writer, factory) = ArrowWriter::try_new(out, schema.clone(), Some(props))
             .and_then(|w| w.into_serialized_writer())
             .map_err(write_error)?;
+        let nans = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.data_type().is_floating())
+            .map(|(i, _)| (i, 0))
+            .collect();
         Ok(ParquetFileWriter {
             writer,
             factory,
@@ -221,6 +231,7 @@ impl<W: Write + Send> ParquetFileWriter<W> {
             row_groups: 0,
             row_group_rows,
             open: None,
+            nans,
         })
     }
 
@@ -262,6 +273,9 @@ impl<W: Write + Send> ParquetFileWriter<W> {
         }
         for batch in batches {
             self.check(batch)?;
+            for (i, count) in &mut self.nans {
+                *count += nan_count(batch.column(*i).as_ref());
+            }
         }
         let group = match self.open.take() {
             Some(group) => group,
@@ -359,7 +373,39 @@ impl<W: Write + Send> ParquetFileWriter<W> {
     /// Closes the open row group, writes the footer and returns the sink.
     pub fn finish(mut self) -> Result<W> {
         self.close_group()?;
+        if !self.nans.is_empty() {
+            let counts: serde_json::Map<String, serde_json::Value> = self
+                .nans
+                .iter()
+                .map(|&(i, n)| (self.schema.field(i).name().clone(), n.into()))
+                .collect();
+            self.writer.append_key_value_metadata(KeyValue::new(
+                crate::read::NAN_COUNTS_KEY.to_string(),
+                serde_json::Value::Object(counts).to_string(),
+            ));
+        }
         self.writer.into_inner().map_err(write_error)
+    }
+}
+
+/// The NaN values (not nulls) of a floating-point array.
+fn nan_count(array: &dyn arrow::array::Array) -> u64 {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{DataType, Float16Type, Float32Type, Float64Type};
+    fn count<T: arrow::datatypes::ArrowPrimitiveType>(
+        a: &arrow::array::PrimitiveArray<T>,
+        is_nan: impl Fn(T::Native) -> bool,
+    ) -> u64 {
+        match a.nulls() {
+            None => a.values().iter().filter(|v| is_nan(**v)).count() as u64,
+            Some(_) => a.iter().flatten().filter(|v| is_nan(*v)).count() as u64,
+        }
+    }
+    match array.data_type() {
+        DataType::Float16 => count(array.as_primitive::<Float16Type>(), |v| v.is_nan()),
+        DataType::Float32 => count(array.as_primitive::<Float32Type>(), |v| v.is_nan()),
+        DataType::Float64 => count(array.as_primitive::<Float64Type>(), |v| v.is_nan()),
+        _ => 0,
     }
 }
 

@@ -55,6 +55,7 @@ impl FileList {
                                 mins: unit.mins.slice(i, 1),
                                 maxes: unit.maxes.slice(i, 1),
                                 null_counts: unit.null_counts.slice(i, 1),
+                                nan_free: unit.nan_free.as_ref().map(|f| f.slice(i, 1)),
                             },
                         )
                     })

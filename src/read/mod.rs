@@ -38,6 +38,6 @@ pub use expr::{Assignment, CmpOp, Expr, Literal, SetValue};
 pub use metadata::{FileVersion, MemoryMetadataCache, MetadataCache};
 pub use object::{ObjectReader, ObjectSource};
 pub use output::{write_batches, BatchWriter, ScanFormat};
-pub use prune::UnitStats;
+pub use prune::{UnitStats, NAN_COUNTS_KEY};
 pub use scan::{Scan, ScanOutput, ScanStats, DEFAULT_BATCH_SIZE};
 pub use stream::ScanReader;

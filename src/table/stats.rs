@@ -20,6 +20,10 @@ use serde_json::{Map, Number, Value};
 /// `delta.dataSkippingNumIndexedCols`.
 pub(crate) const INDEXED_COLUMNS: usize = 32;
 
+/// The statistics key under which strata records its float columns' NaN counts (not in the
+/// Delta protocol; other readers ignore it): `{"fare": 0}`.
+pub(crate) const NAN_COUNT: &str = "strata.nanCount";
+
 /// Longest string kept as a max.
 const MAX_STRING: usize = 32;
 
@@ -62,10 +66,37 @@ pub(crate) fn file_stats(schema: &Schema, metadata: &ParquetMetaData) -> String 
     }
     let mut stats = Map::new();
     stats.insert("numRecords".into(), Value::from(rows));
+    if let Some(nans) = footer_nan_counts(schema, metadata) {
+        stats.insert(NAN_COUNT.into(), nans);
+    }
     stats.insert("minValues".into(), Value::Object(mins));
     stats.insert("maxValues".into(), Value::Object(maxes));
     stats.insert("nullCount".into(), Value::Object(nulls));
     Value::Object(stats).to_string()
+}
+
+/// The NaN counts of the file's indexed float columns, from what strata's writer recorded in
+/// its footer (`None` when it recorded none).
+fn footer_nan_counts(schema: &Schema, metadata: &ParquetMetaData) -> Option<Value> {
+    let json = metadata
+        .file_metadata()
+        .key_value_metadata()?
+        .iter()
+        .find(|kv| kv.key == crate::read::NAN_COUNTS_KEY)?
+        .value
+        .as_deref()?;
+    let counts: Map<String, Value> = serde_json::from_str(json).ok()?;
+    let kept: Map<String, Value> = schema
+        .fields()
+        .iter()
+        .take(INDEXED_COLUMNS)
+        .filter(|f| f.data_type().is_floating())
+        .filter_map(|f| {
+            let n = counts.get(f.name())?.as_u64()?;
+            Some((f.name().clone(), Value::from(n)))
+        })
+        .collect();
+    (!kept.is_empty()).then_some(Value::Object(kept))
 }
 
 /// The smallest (or largest) of the row groups' values as a Delta stats value; `None` when a
@@ -209,12 +240,21 @@ pub(crate) fn files_stats(
             .iter()
             .map(|p| p.as_ref()?.get("nullCount")?.get(name)?.as_u64())
             .collect();
+        // strata's own files say how many NaN a float column holds: with none, a lower bound
+        // may skip the file (statistics leave NaN out).
+        let nan_free = ty.is_floating().then(|| {
+            parsed
+                .iter()
+                .map(|p| Some(p.as_ref()?.get(NAN_COUNT)?.get(name)?.as_u64()? == 0))
+                .collect::<arrow::array::BooleanArray>()
+        });
         columns.push((
             name.clone(),
             crate::read::UnitStats {
                 mins,
                 maxes,
                 null_counts,
+                nan_free,
             },
         ));
     }

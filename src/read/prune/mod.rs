@@ -39,6 +39,9 @@ struct ColumnStats {
     mins: ArrayRef,
     maxes: ArrayRef,
     null_counts: UInt64Array,
+    /// For a floating-point column: per unit, whether it is known to hold no NaN (`None`:
+    /// unknown for every unit).
+    nan_free: Option<BooleanArray>,
     /// First row of each unit, relative to the rows being pruned.
     starts: Vec<u64>,
 }
@@ -64,6 +67,26 @@ pub struct UnitStats {
     pub maxes: ArrayRef,
     /// Its nulls in each unit.
     pub null_counts: UInt64Array,
+    /// For a floating-point column, whether each unit is known to hold no NaN (`None`, or a
+    /// null or false value: it may). Statistics leave NaN out, so only a unit known to hold
+    /// none can be skipped by a lower bound (`x > 10`).
+    pub nan_free: Option<BooleanArray>,
+}
+
+/// Key-value metadata of a Parquet file strata wrote: its floating-point columns' NaN counts,
+/// as a JSON object (`{"fare": 0}`), which lets a lower bound prune their row groups and pages.
+pub const NAN_COUNTS_KEY: &str = "strata.nan_counts";
+
+/// Whether the file's footer says `column` holds no NaN ([`NAN_COUNTS_KEY`]).
+fn footer_nan_free(metadata: &ParquetMetaData, column: &str) -> bool {
+    metadata
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kvs| kvs.iter().find(|kv| kv.key == NAN_COUNTS_KEY))
+        .and_then(|kv| kv.value.as_deref())
+        .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+        .and_then(|counts| counts.get(column)?.as_u64())
+        == Some(0)
 }
 
 pub(crate) struct Pruner<'a> {
@@ -112,6 +135,7 @@ impl<'a> Pruner<'a> {
                     mins: stats.mins.clone(),
                     maxes: stats.maxes.clone(),
                     null_counts: stats.null_counts.clone(),
+                    nan_free: stats.nan_free.clone().filter(|f| f.len() == n),
                     starts: starts.clone(),
                 }),
             );
@@ -198,6 +222,7 @@ impl<'a> Pruner<'a> {
                     mins: converter.row_group_mins(groups.iter()).ok()?,
                     maxes: converter.row_group_maxes(groups.iter()).ok()?,
                     null_counts: converter.row_group_null_counts(groups.iter()).ok()?,
+                    nan_free: None,
                     starts,
                 }
             }
@@ -218,6 +243,7 @@ impl<'a> Pruner<'a> {
                     mins: converter.data_page_mins(ci, oi, index.iter()).ok()?,
                     maxes: converter.data_page_maxes(ci, oi, index.iter()).ok()?,
                     null_counts: converter.data_page_null_counts(ci, oi, index.iter()).ok()?,
+                    nan_free: None,
                     starts,
                 }
             }
@@ -227,7 +253,12 @@ impl<'a> Pruner<'a> {
         let n = stats.len();
         let shaped =
             stats.mins.len() == n && stats.maxes.len() == n && stats.null_counts.len() == n;
-        shaped.then_some(stats)
+        let mut stats = shaped.then_some(stats)?;
+        // A file that counted no NaN in the column has none in any of its units.
+        if stats.mins.data_type().is_floating() && footer_nan_free(metadata, column) {
+            stats.nan_free = Some(BooleanArray::from(vec![true; n]));
+        }
+        Some(stats)
     }
 
     /// Which row groups may hold a matching row.
@@ -325,11 +356,16 @@ impl<'a> Pruner<'a> {
             return Ok(self.all());
         };
         // Parquet statistics leave NaN out, while arrow orders NaN above every number: a unit
-        // whose max is 5 may still hold NaN rows that `x > 10` or `x != 5` keep.
-        if s.mins.data_type().is_floating() && matches!(op, CmpOp::Gt | CmpOp::GtEq | CmpOp::NotEq)
-        {
-            return Ok(self.all());
-        }
+        // whose max is 5 may still hold NaN rows that `x > 10` or `x != 5` keep. Only units
+        // known to hold no NaN are pruned by such a bound.
+        let may_hide_nan = (s.mins.data_type().is_floating()
+            && matches!(op, CmpOp::Gt | CmpOp::GtEq | CmpOp::NotEq))
+        .then(|| s.nan_free.as_ref().map(not_known_true));
+        let may_hide_nan = match may_hide_nan {
+            None => None,
+            Some(None) => return Ok(self.all()),
+            Some(Some(mask)) => Some(mask),
+        };
         // A literal that cannot be cast to the column type is reported by the exact filter.
         let keep = |r: Result<BooleanArray>| r.map(|m| nulls_true(&m)).ok();
         let mask = match op {
@@ -341,6 +377,10 @@ impl<'a> Pruner<'a> {
             }),
             CmpOp::Lt | CmpOp::LtEq => keep(compare(column, &s.mins, op, value)),
             CmpOp::Gt | CmpOp::GtEq => keep(compare(column, &s.maxes, op, value)),
+        };
+        let mask = match (mask, may_hide_nan) {
+            (Some(mask), Some(nan)) => Some(or(&mask, &nan)),
+            (mask, _) => mask,
         };
         Ok(match mask {
             Some(mask) => self.rows_of(column, mask),
@@ -355,9 +395,12 @@ impl<'a> Pruner<'a> {
             return Ok(self.all());
         };
         // As for `!=`: a unit whose statistics leave NaN out may hold rows NOT IN keeps.
-        if negated && s.mins.data_type().is_floating() {
+        if negated && s.mins.data_type().is_floating() && s.nan_free.is_none() {
             return Ok(self.all());
         }
+        let may_hide_nan = (negated && s.mins.data_type().is_floating())
+            .then(|| s.nan_free.as_ref().map(not_known_true))
+            .flatten();
         // A literal that cannot be cast to the column type is reported by the exact filter.
         let mask = InSet::new(column, s.mins.data_type(), values)
             .ok()
@@ -371,6 +414,10 @@ impl<'a> Pruner<'a> {
                 }
             });
         if let Some(mask) = mask {
+            let mask = match &may_hide_nan {
+                Some(nan) => or(&mask, nan),
+                None => mask,
+            };
             return Ok(self.rows_of(column, mask));
         }
         let mut rows = if negated {
@@ -434,6 +481,11 @@ fn negate(expr: &Expr) -> Option<Expr> {
 
 // Inputs here never hold nulls and always share a length, so the kernels cannot fail; a
 // failure would keep everything, which is always safe for pruning.
+/// True where `known` is not true (false or null): per unit, "may hold NaN".
+fn not_known_true(known: &BooleanArray) -> BooleanArray {
+    known.iter().map(|v| Some(v != Some(true))).collect()
+}
+
 fn and(a: &BooleanArray, b: &BooleanArray) -> BooleanArray {
     boolean::and(a, b).unwrap_or_else(|_| BooleanArray::from(vec![true; a.len()]))
 }
