@@ -5,10 +5,11 @@
 //! change that removed one of them makes it stop with a `Busy` error and nothing lost.
 //!
 //! The z-order key is strata's own: each column's value mapped to 16 bits (numbers by their
-//! place between the partition's min and max, strings by their rank among its distinct
-//! values), the bits of the columns interleaved into one `u64`, rows sorted by it, and the
-//! sorted rows cut into files of the target size, so that each file covers a small box of
-//! the columns' space and a range filter on any of them skips most files.
+//! place among quantiles of a sample of the partition's values, strings by their rank), so
+//! that rows spread evenly over the key's bits however skewed a column is. The bits of the
+//! columns are interleaved into one `u64`, rows sorted by it, and the sorted rows cut into
+//! files of the target size, so that each file covers a small box of the columns' space and
+//! a range filter on any of them skips most files.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,6 +25,9 @@ use super::change::Target;
 use super::{AsOf, Table};
 use crate::error::{Error, ErrorKind, Result};
 use crate::read::{evaluate_filter, CmpOp, Expr, Literal};
+
+/// Values of a numeric z-order column sampled for its quantiles.
+const QUANTILE_SAMPLE: usize = 1 << 16;
 
 /// Columns a z-order interleaves at most.
 pub const MAX_ZORDER_COLUMNS: usize = 4;
@@ -174,9 +178,10 @@ impl Table {
                     if samples.is_empty() {
                         samples = range_samples(&rows, &options.zorder_by);
                     }
-                    let sorted = zorder(&rows, &options.zorder_by)?;
+                    let (sorted, keys) = zorder(&rows, &options.zorder_by)?;
+                    drop(rows);
                     let pieces = bin_bytes.div_ceil(bytes_target).max(1) as usize;
-                    split(&sorted, pieces)
+                    split_at_cells(&sorted, &keys, pieces)
                 };
                 let mut write = target.write.clone();
                 write.target_file_bytes = bytes_target;
@@ -323,7 +328,8 @@ fn bin_pack(files: &[usize], sizes: &[u64], target: u64) -> Vec<Vec<usize>> {
 }
 
 /// `rows` sorted by the z-order key of `columns`.
-fn zorder(rows: &RecordBatch, columns: &[String]) -> Result<RecordBatch> {
+/// `rows` sorted by their z-order key over `columns`, and the sorted keys.
+fn zorder(rows: &RecordBatch, columns: &[String]) -> Result<(RecordBatch, Vec<u64>)> {
     let mut parts: Vec<Vec<u16>> = Vec::with_capacity(columns.len());
     for name in columns {
         let column = rows
@@ -336,8 +342,14 @@ fn zorder(rows: &RecordBatch, columns: &[String]) -> Result<RecordBatch> {
         .collect();
     let order = sort_to_indices(&keys, None, None)
         .map_err(|e| Error::internal(format!("cannot sort by the z-order key: {e}")))?;
-    take_record_batch(rows, &order)
-        .map_err(|e| Error::internal(format!("cannot reorder rows: {e}")))
+    let sorted_keys = order
+        .values()
+        .iter()
+        .map(|&i| keys.value(i as usize))
+        .collect();
+    let sorted = take_record_batch(rows, &order)
+        .map_err(|e| Error::internal(format!("cannot reorder rows: {e}")))?;
+    Ok((sorted, sorted_keys))
 }
 
 /// The bits of `values` interleaved: bit b of column c goes to bit b*n + c of the key.
@@ -356,9 +368,10 @@ fn interleave(values: impl Iterator<Item = u16>) -> u64 {
     key
 }
 
-/// Each value of `column` as 16 bits that keep its order: numbers (and dates, times) by their
-/// place between the column's min and max, everything else by rank among its distinct values;
-/// nulls first.
+/// Each value of `column` as 16 bits that keep its order and spread the rows evenly over
+/// the bits: numbers (and dates, times) by their place among quantiles of a sample of the
+/// column (so a skewed column, most values in a corner of its range, still gets all 16 bits),
+/// everything else by rank among its values; nulls first, NaN last.
 fn quantize(column: &ArrayRef) -> Result<Vec<u16>> {
     let numeric = matches!(
         column.data_type(),
@@ -386,19 +399,27 @@ fn quantize(column: &ArrayRef) -> Result<Vec<u16>> {
         };
         let values = cast(&as_int, &DataType::Float64).map_err(cast_error)?;
         let values = values.as_primitive::<Float64Type>();
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        for v in values.iter().flatten().filter(|v| v.is_finite()) {
-            lo = lo.min(v);
-            hi = hi.max(v);
-        }
-        let span = if hi > lo { hi - lo } else { 1.0 };
-        let top = f64::from(u16::MAX - 1);
+        // An even sample of the numbers (every step-th), sorted: a value's place among them is
+        // its approximate rank.
+        let step = (values.len() / QUANTILE_SAMPLE).max(1);
+        let mut sample: Vec<f64> = values
+            .iter()
+            .step_by(step)
+            .flatten()
+            .filter(|v| !v.is_nan())
+            .collect();
+        sample.sort_by(f64::total_cmp);
+        let m = sample.len().max(1) as u64;
+        let top = u64::from(u16::MAX - 2);
         return Ok(values
             .iter()
             .map(|v| match v {
                 None => 0,
                 Some(v) if v.is_nan() => u16::MAX,
-                Some(v) => 1 + (((v - lo) / span).clamp(0.0, 1.0) * (top - 1.0)) as u16,
+                Some(v) => {
+                    let place = sample.partition_point(|s| *s < v) as u64;
+                    1 + (place * top / m) as u16
+                }
             })
             .collect());
     }
@@ -422,13 +443,33 @@ fn cast_error(e: arrow::error::ArrowError) -> Error {
     Error::internal(format!("cannot read a z-order column: {e}"))
 }
 
-/// `rows` cut into `pieces` runs of about equal length.
-fn split(rows: &RecordBatch, pieces: usize) -> Vec<RecordBatch> {
-    let n = rows.num_rows();
+/// `rows`, sorted by `keys` (their z-order keys), cut into about `pieces` runs of about equal
+/// length, each cut moved (by up to half a run) to where the keys cross the largest
+/// cell boundary nearby: a run that straddles a jump of the z-curve has a bounding box over
+/// much of the columns' space, one that ends at a cell boundary covers whole cells.
+fn split_at_cells(rows: &RecordBatch, keys: &[u64], pieces: usize) -> Vec<RecordBatch> {
+    let n = rows.num_rows().min(keys.len());
     let per = n.div_ceil(pieces.max(1)).max(1);
-    (0..n)
-        .step_by(per)
-        .map(|at| rows.slice(at, per.min(n - at)))
+    let slack = per / 2;
+    let mut cuts = vec![0];
+    let mut at = per;
+    while at < n {
+        let lo = at.saturating_sub(slack).max(cuts[cuts.len() - 1] + 1);
+        let hi = (at + slack).min(n - 1);
+        // The highest bit that changes between neighbours marks the largest cell boundary.
+        let best = (lo..=hi)
+            .max_by_key(|&i| {
+                let change = 64 - (keys[i - 1] ^ keys[i]).leading_zeros();
+                (change, std::cmp::Reverse(i.abs_diff(at)))
+            })
+            .unwrap_or(at);
+        cuts.push(best);
+        at = best + per;
+    }
+    cuts.push(n);
+    cuts.windows(2)
+        .filter(|w| w[1] > w[0])
+        .map(|w| rows.slice(w[0], w[1] - w[0]))
         .collect()
 }
 
