@@ -39,8 +39,9 @@ new trip_ids; shuffled.
    on fare before (the unordered table) and after: the optimize report's own measurement, and
    five ranges `fare >= a AND fare <= b` at the 10/30/50/70/90th percentiles counted by
    `strata table scan --count --json-stats`, and by the files' log min/max (what a reader
-   pruning on both bounds reads; strata prunes no float column on a lower bound, as NaN may
-   hide above a max). Goal: files read after <= 0.2x before.
+   pruning on both bounds reads; strata prunes a float column on a lower bound only in files
+   that record no NaN, as NaN may hide above a max: its own files record their NaN counts).
+   Goal: files read after <= 0.2x before.
 
 Verification (untimed; a mismatch stops the run with a repro unless --keep-going): after the
 first run of each kind, the table is read by strata (`table scan --count`, and trip_id + fare
@@ -793,10 +794,10 @@ def main():
               f"{rz}. Ranges: " + "; ".join(
                   f"p{round(x['quantile'] * 100)} `{e}` {x['rows']:,} rows"
                   for x, e in zip(ranges, range_exprs))
-              + ". strata prunes no float column on a lower bound (`>`/`>=`: NaN, left out of "
-              "Parquet statistics, orders above every number), so its scans read every file "
-              "whose min is below the upper bound; the log min/max row shows what pruning on "
-              "both bounds would read.")
+              + ". strata prunes a float column on a lower bound (`>`/`>=`) only in files "
+              "whose statistics record no NaN (NaN, left out of Parquet statistics, orders "
+              "above every number); its own files record their NaN counts (`strata.nanCount`). "
+              "The log min/max row shows what pruning on both bounds reads.")
     md.append("Verification: after the first run of each merge and delete, and after the "
               "z-order, strata (`table scan`) and deltalake (to_pyarrow_table) read the table: "
               "rows, distinct trip_ids, sum of trip_id and of fare equal the expected ones from "

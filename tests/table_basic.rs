@@ -591,10 +591,9 @@ fn appends_merge_new_columns_when_asked() {
     assert_eq!(old.schema.fields().len(), 3);
 }
 
-#[test]
-fn file_statistics_skip_files_a_filter_cannot_match() {
-    let (_dir, lake) = lake();
-    let table = lake.table("gold/ranges").unwrap();
+/// A table of ids 0..500 in five files of 100 (fare = 1.5 id).
+fn five_files(lake: &Lake, name: &str) -> strata::table::Table {
+    let table = lake.table(name).unwrap();
     let first = trips(0..100);
     table
         .create(&first.schema(), &[first], &TableOptions::default())
@@ -602,14 +601,23 @@ fn file_statistics_skip_files_a_filter_cannot_match() {
     for i in 1..5i64 {
         table.append(&[trips(i * 100..i * 100 + 100)]).unwrap();
     }
-    let scan = |filter: &str| {
-        table
-            .scan()
-            .unwrap()
-            .filter(Expr::parse(filter).unwrap())
-            .run()
-            .unwrap()
-    };
+    table
+}
+
+fn filtered(table: &strata::table::Table, filter: &str) -> strata::ScanOutput {
+    table
+        .scan()
+        .unwrap()
+        .filter(Expr::parse(filter).unwrap())
+        .run()
+        .unwrap()
+}
+
+#[test]
+fn file_statistics_skip_files_a_filter_cannot_match() {
+    let (_dir, lake) = lake();
+    let table = five_files(&lake, "gold/ranges");
+    let scan = |filter: &str| filtered(&table, filter);
     let out = scan("id >= 420");
     assert_eq!(out.stats.rows_out, 80);
     assert_eq!(out.stats.files_skipped, 4, "{:?}", out.stats);
@@ -632,22 +640,8 @@ fn file_statistics_skip_files_a_filter_cannot_match() {
 #[test]
 fn float_lower_bounds_skip_files_known_to_hold_no_nan() {
     let (_dir, lake) = lake();
-    let table = lake.table("gold/fares").unwrap();
-    let first = trips(0..100);
-    table
-        .create(&first.schema(), &[first], &TableOptions::default())
-        .unwrap();
-    for i in 1..5i64 {
-        table.append(&[trips(i * 100..i * 100 + 100)]).unwrap();
-    }
-    let scan = |filter: &str| {
-        table
-            .scan()
-            .unwrap()
-            .filter(Expr::parse(filter).unwrap())
-            .run()
-            .unwrap()
-    };
+    let table = five_files(&lake, "gold/fares");
+    let scan = |filter: &str| filtered(&table, filter);
     // strata's files record that `fare` holds no NaN, so a lower bound skips files too
     // (statistics leave NaN out, and NaN sorts above every number).
     let out = scan("fare >= 600");
