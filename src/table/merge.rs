@@ -1,14 +1,16 @@
-//! Merge (upsert) without a query engine: the source's keys in a hash map, the target read one
-//! file at a time, and only files that may hold one of the source's keys (by partition values,
-//! Delta statistics, row-group statistics, bloom filters and the page index, through a filter
-//! on the keys) are read at all. Memory is the source plus one target file.
+//! Merge (upsert) without a query engine: the source's keys in a hash map, the target streamed
+//! file by file through the rewrite (src/table/rewrite.rs), and only files that may hold one
+//! of the source's keys (by partition values, Delta statistics, row-group statistics, bloom
+//! filters and the page index, through a filter on the keys) are read at all. Memory is the
+//! source as the caller holds it (not copied), its keys, and a batch and an encoded row group
+//! per file being rewritten.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt32Array};
-use arrow::compute::{concat_batches, filter_record_batch, take};
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use arrow::compute::{filter_record_batch, interleave};
 use arrow::datatypes::{DataType, Schema};
 use arrow::row::{RowConverter, SortField};
 use deltalake_core::protocol::{DeltaOperation, MergePredicate};
@@ -126,23 +128,27 @@ impl Table {
                     .collect::<Vec<_>>(),
             ))
         };
-        let conformed = write::conform_filling(source, &shape, true)?;
-        let source = concat_batches(&shape, &conformed)
-            .map_err(|e| Error::internal(format!("cannot gather the source: {e}")))?;
-        drop(conformed);
-        let keys = SourceKeys::new(&source, &options.on)?;
+        // The source stays in the batches it came in (sharing their buffers, when no column
+        // needed a cast): only its key columns are gathered into one array each.
+        let source = SourceRows::new(write::conform_filling(source, &shape, true)?);
+        let key_columns = options
+            .on
+            .iter()
+            .map(|k| source.gathered(k))
+            .collect::<Result<Vec<_>>>()?;
+        let keys = SourceKeys::new(&key_columns, &options.on)?;
 
         // Which target files may hold a source key.
         let prune = if options.delete_not_matched_by_source {
             None
         } else {
-            keys.filter(&source, &options.on)?
+            keys.filter(&key_columns)?
         };
+        drop(key_columns);
         // Files are rewritten on several threads: which source rows matched, and the counts,
         // are shared.
-        let matched_source: Vec<AtomicBool> = (0..source.num_rows())
-            .map(|_| AtomicBool::new(false))
-            .collect();
+        let matched_source: Vec<AtomicBool> =
+            (0..source.rows).map(|_| AtomicBool::new(false)).collect();
         let (updated_rows, deleted_rows) = (AtomicU64::new(0), AtomicU64::new(0));
         let update_at: Vec<usize> = updated
             .iter()
@@ -188,8 +194,19 @@ impl Table {
             }
             let mut out = batch.clone();
             if updated > 0 && !update_at.is_empty() {
-                let indices = UInt32Array::from(take_from.clone());
-                let mask: BooleanArray = take_from.iter().map(|t| Some(t.is_some())).collect();
+                // Each row from the target batch (array 0) or its source row (array 1 + the
+                // source batch): one pass per updated column.
+                let picks: Vec<(usize, usize)> = take_from
+                    .iter()
+                    .enumerate()
+                    .map(|(row, from)| match from {
+                        Some(at) => {
+                            let (b, i) = source.locate(*at);
+                            (1 + b, i)
+                        }
+                        None => (0, row),
+                    })
+                    .collect();
                 let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
                 for &at in &update_at {
                     let name = target.stored.field(at).name();
@@ -197,11 +214,10 @@ impl Table {
                         .schema()
                         .index_of(name)
                         .map_err(|_| Error::internal(format!("the scan lost column {name:?}")))?;
-                    let new = take(source.column(at).as_ref(), &indices, None)
-                        .map_err(|e| Error::internal(format!("cannot take rows: {e}")))?;
-                    columns[position] =
-                        arrow::compute::kernels::zip::zip(&mask, &new, batch.column(position))
-                            .map_err(|e| Error::internal(format!("cannot merge rows: {e}")))?;
+                    let mut from: Vec<&dyn Array> = vec![batch.column(position).as_ref()];
+                    from.extend(source.batches.iter().map(|b| b.column(at).as_ref()));
+                    columns[position] = interleave(&from, &picks)
+                        .map_err(|e| Error::internal(format!("cannot merge rows: {e}")))?;
                 }
                 out = RecordBatch::try_new(batch.schema(), columns)
                     .map_err(|e| Error::internal(format!("cannot merge rows: {e}")))?;
@@ -247,11 +263,11 @@ impl Table {
         report.rows_deleted = rows_deleted;
         // Rows the rewrite counted as changed were updates or deletes, not copies.
         if options.when_not_matched == WhenNotMatched::Insert {
-            let inserts: Vec<u32> = (0..source.num_rows() as u32)
+            let inserts: Vec<u32> = (0..source.rows as u32)
                 .filter(|i| !matched_source[*i as usize].load(Ordering::Relaxed))
                 .collect();
             if !inserts.is_empty() {
-                let rows = take_rows(&source, &inserts)?;
+                let rows = source.take(&inserts)?;
                 report.rows_inserted = rows.num_rows() as u64;
                 let written = self.write_rows(&target, &[rows])?;
                 report.bytes_added += written.bytes;
@@ -259,7 +275,7 @@ impl Table {
             }
         }
         let metrics = BTreeMap::from([
-            ("numSourceRows", source.num_rows() as u64),
+            ("numSourceRows", source.rows as u64),
             ("numTargetRowsUpdated", report.rows_updated),
             ("numTargetRowsDeleted", report.rows_deleted),
             ("numTargetRowsInserted", report.rows_inserted),
@@ -314,17 +330,67 @@ fn key_columns(batch: &RecordBatch, on: &[String]) -> Result<Vec<ArrayRef>> {
         .ok_or_else(|| Error::internal("a key column went missing"))
 }
 
-/// `batch`'s rows at `indices`.
-fn take_rows(batch: &RecordBatch, indices: &[u32]) -> Result<RecordBatch> {
-    let indices = UInt32Array::from(indices.to_vec());
-    let columns = batch
-        .columns()
-        .iter()
-        .map(|c| take(c.as_ref(), &indices, None))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::internal(format!("cannot take rows: {e}")))?;
-    RecordBatch::try_new(batch.schema(), columns)
-        .map_err(|e| Error::internal(format!("cannot take rows: {e}")))
+/// The source's rows, numbered across the batches they came in.
+struct SourceRows {
+    batches: Vec<RecordBatch>,
+    /// The first row number of each batch.
+    starts: Vec<usize>,
+    rows: usize,
+}
+
+impl SourceRows {
+    fn new(batches: Vec<RecordBatch>) -> SourceRows {
+        let batches: Vec<RecordBatch> = batches.into_iter().filter(|b| b.num_rows() > 0).collect();
+        let mut starts = Vec::with_capacity(batches.len());
+        let mut rows = 0;
+        for b in &batches {
+            starts.push(rows);
+            rows += b.num_rows();
+        }
+        SourceRows {
+            batches,
+            starts,
+            rows,
+        }
+    }
+
+    /// Row `row` as (batch, row in the batch).
+    fn locate(&self, row: u32) -> (usize, usize) {
+        let row = row as usize;
+        let b = self.starts.partition_point(|s| *s <= row).saturating_sub(1);
+        (b, row - self.starts.get(b).copied().unwrap_or(0))
+    }
+
+    /// Column `name` of every row, as one array.
+    fn gathered(&self, name: &str) -> Result<ArrayRef> {
+        let parts: Vec<&dyn Array> = self
+            .batches
+            .iter()
+            .map(|b| b.column_by_name(name).map(|c| c.as_ref()))
+            .collect::<Option<_>>()
+            .ok_or_else(|| Error::internal("a key column went missing"))?;
+        if parts.is_empty() {
+            return Err(Error::internal("the source has no rows"));
+        }
+        arrow::compute::concat(&parts)
+            .map_err(|e| Error::internal(format!("cannot gather a key column: {e}")))
+    }
+
+    /// The rows numbered `rows`, as one batch.
+    fn take(&self, rows: &[u32]) -> Result<RecordBatch> {
+        let picks: Vec<(usize, usize)> = rows.iter().map(|r| self.locate(*r)).collect();
+        let schema = self.batches[0].schema();
+        let columns = (0..schema.fields().len())
+            .map(|c| {
+                let from: Vec<&dyn Array> =
+                    self.batches.iter().map(|b| b.column(c).as_ref()).collect();
+                interleave(&from, &picks)
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::internal(format!("cannot take rows: {e}")))?;
+        RecordBatch::try_new(schema, columns)
+            .map_err(|e| Error::internal(format!("cannot take rows: {e}")))
+    }
 }
 
 /// The source's keys, each to its source row.
@@ -374,12 +440,13 @@ fn int_key(columns: &[ArrayRef]) -> Result<Option<arrow::array::Int64Array>> {
 }
 
 impl SourceKeys {
-    fn new(source: &RecordBatch, on: &[String]) -> Result<SourceKeys> {
-        let key_columns = key_columns(source, on)?;
+    /// The keys of `key_columns` (the source's columns `on`, gathered).
+    fn new(key_columns: &[ArrayRef], on: &[String]) -> Result<SourceKeys> {
+        let rows = key_columns.first().map_or(0, |c| c.len());
         let duplicate = |i: usize| {
             let shown: Vec<String> = on
                 .iter()
-                .zip(&key_columns)
+                .zip(key_columns)
                 .map(|(k, c)| {
                     let value = arrow::util::display::array_value_to_string(c, i)
                         .unwrap_or_else(|_| "?".into());
@@ -394,7 +461,7 @@ impl SourceKeys {
         };
         // A null key matches nothing: such a row is only ever inserted.
         let null_key = |i: usize| key_columns.iter().any(|c| c.is_null(i));
-        let index = if let Some(ints) = int_key(&key_columns)? {
+        let index = if let Some(ints) = int_key(key_columns)? {
             let mut index = HashMap::with_capacity_and_hasher(ints.len(), RandomState::default());
             for (i, key) in ints.iter().enumerate() {
                 let Some(key) = key else { continue };
@@ -411,12 +478,11 @@ impl SourceKeys {
                     .collect(),
             )
             .map_err(|e| Error::invalid(format!("these key columns cannot be compared: {e}")))?;
-            let rows = converter
-                .convert_columns(&key_columns)
+            let converted = converter
+                .convert_columns(key_columns)
                 .map_err(|e| Error::internal(format!("cannot index the source keys: {e}")))?;
-            let mut index =
-                HashMap::with_capacity_and_hasher(source.num_rows(), RandomState::default());
-            for (i, row) in rows.iter().enumerate() {
+            let mut index = HashMap::with_capacity_and_hasher(rows, RandomState::default());
+            for (i, row) in converted.iter().enumerate() {
                 if null_key(i) {
                     continue;
                 }
@@ -459,12 +525,11 @@ impl SourceKeys {
         }
     }
 
-    fn filter(&self, source: &RecordBatch, on: &[String]) -> Result<Option<Expr>> {
+    /// A filter true for target rows that may hold one of the keys (`key_columns`, the
+    /// source's gathered key columns); `None` when the key types have no literals.
+    fn filter(&self, key_columns: &[ArrayRef]) -> Result<Option<Expr>> {
         let mut all: Option<Expr> = None;
-        for key in on {
-            let column = source
-                .column_by_name(key)
-                .ok_or_else(|| Error::internal("a key column went missing"))?;
+        for (key, column) in self.columns.iter().zip(key_columns) {
             let Some(values) = literals(column) else {
                 return Ok(None);
             };
