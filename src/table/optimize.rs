@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt64Array};
-use arrow::compute::{cast, concat_batches, sort_to_indices, take_record_batch};
-use arrow::datatypes::{DataType, Float64Type, Schema};
+use arrow::compute::{cast, concat_batches, sort_to_indices};
+use arrow::datatypes::{DataType, Float64Type, Schema, SchemaRef};
 use deltalake_core::kernel::{Add, Remove};
 use deltalake_core::protocol::DeltaOperation;
 use serde::Serialize;
@@ -168,24 +168,35 @@ impl Table {
                     remove.data_change = false;
                     removes.push(remove);
                 }
-                let rows = concat_batches(&target.stored, &batches)
-                    .map_err(|e| Error::internal(format!("cannot gather a partition: {e}")))?;
-                drop(batches);
                 let bin_bytes: u64 = bin.iter().map(|&i| sizes[i]).sum();
-                let chunks = if options.zorder_by.is_empty() {
-                    vec![rows]
+                // Compaction writes the rows as they are; z-order gathers only its columns,
+                // sorts row numbers by the key, and copies each output file's rows out of the
+                // batches in turn (the partition's rows are held once, not copied whole).
+                let runs: Vec<Vec<(usize, usize)>> = if options.zorder_by.is_empty() {
+                    Vec::new()
                 } else {
+                    let zcols = gather(&batches, &options.zorder_by)?;
                     if samples.is_empty() {
-                        samples = range_samples(&rows, &options.zorder_by);
+                        samples = range_samples(&zcols, &options.zorder_by);
                     }
-                    let (sorted, keys) = zorder(&rows, &options.zorder_by)?;
-                    drop(rows);
+                    let (order, keys) = zorder(&zcols, &options.zorder_by)?;
+                    drop(zcols);
+                    let locate = row_locator(&batches);
                     let pieces = bin_bytes.div_ceil(bytes_target).max(1) as usize;
-                    split_at_cells(&sorted, &keys, pieces)
+                    split_at_cells(&keys, pieces)
+                        .into_iter()
+                        .map(|run| order[run].iter().map(|&r| locate(r)).collect())
+                        .collect()
                 };
                 let mut write = target.write.clone();
                 write.target_file_bytes = bytes_target;
-                for chunk in chunks {
+                for run in 0..runs.len().max(1) {
+                    let chunk = match runs.get(run) {
+                        Some(picks) => take_picks(&target.stored, &batches, picks)?,
+                        None => concat_batches(&target.stored, &batches).map_err(|e| {
+                            Error::internal(format!("cannot gather a partition: {e}"))
+                        })?,
+                    };
                     let written = self.home.write_files(
                         &self.runtime,
                         &target.stored,
@@ -327,9 +338,9 @@ fn bin_pack(files: &[usize], sizes: &[u64], target: u64) -> Vec<Vec<usize>> {
         .collect()
 }
 
-/// `rows` sorted by the z-order key of `columns`.
-/// `rows` sorted by their z-order key over `columns`, and the sorted keys.
-fn zorder(rows: &RecordBatch, columns: &[String]) -> Result<(RecordBatch, Vec<u64>)> {
+/// The row numbers of `rows` in the order of their z-order key over `columns`, and the sorted
+/// keys.
+fn zorder(rows: &RecordBatch, columns: &[String]) -> Result<(Vec<usize>, Vec<u64>)> {
     let mut parts: Vec<Vec<u16>> = Vec::with_capacity(columns.len());
     for name in columns {
         let column = rows
@@ -347,9 +358,60 @@ fn zorder(rows: &RecordBatch, columns: &[String]) -> Result<(RecordBatch, Vec<u6
         .iter()
         .map(|&i| keys.value(i as usize))
         .collect();
-    let sorted = take_record_batch(rows, &order)
+    Ok((
+        order.values().iter().map(|&i| i as usize).collect(),
+        sorted_keys,
+    ))
+}
+
+/// The columns `names` of every row of `batches`, gathered into one batch.
+fn gather(batches: &[RecordBatch], names: &[String]) -> Result<RecordBatch> {
+    let columns = names
+        .iter()
+        .map(|name| {
+            let parts: Vec<&dyn Array> = batches
+                .iter()
+                .map(|b| b.column_by_name(name).map(|c| c.as_ref()))
+                .collect::<Option<_>>()
+                .ok_or_else(|| Error::internal(format!("z-order lost column {name:?}")))?;
+            let column = arrow::compute::concat(&parts)
+                .map_err(|e| Error::internal(format!("cannot gather {name:?}: {e}")))?;
+            Ok((name.as_str(), column))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    RecordBatch::try_from_iter(columns)
+        .map_err(|e| Error::internal(format!("cannot gather the z-order columns: {e}")))
+}
+
+/// Row number (across `batches`) to (batch, row in it).
+fn row_locator(batches: &[RecordBatch]) -> impl Fn(usize) -> (usize, usize) {
+    let mut starts = Vec::with_capacity(batches.len());
+    let mut at = 0;
+    for b in batches {
+        starts.push(at);
+        at += b.num_rows();
+    }
+    move |row| {
+        let b = starts.partition_point(|s| *s <= row).saturating_sub(1);
+        (b, row - starts.get(b).copied().unwrap_or(0))
+    }
+}
+
+/// The rows `picks` (batch, row) of `batches`, in that order, as one batch of `schema`.
+fn take_picks(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    picks: &[(usize, usize)],
+) -> Result<RecordBatch> {
+    let columns = (0..schema.fields().len())
+        .map(|c| {
+            let from: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+            arrow::compute::interleave(&from, picks)
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::internal(format!("cannot reorder rows: {e}")))?;
-    Ok((sorted, sorted_keys))
+    RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| Error::internal(format!("cannot reorder rows: {e}")))
 }
 
 /// The bits of `values` interleaved: bit b of column c goes to bit b*n + c of the key.
@@ -443,12 +505,12 @@ fn cast_error(e: arrow::error::ArrowError) -> Error {
     Error::internal(format!("cannot read a z-order column: {e}"))
 }
 
-/// `rows`, sorted by `keys` (their z-order keys), cut into about `pieces` runs of about equal
+/// Rows sorted by `keys` (their z-order keys), cut into about `pieces` runs of about equal
 /// length, each cut moved (by up to half a run) to where the keys cross the largest
 /// cell boundary nearby: a run that straddles a jump of the z-curve has a bounding box over
 /// much of the columns' space, one that ends at a cell boundary covers whole cells.
-fn split_at_cells(rows: &RecordBatch, keys: &[u64], pieces: usize) -> Vec<RecordBatch> {
-    let n = rows.num_rows().min(keys.len());
+fn split_at_cells(keys: &[u64], pieces: usize) -> Vec<std::ops::Range<usize>> {
+    let n = keys.len();
     let per = n.div_ceil(pieces.max(1)).max(1);
     let slack = per / 2;
     let mut cuts = vec![0];
@@ -469,7 +531,7 @@ fn split_at_cells(rows: &RecordBatch, keys: &[u64], pieces: usize) -> Vec<Record
     cuts.push(n);
     cuts.windows(2)
         .filter(|w| w[1] > w[0])
-        .map(|w| rows.slice(w[0], w[1] - w[0]))
+        .map(|w| w[0]..w[1])
         .collect()
 }
 
