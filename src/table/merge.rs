@@ -157,54 +157,33 @@ impl Table {
             .collect();
         let change = |batch: &RecordBatch| -> Result<(RecordBatch, u64)> {
             let found = keys.lookup(batch)?;
-            let mut keep = Vec::with_capacity(batch.num_rows());
-            let mut take_from: Vec<Option<u32>> = Vec::with_capacity(batch.num_rows());
-            let (mut updated, mut deleted) = (0u64, 0u64);
-            for hit in &found {
+            // Matches are few per batch: the rows to update (row, source row) and, for
+            // deletes, the rows to drop, as lists rather than masks over every row.
+            let mut hits: Vec<(usize, u32)> = Vec::new();
+            let mut dropped: Vec<usize> = Vec::new();
+            for (row, hit) in found.iter().enumerate() {
                 match hit {
                     Some(at) => {
                         matched_source[*at as usize].store(true, Ordering::Relaxed);
                         match options.when_matched {
-                            WhenMatched::Update => {
-                                updated += 1;
-                                keep.push(true);
-                                take_from.push(Some(*at));
-                            }
-                            WhenMatched::Delete => {
-                                deleted += 1;
-                                keep.push(false);
-                                take_from.push(None);
-                            }
-                            WhenMatched::Ignore => {
-                                keep.push(true);
-                                take_from.push(None);
-                            }
+                            WhenMatched::Update => hits.push((row, *at)),
+                            WhenMatched::Delete => dropped.push(row),
+                            WhenMatched::Ignore => {}
                         }
                     }
-                    None if options.delete_not_matched_by_source => {
-                        deleted += 1;
-                        keep.push(false);
-                        take_from.push(None);
-                    }
-                    None => {
-                        keep.push(true);
-                        take_from.push(None);
-                    }
+                    None if options.delete_not_matched_by_source => dropped.push(row),
+                    None => {}
                 }
             }
+            drop(found);
+            let (updated, deleted) = (hits.len() as u64, dropped.len() as u64);
             let mut out = batch.clone();
             if updated > 0 && !update_at.is_empty() {
-                // Each row from the target batch (array 0) or its source row (array 1 + the
-                // source batch): one pass per updated column.
-                let picks: Vec<(usize, usize)> = take_from
+                let hits: Vec<(usize, usize, usize)> = hits
                     .iter()
-                    .enumerate()
-                    .map(|(row, from)| match from {
-                        Some(at) => {
-                            let (b, i) = source.locate(*at);
-                            (1 + b, i)
-                        }
-                        None => (0, row),
+                    .map(|&(row, at)| {
+                        let (b, i) = source.locate(at);
+                        (row, b, i)
                     })
                     .collect();
                 let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
@@ -214,15 +193,16 @@ impl Table {
                         .schema()
                         .index_of(name)
                         .map_err(|_| Error::internal(format!("the scan lost column {name:?}")))?;
-                    let mut from: Vec<&dyn Array> = vec![batch.column(position).as_ref()];
-                    from.extend(source.batches.iter().map(|b| b.column(at).as_ref()));
-                    columns[position] = interleave(&from, &picks)
-                        .map_err(|e| Error::internal(format!("cannot merge rows: {e}")))?;
+                    columns[position] = patch(batch.column(position), &source, at, &hits)?;
                 }
                 out = RecordBatch::try_new(batch.schema(), columns)
                     .map_err(|e| Error::internal(format!("cannot merge rows: {e}")))?;
             }
             if deleted > 0 {
+                let mut keep = vec![true; batch.num_rows()];
+                for row in dropped {
+                    keep[row] = false;
+                }
                 out = filter_record_batch(&out, &BooleanArray::from(keep))
                     .map_err(|e| Error::internal(format!("cannot drop rows: {e}")))?;
             }
@@ -328,6 +308,98 @@ fn key_columns(batch: &RecordBatch, on: &[String]) -> Result<Vec<ArrayRef>> {
         .map(|k| batch.column_by_name(k).cloned())
         .collect::<Option<_>>()
         .ok_or_else(|| Error::internal("a key column went missing"))
+}
+
+/// `old` with the rows of `hits` (row, source batch, row in it) set to column `at` of those
+/// source rows. Fixed-width columns are copied whole and the few rows overwritten; others
+/// are rebuilt row by row.
+fn patch(
+    old: &ArrayRef,
+    source: &SourceRows,
+    at: usize,
+    hits: &[(usize, usize, usize)],
+) -> Result<ArrayRef> {
+    use arrow::datatypes::*;
+    if let Some(b) = source
+        .batches
+        .iter()
+        .find(|b| !b.column(at).data_type().equals_datatype(old.data_type()))
+    {
+        return Err(Error::internal(format!(
+            "a source column is {} where the table's is {}",
+            b.column(at).data_type(),
+            old.data_type()
+        )));
+    }
+    macro_rules! fixed {
+        ($t:ty) => {
+            return Ok(patch_primitive::<$t>(old, source, at, hits))
+        };
+    }
+    match old.data_type() {
+        DataType::Int8 => fixed!(Int8Type),
+        DataType::Int16 => fixed!(Int16Type),
+        DataType::Int32 => fixed!(Int32Type),
+        DataType::Int64 => fixed!(Int64Type),
+        DataType::UInt8 => fixed!(UInt8Type),
+        DataType::UInt16 => fixed!(UInt16Type),
+        DataType::UInt32 => fixed!(UInt32Type),
+        DataType::UInt64 => fixed!(UInt64Type),
+        DataType::Float32 => fixed!(Float32Type),
+        DataType::Float64 => fixed!(Float64Type),
+        DataType::Date32 => fixed!(Date32Type),
+        DataType::Date64 => fixed!(Date64Type),
+        DataType::Timestamp(TimeUnit::Second, _) => fixed!(TimestampSecondType),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => fixed!(TimestampMillisecondType),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => fixed!(TimestampMicrosecondType),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => fixed!(TimestampNanosecondType),
+        _ => {}
+    }
+    // Each row from the target (array 0) or its source row (array 1 + the source batch).
+    let mut picks: Vec<(usize, usize)> = (0..old.len()).map(|row| (0, row)).collect();
+    for &(row, b, i) in hits {
+        picks[row] = (1 + b, i);
+    }
+    let mut from: Vec<&dyn Array> = vec![old.as_ref()];
+    from.extend(source.batches.iter().map(|b| b.column(at).as_ref()));
+    interleave(&from, &picks).map_err(|e| Error::internal(format!("cannot merge rows: {e}")))
+}
+
+/// [`patch`] of a primitive column: its values and validity copied, then the hits set.
+fn patch_primitive<T: arrow::datatypes::ArrowPrimitiveType>(
+    old: &ArrayRef,
+    source: &SourceRows,
+    at: usize,
+    hits: &[(usize, usize, usize)],
+) -> ArrayRef {
+    use arrow::array::AsArray;
+    let old = old.as_primitive::<T>();
+    let mut values = old.values().to_vec();
+    let mut valid: Option<arrow::array::BooleanBufferBuilder> = None;
+    let has_nulls = old.null_count() > 0
+        || hits
+            .iter()
+            .any(|&(_, b, i)| source.batches[b].column(at).is_null(i));
+    if has_nulls {
+        let mut builder = arrow::array::BooleanBufferBuilder::new(old.len());
+        match old.nulls() {
+            Some(nulls) => builder.append_buffer(nulls.inner()),
+            None => builder.append_n(old.len(), true),
+        }
+        valid = Some(builder);
+    }
+    for &(row, b, i) in hits {
+        let from = source.batches[b].column(at).as_primitive::<T>();
+        values[row] = from.value(i);
+        if let Some(valid) = valid.as_mut() {
+            valid.set_bit(row, from.is_valid(i));
+        }
+    }
+    let nulls = valid.map(|mut v| arrow::buffer::NullBuffer::new(v.finish()));
+    Arc::new(
+        arrow::array::PrimitiveArray::<T>::new(values.into(), nulls)
+            .with_data_type(old.data_type().clone()),
+    )
 }
 
 /// The source's rows, numbered across the batches they came in.
