@@ -69,5 +69,5 @@ pub use config::LakeConfig;
 pub use error::{Error, ErrorKind, Result};
 pub use format::{WriteOptions, WriteSummary};
 pub use lake::{KeyRow, Keys, Lake, MaskingKeyRow, RotationSummary};
-pub use read::{Expr, Scan, ScanFormat, ScanOutput, ScanReader, ScanStats};
+pub use read::{Expr, Scan, ScanFormat, ScanOutput, ScanReader, ScanStats, NAN_COUNTS_KEY};
 pub use store::{ObjectInfo, PutOptions, RunOptions};

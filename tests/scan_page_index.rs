@@ -271,3 +271,34 @@ fn a_lower_bound_prunes_float_row_groups_known_to_hold_no_nan() {
     let not_equal = Expr::parse("x != 5").unwrap();
     assert_eq!(ids(&with_nan, &not_equal).0, ids(&plain, &not_equal).0);
 }
+
+/// A NaN-count record that does not parse (or names no count for the column) is no record:
+/// the float column is pruned on upper bounds only, and the rows are those of a file without
+/// statistics.
+#[test]
+fn a_garbled_nan_count_record_prunes_nothing_it_should_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = write(dir.path(), "plain.parquet", false);
+    let filter = Expr::parse("x >= 900").unwrap();
+    for (i, record) in ["not json", "{\"x\": -1}", "{\"y\": 0}", "[0]", ""]
+        .into_iter()
+        .enumerate()
+    {
+        let path = dir.path().join(format!("g{i}.parquet"));
+        let batch = batch();
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(1_000))
+            .set_key_value_metadata(Some(vec![parquet::file::metadata::KeyValue::new(
+                strata::NAN_COUNTS_KEY.to_string(),
+                record.to_string(),
+            )]))
+            .build();
+        let file = std::fs::File::create(&path).unwrap();
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let (got, stats) = ids(&path, &filter);
+        assert_eq!(got, ids(&plain, &filter).0, "record {record:?}");
+        assert_eq!(stats.row_groups_skipped, 0, "record {record:?}");
+    }
+}
