@@ -156,26 +156,22 @@ impl Table {
             .filter_map(|c| target.stored.index_of(c).ok())
             .collect();
         let change = |batch: &RecordBatch| -> Result<(RecordBatch, u64)> {
-            let found = keys.lookup(batch)?;
             // Matches are few per batch: the rows to update (row, source row) and, for
             // deletes, the rows to drop, as lists rather than masks over every row.
             let mut hits: Vec<(usize, u32)> = Vec::new();
             let mut dropped: Vec<usize> = Vec::new();
-            for (row, hit) in found.iter().enumerate() {
-                match hit {
-                    Some(at) => {
-                        matched_source[*at as usize].store(true, Ordering::Relaxed);
-                        match options.when_matched {
-                            WhenMatched::Update => hits.push((row, *at)),
-                            WhenMatched::Delete => dropped.push(row),
-                            WhenMatched::Ignore => {}
-                        }
+            keys.lookup(batch, |row, hit| match hit {
+                Some(at) => {
+                    matched_source[at as usize].store(true, Ordering::Relaxed);
+                    match options.when_matched {
+                        WhenMatched::Update => hits.push((row, at)),
+                        WhenMatched::Delete => dropped.push(row),
+                        WhenMatched::Ignore => {}
                     }
-                    None if options.delete_not_matched_by_source => dropped.push(row),
-                    None => {}
                 }
-            }
-            drop(found);
+                None if options.delete_not_matched_by_source => dropped.push(row),
+                None => {}
+            })?;
             let (updated, deleted) = (hits.len() as u64, dropped.len() as u64);
             let mut out = batch.clone();
             if updated > 0 && !update_at.is_empty() {
@@ -355,14 +351,38 @@ fn patch(
         DataType::Timestamp(TimeUnit::Nanosecond, _) => fixed!(TimestampNanosecondType),
         _ => {}
     }
-    // Each row from the target (array 0) or its source row (array 1 + the source batch).
-    let mut picks: Vec<(usize, usize)> = (0..old.len()).map(|row| (0, row)).collect();
+    // Others: the target's runs between the hits copied whole (array 0), each hit from its
+    // source batch (array 1 + the batch).
+    let mut data = vec![old.to_data()];
+    data.extend(source.batches.iter().map(|b| b.column(at).to_data()));
+    // Strings: room for the target's bytes and the hits' (growing by doubling would hold up
+    // to twice that).
+    let capacities = match old.data_type() {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary => {
+            let bytes = |d: &arrow::array::ArrayData| d.buffers().get(1).map_or(0, |b| b.len());
+            let extra: usize = hits
+                .iter()
+                .map(|&(_, b, _)| bytes(&data[1 + b]) / data[1 + b].len().max(1) + 16)
+                .sum();
+            arrow::array::Capacities::Binary(old.len(), Some(bytes(&data[0]) + extra))
+        }
+        _ => arrow::array::Capacities::Array(old.len()),
+    };
+    let mut out =
+        arrow::array::MutableArrayData::with_capacities(data.iter().collect(), true, capacities);
+    let failed = |e: arrow::error::ArrowError| Error::invalid(format!("cannot merge rows: {e}"));
+    let mut next = 0;
     for &(row, b, i) in hits {
-        picks[row] = (1 + b, i);
+        if row > next {
+            out.try_extend(0, next, row).map_err(failed)?;
+        }
+        out.try_extend(1 + b, i, i + 1).map_err(failed)?;
+        next = row + 1;
     }
-    let mut from: Vec<&dyn Array> = vec![old.as_ref()];
-    from.extend(source.batches.iter().map(|b| b.column(at).as_ref()));
-    interleave(&from, &picks).map_err(|e| Error::internal(format!("cannot merge rows: {e}")))
+    if next < old.len() {
+        out.try_extend(0, next, old.len()).map_err(failed)?;
+    }
+    Ok(arrow::array::make_array(out.freeze()))
 }
 
 /// [`patch`] of a primitive column: its values and validity copied, then the hits set.
@@ -574,27 +594,27 @@ impl SourceKeys {
     }
 
     /// For each row of `batch`, the source row with its key.
-    fn lookup(&self, batch: &RecordBatch) -> Result<Vec<Option<u32>>> {
+    /// Calls `each(row, source row)` for each row of `batch`, in order.
+    fn lookup(&self, batch: &RecordBatch, mut each: impl FnMut(usize, Option<u32>)) -> Result<()> {
         let key_columns = key_columns(batch, &self.columns)?;
         match &self.index {
             KeyIndex::Int(index) => {
                 let ints = int_key(&key_columns)?
                     .ok_or_else(|| Error::internal("a target key is not an integer"))?;
-                Ok(ints
-                    .iter()
-                    .map(|key| key.and_then(|k| index.get(&k).copied()))
-                    .collect())
+                for (row, key) in ints.iter().enumerate() {
+                    each(row, key.and_then(|k| index.get(&k).copied()));
+                }
             }
             KeyIndex::Rows { converter, rows } => {
                 let converted = converter
                     .convert_columns(&key_columns)
                     .map_err(|e| Error::internal(format!("cannot read the target keys: {e}")))?;
-                Ok(converted
-                    .iter()
-                    .map(|row| rows.get(row.as_ref()).copied())
-                    .collect())
+                for (row, key) in converted.iter().enumerate() {
+                    each(row, rows.get(key.as_ref()).copied());
+                }
             }
         }
+        Ok(())
     }
 
     /// A filter true for target rows that may hold one of the keys (`key_columns`, the
