@@ -36,6 +36,7 @@ mod history;
 mod home;
 mod maintain;
 mod merge;
+mod merge_source;
 mod name;
 mod optimize;
 mod options;
