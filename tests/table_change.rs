@@ -223,6 +223,129 @@ fn merge_upserts_deletes_and_prunes_the_target() {
     assert_eq!(contents(&table), want);
 }
 
+/// The data files under `dir` (paths relative to it) and the columns each says it copied from
+/// the file it replaced (`strata.columns.copied`; `None`: encoded whole).
+fn copied_columns(dir: &std::path::Path) -> BTreeMap<String, Option<String>> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                let reader =
+                    SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+                let copied = reader
+                    .metadata()
+                    .file_metadata()
+                    .key_value_metadata()
+                    .and_then(|kv| {
+                        kv.iter()
+                            .find(|kv| kv.key == strata::format::COPIED_COLUMNS_KEY)
+                            .cloned()
+                    })
+                    .and_then(|kv| kv.value);
+                let rel = path.strip_prefix(dir).unwrap().display().to_string();
+                out.insert(rel, copied);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn changes_that_keep_rows_encode_only_the_columns_they_change() {
+    let (_dir, lake) = lake();
+    let table = table(&lake, "gold/columns", false);
+    let dir = table.dir().unwrap().to_path_buf();
+    let mut want = contents(&table);
+    let new_files = |before: &BTreeMap<String, Option<String>>| -> Vec<Option<String>> {
+        copied_columns(&dir)
+            .into_iter()
+            .filter(|(rel, _)| !before.contains_key(rel))
+            .map(|(_, copied)| copied)
+            .collect()
+    };
+
+    // An update of one column copies the other two.
+    let before = copied_columns(&dir);
+    let r = table
+        .update(Some("id >= 10 AND id < 20"), "fare = 1.5")
+        .unwrap();
+    assert_eq!((r.rows_updated, r.files_removed), (10, 1), "{r:?}");
+    assert_eq!(
+        new_files(&before),
+        vec![Some(r#"["id","zone"]"#.to_string())]
+    );
+    for id in 10..20 {
+        want.get_mut(&id).unwrap().1 = 1.5;
+    }
+    assert_eq!(contents(&table), want);
+
+    // A merge that updates every column, where only fare differs: zone is copied too.
+    let source: Vec<(i64, &str, f64)> = (120..125)
+        .map(|i| (i, ZONES[(i % 3) as usize], -2.0))
+        .collect();
+    let options = MergeOptions {
+        on: vec!["id".into()],
+        ..MergeOptions::default()
+    };
+    let before = copied_columns(&dir);
+    let r = table.merge(&[rows(&source)], &options).unwrap();
+    assert_eq!(
+        (r.rows_updated, r.rows_inserted, r.files_removed),
+        (5, 0, 1),
+        "{r:?}"
+    );
+    assert_eq!(
+        new_files(&before),
+        vec![Some(r#"["id","zone"]"#.to_string())]
+    );
+    for (id, _, fare) in &source {
+        want.get_mut(id).unwrap().1 = *fare;
+    }
+    assert_eq!(contents(&table), want);
+
+    // Zone changes as well: only the key is copied.
+    let before = copied_columns(&dir);
+    table
+        .merge(&[rows(&[(121, "XYZ", -2.0), (122, "XYZ", 3.0)])], &options)
+        .unwrap();
+    assert_eq!(new_files(&before), vec![Some(r#"["id"]"#.to_string())]);
+    want.insert(121, ("XYZ".into(), -2.0));
+    want.insert(122, ("XYZ".into(), 3.0));
+    assert_eq!(contents(&table), want);
+
+    // Matched rows that already hold the source's values: no file is written, and the merge
+    // still counts them as updated.
+    let version = table.version().unwrap();
+    let before = copied_columns(&dir);
+    let r = table
+        .merge(&[rows(&[(121, "XYZ", -2.0)])], &options)
+        .unwrap();
+    assert_eq!(
+        (r.rows_updated, r.files_removed, r.version),
+        (1, 0, None),
+        "{r:?}"
+    );
+    assert_eq!(table.version().unwrap(), version);
+    assert!(new_files(&before).is_empty());
+
+    // A merge that deletes rows encodes its files whole.
+    let delete = MergeOptions {
+        on: vec!["id".into()],
+        when_matched: WhenMatched::Delete,
+        ..MergeOptions::default()
+    };
+    let before = copied_columns(&dir);
+    table.merge(&[rows(&[(30, "x", 0.0)])], &delete).unwrap();
+    assert_eq!(new_files(&before), vec![None]);
+    want.remove(&30);
+    assert_eq!(contents(&table), want);
+}
+
 #[test]
 fn bad_changes_are_errors_and_write_nothing() {
     let (_dir, lake) = lake();

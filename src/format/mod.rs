@@ -12,6 +12,7 @@ mod options;
 mod parquet_file;
 mod partition;
 mod reencode;
+mod splice;
 mod stream;
 mod write;
 
@@ -29,6 +30,8 @@ pub use options::{
 pub use parquet_file::write_parquet;
 pub use partition::{Granularity, PartitionColumn, Partitioning};
 pub use reencode::reencode_parquet;
+pub(crate) use splice::Splice;
+pub use splice::COPIED_COLUMNS_KEY;
 pub(crate) use stream::ParquetStreamWriter;
 pub use write::{
     keys as metadata_keys, select_format, write, FileFormat, WriteSummary, WrittenFile,

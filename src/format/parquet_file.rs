@@ -20,6 +20,7 @@ use rayon::prelude::*;
 
 use super::choose::{default_codec, ColumnChoice};
 use super::options::{DictionaryMode, PageVersion, WriteOptions};
+use super::splice::{Splice, COPIED_COLUMNS_KEY};
 use crate::crypto::{KeyProvider, ParquetEncryption};
 use crate::error::{Error, Result};
 
@@ -205,9 +206,12 @@ pub struct ParquetFileWriter<W: Write + Send> {
     row_groups: usize,
     row_group_rows: usize,
     open: Option<OpenGroup>,
-    /// The top-level floating-point columns (by index) and the NaN values each held so far,
-    /// recorded in the footer so that readers may prune them by a lower bound.
-    nans: Vec<(usize, u64)>,
+    /// The top-level floating-point columns (by index) and the NaN values each held so far
+    /// (`None`: unknown, a copied chunk whose file did not say), recorded in the footer so
+    /// that readers may prune them by a lower bound.
+    nans: Vec<(usize, Option<u64>)>,
+    /// The old file whose unchanged column chunks this one copies, row group for row group.
+    splice: Option<Splice>,
 }
 
 impl<W: Write + Send> ParquetFileWriter<W> {
@@ -222,7 +226,7 @@ impl<W: Write + Send> ParquetFileWriter<W> {
             .iter()
             .enumerate()
             .filter(|(_, f)| f.data_type().is_floating())
-            .map(|(i, _)| (i, 0))
+            .map(|(i, _)| (i, Some(0)))
             .collect();
         Ok(ParquetFileWriter {
             writer,
@@ -232,7 +236,39 @@ impl<W: Write + Send> ParquetFileWriter<W> {
             row_group_rows,
             open: None,
             nans,
+            splice: None,
         })
+    }
+
+    /// Makes this file a copy of `splice`'s file with only its changed columns encoded: the
+    /// batches then must hold exactly the old file's rows, in order (their copied columns are
+    /// not read), and row groups close where the old file's did.
+    pub(crate) fn splicing(mut self, splice: Splice) -> Self {
+        for (i, count) in &mut self.nans {
+            if splice.copies(*i) {
+                *count = splice.nan_count(self.schema.field(*i).name());
+            }
+        }
+        self.splice = Some(splice);
+        self
+    }
+
+    /// Whether column `i` is copied from a spliced file rather than encoded.
+    fn copies(&self, i: usize) -> bool {
+        self.splice.as_ref().is_some_and(|s| s.copies(i))
+    }
+
+    /// Rows the row group being written holds when it closes.
+    fn group_rows(&self) -> Result<usize> {
+        match &self.splice {
+            None => Ok(self.row_group_rows),
+            Some(splice) if self.row_groups < splice.row_groups() => {
+                Ok(splice.rows_in(self.row_groups))
+            }
+            Some(_) => Err(Error::internal(
+                "a spliced file was given more rows than the file it replaces",
+            )),
+        }
     }
 
     /// Checks that `batch` has the file's columns: as many, of the same types (nested field
@@ -273,8 +309,11 @@ impl<W: Write + Send> ParquetFileWriter<W> {
         }
         for batch in batches {
             self.check(batch)?;
+            let splice = &self.splice;
             for (i, count) in &mut self.nans {
-                *count += nan_count(batch.column(*i).as_ref());
+                if !splice.as_ref().is_some_and(|s| s.copies(*i)) {
+                    *count = count.map(|n| n + nan_count(batch.column(*i).as_ref()));
+                }
             }
         }
         let group = match self.open.take() {
@@ -290,6 +329,11 @@ impl<W: Write + Send> ParquetFileWriter<W> {
         let mut leaves: Vec<Vec<ArrowLeafColumn>> = Vec::with_capacity(group.writers.len());
         for (i, field) in self.schema.fields().iter().enumerate() {
             let start = leaves.len();
+            if self.copies(i) {
+                // A spliced file's columns are flat: one leaf, given nothing.
+                leaves.push(Vec::new());
+                continue;
+            }
             for batch in batches {
                 for (j, leaf) in compute_leaves(field, batch.column(i))
                     .map_err(write_error)?
@@ -326,15 +370,36 @@ impl<W: Write + Send> ParquetFileWriter<W> {
         let Some(group) = self.open.take() else {
             return Ok(());
         };
+        if self.splice.is_some() && group.rows != self.group_rows()? {
+            return Err(Error::internal(format!(
+                "row group {} of a spliced file has {} rows where the file it replaces has {}",
+                self.row_groups,
+                group.rows,
+                self.group_rows()?
+            )));
+        }
+        let copied: Vec<bool> = (0..group.writers.len()).map(|i| self.copies(i)).collect();
+        // A copied column's writer was given nothing: it is dropped, not closed.
         let chunks = group
             .writers
             .into_par_iter()
-            .map(|w| w.close())
+            .zip(copied.par_iter())
+            .map(|(w, &copied)| {
+                if copied {
+                    Ok(None)
+                } else {
+                    w.close().map(Some)
+                }
+            })
             .collect::<parquet::errors::Result<Vec<_>>>()
             .map_err(write_error)?;
         let mut out = self.writer.next_row_group().map_err(write_error)?;
-        for chunk in chunks {
-            chunk.append_to_row_group(&mut out).map_err(write_error)?;
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            match (chunk, &self.splice) {
+                (Some(chunk), _) => chunk.append_to_row_group(&mut out).map_err(write_error)?,
+                (None, Some(splice)) => splice.copy_into(&mut out, self.row_groups, i)?,
+                (None, None) => return Err(Error::internal("a column chunk went missing")),
+            }
         }
         out.close().map_err(write_error)?;
         self.row_groups += 1;
@@ -354,11 +419,12 @@ impl<W: Write + Send> ParquetFileWriter<W> {
     pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
         let mut offset = 0;
         while offset < batch.num_rows() {
+            let rows = self.group_rows()?;
             let filled = self.open.as_ref().map_or(0, |g| g.rows);
-            let take = (self.row_group_rows - filled).min(batch.num_rows() - offset);
+            let take = rows.saturating_sub(filled).min(batch.num_rows() - offset);
             self.append(&[batch.slice(offset, take)])?;
             offset += take;
-            if self.open.as_ref().map_or(0, |g| g.rows) >= self.row_group_rows {
+            if self.open.as_ref().map_or(0, |g| g.rows) >= rows {
                 self.close_group()?;
             }
         }
@@ -373,11 +439,24 @@ impl<W: Write + Send> ParquetFileWriter<W> {
     /// Closes the open row group, writes the footer and returns the sink.
     pub fn finish(mut self) -> Result<W> {
         self.close_group()?;
+        if let Some(splice) = &self.splice {
+            if self.row_groups != splice.row_groups() {
+                return Err(Error::internal(format!(
+                    "a spliced file got {} row groups of rows where the file it replaces has {}",
+                    self.row_groups,
+                    splice.row_groups()
+                )));
+            }
+            let copied = serde_json::to_string(&splice.copied_names(&self.schema))
+                .map_err(|e| Error::internal(format!("cannot encode copied columns: {e}")))?;
+            self.writer
+                .append_key_value_metadata(KeyValue::new(COPIED_COLUMNS_KEY.to_string(), copied));
+        }
         if !self.nans.is_empty() {
             let counts: serde_json::Map<String, serde_json::Value> = self
                 .nans
                 .iter()
-                .map(|&(i, n)| (self.schema.field(i).name().clone(), n.into()))
+                .filter_map(|&(i, n)| Some((self.schema.field(i).name().clone(), n?.into())))
                 .collect();
             self.writer.append_key_value_metadata(KeyValue::new(
                 crate::read::NAN_COUNTS_KEY.to_string(),

@@ -12,6 +12,7 @@ use arrow::datatypes::SchemaRef;
 use super::choose::ColumnChoice;
 use super::options::WriteOptions;
 use super::parquet_file::ParquetFileWriter;
+use super::splice::Splice;
 use super::write::{plan_reusing, FileFormat};
 use crate::error::{Error, Result};
 
@@ -25,6 +26,8 @@ pub(crate) struct ParquetStreamWriter<W: Write + Send> {
     writer: Option<ParquetFileWriter<W>>,
     /// The column choices: given to reuse, or made on the first batch.
     choices: Option<Vec<ColumnChoice>>,
+    /// The old file whose unchanged column chunks are copied (see [`Self::splicing`]).
+    splice: Option<Splice>,
 }
 
 impl<W: Write + Send> ParquetStreamWriter<W> {
@@ -51,7 +54,15 @@ impl<W: Write + Send> ParquetStreamWriter<W> {
             sink: Some(sink),
             writer: None,
             choices: None,
+            splice: None,
         })
+    }
+
+    /// Copies the column chunks `splice` keeps from its file instead of encoding them: the
+    /// batches must then be that file's rows, in order (see `format::splice`).
+    pub(crate) fn splicing(mut self, splice: Splice) -> Self {
+        self.splice = Some(splice);
+        self
     }
 
     /// Writes the columns as `choices` (of an earlier file of the same data) say, instead of
@@ -88,7 +99,11 @@ impl<W: Write + Send> ParquetStreamWriter<W> {
         )?;
         let props = plan.file_properties(&self.schema)?;
         self.choices = Some(plan.choices().to_vec());
-        self.writer = Some(ParquetFileWriter::try_new(sink, &self.schema, props)?);
+        let writer = ParquetFileWriter::try_new(sink, &self.schema, props)?;
+        self.writer = Some(match self.splice.take() {
+            Some(splice) => writer.splicing(splice),
+            None => writer,
+        });
         Ok(())
     }
 

@@ -19,7 +19,7 @@ use deltalake_core::DeltaTable;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::rewrite::{Rewriting, Rewritten};
+use super::rewrite::{Changed, Rewriting, Rewritten, Touches};
 use super::{arrow_schema, replace, write, AsOf, Commit, Table};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::WriteOptions;
@@ -115,17 +115,22 @@ impl Table {
         let keep = |batch: &RecordBatch| {
             let kept = replace::keep_unmatched(&expr, batch)?;
             let deleted = (batch.num_rows() - kept.num_rows()) as u64;
-            Ok((kept, deleted))
+            Ok((
+                kept,
+                Changed {
+                    updated: 0,
+                    deleted,
+                },
+            ))
         };
         let how = Rewriting {
             filter: Some(&expr),
             drop_whole: true,
             keeps_partitions: true,
+            touches: Touches::Rows,
         };
-        let mut done = self.rewrite(&target, &how, &keep)?;
-        let report = &mut done.report;
-        report.rows_deleted = report.rows_updated;
-        report.rows_updated = 0;
+        let done = self.rewrite(&target, &how, &keep)?;
+        let report = &done.report;
         let metrics = BTreeMap::from([
             ("numDeletedRows", report.rows_deleted),
             ("numCopiedRows", report.rows_copied),
@@ -156,7 +161,7 @@ impl Table {
             };
             let hits = matched.true_count() as u64;
             if hits == 0 {
-                return Ok((batch.clone(), 0));
+                return Ok((batch.clone(), Changed::default()));
             }
             let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
             for (column, value) in &values {
@@ -180,7 +185,13 @@ impl Table {
             let out = RecordBatch::try_new(batch.schema(), columns).map_err(|e| {
                 Error::invalid(format!("the updated rows do not fit the table: {e}"))
             })?;
-            Ok((out, hits))
+            Ok((
+                out,
+                Changed {
+                    updated: hits,
+                    deleted: 0,
+                },
+            ))
         };
         let how = Rewriting {
             filter: expr.as_ref(),
@@ -188,6 +199,10 @@ impl Table {
             keeps_partitions: !values
                 .iter()
                 .any(|(column, _)| target.partition_by.contains(column)),
+            touches: Touches::Columns {
+                names: values.iter().map(|(column, _)| column.clone()).collect(),
+                probe: false,
+            },
         };
         let done = self.rewrite(&target, &how, &apply)?;
         let metrics = BTreeMap::from([

@@ -92,6 +92,14 @@ impl Home {
         }
     }
 
+    /// `path` (from [`Home::file`]) when it is a file on this machine, not an object.
+    pub(crate) fn local(&self, path: &Path) -> Option<PathBuf> {
+        match self {
+            Home::Dir(_) => Some(path.to_path_buf()),
+            Home::Objects(_) => None,
+        }
+    }
+
     /// A scan of exactly the files of `list` (paths from [`Home::file`]).
     pub(crate) fn scan(&self, list: FileList) -> Scan {
         match self {

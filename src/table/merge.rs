@@ -6,7 +6,7 @@
 //! per file being rewritten.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, BooleanArray, RecordBatch};
@@ -16,7 +16,7 @@ use deltalake_core::protocol::{DeltaOperation, MergePredicate};
 
 use super::change::ChangeReport;
 use super::merge_source::{patch, SourceKeys, SourceRows};
-use super::rewrite::{Rewriting, Rewritten};
+use super::rewrite::{Changed, Rewriting, Rewritten, Touches};
 use super::{write, Table};
 use crate::error::{Error, Result};
 
@@ -139,17 +139,15 @@ impl Table {
             keys.filter(&key_columns)?
         };
         drop(key_columns);
-        // Files are rewritten on several threads: which source rows matched, and the counts,
-        // are shared.
+        // Files are rewritten on several threads: which source rows matched is shared.
         let matched_source: Vec<AtomicBool> =
             (0..source.rows).map(|_| AtomicBool::new(false)).collect();
-        let (updated_rows, deleted_rows) = (AtomicU64::new(0), AtomicU64::new(0));
         let update_at: Vec<usize> = updated
             .iter()
             .filter(|c| !options.on.contains(c))
             .filter_map(|c| target.stored.index_of(c).ok())
             .collect();
-        let change = |batch: &RecordBatch| -> Result<(RecordBatch, u64)> {
+        let change = |batch: &RecordBatch| -> Result<(RecordBatch, Changed)> {
             // Matches are few per batch: the rows to update (row, source row) and, for
             // deletes, the rows to drop, as lists rather than masks over every row.
             let mut hits: Vec<(usize, u32)> = Vec::new();
@@ -196,16 +194,12 @@ impl Table {
                 out = filter_record_batch(&out, &BooleanArray::from(keep))
                     .map_err(|e| Error::internal(format!("cannot drop rows: {e}")))?;
             }
-            updated_rows.fetch_add(updated, Ordering::Relaxed);
-            deleted_rows.fetch_add(deleted, Ordering::Relaxed);
-            // Matched rows the merge leaves as they are need no rewrite.
-            let changed = if update_at.is_empty() {
-                deleted
-            } else {
-                updated + deleted
-            };
-            Ok((out, changed))
+            // Matched rows an update of no column leaves as they are: not updated.
+            let updated = if update_at.is_empty() { 0 } else { updated };
+            Ok((out, Changed { updated, deleted }))
         };
+        let drops_rows =
+            options.when_matched == WhenMatched::Delete || options.delete_not_matched_by_source;
         let Rewritten {
             mut report,
             removes,
@@ -218,20 +212,22 @@ impl Table {
                 keeps_partitions: !update_at
                     .iter()
                     .any(|&at| target.partition_by.contains(target.stored.field(at).name())),
+                // An update patches columns in place and leaves a column whose matched values
+                // were already the source's as it was: a probe finds what changed.
+                touches: if drops_rows {
+                    Touches::Rows
+                } else {
+                    Touches::Columns {
+                        names: update_at
+                            .iter()
+                            .map(|&at| target.stored.field(at).name().clone())
+                            .collect(),
+                        probe: true,
+                    }
+                },
             },
             &change,
         )?;
-        let (rows_updated, rows_deleted) = (
-            updated_rows.load(Ordering::Relaxed),
-            deleted_rows.load(Ordering::Relaxed),
-        );
-        report.rows_updated = if update_at.is_empty() {
-            0
-        } else {
-            rows_updated
-        };
-        report.rows_deleted = rows_deleted;
-        // Rows the rewrite counted as changed were updates or deletes, not copies.
         if options.when_not_matched == WhenNotMatched::Insert {
             let inserts: Vec<u32> = (0..source.rows as u32)
                 .filter(|i| !matched_source[*i as usize].load(Ordering::Relaxed))

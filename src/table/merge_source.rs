@@ -27,7 +27,9 @@ fn key_columns(batch: &RecordBatch, on: &[String]) -> Result<Vec<ArrayRef>> {
 
 /// `old` with the rows of `hits` (row, source batch, row in it) set to column `at` of those
 /// source rows. Fixed-width columns are copied whole and the few rows overwritten; others
-/// are rebuilt row by row.
+/// are rebuilt row by row. When every hit already holds its source value, `old` itself comes
+/// back (the same array): the rewrite then copies the column's chunks rather than encoding
+/// them again.
 pub(super) fn patch(
     old: &ArrayRef,
     source: &SourceRows,
@@ -45,6 +47,9 @@ pub(super) fn patch(
             b.column(at).data_type(),
             old.data_type()
         )));
+    }
+    if already_set(old, source, at, hits) {
+        return Ok(old.clone());
     }
     macro_rules! fixed {
         ($t:ty) => {
@@ -102,6 +107,40 @@ pub(super) fn patch(
         out.try_extend(0, next, old.len()).map_err(failed)?;
     }
     Ok(arrow::array::make_array(out.freeze()))
+}
+
+/// Whether every hit of `old` already holds its source row's value of column `at` (nulls
+/// equal nulls; a type the comparator does not know counts as changed).
+fn already_set(
+    old: &ArrayRef,
+    source: &SourceRows,
+    at: usize,
+    hits: &[(usize, usize, usize)],
+) -> bool {
+    use arrow::array::{make_comparator, DynComparator};
+    let mut comparators: Vec<Option<DynComparator>> = source.batches.iter().map(|_| None).collect();
+    for &(row, b, i) in hits {
+        let Some(slot) = comparators.get_mut(b) else {
+            return false;
+        };
+        let equal = match slot {
+            Some(compare) => compare(row, i),
+            None => {
+                let Ok(compare) = make_comparator(
+                    old.as_ref(),
+                    source.batches[b].column(at).as_ref(),
+                    Default::default(),
+                ) else {
+                    return false;
+                };
+                slot.insert(compare)(row, i)
+            }
+        };
+        if equal != std::cmp::Ordering::Equal {
+            return false;
+        }
+    }
+    true
 }
 
 /// [`patch`] of a primitive column: its values and validity copied, then the hits set.

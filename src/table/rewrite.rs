@@ -9,6 +9,12 @@
 //! rayon's pool has, one file per thread. The codecs and encodings are chosen once, on the
 //! first rewritten file, and reused for the rest of the change.
 //!
+//! A change that keeps every row and sets only some columns (an update, a merge that updates)
+//! encodes only the columns it changed: the new file has the old one's row groups, and every
+//! other column chunk is copied from the old file byte for byte (`format::splice`). A merge
+//! learns which columns changed in a first pass over the file, as its update leaves a column
+//! whose matched values were already the source's as it was.
+//!
 //! A change that moves rows between partitions (it sets a partition column) cannot stream into
 //! one file: it gathers each file's rows and writes them through the partitioned writer.
 
@@ -22,7 +28,7 @@ use super::change::{ChangeReport, Target};
 use super::{write, Table};
 use crate::atomic_file::AtomicFile;
 use crate::error::{Error, Result};
-use crate::format::{ColumnChoice, FormatChoice, ParquetStreamWriter};
+use crate::format::{ColumnChoice, FormatChoice, ParquetStreamWriter, Splice};
 use crate::read::{Expr, Scan};
 
 /// Rows per batch a rewrite reads: the first batch is also the sample the codecs and
@@ -36,9 +42,39 @@ pub(super) struct Rewritten {
     pub(super) adds: Vec<Add>,
 }
 
-/// How a rewrite changes one batch of a file: the rows to write back, and how many rows it
-/// changed (deleted or updated). Called on several threads at once, a file each.
-pub(super) type Rewrite<'a> = dyn Fn(&RecordBatch) -> Result<(RecordBatch, u64)> + Sync + 'a;
+/// Rows a change updated and deleted (in a batch, a file or the whole change).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Changed {
+    pub(super) updated: u64,
+    pub(super) deleted: u64,
+}
+
+impl Changed {
+    fn rows(self) -> u64 {
+        self.updated + self.deleted
+    }
+
+    fn add(&mut self, other: Changed) {
+        self.updated += other.updated;
+        self.deleted += other.deleted;
+    }
+}
+
+/// How a rewrite changes one batch of a file: the rows to write back, and the rows it
+/// updated and deleted. Called on several threads at once, a file each, and may be called
+/// twice on a batch (a probe, then the write): what it counts it returns, not keeps.
+pub(super) type Rewrite<'a> = dyn Fn(&RecordBatch) -> Result<(RecordBatch, Changed)> + Sync + 'a;
+
+/// What a change may alter in a file's rows.
+pub(super) enum Touches {
+    /// It may drop rows: files are encoded again whole.
+    Rows,
+    /// It keeps every row and may set only these columns; the file's other column chunks are
+    /// copied as they are. With `probe`, the change returns a column it set to the values it
+    /// already had as the very same array, and a first pass over each file finds the columns
+    /// that really changed (a merge's update of every column, most of them to equal values).
+    Columns { names: Vec<String>, probe: bool },
+}
 
 /// Which files a rewrite reads, and what it may do with them.
 pub(super) struct Rewriting<'a> {
@@ -49,19 +85,22 @@ pub(super) struct Rewriting<'a> {
     /// The change leaves partition columns as they are, so each file's rows stream into one
     /// new file in the same partition.
     pub(super) keeps_partitions: bool,
+    /// What it may alter.
+    pub(super) touches: Touches,
 }
 
 /// What a rewrite did with one file.
 enum Outcome {
     /// Not read: its statistics (`by_stats`) or a filtered count found no matching row.
     Skipped { by_stats: bool },
-    /// Read, and nothing changed.
-    Unchanged,
+    /// Read, and nothing changed: no row matched, or the matched rows already held the new
+    /// values (`changed` counts them).
+    Unchanged { changed: Changed },
     /// Every row matched a delete: removed without being read in full.
     Dropped { rows: u64 },
     /// Written again: rows changed and copied, and the new files (none when no row stayed).
     Rewritten {
-        changed: u64,
+        changed: Changed,
         copied: u64,
         adds: Vec<Add>,
         bytes: u64,
@@ -123,12 +162,15 @@ impl Table {
         for (i, outcome) in outcomes {
             match outcome? {
                 Outcome::Skipped { by_stats: true } => report.files_skipped += 1,
-                Outcome::Skipped { by_stats: false } | Outcome::Unchanged => {
-                    report.files_scanned += 1
+                Outcome::Skipped { by_stats: false } => report.files_scanned += 1,
+                Outcome::Unchanged { changed } => {
+                    report.files_scanned += 1;
+                    report.rows_updated += changed.updated;
+                    report.rows_deleted += changed.deleted;
                 }
                 Outcome::Dropped { rows } => {
                     report.files_scanned += 1;
-                    report.rows_updated += rows;
+                    report.rows_deleted += rows;
                     removes.push(target.removes[i].clone());
                 }
                 Outcome::Rewritten {
@@ -138,7 +180,8 @@ impl Table {
                     bytes,
                 } => {
                     report.files_scanned += 1;
-                    report.rows_updated += changed;
+                    report.rows_updated += changed.updated;
+                    report.rows_deleted += changed.deleted;
                     report.rows_copied += copied;
                     report.bytes_added += bytes;
                     adds.extend(new);
@@ -210,22 +253,49 @@ impl Table {
         options.sort_by.clear();
         let encrypted = options.encryption.is_some();
         let reuse = choices.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let (mut changed, mut read, mut kept) = (0u64, 0u64, 0u64);
         let scan = scan(target)?;
+
+        // Which columns change, when the change keeps every row: the others are copied.
+        let mut probed = None;
+        let splice = match (&how.touches, self.home.local(&target.files.files[i].0)) {
+            (Touches::Columns { names, probe }, Some(old)) if !encrypted => {
+                let mut names: Vec<&str> = names.iter().map(String::as_str).collect();
+                if *probe {
+                    let (counted, changed) = probe_columns(&scan, change, &names)?;
+                    if counted.rows() == 0 || changed.is_empty() {
+                        return Ok(Outcome::Unchanged { changed: counted });
+                    }
+                    probed = Some(counted);
+                    names = changed;
+                }
+                let changed: Vec<bool> = data_schema
+                    .fields()
+                    .iter()
+                    .map(|f| names.contains(&f.name().as_str()))
+                    .collect();
+                Splice::open(&old, &data_schema, &changed)?
+            }
+            _ => None,
+        };
+
+        let (mut changed, mut read, mut kept) = (Changed::default(), 0u64, 0u64);
         let made = self.home.write_file(&self.runtime, &rel, |path| {
             let file = AtomicFile::create(path)?;
             let mut writer = ParquetStreamWriter::new(file, &data_schema, &options, REASON)?;
             if let Some(reuse) = reuse.clone() {
                 writer = writer.reusing(reuse);
             }
+            if let Some(splice) = splice {
+                writer = writer.splicing(splice);
+            }
             scan.for_each(|batch| {
                 read += batch.num_rows() as u64;
                 let (out, n) = change(&batch)?;
-                changed += n;
+                changed.add(n);
+                kept += out.num_rows() as u64;
                 if out.num_rows() == 0 {
                     return Ok(());
                 }
-                kept += out.num_rows() as u64;
                 let out = write::conform(&[out], &target.stored)?
                     .pop()
                     .ok_or_else(|| Error::internal("a conformed batch went missing"))?;
@@ -234,7 +304,7 @@ impl Table {
                     .map_err(|e| Error::internal(format!("cannot drop partition columns: {e}")))?;
                 writer.write(&out)
             })?;
-            if changed == 0 || kept == 0 {
+            if changed.rows() == 0 || kept == 0 {
                 // Dropping the writer drops its unfinished file.
                 return Ok(None);
             }
@@ -258,8 +328,10 @@ impl Table {
             )?;
             Ok(Some((add, bytes)))
         })?;
-        if changed == 0 {
-            return Ok(Outcome::Unchanged);
+        // A probe counted the file's changes first; the write saw the same.
+        let changed = probed.unwrap_or(changed);
+        if changed.rows() == 0 {
+            return Ok(Outcome::Unchanged { changed });
         }
         let (adds, bytes) = match made {
             Some((add, bytes)) => (vec![add], bytes),
@@ -267,7 +339,7 @@ impl Table {
         };
         Ok(Outcome::Rewritten {
             changed,
-            copied: read.saturating_sub(changed),
+            copied: read.saturating_sub(changed.rows()),
             adds,
             bytes,
         })
@@ -282,17 +354,17 @@ impl Table {
         change: &Rewrite<'_>,
     ) -> Result<Outcome> {
         let out = scan.run()?;
-        let mut changed = 0;
+        let mut changed = Changed::default();
         let mut rows = Vec::with_capacity(out.batches.len());
         for batch in &out.batches {
             let (batch, n) = change(batch)?;
-            changed += n;
+            changed.add(n);
             if batch.num_rows() > 0 {
                 rows.push(batch);
             }
         }
-        if changed == 0 {
-            return Ok(Outcome::Unchanged);
+        if changed.rows() == 0 {
+            return Ok(Outcome::Unchanged { changed });
         }
         let read: u64 = out.batches.iter().map(|b| b.num_rows() as u64).sum();
         drop(out);
@@ -300,11 +372,57 @@ impl Table {
         let written = self.write_rows(target, &rows)?;
         Ok(Outcome::Rewritten {
             changed,
-            copied: read.saturating_sub(changed),
+            copied: read.saturating_sub(changed.rows()),
             adds: written.adds,
             bytes: written.bytes,
         })
     }
+}
+
+/// A first pass of `change` over the file `scan` reads: the rows it changes, and which of
+/// `names` it changes (a column it returns as the very array it was given did not change).
+fn probe_columns<'n>(
+    scan: &Scan,
+    change: &Rewrite<'_>,
+    names: &[&'n str],
+) -> Result<(Changed, Vec<&'n str>)> {
+    let mut counted = Changed::default();
+    let mut changed = vec![false; names.len()];
+    scan.for_each(|batch| {
+        let (out, n) = change(&batch)?;
+        counted.add(n);
+        if n.rows() == 0 {
+            return Ok(());
+        }
+        if out.num_rows() != batch.num_rows() {
+            return Err(Error::internal(
+                "a change that keeps every row dropped some; nothing was written",
+            ));
+        }
+        for (name, seen) in names.iter().zip(changed.iter_mut()) {
+            if *seen {
+                continue;
+            }
+            let (Ok(before), Ok(after)) =
+                (batch.schema().index_of(name), out.schema().index_of(name))
+            else {
+                // Not a column of the batch: count it changed, to be safe.
+                *seen = true;
+                continue;
+            };
+            *seen = !std::sync::Arc::ptr_eq(batch.column(before), out.column(after));
+        }
+        Ok(())
+    })?;
+    Ok((
+        counted,
+        names
+            .iter()
+            .zip(changed)
+            .filter(|(_, c)| *c)
+            .map(|(n, _)| *n)
+            .collect(),
+    ))
 }
 
 /// Why a rewritten file is Parquet (recorded in its footer).
