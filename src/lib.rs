@@ -49,6 +49,7 @@
 
 mod atomic_file;
 pub mod cache;
+pub mod catalog;
 mod clock;
 pub mod config;
 pub mod crypto;

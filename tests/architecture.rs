@@ -25,7 +25,11 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("lake", &["ffi"]),
     (
         "table",
-        &["lake", "ffi", "store", "mask", "quality", "cache"],
+        &["lake", "ffi", "store", "mask", "quality", "cache", "catalog"],
+    ),
+    (
+        "catalog",
+        &["lake", "ffi", "store", "mask", "cache", "table", "format", "crypto"],
     ),
     ("tuning", &["lake", "ffi"]),
 ];

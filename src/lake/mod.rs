@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+mod catalog;
 mod demote;
 mod keys;
 mod objects;
@@ -47,6 +48,10 @@ pub use keys::{KeyRow, Keys, MaskingKeyRow, RotationSummary};
 #[derive(Clone)]
 pub struct Lake {
     store: Arc<Store>,
+    /// The catalog, opened on first use and shared by the clones.
+    catalog: Arc<std::sync::OnceLock<Arc<crate::catalog::Catalog>>>,
+    /// The job this handle's changes are recorded as (`Lake::with_job`).
+    job: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for Lake {
@@ -85,6 +90,8 @@ impl Lake {
         write::sweep_staging(store.dir());
         Lake {
             store: Arc::new(store),
+            catalog: Arc::new(std::sync::OnceLock::new()),
+            job: None,
         }
     }
 

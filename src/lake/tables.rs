@@ -37,7 +37,9 @@ impl Lake {
         match self.tables_at()? {
             TablesAt::Dir(root) => {
                 let dir = root.join(&name.zone).join(&name.name);
-                Ok(Table::at(name.to_string(), dir, write)?.with_keys(self.table_keys()?))
+                Ok(Table::at(name.to_string(), dir, write)?
+                    .with_keys(self.table_keys()?)
+                    .with_commit_hook(self.catalog_hook()))
             }
             TablesAt::Objects {
                 store,
@@ -54,7 +56,9 @@ impl Lake {
                     .join(&format!("{}/{}/", name.zone, name.name))
                     .map_err(|e| Error::internal(format!("cannot make the table's URL: {e}")))?;
                 let at = self.table_store(store, prefix, url, tier, cache);
-                Ok(Table::at_store(name.to_string(), at, write)?.with_keys(self.table_keys()?))
+                Ok(Table::at_store(name.to_string(), at, write)?
+                    .with_keys(self.table_keys()?)
+                    .with_commit_hook(self.catalog_hook()))
             }
         }
     }
@@ -204,7 +208,7 @@ impl Lake {
 
     /// Where the lake's tables live: the `[tables] tier`, else the first local tier, else the
     /// first S3 tier.
-    fn tables_at(&self) -> Result<TablesAt> {
+    pub(super) fn tables_at(&self) -> Result<TablesAt> {
         let config = self.config();
         let store = self.store();
         let at = match &config.tables.tier {
@@ -224,7 +228,7 @@ impl Lake {
     }
 
     /// The tier tables live on (see `tables_at`).
-    fn tables_tier(&self) -> Option<usize> {
+    pub(super) fn tables_tier(&self) -> Option<usize> {
         let config = self.config();
         let store = self.store();
         match &config.tables.tier {

@@ -34,6 +34,7 @@ mod change;
 mod delta;
 mod history;
 mod home;
+mod hook;
 mod maintain;
 mod merge;
 mod merge_source;
@@ -69,6 +70,7 @@ pub use change::ChangeReport;
 pub use history::{parse_commit, HistoryEntry};
 use home::Home;
 pub(crate) use home::{TableStore, STAGING_PREFIX};
+pub use hook::{ColumnSource, CommitHook, Committed, Source};
 pub use maintain::{RestoreReport, VacuumReport, DEFAULT_RETENTION};
 pub use merge::{MergeOptions, WhenMatched, WhenNotMatched};
 pub use name::TableName;
@@ -141,6 +143,8 @@ pub struct Table {
     keys: Option<Arc<dyn KeyProvider>>,
     /// Told how a long write goes.
     progress: Option<Arc<Progress>>,
+    /// Told of each commit, with what the writes read.
+    observers: hook::Observers,
 }
 
 /// How a long write goes: the stage (`write` counts rows, `upload` bytes sent to an object
@@ -185,6 +189,7 @@ impl Table {
             write,
             keys: None,
             progress: None,
+            observers: hook::Observers::default(),
         })
     }
 
@@ -192,6 +197,44 @@ impl Table {
     pub fn with_progress(mut self, progress: Arc<Progress>) -> Table {
         self.progress = Some(progress);
         self
+    }
+
+    /// The handle with `hook` called after each of its commits (the lake's tables keep the
+    /// catalog current this way).
+    pub fn with_commit_hook(mut self, hook: Arc<CommitHook>) -> Table {
+        self.observers.hook = Some(hook);
+        self
+    }
+
+    /// The handle with its writes recorded as reading `sources` (files, objects, tables at a
+    /// version): lineage from them to this table.
+    pub fn reading(mut self, sources: Vec<Source>) -> Table {
+        self.observers.sources = sources;
+        self
+    }
+
+    /// Tells the hook, if any, of the commit that made `snapshot` (`operation`; `columns`:
+    /// where output columns came from). Failures to describe the table are logged: the
+    /// commit has landed.
+    fn committed(
+        &self,
+        snapshot: &deltalake_core::table::state::DeltaTableState,
+        log_store: &deltalake_core::logstore::LogStoreRef,
+        operation: &str,
+        columns: Vec<ColumnSource>,
+    ) {
+        let Some(hook) = &self.observers.hook else {
+            return;
+        };
+        match self.info_of(snapshot, log_store) {
+            Ok(info) => hook(&Committed {
+                info,
+                operation: operation.to_string(),
+                sources: self.observers.sources.clone(),
+                columns,
+            }),
+            Err(e) => tracing::warn!(table = %self.name, "cannot describe a commit: {e}"),
+        }
     }
 
     fn report(&self, stage: &str, done: u64, total: u64) {
@@ -480,9 +523,17 @@ impl Table {
     pub fn info(&self, as_of: AsOf) -> Result<TableInfo> {
         let table = self.block_on(self.load(as_of))??;
         let snapshot = table.snapshot().map_err(|e| self.error(e))?;
+        self.info_of(snapshot, &table.log_store())
+    }
+
+    /// [`Table::info`] of a loaded snapshot.
+    fn info_of(
+        &self,
+        snapshot: &deltalake_core::table::state::DeltaTableState,
+        log_store: &deltalake_core::logstore::LogStoreRef,
+    ) -> Result<TableInfo> {
         let metadata = snapshot.metadata();
         let stored: Schema = arrow_schema(snapshot.schema().as_ref())?;
-        let log_store = table.log_store();
         let views: Vec<_> = self
             .block_on(
                 snapshot
@@ -503,7 +554,7 @@ impl Table {
         Ok(TableInfo {
             name: self.name.clone(),
             location: self.home.location(),
-            version: table.version().unwrap_or(0),
+            version: snapshot.version(),
             columns: stored
                 .fields()
                 .iter()

@@ -83,6 +83,9 @@ impl Table {
             .block_on(builder.into_future())?
             .map_err(|e| self.error(e))?;
         self.report("commit", 1, 1);
+        if let Ok(snapshot) = created.snapshot() {
+            self.committed(snapshot, &created.log_store(), "CREATE TABLE", Vec::new());
+        }
         self.checkpoint_if_due(created.version().unwrap_or(0), Some(CHECKPOINT_INTERVAL))?;
         Ok(Commit {
             version: created.version().unwrap_or(0),
@@ -246,6 +249,8 @@ impl Table {
     ) -> Result<Commit> {
         let snapshot = table.snapshot().map_err(|e| self.error(e))?;
         self.report("commit", 0, 1);
+        let operation_name = operation.name().to_string();
+        let columns = column_lineage(&operation, snapshot);
         let mut app = engine_info();
         if !metrics.is_empty() {
             app.insert(
@@ -262,6 +267,7 @@ impl Table {
             .block_on(commit.into_future())?
             .map_err(|e| self.error(e))?;
         self.report("commit", 1, 1);
+        self.committed(&done.snapshot, &table.log_store(), &operation_name, columns);
         let interval = snapshot
             .metadata()
             .configuration()
@@ -362,5 +368,25 @@ impl Table {
             bytes: written.bytes,
         };
         self.commit(&table, actions, operation, 0, counts)
+    }
+}
+
+/// Where a commit's columns came from, when its operation says: a merge sets the table's
+/// columns from the source's of the same name (source 0).
+fn column_lineage(
+    operation: &DeltaOperation,
+    snapshot: &deltalake_core::table::state::DeltaTableState,
+) -> Vec<super::ColumnSource> {
+    match operation {
+        DeltaOperation::Merge { .. } => snapshot
+            .schema()
+            .fields()
+            .map(|f| super::ColumnSource {
+                column: f.name().to_string(),
+                from: vec![(0, f.name().to_string())],
+                transformation: "merge".to_string(),
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }

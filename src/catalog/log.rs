@@ -1,0 +1,418 @@
+//! Where the catalog keeps its records: beside the lake's tables (`<tables>/_catalog/`, in a
+//! directory or on S3), so it travels with the data.
+//!
+//! Layout, format 1:
+//! - `log/<seq, 20 digits>.json`: one record each, written once with put-if-absent (a writer
+//!   that loses the race for a number takes the next one), so two processes never overwrite
+//!   each other's changes;
+//! - `snapshot/<seq>.json`: the state after record `seq`, written every [`SNAPSHOT_EVERY`]
+//!   records; records older than the previous snapshot are then deleted.
+//!
+//! Each file is a header line `{"format":1,"sha256":"<hex of the body>"}` and the JSON body.
+//! A file whose body does not match its checksum, or that does not parse, is damage: loading
+//! stops with a `Corrupt` error naming the file, and `rebuild` recovers.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::record::{Record, State};
+use crate::error::{Error, ErrorKind, Result};
+
+/// The catalog's on-disk format version.
+pub const FORMAT: u32 = 1;
+
+/// Records between snapshots.
+pub const SNAPSHOT_EVERY: u64 = 64;
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    format: u32,
+    sha256: String,
+}
+
+/// What a load found wrong: files whose checksum or JSON is bad, and records missing from
+/// the middle of the log.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Damage {
+    /// Paths of damaged files, relative to the catalog.
+    pub files: Vec<String>,
+    /// Record numbers missing between two that are there.
+    pub missing: Vec<u64>,
+}
+
+impl Damage {
+    /// Whether nothing is wrong.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.missing.is_empty()
+    }
+}
+
+/// The catalog's files under a prefix of an object store.
+pub(crate) struct CatalogLog {
+    store: Arc<dyn ObjectStore>,
+    prefix: ObjectPath,
+    handle: tokio::runtime::Handle,
+}
+
+/// A file's bytes: the header line and `body`.
+fn frame(body: &[u8]) -> Vec<u8> {
+    let header = Header {
+        format: FORMAT,
+        sha256: hex(&Sha256::digest(body)),
+    };
+    let mut out = serde_json::to_vec(&header).unwrap_or_default();
+    out.push(b'\n');
+    out.extend_from_slice(body);
+    out
+}
+
+/// The body of a framed file, checked; `None` when it is damaged.
+fn unframe<T: DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T, String> {
+    let at = bytes
+        .iter()
+        .position(|b| *b == b'\n')
+        .ok_or("no header line")?;
+    let header: Header =
+        serde_json::from_slice(&bytes[..at]).map_err(|e| format!("bad header: {e}"))?;
+    if header.format > FORMAT {
+        return Err(format!(
+            "format {} is newer than this strata reads ({FORMAT})",
+            header.format
+        ));
+    }
+    let body = &bytes[at + 1..];
+    if hex(&Sha256::digest(body)) != header.sha256 {
+        return Err("checksum mismatch".into());
+    }
+    serde_json::from_slice(body).map_err(|e| format!("bad body: {e}"))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn seq_of(path: &ObjectPath) -> Option<u64> {
+    path.filename()?.strip_suffix(".json")?.parse().ok()
+}
+
+/// A loaded catalog: its state, the last record number in it, and what was wrong.
+pub(crate) struct Loaded {
+    pub(crate) state: State,
+    pub(crate) seq: u64,
+    pub(crate) damage: Damage,
+}
+
+impl CatalogLog {
+    pub(crate) fn new(
+        store: Arc<dyn ObjectStore>,
+        prefix: ObjectPath,
+        handle: tokio::runtime::Handle,
+    ) -> CatalogLog {
+        CatalogLog {
+            store,
+            prefix,
+            handle,
+        }
+    }
+
+    fn path(&self, dir: &str, seq: u64) -> ObjectPath {
+        self.prefix
+            .clone()
+            .join(dir)
+            .join(format!("{seq:020}.json").as_str())
+    }
+
+    fn block_on<F: std::future::Future>(&self, fut: F) -> Result<F::Output> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::invalid(
+                "strata's synchronous API was called from inside an async runtime",
+            ));
+        }
+        Ok(self.handle.block_on(fut))
+    }
+
+    fn io(&self, what: &str, e: object_store::Error) -> Error {
+        Error::new(ErrorKind::Io, format!("catalog: cannot {what}: {e}")).with("at", &self.prefix)
+    }
+
+    /// The record numbers of the log (sorted), from `after` + 1 on.
+    async fn list(&self, dir: &str, after: u64) -> Result<Vec<u64>> {
+        let at = self.prefix.clone().join(dir);
+        let mut seqs: Vec<u64> = self
+            .store
+            .list(Some(&at))
+            .map_ok(|m| seq_of(&m.location))
+            .try_collect::<Vec<_>>()
+            .await
+            .map_err(|e| self.io("list its files", e))?
+            .into_iter()
+            .flatten()
+            .filter(|s| *s > after)
+            .collect();
+        seqs.sort_unstable();
+        Ok(seqs)
+    }
+
+    async fn read(&self, path: &ObjectPath) -> Result<Option<Bytes>> {
+        match self.store.get(path).await {
+            Ok(r) => Ok(Some(
+                r.bytes().await.map_err(|e| self.io("read a file", e))?,
+            )),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.io("read a file", e)),
+        }
+    }
+
+    /// Loads the catalog: the newest good snapshot, then every record after it. With
+    /// `tolerant`, damaged files are skipped and reported in `damage`; otherwise the first one
+    /// is a `Corrupt` error.
+    pub(crate) fn load(&self, tolerant: bool) -> Result<Loaded> {
+        self.block_on(async {
+            // Another process may snapshot and delete records while this one lists them: a
+            // record gone between listing and reading means starting over.
+            for _ in 0..5 {
+                if let Some(loaded) = self.try_load(tolerant).await? {
+                    return Ok(loaded);
+                }
+            }
+            Err(Error::new(
+                ErrorKind::Busy,
+                "catalog: its records kept changing while being read",
+            ))
+        })?
+    }
+
+    async fn try_load(&self, tolerant: bool) -> Result<Option<Loaded>> {
+        let mut damage = Damage::default();
+        let damaged = |damage: &mut Damage, path: &ObjectPath, why: String| -> Result<()> {
+            let rel = path
+                .prefix_match(&self.prefix)
+                .map(|p| {
+                    p.map(|x| x.as_ref().to_string())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                })
+                .unwrap_or_else(|| path.to_string());
+            if tolerant {
+                damage.files.push(rel);
+                Ok(())
+            } else {
+                Err(Error::new(
+                    ErrorKind::Corrupt,
+                    format!("catalog file {rel} is damaged ({why}); run `strata catalog rebuild`"),
+                )
+                .with("at", &self.prefix))
+            }
+        };
+        let mut state = State::default();
+        let mut seq = 0;
+        for snap in self.list("snapshot", 0).await?.into_iter().rev() {
+            let path = self.path("snapshot", snap);
+            let Some(bytes) = self.read(&path).await? else {
+                continue;
+            };
+            match unframe::<State>(&bytes) {
+                Ok(s) => {
+                    state = s;
+                    seq = snap;
+                    break;
+                }
+                Err(why) => damaged(&mut damage, &path, why)?,
+            }
+        }
+        let seqs = self.list("log", seq).await?;
+        let bodies: Vec<(u64, Option<Bytes>)> = futures::stream::iter(seqs.iter().copied())
+            .map(|s| async move { (s, self.read(&self.path("log", s)).await) })
+            .buffered(16)
+            .map(|(s, r)| r.map(|b| (s, b)))
+            .try_collect()
+            .await?;
+        let mut last = seq;
+        for (s, bytes) in bodies {
+            let Some(bytes) = bytes else {
+                return Ok(None);
+            };
+            if s > last + 1 {
+                if !tolerant {
+                    return Err(Error::new(
+                        ErrorKind::Corrupt,
+                        format!(
+                            "catalog records {} to {} are missing; run `strata catalog rebuild`",
+                            last + 1,
+                            s - 1
+                        ),
+                    )
+                    .with("at", &self.prefix));
+                }
+                damage.missing.extend(last + 1..s);
+            }
+            last = s;
+            match unframe::<Record>(&bytes) {
+                Ok(record) => state.apply(record),
+                Err(why) => damaged(&mut damage, &self.path("log", s), why)?,
+            }
+        }
+        Ok(Some(Loaded {
+            state,
+            seq: last,
+            damage,
+        }))
+    }
+
+    /// The records written after record `seq`, checked and in order, or `None` when some of
+    /// them are no longer there (a snapshot folded them: load afresh).
+    pub(crate) fn records_after(&self, seq: u64) -> Result<Option<Vec<(u64, Record)>>> {
+        self.block_on(async {
+            let mut out = Vec::new();
+            let mut last = seq;
+            for s in self.list("log", seq).await? {
+                if s != last + 1 {
+                    return Ok(None);
+                }
+                let path = self.path("log", s);
+                let Some(bytes) = self.read(&path).await? else {
+                    return Ok(None);
+                };
+                let record = unframe::<Record>(&bytes).map_err(|why| {
+                    Error::new(
+                        ErrorKind::Corrupt,
+                        format!(
+                            "catalog record {s} is damaged ({why}); run `strata catalog rebuild`"
+                        ),
+                    )
+                    .with("at", &self.prefix)
+                })?;
+                out.push((s, record));
+                last = s;
+            }
+            Ok(Some(out))
+        })?
+    }
+
+    /// Appends `record` as the record after `after` (or the first free number past it);
+    /// returns its number.
+    pub(crate) fn append(&self, record: &Record, after: u64) -> Result<u64> {
+        let body = serde_json::to_vec(record)
+            .map_err(|e| Error::internal(format!("cannot encode a catalog record: {e}")))?;
+        let bytes = Bytes::from(frame(&body));
+        self.block_on(async {
+            let mut next = after + 1;
+            for _ in 0..1000 {
+                let put = self
+                    .store
+                    .put_opts(
+                        &self.path("log", next),
+                        PutPayload::from(bytes.clone()),
+                        PutOptions::from(PutMode::Create),
+                    )
+                    .await;
+                match put {
+                    Ok(_) => return Ok(next),
+                    Err(object_store::Error::AlreadyExists { .. }) => {
+                        // Another writer took it: past the last number there is now.
+                        next = self
+                            .list("log", next)
+                            .await?
+                            .last()
+                            .map_or(next + 1, |s| s + 1);
+                    }
+                    Err(e) => return Err(self.io("write a record", e)),
+                }
+            }
+            Err(Error::new(
+                ErrorKind::Busy,
+                "catalog: other writers kept taking the next record number",
+            ))
+        })?
+    }
+
+    /// Writes the snapshot of `state` after record `seq`, then deletes what the snapshot
+    /// before it made redundant (records up to it, older snapshots). Best effort past the
+    /// write: leftovers are only read again.
+    pub(crate) fn snapshot(&self, state: &State, seq: u64) -> Result<()> {
+        let body = serde_json::to_vec(state)
+            .map_err(|e| Error::internal(format!("cannot encode the catalog: {e}")))?;
+        let bytes = frame(&body);
+        self.block_on(async {
+            let put = self
+                .store
+                .put_opts(
+                    &self.path("snapshot", seq),
+                    PutPayload::from(bytes),
+                    PutOptions::from(PutMode::Create),
+                )
+                .await;
+            match put {
+                Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => {}
+                Err(e) => return Err(self.io("write a snapshot", e)),
+            }
+            let snaps = self.list("snapshot", 0).await?;
+            // Keep this snapshot and the one before it (a reader may be on it).
+            let keep_from = snaps.iter().rev().nth(1).copied().unwrap_or(0);
+            for s in snaps.iter().filter(|s| **s < keep_from) {
+                let _ = self.store.delete(&self.path("snapshot", *s)).await;
+            }
+            for s in self
+                .list("log", 0)
+                .await?
+                .into_iter()
+                .filter(|s| *s <= keep_from)
+            {
+                let _ = self.store.delete(&self.path("log", s)).await;
+            }
+            Ok(())
+        })?
+    }
+
+    /// Deletes the damaged files a tolerant load found (after a rebuild replaced them).
+    pub(crate) fn remove(&self, files: &[String]) -> Result<()> {
+        self.block_on(async {
+            for f in files {
+                let mut path = self.prefix.clone();
+                for part in f.split('/') {
+                    path = path.join(part);
+                }
+                match self.store.delete(&path).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(self.io("delete a damaged file", e)),
+                }
+            }
+            Ok(())
+        })?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_check_their_bodies() {
+        let bytes = frame(br#"{"entries":{},"runs":[]}"#);
+        assert_eq!(unframe::<State>(&bytes), Ok(State::default()));
+        let mut bad = bytes.clone();
+        let n = bad.len();
+        bad[n - 3] = b' ';
+        assert_eq!(
+            unframe::<State>(&bad).err().as_deref(),
+            Some("checksum mismatch")
+        );
+        assert!(unframe::<State>(b"").is_err());
+        assert!(unframe::<State>(b"{}\n{}").is_err());
+        assert!(unframe::<State>(b"\xff\xfe\n").is_err());
+        let newer = format!(
+            "{{\"format\":9,\"sha256\":\"{}\"}}\n{{}}",
+            hex(&Sha256::digest(b"{}"))
+        );
+        assert!(unframe::<State>(newer.as_bytes())
+            .unwrap_err()
+            .contains("newer"));
+    }
+}
