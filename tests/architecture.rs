@@ -25,11 +25,15 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("lake", &["ffi"]),
     (
         "table",
-        &["lake", "ffi", "store", "mask", "quality", "cache", "catalog"],
+        &[
+            "lake", "ffi", "store", "mask", "quality", "cache", "catalog",
+        ],
     ),
     (
         "catalog",
-        &["lake", "ffi", "store", "mask", "cache", "table", "format", "crypto"],
+        &[
+            "lake", "ffi", "store", "mask", "cache", "table", "format", "crypto",
+        ],
     ),
     ("tuning", &["lake", "ffi"]),
 ];

@@ -243,6 +243,9 @@ impl Entry {
         if self.description.is_none() {
             self.description = facts.description;
         }
+        if self.owner.is_none() {
+            self.owner = self.properties.get("strata.owner").cloned();
+        }
     }
 
     /// The column named `name`.

@@ -64,9 +64,16 @@ struct Cached {
 /// The catalog as a call sees it: state, search text, last record number.
 type Current = (Arc<State>, Arc<BTreeMap<String, Indexed>>, u64);
 
-/// An open catalog. Cheap to share; every call sees what other handles and processes wrote
-/// (it catches up on their records first).
+/// An open catalog: cheap to clone (clones share the catalog and its cache), and every call
+/// sees what other handles and processes wrote (it catches up on their records first). Its
+/// changes are recorded as made by the handle's actor (the lake's job, see `Lake::with_job`).
+#[derive(Clone)]
 pub struct Catalog {
+    shared: Arc<Shared>,
+    by: String,
+}
+
+struct Shared {
     log: CatalogLog,
     cached: Mutex<Option<Cached>>,
 }
@@ -93,16 +100,31 @@ pub struct RebuildReport {
 impl Catalog {
     pub(crate) fn new(log: CatalogLog) -> Catalog {
         Catalog {
-            log,
-            cached: Mutex::new(None),
+            shared: Arc::new(Shared {
+                log,
+                cached: Mutex::new(None),
+            }),
+            by: default_actor(),
         }
+    }
+
+    /// This catalog with its changes recorded as made by `by`.
+    pub(crate) fn by(&self, by: &str) -> Catalog {
+        Catalog {
+            shared: self.shared.clone(),
+            by: by.to_string(),
+        }
+    }
+
+    fn log(&self) -> &CatalogLog {
+        &self.shared.log
     }
 
     /// The catalog as it is now: catches up on records written since the last call.
     fn current(&self) -> Result<Current> {
-        let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cached = self.shared.cached.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = cached.as_mut() {
-            match self.log.records_after(c.seq)? {
+            match self.log().records_after(c.seq)? {
                 Some(records) if records.is_empty() => {}
                 Some(records) => {
                     // In place unless a search still holds the old state; the search text
@@ -142,7 +164,7 @@ impl Catalog {
             }
         }
         if cached.is_none() {
-            let loaded = self.log.load(false)?;
+            let loaded = self.log().load(false)?;
             *cached = Some(Cached {
                 seq: loaded.seq,
                 index: Arc::new(index_of(&loaded.state)),
@@ -155,18 +177,18 @@ impl Catalog {
         Ok((c.state.clone(), c.index.clone(), c.seq))
     }
 
-    /// Writes `op` as a new record (by `by`), snapshotting when one is due.
-    pub(crate) fn write(&self, op: Op, by: &str) -> Result<()> {
+    /// Writes `op` as a new record, snapshotting when one is due.
+    fn write(&self, op: Op) -> Result<()> {
         let (_, _, seq) = self.current()?;
         let record = Record {
             op,
             at: crate::clock::now_ms() as i64,
-            by: by.to_string(),
+            by: self.by.clone(),
         };
-        let written = self.log.append(&record, seq)?;
+        let written = self.log().append(&record, seq)?;
         let (state, _, now) = self.current()?;
         if written % SNAPSHOT_EVERY == 0 {
-            self.log.snapshot(&state, now)?;
+            self.log().snapshot(&state, now)?;
         }
         Ok(())
     }
@@ -206,28 +228,30 @@ impl Catalog {
         Ok(walk(&self.current()?.0.runs, name, direction, depth))
     }
 
-    fn annotate(&self, name: &str, annotation: Annotation, by: &str) -> Result<()> {
+    fn annotate(&self, name: &str, annotation: Annotation) -> Result<()> {
         if self.entry(name)?.is_none() {
             return Err(Error::new(
                 ErrorKind::NotFound,
                 format!("the catalog has no entry {name:?}"),
             ));
         }
-        self.write(
-            Op::Annotate {
-                name: name.to_string(),
-                annotation,
-            },
-            by,
-        )
+        self.write(Op::Annotate {
+            name: name.to_string(),
+            annotation,
+        })
     }
 
     /// Adds `tags` to the entry `name`.
     pub fn tag(&self, name: &str, tags: &[&str]) -> Result<()> {
-        self.tag_by(name, tags, &[], &default_actor())
+        self.retag(name, tags, &[])
     }
 
-    pub(crate) fn tag_by(&self, name: &str, add: &[&str], remove: &[&str], by: &str) -> Result<()> {
+    /// Removes `tags` from the entry `name`.
+    pub fn untag(&self, name: &str, tags: &[&str]) -> Result<()> {
+        self.retag(name, &[], tags)
+    }
+
+    fn retag(&self, name: &str, add: &[&str], remove: &[&str]) -> Result<()> {
         let clean = |tags: &[&str]| -> Result<Vec<String>> {
             tags.iter()
                 .map(|t| {
@@ -248,22 +272,11 @@ impl Catalog {
                 add: clean(add)?,
                 remove: clean(remove)?,
             },
-            by,
         )
     }
 
-    /// Describes the entry `name`, or its `column`.
+    /// Describes the entry `name`, or its `column` (empty text: clears it).
     pub fn describe(&self, name: &str, column: Option<&str>, text: &str) -> Result<()> {
-        self.describe_by(name, column, text, &default_actor())
-    }
-
-    pub(crate) fn describe_by(
-        &self,
-        name: &str,
-        column: Option<&str>,
-        text: &str,
-        by: &str,
-    ) -> Result<()> {
         if let Some(column) = column {
             let entry = self.entry(name)?;
             if entry.as_ref().is_some_and(|e| e.column(column).is_none()) {
@@ -287,100 +300,79 @@ impl Catalog {
                 column: column.map(str::to_string),
                 text: (!text.is_empty()).then(|| text.to_string()),
             },
-            by,
         )
     }
 
     /// Sets (or clears) the owner of `name`.
-    pub fn set_owner(&self, name: &str, owner: Option<&str>, by: &str) -> Result<()> {
+    pub fn set_owner(&self, name: &str, owner: Option<&str>) -> Result<()> {
         self.annotate(
             name,
             Annotation::Owner {
                 owner: owner.map(str::to_string),
             },
-            by,
         )
     }
 
     /// Sets (or clears) the retention of `name` (`90d`, or words).
-    pub fn set_retention(&self, name: &str, retention: Option<&str>, by: &str) -> Result<()> {
+    pub fn set_retention(&self, name: &str, retention: Option<&str>) -> Result<()> {
         self.annotate(
             name,
             Annotation::Retention {
                 retention: retention.map(str::to_string),
             },
-            by,
         )
     }
 
     /// Records a quality score (0 to 100) for `name`.
-    pub fn set_quality(&self, name: &str, score: f64, by: &str) -> Result<()> {
+    pub fn set_quality(&self, name: &str, score: f64) -> Result<()> {
         if !(0.0..=100.0).contains(&score) {
             return Err(Error::invalid(format!(
                 "a quality score is 0 to 100, not {score}"
             )));
         }
-        self.annotate(name, Annotation::Quality { score }, by)
+        self.annotate(name, Annotation::Quality { score })
     }
 
     /// Classifies `column` of `name` (`None`: drops an inferred mark).
-    pub fn classify_column(
-        &self,
-        name: &str,
-        column: &str,
-        mark: Option<Mark>,
-        by: &str,
-    ) -> Result<()> {
+    pub fn classify_column(&self, name: &str, column: &str, mark: Option<Mark>) -> Result<()> {
         self.annotate(
             name,
             Annotation::Classify {
                 column: column.to_string(),
                 mark,
             },
-            by,
         )
     }
 
     /// Records `facts` for `name` (creating the entry when it is new) and the `run` that made
     /// them, in one record.
-    pub(crate) fn record_commit(
-        &self,
-        name: &str,
-        facts: Facts,
-        run: Option<Run>,
-        by: &str,
-    ) -> Result<()> {
-        self.write(
-            Op::Facts {
-                name: name.to_string(),
-                facts: Box::new(facts),
-                run: run.map(Box::new),
-            },
-            by,
-        )
+    pub(crate) fn record_commit(&self, name: &str, facts: Facts, run: Option<Run>) -> Result<()> {
+        self.write(Op::Facts {
+            name: name.to_string(),
+            facts: Box::new(facts),
+            run: run.map(Box::new),
+        })
     }
 
     /// Removes the entry `name`.
-    pub fn forget(&self, name: &str, by: &str) -> Result<()> {
-        self.write(
-            Op::Forget {
-                name: name.to_string(),
-            },
-            by,
-        )
+    pub fn forget(&self, name: &str) -> Result<()> {
+        self.write(Op::Forget {
+            name: name.to_string(),
+        })
     }
 
     /// Checks every file of the catalog: what is damaged, and what is missing.
     pub fn verify(&self) -> Result<Damage> {
-        Ok(self.log.load(true)?.damage)
+        Ok(self.log().load(true)?.damage)
     }
 
     /// Rebuilds the catalog from what survives of it and from `facts` (every table of the lake
     /// and every registered dataset, as they are now): entries are refreshed, table entries
     /// without a table are dropped, and the result is written whole (a new snapshot), after
     /// which damaged files are deleted.
-    pub(crate) fn rebuild(&self, facts: Vec<(String, Facts)>, by: &str) -> Result<RebuildReport> {
-        let loaded = self.log.load(true)?;
+    pub(crate) fn rebuild(&self, facts: Vec<(String, Facts)>) -> Result<RebuildReport> {
+        let by = self.by.as_str();
+        let loaded = self.log().load(true)?;
         let mut state = loaded.state;
         let at = crate::clock::now_ms() as i64;
         let names: std::collections::BTreeSet<&str> =
@@ -414,10 +406,10 @@ impl Catalog {
             at,
             by: by.to_string(),
         };
-        let seq = self.log.append(&record, loaded.seq)?;
-        self.log.snapshot(&state, seq)?;
-        self.log.remove(&loaded.damage.files)?;
-        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let seq = self.log().append(&record, loaded.seq)?;
+        self.log().snapshot(&state, seq)?;
+        self.log().remove(&loaded.damage.files)?;
+        *self.shared.cached.lock().unwrap_or_else(|p| p.into_inner()) = None;
         Ok(RebuildReport {
             damage: loaded.damage,
             refreshed,
@@ -480,14 +472,14 @@ mod tests {
             .unwrap();
         let a = catalog(dir.path(), &rt);
         let b = catalog(dir.path(), &rt);
-        a.record_commit("silver/t", facts(1), None, "a").unwrap();
+        let (a, b) = (a.by("a"), b.by("b"));
+        a.record_commit("silver/t", facts(1), None).unwrap();
         // Enough records from both to cross several snapshots (and their clean-ups).
         std::thread::scope(|s| {
             for (who, c) in [("a", &a), ("b", &b)] {
                 s.spawn(move || {
                     for i in 0..(SNAPSHOT_EVERY + 20) {
-                        c.tag_by("silver/t", &[&format!("{who}{i}")], &[], who)
-                            .unwrap();
+                        c.tag("silver/t", &[&format!("{who}{i}")]).unwrap();
                     }
                 });
             }
@@ -521,10 +513,10 @@ mod tests {
             .build()
             .unwrap();
         let c = catalog(dir.path(), &rt);
-        c.record_commit("silver/t", facts(1), None, "x").unwrap();
-        c.record_commit("silver/gone", facts(1), None, "x").unwrap();
-        c.tag_by("silver/t", &["keep"], &[], "x").unwrap();
-        c.record_commit("silver/t", facts(2), None, "x").unwrap();
+        c.record_commit("silver/t", facts(1), None).unwrap();
+        c.record_commit("silver/gone", facts(1), None).unwrap();
+        c.tag("silver/t", &["keep"]).unwrap();
+        c.record_commit("silver/t", facts(2), None).unwrap();
         // Flip a byte of the second record.
         let second = dir.path().join(format!("_catalog/log/{:020}.json", 2));
         let mut bytes = std::fs::read(&second).unwrap();
@@ -547,9 +539,7 @@ mod tests {
         // A missing record in the middle is damage too.
         std::fs::remove_file(dir.path().join(format!("_catalog/log/{:020}.json", 3))).unwrap();
         assert_eq!(fresh.verify().unwrap().missing, vec![3]);
-        let report = fresh
-            .rebuild(vec![("silver/t".into(), facts(5))], "rebuild")
-            .unwrap();
+        let report = fresh.rebuild(vec![("silver/t".into(), facts(5))]).unwrap();
         assert_eq!(
             report.dropped,
             Vec::<String>::new(),

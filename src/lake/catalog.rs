@@ -20,9 +20,9 @@ const CATALOG_DIR: &str = "_catalog";
 impl Lake {
     /// The lake's catalog (see [`crate::catalog`]): every table of the lake has an entry, kept
     /// current by its commits; datasets and object prefixes have one once registered.
-    pub fn catalog(&self) -> Result<Arc<Catalog>> {
+    pub fn catalog(&self) -> Result<Catalog> {
         if let Some(c) = self.catalog.get() {
-            return Ok(c.clone());
+            return Ok(c.by(&self.actor()));
         }
         let (store, prefix): (Arc<dyn ObjectStore>, ObjectPath) = match self.tables_at()? {
             TablesAt::Dir(root) => {
@@ -38,10 +38,10 @@ impl Lake {
             TablesAt::Objects { store, prefix, .. } => (store, prefix.join(CATALOG_DIR)),
         };
         let log = CatalogLog::new(store, prefix, self.store.io_handle()?);
-        let _ = self.catalog.set(Arc::new(Catalog::new(log)));
+        let _ = self.catalog.set(Catalog::new(log));
         self.catalog
             .get()
-            .cloned()
+            .map(|c| c.by(&self.actor()))
             .ok_or_else(|| Error::internal("the catalog did not open"))
     }
 
@@ -127,7 +127,7 @@ impl Lake {
                 })
                 .collect(),
         });
-        self.catalog()?.record_commit(&info.name, facts, run, &by)
+        self.catalog()?.record_commit(&info.name, facts, run)
     }
 
     /// The name of the tier the lake's tables live on.
@@ -157,7 +157,7 @@ impl Lake {
                 ));
             }
         }
-        catalog.record_commit(&name, facts, None, &self.actor())?;
+        catalog.record_commit(&name, facts, None)?;
         catalog
             .entry(&name)?
             .ok_or_else(|| Error::internal("a registered entry went missing"))
@@ -254,7 +254,7 @@ impl Lake {
                 facts.push((e.name.clone(), f));
             }
         }
-        catalog.rebuild(facts, &self.actor())
+        catalog.rebuild(facts)
     }
 }
 

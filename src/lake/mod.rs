@@ -49,7 +49,7 @@ pub use keys::{KeyRow, Keys, MaskingKeyRow, RotationSummary};
 pub struct Lake {
     store: Arc<Store>,
     /// The catalog, opened on first use and shared by the clones.
-    catalog: Arc<std::sync::OnceLock<Arc<crate::catalog::Catalog>>>,
+    catalog: Arc<std::sync::OnceLock<crate::catalog::Catalog>>,
     /// The job this handle's changes are recorded as (`Lake::with_job`).
     job: Option<Arc<str>>,
 }

@@ -1,5 +1,6 @@
 //! The `strata` command-line tool: a thin layer over the library, one module per command group.
 
+mod catalog;
 mod compact;
 mod demo;
 mod flags;
@@ -75,6 +76,11 @@ enum Command {
     /// Delta Lake tables: create, append, overwrite, scan (with time travel), history, ls, show.
     #[command(subcommand)]
     Table(table::TableCommand),
+    /// The catalog of what the lake holds: list, search, show, register, tag, describe.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
+    /// How a table was made (upstream) or what was made from it (downstream).
+    Lineage(catalog::LineageArgs),
 }
 
 /// Set to `0` to leave glibc's malloc thresholds as they are (to measure what raising them
@@ -142,5 +148,7 @@ fn run(cli: Cli) -> strata::Result<()> {
         Command::Inspect(args) => inspect::run(args, &mut out),
         Command::Compact(args) => compact::run(args, &mut out),
         Command::Table(command) => table::run(&config, command, &mut out),
+        Command::Catalog(command) => catalog::run(&config, command, &mut out),
+        Command::Lineage(args) => catalog::lineage(&config, args, &mut out),
     }
 }

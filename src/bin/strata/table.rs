@@ -304,7 +304,7 @@ fn open(
         }
         if name.contains("://") {
             // s3://bucket/prefix: reached with the lake's S3 settings.
-            let lake = Lake::open(config)?;
+            let lake = Lake::open(config)?.with_job(&crate::catalog::job());
             let table = lake.table_at(name)?;
             return Ok((table, Some(lake)));
         }
@@ -320,9 +320,20 @@ fn open(
         }
         _ => name.to_string(),
     };
-    let lake = Lake::open(config)?;
+    let lake = Lake::open(config)?.with_job(&crate::catalog::job());
     let table = lake.table(&full)?;
     Ok((table, Some(lake)))
+}
+
+/// The data files a write reads, for lineage (absolute paths where they resolve).
+fn sources(files: &[PathBuf]) -> Vec<strata::table::Source> {
+    files
+        .iter()
+        .map(|f| {
+            let path = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
+            strata::table::Source::file(path.display().to_string())
+        })
+        .collect()
 }
 
 /// Reads the data `files` (the schema is the first's), telling `progress` how many are read.
@@ -402,7 +413,9 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
         TableCommand::Create(args) => {
             let (table, _lake) = open(config, &args.table.name, args.zone.as_deref())?;
             let (bar, progress) = stage_progress();
-            let table = table.with_progress(progress.clone());
+            let table = table
+                .with_progress(progress.clone())
+                .reading(sources(std::slice::from_ref(&args.from)));
             let (schema, batches) = read_all(std::slice::from_ref(&args.from), progress.as_ref())?;
             let options = TableOptions {
                 partition_by: args.partition_by,
@@ -419,7 +432,9 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
         TableCommand::Append(args) => {
             let (table, _lake) = open(config, &args.table.name, None)?;
             let (bar, progress) = stage_progress();
-            let table = table.with_progress(progress.clone());
+            let table = table
+                .with_progress(progress.clone())
+                .reading(sources(&args.files));
             let (_, all) = read_all(&args.files, progress.as_ref())?;
             let commit = if args.merge_schema {
                 table.append_merging_schema(&all)
@@ -432,7 +447,9 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
         TableCommand::Overwrite(args) => {
             let (table, _lake) = open(config, &args.table.name, None)?;
             let (bar, progress) = stage_progress();
-            let table = table.with_progress(progress.clone());
+            let table = table
+                .with_progress(progress.clone())
+                .reading(sources(std::slice::from_ref(&args.file)));
             let (_, batches) = read_all(std::slice::from_ref(&args.file), progress.as_ref())?;
             let commit = match &args.predicate {
                 Some(predicate) => table.overwrite_where(predicate, &batches),
@@ -556,7 +573,9 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
         TableCommand::Merge(args) => {
             let (table, _lake) = open(config, &args.table.name, None)?;
             let (bar, progress) = stage_progress();
-            let table = table.with_progress(progress.clone());
+            let table = table
+                .with_progress(progress.clone())
+                .reading(sources(std::slice::from_ref(&args.source)));
             let (_, source) = read_all(std::slice::from_ref(&args.source), progress.as_ref())?;
             let options = MergeOptions {
                 on: args.on,
