@@ -205,7 +205,11 @@ fn lineage_leads_from_files_through_tables() {
         .unwrap()
         .reading(vec![Source::file("/landing/users.csv")]);
     bronze
-        .create(&batch.schema(), &[batch.clone()], &TableOptions::default())
+        .create(
+            &batch.schema(),
+            std::slice::from_ref(&batch),
+            &TableOptions::default(),
+        )
         .unwrap();
     let silver = lake
         .table("silver/users")
