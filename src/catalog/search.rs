@@ -5,8 +5,11 @@
 
 use super::entry::{Entry, Kind};
 
-/// What to look for; every field given must match.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What to look for; every field given must match. As JSON (the C ABI and Go take it so):
+/// `{"text": "...", "tag": "...", "zone": "...", "owner": "...", "kind": "table",
+/// "classification": "email", "type": "string"}`, every field optional.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Query {
     /// Words, each of which must appear (case-insensitive) in the entry's text.
     pub text: Option<String>,
@@ -22,6 +25,7 @@ pub struct Query {
     pub classification: Option<String>,
     /// A column type one of its columns has, as Arrow prints it or as Unity names it
     /// (`Utf8` or `string`, case-insensitive).
+    #[serde(rename = "type")]
     pub column_type: Option<String>,
 }
 
