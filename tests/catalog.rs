@@ -424,3 +424,104 @@ fn lakes_sharing_an_s3_table_tier_share_the_catalog_and_keep_every_change() {
         assert_eq!(e.tags.len(), 20, "{:?}", e.tags);
     }
 }
+
+#[test]
+fn writes_emit_openlineage_events_that_pair_up_and_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path(), vec![common::local_tier("hot")]);
+    config.lineage = strata::config::LineageConfig {
+        sink: strata::config::LineageSink::File,
+        path: Some("lineage/events.jsonl".into()),
+        namespace: "test-lake".into(),
+    };
+    let lake = Lake::open(&config).unwrap().with_job("ingest");
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = seen.clone();
+    lake.set_lineage_callback(Some(Arc::new(move |event: &str| {
+        sink.lock().unwrap().push(event.to_string())
+    })));
+    let table = lake
+        .table("bronze/users")
+        .unwrap()
+        .reading(vec![Source::file("/landing/users.csv")]);
+    let batch = users(0..10);
+    table
+        .create(&batch.schema(), &[batch], &TableOptions::default())
+        .unwrap();
+    table
+        .merge(
+            &[users(5..12)],
+            &MergeOptions {
+                on: vec!["id".into()],
+                ..MergeOptions::default()
+            },
+        )
+        .unwrap();
+    // A write that fails: FAIL, nothing committed.
+    let bad =
+        RecordBatch::try_from_iter([("id", Arc::new(StringArray::from(vec!["x"])) as _)]).unwrap();
+    assert!(table.append(&[bad]).is_err());
+    // A delete that matches nothing: START and COMPLETE, no new version.
+    table.delete("id > 1000").unwrap();
+
+    let path = dir.path().join("lineage/events.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        events.len(),
+        "the callback got every event"
+    );
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["START", "COMPLETE", "START", "COMPLETE", "START", "FAIL", "START", "COMPLETE"]
+    );
+    for pair in events.chunks(2) {
+        assert_eq!(pair[0]["run"]["runId"], pair[1]["run"]["runId"]);
+    }
+    assert_ne!(events[0]["run"]["runId"], events[2]["run"]["runId"]);
+    assert_eq!(events[1]["job"]["namespace"], "test-lake");
+    assert_eq!(events[1]["job"]["name"], "ingest");
+    assert_eq!(events[1]["inputs"][0]["name"], "/landing/users.csv");
+    assert_eq!(events[1]["outputs"][0]["name"], "bronze/users");
+    let fields = &events[1]["outputs"][0]["facets"]["schema"]["fields"];
+    assert_eq!(fields.as_array().unwrap().len(), 3);
+    let lineage = &events[3]["outputs"][0]["facets"]["columnLineage"]["fields"];
+    assert_eq!(lineage["fare"]["inputFields"][0]["field"], "fare");
+    let message = events[5]["run"]["facets"]["errorMessage"]["message"]
+        .as_str()
+        .unwrap();
+    assert!(!message.is_empty(), "{}", events[5]);
+    // The catalog's run ids are the events'.
+    let runs = lake.catalog().unwrap().runs().unwrap();
+    assert_eq!(runs[0].id, events[0]["run"]["runId"].as_str().unwrap());
+
+    let Some(python) = common::python_with(
+        "writes_emit_openlineage_events_that_pair_up_and_validate",
+        &["jsonschema", "referencing"],
+    ) else {
+        return;
+    };
+    let out = std::process::Command::new(python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/openlineage/validate.py"
+        ))
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok 8");
+}

@@ -37,6 +37,7 @@
 mod entry;
 mod lineage;
 mod log;
+pub mod openlineage;
 mod record;
 mod search;
 

@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 mod cache;
+mod lineage;
 mod ranges;
 mod tables;
 mod text;
@@ -42,6 +43,7 @@ mod tier;
 pub use cache::{
     CacheConfig, CacheExpiry, CacheRule, CacheStrategy, DEFAULT_BLOCK_SIZE, DEFAULT_CACHE_BUDGET,
 };
+pub use lineage::{LineageConfig, LineageSink};
 pub(crate) use tables::is_name;
 pub use tables::{TablesConfig, DEFAULT_ZONES};
 use text::{duration_text, opt_duration_text, opt_size_text, size_text};
@@ -82,6 +84,8 @@ pub struct LakeConfig {
     pub format: FormatConfig,
     /// Where the lake's Delta tables live and the zones that group them.
     pub tables: TablesConfig,
+    /// Where OpenLineage events of the lake's writes go.
+    pub lineage: LineageConfig,
 }
 
 /// How Parquet data is encoded per tier.
@@ -272,6 +276,7 @@ impl Default for LakeConfig {
             format: FormatConfig::default(),
             cache: CacheConfig::default(),
             tables: TablesConfig::default(),
+            lineage: LineageConfig::default(),
         }
     }
 }
@@ -313,6 +318,7 @@ impl LakeConfig {
             return Err(Error::config("config needs at least one tier"));
         }
         self.tables.validate()?;
+        self.lineage.validate()?;
         if let Some(tier) = &self.tables.tier {
             if !self.tiers.iter().any(|t| &t.name == tier) {
                 return Err(Error::config(format!(

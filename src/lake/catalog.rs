@@ -8,11 +8,13 @@ use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
 
 use super::Lake;
-use crate::catalog::{Catalog, CatalogLog, Facts, Kind, Node, RebuildReport, Run};
+use crate::catalog::openlineage::{Event, EventType, OutputFacts};
+use crate::catalog::{Catalog, CatalogLog, ColumnLineage, Facts, Kind, Node, RebuildReport, Run};
+use crate::config::LineageSink;
 use crate::error::{Error, ErrorKind, Result};
 use crate::read::Scan;
 use crate::store::TablesAt;
-use crate::table::{CommitHook, Committed, TableName};
+use crate::table::{Committed, Source, TableName, WriteEvent, WriteHook};
 
 /// The catalog's folder beside the zones' (`<tables>/_catalog`; zone names cannot start with `_`).
 const CATALOG_DIR: &str = "_catalog";
@@ -63,20 +65,118 @@ impl Lake {
         }
     }
 
-    /// The hook a lake table calls after each commit: records the table's facts and the run.
-    pub(super) fn catalog_hook(&self) -> Arc<CommitHook> {
-        let lake = self.clone();
-        Arc::new(move |committed: &Committed| {
-            if let Err(e) = lake.record_commit(committed) {
-                tracing::warn!(
-                    table = %committed.info.name,
-                    "the catalog did not record a commit (`strata catalog rebuild` catches up): {e}"
-                );
-            }
-        })
+    /// Sets (or with `None` clears) a receiver of the OpenLineage RunEvents of the lake's
+    /// table writes (one JSON document per call: START, then COMPLETE or FAIL), besides the
+    /// `[lineage]` sink. Shared by every clone of this lake. The callback runs on the writing
+    /// thread; keep it cheap.
+    pub fn set_lineage_callback(&self, callback: Option<Arc<LineageCallback>>) {
+        *self
+            .lineage_callback
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = callback;
     }
 
-    fn record_commit(&self, c: &Committed) -> Result<()> {
+    /// The hook a lake table calls on each write: the catalog records each commit's facts and
+    /// run, and OpenLineage events go to the sink and callback.
+    pub(super) fn write_hook(&self) -> Arc<WriteHook> {
+        let lake = self.clone();
+        Arc::new(move |event: &WriteEvent<'_>| lake.on_write(event))
+    }
+
+    fn on_write(&self, event: &WriteEvent<'_>) {
+        match event {
+            WriteEvent::Started {
+                run,
+                table,
+                sources,
+                ..
+            } => self.emit(EventType::Start, run, table, None, sources, None),
+            WriteEvent::Completed {
+                run,
+                table,
+                committed,
+                ..
+            } => {
+                if let Some(c) = committed {
+                    if let Err(e) = self.record_commit(run, c) {
+                        tracing::warn!(
+                            table = %c.info.name,
+                            "the catalog did not record a commit (`strata catalog rebuild` catches up): {e}"
+                        );
+                    }
+                }
+                let sources = committed.map(|c| c.sources.as_slice()).unwrap_or_default();
+                self.emit(EventType::Complete, run, table, *committed, sources, None);
+            }
+            WriteEvent::Failed {
+                run, table, error, ..
+            } => {
+                let text = error.to_string();
+                self.emit(EventType::Fail, run, table, None, &[], Some(&text));
+            }
+        }
+    }
+
+    /// Sends an OpenLineage event of a write of `table` to the sink and the callback, if any.
+    fn emit(
+        &self,
+        kind: EventType,
+        run: &str,
+        table: &str,
+        committed: Option<&Committed>,
+        sources: &[Source],
+        error: Option<&str>,
+    ) {
+        let config = &self.config().lineage;
+        let callback = self
+            .lineage_callback
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if config.sink == LineageSink::None && callback.is_none() {
+            return;
+        }
+        let inputs = nodes(sources);
+        let outputs = [Node::table(table, committed.map(|c| c.info.version))];
+        let facts = committed.map(|c| OutputFacts {
+            columns: c
+                .info
+                .columns
+                .iter()
+                .map(|(n, t)| (n.clone(), t.clone(), None))
+                .collect(),
+            lineage: column_lineage(c),
+        });
+        let job = self.actor();
+        let event = Event {
+            kind,
+            run,
+            namespace: &config.namespace,
+            job: &job,
+            at_ms: crate::clock::now_ms() as i64,
+            inputs: &inputs,
+            outputs: &outputs,
+            output_facts: facts.as_ref(),
+            error,
+        }
+        .to_json()
+        .to_string();
+        if let (LineageSink::File, Some(path)) = (config.sink, &config.path) {
+            let path = self.dir().join(path);
+            if let Err(e) = append_line(&path, &event) {
+                tracing::warn!(path = %path.display(), "cannot write an OpenLineage event: {e}");
+            }
+        }
+        if let Some(callback) = callback {
+            // A host's callback that panics loses its event, not the write.
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&event))).is_err()
+            {
+                tracing::warn!("the OpenLineage callback panicked");
+            }
+        }
+    }
+
+    fn record_commit(&self, run_id: &str, c: &Committed) -> Result<()> {
         let info = &c.info;
         let facts = Facts {
             kind: Kind::Table,
@@ -102,30 +202,13 @@ impl Lake {
             "OPTIMIZE" | "VACUUM START" | "VACUUM END"
         ))
         .then(|| Run {
-            id: uuid(),
+            id: run_id.to_string(),
             job: by.clone(),
             operation: c.operation.clone(),
             at: crate::clock::now_ms() as i64,
-            inputs: c
-                .sources
-                .iter()
-                .map(|s| Node {
-                    kind: s.kind.clone(),
-                    name: s.name.clone(),
-                    version: s.version,
-                })
-                .collect(),
+            inputs: nodes(&c.sources),
             outputs: vec![Node::table(&info.name, Some(info.version))],
-            columns: c
-                .columns
-                .iter()
-                .filter(|_| !c.sources.is_empty())
-                .map(|s| crate::catalog::ColumnLineage {
-                    column: s.column.clone(),
-                    from: s.from.clone(),
-                    transformation: s.transformation.clone(),
-                })
-                .collect(),
+            columns: column_lineage(c),
         });
         self.catalog()?.record_commit(&info.name, facts, run)
     }
@@ -285,22 +368,48 @@ fn parquet_files(path: &Path) -> (u64, u64) {
     (files, bytes)
 }
 
-/// A random (version 4) UUID.
-fn uuid() -> String {
-    let mut b = [0u8; 16];
-    if getrandom::fill(&mut b).is_err() {
-        let x = crate::clock::now_ms() as u128 ^ (u128::from(std::process::id()) << 64);
-        b = x.to_le_bytes();
+/// A host's receiver of OpenLineage events: one JSON document per call.
+pub type LineageCallback = dyn Fn(&str) + Send + Sync;
+
+/// Lineage nodes of a write's sources.
+fn nodes(sources: &[Source]) -> Vec<Node> {
+    sources
+        .iter()
+        .map(|s| Node {
+            kind: s.kind.clone(),
+            name: s.name.clone(),
+            version: s.version,
+        })
+        .collect()
+}
+
+/// A commit's column lineage (none when its writes read nothing known).
+fn column_lineage(c: &Committed) -> Vec<ColumnLineage> {
+    if c.sources.is_empty() {
+        return Vec::new();
     }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    c.columns
+        .iter()
+        .map(|s| ColumnLineage {
+            column: s.column.clone(),
+            from: s.from.clone(),
+            transformation: s.transformation.clone(),
+        })
+        .collect()
+}
+
+/// Appends `line` and a newline to the file at `path` in one write (O_APPEND), creating it.
+fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    let mut bytes = Vec::with_capacity(line.len() + 1);
+    bytes.extend_from_slice(line.as_bytes());
+    bytes.push(b'\n');
+    file.write_all(&bytes)
 }

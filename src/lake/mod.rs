@@ -42,6 +42,7 @@ use crate::store::{
     ObjectInfo, PutOptions, ReindexReport, RunOptions, Store, TierAction, TierRunReport,
 };
 
+pub use catalog::LineageCallback;
 pub use keys::{KeyRow, Keys, MaskingKeyRow, RotationSummary};
 
 /// An open data lake. See the [module docs](self).
@@ -52,6 +53,8 @@ pub struct Lake {
     catalog: Arc<std::sync::OnceLock<crate::catalog::Catalog>>,
     /// The job this handle's changes are recorded as (`Lake::with_job`).
     job: Option<Arc<str>>,
+    /// A host's receiver of OpenLineage events, shared by the clones.
+    lineage_callback: Arc<std::sync::RwLock<Option<Arc<catalog::LineageCallback>>>>,
 }
 
 impl std::fmt::Debug for Lake {
@@ -92,6 +95,7 @@ impl Lake {
             store: Arc::new(store),
             catalog: Arc::new(std::sync::OnceLock::new()),
             job: None,
+            lineage_callback: Arc::new(std::sync::RwLock::new(None)),
         }
     }
 

@@ -39,7 +39,7 @@ impl Lake {
                 let dir = root.join(&name.zone).join(&name.name);
                 Ok(Table::at(name.to_string(), dir, write)?
                     .with_keys(self.table_keys()?)
-                    .with_commit_hook(self.catalog_hook()))
+                    .with_write_hook(self.write_hook()))
             }
             TablesAt::Objects {
                 store,
@@ -58,7 +58,7 @@ impl Lake {
                 let at = self.table_store(store, prefix, url, tier, cache);
                 Ok(Table::at_store(name.to_string(), at, write)?
                     .with_keys(self.table_keys()?)
-                    .with_commit_hook(self.catalog_hook()))
+                    .with_write_hook(self.write_hook()))
             }
         }
     }

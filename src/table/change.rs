@@ -109,36 +109,38 @@ impl Table {
     /// removed, one with some is rewritten without them. Nothing matched: no new version.
     /// A concurrent commit makes it a `Busy` error, with nothing written.
     pub fn delete(&self, predicate: &str) -> Result<ChangeReport> {
-        let expr = Expr::parse(predicate)?;
-        let target = self.target()?;
-        target.check_columns(expr.columns(), "the predicate")?;
-        let keep = |batch: &RecordBatch| {
-            let kept = replace::keep_unmatched(&expr, batch)?;
-            let deleted = (batch.num_rows() - kept.num_rows()) as u64;
-            Ok((
-                kept,
-                Changed {
-                    updated: 0,
-                    deleted,
-                },
-            ))
-        };
-        let how = Rewriting {
-            filter: Some(&expr),
-            drop_whole: true,
-            keeps_partitions: true,
-            touches: Touches::Rows,
-        };
-        let done = self.rewrite(&target, &how, &keep)?;
-        let report = &done.report;
-        let metrics = BTreeMap::from([
-            ("numDeletedRows", report.rows_deleted),
-            ("numCopiedRows", report.rows_copied),
-        ]);
-        let operation = DeltaOperation::Delete {
-            predicate: Some(predicate.to_string()),
-        };
-        self.commit_change(&target, operation, metrics, done)
+        self.observed("DELETE", || {
+            let expr = Expr::parse(predicate)?;
+            let target = self.target()?;
+            target.check_columns(expr.columns(), "the predicate")?;
+            let keep = |batch: &RecordBatch| {
+                let kept = replace::keep_unmatched(&expr, batch)?;
+                let deleted = (batch.num_rows() - kept.num_rows()) as u64;
+                Ok((
+                    kept,
+                    Changed {
+                        updated: 0,
+                        deleted,
+                    },
+                ))
+            };
+            let how = Rewriting {
+                filter: Some(&expr),
+                drop_whole: true,
+                keeps_partitions: true,
+                touches: Touches::Rows,
+            };
+            let done = self.rewrite(&target, &how, &keep)?;
+            let report = &done.report;
+            let metrics = BTreeMap::from([
+                ("numDeletedRows", report.rows_deleted),
+                ("numCopiedRows", report.rows_copied),
+            ]);
+            let operation = DeltaOperation::Delete {
+                predicate: Some(predicate.to_string()),
+            };
+            self.commit_change(&target, operation, metrics, done)
+        })
     }
 
     /// Sets columns of the rows matching `predicate` (every row when `None`) as one new version:
@@ -147,72 +149,76 @@ impl Table {
     /// rewritten. An unknown column, or a value that does not fit the column's type, is an
     /// error before anything is written.
     pub fn update(&self, predicate: Option<&str>, set: &str) -> Result<ChangeReport> {
-        let assignments = Assignment::parse_list(set)?;
-        let expr = predicate.map(Expr::parse).transpose()?;
-        let target = self.target()?;
-        if let Some(expr) = &expr {
-            target.check_columns(expr.columns(), "the predicate")?;
-        }
-        let values = assigned_values(&target.stored, &assignments)?;
-        let apply = |batch: &RecordBatch| {
-            let matched = match &expr {
-                Some(expr) => true_only(&evaluate_filter(expr, batch)?),
-                None => BooleanArray::from(vec![true; batch.num_rows()]),
-            };
-            let hits = matched.true_count() as u64;
-            if hits == 0 {
-                return Ok((batch.clone(), Changed::default()));
+        self.observed("UPDATE", || {
+            let assignments = Assignment::parse_list(set)?;
+            let expr = predicate.map(Expr::parse).transpose()?;
+            let target = self.target()?;
+            if let Some(expr) = &expr {
+                target.check_columns(expr.columns(), "the predicate")?;
             }
-            let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-            for (column, value) in &values {
-                let at = batch
-                    .schema()
-                    .index_of(column)
-                    .map_err(|_| Error::internal(format!("the scan lost column {column:?}")))?;
-                let old = batch.column(at);
-                let new = value.array(batch, old.data_type())?;
-                let zipped = match &new {
-                    Datumish::Scalar(one) => {
-                        arrow::compute::kernels::zip::zip(&matched, &Scalar::new(one.clone()), old)
-                    }
-                    Datumish::Array(array) => {
-                        arrow::compute::kernels::zip::zip(&matched, array, old)
-                    }
+            let values = assigned_values(&target.stored, &assignments)?;
+            let apply = |batch: &RecordBatch| {
+                let matched = match &expr {
+                    Some(expr) => true_only(&evaluate_filter(expr, batch)?),
+                    None => BooleanArray::from(vec![true; batch.num_rows()]),
                 };
-                columns[at] =
-                    zipped.map_err(|e| Error::internal(format!("cannot set {column:?}: {e}")))?;
-            }
-            let out = RecordBatch::try_new(batch.schema(), columns).map_err(|e| {
-                Error::invalid(format!("the updated rows do not fit the table: {e}"))
-            })?;
-            Ok((
-                out,
-                Changed {
-                    updated: hits,
-                    deleted: 0,
+                let hits = matched.true_count() as u64;
+                if hits == 0 {
+                    return Ok((batch.clone(), Changed::default()));
+                }
+                let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+                for (column, value) in &values {
+                    let at = batch
+                        .schema()
+                        .index_of(column)
+                        .map_err(|_| Error::internal(format!("the scan lost column {column:?}")))?;
+                    let old = batch.column(at);
+                    let new = value.array(batch, old.data_type())?;
+                    let zipped = match &new {
+                        Datumish::Scalar(one) => arrow::compute::kernels::zip::zip(
+                            &matched,
+                            &Scalar::new(one.clone()),
+                            old,
+                        ),
+                        Datumish::Array(array) => {
+                            arrow::compute::kernels::zip::zip(&matched, array, old)
+                        }
+                    };
+                    columns[at] = zipped
+                        .map_err(|e| Error::internal(format!("cannot set {column:?}: {e}")))?;
+                }
+                let out = RecordBatch::try_new(batch.schema(), columns).map_err(|e| {
+                    Error::invalid(format!("the updated rows do not fit the table: {e}"))
+                })?;
+                Ok((
+                    out,
+                    Changed {
+                        updated: hits,
+                        deleted: 0,
+                    },
+                ))
+            };
+            let how = Rewriting {
+                filter: expr.as_ref(),
+                drop_whole: false,
+                keeps_partitions: !values
+                    .iter()
+                    .any(|(column, _)| target.partition_by.contains(column)),
+                touches: Touches::Columns {
+                    names: values.iter().map(|(column, _)| column.clone()).collect(),
+                    probe: false,
                 },
-            ))
-        };
-        let how = Rewriting {
-            filter: expr.as_ref(),
-            drop_whole: false,
-            keeps_partitions: !values
-                .iter()
-                .any(|(column, _)| target.partition_by.contains(column)),
-            touches: Touches::Columns {
-                names: values.iter().map(|(column, _)| column.clone()).collect(),
-                probe: false,
-            },
-        };
-        let done = self.rewrite(&target, &how, &apply)?;
-        let metrics = BTreeMap::from([
-            ("numUpdatedRows", done.report.rows_updated),
-            ("numCopiedRows", done.report.rows_copied),
-        ]);
-        let operation = DeltaOperation::Update {
-            predicate: predicate.map(str::to_string),
-        };
-        self.commit_change(&target, operation, metrics, done)
+            };
+            let done = self.rewrite(&target, &how, &apply)?;
+            let metrics = BTreeMap::from([
+                ("numUpdatedRows", done.report.rows_updated),
+                ("numCopiedRows", done.report.rows_copied),
+            ]);
+            let operation = DeltaOperation::Update {
+                predicate: predicate.map(str::to_string),
+            };
+            self.commit_change(&target, operation, metrics, done)
+        })
     }
 
     /// The latest version, ready to change.

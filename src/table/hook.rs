@@ -1,11 +1,14 @@
-//! What a table tells its owner after each commit: the table as the commit left it, the
-//! operation, what the handle's writes read, and (for a merge) where each column came from.
-//! The lake uses it to keep the catalog current and record lineage; the table itself knows
-//! nothing of either.
+//! What a table tells its owner about each write: that it started (with a run id), then that
+//! it completed (with the table as its commit left it, what the handle's writes read, and,
+//! for a merge, where each column came from) or failed. The lake uses it to keep the catalog
+//! current, record lineage and emit OpenLineage events; the table itself knows nothing of any
+//! of them.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use super::TableInfo;
+use crate::error::{Error, Result};
 
 /// Something a table's writes read: a file, a lake object, or another table at a version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,13 +74,104 @@ pub struct Committed {
     pub columns: Vec<ColumnSource>,
 }
 
-/// Called after each commit of a table handle; keep it cheap. It cannot fail the commit,
-/// which has landed: it reports its own failures.
-pub type CommitHook = dyn Fn(&Committed) + Send + Sync;
+/// A write of a table, as its hook hears of it. Every `Started` is followed by one
+/// `Completed` or `Failed` with the same run id, on the same thread.
+#[derive(Debug)]
+pub enum WriteEvent<'a> {
+    /// A write began.
+    Started {
+        /// A fresh UUID for this write.
+        run: &'a str,
+        /// The table's name.
+        table: &'a str,
+        /// The operation (`CREATE TABLE`, `WRITE`, `MERGE`, ...).
+        operation: &'a str,
+        /// What the writes read.
+        sources: &'a [Source],
+    },
+    /// It ended well: with the commit it made, or none (nothing to change).
+    Completed {
+        /// The run id `Started` gave.
+        run: &'a str,
+        /// The table's name.
+        table: &'a str,
+        /// The operation.
+        operation: &'a str,
+        /// The commit, when one was made.
+        committed: Option<&'a Committed>,
+    },
+    /// It failed; nothing was committed.
+    Failed {
+        /// The run id `Started` gave.
+        run: &'a str,
+        /// The table's name.
+        table: &'a str,
+        /// The operation.
+        operation: &'a str,
+        /// Why.
+        error: &'a Error,
+    },
+}
+
+/// Told of each write of a table handle; keep it cheap. It cannot fail the write: it reports
+/// its own failures.
+pub type WriteHook = dyn Fn(&WriteEvent<'_>) + Send + Sync;
 
 /// The hook and sources a handle carries.
 #[derive(Clone, Default)]
 pub(super) struct Observers {
-    pub(super) hook: Option<Arc<CommitHook>>,
+    pub(super) hook: Option<Arc<WriteHook>>,
     pub(super) sources: Vec<Source>,
+}
+
+thread_local! {
+    /// The commit the write running on this thread made, for its `Completed` event.
+    static LANDED: RefCell<Option<Committed>> = const { RefCell::new(None) };
+}
+
+/// Keeps `committed` for the `Completed` event of the write running on this thread.
+pub(super) fn landed(committed: Committed) {
+    LANDED.with(|l| *l.borrow_mut() = Some(committed));
+}
+
+impl Observers {
+    /// Runs `write` (an `operation` of `table`) between its `Started` and its `Completed` or
+    /// `Failed` events.
+    pub(super) fn observe<T>(
+        &self,
+        table: &str,
+        operation: &str,
+        write: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let Some(hook) = &self.hook else {
+            return write();
+        };
+        let run = crate::ids::uuid_v4();
+        LANDED.with(|l| l.borrow_mut().take());
+        hook(&WriteEvent::Started {
+            run: &run,
+            table,
+            operation,
+            sources: &self.sources,
+        });
+        let out = write();
+        let committed = LANDED.with(|l| l.borrow_mut().take());
+        match &out {
+            Ok(_) => hook(&WriteEvent::Completed {
+                run: &run,
+                table,
+                operation: committed
+                    .as_ref()
+                    .map_or(operation, |c| c.operation.as_str()),
+                committed: committed.as_ref(),
+            }),
+            Err(error) => hook(&WriteEvent::Failed {
+                run: &run,
+                table,
+                operation,
+                error,
+            }),
+        }
+        out
+    }
 }

@@ -70,7 +70,7 @@ pub use change::ChangeReport;
 pub use history::{parse_commit, HistoryEntry};
 use home::Home;
 pub(crate) use home::{TableStore, STAGING_PREFIX};
-pub use hook::{ColumnSource, CommitHook, Committed, Source};
+pub use hook::{ColumnSource, Committed, Source, WriteEvent, WriteHook};
 pub use maintain::{RestoreReport, VacuumReport, DEFAULT_RETENTION};
 pub use merge::{MergeOptions, WhenMatched, WhenNotMatched};
 pub use name::TableName;
@@ -199,9 +199,9 @@ impl Table {
         self
     }
 
-    /// The handle with `hook` called after each of its commits (the lake's tables keep the
-    /// catalog current this way).
-    pub fn with_commit_hook(mut self, hook: Arc<CommitHook>) -> Table {
+    /// The handle with `hook` told of each of its writes: start, then completion (with the
+    /// commit) or failure. The lake's tables keep the catalog and lineage current this way.
+    pub fn with_write_hook(mut self, hook: Arc<WriteHook>) -> Table {
         self.observers.hook = Some(hook);
         self
     }
@@ -213,9 +213,9 @@ impl Table {
         self
     }
 
-    /// Tells the hook, if any, of the commit that made `snapshot` (`operation`; `columns`:
-    /// where output columns came from). Failures to describe the table are logged: the
-    /// commit has landed.
+    /// Keeps, for the hook's `Completed` event, what the commit that made `snapshot` left
+    /// (`operation`; `columns`: where output columns came from). Failures to describe the
+    /// table are logged: the commit has landed.
     fn committed(
         &self,
         snapshot: &deltalake_core::table::state::DeltaTableState,
@@ -223,11 +223,11 @@ impl Table {
         operation: &str,
         columns: Vec<ColumnSource>,
     ) {
-        let Some(hook) = &self.observers.hook else {
+        if self.observers.hook.is_none() {
             return;
-        };
+        }
         match self.info_of(snapshot, log_store) {
-            Ok(info) => hook(&Committed {
+            Ok(info) => hook::landed(Committed {
                 info,
                 operation: operation.to_string(),
                 sources: self.observers.sources.clone(),
@@ -235,6 +235,11 @@ impl Table {
             }),
             Err(e) => tracing::warn!(table = %self.name, "cannot describe a commit: {e}"),
         }
+    }
+
+    /// Runs `write`, an `operation` of this table, between the hook's events.
+    fn observed<T>(&self, operation: &str, write: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.observers.observe(&self.name, operation, write)
     }
 
     fn report(&self, stage: &str, done: u64, total: u64) {
@@ -380,19 +385,21 @@ impl Table {
     /// Makes the table's content that of `version` again, as a new version (history is
     /// kept). Restoring to a version whose files vacuum deleted is an error naming them.
     pub fn restore(&self, version: u64) -> Result<RestoreReport> {
-        let report = self.block_on(async {
-            let table = self.load(AsOf::Latest).await?;
-            let latest = table.version().unwrap_or(0);
-            if let Some(e) = maintain::restore_target_error(version, latest) {
-                return Err(e.with("table", &self.name));
-            }
-            maintain::restore(table, version)
-                .await
-                .map(|(_, report)| report)
-                .map_err(|e| self.error(e))
-        })??;
-        self.checkpoint_if_due(report.version, None)?;
-        Ok(report)
+        self.observed("RESTORE", || {
+            let report = self.block_on(async {
+                let table = self.load(AsOf::Latest).await?;
+                let latest = table.version().unwrap_or(0);
+                if let Some(e) = maintain::restore_target_error(version, latest) {
+                    return Err(e.with("table", &self.name));
+                }
+                maintain::restore(table, version)
+                    .await
+                    .map(|(_, report)| report)
+                    .map_err(|e| self.error(e))
+            })??;
+            self.checkpoint_if_due(report.version, None)?;
+            Ok(report)
+        })
     }
 
     /// The latest version.

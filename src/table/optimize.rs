@@ -89,161 +89,163 @@ impl Table {
     /// Compacts small files (and with `zorder_by`, z-orders every file) of each partition the
     /// predicate selects, as one `OPTIMIZE` commit that changes no row.
     pub fn optimize(&self, options: &OptimizeOptions) -> Result<OptimizeReport> {
-        if options.zorder_by.len() > MAX_ZORDER_COLUMNS {
-            return Err(Error::invalid(format!(
-                "z-order takes at most {MAX_ZORDER_COLUMNS} columns, not {}",
-                options.zorder_by.len()
-            )));
-        }
-        let target = self.target()?;
-        target.check_columns(options.zorder_by.iter().map(String::as_str), "--zorder-by")?;
-        if let Some(c) = options
-            .zorder_by
-            .iter()
-            .find(|c| target.partition_by.contains(c))
-        {
-            return Err(Error::invalid(format!(
-                "{c:?} is a partition column: every file of a partition has one value of it"
-            )));
-        }
-        let predicate = options.predicate.as_deref().map(Expr::parse).transpose()?;
-        if let Some(p) = &predicate {
-            if let Some(c) = p
-                .columns()
-                .into_iter()
-                .find(|c| !target.partition_by.iter().any(|k| k == c))
-            {
+        self.observed("OPTIMIZE", || {
+            if options.zorder_by.len() > MAX_ZORDER_COLUMNS {
                 return Err(Error::invalid(format!(
-                    "--where may name partition columns only; {c:?} is not one"
+                    "z-order takes at most {MAX_ZORDER_COLUMNS} columns, not {}",
+                    options.zorder_by.len()
                 )));
             }
-        }
-        let bytes_target = options
-            .target_file_bytes
-            .unwrap_or(target.write.target_file_bytes)
-            .max(1024);
-        let selected = selected_files(&target, predicate.as_ref())?;
-        // Files of each partition, in the list's order.
-        let mut partitions: BTreeMap<Vec<Option<String>>, Vec<usize>> = BTreeMap::new();
-        for i in selected {
-            partitions
-                .entry(target.files.files[i].1.clone())
-                .or_default()
-                .push(i);
-        }
-        let sizes: Vec<u64> = target
-            .removes
-            .iter()
-            .map(|r| r.size.unwrap_or(0).max(0) as u64)
-            .collect();
-        let before_version = target.table.version().unwrap_or(0);
-        let mut report = OptimizeReport::default();
-        let mut removes: Vec<Remove> = Vec::new();
-        let mut adds: Vec<Add> = Vec::new();
-        let mut samples: Vec<(String, Literal, Literal)> = Vec::new();
-        let n = partitions.len();
-        for (done, files) in partitions.values().enumerate() {
-            self.report("optimize", done as u64, n as u64);
-            let bins: Vec<Vec<usize>> = if options.zorder_by.is_empty() {
-                bin_pack(files, &sizes, bytes_target)
-            } else if files.len() > 1 || sizes[files[0]] > bytes_target {
-                vec![files.clone()]
-            } else {
-                Vec::new()
-            };
-            if bins.is_empty() {
-                continue;
+            let target = self.target()?;
+            target.check_columns(options.zorder_by.iter().map(String::as_str), "--zorder-by")?;
+            if let Some(c) = options
+                .zorder_by
+                .iter()
+                .find(|c| target.partition_by.contains(c))
+            {
+                return Err(Error::invalid(format!(
+                    "{c:?} is a partition column: every file of a partition has one value of it"
+                )));
             }
-            report.partitions += 1;
-            for bin in bins {
-                let mut batches = Vec::new();
-                for &i in &bin {
-                    let out = self
-                        .scan_files(&target.table, target.files.file(i))?
-                        .run()?;
-                    batches.extend(super::write::conform(&out.batches, &target.stored)?);
-                    report.files_before += 1;
-                    report.bytes_before += sizes[i];
-                    let mut remove = target.removes[i].clone();
-                    remove.data_change = false;
-                    removes.push(remove);
+            let predicate = options.predicate.as_deref().map(Expr::parse).transpose()?;
+            if let Some(p) = &predicate {
+                if let Some(c) = p
+                    .columns()
+                    .into_iter()
+                    .find(|c| !target.partition_by.iter().any(|k| k == c))
+                {
+                    return Err(Error::invalid(format!(
+                        "--where may name partition columns only; {c:?} is not one"
+                    )));
                 }
-                let bin_bytes: u64 = bin.iter().map(|&i| sizes[i]).sum();
-                // Compaction writes the rows as they are; z-order gathers only its columns,
-                // sorts row numbers by the key, and copies each output file's rows out of the
-                // batches in turn (the partition's rows are held once, not copied whole).
-                let runs: Vec<Vec<(usize, usize)>> = if options.zorder_by.is_empty() {
-                    Vec::new()
+            }
+            let bytes_target = options
+                .target_file_bytes
+                .unwrap_or(target.write.target_file_bytes)
+                .max(1024);
+            let selected = selected_files(&target, predicate.as_ref())?;
+            // Files of each partition, in the list's order.
+            let mut partitions: BTreeMap<Vec<Option<String>>, Vec<usize>> = BTreeMap::new();
+            for i in selected {
+                partitions
+                    .entry(target.files.files[i].1.clone())
+                    .or_default()
+                    .push(i);
+            }
+            let sizes: Vec<u64> = target
+                .removes
+                .iter()
+                .map(|r| r.size.unwrap_or(0).max(0) as u64)
+                .collect();
+            let before_version = target.table.version().unwrap_or(0);
+            let mut report = OptimizeReport::default();
+            let mut removes: Vec<Remove> = Vec::new();
+            let mut adds: Vec<Add> = Vec::new();
+            let mut samples: Vec<(String, Literal, Literal)> = Vec::new();
+            let n = partitions.len();
+            for (done, files) in partitions.values().enumerate() {
+                self.report("optimize", done as u64, n as u64);
+                let bins: Vec<Vec<usize>> = if options.zorder_by.is_empty() {
+                    bin_pack(files, &sizes, bytes_target)
+                } else if files.len() > 1 || sizes[files[0]] > bytes_target {
+                    vec![files.clone()]
                 } else {
-                    let zcols = gather(&batches, &options.zorder_by)?;
-                    if samples.is_empty() {
-                        samples = range_samples(&zcols, &options.zorder_by);
-                    }
-                    let (order, keys) = zorder(&zcols, &options.zorder_by)?;
-                    drop(zcols);
-                    let locate = row_locator(&batches);
-                    let pieces = bin_bytes.div_ceil(bytes_target).max(1) as usize;
-                    split_at_cells(&keys, pieces)
-                        .into_iter()
-                        .map(|run| order[run].iter().map(|&r| locate(r)).collect())
-                        .collect()
+                    Vec::new()
                 };
-                let mut write = target.write.clone();
-                write.target_file_bytes = bytes_target;
-                for run in 0..runs.len().max(1) {
-                    let chunk = match runs.get(run) {
-                        Some(picks) => take_picks(&target.stored, &batches, picks)?,
-                        None => concat_batches(&target.stored, &batches).map_err(|e| {
-                            Error::internal(format!("cannot gather a partition: {e}"))
-                        })?,
+                if bins.is_empty() {
+                    continue;
+                }
+                report.partitions += 1;
+                for bin in bins {
+                    let mut batches = Vec::new();
+                    for &i in &bin {
+                        let out = self
+                            .scan_files(&target.table, target.files.file(i))?
+                            .run()?;
+                        batches.extend(super::write::conform(&out.batches, &target.stored)?);
+                        report.files_before += 1;
+                        report.bytes_before += sizes[i];
+                        let mut remove = target.removes[i].clone();
+                        remove.data_change = false;
+                        removes.push(remove);
+                    }
+                    let bin_bytes: u64 = bin.iter().map(|&i| sizes[i]).sum();
+                    // Compaction writes the rows as they are; z-order gathers only its columns,
+                    // sorts row numbers by the key, and copies each output file's rows out of the
+                    // batches in turn (the partition's rows are held once, not copied whole).
+                    let runs: Vec<Vec<(usize, usize)>> = if options.zorder_by.is_empty() {
+                        Vec::new()
+                    } else {
+                        let zcols = gather(&batches, &options.zorder_by)?;
+                        if samples.is_empty() {
+                            samples = range_samples(&zcols, &options.zorder_by);
+                        }
+                        let (order, keys) = zorder(&zcols, &options.zorder_by)?;
+                        drop(zcols);
+                        let locate = row_locator(&batches);
+                        let pieces = bin_bytes.div_ceil(bytes_target).max(1) as usize;
+                        split_at_cells(&keys, pieces)
+                            .into_iter()
+                            .map(|run| order[run].iter().map(|&r| locate(r)).collect())
+                            .collect()
                     };
-                    let written = self.home.write_files(
-                        &self.runtime,
-                        &target.stored,
-                        &[chunk],
-                        &target.partition_by,
-                        &write,
-                        &|stage, done, total| self.report(stage, done, total),
-                    )?;
-                    report.files_after += written.adds.len() as u64;
-                    report.bytes_after += written.bytes;
-                    adds.extend(written.adds.into_iter().map(|mut a| {
-                        a.data_change = false;
-                        a
-                    }));
+                    let mut write = target.write.clone();
+                    write.target_file_bytes = bytes_target;
+                    for run in 0..runs.len().max(1) {
+                        let chunk = match runs.get(run) {
+                            Some(picks) => take_picks(&target.stored, &batches, picks)?,
+                            None => concat_batches(&target.stored, &batches).map_err(|e| {
+                                Error::internal(format!("cannot gather a partition: {e}"))
+                            })?,
+                        };
+                        let written = self.home.write_files(
+                            &self.runtime,
+                            &target.stored,
+                            &[chunk],
+                            &target.partition_by,
+                            &write,
+                            &|stage, done, total| self.report(stage, done, total),
+                        )?;
+                        report.files_after += written.adds.len() as u64;
+                        report.bytes_after += written.bytes;
+                        adds.extend(written.adds.into_iter().map(|mut a| {
+                            a.data_change = false;
+                            a
+                        }));
+                    }
                 }
             }
-        }
-        self.report("optimize", n as u64, n as u64);
-        if removes.is_empty() {
-            return Ok(report);
-        }
-        let (version, attempts) =
-            self.commit_optimize(&target.table, options, bytes_target, removes, adds)?;
-        report.version = Some(version);
-        report.attempts = attempts;
-        for (column, lo, hi) in samples {
-            let filter = Expr::cmp(column.clone(), CmpOp::GtEq, lo).and(Expr::cmp(
-                column.clone(),
-                CmpOp::LtEq,
-                hi,
-            ));
-            let measure = |as_of: AsOf| -> Result<(u64, u64)> {
-                let (_, stats) = self.scan_as_of(as_of)?.filter(filter.clone()).count()?;
-                Ok((stats.files + stats.files_skipped, stats.files))
-            };
-            let (files_before, files_read_before) = measure(AsOf::Version(before_version))?;
-            let (files_after, files_read_after) = measure(AsOf::Version(version))?;
-            report.zorder.push(ZorderEffect {
-                filter: filter.to_string(),
-                column,
-                files_before,
-                files_read_before,
-                files_after,
-                files_read_after,
-            });
-        }
-        Ok(report)
+            self.report("optimize", n as u64, n as u64);
+            if removes.is_empty() {
+                return Ok(report);
+            }
+            let (version, attempts) =
+                self.commit_optimize(&target.table, options, bytes_target, removes, adds)?;
+            report.version = Some(version);
+            report.attempts = attempts;
+            for (column, lo, hi) in samples {
+                let filter = Expr::cmp(column.clone(), CmpOp::GtEq, lo).and(Expr::cmp(
+                    column.clone(),
+                    CmpOp::LtEq,
+                    hi,
+                ));
+                let measure = |as_of: AsOf| -> Result<(u64, u64)> {
+                    let (_, stats) = self.scan_as_of(as_of)?.filter(filter.clone()).count()?;
+                    Ok((stats.files + stats.files_skipped, stats.files))
+                };
+                let (files_before, files_read_before) = measure(AsOf::Version(before_version))?;
+                let (files_after, files_read_after) = measure(AsOf::Version(version))?;
+                report.zorder.push(ZorderEffect {
+                    filter: filter.to_string(),
+                    column,
+                    files_before,
+                    files_read_before,
+                    files_after,
+                    files_read_after,
+                });
+            }
+            Ok(report)
+        })
     }
 
     /// Commits the optimize on top of whatever appends landed first (see

@@ -29,77 +29,81 @@ impl Table {
         batches: &[RecordBatch],
         options: &TableOptions,
     ) -> Result<Commit> {
-        write::check_partition_columns(schema, &options.partition_by)?;
-        if self.exists()? {
-            return Err(
-                Error::new(ErrorKind::AlreadyExists, "the table already exists")
-                    .with("table", &self.name),
-            );
-        }
-        let kernel: StructType = schema
-            .as_ref()
-            .try_into_kernel()
-            .map_err(|e| Error::invalid(format!("a column type Delta cannot store: {e}")))?;
-        // The Arrow types Delta stores (microsecond timestamps, ...): the data is cast to them.
-        let stored: Schema = arrow_schema(&kernel)?;
-        let stored = Arc::new(stored);
-        let batches = write::conform(batches, &stored)?;
-        let configuration = options.properties()?;
-        let settings = Settings::of(
-            &configuration
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
-                .collect(),
-        )?;
-        let write = settings.write_options(&self.write, self.keys.as_ref())?;
-        self.home.prepare()?;
-        let written = self.home.write_files(
-            &self.runtime,
-            &stored,
-            &batches,
-            &options.partition_by,
-            &write,
-            &|stage, done, total| self.report(stage, done, total),
-        )?;
-        let files_added = written.adds.len();
-        let table = delta::unloaded(&self.home, &self.url, &self.name)?;
-        let mut builder = table
-            .create()
-            .with_table_name(self.name.clone())
-            .with_columns(kernel.fields().cloned())
-            .with_partition_columns(options.partition_by.clone())
-            .with_configuration_property(
-                TableProperty::CheckpointInterval,
-                Some(CHECKPOINT_INTERVAL.to_string()),
-            )
-            .with_configuration(configuration)
-            .with_raise_if_key_not_exists(false)
-            .with_actions(written.adds.into_iter().map(Action::Add));
-        if let Some(description) = &options.description {
-            builder = builder.with_comment(description.clone());
-        }
-        self.report("commit", 0, 1);
-        let created = self
-            .block_on(builder.into_future())?
-            .map_err(|e| self.error(e))?;
-        self.report("commit", 1, 1);
-        if let Ok(snapshot) = created.snapshot() {
-            self.committed(snapshot, &created.log_store(), "CREATE TABLE", Vec::new());
-        }
-        self.checkpoint_if_due(created.version().unwrap_or(0), Some(CHECKPOINT_INTERVAL))?;
-        Ok(Commit {
-            version: created.version().unwrap_or(0),
-            files_added,
-            files_removed: 0,
-            rows: written.rows,
-            bytes: written.bytes,
+        self.observed("CREATE TABLE", || {
+            write::check_partition_columns(schema, &options.partition_by)?;
+            if self.exists()? {
+                return Err(
+                    Error::new(ErrorKind::AlreadyExists, "the table already exists")
+                        .with("table", &self.name),
+                );
+            }
+            let kernel: StructType = schema
+                .as_ref()
+                .try_into_kernel()
+                .map_err(|e| Error::invalid(format!("a column type Delta cannot store: {e}")))?;
+            // The Arrow types Delta stores (microsecond timestamps, ...): the data is cast to them.
+            let stored: Schema = arrow_schema(&kernel)?;
+            let stored = Arc::new(stored);
+            let batches = write::conform(batches, &stored)?;
+            let configuration = options.properties()?;
+            let settings = Settings::of(
+                &configuration
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+                    .collect(),
+            )?;
+            let write = settings.write_options(&self.write, self.keys.as_ref())?;
+            self.home.prepare()?;
+            let written = self.home.write_files(
+                &self.runtime,
+                &stored,
+                &batches,
+                &options.partition_by,
+                &write,
+                &|stage, done, total| self.report(stage, done, total),
+            )?;
+            let files_added = written.adds.len();
+            let table = delta::unloaded(&self.home, &self.url, &self.name)?;
+            let mut builder = table
+                .create()
+                .with_table_name(self.name.clone())
+                .with_columns(kernel.fields().cloned())
+                .with_partition_columns(options.partition_by.clone())
+                .with_configuration_property(
+                    TableProperty::CheckpointInterval,
+                    Some(CHECKPOINT_INTERVAL.to_string()),
+                )
+                .with_configuration(configuration)
+                .with_raise_if_key_not_exists(false)
+                .with_actions(written.adds.into_iter().map(Action::Add));
+            if let Some(description) = &options.description {
+                builder = builder.with_comment(description.clone());
+            }
+            self.report("commit", 0, 1);
+            let created = self
+                .block_on(builder.into_future())?
+                .map_err(|e| self.error(e))?;
+            self.report("commit", 1, 1);
+            if let Ok(snapshot) = created.snapshot() {
+                self.committed(snapshot, &created.log_store(), "CREATE TABLE", Vec::new());
+            }
+            self.checkpoint_if_due(created.version().unwrap_or(0), Some(CHECKPOINT_INTERVAL))?;
+            Ok(Commit {
+                version: created.version().unwrap_or(0),
+                files_added,
+                files_removed: 0,
+                rows: written.rows,
+                bytes: written.bytes,
+            })
         })
     }
 
     /// Appends `batches` as a new version. Two writers appending at once both commit (each
     /// retries on the other's version number). Columns must match the table's.
     pub fn append(&self, batches: &[RecordBatch]) -> Result<Commit> {
-        self.commit_write(batches, SaveMode::Append, false)
+        self.observed("WRITE", || {
+            self.commit_write(batches, SaveMode::Append, false)
+        })
     }
 
     /// Appends `batches`, evolving the schema when they bring new columns (Delta's
@@ -107,14 +111,18 @@ impl Table {
     /// nullable table columns the batches lack are written as nulls. A column whose type
     /// differs from the table's, or a missing non-nullable column, is still an error.
     pub fn append_merging_schema(&self, batches: &[RecordBatch]) -> Result<Commit> {
-        self.commit_write(batches, SaveMode::Append, true)
+        self.observed("WRITE", || {
+            self.commit_write(batches, SaveMode::Append, true)
+        })
     }
 
     /// Replaces the table's rows with `batches` as a new version (older versions stay
     /// readable by time travel until vacuum). A concurrent overwrite is reported as a
     /// conflict (`Busy`), never merged.
     pub fn overwrite(&self, batches: &[RecordBatch]) -> Result<Commit> {
-        self.commit_write(batches, SaveMode::Overwrite, false)
+        self.observed("WRITE", || {
+            self.commit_write(batches, SaveMode::Overwrite, false)
+        })
     }
 
     pub(super) fn commit_write(
@@ -314,60 +322,64 @@ impl Table {
     /// version. Files without a matching row stay as they are; a file with some matching rows
     /// is rewritten without them. A concurrent commit is reported as a conflict (`Busy`).
     pub fn overwrite_where(&self, predicate: &str, batches: &[RecordBatch]) -> Result<Commit> {
-        let expr = crate::read::Expr::parse(predicate)?;
-        let table = self.block_on(self.load(AsOf::Latest))??;
-        let settings = self.settings(&table)?;
-        let snapshot = table.snapshot().map_err(|e| self.error(e))?;
-        let partition_by: Vec<String> = snapshot.metadata().partition_columns().to_vec();
-        let stored: Schema = arrow_schema(snapshot.schema().as_ref())?;
-        let stored = Arc::new(stored);
-        let new_rows = write::conform(batches, &stored)?;
-        replace::check_all_match(&expr, predicate, &new_rows)?;
-        let (list, removes) = self.file_list(&table)?;
-        let mut actions: Vec<Action> = Vec::new();
-        let mut rewritten: Vec<RecordBatch> = Vec::new();
-        let mut files_removed = 0;
-        for ((file, values), remove) in list.files.iter().zip(removes) {
-            let one = FileList {
-                files: vec![(file.clone(), values.clone())],
-                partitions: list.partitions.clone(),
-                schema: list.schema.clone(),
-                stats: None,
-            };
-            match replace::classify(&expr, self.scan_files(&table, one)?)? {
-                replace::Matches::None => continue,
-                replace::Matches::All => {}
-                replace::Matches::Some(kept) => rewritten.extend(write::conform(&kept, &stored)?),
+        self.observed("WRITE", || {
+            let expr = crate::read::Expr::parse(predicate)?;
+            let table = self.block_on(self.load(AsOf::Latest))??;
+            let settings = self.settings(&table)?;
+            let snapshot = table.snapshot().map_err(|e| self.error(e))?;
+            let partition_by: Vec<String> = snapshot.metadata().partition_columns().to_vec();
+            let stored: Schema = arrow_schema(snapshot.schema().as_ref())?;
+            let stored = Arc::new(stored);
+            let new_rows = write::conform(batches, &stored)?;
+            replace::check_all_match(&expr, predicate, &new_rows)?;
+            let (list, removes) = self.file_list(&table)?;
+            let mut actions: Vec<Action> = Vec::new();
+            let mut rewritten: Vec<RecordBatch> = Vec::new();
+            let mut files_removed = 0;
+            for ((file, values), remove) in list.files.iter().zip(removes) {
+                let one = FileList {
+                    files: vec![(file.clone(), values.clone())],
+                    partitions: list.partitions.clone(),
+                    schema: list.schema.clone(),
+                    stats: None,
+                };
+                match replace::classify(&expr, self.scan_files(&table, one)?)? {
+                    replace::Matches::None => continue,
+                    replace::Matches::All => {}
+                    replace::Matches::Some(kept) => {
+                        rewritten.extend(write::conform(&kept, &stored)?)
+                    }
+                }
+                actions.push(Action::Remove(remove));
+                files_removed += 1;
             }
-            actions.push(Action::Remove(remove));
-            files_removed += 1;
-        }
-        let mut all = rewritten;
-        all.extend(new_rows);
-        let write = settings.write_options(&self.write, self.keys.as_ref())?;
-        let written = self.home.write_files(
-            &self.runtime,
-            &stored,
-            &all,
-            &partition_by,
-            &write,
-            &|stage, done, total| self.report(stage, done, total),
-        )?;
-        let files_added = written.adds.len();
-        actions.extend(written.adds.into_iter().map(Action::Add));
-        let operation = DeltaOperation::Write {
-            mode: SaveMode::Overwrite,
-            partition_by: (!partition_by.is_empty()).then(|| partition_by.clone()),
-            predicate: Some(predicate.to_string()),
-        };
-        let counts = Commit {
-            version: 0,
-            files_added,
-            files_removed,
-            rows: written.rows,
-            bytes: written.bytes,
-        };
-        self.commit(&table, actions, operation, 0, counts)
+            let mut all = rewritten;
+            all.extend(new_rows);
+            let write = settings.write_options(&self.write, self.keys.as_ref())?;
+            let written = self.home.write_files(
+                &self.runtime,
+                &stored,
+                &all,
+                &partition_by,
+                &write,
+                &|stage, done, total| self.report(stage, done, total),
+            )?;
+            let files_added = written.adds.len();
+            actions.extend(written.adds.into_iter().map(Action::Add));
+            let operation = DeltaOperation::Write {
+                mode: SaveMode::Overwrite,
+                partition_by: (!partition_by.is_empty()).then(|| partition_by.clone()),
+                predicate: Some(predicate.to_string()),
+            };
+            let counts = Commit {
+                version: 0,
+                files_added,
+                files_removed,
+                rows: written.rows,
+                bytes: written.bytes,
+            };
+            self.commit(&table, actions, operation, 0, counts)
+        })
     }
 }
 
