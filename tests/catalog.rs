@@ -525,3 +525,121 @@ fn writes_emit_openlineage_events_that_pair_up_and_validate() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok 8");
 }
+
+#[test]
+fn classification_marks_personal_data_and_the_owner_has_the_last_word() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::config(dir.path(), vec![common::local_tier("hot")]);
+    let lake = Lake::open(&config).unwrap();
+    let n = 50;
+    let batch = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from_iter_values(0..n)) as _),
+        (
+            "contact",
+            Arc::new(StringArray::from_iter_values(
+                (0..n).map(|i| format!("rider{i}@mail.example")),
+            )) as _,
+        ),
+        (
+            "ssn",
+            Arc::new(StringArray::from_iter_values(
+                (0..n).map(|i| format!("{:03}-12-{:04}", 200 + i, 3000 + i)),
+            )) as _,
+        ),
+        (
+            "city",
+            Arc::new(StringArray::from_iter_values((0..n).map(|_| "Oslo"))) as _,
+        ),
+    ])
+    .unwrap();
+    lake.table("silver/riders")
+        .unwrap()
+        .create(&batch.schema(), &[batch], &TableOptions::default())
+        .unwrap();
+    let classes = lake.classify("silver/riders", 20, 0.5).unwrap();
+    let contact = classes.iter().find(|c| c.column == "contact").unwrap();
+    assert_eq!(contact.values, 20, "sampled");
+    let catalog = lake.catalog().unwrap();
+    let e = catalog.entry("silver/riders").unwrap().unwrap();
+    let class = |e: &strata::catalog::Entry, c: &str| {
+        e.column(c)
+            .unwrap()
+            .classification
+            .as_ref()
+            .map(|m| m.class.clone())
+    };
+    assert_eq!(class(&e, "contact").as_deref(), Some("email"));
+    assert_eq!(class(&e, "ssn").as_deref(), Some("national_id"));
+    assert_eq!(class(&e, "city"), None);
+    let with_email = catalog
+        .search(&Query {
+            classification: Some("email".into()),
+            ..Query::default()
+        })
+        .unwrap();
+    assert_eq!(with_email[0].name, "silver/riders");
+
+    // The owner says ssn holds test data, not personal data: classification leaves it so.
+    let config_path = common::config_file(&config, &dir.path().join("strata.toml"));
+    drop(catalog);
+    drop(lake);
+    let c = config_path.to_str().unwrap();
+    common::cli_ok(&[
+        "--config",
+        c,
+        "catalog",
+        "classify",
+        "silver/riders",
+        "--column",
+        "ssn",
+        "--set",
+        "none",
+    ]);
+    common::cli_ok(&[
+        "--config",
+        c,
+        "catalog",
+        "classify",
+        "silver/riders",
+        "--column",
+        "contact",
+        "--confirm",
+    ]);
+    let out = String::from_utf8(common::cli_ok(&[
+        "--config",
+        c,
+        "catalog",
+        "classify",
+        "silver/riders",
+    ]))
+    .unwrap();
+    assert!(out.contains("ssn\tnone\t100% of 50 values"), "{out}");
+    assert!(out.contains("contact\temail"), "{out}");
+    let out = common::cli_ok(&["--config", c, "catalog", "show", "silver/riders", "--raw"]);
+    let raw: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(raw["columns"][1]["classification"]["source"], "confirmed");
+    assert_eq!(raw["columns"][2]["classification"]["source"], "override");
+    let err = common::cli_err(&[
+        "--config",
+        c,
+        "catalog",
+        "classify",
+        "silver/riders",
+        "--column",
+        "ssn",
+        "--set",
+        "dna",
+    ]);
+    assert!(err.contains("unknown class"), "{err}");
+    let err = common::cli_err(&[
+        "--config",
+        c,
+        "catalog",
+        "classify",
+        "silver/riders",
+        "--column",
+        "nope",
+        "--confirm",
+    ]);
+    assert!(err.contains("no column"), "{err}");
+}

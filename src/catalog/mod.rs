@@ -62,6 +62,10 @@ struct Cached {
     index: Arc<BTreeMap<String, Indexed>>,
 }
 
+/// Rows `Lake::classify` reads by default: enough for the shares to mean something, few
+/// enough to stay quick on large tables.
+pub const CLASSIFY_SAMPLE_ROWS: u64 = 20_000;
+
 /// The catalog as a call sees it: state, search text, last record number.
 type Current = (Arc<State>, Arc<BTreeMap<String, Indexed>>, u64);
 

@@ -413,3 +413,57 @@ fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
     bytes.push(b'\n');
     file.write_all(&bytes)
 }
+
+impl Lake {
+    /// Classifies the columns of the catalog entry `name` (a table or a dataset): the first
+    /// `sample_rows` rows run through the PII detectors (emails, phone numbers, card numbers,
+    /// national ids, names in free text), and a column most of whose values match a kind is
+    /// marked with it (an inferred mark; marks the owner confirmed or set are left alone, and
+    /// a column that no longer matches loses its inferred mark). Returns what each column's
+    /// values said.
+    pub fn classify(
+        &self,
+        name: &str,
+        sample_rows: u64,
+        threshold: f64,
+    ) -> Result<Vec<crate::quality::ColumnClass>> {
+        use crate::catalog::{Mark, MarkSource};
+        let catalog = self.catalog()?;
+        let entry = catalog.entry(name)?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("the catalog has no entry {name:?}"),
+            )
+        })?;
+        let scan = match entry.kind {
+            Kind::Table => self.table(name)?.scan()?,
+            Kind::Dataset => Scan::new(&entry.location),
+            Kind::Objects => {
+                return Err(Error::invalid(format!(
+                    "{name} is an object prefix: only tables and datasets have columns to classify"
+                )))
+            }
+        };
+        let out = scan.limit(sample_rows.max(1)).run()?;
+        let classes = crate::quality::classify_columns(&out.batches, threshold)?;
+        for class in &classes {
+            let mark = class.kind.map(|k| Mark {
+                class: k.as_str().to_string(),
+                source: MarkSource::Inferred,
+                share: Some((class.share * 1000.0).round() / 1000.0),
+            });
+            let current = entry
+                .column(&class.column)
+                .and_then(|c| c.classification.clone());
+            let same = match (&current, &mark) {
+                (Some(a), Some(b)) => a.class == b.class && a.source == b.source,
+                (None, None) => true,
+                _ => false,
+            };
+            if !same {
+                catalog.classify_column(name, &class.column, mark)?;
+            }
+        }
+        Ok(classes)
+    }
+}

@@ -30,6 +30,7 @@
 //! ```
 
 mod check;
+mod classify;
 mod hash;
 mod profile;
 mod repeats;
@@ -42,6 +43,7 @@ mod score;
 mod sketch;
 
 pub use check::{check_batches, CheckOptions};
+pub use classify::{classify_columns, ColumnClass, DEFAULT_THRESHOLD};
 pub use profile::{
     profile_array, profile_batches, ColumnProfile, ColumnSummary, DistinctCount, InferredType,
     ProfileOptions, Scalar, TableProfile, TopValue, TopValues, ValueKind,

@@ -63,6 +63,33 @@ pub enum PiiKind {
     Phone,
     /// A payment card number: 13 to 19 digits passing the Luhn check.
     CreditCard,
+    /// A national identity number: a US social security number (`123-45-6789`, with valid
+    /// area and group numbers).
+    NationalId,
+    /// A person's name in free text: a common given name followed by a capitalised word.
+    PersonName,
+}
+
+impl PiiKind {
+    /// Every kind, in the order classification tries them.
+    pub const ALL: [PiiKind; 5] = [
+        PiiKind::Email,
+        PiiKind::CreditCard,
+        PiiKind::NationalId,
+        PiiKind::Phone,
+        PiiKind::PersonName,
+    ];
+
+    /// The kind's name in rules files and catalog marks (`email`, `credit_card`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PiiKind::Email => "email",
+            PiiKind::Phone => "phone",
+            PiiKind::CreditCard => "credit_card",
+            PiiKind::NationalId => "national_id",
+            PiiKind::PersonName => "person_name",
+        }
+    }
 }
 
 /// What a rule checks. Row-level checks skip null rows (completeness and not-null are the

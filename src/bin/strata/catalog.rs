@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use clap::{Args, Subcommand};
-use strata::catalog::{Direction, Entry, Kind, MarkSource, Query};
+use strata::catalog::{Direction, Entry, Kind, Mark, MarkSource, Query};
 use strata::{Lake, LakeConfig};
 
 use crate::util::{io, write_json};
@@ -25,6 +25,9 @@ pub enum CatalogCommand {
     Describe(DescribeArgs),
     /// Set (or clear) an entry's owner.
     Owner(OwnerArgs),
+    /// Mark columns holding personal data (emails, phones, card numbers, national ids, names),
+    /// from a sample of the rows; or, with --column, confirm or set one column's mark.
+    Classify(ClassifyArgs),
     /// Check every catalog file against its checksum; exits non-zero on damage.
     Verify(JsonArg),
     /// Rebuild the catalog from what survives of it and from the tables themselves.
@@ -143,6 +146,36 @@ pub struct OwnerArgs {
     /// Clear the owner.
     #[arg(long)]
     clear: bool,
+}
+
+#[derive(Args)]
+pub struct ClassifyArgs {
+    /// The entry: ZONE/NAME (a table or a dataset).
+    name: String,
+    /// Rows sampled (the first ones).
+    #[arg(long, value_name = "ROWS", default_value_t = strata::catalog::CLASSIFY_SAMPLE_ROWS)]
+    sample: u64,
+    /// Share of a column's values that must match for a mark (0 to 1).
+    #[arg(long, value_name = "F", default_value_t = strata::quality::DEFAULT_THRESHOLD)]
+    threshold: f64,
+    /// Only this column's mark: with --set or --confirm.
+    #[arg(long, value_name = "C")]
+    column: Option<String>,
+    /// Set the column's class by hand (`none`: it holds no personal data); classification
+    /// leaves it alone from then on.
+    #[arg(
+        long,
+        value_name = "CLASS",
+        requires = "column",
+        conflicts_with = "confirm"
+    )]
+    set: Option<String>,
+    /// Confirm the column's inferred mark.
+    #[arg(long, requires = "column")]
+    confirm: bool,
+    /// As JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -375,6 +408,7 @@ pub fn run(
             };
             lake.catalog()?.set_owner(&args.name, owner)
         }
+        CatalogCommand::Classify(args) => classify(&lake, args, out),
         CatalogCommand::Verify(args) => {
             let damage = lake.catalog()?.verify()?;
             if args.json {
@@ -469,6 +503,93 @@ pub fn lineage(config: &LakeConfig, args: LineageArgs, out: &mut dyn Write) -> s
             )
             .map_err(io)?;
         }
+    }
+    Ok(())
+}
+
+/// The classes a mark may name.
+const CLASSES: [&str; 6] = [
+    "email",
+    "phone",
+    "credit_card",
+    "national_id",
+    "person_name",
+    "none",
+];
+
+fn classify(lake: &Lake, args: ClassifyArgs, out: &mut dyn Write) -> strata::Result<()> {
+    let catalog = lake.catalog()?;
+    if let Some(column) = &args.column {
+        let e = entry(lake, &args.name)?;
+        let current = e
+            .column(column)
+            .ok_or_else(|| {
+                strata::Error::new(
+                    strata::ErrorKind::InvalidArgument,
+                    format!("{} has no column {column:?}", args.name),
+                )
+            })?
+            .classification
+            .clone();
+        let mark = if let Some(class) = &args.set {
+            if !CLASSES.contains(&class.as_str()) {
+                return Err(strata::Error::new(
+                    strata::ErrorKind::InvalidArgument,
+                    format!(
+                        "unknown class {class:?}; the classes are {}",
+                        CLASSES.join(", ")
+                    ),
+                ));
+            }
+            Mark {
+                class: class.clone(),
+                source: MarkSource::Override,
+                share: None,
+            }
+        } else if args.confirm {
+            let Some(mut mark) = current else {
+                return Err(strata::Error::new(
+                    strata::ErrorKind::InvalidArgument,
+                    format!(
+                        "{}.{column} has no mark to confirm; set one with --set",
+                        args.name
+                    ),
+                ));
+            };
+            mark.source = MarkSource::Confirmed;
+            mark
+        } else {
+            return Err(strata::Error::new(
+                strata::ErrorKind::InvalidArgument,
+                "--column needs --set CLASS or --confirm",
+            ));
+        };
+        catalog.classify_column(&args.name, column, Some(mark.clone()))?;
+        if args.json {
+            return write_json(out, &mark);
+        }
+        return writeln!(out, "{}.{column}: {}", args.name, mark.class).map_err(io);
+    }
+    let classes = lake.classify(&args.name, args.sample, args.threshold)?;
+    if args.json {
+        return write_json(out, &classes);
+    }
+    let e = entry(lake, &args.name)?;
+    for c in &classes {
+        let shown = e
+            .column(&c.column)
+            .and_then(|col| col.classification.as_ref())
+            .map(|m| m.class.clone())
+            .unwrap_or_else(|| "-".into());
+        writeln!(
+            out,
+            "{}	{}	{:.0}% of {} values",
+            c.column,
+            shown,
+            c.share * 100.0,
+            c.values
+        )
+        .map_err(io)?;
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ use super::rules::{CompareOp, Rule, RuleKind, RuleSet};
 use super::same_columns;
 use super::score::dataset_quality;
 use crate::{Error, ErrorKind, Result};
-use pii::PiiDetector;
+pub(crate) use pii::PiiDetector;
 use rows::{column, row_check, Outcome};
 
 /// Knobs of a check.

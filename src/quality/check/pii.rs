@@ -18,6 +18,21 @@ impl PiiDetector {
             PiiKind::Email => r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
             PiiKind::Phone => r"\+?\(?\d[\d\s().-]{7,22}\d",
             PiiKind::CreditCard => r"\d(?:[ -]?\d){12,18}",
+            PiiKind::NationalId => r"\b(\d{3})-(\d{2})-(\d{4})\b",
+            PiiKind::PersonName => {
+                const NAMES: &str = include_str!("given_names.txt");
+                let names: Vec<&str> = NAMES.split_whitespace().collect();
+                let pattern = format!(
+                    r"\b(?:{})\s+[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b",
+                    names.join("|")
+                );
+                return Ok(PiiDetector {
+                    kind,
+                    pattern: Regex::new(&pattern).map_err(|e| {
+                        Error::internal(format!("PII pattern does not compile: {e}"))
+                    })?,
+                });
+            }
         };
         let pattern = Regex::new(pattern)
             .map_err(|e| Error::internal(format!("PII pattern does not compile: {e}")))?;
@@ -38,6 +53,16 @@ impl PiiDetector {
                 let digits: Vec<u8> = m.as_str().bytes().filter(u8::is_ascii_digit).collect();
                 (13..=19).contains(&digits.len()) && luhn(&digits)
             }),
+            // Area 000, 666 and 900-999, group 00 and serial 0000 are never issued.
+            PiiKind::NationalId => self.pattern.captures_iter(text).any(|c| {
+                let (area, group, serial) = (&c[1], &c[2], &c[3]);
+                area != "000"
+                    && area != "666"
+                    && !area.starts_with('9')
+                    && group != "00"
+                    && serial != "0000"
+            }),
+            PiiKind::PersonName => self.pattern.is_match(text),
         }
     }
 }
