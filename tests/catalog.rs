@@ -643,3 +643,57 @@ fn classification_marks_personal_data_and_the_owner_has_the_last_word() {
     ]);
     assert!(err.contains("no column"), "{err}");
 }
+
+#[test]
+fn a_masked_copy_records_each_output_column_and_its_operator() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::config(dir.path(), vec![common::local_tier("hot")]);
+    let config_path = common::config_file(&config, &dir.path().join("strata.toml"));
+    drop(Lake::open(&config).unwrap());
+    let c = config_path.to_str().unwrap();
+    let input = dir.path().join("users.parquet");
+    let batch = users(0..5);
+    let mut file = std::fs::File::create(&input).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut file, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "[columns.email]\nmask = { op = \"email\" }\n").unwrap();
+    let output = dir.path().join("masked.parquet");
+    common::cli_ok(&[
+        "--config",
+        c,
+        "mask",
+        input.to_str().unwrap(),
+        output.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    let out = common::cli_ok(&[
+        "--config",
+        c,
+        "lineage",
+        output.canonicalize().unwrap().to_str().unwrap(),
+        "--upstream",
+        "--json",
+    ]);
+    let walk: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(walk["edges"][0]["operation"], "mask");
+    let columns = walk["columns"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    let how = |c: &str| {
+        columns
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["column"] == c)
+            .unwrap()["transformation"]
+            .clone()
+    };
+    assert_eq!(how("email"), "mask:email");
+    assert_eq!(how("id"), "identity");
+}

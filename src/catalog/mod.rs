@@ -359,6 +359,11 @@ impl Catalog {
         })
     }
 
+    /// Records a run that made no table commit (its facts are not an entry's).
+    pub(crate) fn record_run(&self, run: Run) -> Result<()> {
+        self.write(Op::Lineage { run: Box::new(run) })
+    }
+
     /// Removes the entry `name`.
     pub fn forget(&self, name: &str) -> Result<()> {
         self.write(Op::Forget {

@@ -467,3 +467,37 @@ impl Lake {
         Ok(classes)
     }
 }
+
+impl Lake {
+    /// Records, for lineage, a run that strata did not commit as a table write (a masked copy
+    /// of a file, a host's own job): it read `inputs`, wrote `outputs`, and made each output
+    /// column from the input columns `columns` names. Recorded in the catalog as made by this
+    /// handle's job; returns the run's id.
+    pub fn record_lineage(
+        &self,
+        operation: &str,
+        inputs: &[Source],
+        outputs: &[Source],
+        columns: &[crate::table::ColumnSource],
+    ) -> Result<String> {
+        let id = crate::ids::uuid_v4();
+        let run = Run {
+            id: id.clone(),
+            job: self.actor(),
+            operation: operation.to_string(),
+            at: crate::clock::now_ms() as i64,
+            inputs: nodes(inputs),
+            outputs: nodes(outputs),
+            columns: columns
+                .iter()
+                .map(|s| ColumnLineage {
+                    column: s.column.clone(),
+                    from: s.from.clone(),
+                    transformation: s.transformation.clone(),
+                })
+                .collect(),
+        };
+        self.catalog()?.record_run(run)?;
+        Ok(id)
+    }
+}

@@ -186,6 +186,16 @@ pub fn run(config: &LakeConfig, args: MaskArgs, out: &mut dyn Write) -> strata::
     })?;
     let missing = missing.unwrap_or_default();
     warn_missing(&args.policy, &role, &missing);
+    // Lineage goes to the lake's catalog when there is a lake; a masked copy made without
+    // one creates none, and a lineage record that cannot be made does not undo the copy.
+    if config.dir.join("strata.lock").exists() {
+        if let Err(e) = record_lineage(config, &args, &policy, &role) {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "strata: warning: the masked copy was written, but its lineage was not recorded: {e}"
+            );
+        }
+    }
     let seconds = started.elapsed().as_secs_f64();
     let mask_seconds = masking.as_secs_f64();
     let shown = if role.is_empty() { "(default)" } else { &role };
@@ -209,4 +219,43 @@ pub fn run(config: &LakeConfig, args: MaskArgs, out: &mut dyn Write) -> strata::
         args.output.display()
     )
     .map_err(io)
+}
+
+/// Records the masked copy in the lake's lineage: the output file from the input file, each
+/// output column from its input column through its operator (`mask:hash`) or as it was.
+fn record_lineage(
+    config: &LakeConfig,
+    args: &MaskArgs,
+    policy: &MaskPolicy,
+    role: &str,
+) -> strata::Result<()> {
+    use strata::mask::ColumnAccess;
+    use strata::table::{ColumnSource, Source};
+    let path = |p: &Path| {
+        std::fs::canonicalize(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .display()
+            .to_string()
+    };
+    let schema = strata::Scan::new(&args.output).limit(0).run()?.schema;
+    let columns: Vec<ColumnSource> = schema
+        .fields()
+        .iter()
+        .map(|f| ColumnSource {
+            column: f.name().clone(),
+            from: vec![(0, f.name().clone())],
+            transformation: match policy.access(f.name(), role) {
+                ColumnAccess::Masked(op) => format!("mask:{}", op.name()),
+                _ => "identity".to_string(),
+            },
+        })
+        .collect();
+    let lake = strata::Lake::open(config)?.with_job(&crate::catalog::job());
+    lake.record_lineage(
+        "mask",
+        &[Source::file(path(&args.input))],
+        &[Source::file(path(&args.output))],
+        &columns,
+    )?;
+    Ok(())
 }
