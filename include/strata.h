@@ -70,6 +70,16 @@ struct ArrowArrayStream {
 
 #endif /* ARROW_C_STREAM_INTERFACE */
 
+// Rows `Lake::classify` reads by default: enough for the shares to mean something, few
+// enough to stay quick on large tables.
+#define CLASSIFY_SAMPLE_ROWS 20000
+
+// The catalog's on-disk format version.
+#define FORMAT 1
+
+// Records between snapshots.
+#define SNAPSHOT_EVERY 64
+
 // The most bytes a KMS callback may write: the capacity of its `out` buffer.
 #define STRATA_KMS_MAX_OUTPUT 4096
 
@@ -77,6 +87,9 @@ struct ArrowArrayStream {
 // one is refused with `STRATA_INVALID_ARGUMENT` (by `strata_scan` and `strata_scan_ipc`)
 // without being walked, however deep it is.
 #define STRATA_MAX_FILTER_DEPTH 256
+
+// Share of a column's values that must match a kind for the column to be marked with it.
+#define DEFAULT_THRESHOLD 0.5
 
 // Smallest supported precision.
 #define HyperLogLog_MIN_PRECISION 4
@@ -89,6 +102,9 @@ struct ArrowArrayStream {
 
 // Columns a z-order interleaves at most.
 #define MAX_ZORDER_COLUMNS 4
+
+// Personal data a detector looks for.
+typedef struct PiiKind PiiKind;
 
 // Bytes owned by strata: an object's content (often a memory map of the stored file, so
 // nothing was copied) or an Arrow IPC stream. Read them through the pointer and length the
@@ -183,6 +199,8 @@ typedef struct strata_object_info {
 // Decryption or authentication failed.
 #define STRATA_CRYPTO 11
 
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -197,6 +215,80 @@ void strata_bytes_free(struct strata_bytes *bytes);
 
 // Frees a string returned by strata (JSON results, key ids). NULL is ignored.
 void strata_string_free(char *text);
+
+// Lists the catalog's entries into `*entries_json`, a JSON array of entries (each as
+// `strata_catalog_show` gives it), to free with `strata_string_free`. `query_json` NULL (or
+// "") lists every entry by name; otherwise it is a search, every field optional and every
+// field given must match, best match first: `{"text": "words", "tag": "...", "zone":
+// "silver", "owner": "...", "kind": "table" | "dataset" | "objects", "classification":
+// "email", "type": "string"}`. A query that is not such JSON (an unknown field included) is
+// `STRATA_INVALID_ARGUMENT`.
+strata_status strata_catalog_list(const struct strata_lake *lake,
+                                  const char *query_json,
+                                  char **entries_json);
+
+// The catalog entry `name` (`zone/name`) as JSON into `*entry_json`, to free with
+// `strata_string_free`: strata's entry (`name`, `zone`, `kind`, `location`, `tier`,
+// `format`, `owner`, `description`, `tags`, `columns`, `partition_by`, `rows`, `bytes`,
+// `files`, `version`, `created_at`/`created_by`, `updated_at`/`updated_by`, ...), or with
+// `unity` a Unity Catalog table entry (catalog `strata`, schema = the zone). A name the
+// catalog does not have is `STRATA_NOT_FOUND`.
+strata_status strata_catalog_show(const struct strata_lake *lake,
+                                  const char *name,
+                                  bool unity,
+                                  char **entry_json);
+
+// Registers as `name` (`zone/name`) a Parquet dataset (`kind` "dataset": `path` is a Parquet
+// file or a directory of them) or a prefix of the lake's objects (`kind` "objects": `path` is
+// the key prefix), with its facts (schema, rows, files, bytes) read now; registering again
+// refreshes them and keeps the annotations. On success `*entry_json` (may be NULL) receives
+// the entry as `strata_catalog_show` gives it, to free with `strata_string_free`. Another
+// `kind`, a bad name or an unknown zone is `STRATA_INVALID_ARGUMENT`; a dataset path that
+// does not exist is `STRATA_NOT_FOUND`; a name already in the catalog as another kind is
+// `STRATA_ALREADY_EXISTS`.
+strata_status strata_catalog_register(const struct strata_lake *lake,
+                                      const char *name,
+                                      const char *path,
+                                      const char *kind,
+                                      char **entry_json);
+
+// Adds the tags `tags_json` (a non-empty JSON array of strings, e.g. `["pii", "daily"]`) to
+// the entry `name`, or with `remove` removes them. Tags are 1 to 128 characters, without
+// control characters. Anything else is `STRATA_INVALID_ARGUMENT`; a name the catalog does
+// not have is `STRATA_NOT_FOUND`.
+strata_status strata_catalog_tag(const struct strata_lake *lake,
+                                 const char *name,
+                                 const char *tags_json,
+                                 bool remove);
+
+// Sets the description of the entry `name` (`column` NULL), or of its column `column`, to
+// `text` (empty text clears it). A name the catalog does not have is `STRATA_NOT_FOUND`; a
+// column it does not have is `STRATA_INVALID_ARGUMENT`, naming the columns it has.
+strata_status strata_catalog_describe(const struct strata_lake *lake,
+                                      const char *name,
+                                      const char *column,
+                                      const char *text);
+
+// Walks the lineage graph from `name` (a table's `zone/name`, a file path or an object key)
+// `direction`-wards ("upstream": what it was made from, "downstream": what was made from it,
+// "both"), at most `depth` steps (< 0: all the way), into `*walk_json`, to free with
+// `strata_string_free`: `{"start": {"kind", "name"}, "edges": [{"from", "to", "job",
+// "operation", "run"}], "columns": {output: [column lineage]}}`. A name no recorded run
+// read or wrote is `STRATA_NOT_FOUND`; another direction is `STRATA_INVALID_ARGUMENT`.
+strata_status strata_lineage(const struct strata_lake *lake,
+                             const char *name,
+                             const char *direction,
+                             int32_t depth,
+                             char **walk_json);
+
+// A new handle `*out` on the same open lake as `lake`, whose catalog changes and lineage runs
+// (annotations, registrations, and the commits of tables opened through it) are recorded as
+// made by `job` (a pipeline's or service's name) instead of `user (program)`. Free it with
+// `strata_lake_free`; the two handles share the data root, which stays open until both are
+// freed (in either order). An empty `job` is `STRATA_INVALID_ARGUMENT`.
+strata_status strata_lake_with_job(const struct strata_lake *lake,
+                                   const char *job,
+                                   struct strata_lake **out);
 
 // The message of the last failed strata call on the calling thread, or "" after a
 // successful call (the `strata_*_free` functions leave it alone). Never NULL. The pointer stays valid until the next strata call on

@@ -25,6 +25,7 @@ const PROGRAMS: &[&str] = &[
     "test_lake_scan",
     "test_malloc_untouched",
     "test_table",
+    "test_catalog",
     "example",
 ];
 
@@ -65,7 +66,8 @@ fn args(name: &str, scratch: &Path) -> Vec<PathBuf> {
         | "test_filter_limits"
         | "test_write_parquet"
         | "test_malloc_untouched"
-        | "test_table" => {
+        | "test_table"
+        | "test_catalog" => {
             let file = scratch.join("people.parquet");
             native::write_people(&file);
             std::fs::create_dir_all(&dir).unwrap();

@@ -15,6 +15,7 @@
 
 mod args;
 mod buffers;
+mod catalog;
 mod guard;
 mod handles;
 mod keys;
