@@ -70,16 +70,6 @@ struct ArrowArrayStream {
 
 #endif /* ARROW_C_STREAM_INTERFACE */
 
-// Rows `Lake::classify` reads by default: enough for the shares to mean something, few
-// enough to stay quick on large tables.
-#define CLASSIFY_SAMPLE_ROWS 20000
-
-// The catalog's on-disk format version.
-#define FORMAT 1
-
-// Records between snapshots.
-#define SNAPSHOT_EVERY 64
-
 // The most bytes a KMS callback may write: the capacity of its `out` buffer.
 #define STRATA_KMS_MAX_OUTPUT 4096
 
@@ -87,9 +77,6 @@ struct ArrowArrayStream {
 // one is refused with `STRATA_INVALID_ARGUMENT` (by `strata_scan` and `strata_scan_ipc`)
 // without being walked, however deep it is.
 #define STRATA_MAX_FILTER_DEPTH 256
-
-// Share of a column's values that must match a kind for the column to be marked with it.
-#define DEFAULT_THRESHOLD 0.5
 
 // Smallest supported precision.
 #define HyperLogLog_MIN_PRECISION 4
@@ -102,9 +89,6 @@ struct ArrowArrayStream {
 
 // Columns a z-order interleaves at most.
 #define MAX_ZORDER_COLUMNS 4
-
-// Personal data a detector looks for.
-typedef struct PiiKind PiiKind;
 
 // Bytes owned by strata: an object's content (often a memory map of the stored file, so
 // nothing was copied) or an Arrow IPC stream. Read them through the pointer and length the

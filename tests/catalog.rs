@@ -118,7 +118,7 @@ fn tables_keep_their_entries_current_and_searches_find_them() {
             .search(&q)
             .unwrap()
             .into_iter()
-            .map(|e| e.name)
+            .map(|e| e.name.clone())
             .collect()
     };
     assert_eq!(

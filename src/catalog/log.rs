@@ -102,6 +102,16 @@ fn seq_of(path: &ObjectPath) -> Option<u64> {
     path.filename()?.strip_suffix(".json")?.parse().ok()
 }
 
+/// What was written since a handle last looked.
+pub(crate) enum News {
+    /// Nothing.
+    None,
+    /// Records after the last one it read.
+    Records,
+    /// A snapshot past it: records it has not read may be gone, so it loads afresh.
+    Reload,
+}
+
 /// A loaded catalog: its state, the last record number in it, and what was wrong.
 pub(crate) struct Loaded {
     pub(crate) state: State,
@@ -264,6 +274,25 @@ impl CatalogLog {
             seq: last,
             damage,
         }))
+    }
+
+    /// Whether anything was written after record `seq`, cheaply: one look for the next
+    /// record and, when it is not there, one at the snapshots (records go only once a
+    /// snapshot covers them).
+    pub(crate) fn news(&self, seq: u64) -> Result<News> {
+        self.block_on(async {
+            match self.store.head(&self.path("log", seq + 1)).await {
+                Ok(_) => return Ok(News::Records),
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.io("look for new records", e)),
+            }
+            let newest = self.list("snapshot", seq).await?;
+            Ok(if newest.is_empty() {
+                News::None
+            } else {
+                News::Reload
+            })
+        })?
     }
 
     /// The records written after record `seq`, checked and in order, or `None` when some of

@@ -51,6 +51,7 @@ use record::{Annotation, Op, Record, State};
 pub use search::Query;
 
 pub(crate) use log::CatalogLog;
+use log::News;
 
 use crate::error::{Error, ErrorKind, Result};
 use search::Indexed;
@@ -129,43 +130,17 @@ impl Catalog {
     fn current(&self) -> Result<Current> {
         let mut cached = self.shared.cached.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = cached.as_mut() {
-            match self.log().records_after(c.seq)? {
-                Some(records) if records.is_empty() => {}
-                Some(records) => {
-                    // In place unless a search still holds the old state; the search text
-                    // of the entries the records touch is made again.
-                    let state = Arc::make_mut(&mut c.state);
-                    let index = Arc::make_mut(&mut c.index);
-                    for (s, record) in records {
-                        let touched = match &record.op {
-                            Op::Facts { name, .. }
-                            | Op::Annotate { name, .. }
-                            | Op::Forget { name } => Some(name.clone()),
-                            Op::Lineage { .. } => None,
-                            Op::Replace { .. } => {
-                                index.clear();
-                                None
-                            }
-                        };
-                        let replaced = matches!(record.op, Op::Replace { .. });
-                        state.apply(record);
-                        if replaced {
-                            *index = index_of(state);
+            match self.log().news(c.seq)? {
+                News::None => {}
+                News::Records => match self.log().records_after(c.seq)? {
+                    Some(records) => {
+                        for (s, record) in records {
+                            c.apply(s, record);
                         }
-                        if let Some(name) = touched {
-                            match state.entries.get(&name) {
-                                Some(entry) => {
-                                    index.insert(name, Indexed::of(entry));
-                                }
-                                None => {
-                                    index.remove(&name);
-                                }
-                            }
-                        }
-                        c.seq = s;
                     }
-                }
-                None => *cached = None,
+                    None => *cached = None,
+                },
+                News::Reload => *cached = None,
             }
         }
         if cached.is_none() {
@@ -182,7 +157,9 @@ impl Catalog {
         Ok((c.state.clone(), c.index.clone(), c.seq))
     }
 
-    /// Writes `op` as a new record, snapshotting when one is due.
+    /// Writes `op` as a new record, snapshotting when one is due. The record goes after the
+    /// last one this handle knows; when no other writer got there first (the common case) it
+    /// is applied to the cache as written, without reading the log again.
     fn write(&self, op: Op) -> Result<()> {
         let (_, _, seq) = self.current()?;
         let record = Record {
@@ -191,7 +168,23 @@ impl Catalog {
             by: self.by.clone(),
         };
         let written = self.log().append(&record, seq)?;
-        let (state, _, now) = self.current()?;
+        let (state, now) = {
+            let mut cached = self.shared.cached.lock().unwrap_or_else(|p| p.into_inner());
+            match cached.as_mut() {
+                Some(c) if c.seq + 1 == written => {
+                    c.apply(written, record);
+                    (Some(c.state.clone()), c.seq)
+                }
+                _ => (None, 0),
+            }
+        };
+        let (state, now) = match state {
+            Some(state) => (state, now),
+            None => {
+                let (state, _, now) = self.current()?;
+                (state, now)
+            }
+        };
         if written % SNAPSHOT_EVERY == 0 {
             self.log().snapshot(&state, now)?;
         }
@@ -199,28 +192,40 @@ impl Catalog {
     }
 
     /// Every entry, by name.
-    pub fn entries(&self) -> Result<Vec<Entry>> {
+    pub fn entries(&self) -> Result<Vec<Arc<Entry>>> {
         Ok(self.current()?.0.entries.values().cloned().collect())
     }
 
     /// The entry `name` (`zone/name`), if there is one.
     pub fn entry(&self, name: &str) -> Result<Option<Entry>> {
-        Ok(self.current()?.0.entries.get(name).cloned())
+        Ok(self
+            .current()?
+            .0
+            .entries
+            .get(name)
+            .map(|e| e.as_ref().clone()))
     }
 
     /// The entries matching `query`, best first (a word in the name first), then by name.
-    pub fn search(&self, query: &Query) -> Result<Vec<Entry>> {
+    pub fn search(&self, query: &Query) -> Result<Vec<Arc<Entry>>> {
         let (state, index, _) = self.current()?;
-        let mut hits: Vec<(u32, &Entry)> = state
+        let query = search::Prepared::of(query);
+        // The index has the entries' names in the same order: walk both together.
+        let mut hits: Vec<(u32, &Arc<Entry>)> = state
             .entries
             .values()
-            .filter_map(|e| {
-                let i = index.get(&e.name)?;
-                search::score(e, i, query).map(|s| (s, e))
+            .zip(index.iter())
+            .filter_map(|(e, (name, i))| {
+                let i = if *name == e.name {
+                    i
+                } else {
+                    index.get(&e.name)?
+                };
+                search::score(i, &query).map(|s| (s, e))
             })
             .collect();
         hits.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
-        Ok(hits.into_iter().map(|(_, e)| e.clone()).collect())
+        Ok(hits.into_iter().map(|(_, e)| Arc::clone(e)).collect())
     }
 
     /// The runs lineage recorded, oldest first.
@@ -426,6 +431,37 @@ impl Catalog {
             dropped,
             entries,
         })
+    }
+}
+
+impl Cached {
+    /// Applies record `seq`: in place unless a search still holds the old state; the search
+    /// text of the entries it touches is made again.
+    fn apply(&mut self, seq: u64, record: Record) {
+        let state = Arc::make_mut(&mut self.state);
+        let index = Arc::make_mut(&mut self.index);
+        let touched = match &record.op {
+            Op::Facts { name, .. } | Op::Annotate { name, .. } | Op::Forget { name } => {
+                Some(name.clone())
+            }
+            Op::Lineage { .. } | Op::Replace { .. } => None,
+        };
+        let replaced = matches!(record.op, Op::Replace { .. });
+        state.apply(record);
+        if replaced {
+            *index = index_of(state);
+        }
+        if let Some(name) = touched {
+            match state.entries.get(&name) {
+                Some(entry) => {
+                    index.insert(name, Indexed::of(entry));
+                }
+                None => {
+                    index.remove(&name);
+                }
+            }
+        }
+        self.seq = seq;
     }
 }
 

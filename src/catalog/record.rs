@@ -3,6 +3,7 @@
 //! read earlier, so two writers changing one entry at once both keep their change.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -74,8 +75,8 @@ pub(crate) struct Record {
 /// The catalog: every entry, by name, and the runs lineage recorded.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct State {
-    /// Entries by `zone/name`.
-    pub entries: BTreeMap<String, Entry>,
+    /// Entries by `zone/name` (shared: a search hands them out without copying).
+    pub entries: BTreeMap<String, Arc<Entry>>,
     /// Runs, oldest first.
     pub runs: Vec<Run>,
 }
@@ -90,10 +91,11 @@ impl State {
         let Record { op, at, by } = record;
         match op {
             Op::Facts { name, facts, run } => {
-                let entry = self
-                    .entries
-                    .entry(name.clone())
-                    .or_insert_with(|| Entry::new(&name, at, &by));
+                let entry = Arc::make_mut(
+                    self.entries
+                        .entry(name.clone())
+                        .or_insert_with(|| Arc::new(Entry::new(&name, at, &by))),
+                );
                 entry.refresh(*facts, at);
                 entry.updated_at = at;
                 entry.updated_by = by;
@@ -102,7 +104,7 @@ impl State {
                 }
             }
             Op::Annotate { name, annotation } => {
-                let Some(entry) = self.entries.get_mut(&name) else {
+                let Some(entry) = self.entries.get_mut(&name).map(Arc::make_mut) else {
                     return;
                 };
                 annotate(entry, annotation, at);

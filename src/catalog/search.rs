@@ -29,11 +29,19 @@ pub struct Query {
     pub column_type: Option<String>,
 }
 
-/// An entry's lower-cased text, in the order of weight: its name, then the rest.
+/// What a search looks at of one entry, lower-cased once: its name, the rest of its text,
+/// and the values the filters compare.
 #[derive(Clone)]
 pub(crate) struct Indexed {
     name: String,
     rest: String,
+    zone: String,
+    kind: Kind,
+    owner: Option<String>,
+    tags: Vec<String>,
+    classes: Vec<String>,
+    /// Column types as Arrow and as Unity name them.
+    types: Vec<String>,
 }
 
 impl Indexed {
@@ -58,57 +66,96 @@ impl Indexed {
                 add(d);
             }
         }
+        let mut types: Vec<String> = entry
+            .columns
+            .iter()
+            .flat_map(|c| {
+                [
+                    c.data_type.to_lowercase(),
+                    super::entry::unity_type_text(&c.data_type),
+                ]
+            })
+            .collect();
+        types.sort();
+        types.dedup();
         Indexed {
             name: entry.name.to_lowercase(),
             rest,
+            zone: entry.zone.to_lowercase(),
+            kind: entry.kind,
+            owner: entry.owner.as_ref().map(|o| o.to_lowercase()),
+            tags: entry.tags.iter().map(|t| t.to_lowercase()).collect(),
+            classes: entry.classes().iter().map(|c| c.to_lowercase()).collect(),
+            types,
         }
     }
 }
 
-/// How well `entry` matches `query`: `None` when it does not; higher is better (a word in the
-/// name counts more than one elsewhere).
-pub(crate) fn score(entry: &Entry, indexed: &Indexed, query: &Query) -> Option<u32> {
-    let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-    if query.zone.as_deref().is_some_and(|z| !eq(z, &entry.zone)) {
-        return None;
-    }
-    if query.kind.is_some_and(|k| k != entry.kind) {
-        return None;
-    }
-    if let Some(o) = &query.owner {
-        if !entry.owner.as_deref().is_some_and(|owner| eq(owner, o)) {
-            return None;
+/// `query` with its values lower-cased once per search.
+pub(crate) struct Prepared {
+    words: Vec<String>,
+    tag: Option<String>,
+    zone: Option<String>,
+    owner: Option<String>,
+    kind: Option<Kind>,
+    classification: Option<String>,
+    column_type: Option<String>,
+}
+
+impl Prepared {
+    pub(crate) fn of(query: &Query) -> Prepared {
+        let lower = |s: &Option<String>| s.as_ref().map(|s| s.to_lowercase());
+        Prepared {
+            words: query
+                .text
+                .as_deref()
+                .map(|t| t.split_whitespace().map(str::to_lowercase).collect())
+                .unwrap_or_default(),
+            tag: lower(&query.tag),
+            zone: lower(&query.zone),
+            owner: lower(&query.owner),
+            kind: query.kind,
+            classification: lower(&query.classification),
+            column_type: lower(&query.column_type),
         }
     }
+}
+
+/// How well an entry matches `query`: `None` when it does not; higher is better (a word in
+/// the name counts more than one elsewhere).
+pub(crate) fn score(indexed: &Indexed, query: &Prepared) -> Option<u32> {
+    if query.zone.as_ref().is_some_and(|z| *z != indexed.zone) {
+        return None;
+    }
+    if query.kind.is_some_and(|k| k != indexed.kind) {
+        return None;
+    }
+    if query.owner.is_some() && query.owner != indexed.owner {
+        return None;
+    }
     if let Some(t) = &query.tag {
-        if !entry.tags.iter().any(|tag| eq(tag, t)) {
+        if !indexed.tags.contains(t) {
             return None;
         }
     }
     if let Some(class) = &query.classification {
-        if !entry.classes().iter().any(|c| eq(c, class)) {
+        if !indexed.classes.contains(class) {
             return None;
         }
     }
     if let Some(ty) = &query.column_type {
-        let matches = entry.columns.iter().any(|c| {
-            eq(&c.data_type, ty) || eq(super::entry::unity_type_text(&c.data_type).as_str(), ty)
-        });
-        if !matches {
+        if indexed.types.binary_search(ty).is_err() {
             return None;
         }
     }
     let mut score = 1;
-    if let Some(text) = &query.text {
-        for word in text.split_whitespace() {
-            let word = word.to_lowercase();
-            if indexed.name.contains(&word) {
-                score += 10;
-            } else if indexed.rest.contains(&word) {
-                score += 1;
-            } else {
-                return None;
-            }
+    for word in &query.words {
+        if indexed.name.contains(word.as_str()) {
+            score += 10;
+        } else if indexed.rest.contains(word.as_str()) {
+            score += 1;
+        } else {
+            return None;
         }
     }
     Some(score)
@@ -143,7 +190,7 @@ mod tests {
         let q = |f: fn(&mut Query)| {
             let mut q = Query::default();
             f(&mut q);
-            score(&e, &i, &q)
+            score(&i, &Prepared::of(&q))
         };
         assert_eq!(q(|_| {}), Some(1));
         assert_eq!(q(|q| q.text = Some("TRIPS".into())), Some(11));

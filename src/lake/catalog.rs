@@ -331,7 +331,7 @@ impl Lake {
         }
         // Registered datasets and prefixes that are still there: their facts afresh.
         // A damaged catalog lists nothing here; the rebuild reads what survives itself.
-        let survivors: Vec<crate::catalog::Entry> = catalog.entries().unwrap_or_default();
+        let survivors: Vec<Arc<crate::catalog::Entry>> = catalog.entries().unwrap_or_default();
         for e in survivors.iter().filter(|e| e.kind != Kind::Table) {
             if let Ok(f) = self.facts_of(&e.location, e.kind) {
                 facts.push((e.name.clone(), f));

@@ -206,6 +206,14 @@ impl Table {
         self
     }
 
+    /// The handle without a write hook: its writes leave the catalog, lineage and
+    /// OpenLineage events alone (for a host that keeps its own, and for measuring what the
+    /// bookkeeping costs). `strata catalog rebuild` brings the catalog's facts up to date.
+    pub fn without_write_hook(mut self) -> Table {
+        self.observers.hook = None;
+        self
+    }
+
     /// The handle with its writes recorded as reading `sources` (files, objects, tables at a
     /// version): lineage from them to this table.
     pub fn reading(mut self, sources: Vec<Source>) -> Table {

@@ -226,7 +226,7 @@ fn query(filters: &Filters, text: Option<&str>) -> Query {
     }
 }
 
-fn list(out: &mut dyn Write, entries: &[Entry], json: bool) -> strata::Result<()> {
+fn list(out: &mut dyn Write, entries: &[std::sync::Arc<Entry>], json: bool) -> strata::Result<()> {
     if json {
         return write_json(out, &entries);
     }
