@@ -59,6 +59,10 @@ pub(crate) struct CatalogLog {
     store: Arc<dyn ObjectStore>,
     prefix: ObjectPath,
     handle: tokio::runtime::Handle,
+    /// The catalog's directory when `store` is the local file system there: the freshness
+    /// check every call makes then asks the file system directly, without a trip through the
+    /// I/O runtime.
+    local: Option<std::path::PathBuf>,
 }
 
 /// A file's bytes: the header line and `body`.
@@ -129,7 +133,15 @@ impl CatalogLog {
             store,
             prefix,
             handle,
+            local: None,
         }
+    }
+
+    /// Says that the catalog's files are in the directory `dir` (the store is a local file
+    /// system rooted so that the prefix is `dir`).
+    pub(crate) fn in_dir(mut self, dir: std::path::PathBuf) -> CatalogLog {
+        self.local = Some(dir);
+        self
     }
 
     fn path(&self, dir: &str, seq: u64) -> ObjectPath {
@@ -280,6 +292,24 @@ impl CatalogLog {
     /// record and, when it is not there, one at the snapshots (records go only once a
     /// snapshot covers them).
     pub(crate) fn news(&self, seq: u64) -> Result<News> {
+        if let Some(dir) = &self.local {
+            let next = dir.join("log").join(format!("{:020}.json", seq + 1));
+            if next.exists() {
+                return Ok(News::Records);
+            }
+            let newer = match std::fs::read_dir(dir.join("snapshot")) {
+                Ok(entries) => entries.flatten().any(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_suffix(".json"))
+                        .and_then(|n| n.parse::<u64>().ok())
+                        .is_some_and(|s| s > seq)
+                }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+                Err(e) => return Err(Error::io("cannot list the catalog's snapshots", dir, e)),
+            };
+            return Ok(if newer { News::Reload } else { News::None });
+        }
         self.block_on(async {
             match self.store.head(&self.path("log", seq + 1)).await {
                 Ok(_) => return Ok(News::Records),
@@ -331,6 +361,9 @@ impl CatalogLog {
         let body = serde_json::to_vec(record)
             .map_err(|e| Error::internal(format!("cannot encode a catalog record: {e}")))?;
         let bytes = Bytes::from(frame(&body));
+        if let Some(dir) = &self.local {
+            return self.append_local(dir, &bytes, after);
+        }
         self.block_on(async {
             let mut next = after + 1;
             for _ in 0..1000 {
@@ -360,6 +393,52 @@ impl CatalogLog {
                 "catalog: other writers kept taking the next record number",
             ))
         })?
+    }
+
+    /// [`Self::append`] in a local directory: the record is written whole to a temporary file
+    /// beside its place, then hard-linked there, which fails when the number is taken (a link
+    /// never replaces anything).
+    fn append_local(&self, dir: &std::path::Path, bytes: &[u8], after: u64) -> Result<u64> {
+        use std::io::Write;
+        let log = dir.join("log");
+        std::fs::create_dir_all(&log)
+            .map_err(|e| Error::io("cannot create the catalog's log", &log, e))?;
+        let tmp = log.join(format!(
+            ".record-{}-{}.tmp",
+            std::process::id(),
+            crate::ids::uuid_v4()
+        ));
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .and_then(|mut f| f.write_all(bytes));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::io("cannot write a catalog record", &tmp, e));
+        }
+        let mut next = after + 1;
+        let outcome = (|| {
+            for _ in 0..1000 {
+                let path = log.join(format!("{next:020}.json"));
+                match std::fs::hard_link(&tmp, &path) {
+                    Ok(()) => return Ok(next),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        next = self
+                            .block_on(self.list("log", next))??
+                            .last()
+                            .map_or(next + 1, |s| s + 1);
+                    }
+                    Err(e) => return Err(Error::io("cannot add a catalog record", &path, e)),
+                }
+            }
+            Err(Error::new(
+                ErrorKind::Busy,
+                "catalog: other writers kept taking the next record number",
+            ))
+        })();
+        let _ = std::fs::remove_file(&tmp);
+        outcome
     }
 
     /// Writes the snapshot of `state` after record `seq`, then deletes what the snapshot

@@ -475,6 +475,11 @@ fn index_of(state: &State) -> BTreeMap<String, Indexed> {
 
 /// Who changes the catalog when the caller names no job: `user (program)`.
 pub(crate) fn default_actor() -> String {
+    static ACTOR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ACTOR.get_or_init(actor_of_process).clone()
+}
+
+fn actor_of_process() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());
@@ -489,13 +494,24 @@ pub(crate) fn default_actor() -> String {
 mod tests {
     use super::*;
 
-    fn catalog(dir: &std::path::Path, rt: &tokio::runtime::Runtime) -> Catalog {
+    /// A catalog in `dir`, through object_store alone or (`local`) with the direct file
+    /// system paths a local lake uses.
+    fn catalog_at(dir: &std::path::Path, rt: &tokio::runtime::Runtime, local: bool) -> Catalog {
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir).unwrap();
-        Catalog::new(CatalogLog::new(
+        let log = CatalogLog::new(
             Arc::new(store),
             object_store::path::Path::from("_catalog"),
             rt.handle().clone(),
-        ))
+        );
+        Catalog::new(if local {
+            log.in_dir(dir.join("_catalog"))
+        } else {
+            log
+        })
+    }
+
+    fn catalog(dir: &std::path::Path, rt: &tokio::runtime::Runtime) -> Catalog {
+        catalog_at(dir, rt, false)
     }
 
     fn facts(rows: u64) -> Facts {
@@ -516,7 +532,8 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let a = catalog(dir.path(), &rt);
+        // One writer through the direct file system paths, one through object_store.
+        let a = catalog_at(dir.path(), &rt, true);
         let b = catalog(dir.path(), &rt);
         let (a, b) = (a.by("a"), b.by("b"));
         a.record_commit("silver/t", facts(1), None).unwrap();

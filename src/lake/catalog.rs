@@ -26,20 +26,26 @@ impl Lake {
         if let Some(c) = self.catalog.get() {
             return Ok(c.by(&self.actor()));
         }
+        let mut local = None;
         let (store, prefix): (Arc<dyn ObjectStore>, ObjectPath) = match self.tables_at()? {
             TablesAt::Dir(root) => {
                 std::fs::create_dir_all(&root)
                     .map_err(|e| Error::io("cannot create the tables directory", &root, e))?;
-                let local =
+                let files =
                     object_store::local::LocalFileSystem::new_with_prefix(&root).map_err(|e| {
                         Error::new(ErrorKind::Io, format!("cannot open the catalog: {e}"))
                             .with("path", root.display())
                     })?;
-                (Arc::new(local), ObjectPath::from(CATALOG_DIR))
+                local = Some(root.join(CATALOG_DIR));
+                let files: Arc<dyn ObjectStore> = Arc::new(files);
+                (files, ObjectPath::from(CATALOG_DIR))
             }
             TablesAt::Objects { store, prefix, .. } => (store, prefix.join(CATALOG_DIR)),
         };
-        let log = CatalogLog::new(store, prefix, self.store.io_handle()?);
+        let mut log = CatalogLog::new(store, prefix, self.store.io_handle()?);
+        if let Some(dir) = local {
+            log = log.in_dir(dir);
+        }
         let _ = self.catalog.set(Catalog::new(log));
         self.catalog
             .get()
