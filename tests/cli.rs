@@ -170,6 +170,38 @@ fn demo_runs_end_to_end() {
     // The bronze data goes through the format path and the demo shows the per-column choices.
     assert!(out.contains("codec policy auto"), "{out}");
     assert!(out.contains("DELTA_BINARY_PACKED"), "{out}");
+    // The zone walk's catalog entries and lineage from the landed files to gold.
+    assert!(out.contains("gold/demo_long_trips     delta v1"), "{out}");
+    assert!(
+        out.contains("demo/landing/trips-1.parquet -> bronze/demo_trips@0  (CREATE TABLE)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("silver/demo_trips@1 -> gold/demo_long_trips@1  (MERGE)"),
+        "{out}"
+    );
+    // Its OpenLineage events validate against the OpenLineage schema.
+    let events = tmp.path().join("demo/demo/openlineage-events.jsonl");
+    let text = std::fs::read_to_string(&events).unwrap();
+    assert_eq!(text.lines().count(), 12, "{text}");
+    let Some(python) = common::python_with("demo_runs_end_to_end", &["jsonschema", "referencing"])
+    else {
+        return;
+    };
+    let check = std::process::Command::new(python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/openlineage/validate.py"
+        ))
+        .arg(&events)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
 }
 
 #[test]
