@@ -98,6 +98,32 @@ fn unframe<T: DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T, String> 
     serde_json::from_slice(body).map_err(|e| format!("bad body: {e}"))
 }
 
+/// What a catalog file holds, once checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogFile {
+    /// One record of the log.
+    Record,
+    /// A snapshot of the whole catalog.
+    Snapshot,
+}
+
+/// Checks the bytes of a catalog file (a record of `log/` or a snapshot of `snapshot/`): its
+/// header, format version, checksum and JSON. Damage is a `Corrupt` error saying what is
+/// wrong; nothing panics on any input.
+pub fn check_file(bytes: &[u8]) -> Result<CatalogFile> {
+    let record = unframe::<Record>(bytes);
+    if record.is_ok() {
+        return Ok(CatalogFile::Record);
+    }
+    match unframe::<State>(bytes) {
+        Ok(_) => Ok(CatalogFile::Snapshot),
+        Err(why) => Err(Error::new(
+            ErrorKind::Corrupt,
+            format!("not a catalog file ({why})"),
+        )),
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -500,6 +526,21 @@ impl CatalogLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn catalog_files_are_told_apart_and_damage_is_corrupt() {
+        let snapshot = frame(br#"{"entries":{},"runs":[]}"#);
+        assert_eq!(check_file(&snapshot).unwrap(), CatalogFile::Snapshot);
+        let record = frame(br#"{"op":"forget","name":"a/b","at":1,"by":"x"}"#);
+        assert_eq!(check_file(&record).unwrap(), CatalogFile::Record);
+        for bad in [&b""[..], b"\n", b"{}\n{}", &record[..record.len() - 1]] {
+            assert_eq!(
+                check_file(bad).unwrap_err().kind(),
+                ErrorKind::Corrupt,
+                "{bad:?}"
+            );
+        }
+    }
 
     #[test]
     fn frames_check_their_bodies() {

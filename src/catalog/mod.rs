@@ -46,7 +46,7 @@ use std::sync::{Arc, Mutex};
 
 pub use entry::{Column, Entry, Facts, Kind, Mark, MarkSource, QualityMark, SchemaVersion};
 pub use lineage::{walk, ColumnLineage, Direction, Edge, Node, Run, Walk};
-pub use log::{Damage, FORMAT, SNAPSHOT_EVERY};
+pub use log::{check_file, CatalogFile, Damage, FORMAT, SNAPSHOT_EVERY};
 use record::{Annotation, Op, Record, State};
 pub use search::Query;
 
