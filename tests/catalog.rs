@@ -697,3 +697,57 @@ fn a_masked_copy_records_each_output_column_and_its_operator() {
     assert_eq!(how("email"), "mask:email");
     assert_eq!(how("id"), "identity");
 }
+
+#[test]
+fn a_check_records_its_score_in_the_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::config(dir.path(), vec![common::local_tier("hot")]);
+    let config_path = common::config_file(&config, &dir.path().join("strata.toml"));
+    let c = config_path.to_str().unwrap();
+    let data = dir.path().join("drops");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("a.parquet"), common::parquet_bytes(100)).unwrap();
+    let d = data.to_str().unwrap();
+    common::cli_ok(&[
+        "--config",
+        c,
+        "catalog",
+        "register",
+        "raw/drops",
+        "--path",
+        d,
+        "--kind",
+        "dataset",
+    ]);
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rules]]\ncheck = \"not_null\"\ncolumn = \"id\"\nseverity = \"error\"\n",
+    )
+    .unwrap();
+    common::cli_ok(&[
+        "--config",
+        c,
+        "check",
+        d,
+        "--rules",
+        rules.to_str().unwrap(),
+        "--catalog",
+        "raw/drops",
+    ]);
+    let out = common::cli_ok(&["--config", c, "catalog", "show", "raw/drops", "--raw"]);
+    let raw: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(raw["quality"]["score"], 100.0, "{raw}");
+    assert!(raw["quality"]["at"].as_i64().unwrap() > 0);
+    let err = common::cli_err(&[
+        "--config",
+        c,
+        "check",
+        d,
+        "--rules",
+        rules.to_str().unwrap(),
+        "--catalog",
+        "raw/nothing",
+    ]);
+    assert!(err.contains("no entry"), "{err}");
+}

@@ -63,6 +63,9 @@ pub(crate) struct CatalogLog {
     /// check every call makes then asks the file system directly, without a trip through the
     /// I/O runtime.
     local: Option<std::path::PathBuf>,
+    /// What keeps the I/O runtime behind `handle` running while the catalog is in use (the
+    /// lake's store), whatever happens to the lake handle it came from.
+    _keep: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 /// A file's bytes: the header line and `body`.
@@ -160,7 +163,14 @@ impl CatalogLog {
             prefix,
             handle,
             local: None,
+            _keep: None,
         }
+    }
+
+    /// Keeps `owner` (what runs the I/O runtime) alive as long as this log.
+    pub(crate) fn keeping(mut self, owner: Arc<dyn std::any::Any + Send + Sync>) -> CatalogLog {
+        self._keep = Some(owner);
+        self
     }
 
     /// Says that the catalog's files are in the directory `dir` (the store is a local file

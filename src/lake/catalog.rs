@@ -42,7 +42,8 @@ impl Lake {
             }
             TablesAt::Objects { store, prefix, .. } => (store, prefix.join(CATALOG_DIR)),
         };
-        let mut log = CatalogLog::new(store, prefix, self.store.io_handle()?);
+        let keep: Arc<dyn std::any::Any + Send + Sync> = self.store.clone();
+        let mut log = CatalogLog::new(store, prefix, self.store.io_handle()?).keeping(keep);
         if let Some(dir) = local {
             log = log.in_dir(dir);
         }

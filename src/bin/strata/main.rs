@@ -142,7 +142,7 @@ fn run(cli: Cli) -> strata::Result<()> {
         Command::Key(command) => key::run(&config, command, &mut out),
         Command::Scan(args) => scan::run(&config, args, &mut out),
         Command::Profile(args) => quality::profile(args, &mut out),
-        Command::Check(args) => quality::check(args, &mut out),
+        Command::Check(args) => quality::check(&config, args, &mut out),
         Command::Mask(args) => mask::run(&config, args, &mut out),
         Command::Write(args) => write::run(&config, *args, &mut out),
         Command::Inspect(args) => inspect::run(args, &mut out),

@@ -53,6 +53,10 @@ pub struct CheckArgs {
     /// Read with plain file I/O instead of a memory map.
     #[arg(long)]
     no_mmap: bool,
+    /// Record the score (0 to 100) as this catalog entry's last quality score (ZONE/NAME: a
+    /// table or dataset of the lake, whose data PATH is).
+    #[arg(long, value_name = "NAME")]
+    catalog: Option<String>,
 }
 
 fn scan(path: &PathBuf, threads: Option<usize>, no_mmap: bool) -> Scan {
@@ -146,8 +150,27 @@ fn profile_row(s: &ColumnSummary) -> [String; 9] {
     ]
 }
 
-pub fn check(args: CheckArgs, out: &mut dyn Write) -> strata::Result<()> {
+pub fn check(
+    config: &strata::LakeConfig,
+    args: CheckArgs,
+    out: &mut dyn Write,
+) -> strata::Result<()> {
     let rules = RuleSet::from_file(&args.rules)?;
+    // The catalog entry the score goes to must be there before the data is read.
+    let catalog = match &args.catalog {
+        Some(name) => {
+            let lake = strata::Lake::open(config)?.with_job(&crate::catalog::job());
+            let catalog = lake.catalog()?;
+            if catalog.entry(name)?.is_none() {
+                return Err(strata::Error::new(
+                    strata::ErrorKind::NotFound,
+                    format!("the catalog has no entry {name:?} to record the score in"),
+                ));
+            }
+            Some(catalog)
+        }
+        None => None,
+    };
     let mut columns = rules.columns();
     for extra in args.columns.iter().flatten() {
         if !columns.contains(extra) {
@@ -202,6 +225,9 @@ pub fn check(args: CheckArgs, out: &mut dyn Write) -> strata::Result<()> {
         .map_err(io)?;
     }
     out.flush().map_err(io)?;
+    if let (Some(name), Some(catalog)) = (&args.catalog, &catalog) {
+        catalog.set_quality(name, report.score * 100.0)?;
+    }
     if !report.passed {
         let failed = report
             .failures()
