@@ -113,6 +113,14 @@ typedef struct strata_table strata_table;
 // `strata_last_error_message()` says what happened on the calling thread.
 typedef int32_t strata_status;
 
+// A receiver of OpenLineage events: `event_json` is one RunEvent document, NUL-terminated and
+// valid only during the call; `user_data` is what `strata_lake_set_lineage_callback` was given.
+typedef void (*strata_lineage_fn)(const char *event_json,
+                                  void *user_data);
+
+// Called once with `user_data` when strata no longer needs the callbacks.
+typedef void (*strata_free_fn)(void *user_data);
+
 // A KMS call: wrap (encrypt) or unwrap (decrypt) `input` under the key-encryption key
 // `key_id`, authenticating `context` with it. Writes at most `out_cap` bytes to `out`, their
 // count to `*out_len`, and returns STRATA_OK, or any other status to fail the operation.
@@ -126,9 +134,6 @@ typedef strata_status (*strata_kms_fn)(void *user_data,
                                        uint8_t *out,
                                        size_t out_cap,
                                        size_t *out_len);
-
-// Called once with `user_data` when strata no longer needs the callbacks.
-typedef void (*strata_free_fn)(void *user_data);
 
 // The numeric facts about a stored object. `strata_stat_json` gives all facts, including
 // the tier name and checksum.
@@ -273,6 +278,26 @@ strata_status strata_lineage(const struct strata_lake *lake,
 strata_status strata_lake_with_job(const struct strata_lake *lake,
                                    const char *job,
                                    struct strata_lake **out);
+
+// Sets the receiver of the OpenLineage RunEvents of table writes through `lake` (START, then
+// COMPLETE or FAIL, for each write), replacing any; a NULL `callback` clears it. It is shared
+// by every handle on the same open lake (`strata_lake_with_job` handles, tables opened
+// through any of them), besides the `[lineage]` sink of the config.
+//
+// `callback(event_json, user_data)` gets one JSON document per call, NUL-terminated and valid
+// only during the call (copy it to keep it). It runs on the thread that writes the table,
+// before the write returns, and may run on several threads at once: it and `user_data` must
+// be thread-safe. It must not call strata functions on this lake or its tables (the write is
+// still under way). Keep it cheap: writes wait for it.
+//
+// `free_user_data` (may be NULL) is called once with `user_data` when strata no longer needs
+// it: after the callback is replaced or cleared and calls already under way on other threads
+// have returned, or once every handle on the lake (and its tables) is freed; at once when
+// `callback` is NULL or this call fails. Without it, keep `user_data` valid until then.
+strata_status strata_lake_set_lineage_callback(const struct strata_lake *lake,
+                                               strata_lineage_fn callback,
+                                               void *user_data,
+                                               strata_free_fn free_user_data);
 
 // The message of the last failed strata call on the calling thread, or "" after a
 // successful call (the `strata_*_free` functions leave it alone). Never NULL. The pointer stays valid until the next strata call on
@@ -601,6 +626,16 @@ strata_status strata_table_scan_ipc(const struct strata_table *table,
 // `files_added`, `files_removed`, `rows_added`, `bytes_added`, `engine`, `app_id`.
 strata_status strata_table_history(const struct strata_table *table,
                                    char **history_json);
+
+// A new handle `*out` on the same table as `table`, whose writes are recorded (catalog
+// lineage and OpenLineage inputs) as reading `sources_json`: a JSON array of `{"kind":
+// "file" | "object" | "table" | "dataset", "name": "path, key or zone/name", "version": N}`
+// (`version` optional, for a table only); `[]` records no inputs. Free it with
+// `strata_table_free`; `table` is unchanged. JSON that is not such an array, an unknown kind,
+// an empty name or a version on a source that is not a table is `STRATA_INVALID_ARGUMENT`.
+strata_status strata_table_reading(const struct strata_table *table,
+                                   const char *sources_json,
+                                   struct strata_table **out);
 
 // Deletes the rows of the table matching `predicate` (strata's filter syntax) as one new
 // version, rewriting only the files that hold them. `*report_json` (may be NULL) receives

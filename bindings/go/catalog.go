@@ -1,14 +1,21 @@
 package strata
 
 /*
+#include <stdint.h>
 #include <stdlib.h>
 #include "strata.h"
+
+// The Go receivers of strata_lake_set_lineage_callback, exported below.
+extern void strataGoLineageEvent(char *event_json, void *user_data);
+extern void strataGoLineageFree(void *user_data);
 */
 import "C"
 
 import (
 	"encoding/json"
 	"math"
+	"runtime"
+	"runtime/cgo"
 	"unsafe"
 )
 
@@ -279,4 +286,114 @@ func (l *Lake) WithJob(job string) (*Lake, error) {
 		return nil, err
 	}
 	return wrap(out), nil
+}
+
+// Source is something a table's writes read: a file, a lake object, a table (at a version)
+// or a registered dataset. See Table.Reading.
+type Source struct {
+	// Kind is "file", "object", "table" or "dataset".
+	Kind string `json:"kind"`
+	// Name is a file's path, an object's key, or a table's or dataset's "zone/name".
+	Name string `json:"name"`
+	// Version is a table's version (nil: none recorded); only tables have one.
+	Version *int64 `json:"version,omitempty"`
+}
+
+// FileSource is the file at path, outside the lake.
+func FileSource(path string) Source { return Source{Kind: "file", Name: path} }
+
+// ObjectSource is the lake object under key.
+func ObjectSource(key string) Source { return Source{Kind: "object", Name: key} }
+
+// TableSource is the table name ("zone/name") at version (< 0: no version recorded).
+func TableSource(name string, version int64) Source {
+	s := Source{Kind: "table", Name: name}
+	if version >= 0 {
+		s.Version = &version
+	}
+	return s
+}
+
+// Reading returns a new handle on the table whose writes are recorded (catalog lineage and
+// OpenLineage inputs) as reading sources; t is unchanged. Close the new handle too. An
+// unknown kind, an empty name or a version on a source that is not a table is
+// ErrInvalidArgument.
+func (t *Table) Reading(sources ...Source) (*Table, error) {
+	if sources == nil {
+		sources = []Source{}
+	}
+	text, err := json.Marshal(sources)
+	if err != nil {
+		return nil, err
+	}
+	s := C.CString(string(text))
+	defer C.free(unsafe.Pointer(s))
+	var h *C.strata_table
+	err = t.with(func(th *C.strata_table) error {
+		return call(func() C.strata_status { return C.strata_table_reading(th, s, &h) })
+	})
+	if err != nil {
+		return nil, err
+	}
+	reader := &Table{h: h}
+	runtime.SetFinalizer(reader, (*Table).Close)
+	return reader, nil
+}
+
+// SetLineageCallback makes f the receiver of the OpenLineage RunEvents (one JSON document per
+// call: START, then COMPLETE or FAIL) of every table write through this lake, replacing any
+// receiver; nil clears it. The receiver is the open lake's: Lakes from WithJob and tables
+// opened through any of them share it, and it stays until replaced or cleared, or until the
+// lake and all its tables are closed.
+//
+// f runs on the writing goroutine's thread before the write returns, possibly on several at
+// once, so it must be safe for concurrent use and cheap; it must not call methods of this
+// lake or its tables. A panic in f is recovered: that event is lost, the write goes on.
+func (l *Lake) SetLineageCallback(f func(eventJSON string)) error {
+	if f == nil {
+		return l.with(func(h *C.strata_lake) error {
+			return call(func() C.strata_status {
+				return C.strata_lake_set_lineage_callback(h, nil, nil, nil)
+			})
+		})
+	}
+	// C memory holding the handle: C may keep it, which it may not do with Go memory. strata
+	// hands it to strataGoLineageFree once it no longer needs it, also when this call fails.
+	data := C.malloc(C.size_t(unsafe.Sizeof(C.uintptr_t(0))))
+	if data == nil {
+		panic("strata: out of memory")
+	}
+	*(*C.uintptr_t)(data) = C.uintptr_t(cgo.NewHandle(f))
+	passed := false
+	err := l.with(func(h *C.strata_lake) error {
+		passed = true
+		return call(func() C.strata_status {
+			return C.strata_lake_set_lineage_callback(h, C.strata_lineage_fn(C.strataGoLineageEvent), data,
+				C.strata_free_fn(C.strataGoLineageFree))
+		})
+	})
+	if !passed {
+		// A closed lake: strata never saw data.
+		strataGoLineageFree(data)
+	}
+	return err
+}
+
+// lineageReceiver is the function behind a SetLineageCallback user_data.
+func lineageReceiver(userData unsafe.Pointer) cgo.Handle {
+	return cgo.Handle(*(*C.uintptr_t)(userData))
+}
+
+//export strataGoLineageEvent
+func strataGoLineageEvent(eventJSON *C.char, userData unsafe.Pointer) {
+	// A Go panic must not unwind through strata's frames.
+	defer func() { _ = recover() }()
+	f := lineageReceiver(userData).Value().(func(string))
+	f(C.GoString(eventJSON))
+}
+
+//export strataGoLineageFree
+func strataGoLineageFree(userData unsafe.Pointer) {
+	lineageReceiver(userData).Delete()
+	C.free(userData)
 }

@@ -2,11 +2,15 @@ package strata
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // appendPeople appends the people file's rows (as Arrow IPC) to silver/people through lake.
@@ -235,5 +239,269 @@ func TestCatalogWithJob(t *testing.T) {
 	job.Close()
 	if _, err := job.CatalogList(nil); !errors.Is(err, ErrClosed) {
 		t.Fatalf("closed job: %v", err)
+	}
+}
+
+// lineageEvents collects what a lineage callback receives, from any thread.
+type lineageEvents struct {
+	mu     sync.Mutex
+	events []map[string]any
+	bad    []string
+}
+
+func (e *lineageEvents) receive(event string) {
+	var doc map[string]any
+	err := json.Unmarshal([]byte(event), &doc)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err != nil || event[0] != '{' || doc["eventType"] == nil {
+		e.bad = append(e.bad, event)
+		return
+	}
+	e.events = append(e.events, doc)
+}
+
+// types returns the event types received so far, and forgets them.
+func (e *lineageEvents) types(t *testing.T) []string {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.bad) > 0 {
+		t.Fatalf("malformed events: %q", e.bad)
+	}
+	var types []string
+	for _, doc := range e.events {
+		types = append(types, doc["eventType"].(string))
+	}
+	e.events = nil
+	return types
+}
+
+// A table handle reading a file and a table records lineage from them; a lineage callback gets
+// START and COMPLETE for each append (FAIL for a refused one), from every handle on the lake,
+// concurrently, and nothing once cleared; bad sources are ErrInvalidArgument.
+func TestCatalogReadingAndLineageCallback(t *testing.T) {
+	people := envFile(t, "STRATA_TEST_PARQUET")
+	lake := openTemp(t)
+	ipc, err := Scan(people, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen lineageEvents
+	if err := lake.SetLineageCallback(seen.receive); err != nil {
+		t.Fatal(err)
+	}
+	table, err := lake.Table("silver/people")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer table.Close()
+	reader, err := table.Reading(FileSource(people), TableSource("bronze/people", 3), ObjectSource("landing/a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	if _, err := reader.Append(bytes.NewReader(ipc), nil); err != nil {
+		t.Fatal(err)
+	}
+	seen.mu.Lock()
+	if len(seen.events) != 2 {
+		t.Fatalf("events: %v", seen.events)
+	}
+	inputs, _ := seen.events[1]["inputs"].([]any)
+	seen.mu.Unlock()
+	if len(inputs) != 3 {
+		t.Fatalf("COMPLETE's inputs: %v", inputs)
+	}
+	if types := seen.types(t); !slices.Equal(types, []string{"START", "COMPLETE"}) {
+		t.Fatalf("event types: %v", types)
+	}
+
+	walk, err := lake.Lineage("silver/people", "upstream", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edges, _ := walk["edges"].([]any)
+	from := map[string]bool{}
+	for _, e := range edges {
+		f := e.(map[string]any)["from"].(map[string]any)
+		from[fmt.Sprint(f["kind"], " ", f["name"], " ", f["version"])] = true
+	}
+	for _, want := range []string{"file " + people + " <nil>", "table bronze/people 3", "object landing/a <nil>"} {
+		if !from[want] {
+			t.Errorf("no edge from %s: %v", want, edges)
+		}
+	}
+	// The handle it came from records no inputs.
+	if _, err := table.Append(bytes.NewReader(ipc), nil); err != nil {
+		t.Fatal(err)
+	}
+	seen.types(t)
+	if walk, err := lake.Lineage(people, "downstream", -1); err != nil || len(walk["edges"].([]any)) != 1 {
+		t.Fatalf("downstream of the file: %v %v", walk, err)
+	}
+
+	// A refused append: START, then FAIL.
+	ids, err := Scan(people, []string{"id"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := table.Append(bytes.NewReader(ids), nil); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("append of other columns: %v", err)
+	}
+	if types := seen.types(t); !slices.Equal(types, []string{"START", "FAIL"}) {
+		t.Fatalf("event types of a refused append: %v", types)
+	}
+
+	// The callback is the lake's: a job's appends reach it, from goroutines at once, and a
+	// panicking callback loses its event, not the write.
+	job, err := lake.WithJob("etl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer job.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			jt, err := job.Table("silver/people")
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer jt.Close()
+			_, err = jt.Append(bytes.NewReader(ipc), nil)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	types := seen.types(t)
+	slices.Sort(types)
+	if !slices.Equal(types, []string{"COMPLETE", "COMPLETE", "COMPLETE", "COMPLETE", "START", "START", "START", "START"}) {
+		t.Fatalf("event types of the job's appends: %v", types)
+	}
+	if err := job.SetLineageCallback(func(string) { panic("boom") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := table.Append(bytes.NewReader(ipc), nil); err != nil {
+		t.Fatalf("append with a panicking callback: %v", err)
+	}
+
+	// Cleared (through either handle): no more events.
+	if err := lake.SetLineageCallback(seen.receive); err != nil {
+		t.Fatal(err)
+	}
+	if err := job.SetLineageCallback(nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := table.Append(bytes.NewReader(ipc), nil); err != nil {
+		t.Fatal(err)
+	}
+	if types := seen.types(t); len(types) != 0 {
+		t.Fatalf("events after clearing: %v", types)
+	}
+
+	one := int64(1)
+	for what, sources := range map[string][]Source{
+		"unknown kind":      {{Kind: "x", Name: "a"}},
+		"empty name":        {FileSource("")},
+		"version on a file": {{Kind: "file", Name: "a", Version: &one}},
+		"negative version":  {{Kind: "table", Name: "a", Version: func() *int64 { v := int64(-1); return &v }()}},
+		"no kind":           {{Name: "a"}},
+		"one good, one bad": {FileSource("a"), {Kind: "view", Name: "b"}},
+	} {
+		if _, err := table.Reading(sources...); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s: %v", what, err)
+		}
+	}
+	if none, err := table.Reading(); err != nil {
+		t.Fatalf("no sources: %v", err)
+	} else {
+		none.Close()
+	}
+	reader.Close()
+	if _, err := reader.Reading(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("closed table: %v", err)
+	}
+	lake.Close()
+	if err := lake.SetLineageCallback(seen.receive); !errors.Is(err, ErrClosed) {
+		t.Fatalf("closed lake: %v", err)
+	}
+	if err := lake.SetLineageCallback(nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("closed lake, clearing: %v", err)
+	}
+}
+
+// callbackWithMarker returns a callback and a flag set once the callback is garbage.
+func callbackWithMarker() (func(string), *atomic.Bool) {
+	freed := new(atomic.Bool)
+	marker := new([64]byte)
+	runtime.SetFinalizer(marker, func(*[64]byte) { freed.Store(true) })
+	return func(string) { _ = marker[0] }, freed
+}
+
+// collected runs the GC until freed is set (true), or gives up (false).
+func collected(freed *atomic.Bool) bool {
+	for range 20 {
+		runtime.GC()
+		time.Sleep(5 * time.Millisecond)
+		if freed.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// strata lets go of a Go lineage callback when it is replaced, cleared, or the lake and its
+// tables are all closed, and not before.
+func TestLineageCallbackIsReleased(t *testing.T) {
+	lake := openTemp(t)
+	f, freed := callbackWithMarker()
+	if err := lake.SetLineageCallback(f); err != nil {
+		t.Fatal(err)
+	}
+	f = nil
+	if collected(freed) {
+		t.Fatal("the callback was collected while set")
+	}
+	g, freedG := callbackWithMarker()
+	if err := lake.SetLineageCallback(g); err != nil {
+		t.Fatal(err)
+	}
+	g = nil
+	if !collected(freed) {
+		t.Fatal("the replaced callback was not released")
+	}
+	if err := lake.SetLineageCallback(nil); err != nil {
+		t.Fatal(err)
+	}
+	if !collected(freedG) {
+		t.Fatal("the cleared callback was not released")
+	}
+
+	h, freedH := callbackWithMarker()
+	if err := lake.SetLineageCallback(h); err != nil {
+		t.Fatal(err)
+	}
+	h = nil
+	table, err := lake.Table("silver/people")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lake.Close()
+	if collected(freedH) {
+		t.Fatal("the callback was released while a table of the lake was open")
+	}
+	table.Close()
+	if !collected(freedH) {
+		t.Fatal("the callback was not released with the lake")
 	}
 }

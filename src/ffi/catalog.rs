@@ -1,11 +1,14 @@
 //! The catalog from C: list and search entries, show one (strata's JSON or a Unity Catalog
 //! table), register datasets and object prefixes, tag and describe, walk lineage; and lake
-//! handles whose changes the catalog records as made by a job.
+//! handles whose changes the catalog records as made by a job; a callback receiving the
+//! OpenLineage events of table writes.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void, CString};
+use std::sync::Arc;
 
 use super::args;
 use super::guard::{guard, invalid, strata_status};
+use super::keys::strata_free_fn;
 use super::lake::{lake, strata_lake};
 use crate::catalog::{Direction, Kind, Query};
 use crate::{Error, ErrorKind, Result};
@@ -221,5 +224,90 @@ pub extern "C" fn strata_lake_with_job(
         }
         let lake = lake.with_job(job);
         args::put(out, "out", Box::into_raw(Box::new(strata_lake { lake })))
+    })
+}
+
+/// A receiver of OpenLineage events: `event_json` is one RunEvent document, NUL-terminated and
+/// valid only during the call; `user_data` is what `strata_lake_set_lineage_callback` was given.
+pub type strata_lineage_fn =
+    Option<unsafe extern "C" fn(event_json: *const c_char, user_data: *mut c_void)>;
+
+/// The caller's callback and data: called from writing threads, freed once when the lake no
+/// longer holds them.
+struct LineageReceiver {
+    call: unsafe extern "C" fn(event_json: *const c_char, user_data: *mut c_void),
+    data: *mut c_void,
+    free: strata_free_fn,
+}
+
+// SAFETY: the contract of strata_lake_set_lineage_callback requires a callback that may run on
+// any thread, several at once, with user_data usable from all of them (and freed from any).
+unsafe impl Send for LineageReceiver {}
+// SAFETY: as above.
+unsafe impl Sync for LineageReceiver {}
+
+impl LineageReceiver {
+    fn send(&self, event: &str) {
+        // serde_json escapes NUL, so this fails only if that ever changes: drop the event.
+        let Ok(event) = CString::new(event) else {
+            tracing::warn!("an OpenLineage event holds a NUL byte; the callback does not get it");
+            return;
+        };
+        // SAFETY: a NUL-terminated string valid for the call; the callback's own contract is
+        // the caller's (header).
+        unsafe { (self.call)(event.as_ptr(), self.data) };
+    }
+}
+
+impl Drop for LineageReceiver {
+    fn drop(&mut self) {
+        if let Some(free) = self.free {
+            // SAFETY: called once, when the last reference goes away, as documented.
+            unsafe { free(self.data) };
+        }
+    }
+}
+
+/// Sets the receiver of the OpenLineage RunEvents of table writes through `lake` (START, then
+/// COMPLETE or FAIL, for each write), replacing any; a NULL `callback` clears it. It is shared
+/// by every handle on the same open lake (`strata_lake_with_job` handles, tables opened
+/// through any of them), besides the `[lineage]` sink of the config.
+///
+/// `callback(event_json, user_data)` gets one JSON document per call, NUL-terminated and valid
+/// only during the call (copy it to keep it). It runs on the thread that writes the table,
+/// before the write returns, and may run on several threads at once: it and `user_data` must
+/// be thread-safe. It must not call strata functions on this lake or its tables (the write is
+/// still under way). Keep it cheap: writes wait for it.
+///
+/// `free_user_data` (may be NULL) is called once with `user_data` when strata no longer needs
+/// it: after the callback is replaced or cleared and calls already under way on other threads
+/// have returned, or once every handle on the lake (and its tables) is freed; at once when
+/// `callback` is NULL or this call fails. Without it, keep `user_data` valid until then.
+#[no_mangle]
+pub extern "C" fn strata_lake_set_lineage_callback(
+    lake: *const strata_lake,
+    callback: strata_lineage_fn,
+    user_data: *mut c_void,
+    free_user_data: strata_free_fn,
+) -> strata_status {
+    guard(|| {
+        // Owned first, so user_data is freed on every path that does not keep it.
+        let receiver = callback.map(|call| LineageReceiver {
+            call,
+            data: user_data,
+            free: free_user_data,
+        });
+        if receiver.is_none() {
+            if let Some(free) = free_user_data {
+                // SAFETY: user_data is not kept without a callback; freed once, as documented.
+                unsafe { free(user_data) };
+            }
+        }
+        let lake = self::lake(lake)?;
+        lake.set_lineage_callback(
+            receiver
+                .map(|r| Arc::new(move |event: &str| r.send(event)) as Arc<crate::LineageCallback>),
+        );
+        Ok(())
     })
 }

@@ -13,7 +13,7 @@ use super::lake::{lake, strata_lake};
 use super::stream::{clear_out_stream, export_scan, scan_ipc_bytes, take_stream, with_options};
 use super::write::{collect, read_ipc};
 use crate::error::Result;
-use crate::table::{AsOf, Table, TableOptions};
+use crate::table::{AsOf, Source, Table, TableOptions};
 
 /// An open table of a lake (a handle; the table need not exist until the first append).
 pub struct strata_table {
@@ -235,5 +235,67 @@ pub extern "C" fn strata_table_history(
         args::out_ptr(history_json, "history_json")?;
         let table = self::table(table)?;
         args::put_json(history_json, "history_json", &table.history()?)
+    })
+}
+
+/// One element of `strata_table_reading`'s `sources_json`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceArg {
+    kind: String,
+    name: String,
+    version: Option<u64>,
+}
+
+/// The sources of `sources_json`, checked: a known kind, a name, a version only on a table.
+fn sources(text: &str) -> Result<Vec<Source>> {
+    let args: Vec<SourceArg> = serde_json::from_str(text)
+        .map_err(|e| invalid(format!("sources_json: {e}")).set_source(e))?;
+    args.into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if !matches!(s.kind.as_str(), "file" | "object" | "table" | "dataset") {
+                return Err(invalid(format!(
+                    "sources_json[{i}]: kind is {:?}; it is \"file\", \"object\", \"table\" or \
+                     \"dataset\"",
+                    s.kind
+                )));
+            }
+            if s.name.trim().is_empty() {
+                return Err(invalid(format!("sources_json[{i}]: name is empty")));
+            }
+            if s.version.is_some() && s.kind != "table" {
+                return Err(invalid(format!(
+                    "sources_json[{i}]: a version is for a table source, not a {}",
+                    s.kind
+                )));
+            }
+            Ok(Source {
+                kind: s.kind,
+                name: s.name,
+                version: s.version,
+            })
+        })
+        .collect()
+}
+
+/// A new handle `*out` on the same table as `table`, whose writes are recorded (catalog
+/// lineage and OpenLineage inputs) as reading `sources_json`: a JSON array of `{"kind":
+/// "file" | "object" | "table" | "dataset", "name": "path, key or zone/name", "version": N}`
+/// (`version` optional, for a table only); `[]` records no inputs. Free it with
+/// `strata_table_free`; `table` is unchanged. JSON that is not such an array, an unknown kind,
+/// an empty name or a version on a source that is not a table is `STRATA_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn strata_table_reading(
+    table: *const strata_table,
+    sources_json: *const c_char,
+    out: *mut *mut strata_table,
+) -> strata_status {
+    guard(|| {
+        args::out_ptr(out, "out")?;
+        let table = self::table(table)?;
+        let sources = sources(args::text(sources_json, "sources_json")?)?;
+        let table = table.clone().reading(sources);
+        args::put(out, "out", Box::into_raw(Box::new(strata_table { table })))
     })
 }
