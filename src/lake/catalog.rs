@@ -185,24 +185,7 @@ impl Lake {
 
     fn record_commit(&self, run_id: &str, c: &Committed) -> Result<()> {
         let info = &c.info;
-        let facts = Facts {
-            kind: Kind::Table,
-            location: info.location.clone(),
-            tier: self.tables_tier_name(),
-            format: "delta".into(),
-            columns: info
-                .columns
-                .iter()
-                .map(|(n, t)| (n.clone(), t.clone(), true))
-                .collect(),
-            partition_by: info.partition_by.clone(),
-            rows: info.rows,
-            bytes: info.bytes,
-            files: info.files,
-            version: Some(info.version),
-            description: info.description.clone(),
-            properties: info.properties.clone(),
-        };
+        let facts = self.table_facts(info);
         let by = self.actor();
         let run = (!matches!(
             c.operation.as_str(),
@@ -218,6 +201,29 @@ impl Lake {
             columns: column_lineage(c),
         });
         self.catalog()?.record_commit(&info.name, facts, run)
+    }
+
+    /// A lake table's facts for its catalog entry, from what it is at one version.
+    fn table_facts(&self, info: &crate::table::TableInfo) -> Facts {
+        Facts {
+            kind: Kind::Table,
+            location: info.location.clone(),
+            tier: self.tables_tier_name(),
+            format: "delta".into(),
+            // TableInfo does not say which columns are nullable; Delta columns mostly are.
+            columns: info
+                .columns
+                .iter()
+                .map(|(n, t)| (n.clone(), t.clone(), true))
+                .collect(),
+            partition_by: info.partition_by.clone(),
+            rows: info.rows,
+            bytes: info.bytes,
+            files: info.files,
+            version: Some(info.version),
+            description: info.description.clone(),
+            properties: info.properties.clone(),
+        }
     }
 
     /// The name of the tier the lake's tables live on.
@@ -314,27 +320,7 @@ impl Lake {
             let info = self
                 .table(&name.to_string())?
                 .info(crate::table::AsOf::Latest)?;
-            facts.push((
-                info.name.clone(),
-                Facts {
-                    kind: Kind::Table,
-                    location: info.location,
-                    tier: self.tables_tier_name(),
-                    format: "delta".into(),
-                    columns: info
-                        .columns
-                        .into_iter()
-                        .map(|(n, t)| (n, t, true))
-                        .collect(),
-                    partition_by: info.partition_by,
-                    rows: info.rows,
-                    bytes: info.bytes,
-                    files: info.files,
-                    version: Some(info.version),
-                    description: info.description,
-                    properties: info.properties,
-                },
-            ));
+            facts.push((info.name.clone(), self.table_facts(&info)));
         }
         // Registered datasets and prefixes that are still there: their facts afresh.
         // A damaged catalog lists nothing here; the rebuild reads what survives itself.
