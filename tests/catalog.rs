@@ -82,6 +82,21 @@ fn tables_keep_their_entries_current_and_searches_find_them() {
         e.column("email").unwrap().description.as_deref(),
         Some("Where receipts go")
     );
+    // A restore is a commit too: the entry follows it, schema included.
+    table.restore(0).unwrap();
+    let e = catalog.entry("silver/users").unwrap().unwrap();
+    assert_eq!((e.version, e.rows, e.columns.len()), (Some(3), Some(10), 3));
+    assert_eq!(e.schema_history.len(), 3);
+    catalog.set_retention("silver/users", Some("365d")).unwrap();
+    assert_eq!(
+        catalog
+            .entry("silver/users")
+            .unwrap()
+            .unwrap()
+            .retention
+            .as_deref(),
+        Some("365d")
+    );
 
     // Another table, a dataset and an object prefix.
     let other = lake.table("gold/revenue").unwrap();
@@ -318,6 +333,10 @@ fn the_command_line_lists_searches_shows_and_rebuilds() {
         "email",
         "Receipts go here",
     ]);
+    common::cli_ok(&["--config", c, "catalog", "retention", "silver/users", "90d"]);
+    common::cli_ok(&["--config", c, "catalog", "owner", "silver/users", "growth"]);
+    let err = common::cli_err(&["--config", c, "catalog", "retention", "silver/users", " "]);
+    assert!(err.contains("a retention is"), "{err}");
     let out = String::from_utf8(common::cli_ok(&["--config", c, "catalog", "ls"])).unwrap();
     assert!(out.starts_with("silver/users\ttable\t2 rows"), "{out}");
     let out = common::cli_ok(&["--config", c, "catalog", "search", "receipts", "--json"]);
@@ -327,6 +346,8 @@ fn the_command_line_lists_searches_shows_and_rebuilds() {
     let unity: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(unity["full_name"], "strata.silver.users");
     assert_eq!(unity["properties"]["strata.tags"], "daily,pii");
+    assert_eq!(unity["properties"]["strata.retention"], "90d");
+    assert_eq!(unity["owner"], "growth");
     let out = String::from_utf8(common::cli_ok(&[
         "--config",
         c,
@@ -423,6 +444,40 @@ fn lakes_sharing_an_s3_table_tier_share_the_catalog_and_keep_every_change() {
             .unwrap();
         assert_eq!(e.tags.len(), 20, "{:?}", e.tags);
     }
+
+    // Two processes (the command line, from each lake's own data root) tagging at once.
+    let configs: Vec<std::path::PathBuf> = [(&a, &a_dir), (&b, &b_dir)]
+        .iter()
+        .map(|(lake, dir)| common::config_file(lake.config(), &dir.path().join("strata.toml")))
+        .collect();
+    drop((a, b));
+    std::thread::scope(|s| {
+        for (i, config) in configs.iter().enumerate() {
+            s.spawn(move || {
+                for n in 0..8 {
+                    let tag = format!("p{i}-{n}");
+                    common::cli_ok(&[
+                        "--config",
+                        config.to_str().unwrap(),
+                        "catalog",
+                        "tag",
+                        "silver/users",
+                        &tag,
+                    ]);
+                }
+            });
+        }
+    });
+    let out = common::cli_ok(&[
+        "--config",
+        configs[0].to_str().unwrap(),
+        "catalog",
+        "show",
+        "silver/users",
+        "--raw",
+    ]);
+    let raw: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(raw["tags"].as_array().unwrap().len(), 36, "{raw}");
 }
 
 #[test]

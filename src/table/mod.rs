@@ -402,9 +402,12 @@ impl Table {
                 }
                 maintain::restore(table, version)
                     .await
-                    .map(|(_, report)| report)
                     .map_err(|e| self.error(e))
             })??;
+            let (restored, report) = report;
+            if let Ok(snapshot) = restored.snapshot() {
+                self.committed(snapshot, &restored.log_store(), "RESTORE", Vec::new());
+            }
             self.checkpoint_if_due(report.version, None)?;
             Ok(report)
         })

@@ -25,6 +25,8 @@ pub enum CatalogCommand {
     Describe(DescribeArgs),
     /// Set (or clear) an entry's owner.
     Owner(OwnerArgs),
+    /// Set (or clear) how long an entry's data is kept (`365d`, or words).
+    Retention(RetentionArgs),
     /// Mark columns holding personal data (emails, phones, card numbers, national ids, names),
     /// from a sample of the rows; or, with --column, confirm or set one column's mark.
     Classify(ClassifyArgs),
@@ -176,6 +178,18 @@ pub struct ClassifyArgs {
     /// As JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args)]
+pub struct RetentionArgs {
+    /// The entry: ZONE/NAME.
+    name: String,
+    /// The retention (omit with --clear).
+    #[arg(required_unless_present = "clear")]
+    retention: Option<String>,
+    /// Clear it.
+    #[arg(long)]
+    clear: bool,
 }
 
 #[derive(Args)]
@@ -407,6 +421,23 @@ pub fn run(
                 args.owner.as_deref()
             };
             lake.catalog()?.set_owner(&args.name, owner)
+        }
+        CatalogCommand::Retention(args) => {
+            let retention = if args.clear {
+                None
+            } else {
+                args.retention
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
+            };
+            if !args.clear && retention.is_none() {
+                return Err(strata::Error::new(
+                    strata::ErrorKind::InvalidArgument,
+                    "a retention is a duration like 365d, or words; --clear removes it",
+                ));
+            }
+            lake.catalog()?.set_retention(&args.name, retention)
         }
         CatalogCommand::Classify(args) => classify(&lake, args, out),
         CatalogCommand::Verify(args) => {
