@@ -56,6 +56,7 @@ pub mod crypto;
 mod error;
 mod ffi;
 pub mod format;
+pub mod governance;
 mod ids;
 mod lake;
 pub mod mask;
