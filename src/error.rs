@@ -36,6 +36,9 @@ pub enum ErrorKind {
     Internal = 10,
     /// Decryption or authentication failed: wrong key, tampered or truncated ciphertext.
     Crypto = 11,
+    /// The principal may not do this (`[access]`): the message names the principal, the
+    /// action and the resource.
+    PermissionDenied = 12,
 }
 
 impl ErrorKind {
@@ -58,6 +61,7 @@ impl ErrorKind {
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Internal => "internal",
             ErrorKind::Crypto => "crypto",
+            ErrorKind::PermissionDenied => "permission_denied",
         }
     }
 }

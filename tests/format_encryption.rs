@@ -106,7 +106,7 @@ fn lake_datasets_written_encrypted_scan_back_with_the_lake_keys() {
     let lake = Lake::open_dir(dir.path().join("lake")).unwrap();
     let keys = ring(dir.path());
     let provider: Arc<dyn KeyProvider> = keys;
-    lake.set_key_provider(provider.clone());
+    lake.set_key_provider(provider.clone()).unwrap();
     let options = WriteOptions {
         encryption: Some(WriteEncryption::new(
             ParquetEncryption::uniform("kf"),

@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod access;
 mod cache;
 mod lineage;
 mod ranges;
@@ -40,6 +41,7 @@ mod tables;
 mod text;
 mod tier;
 
+pub use access::{AccessConfig, AccessRules, Action, AuditConfig, Grant, Role};
 pub use cache::{
     CacheConfig, CacheExpiry, CacheRule, CacheStrategy, DEFAULT_BLOCK_SIZE, DEFAULT_CACHE_BUDGET,
 };
@@ -86,6 +88,12 @@ pub struct LakeConfig {
     pub tables: TablesConfig,
     /// Where OpenLineage events of the lake's writes go.
     pub lineage: LineageConfig,
+    /// Principals, roles and grants; when present, every call of a principal's handle is
+    /// checked and what is not granted is denied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access: Option<AccessConfig>,
+    /// The tamper-evident audit log of operations through the lake.
+    pub audit: AuditConfig,
 }
 
 /// How Parquet data is encoded per tier.
@@ -277,6 +285,8 @@ impl Default for LakeConfig {
             cache: CacheConfig::default(),
             tables: TablesConfig::default(),
             lineage: LineageConfig::default(),
+            access: None,
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -319,6 +329,10 @@ impl LakeConfig {
         }
         self.tables.validate()?;
         self.lineage.validate()?;
+        if let Some(access) = &self.access {
+            access.validate()?;
+        }
+        self.audit.validate()?;
         if let Some(tier) = &self.tables.tier {
             if !self.tiers.iter().any(|t| &t.name == tier) {
                 return Err(Error::config(format!(

@@ -46,6 +46,10 @@ pub const STRATA_INTERNAL: strata_status = 10;
 /// Decryption or authentication failed.
 #[allow(dead_code)] // for C; Rust returns `ErrorKind::code()`, equal by test
 pub const STRATA_CRYPTO: strata_status = 11;
+/// The principal of the handle may not do this (`[access]` in the config); the message names
+/// the principal, the action and the resource.
+#[allow(dead_code)] // for C; Rust returns `ErrorKind::code()`, equal by test
+pub const STRATA_PERMISSION_DENIED: strata_status = 12;
 
 thread_local! {
     // Per thread so concurrent callers (64 goroutines on one lake) never read each other's
@@ -152,5 +156,6 @@ mod tests {
     fn codes_match_error_kinds() {
         assert_eq!(STRATA_INVALID_ARGUMENT, ErrorKind::InvalidArgument.code());
         assert_eq!(STRATA_CRYPTO, ErrorKind::Crypto.code());
+        assert_eq!(STRATA_PERMISSION_DENIED, ErrorKind::PermissionDenied.code());
     }
 }

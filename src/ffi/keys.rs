@@ -129,8 +129,7 @@ pub extern "C" fn strata_set_key_provider(
             active,
             kms_call(wrap, data.clone(), "wrap"),
             kms_call(unwrap, data, "unwrap"),
-        );
-        Ok(())
+        )
     })
 }
 

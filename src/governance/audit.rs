@@ -14,8 +14,7 @@
 //! each returns only once its record is on disk, so a crash loses at most the records of
 //! operations that had not returned.
 //!
-//! This module is the log itself; the lake does not write to it yet (issue 27 wires every
-//! operation through it).
+//! This module is the log itself; the lake writes to it (src/lake/governance.rs).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -52,6 +51,12 @@ pub struct AuditEvent {
     /// Bytes, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
+    /// A table's version, when one was read or written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// More: a scan's filter, an erasure's tables, a policy's hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     /// `ok`, `denied`, or the error's kind.
     pub outcome: String,
 }
@@ -182,6 +187,7 @@ pub struct AuditLog {
     key: Vec<u8>,
     lake: String,
     process: String,
+    segment_records: u64,
     head: Mutex<Head>,
     flushed: Condvar,
 }
@@ -298,6 +304,7 @@ impl AuditLog {
             key: key.to_vec(),
             lake: lake.to_string(),
             process: format!("{}", std::process::id()),
+            segment_records: SEGMENT_RECORDS,
             head: Mutex::new(Head {
                 file,
                 segment,
@@ -314,6 +321,12 @@ impl AuditLog {
             }),
             flushed: Condvar::new(),
         })
+    }
+
+    /// The log sealing a segment every `n` records (default [`SEGMENT_RECORDS`]).
+    pub fn segment_records(mut self, n: u64) -> AuditLog {
+        self.segment_records = n.max(1);
+        self
     }
 
     /// Appends `event`; returns its record number once it is on disk. Concurrent appends share
@@ -365,7 +378,7 @@ impl AuditLog {
                         let count = upto.saturating_sub(head.durable);
                         head.durable = upto;
                         head.in_segment += count;
-                        if head.in_segment >= SEGMENT_RECORDS {
+                        if head.in_segment >= self.segment_records {
                             if let Err(e) = self.seal(&mut head) {
                                 head.failed = Some(e.to_string());
                             }
@@ -570,6 +583,51 @@ pub fn verify(dir: &Path, key: &[u8], lake: &str) -> Result<VerifyReport> {
         prev_digest = hex(&Sha256::digest(&text));
     }
     Ok(report)
+}
+
+/// What audit records to show (`Lake::audit_show`, `strata audit show`).
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Records at or after this time, ms since the epoch.
+    pub since_ms: Option<i64>,
+    /// Only this principal's.
+    pub principal: Option<String>,
+    /// Only records whose resource contains this.
+    pub resource: Option<String>,
+    /// Only this action's (`get`, `scan`, `table.write`, `deny`...).
+    pub action: Option<String>,
+    /// At most this many, the newest.
+    pub limit: Option<usize>,
+}
+
+impl AuditQuery {
+    /// Whether `record` is one the query asks for (the limit aside).
+    pub fn matches(&self, record: &AuditRecord) -> bool {
+        let e = &record.event;
+        self.since_ms.is_none_or(|t| record.at >= t)
+            && self.principal.as_ref().is_none_or(|p| &e.principal == p)
+            && self
+                .resource
+                .as_ref()
+                .is_none_or(|s| e.resource.contains(s.as_str()))
+            && self.action.as_ref().is_none_or(|a| &e.action == a)
+    }
+}
+
+/// Calls `each` with every record of the log in `dir`, oldest first; lines that are not
+/// records (damage `verify` reports) are skipped.
+pub fn read_records(dir: &Path, each: &mut dyn FnMut(AuditRecord)) -> Result<()> {
+    for n in numbered(&dir.join("segments"), ".jsonl")? {
+        let path = segment_path(dir, n);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Error::io("cannot read an audit segment", &path, e))?;
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            if let Ok(r) = serde_json::from_slice::<AuditRecord>(line) {
+                each(r);
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,6 +1,11 @@
-//! Governance: the tamper-evident audit log (access control, retention on tables, erasure and
-//! compliance reports build on it; see issue 27).
+//! Governance: who may do what (access.rs: `[access]` rules evaluated), and the
+//! tamper-evident audit log (audit.rs). The lake checks and records its calls through them
+//! (src/lake/governance.rs).
 
+pub mod access;
 pub mod audit;
 
-pub use audit::{verify, AuditEvent, AuditLog, AuditRecord, SegmentDigest, VerifyReport};
+pub use access::{AccessPolicy, Columns, Resource, HOST};
+pub use audit::{
+    verify, AuditEvent, AuditLog, AuditQuery, AuditRecord, SegmentDigest, VerifyReport,
+};

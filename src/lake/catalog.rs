@@ -22,7 +22,21 @@ const CATALOG_DIR: &str = "_catalog";
 impl Lake {
     /// The lake's catalog (see [`crate::catalog`]): every table of the lake has an entry, kept
     /// current by its commits; datasets and object prefixes have one once registered.
+    ///
+    /// A principal's handle needs `admin` on the lake (`lake = true`): the catalog's handle
+    /// can change entries.
     pub fn catalog(&self) -> Result<Catalog> {
+        self.authorize(
+            "catalog",
+            crate::config::Action::Admin,
+            crate::governance::Resource::Lake,
+        )?;
+        self.open_catalog()
+    }
+
+    /// The catalog without a check: for the lake's own bookkeeping (a principal's commit is
+    /// recorded whatever the principal may do with the catalog).
+    fn open_catalog(&self) -> Result<Catalog> {
         if let Some(c) = self.catalog.get() {
             return Ok(c.by(&self.actor()));
         }
@@ -102,8 +116,9 @@ impl Lake {
                 run,
                 table,
                 committed,
-                ..
+                operation,
             } => {
+                self.audit_write(table, operation, committed.map(|c| c.info.version), None);
                 if let Some(c) = committed {
                     if let Err(e) = self.record_commit(run, c) {
                         tracing::warn!(
@@ -116,11 +131,42 @@ impl Lake {
                 self.emit(EventType::Complete, run, table, *committed, sources, None);
             }
             WriteEvent::Failed {
-                run, table, error, ..
+                run,
+                table,
+                error,
+                operation,
             } => {
+                self.audit_write(table, operation, None, Some(error));
                 let text = error.to_string();
                 self.emit(EventType::Fail, run, table, None, &[], Some(&text));
             }
+        }
+    }
+
+    /// The audit record of a write of `table` (the commit has landed or failed: a failure to
+    /// record is logged, not returned).
+    fn audit_write(
+        &self,
+        table: &str,
+        operation: &str,
+        version: Option<u64>,
+        error: Option<&Error>,
+    ) {
+        if !self.audits(crate::config::Action::Write) {
+            return;
+        }
+        let verb = format!("table.{}", operation.to_ascii_lowercase().replace(' ', "_"));
+        let mut event = self.event(
+            &verb,
+            crate::governance::Resource::Table(table).audit_name(),
+        );
+        event.version = version;
+        event.outcome = match error {
+            Some(e) => e.kind().name().into(),
+            None => "ok".into(),
+        };
+        if let Err(e) = self.audit(event) {
+            tracing::error!(%table, "cannot record a table write in the audit log: {e}");
         }
     }
 
@@ -200,7 +246,7 @@ impl Lake {
             outputs: vec![Node::table(&info.name, Some(info.version))],
             columns: column_lineage(c),
         });
-        self.catalog()?.record_commit(&info.name, facts, run)
+        self.open_catalog()?.record_commit(&info.name, facts, run)
     }
 
     /// A lake table's facts for its catalog entry, from what it is at one version.

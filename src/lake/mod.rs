@@ -22,6 +22,7 @@
 
 mod catalog;
 mod demote;
+mod governance;
 mod keys;
 mod objects;
 mod table_files;
@@ -35,8 +36,9 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
-use crate::config::LakeConfig;
+use crate::config::{Action, LakeConfig};
 use crate::error::Result;
+use crate::governance::Resource;
 use crate::read::Scan;
 use crate::store::{
     ObjectInfo, PutOptions, ReindexReport, RunOptions, Store, TierAction, TierRunReport,
@@ -55,6 +57,10 @@ pub struct Lake {
     job: Option<Arc<str>>,
     /// A host's receiver of OpenLineage events, shared by the clones.
     lineage_callback: Arc<std::sync::RwLock<Option<Arc<catalog::LineageCallback>>>>,
+    /// Access rules, masking views and the audit log, shared by the clones.
+    gov: Arc<governance::Governance>,
+    /// Who this handle acts as (`Lake::as_principal`); `None`: the host.
+    principal: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for Lake {
@@ -66,7 +72,7 @@ impl std::fmt::Debug for Lake {
 impl Lake {
     /// Opens the data root of `config`, creating it if needed, and takes its lock.
     pub fn open(config: &LakeConfig) -> Result<Lake> {
-        Ok(Lake::from_store(Store::open(config)?))
+        Lake::from_store(Store::open(config)?)
     }
 
     /// Opens (creating if needed) a lake with the default layout rooted at `dir`: local hot
@@ -79,7 +85,7 @@ impl Lake {
     /// reindex`); a damaged index file is set aside first.
     pub fn open_rebuilding(config: &LakeConfig) -> Result<(Lake, ReindexReport)> {
         let (store, report) = Store::open_rebuilding(config)?;
-        Ok((Lake::from_store(store), report))
+        Ok((Lake::from_store(store)?, report))
     }
 
     /// Takes over an existing directory as local tier `name` of `config`, without opening the
@@ -88,15 +94,18 @@ impl Lake {
         Store::adopt_tier(config, name)
     }
 
-    fn from_store(mut store: Store) -> Lake {
+    fn from_store(mut store: Store) -> Result<Lake> {
+        let gov = governance::Governance::load(store.config(), store.dir())?;
         demote::install(&mut store);
         write::sweep_staging(store.dir());
-        Lake {
+        Ok(Lake {
             store: Arc::new(store),
             catalog: Arc::new(std::sync::OnceLock::new()),
             job: None,
             lineage_callback: Arc::new(std::sync::RwLock::new(None)),
-        }
+            gov: Arc::new(gov),
+            principal: None,
+        })
     }
 
     /// The configuration this lake was opened with.
@@ -118,7 +127,14 @@ impl Lake {
     /// Writes an object atomically, to the tier the placement rules choose, encrypted when
     /// the encryption policy says so.
     pub fn put(&self, key: &str, data: impl Into<Bytes>) -> Result<ObjectInfo> {
-        self.store.put(key, data)
+        let data = data.into();
+        self.governed(
+            "put",
+            Action::Write,
+            Resource::Object(key),
+            || self.store.put(key, data),
+            size,
+        )
     }
 
     /// [`Lake::put`] with options, e.g. to force encryption on or off.
@@ -128,7 +144,14 @@ impl Lake {
         data: impl Into<Bytes>,
         options: &PutOptions,
     ) -> Result<ObjectInfo> {
-        self.store.put_with(key, data, options)
+        let data = data.into();
+        self.governed(
+            "put",
+            Action::Write,
+            Resource::Object(key),
+            || self.store.put_with(key, data, options),
+            size,
+        )
     }
 
     /// Writes an object from a reader, streamed (never held whole in memory).
@@ -139,61 +162,126 @@ impl Lake {
         size_hint: Option<u64>,
         options: &PutOptions,
     ) -> Result<ObjectInfo> {
-        self.store.put_reader_with(key, reader, size_hint, options)
+        self.governed(
+            "put",
+            Action::Write,
+            Resource::Object(key),
+            || self.store.put_reader_with(key, reader, size_hint, options),
+            size,
+        )
     }
 
     /// Writes a local file as an object.
     pub fn put_file(&self, key: &str, path: &Path, options: &PutOptions) -> Result<ObjectInfo> {
-        self.store.put_file(key, path, options)
+        self.governed(
+            "put",
+            Action::Write,
+            Resource::Object(key),
+            || self.store.put_file(key, path, options),
+            size,
+        )
     }
 
     /// Reads a whole object (a memory map on local tiers; decrypted when sealed).
     pub fn get(&self, key: &str) -> Result<Bytes> {
-        self.store.get(key)
+        self.raw_read("get", key, || self.store.get(key), |b| Some(b.len() as u64))
     }
 
     /// Reads bytes `range` of an object.
     pub fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes> {
-        self.store.get_range(key, range)
+        self.raw_read(
+            "get",
+            key,
+            || self.store.get_range(key, range),
+            |b| Some(b.len() as u64),
+        )
     }
 
     /// Streams a whole object into `out`; returns the bytes written.
     pub fn get_to(&self, key: &str, out: &mut dyn std::io::Write) -> Result<u64> {
-        self.store.get_to(key, out)
+        self.raw_read("get", key, || self.store.get_to(key, out), |n| Some(*n))
     }
 
     /// What the index knows of an object.
     pub fn stat(&self, key: &str) -> Result<ObjectInfo> {
-        self.store.stat(key)
+        self.governed(
+            "stat",
+            Action::Read,
+            Resource::Object(key),
+            || self.store.stat(key),
+            |_| None,
+        )
     }
 
     /// Whether an object exists.
     pub fn exists(&self, key: &str) -> Result<bool> {
-        self.store.exists(key)
+        self.governed(
+            "stat",
+            Action::Read,
+            Resource::Object(key),
+            || self.store.exists(key),
+            |_| None,
+        )
     }
 
-    /// Objects whose keys start with `prefix`, in key order.
+    /// Objects whose keys start with `prefix`, in key order; for a principal's handle, those
+    /// it may read.
     pub fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
-        self.store.list(prefix)
+        let mut out = self.store.list(prefix)?;
+        if let Some((policy, principal)) = self.checked() {
+            out.retain(|o| {
+                policy
+                    .check(principal, Action::Read, Resource::Object(&o.key))
+                    .is_ok()
+            });
+        }
+        if self.audits(Action::Read) {
+            let mut event = self.event("list", Resource::Object(prefix).audit_name());
+            event.rows = Some(out.len() as u64);
+            event.outcome = "ok".into();
+            self.audit(event)?;
+        }
+        Ok(out)
     }
 
     /// Deletes an object.
     pub fn delete(&self, key: &str) -> Result<()> {
-        self.store.delete(key)
+        self.governed(
+            "delete",
+            Action::Write,
+            Resource::Object(key),
+            || self.store.delete(key),
+            |_| None,
+        )
     }
 
     /// Copies an object to a new key in the same tier; an existing `to` is replaced.
     pub fn copy(&self, from: &str, to: &str) -> Result<ObjectInfo> {
-        self.store.copy(from, to)
+        self.authorize("copy", Action::Read, Resource::Object(from))?;
+        self.governed(
+            "copy",
+            Action::Write,
+            Resource::Object(to),
+            || self.store.copy(from, to),
+            size,
+        )
     }
 
     /// Renames an object; an existing `to` is replaced.
     pub fn rename(&self, from: &str, to: &str) -> Result<ObjectInfo> {
-        self.store.rename(from, to)
+        self.authorize("move", Action::Write, Resource::Object(from))?;
+        self.governed(
+            "move",
+            Action::Write,
+            Resource::Object(to),
+            || self.store.rename(from, to),
+            size,
+        )
     }
 
     /// The actions the tier policies call for at `now`, without changing anything.
     pub fn plan_tiers(&self, now: SystemTime) -> Result<Vec<TierAction>> {
+        self.authorize("tier.plan", Action::Admin, Resource::Lake)?;
         self.store.plan_tiers(now)
     }
 
@@ -203,12 +291,24 @@ impl Lake {
         options: &RunOptions,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<TierRunReport> {
-        self.store.run_tiers(options, progress)
+        self.governed(
+            "tier.run",
+            Action::Admin,
+            Resource::Lake,
+            || self.store.run_tiers(options, progress),
+            |_| None,
+        )
     }
 
     /// Rebuilds the tier index from the tiers (access statistics restart from zero).
     pub fn reindex(&self) -> Result<ReindexReport> {
-        self.store.reindex()
+        self.governed(
+            "reindex",
+            Action::Admin,
+            Resource::Lake,
+            || self.store.reindex(),
+            |_| None,
+        )
     }
 
     /// [`Lake::reindex`] with `progress(hashed, listed)`.
@@ -216,7 +316,13 @@ impl Lake {
         &self,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<ReindexReport> {
-        self.store.reindex_with_progress(progress)
+        self.governed(
+            "reindex",
+            Action::Admin,
+            Resource::Lake,
+            || self.store.reindex_with_progress(progress),
+            |_| None,
+        )
     }
 
     /// A scan of the lake object (a Parquet file) `key`, through the tiers and the cache,
@@ -234,8 +340,17 @@ impl Lake {
 
     /// Uses `keys` (e.g. a KMS through [`crate::crypto::CallbackKeyProvider`]) for encryption at rest
     /// instead of the key ring the configuration names.
-    pub fn set_key_provider(&self, keys: Arc<dyn crate::crypto::KeyProvider>) {
-        self.store.set_key_provider(keys)
+    pub fn set_key_provider(&self, keys: Arc<dyn crate::crypto::KeyProvider>) -> Result<()> {
+        self.governed(
+            "key.provider",
+            Action::Admin,
+            Resource::Lake,
+            || {
+                self.store.set_key_provider(keys);
+                Ok(())
+            },
+            |_| None,
+        )
     }
 
     /// Wraps and unwraps data keys through an external KMS from now on: `wrap` and `unwrap`
@@ -247,9 +362,9 @@ impl Lake {
         active_key_id: &str,
         wrap: crate::crypto::WrapFn,
         unwrap: crate::crypto::WrapFn,
-    ) {
+    ) -> Result<()> {
         let provider = crate::crypto::CallbackKeyProvider::new(active_key_id, wrap, unwrap);
-        self.set_key_provider(Arc::new(provider));
+        self.set_key_provider(Arc::new(provider))
     }
 
     /// What the caches did so far (hits, misses, bytes, evictions, per cache and tier).
@@ -259,12 +374,34 @@ impl Lake {
 
     /// Drops the cached blocks of every object whose key starts with `prefix`.
     pub fn invalidate_cache(&self, prefix: &str) {
+        // Changes nothing stored, shows nothing: no check.
         self.store.invalidate_cache(prefix)
     }
 
     /// The key workflows: new keys, rotation, retirement, masking keys.
     pub fn keys(&self) -> Keys<'_> {
         Keys::new(self)
+    }
+}
+
+/// The bytes an object call moved, for its audit record.
+fn size(info: &ObjectInfo) -> Option<u64> {
+    Some(info.size)
+}
+
+impl Lake {
+    /// A raw read of `key`'s bytes: checked, refused for a principal who may not see every
+    /// column of a Parquet object in clear, and audited.
+    fn raw_read<T>(
+        &self,
+        verb: &str,
+        key: &str,
+        work: impl FnOnce() -> Result<T>,
+        bytes: impl FnOnce(&T) -> Option<u64>,
+    ) -> Result<T> {
+        let columns = self.authorize(verb, Action::Read, Resource::Object(key))?;
+        self.check_raw_read(verb, key, &columns)?;
+        self.recorded(verb, Action::Read, Resource::Object(key), work, bytes)
     }
 }
 

@@ -114,6 +114,7 @@ pub(super) fn scan(lake: &Lake, key: &str) -> Result<Scan> {
         Some(prefix) if !prefix.is_empty() => crate::store::validate_key(prefix)?,
         _ => crate::store::validate_key(key)?,
     }
+    let guard = lake.scan_guard(crate::governance::Resource::Object(key), None)?;
     let store = &lake.store;
     let mut scan = Scan::new(key)
         .objects(Arc::new(lake.clone()))
@@ -123,6 +124,9 @@ pub(super) fn scan(lake: &Lake, key: &str) -> Result<Scan> {
     }
     if let Some(keys) = store.existing_key_provider()? {
         scan = scan.decryption(crate::crypto::ParquetDecryption::from_provider(keys));
+    }
+    if let Some(guard) = guard {
+        scan = scan.guard(guard);
     }
     Ok(scan)
 }

@@ -37,9 +37,11 @@ impl Lake {
         match self.tables_at()? {
             TablesAt::Dir(root) => {
                 let dir = root.join(&name.zone).join(&name.name);
-                Ok(Table::at(name.to_string(), dir, write)?
-                    .with_keys(self.table_keys()?)
-                    .with_write_hook(self.write_hook()))
+                Ok(self.gated(
+                    Table::at(name.to_string(), dir, write)?
+                        .with_keys(self.table_keys()?)
+                        .with_write_hook(self.write_hook()),
+                ))
             }
             TablesAt::Objects {
                 store,
@@ -56,9 +58,11 @@ impl Lake {
                     .join(&format!("{}/{}/", name.zone, name.name))
                     .map_err(|e| Error::internal(format!("cannot make the table's URL: {e}")))?;
                 let at = self.table_store(store, prefix, url, tier, cache);
-                Ok(Table::at_store(name.to_string(), at, write)?
-                    .with_keys(self.table_keys()?)
-                    .with_write_hook(self.write_hook()))
+                Ok(self.gated(
+                    Table::at_store(name.to_string(), at, write)?
+                        .with_keys(self.table_keys()?)
+                        .with_write_hook(self.write_hook()),
+                ))
             }
         }
     }
@@ -67,7 +71,15 @@ impl Lake {
     /// directory (a path or `file://` URL), or `s3://bucket/prefix` reached with the lake's S3
     /// settings (those of its first S3 tier: endpoint, region, credentials; otherwise the
     /// environment's `AWS_*`), through the lake's I/O runtime.
+    ///
+    /// A principal's handle needs `admin` on the lake for this: such a table is outside the
+    /// zones grants name.
     pub fn table_at(&self, location: &str) -> Result<Table> {
+        self.authorize(
+            "table.open",
+            crate::config::Action::Admin,
+            crate::governance::Resource::Lake,
+        )?;
         if let Some(rest) = location.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             let prefix = prefix.trim_matches('/');
@@ -98,6 +110,14 @@ impl Lake {
             self.table_write_options()?,
         )?;
         Ok(table.with_keys(self.table_keys()?))
+    }
+
+    /// `table` with this handle's gate (access checks, audit records), when it needs one.
+    fn gated(&self, table: Table) -> Table {
+        match self.table_gate() {
+            Some(gate) => table.with_gate(gate),
+            None => table,
+        }
     }
 
     /// The key provider for encrypted tables, when the lake has keys.
@@ -158,7 +178,16 @@ impl Lake {
         {
             for n in self.table_names_in(z)? {
                 if let Ok(name) = TableName::parse(&format!("{z}/{n}"), &config.tables) {
-                    if self.table(&name.to_string())?.exists()? {
+                    let readable = self.checked().is_none_or(|(policy, principal)| {
+                        policy
+                            .check(
+                                principal,
+                                crate::config::Action::Read,
+                                crate::governance::Resource::Table(&name.to_string()),
+                            )
+                            .is_ok()
+                    });
+                    if readable && self.table(&name.to_string())?.without_gate().exists()? {
                         names.push(name);
                     }
                 }

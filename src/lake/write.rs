@@ -53,6 +53,11 @@ impl Lake {
             ));
         }
         crate::store::validate_key(prefix)?;
+        self.authorize(
+            "write",
+            crate::config::Action::Write,
+            crate::governance::Resource::Object(&format!("{prefix}/")),
+        )?;
         self.staged(|dir| {
             let mut dest = dir.as_os_str().to_os_string();
             dest.push(std::path::MAIN_SEPARATOR_STR);
@@ -111,6 +116,11 @@ impl Lake {
         put: &PutOptions,
     ) -> Result<(ObjectInfo, WriteSummary)> {
         crate::store::validate_key(key)?;
+        self.authorize(
+            "write",
+            crate::config::Action::Write,
+            crate::governance::Resource::Object(key),
+        )?;
         if options.partitioning.is_some() {
             return Err(Error::invalid(
                 "one object cannot be partitioned; write a dataset (Lake::write) instead",

@@ -327,6 +327,21 @@ impl MaskPolicy {
         }
     }
 
+    /// The columns the policy names.
+    pub fn column_names(&self) -> impl Iterator<Item = &str> {
+        self.columns.keys().map(String::as_str)
+    }
+
+    /// Whether `role` sees every column in clear: nothing masked or denied, and columns the
+    /// policy does not name left clear.
+    pub fn clear_for(&self, role: &str) -> bool {
+        self.unlisted == Unlisted::Clear
+            && self
+                .columns
+                .values()
+                .all(|c| c.access(role) == ColumnAccess::Clear)
+    }
+
     /// Every masking key id the policy's operators name, for making missing keys up front.
     pub fn key_ids(&self) -> BTreeSet<String> {
         let ops = self

@@ -60,6 +60,13 @@ impl Scan {
                  they need one order over all rows (use for_each)",
             ));
         }
+        self.guarded(false, || self.each_partition(&each), |(_, stats)| stats)
+    }
+
+    fn each_partition<F>(&self, each: &F) -> Result<(SchemaRef, ScanStats)>
+    where
+        F: Fn(usize, RecordBatch) -> Result<()> + Sync,
+    {
         let results = self.across_partitions(|index, partition, failed| {
             partition.for_each(|batch| {
                 if failed.load(Ordering::Relaxed) {
@@ -104,7 +111,11 @@ impl Scan {
         // The partition that failed first: the others' errors are only their stops.
         let first_failed = AtomicUsize::new(usize::MAX);
         let scan_one = |index: usize| {
-            let partition = self.clone().partition(index, partitions).threads(1);
+            let partition = self
+                .clone()
+                .partition(index, partitions)
+                .threads(1)
+                .admitted_part();
             let result = run(index, partition, &failed);
             if result.is_err() && !failed.swap(true, Ordering::Relaxed) {
                 first_failed.store(index, Ordering::Relaxed);

@@ -14,6 +14,7 @@ use super::dataset::{DataFile, Dataset, FileList};
 use super::decoded::DecodedCache;
 use super::eval::{self, InSets};
 use super::expr::{too_deep, Expr};
+use super::guard::{ScanGuard, ScanShape};
 use super::merge;
 use super::metadata::MetadataCache;
 use super::object::ObjectSource;
@@ -114,6 +115,11 @@ pub struct Scan {
     decoded_cache: Option<Arc<dyn DecodedCache>>,
     /// An explicit list of files to read instead of what `path` names.
     files: Option<Arc<FileList>>,
+    /// Who admits the scan and shapes its batches ([`Scan::guard`]).
+    guard: Option<Arc<dyn ScanGuard>>,
+    /// Whether the guard already admitted this scan: set on the partitions of a split scan,
+    /// which map their batches but are admitted and finished once, as the whole.
+    admitted: bool,
 }
 
 impl Scan {
@@ -136,6 +142,8 @@ impl Scan {
             objects: None,
             decoded_cache: None,
             files: None,
+            guard: None,
+            admitted: false,
         }
     }
 
@@ -268,6 +276,42 @@ impl Scan {
         self
     }
 
+    /// Has `guard` admit (or refuse) the scan, shape each batch it returns and hear how it
+    /// ended: the lake's access control and audit log use it.
+    pub fn guard(mut self, guard: Arc<dyn ScanGuard>) -> Scan {
+        self.guard = Some(guard);
+        self
+    }
+
+    /// This scan's part of a split scan: its batches go through the guard, which admitted
+    /// the whole already.
+    pub(super) fn admitted_part(mut self) -> Scan {
+        self.admitted = true;
+        self
+    }
+
+    /// Runs `work` (the whole scan) between the guard's admission and its end; without a
+    /// guard, or for a part of a split scan, just runs it.
+    pub(super) fn guarded<T>(
+        &self,
+        count_only: bool,
+        work: impl FnOnce() -> Result<T>,
+        stats: impl Fn(&T) -> &ScanStats,
+    ) -> Result<T> {
+        let Some(guard) = self.guard.as_ref().filter(|_| !self.admitted) else {
+            return work();
+        };
+        let shape = ScanShape {
+            columns: self.columns.as_deref(),
+            filter: self.filter.as_ref(),
+            count_only,
+        };
+        guard.admit(&shape)?;
+        let out = work();
+        guard.finished(&shape, out.as_ref().map(&stats));
+        out
+    }
+
     /// Keeps decoded row groups in `cache` (default: none), so repeated scans of the same
     /// columns of an unchanged file skip decoding.
     pub fn decoded_cache(mut self, cache: Arc<dyn DecodedCache>) -> Scan {
@@ -356,7 +400,7 @@ impl Scan {
     pub fn count(&self) -> Result<(u64, ScanStats)> {
         // Nothing to hand over or order: each thread counts a partition of its own.
         if self.filter.is_some() && !self.is_windowed() && self.thread_count() > 1 {
-            return self.count_partitioned();
+            return self.guarded(true, || self.count_partitioned(), |(_, s)| s);
         }
         let (_, stats) = self.execute(true, &mut |_| Ok(()))?;
         Ok((stats.rows_out, stats))
@@ -403,6 +447,29 @@ impl Scan {
     }
 
     fn execute_with(
+        &self,
+        count_only: bool,
+        on_schema: &mut dyn FnMut(&SchemaRef) -> Result<()>,
+        sink: &mut dyn FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<(SchemaRef, ScanStats)> {
+        let Some(guard) = &self.guard else {
+            return self.execute_unguarded(count_only, on_schema, sink);
+        };
+        self.guarded(
+            count_only,
+            || {
+                let (schema, stats) = self.execute_unguarded(
+                    count_only,
+                    &mut |schema| on_schema(&guard.output_schema(schema)?),
+                    &mut |batch| sink(guard.map(batch)?),
+                )?;
+                Ok((guard.output_schema(&schema)?, stats))
+            },
+            |(_, stats)| stats,
+        )
+    }
+
+    fn execute_unguarded(
         &self,
         count_only: bool,
         on_schema: &mut dyn FnMut(&SchemaRef) -> Result<()>,

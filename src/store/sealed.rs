@@ -59,6 +59,12 @@ impl Store {
         Ok(None)
     }
 
+    /// The key provider, for the lake's own keys (the audit key); with `create`, a key ring
+    /// is created when there is none.
+    pub(crate) fn key_provider_creating(&self, create: bool) -> Result<Arc<dyn KeyProvider>> {
+        self.key_provider(create)
+    }
+
     /// The key provider; with `create`, a key ring is created on first use.
     pub(super) fn key_provider(&self, create: bool) -> Result<Arc<dyn KeyProvider>> {
         if let Some(keys) = self.keys.read().unwrap_or_else(|p| p.into_inner()).as_ref() {

@@ -117,10 +117,21 @@ pub enum WriteEvent<'a> {
 /// its own failures.
 pub type WriteHook = dyn Fn(&WriteEvent<'_>) + Send + Sync;
 
-/// The hook and sources a handle carries.
+/// Asked before each operation of a table handle; an error refuses it. The lake's access
+/// control (and its audit of reads) comes in here; the table knows nothing of principals.
+pub trait TableGate: Send + Sync {
+    /// Before `operation` (`SCAN`, `HISTORY`, `INFO`, `WRITE`, `MERGE`, `VACUUM`, ...) of
+    /// `table`; `write` tells changes from reads.
+    fn check(&self, table: &str, operation: &str, write: bool) -> Result<()>;
+    /// The guard of a scan of `table` at `version` (masking, the audit record of the read).
+    fn scan_guard(&self, table: &str, version: u64) -> Option<Arc<dyn crate::read::ScanGuard>>;
+}
+
+/// The hook, gate and sources a handle carries.
 #[derive(Clone, Default)]
 pub(super) struct Observers {
     pub(super) hook: Option<Arc<WriteHook>>,
+    pub(super) gate: Option<Arc<dyn TableGate>>,
     pub(super) sources: Vec<Source>,
 }
 
@@ -135,6 +146,14 @@ pub(super) fn landed(committed: Committed) {
 }
 
 impl Observers {
+    /// The gate's word on `operation` of `table`; without a gate, yes.
+    pub(super) fn check(&self, table: &str, operation: &str, write: bool) -> Result<()> {
+        match &self.gate {
+            Some(gate) => gate.check(table, operation, write),
+            None => Ok(()),
+        }
+    }
+
     /// Runs `write` (an `operation` of `table`) between its `Started` and its `Completed` or
     /// `Failed` events.
     pub(super) fn observe<T>(
@@ -143,6 +162,7 @@ impl Observers {
         operation: &str,
         write: impl FnOnce() -> Result<T>,
     ) -> Result<T> {
+        self.check(table, operation, true)?;
         let Some(hook) = &self.hook else {
             return write();
         };

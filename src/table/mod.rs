@@ -70,7 +70,7 @@ pub use change::ChangeReport;
 pub use history::{parse_commit, HistoryEntry};
 use home::Home;
 pub(crate) use home::{TableStore, STAGING_PREFIX};
-pub use hook::{ColumnSource, Committed, Source, WriteEvent, WriteHook};
+pub use hook::{ColumnSource, Committed, Source, TableGate, WriteEvent, WriteHook};
 pub use maintain::{RestoreReport, VacuumReport, DEFAULT_RETENTION};
 pub use merge::{MergeOptions, WhenMatched, WhenNotMatched};
 pub use name::TableName;
@@ -203,6 +203,18 @@ impl Table {
     /// commit) or failure. The lake's tables keep the catalog and lineage current this way.
     pub fn with_write_hook(mut self, hook: Arc<WriteHook>) -> Table {
         self.observers.hook = Some(hook);
+        self
+    }
+
+    /// The handle with `gate` asked before each of its operations (see [`TableGate`]).
+    pub fn with_gate(mut self, gate: Arc<dyn TableGate>) -> Table {
+        self.observers.gate = Some(gate);
+        self
+    }
+
+    /// The handle without its gate (for the lake's own bookkeeping reads).
+    pub(crate) fn without_gate(mut self) -> Table {
+        self.observers.gate = None;
         self
     }
 
@@ -379,6 +391,7 @@ impl Table {
         dry_run: bool,
         force: bool,
     ) -> Result<VacuumReport> {
+        self.observers.check(&self.name, "VACUUM", true)?;
         self.block_on(async {
             let table = self.load(AsOf::Latest).await?;
             maintain::vacuum(table, &self.home, retention, dry_run, force)
@@ -415,6 +428,7 @@ impl Table {
 
     /// The latest version.
     pub fn version(&self) -> Result<u64> {
+        self.observers.check(&self.name, "VERSION", false)?;
         let table = self.block_on(self.load(AsOf::Latest))??;
         Ok(table.version().unwrap_or(0))
     }
@@ -427,6 +441,7 @@ impl Table {
 
     /// A scan of the table as it was at `as_of`.
     pub fn scan_as_of(&self, as_of: AsOf) -> Result<Scan> {
+        self.observers.check(&self.name, "SCAN", false)?;
         let table = self.block_on(self.load(as_of))??;
         let (list, _) = self.file_list(&table)?;
         // Columns in the table's order (the files hold the partition columns nowhere, so a
@@ -437,7 +452,16 @@ impl Table {
             .iter()
             .map(|f| f.name().clone())
             .collect();
-        Ok(self.scan_files(&table, list)?.columns(&names))
+        let scan = self.scan_files(&table, list)?.columns(&names);
+        let guard = self
+            .observers
+            .gate
+            .as_ref()
+            .and_then(|gate| gate.scan_guard(&self.name, table.version().unwrap_or(0)));
+        Ok(match guard {
+            Some(guard) => scan.guard(guard),
+            None => scan,
+        })
     }
 
     /// A scan of the files of `list` from `table`'s snapshot (decrypted when the table is
@@ -520,6 +544,7 @@ impl Table {
 
     /// The table's commits still in its log, newest first.
     pub fn history(&self) -> Result<Vec<HistoryEntry>> {
+        self.observers.check(&self.name, "HISTORY", false)?;
         let table = self.block_on(self.load(AsOf::Latest))??;
         let latest = table.version().unwrap_or(0);
         let log_store = table.log_store();
@@ -539,6 +564,7 @@ impl Table {
 
     /// What the table is at `as_of`: schema, partitioning, files, rows, bytes, properties.
     pub fn info(&self, as_of: AsOf) -> Result<TableInfo> {
+        self.observers.check(&self.name, "INFO", false)?;
         let table = self.block_on(self.load(as_of))??;
         let snapshot = table.snapshot().map_err(|e| self.error(e))?;
         self.info_of(snapshot, &table.log_store())
