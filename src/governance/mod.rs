@@ -4,8 +4,13 @@
 
 pub mod access;
 pub mod audit;
+pub mod reports;
 
 pub use access::{AccessPolicy, Columns, Resource, HOST};
 pub use audit::{
     verify, AuditEvent, AuditLog, AuditQuery, AuditRecord, SegmentDigest, VerifyReport,
+};
+pub use reports::{
+    ComplianceReport, Control, EraseReport, EraseRequest, ErasedTable, Framework, RetentionAction,
+    Status,
 };

@@ -21,10 +21,13 @@
 //! ```
 
 mod catalog;
+mod compliance;
 mod demote;
+mod erasure;
 mod governance;
 mod keys;
 mod objects;
+mod retention;
 mod table_files;
 mod tables;
 mod write;
