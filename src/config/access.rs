@@ -270,6 +270,101 @@ impl AuditConfig {
     }
 }
 
+/// The `[erasure]` section: where subjects' objects live besides tables.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ErasureConfig {
+    /// Key prefixes searched by `strata erase`: objects whose keys contain the subject's
+    /// value are deleted (`uploads/` holding `uploads/alice@example.com/...`).
+    pub prefixes: Vec<String>,
+}
+
+/// One `[[table_retention]]` rule: rows of the tables it covers whose `column` (a timestamp
+/// or date) is older than `delete_after` are deleted, as a table commit.
+///
+/// ```toml
+/// [[table_retention]]
+/// zone = "bronze"                  # or table = "bronze/trips", or classification = "email"
+/// column = "pickup_at"
+/// delete_after = "365d"
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TableRetentionRule {
+    /// Every table of this zone (`*`: every zone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// This table (`zone/name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// Every table whose catalog entry marks a column with this classification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classification: Option<String>,
+    /// The timestamp or date column whose age decides.
+    pub column: String,
+    /// Rows older than this are deleted: 1 day to 100 years.
+    #[serde(with = "super::text::duration_text")]
+    pub delete_after: std::time::Duration,
+}
+
+impl TableRetentionRule {
+    /// Checks that the rule names what it covers, and its range.
+    pub fn validate(&self, i: usize) -> Result<()> {
+        let at = format!("table_retention[{i}]");
+        let named = [&self.zone, &self.table, &self.classification]
+            .iter()
+            .filter(|x| x.is_some())
+            .count();
+        if named != 1 {
+            return Err(Error::config(format!(
+                "{at}: name exactly one of zone, table or classification"
+            )));
+        }
+        if self.column.is_empty() {
+            return Err(Error::config(format!("{at}: column is empty")));
+        }
+        let day = std::time::Duration::from_secs(86_400);
+        if self.delete_after < day || self.delete_after > day * 36_525 {
+            return Err(Error::config(format!(
+                "{at}: delete_after must be between 1d and 100y"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The rule in words.
+    pub fn describe(&self) -> String {
+        let scope = match (&self.zone, &self.table, &self.classification) {
+            (Some(z), _, _) => format!("zone {z}"),
+            (_, Some(t), _) => format!("table {t}"),
+            (_, _, Some(c)) => format!("tables classified {c}"),
+            _ => "nothing".into(),
+        };
+        format!(
+            "{scope}: {} older than {}",
+            self.column,
+            humantime::format_duration(self.delete_after)
+        )
+    }
+}
+
+/// The `[compliance]` section: what the compliance report measures against.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ComplianceConfig {
+    /// The longest a key-encryption key may stay active before rotation.
+    #[serde(with = "super::text::duration_text")]
+    pub key_rotation: std::time::Duration,
+}
+
+impl Default for ComplianceConfig {
+    fn default() -> Self {
+        ComplianceConfig {
+            key_rotation: std::time::Duration::from_secs(365 * 86_400),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

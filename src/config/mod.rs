@@ -41,7 +41,10 @@ mod tables;
 mod text;
 mod tier;
 
-pub use access::{AccessConfig, AccessRules, Action, AuditConfig, Grant, Role};
+pub use access::{
+    AccessConfig, AccessRules, Action, AuditConfig, ComplianceConfig, ErasureConfig, Grant, Role,
+    TableRetentionRule,
+};
 pub use cache::{
     CacheConfig, CacheExpiry, CacheRule, CacheStrategy, DEFAULT_BLOCK_SIZE, DEFAULT_CACHE_BUDGET,
 };
@@ -94,6 +97,13 @@ pub struct LakeConfig {
     pub access: Option<AccessConfig>,
     /// The tamper-evident audit log of operations through the lake.
     pub audit: AuditConfig,
+    /// Where `strata erase` looks for a subject's objects.
+    pub erasure: ErasureConfig,
+    /// Rows deleted from tables once old enough.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub table_retention: Vec<TableRetentionRule>,
+    /// What compliance reports measure against.
+    pub compliance: ComplianceConfig,
 }
 
 /// How Parquet data is encoded per tier.
@@ -287,6 +297,9 @@ impl Default for LakeConfig {
             lineage: LineageConfig::default(),
             access: None,
             audit: AuditConfig::default(),
+            erasure: ErasureConfig::default(),
+            table_retention: Vec::new(),
+            compliance: ComplianceConfig::default(),
         }
     }
 }
@@ -333,6 +346,9 @@ impl LakeConfig {
             access.validate()?;
         }
         self.audit.validate()?;
+        for (i, rule) in self.table_retention.iter().enumerate() {
+            rule.validate(i)?;
+        }
         if let Some(tier) = &self.tables.tier {
             if !self.tiers.iter().any(|t| &t.name == tier) {
                 return Err(Error::config(format!(

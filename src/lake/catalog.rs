@@ -36,7 +36,7 @@ impl Lake {
 
     /// The catalog without a check: for the lake's own bookkeeping (a principal's commit is
     /// recorded whatever the principal may do with the catalog).
-    fn open_catalog(&self) -> Result<Catalog> {
+    pub(super) fn open_catalog(&self) -> Result<Catalog> {
         if let Some(c) = self.catalog.get() {
             return Ok(c.by(&self.actor()));
         }

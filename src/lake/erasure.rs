@@ -1,14 +1,185 @@
 //! The right to erasure: a subject's rows deleted from every table the catalog marks, the
-//! files that held them vacuumed, matching objects removed, and an audit record.
+//! files that held them vacuumed, matching objects removed, and an audit record listing it all.
+
+use std::time::Duration;
 
 use super::Lake;
-use crate::error::{Error, ErrorKind, Result};
-use crate::governance::{EraseReport, EraseRequest};
+use crate::catalog::{Entry, Kind};
+use crate::config::Action;
+use crate::error::{Error, Result};
+use crate::governance::{EraseReport, EraseRequest, ErasedTable, Resource};
+use crate::read::Expr;
+
+/// The classifications the catalog gives columns (`strata catalog classify`).
+const CLASSES: [&str; 5] = [
+    "email",
+    "phone",
+    "credit_card",
+    "national_id",
+    "person_name",
+];
+
+/// A column name as the filter syntax reads it.
+pub(super) fn ident(column: &str) -> String {
+    format!("\"{}\"", column.replace('"', "\"\""))
+}
+
+/// `column = value`, with the value typed as the column is.
+fn equals(column: &str, data_type: &str, value: &str) -> Result<String> {
+    let numeric = data_type.starts_with("Int")
+        || data_type.starts_with("UInt")
+        || data_type.starts_with("Float")
+        || data_type.starts_with("Decimal");
+    let literal = if numeric {
+        value.parse::<f64>().map_err(|_| {
+            Error::invalid(format!("{column} is numeric; {value:?} is not a number"))
+        })?;
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', "''"))
+    };
+    Ok(format!("{} = {literal}", ident(column)))
+}
+
+/// The columns of `entry` the subject is searched in: those marked `class`, or the one
+/// named `column` when no classification applies.
+fn subject_columns<'a>(
+    entry: &'a Entry,
+    column: &str,
+    class: Option<&str>,
+) -> Vec<&'a crate::catalog::Column> {
+    entry
+        .columns
+        .iter()
+        .filter(|c| match class {
+            Some(class) => {
+                c.classification.as_ref().is_some_and(|m| m.class == class)
+                    || (c.name == column
+                        && c.classification.as_ref().is_none_or(|m| m.class != "none"))
+            }
+            None => c.name == column,
+        })
+        .collect()
+}
 
 impl Lake {
-    /// Erases a subject (`strata erase`): see [`EraseRequest`].
+    /// Erases a subject (`strata erase`): see [`EraseRequest`]. Needs `admin` on the lake for
+    /// a principal's handle. The deletes are table commits (they show in history and the
+    /// audit log); the erasure's own audit record lists every table, version and row count.
+    ///
+    /// The tables searched are the catalog's: a table written outside the lake, or one whose
+    /// entry marks no column with the subject's classification, is not (classify it first with
+    /// `strata catalog classify`, or name it in `tables`).
     pub fn erase(&self, request: &EraseRequest) -> Result<EraseReport> {
-        let _ = request;
-        Err(Error::new(ErrorKind::Unsupported, "erase: being built"))
+        self.authorize("erase", Action::Admin, Resource::Lake)?;
+        if request.column.trim().is_empty() || request.value.is_empty() {
+            return Err(Error::invalid("an erasure needs a subject: COLUMN=VALUE"));
+        }
+        let catalog = self.open_catalog()?;
+        let entries = catalog.entries()?;
+        // The subject's kind of identifier: the column's own name when it is a classification,
+        // else the classification the catalog gives a column of that name.
+        let class: Option<String> = if CLASSES.contains(&request.column.as_str()) {
+            Some(request.column.clone())
+        } else {
+            entries
+                .iter()
+                .flat_map(|e| e.columns.iter())
+                .filter(|c| c.name == request.column)
+                .find_map(|c| c.classification.as_ref())
+                .map(|m| m.class.clone())
+                .filter(|c| c != "none")
+        };
+        let mut targets: Vec<(String, String, String)> = Vec::new();
+        let named: Vec<String> = request.tables.clone();
+        for entry in &entries {
+            if entry.kind != Kind::Table {
+                continue;
+            }
+            if !named.is_empty() && !named.contains(&entry.name) {
+                continue;
+            }
+            for c in subject_columns(entry, &request.column, class.as_deref()) {
+                targets.push((entry.name.clone(), c.name.clone(), c.data_type.clone()));
+            }
+        }
+        for name in &named {
+            if !entries
+                .iter()
+                .any(|e| &e.name == name && e.kind == Kind::Table)
+            {
+                return Err(Error::invalid(format!(
+                    "{name} is not a table of the catalog (strata catalog ls)"
+                )));
+            }
+        }
+        let mut report = EraseReport {
+            column: request.column.clone(),
+            classification: class.clone(),
+            purged: request.purge && !request.dry_run,
+            dry_run: request.dry_run,
+            ..EraseReport::default()
+        };
+        for (name, column, data_type) in targets {
+            let predicate = equals(&column, &data_type, &request.value)?;
+            let table = self.table(&name)?;
+            let mut done = ErasedTable {
+                table: name.clone(),
+                column: column.clone(),
+                ..ErasedTable::default()
+            };
+            if request.dry_run {
+                let (rows, _) = table.scan()?.filter(Expr::parse(&predicate)?).count()?;
+                done.rows = rows;
+            } else {
+                let change = table.delete(&predicate)?;
+                done.rows = change.rows_deleted;
+                done.version = change.version;
+                if change.rows_deleted > 0 {
+                    let (retention, force) = if request.purge {
+                        (Duration::ZERO, true)
+                    } else {
+                        (crate::table::DEFAULT_RETENTION, false)
+                    };
+                    let vacuum = table.vacuum(retention, false, force)?;
+                    done.files_vacuumed = vacuum.files.len() as u64;
+                    done.files_pending_vacuum = !request.purge;
+                }
+            }
+            if done.rows > 0 || !named.is_empty() {
+                report.tables.push(done);
+            }
+        }
+        for prefix in &self.config().erasure.prefixes {
+            for object in self.store.list(prefix)? {
+                if object.key.contains(request.value.as_str()) {
+                    if !request.dry_run {
+                        self.delete(&object.key)?;
+                    }
+                    report.objects.push(object.key);
+                }
+            }
+        }
+        if !request.dry_run {
+            let mut event = self.event("erase", format!("subject:{}", request.column));
+            event.rows = Some(report.tables.iter().map(|t| t.rows).sum());
+            event.outcome = "ok".into();
+            let tables: Vec<String> = report
+                .tables
+                .iter()
+                .map(|t| {
+                    let v = t.version.map_or("-".into(), |v| v.to_string());
+                    format!("{}@v{v}:{}rows", t.table, t.rows)
+                })
+                .collect();
+            event.detail = Some(format!(
+                "tables [{}]; objects {}; purge {}",
+                tables.join(", "),
+                report.objects.len(),
+                request.purge
+            ));
+            report.audit_record = self.audit_seq(event)?;
+        }
+        Ok(report)
     }
 }

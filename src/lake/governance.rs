@@ -295,10 +295,15 @@ impl Lake {
     /// Appends `event` to the audit log (opened on first use) when auditing is on; returns
     /// once the record is written.
     pub(crate) fn audit(&self, event: AuditEvent) -> Result<()> {
-        if let Some(log) = self.audit_log()? {
-            log.append(event)?;
+        self.audit_seq(event).map(|_| ())
+    }
+
+    /// [`Lake::audit`], returning the record's number.
+    pub(crate) fn audit_seq(&self, event: AuditEvent) -> Result<Option<u64>> {
+        match self.audit_log()? {
+            Some(log) => log.append(event).map(Some),
+            None => Ok(None),
         }
-        Ok(())
     }
 
     /// The audit log, opened (and its key made) on first use; `None` when auditing is off.

@@ -288,7 +288,9 @@ impl Lake {
         self.store.plan_tiers(now)
     }
 
-    /// Applies the tier policies (`strata tier run`); `progress(done, total)` as actions end.
+    /// Applies the tier policies (`strata tier run`), then the `[[table_retention]]` rules
+    /// (table deletes, in the report's `table_retention`); `progress(done, total)` as tier
+    /// actions end.
     pub fn run_tiers(
         &self,
         options: &RunOptions,
@@ -298,7 +300,17 @@ impl Lake {
             "tier.run",
             Action::Admin,
             Resource::Lake,
-            || self.store.run_tiers(options, progress),
+            || {
+                let mut report = self.store.run_tiers(options, progress)?;
+                let now = options.now.unwrap_or_else(SystemTime::now);
+                for a in self.table_retention_at(None, options.dry_run, now)? {
+                    report.table_rows_expired += a.rows;
+                    report
+                        .table_retention
+                        .push(format!("{}: {}: {} rows", a.table, a.rule, a.rows));
+                }
+                Ok(report)
+            },
             |_| None,
         )
     }

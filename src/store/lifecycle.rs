@@ -110,6 +110,11 @@ pub struct TierRunReport {
     pub orphans_removed: u64,
     /// Actions that failed.
     pub failed: u64,
+    /// Table rows deleted by `[[table_retention]]` (or that would be, in a dry run); the
+    /// lake's run fills it.
+    pub table_rows_expired: u64,
+    /// Table retention deletes, as `table: rule: rows` lines; the lake's run fills it.
+    pub table_retention: Vec<String>,
 }
 
 impl Store {
