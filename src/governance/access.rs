@@ -139,22 +139,7 @@ impl AccessPolicy {
         };
         let mut columns: Option<Columns> = None;
         for role in roles {
-            let Some(role) = self.rules.roles.get(role) else {
-                continue;
-            };
-            for grant in &role.grants {
-                if !grant.actions.iter().any(|a| *a >= action) || !covers(grant, resource) {
-                    continue;
-                }
-                columns = Some(match (columns, grant.columns.is_empty()) {
-                    (_, true) | (Some(Columns::All), _) => Columns::All,
-                    (None, false) => Columns::Only(grant.columns.iter().cloned().collect()),
-                    (Some(Columns::Only(mut set)), false) => {
-                        set.extend(grant.columns.iter().cloned());
-                        Columns::Only(set)
-                    }
-                });
-            }
+            columns = union(columns, self.role_allows(role, action, resource));
         }
         columns.ok_or_else(|| {
             denied(
@@ -164,6 +149,44 @@ impl AccessPolicy {
                 "no grant of its roles allows it",
             )
         })
+    }
+}
+
+impl AccessPolicy {
+    /// What role `role` alone may see when doing `action` on `resource`; `None`: nothing.
+    pub fn role_allows(
+        &self,
+        role: &str,
+        action: Action,
+        resource: Resource<'_>,
+    ) -> Option<Columns> {
+        let role = self.rules.roles.get(role)?;
+        let mut columns = None;
+        for grant in &role.grants {
+            if grant.actions.iter().any(|a| *a >= action) && covers(grant, resource) {
+                columns = union(
+                    columns,
+                    Some(if grant.columns.is_empty() {
+                        Columns::All
+                    } else {
+                        Columns::Only(grant.columns.iter().cloned().collect())
+                    }),
+                );
+            }
+        }
+        columns
+    }
+}
+
+/// What two grants together let a principal see.
+fn union(a: Option<Columns>, b: Option<Columns>) -> Option<Columns> {
+    match (a, b) {
+        (None, x) | (x, None) => x,
+        (Some(Columns::All), _) | (_, Some(Columns::All)) => Some(Columns::All),
+        (Some(Columns::Only(mut x)), Some(Columns::Only(y))) => {
+            x.extend(y);
+            Some(Columns::Only(x))
+        }
     }
 }
 
