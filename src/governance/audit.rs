@@ -177,6 +177,9 @@ struct Head {
     pending: Vec<u8>,
     pending_last: u64,
     durable: u64,
+    /// The hash of record `durable` (what a seal signs: records still pending go to the
+    /// next segment).
+    durable_hash: String,
     flushing: bool,
     failed: Option<String>,
 }
@@ -311,7 +314,8 @@ impl AuditLog {
                 in_segment,
                 first_in_segment: if in_segment == 0 { last_seq + 1 } else { first },
                 next_seq: last_seq + 1,
-                last_hash,
+                last_hash: last_hash.clone(),
+                durable_hash: last_hash,
                 previous_digest,
                 pending: Vec::new(),
                 pending_last: last_seq,
@@ -365,6 +369,7 @@ impl AuditLog {
                 head.flushing = true;
                 let batch = std::mem::take(&mut head.pending);
                 let upto = head.pending_last;
+                let upto_hash = head.last_hash.clone();
                 let mut file = head
                     .file
                     .try_clone()
@@ -377,6 +382,7 @@ impl AuditLog {
                     Ok(()) => {
                         let count = upto.saturating_sub(head.durable);
                         head.durable = upto;
+                        head.durable_hash = upto_hash;
                         head.in_segment += count;
                         if head.in_segment >= self.segment_records {
                             if let Err(e) = self.seal(&mut head) {
@@ -408,6 +414,7 @@ impl AuditLog {
                 .map_err(|e| Error::io("cannot write the audit log", &self.dir, e))?;
             let count = head.pending_last.saturating_sub(head.durable);
             head.durable = head.pending_last;
+            head.durable_hash = head.last_hash.clone();
             head.in_segment += count;
         }
         if head.in_segment == 0 {
@@ -424,7 +431,7 @@ impl AuditLog {
             segment: head.segment,
             first: head.first_in_segment,
             last: head.durable,
-            last_hash: head.last_hash.clone(),
+            last_hash: head.durable_hash.clone(),
             segment_sha256: sha_file(&path)?,
             previous_digest: head.previous_digest.clone(),
             signature: String::new(),
@@ -581,6 +588,15 @@ pub fn verify(dir: &Path, key: &[u8], lake: &str) -> Result<VerifyReport> {
             ));
         }
         prev_digest = hex(&Sha256::digest(&text));
+    }
+    // Sealing a segment starts the next at once: after the last digest, its segment follows.
+    if let Some(&last) = digests.last() {
+        if last == last_segment && !segment_path(dir, last + 1).exists() {
+            report.problems.push(format!(
+                "segment {} is missing (the records after the last seal were removed)",
+                last + 1
+            ));
+        }
     }
     Ok(report)
 }
