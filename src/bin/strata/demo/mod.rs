@@ -4,6 +4,7 @@
 
 mod cache;
 mod data;
+mod governance;
 mod mask;
 mod tables;
 
@@ -155,6 +156,7 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
 
     bronze(&store, &mut say)?;
     tables::run(&store, &mut say)?;
+    governance::run(store.dir(), &mut say)?;
 
     say("\n== The tier index is rebuildable".into())?;
     let rebuilt = store.reindex()?;
