@@ -37,6 +37,41 @@ fn duration(text: &str, min: Duration, max: Duration, range: &str) -> Result<Dur
     Ok(d)
 }
 
+/// `--since T`: a time as RFC 3339 (`2026-12-01T00:00:00Z`, any offset), a date
+/// (`2026-12-01`, midnight UTC) or a duration that long ago (`1h`, `7d`: 0s to 100y); ms since
+/// the epoch.
+pub fn since(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    let expected = "expected RFC 3339 (2026-12-01T00:00:00Z), a date (2026-12-01) or a \
+                    duration ago (1h, 7d; 0s to 100y)";
+    // A time or a date starts with its year; a duration with its number and a unit.
+    let dated = t.len() >= 10
+        && t.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+        && t.as_bytes()[4] == b'-';
+    if !dated {
+        let ago = duration(t, Duration::ZERO, CENTURY, "0s to 100y")
+            .map_err(|_| format!("bad time {text:?}: {expected}"))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        return Ok(now.as_millis() as i64 - ago.as_millis() as i64);
+    }
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Ok(at.timestamp_millis());
+    }
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        if let Some(midnight) = day.and_hms_opt(0, 0, 0) {
+            return Ok(midnight.and_utc().timestamp_millis());
+        }
+    }
+    // RFC 3339 without its offset (UTC), or with a space for the `T`.
+    humantime::parse_rfc3339_weak(t)
+        .ok()
+        .and_then(|at| at.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as i64)
+        .ok_or_else(|| format!("bad time {text:?}: {expected}"))
+}
+
 /// `1048576`, `64KiB`, `128MiB`, `1GiB` (also KB/MB/GB/TB as binary units).
 pub fn size(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -114,5 +149,28 @@ mod tests {
         assert_eq!(small_file_size("0").unwrap(), 0);
         assert!(page_size("2GiB").is_err());
         assert_eq!(page_size("1GiB").unwrap(), 1 << 30);
+        assert_eq!(since("2026-12-01").unwrap(), 1_796_083_200_000);
+        assert_eq!(since("2026-12-01T00:00:00Z").unwrap(), 1_796_083_200_000);
+        assert_eq!(
+            since("2026-12-01T01:00:00+01:00").unwrap(),
+            1_796_083_200_000
+        );
+        let hour_ago = since("1h").unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        assert!((now - 3_600_000 - hour_ago).abs() < 60_000, "{hour_ago}");
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01",
+            "2026-12-01T25:00:00Z",
+            "-1h",
+            "101y",
+            "2026",
+        ] {
+            assert!(since(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -1,9 +1,12 @@
 //! The `strata` command-line tool: a thin layer over the library, one module per command group.
 
+mod access;
+mod audit;
 mod catalog;
 mod compact;
 mod demo;
 mod flags;
+mod governance;
 mod inspect;
 mod key;
 mod mask;
@@ -43,6 +46,11 @@ struct RootArgs {
     /// TOML config file (default: the embedded local config).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Act as this principal of the config's [access] policy: every call of the command is
+    /// checked against its grants and audited under its name (default: the config's
+    /// default_principal, else the host, which may do everything).
+    #[arg(long = "as", id = "as", global = true, value_name = "PRINCIPAL")]
+    as_principal: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -81,6 +89,18 @@ enum Command {
     Catalog(catalog::CatalogCommand),
     /// How a table was made (upstream) or what was made from it (downstream).
     Lineage(catalog::LineageArgs),
+    /// The tamper-evident audit log: verify, show, seal.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// The [access] rules: check what a principal may do; list roles and principals.
+    #[command(subcommand)]
+    Access(access::AccessCommand),
+    /// Erase a data subject (right to erasure): delete its rows from the tables the catalog
+    /// marks (or --tables), remove its objects, and record it in the audit log.
+    Erase(governance::EraseArgs),
+    /// Check a framework's controls (gdpr, hipaa) against the live lake: PASS/FAIL/WARN with
+    /// evidence, and a score. Exit code 0 whatever the report says, unless --fail-on-fail.
+    Compliance(governance::ComplianceArgs),
 }
 
 /// Set to `0` to leave glibc's malloc thresholds as they are (to measure what raising them
@@ -107,7 +127,7 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             let mut stderr = std::io::stderr().lock();
             let _ = writeln!(stderr, "strata: error: {e}");
@@ -129,13 +149,51 @@ fn config(root: &RootArgs) -> strata::Result<LakeConfig> {
     if let Some(dir) = &root.dir {
         config.dir = dir.clone();
     }
+    if let Some(principal) = &root.as_principal {
+        act_as(&mut config, principal)?;
+    }
     Ok(config)
 }
 
-fn run(cli: Cli) -> strata::Result<()> {
+/// `--as PRINCIPAL`: every lake a command opens with `config` acts as `principal`, exactly as
+/// `Lake::as_principal` makes it act (the config's default principal is what a handle opened
+/// without one acts as, and commands open their lakes from the config).
+fn act_as(config: &mut LakeConfig, principal: &str) -> strata::Result<()> {
+    let Some(access) = &mut config.access else {
+        return Err(strata::Error::new(
+            strata::ErrorKind::Config,
+            format!(
+                "--as {principal}: the config has no [access] section, so there are no \
+                 principals to act as (without one, every call is the host's)"
+            ),
+        ));
+    };
+    let policy = strata::governance::AccessPolicy::load(access, &config.dir)?;
+    if policy.roles_of(principal).is_none() {
+        // The lake's own refusal, so that the denied open is in the audit log.
+        let refused = strata::Lake::open(config)?.as_principal(principal).err();
+        let why = refused
+            .as_ref()
+            .map_or("not a principal of the access policy", |e| e.message());
+        let known: Vec<&str> = policy.principals().keys().map(String::as_str).collect();
+        return Err(strata::Error::new(
+            refused
+                .as_ref()
+                .map_or(strata::ErrorKind::PermissionDenied, |e| e.kind()),
+            format!(
+                "--as {principal}: {why} (its principals: {})",
+                known.join(", ")
+            ),
+        ));
+    }
+    access.default_principal = Some(principal.to_string());
+    Ok(())
+}
+
+fn run(cli: Cli) -> strata::Result<ExitCode> {
     let config = config(&cli.root)?;
     let mut out = std::io::stdout().lock();
-    match cli.command {
+    let done = match cli.command {
         Command::Demo => demo::run(&config, &mut out),
         Command::Object(command) => objects::run(&config, command, &mut out),
         Command::Tier(command) => tier::run(&config, command, &mut out),
@@ -150,5 +208,10 @@ fn run(cli: Cli) -> strata::Result<()> {
         Command::Table(command) => table::run(&config, command, &mut out),
         Command::Catalog(command) => catalog::run(&config, command, &mut out),
         Command::Lineage(args) => catalog::lineage(&config, args, &mut out),
-    }
+        Command::Audit(command) => audit::run(&config, command, &mut out),
+        Command::Access(command) => return access::run(&config, command, &mut out),
+        Command::Erase(args) => governance::erase(&config, args, &mut out),
+        Command::Compliance(args) => governance::compliance(&config, args, &mut out),
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }

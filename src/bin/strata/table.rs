@@ -45,6 +45,25 @@ pub enum TableCommand {
     Merge(MergeArgs),
     /// Compact small files per partition, or z-order them by up to 4 columns (no row changes).
     Optimize(OptimizeArgs),
+    /// Apply the config's [[table_retention]] rules to a table (or every table with --all):
+    /// rows older than a rule allows are deleted as a table commit.
+    Retention(RetentionArgs),
+}
+
+#[derive(Args)]
+pub struct RetentionArgs {
+    /// The table: ZONE/NAME in the lake.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    name: Option<String>,
+    /// Every table of the lake.
+    #[arg(long)]
+    all: bool,
+    /// List what would be deleted; delete nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// As a JSON array of actions.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -637,6 +656,7 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
             }
             Ok(())
         }
+        TableCommand::Retention(args) => retention(config, args, out),
         TableCommand::Show(args) => {
             let (table, _lake) = open(config, &args.table.name, None)?;
             let as_of = args.version.map(AsOf::Version).unwrap_or(AsOf::Latest);
@@ -674,4 +694,47 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
             Ok(())
         }
     }
+}
+
+fn retention(config: &LakeConfig, args: RetentionArgs, out: &mut dyn Write) -> strata::Result<()> {
+    let lake = Lake::open(config)?.with_job(&crate::catalog::job());
+    let actions = lake.table_retention(args.name.as_deref(), args.dry_run)?;
+    if args.json {
+        return write_json(out, &actions);
+    }
+    let which = args.name.as_deref().unwrap_or("any table");
+    if actions.is_empty() {
+        return writeln!(out, "no retention rule deletes rows of {which}").map_err(io);
+    }
+    let verb = if args.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    for a in &actions {
+        let version = a
+            .version
+            .map(|v| format!(", version {v}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{}: {verb} {} rows ({}; where {}){version}",
+            a.table, a.rows, a.rule, a.predicate
+        )
+        .map_err(io)?;
+    }
+    let rows: u64 = actions.iter().map(|a| a.rows).sum();
+    let tables: std::collections::BTreeSet<&str> =
+        actions.iter().map(|a| a.table.as_str()).collect();
+    writeln!(
+        out,
+        "{verb} {rows} rows in {} tables{}",
+        tables.len(),
+        if args.dry_run {
+            "; nothing changed"
+        } else {
+            ""
+        }
+    )
+    .map_err(io)
 }
