@@ -35,6 +35,12 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
             "lake", "ffi", "store", "mask", "cache", "table", "format", "crypto",
         ],
     ),
+    (
+        "governance",
+        &[
+            "lake", "ffi", "store", "table", "catalog", "cache", "read", "format", "crypto", "mask",
+        ],
+    ),
     ("tuning", &["lake", "ffi"]),
 ];
 
