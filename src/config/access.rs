@@ -340,11 +340,13 @@ impl TableRetentionRule {
             (_, _, Some(c)) => format!("tables classified {c}"),
             _ => "nothing".into(),
         };
-        format!(
-            "{scope}: {} older than {}",
-            self.column,
-            humantime::format_duration(self.delete_after)
-        )
+        let secs = self.delete_after.as_secs();
+        let age = if secs % 86_400 == 0 {
+            format!("{}d", secs / 86_400)
+        } else {
+            humantime::format_duration(self.delete_after).to_string()
+        };
+        format!("{scope}: {} older than {age}", self.column)
     }
 }
 

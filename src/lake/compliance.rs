@@ -204,7 +204,12 @@ impl Lake {
         ));
         let denial_lines: Vec<String> = denials
             .iter()
-            .map(|(principal, n)| format!("{principal}: {n} denied calls"))
+            .map(|(principal, n)| {
+                format!(
+                    "{principal}: {n} denied call{}",
+                    if *n == 1 { "" } else { "s" }
+                )
+            })
             .collect();
         controls.push(control(
             &format!("{p}.access_denials"),

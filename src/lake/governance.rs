@@ -96,7 +96,7 @@ fn hex(bytes: &[u8]) -> String {
 
 fn unhex(text: &str) -> Result<Vec<u8>> {
     let bad = || Error::new(ErrorKind::Corrupt, "the audit key file is damaged");
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(bad());
     }
     (0..text.len() / 2)
@@ -424,8 +424,13 @@ impl Lake {
     /// Checks the whole audit log (`strata audit verify`): every record's chain, every sealed
     /// segment against its signed digest, no segment missing, none from another lake.
     pub fn audit_verify(&self) -> Result<VerifyReport> {
-        self.authorize("audit.verify", Action::Admin, Resource::Lake)?;
-        self.audit_verify_unchecked()
+        self.governed(
+            "audit.verify",
+            Action::Admin,
+            Resource::Lake,
+            || self.audit_verify_unchecked(),
+            |_| None,
+        )
     }
 
     /// [`Lake::audit_verify`] without the check (the compliance report's).
@@ -438,17 +443,26 @@ impl Lake {
     /// Seals the open segment of the audit log now (its digest signed), so that everything
     /// written so far is covered by a signature.
     pub fn audit_seal(&self) -> Result<()> {
-        self.authorize("audit.seal", Action::Admin, Resource::Lake)?;
-        match self.audit_log()? {
-            Some(log) => log.seal_now(),
-            None => Err(audit_off()),
-        }
+        self.governed(
+            "audit.seal",
+            Action::Admin,
+            Resource::Lake,
+            || match self.audit_log()? {
+                Some(log) => log.seal_now(),
+                None => Err(audit_off()),
+            },
+            |_| None,
+        )
     }
 
     /// The audit records `query` asks for, oldest first (`strata audit show`).
     pub fn audit_show(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
         self.authorize("audit.show", Action::Admin, Resource::Lake)?;
         let dir = self.audit_dir()?;
+        // Reading the log is itself recorded (before the read, so it shows in what it returns).
+        let mut event = self.event("audit.show", "lake".into());
+        event.outcome = "ok".into();
+        self.audit(event)?;
         let mut out = Vec::new();
         crate::governance::audit::read_records(&dir, &mut |r| {
             if query.matches(&r) {
@@ -541,6 +555,21 @@ impl Lake {
         (self.checked().is_some() || self.gov.audit_dir.is_some())
             .then(|| Arc::new(LakeTableGate { lake: self.clone() }) as Arc<dyn TableGate>)
     }
+}
+
+/// Refuses lake-wide work done from a config alone (before or without opening the lake) when
+/// the config makes unnamed handles a principal (`[access] default_principal`) that may not
+/// `admin` the lake. Such refusals are not audited: no lake is open to record them.
+pub(super) fn config_admin(config: &LakeConfig) -> Result<()> {
+    let Some(access) = &config.access else {
+        return Ok(());
+    };
+    let Some(principal) = &access.default_principal else {
+        return Ok(());
+    };
+    AccessPolicy::load(access, &config.dir)?
+        .check(principal, Action::Admin, Resource::Lake)
+        .map(|_| ())
 }
 
 fn audit_off() -> Error {

@@ -196,6 +196,7 @@ impl Lake {
     /// keeps. With `create`, a missing key ring is made; two processes making one at once
     /// should go through an open lake's [`Keys::masking`] instead, which holds the lock.
     pub fn mask_keys(config: &LakeConfig, create: bool) -> Result<MaskKeyRing> {
+        super::governance::config_admin(config)?;
         open_mask_keys(config, create)
     }
 }

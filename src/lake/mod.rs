@@ -87,6 +87,7 @@ impl Lake {
     /// Opens the data root and rebuilds the tier index from the tiers (`strata tier
     /// reindex`); a damaged index file is set aside first.
     pub fn open_rebuilding(config: &LakeConfig) -> Result<(Lake, ReindexReport)> {
+        governance::config_admin(config)?;
         let (store, report) = Store::open_rebuilding(config)?;
         Ok((Lake::from_store(store)?, report))
     }
@@ -94,6 +95,7 @@ impl Lake {
     /// Takes over an existing directory as local tier `name` of `config`, without opening the
     /// lake: its files become objects at the next reindex (`strata tier adopt`).
     pub fn adopt_tier(config: &LakeConfig, name: &str) -> Result<()> {
+        governance::config_admin(config)?;
         Store::adopt_tier(config, name)
     }
 

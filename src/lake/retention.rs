@@ -49,6 +49,14 @@ impl Lake {
         dry_run: bool,
         now: SystemTime,
     ) -> Result<Vec<RetentionAction>> {
+        if let Some(n) = name {
+            if !self.table(n)?.exists()? {
+                return Err(Error::new(
+                    crate::error::ErrorKind::NotFound,
+                    format!("table {n} does not exist"),
+                ));
+            }
+        }
         let rules = &self.config().table_retention;
         let mut actions = Vec::new();
         if rules.is_empty() {
