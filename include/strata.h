@@ -188,6 +188,10 @@ typedef struct strata_object_info {
 // Decryption or authentication failed.
 #define STRATA_CRYPTO 11
 
+// The principal of the handle may not do this (`[access]` in the config); the message names
+// the principal, the action and the resource.
+#define STRATA_PERMISSION_DENIED 12
+
 
 
 #ifdef __cplusplus
@@ -298,6 +302,100 @@ strata_status strata_lake_set_lineage_callback(const struct strata_lake *lake,
                                                strata_lineage_fn callback,
                                                void *user_data,
                                                strata_free_fn free_user_data);
+
+// A new handle `*out` on the same open lake as `lake`, acting as `principal`: with an
+// `[access]` section in the config, every call made through it is checked against the
+// principal's grants, and a call they do not allow fails with `STRATA_PERMISSION_DENIED`
+// (the message names the principal, the action and the resource); with `[audit] enabled`,
+// its calls are recorded under the principal's name. Free it with `strata_lake_free`; the two
+// handles share the data root, which stays open until both are freed (in either order).
+//
+// Returns `STRATA_INVALID_ARGUMENT` for a NULL argument or a principal that is empty, longer
+// than 128 bytes or holds control characters; `STRATA_PERMISSION_DENIED` for a principal the
+// `[access]` policy does not name (the refusal is audited; an audit log that cannot be written
+// gives its own status instead).
+strata_status strata_lake_with_principal(const struct strata_lake *lake,
+                                         const char *principal,
+                                         struct strata_lake **out);
+
+// Who `lake` acts as, into `*principal` (free it with `strata_string_free`): the principal of
+// a handle from `strata_lake_with_principal`, else the config's `[access] default_principal`,
+// else `host` (the process itself, unrestricted). Returns `STRATA_INVALID_ARGUMENT` for a NULL
+// argument.
+strata_status strata_lake_principal(const struct strata_lake *lake,
+                                    char **principal);
+
+// Checks the whole audit log: every record's hash chain, every sealed segment against its
+// signed digest, no segment missing, none from another lake. `*report_json` (free it with
+// `strata_string_free`) receives `{"records": n, "segments": n, "problems": ["..."],
+// "intact": bool}`; a damaged log is a report with problems and `"intact": false`, not an
+// error status.
+//
+// Returns `STRATA_INVALID_ARGUMENT` for a NULL argument; `STRATA_CONFIG` when auditing is off
+// (`[audit] enabled = true` is not set); `STRATA_PERMISSION_DENIED` when the handle's
+// principal has no `admin` grant on the lake; `STRATA_NOT_FOUND` when nothing was audited yet
+// (the log's key does not exist); `STRATA_CORRUPT` or `STRATA_CRYPTO` when the log's key file
+// is damaged or cannot be unwrapped; `STRATA_IO` when the log cannot be read.
+strata_status strata_audit_verify(const struct strata_lake *lake,
+                                  char **report_json);
+
+// The audit records `query_json` asks for, oldest first, into `*records_json` (free it with
+// `strata_string_free`): a JSON array of records, each `{"seq", "at" (ms since the epoch),
+// "process", "principal", "action" ("get", "put", "scan", "table.append", ...), "resource"
+// ("object:KEY", "table:ZONE/NAME", "lake"), "outcome" ("ok", "denied" or an error kind's
+// name), "prev", "hash"}` and, when known, `"columns"`, `"rows"`, `"bytes"`, `"version"`,
+// `"detail"`. `query_json` NULL (or "") gives every record; otherwise it is a JSON object,
+// every field optional and every field given must match: `{"since_ms": at or after,
+// "principal": "alice", "resource": "a part of it", "action": "get", "limit": the newest n}`.
+//
+// Returns `STRATA_INVALID_ARGUMENT` for a NULL argument or a query that is not such JSON (an
+// unknown field included); `STRATA_CONFIG` when auditing is off; `STRATA_PERMISSION_DENIED`
+// when the handle's principal has no `admin` grant on the lake; `STRATA_IO` when the log
+// cannot be read.
+strata_status strata_audit_show(const struct strata_lake *lake,
+                                const char *query_json,
+                                char **records_json);
+
+// Seals the open segment of the audit log now (its digest signed with the log's key), so that
+// every record written so far is covered by a signature.
+//
+// Returns `STRATA_INVALID_ARGUMENT` for a NULL `lake`; `STRATA_CONFIG` when auditing is off;
+// `STRATA_PERMISSION_DENIED` when the handle's principal has no `admin` grant on the lake;
+// `STRATA_IO` when the seal cannot be written.
+strata_status strata_audit_seal(const struct strata_lake *lake);
+
+// Erases a data subject (the right to erasure): deletes the rows whose identifier column
+// holds the subject's value from the tables the catalog marks (or those named), removes
+// matching objects under `[erasure] prefixes`, and writes an audit record. `request_json` is
+// `{"column": "email" (a column name or a classification), "value": "alice@example.com",
+// "tables": ["zone/name", ...] (optional; default: every classified table), "all_classified":
+// bool, "purge": bool (vacuum now: history is rewritten), "dry_run": bool (change nothing,
+// report what would go)}`. `*report_json` (free it with `strata_string_free`) receives
+// `{"column", "classification", "tables": [{"table", "column", "rows", "version",
+// "files_vacuumed", "files_pending_vacuum"}], "objects": [keys], "purged", "dry_run",
+// "audit_record"}`.
+//
+// Returns `STRATA_INVALID_ARGUMENT` for a NULL argument, a request that is not such JSON (an
+// unknown field or a wrong type included), one whose `column` or `value` is empty, or one
+// naming a table the catalog does not have; `STRATA_PERMISSION_DENIED` when the handle's
+// principal has no `admin` grant on the lake (or may not delete an object the erasure
+// removes); otherwise the status of the step that failed.
+strata_status strata_erase(const struct strata_lake *lake,
+                           const char *request_json,
+                           char **report_json);
+
+// The compliance report of `framework` ("gdpr" or "hipaa", any case), computed from the live
+// lake (classified columns, encryption, access rules and masking, the audit log, keys), into
+// `*report_json` (free it with `strata_string_free`): `{"framework", "at" (ms since the
+// epoch), "controls": [{"id", "title", "status": "PASS" | "FAIL" | "WARN", "evidence":
+// ["..."]}], "score": 0 to 100}`. Failed controls are in the report, not an error status.
+//
+// Returns `STRATA_INVALID_ARGUMENT` for a NULL argument or another framework;
+// `STRATA_PERMISSION_DENIED` when the handle's principal has no `admin` grant on the lake;
+// otherwise the status of the step that failed.
+strata_status strata_compliance(const struct strata_lake *lake,
+                                const char *framework,
+                                char **report_json);
 
 // The message of the last failed strata call on the calling thread, or "" after a
 // successful call (the `strata_*_free` functions leave it alone). Never NULL. The pointer stays valid until the next strata call on

@@ -26,6 +26,7 @@ const PROGRAMS: &[&str] = &[
     "test_malloc_untouched",
     "test_table",
     "test_catalog",
+    "test_governance",
     "example",
 ];
 
@@ -67,7 +68,8 @@ fn args(name: &str, scratch: &Path) -> Vec<PathBuf> {
         | "test_write_parquet"
         | "test_malloc_untouched"
         | "test_table"
-        | "test_catalog" => {
+        | "test_catalog"
+        | "test_governance" => {
             let file = scratch.join("people.parquet");
             native::write_people(&file);
             std::fs::create_dir_all(&dir).unwrap();

@@ -27,20 +27,24 @@ const (
 	KindUnsupported     Kind = 9
 	KindInternal        Kind = 10
 	KindCrypto          Kind = 11
+	// The principal of the handle (see Lake.As) may not do this under the config's [access]
+	// rules; the message names the principal, the action and the resource.
+	KindPermissionDenied Kind = 12
 )
 
 var kindNames = map[Kind]string{
-	KindInvalidArgument: "invalid_argument",
-	KindNotFound:        "not_found",
-	KindAlreadyExists:   "already_exists",
-	KindIO:              "io",
-	KindCorrupt:         "corrupt",
-	KindConfig:          "config",
-	KindBusy:            "busy",
-	KindRemote:          "remote",
-	KindUnsupported:     "unsupported",
-	KindInternal:        "internal",
-	KindCrypto:          "crypto",
+	KindInvalidArgument:  "invalid_argument",
+	KindNotFound:         "not_found",
+	KindAlreadyExists:    "already_exists",
+	KindIO:               "io",
+	KindCorrupt:          "corrupt",
+	KindConfig:           "config",
+	KindBusy:             "busy",
+	KindRemote:           "remote",
+	KindUnsupported:      "unsupported",
+	KindInternal:         "internal",
+	KindCrypto:           "crypto",
+	KindPermissionDenied: "permission_denied",
 }
 
 func (k Kind) String() string {
@@ -66,17 +70,18 @@ func (e *Error) Is(target error) bool {
 
 // Sentinels for errors.Is, one per kind.
 var (
-	ErrInvalidArgument = &Error{Kind: KindInvalidArgument}
-	ErrNotFound        = &Error{Kind: KindNotFound}
-	ErrAlreadyExists   = &Error{Kind: KindAlreadyExists}
-	ErrIO              = &Error{Kind: KindIO}
-	ErrCorrupt         = &Error{Kind: KindCorrupt}
-	ErrConfig          = &Error{Kind: KindConfig}
-	ErrBusy            = &Error{Kind: KindBusy}
-	ErrRemote          = &Error{Kind: KindRemote}
-	ErrUnsupported     = &Error{Kind: KindUnsupported}
-	ErrInternal        = &Error{Kind: KindInternal}
-	ErrCrypto          = &Error{Kind: KindCrypto}
+	ErrInvalidArgument  = &Error{Kind: KindInvalidArgument}
+	ErrNotFound         = &Error{Kind: KindNotFound}
+	ErrAlreadyExists    = &Error{Kind: KindAlreadyExists}
+	ErrIO               = &Error{Kind: KindIO}
+	ErrCorrupt          = &Error{Kind: KindCorrupt}
+	ErrConfig           = &Error{Kind: KindConfig}
+	ErrBusy             = &Error{Kind: KindBusy}
+	ErrRemote           = &Error{Kind: KindRemote}
+	ErrUnsupported      = &Error{Kind: KindUnsupported}
+	ErrInternal         = &Error{Kind: KindInternal}
+	ErrCrypto           = &Error{Kind: KindCrypto}
+	ErrPermissionDenied = &Error{Kind: KindPermissionDenied}
 )
 
 // ErrClosed is returned by calls on a closed Lake.

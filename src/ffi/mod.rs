@@ -16,6 +16,7 @@
 mod args;
 mod buffers;
 mod catalog;
+mod governance;
 mod guard;
 mod handles;
 mod keys;
