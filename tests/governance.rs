@@ -153,6 +153,13 @@ fn a_principal_is_denied_everything_outside_its_grants_and_every_denial_is_audit
         .unwrap()
         .iter()
         .all(|t| t.to_string() != "gold/kpis"));
+    // A principal's handle cannot become another principal without admin on the lake.
+    denied(alice.as_principal("root"), "alice may not admin the lake");
+    assert!(lake
+        .as_principal("root")
+        .unwrap()
+        .as_principal("alice")
+        .is_ok());
     // An unknown principal is refused at once.
     denied(lake.as_principal("mallory"), "mallory");
     // Nothing alice was denied happened.
@@ -495,6 +502,8 @@ fn erasure_finds_the_subject_in_every_marked_table_and_purge_rewrites_history() 
         .unwrap();
     lake.put("uploads/other/photo.jpg", b"jpg".to_vec())
         .unwrap();
+    lake.put("uploads/xrider7@example.com/a.jpg", b"jpg".to_vec())
+        .unwrap();
 
     let (column, value) = EraseRequest::subject("email=rider7@example.com").unwrap();
     let dry = lake
@@ -540,6 +549,7 @@ fn erasure_finds_the_subject_in_every_marked_table_and_purge_rewrites_history() 
     );
     assert!(!lake.exists("uploads/rider7@example.com/photo.jpg").unwrap());
     assert!(lake.exists("uploads/other/photo.jpg").unwrap());
+    assert!(lake.exists("uploads/xrider7@example.com/a.jpg").unwrap());
     let riders_left = lake
         .table("silver/riders")
         .unwrap()

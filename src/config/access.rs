@@ -274,8 +274,9 @@ impl AuditConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ErasureConfig {
-    /// Key prefixes searched by `strata erase`: objects whose keys contain the subject's
-    /// value are deleted (`uploads/` holding `uploads/alice@example.com/...`).
+    /// Key prefixes searched by `strata erase`: objects with a key segment that is the
+    /// subject's value (or the value and an extension) are deleted (`uploads/` holding
+    /// `uploads/alice@example.com/photo.jpg` or `uploads/alice@example.com.json`).
     pub prefixes: Vec<String>,
 }
 
@@ -341,7 +342,7 @@ impl TableRetentionRule {
             _ => "nothing".into(),
         };
         let secs = self.delete_after.as_secs();
-        let age = if secs % 86_400 == 0 {
+        let age = if secs.is_multiple_of(86_400) {
             format!("{}d", secs / 86_400)
         } else {
             humantime::format_duration(self.delete_after).to_string()

@@ -222,6 +222,15 @@ fn numbered(dir: &Path, ext: &str) -> Result<Vec<u64>> {
     Ok(out)
 }
 
+/// `pid@host`: which process on which machine wrote a record.
+fn process_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    format!("{}@{}", std::process::id(), host.trim())
+}
+
 fn sha_file(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read an audit file", path, e))?;
     Ok(hex(&Sha256::digest(&bytes)))
@@ -306,7 +315,7 @@ impl AuditLog {
             dir: dir.to_path_buf(),
             key: key.to_vec(),
             lake: lake.to_string(),
-            process: format!("{}", std::process::id()),
+            process: process_name(),
             segment_records: SEGMENT_RECORDS,
             head: Mutex::new(Head {
                 file,

@@ -68,7 +68,8 @@ pub struct EraseReport {
     pub classification: Option<String>,
     /// The tables with the subject's rows.
     pub tables: Vec<ErasedTable>,
-    /// Objects removed (or that would be) under `[erasure] prefixes`: keys containing the value.
+    /// Objects removed (or that would be) under `[erasure] prefixes`: keys with a segment that
+    /// is the value (or the value and an extension).
     pub objects: Vec<String>,
     /// Whether history was rewritten (`purge`).
     pub purged: bool,

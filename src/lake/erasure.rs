@@ -62,6 +62,18 @@ fn subject_columns<'a>(
         .collect()
 }
 
+/// Whether a key names the subject: one of its `/` segments is the value, or is the value
+/// with an extension (`uploads/alice@example.com/photo.jpg`, `exports/alice@example.com.json`);
+/// never a mere substring (`xalice@example.com`).
+fn names_subject(key: &str, value: &str) -> bool {
+    key.split('/').any(|segment| {
+        segment == value
+            || segment
+                .strip_prefix(value)
+                .is_some_and(|rest| rest.starts_with('.') && !rest[1..].contains('/'))
+    })
+}
+
 impl Lake {
     /// Erases a subject (`strata erase`): see [`EraseRequest`]. Needs `admin` on the lake for
     /// a principal's handle. The deletes are table commits (they show in history and the
@@ -152,7 +164,7 @@ impl Lake {
         }
         for prefix in &self.config().erasure.prefixes {
             for object in self.store.list(prefix)? {
-                if object.key.contains(request.value.as_str()) {
+                if names_subject(&object.key, &request.value) {
                     if !request.dry_run {
                         self.delete(&object.key)?;
                     }

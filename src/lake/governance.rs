@@ -141,6 +141,15 @@ impl Lake {
                 "a principal is 1 to 128 characters without control characters",
             ));
         }
+        // A principal's handle may act as another only with admin on the lake.
+        if let Some((policy, current)) = self.checked() {
+            if current != principal {
+                if let Err(e) = policy.check(current, Action::Admin, Resource::Lake) {
+                    self.audit_outcome("as_principal", current, principal, Err(&e))?;
+                    return Err(e);
+                }
+            }
+        }
         if let Some(policy) = &self.gov.policy {
             if policy.roles_of(principal).is_none() {
                 let err = Error::new(
@@ -436,6 +445,8 @@ impl Lake {
     /// [`Lake::audit_verify`] without the check (the compliance report's).
     pub(super) fn audit_verify_unchecked(&self) -> Result<VerifyReport> {
         let dir = self.audit_dir()?;
+        // A log never written yet is opened (its key made): it verifies as empty.
+        self.audit_log()?;
         let (key, lake) = self.audit_key(&dir, false)?;
         crate::governance::audit::verify(&dir, &key, &lake)
     }
