@@ -756,3 +756,61 @@ fn bad_policies_are_refused_with_the_reason() {
     anyone.put("x", b"1".to_vec()).unwrap();
     assert_eq!(&anyone.get("x").unwrap()[..], b"1");
 }
+
+#[test]
+fn a_killed_process_loses_no_record_of_a_call_that_returned() {
+    use std::io::BufRead;
+    if let Ok(dir) = std::env::var("STRATA_AUDIT_KILLED") {
+        let mut config =
+            common::config(std::path::Path::new(&dir), vec![common::local_tier("hot")]);
+        config.audit.enabled = true;
+        config.audit.sync_interval = Duration::from_secs(3600); // nothing synced: only the map
+        let lake = Lake::open(&config).unwrap();
+        for i in 0..300 {
+            lake.get(&format!("k{}", i % 4)).unwrap();
+        }
+        println!("returned 300");
+        std::thread::sleep(Duration::from_secs(600));
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path(), vec![common::local_tier("hot")]);
+    config.audit.enabled = true;
+    {
+        let lake = Lake::open(&config).unwrap();
+        for i in 0..4 {
+            lake.put(&format!("k{i}"), vec![1u8; 8]).unwrap();
+        }
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_killed_process_loses_no_record_of_a_call_that_returned",
+            "--nocapture",
+        ])
+        .env("STRATA_AUDIT_KILLED", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = std::io::BufReader::new(child.stdout.take().unwrap());
+    for line in out.lines() {
+        if line.unwrap().contains("returned 300") {
+            break;
+        }
+    }
+    child.kill().unwrap(); // SIGKILL: no destructor, no sync
+    child.wait().unwrap();
+    config.lock_timeout = Duration::from_secs(30);
+    let lake = Lake::open(&config).unwrap();
+    let gets = lake
+        .audit_show(&AuditQuery {
+            action: Some("get".into()),
+            ..AuditQuery::default()
+        })
+        .unwrap();
+    assert_eq!(gets.len(), 300);
+    lake.put("after", b"1".to_vec()).unwrap();
+    lake.audit_seal().unwrap();
+    let report = lake.audit_verify().unwrap();
+    assert!(report.intact(), "{:?}", report.problems);
+}

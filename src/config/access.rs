@@ -238,6 +238,13 @@ pub struct AuditConfig {
     pub reads: bool,
     /// Records per sealed segment.
     pub segment_records: u64,
+    /// How soon records reach the disk. A call returns once its record is in the operating
+    /// system's page cache (a crash of the process loses nothing that returned); records are
+    /// synced to disk by the first call after this interval, at every seal and at close, so a
+    /// power loss can lose up to this much. `0s`: every call waits for the disk (concurrent
+    /// calls share one sync). 0s to 1h; default 200ms.
+    #[serde(with = "super::text::duration_text")]
+    pub sync_interval: std::time::Duration,
     /// How long records are kept, for the compliance report (e.g. "2190d", six years).
     #[serde(
         with = "super::text::opt_duration_text",
@@ -253,6 +260,7 @@ impl Default for AuditConfig {
             dir: None,
             reads: true,
             segment_records: 10_000, // governance::audit::SEGMENT_RECORDS
+            sync_interval: std::time::Duration::from_millis(200),
             keep: None,
         }
     }
@@ -264,6 +272,11 @@ impl AuditConfig {
         if !(16..=10_000_000).contains(&self.segment_records) {
             return Err(Error::config(
                 "audit.segment_records must be between 16 and 10,000,000",
+            ));
+        }
+        if self.sync_interval > std::time::Duration::from_secs(3600) {
+            return Err(Error::config(
+                "audit.sync_interval must be between 0s and 1h",
             ));
         }
         Ok(())

@@ -91,7 +91,13 @@ struct Unhashed<'a> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 0xf) as usize] as char);
+    }
+    out
 }
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -164,23 +170,39 @@ fn sign(key: &[u8], d: &SegmentDigest) -> Result<String> {
     Ok(hex(&mac.finalize().into_bytes()))
 }
 
+/// Bytes a segment file is grown by (and first sized to): records are copied into its map.
+const GROW: u64 = 4 << 20;
+
+/// When a record reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Each append returns once its record is in the operating system's page cache (copied
+    /// into the segment's shared memory map): a crash of the process loses nothing appended.
+    /// The records reach the disk at the latest `interval` later (one `fdatasync` by the first
+    /// append after it), and at every seal and close; a power loss can lose that much.
+    Interval(std::time::Duration),
+    /// Each append returns once its record is on disk; concurrent appends share one
+    /// `fdatasync` (group commit).
+    EveryAppend,
+}
+
 /// Where the writer is.
 struct Head {
     file: File,
+    /// The open segment, mapped: records are copied in at `len`; the file beyond is zeros
+    /// (cut off at seal and close).
+    map: memmap2::MmapMut,
+    len: usize,
     segment: u64,
     in_segment: u64,
     first_in_segment: u64,
     next_seq: u64,
     last_hash: String,
     previous_digest: String,
-    /// Lines assigned numbers but not yet written, and the highest number on disk.
-    pending: Vec<u8>,
-    pending_last: u64,
-    durable: u64,
-    /// The hash of record `durable` (what a seal signs: records still pending go to the
-    /// next segment).
-    durable_hash: String,
-    flushing: bool,
+    /// The highest record number a sync covers, and whether one is running.
+    synced: u64,
+    syncing: bool,
+    last_sync: std::time::Instant,
     failed: Option<String>,
 }
 
@@ -191,8 +213,9 @@ pub struct AuditLog {
     lake: String,
     process: String,
     segment_records: u64,
+    durability: Durability,
     head: Mutex<Head>,
-    flushed: Condvar,
+    synced: Condvar,
 }
 
 fn segment_path(dir: &Path, n: u64) -> PathBuf {
@@ -234,6 +257,38 @@ fn process_name() -> String {
 fn sha_file(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read an audit file", path, e))?;
     Ok(hex(&Sha256::digest(&bytes)))
+}
+
+/// Opens segment `path` for appending at `len` (its bytes beyond cut off), sized and mapped.
+fn map_segment(path: &Path, len: u64) -> Result<(File, memmap2::MmapMut)> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| Error::io("cannot open an audit segment", path, e))?;
+    let map = size_and_map(&file, path, len, len + GROW)?;
+    Ok((file, map))
+}
+
+fn size_and_map(file: &File, path: &Path, len: u64, size: u64) -> Result<memmap2::MmapMut> {
+    // Zeros past `len` (a torn record's bytes included) before the file grows.
+    file.set_len(len)
+        .and_then(|()| file.set_len(size))
+        .map_err(|e| Error::io("cannot size an audit segment", path, e))?;
+    // SAFETY: the segment file is the log's own, under the lake's data root, opened and
+    // resized only by this writer (which holds the root's lock); nothing truncates it while
+    // mapped, so the map's pages stay backed.
+    unsafe { memmap2::MmapMut::map_mut(file) }
+        .map_err(|e| Error::io("cannot map an audit segment", path, e))
+}
+
+/// The bytes of a segment up to its last whole record: the zeros of a mapped segment's
+/// unused end, and a torn last line, are not part of it.
+fn records_part(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    &bytes[..end]
 }
 
 impl AuditLog {
@@ -278,12 +333,11 @@ impl AuditLog {
                 format!("audit segment {segment} is sealed but no later segment was started"),
             ));
         }
+        let mut whole = 0;
         if let Ok(bytes) = std::fs::read(&path) {
-            let whole = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-            for line in bytes[..whole]
-                .split(|b| *b == b'\n')
-                .filter(|l| !l.is_empty())
-            {
+            let part = records_part(&bytes);
+            whole = part.len();
+            for line in part.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                 let r: AuditRecord = serde_json::from_slice(line).map_err(|e| {
                     Error::new(
                         ErrorKind::Corrupt,
@@ -297,42 +351,31 @@ impl AuditLog {
                 last_seq = r.seq;
                 last_hash = r.hash;
             }
-            if whole < bytes.len() {
-                let f = OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .map_err(|e| Error::io("cannot open an audit segment", &path, e))?;
-                f.set_len(whole as u64)
-                    .map_err(|e| Error::io("cannot cut a torn audit record", &path, e))?;
-            }
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| Error::io("cannot open an audit segment", &path, e))?;
+        let (file, map) = map_segment(&path, whole as u64)?;
         Ok(AuditLog {
             dir: dir.to_path_buf(),
             key: key.to_vec(),
             lake: lake.to_string(),
             process: process_name(),
             segment_records: SEGMENT_RECORDS,
+            durability: Durability::Interval(std::time::Duration::from_millis(200)),
             head: Mutex::new(Head {
                 file,
+                map,
+                len: whole,
                 segment,
                 in_segment,
                 first_in_segment: if in_segment == 0 { last_seq + 1 } else { first },
                 next_seq: last_seq + 1,
-                last_hash: last_hash.clone(),
-                durable_hash: last_hash,
+                last_hash,
                 previous_digest,
-                pending: Vec::new(),
-                pending_last: last_seq,
-                durable: last_seq,
-                flushing: false,
+                synced: last_seq,
+                syncing: false,
+                last_sync: std::time::Instant::now(),
                 failed: None,
             }),
-            flushed: Condvar::new(),
+            synced: Condvar::new(),
         })
     }
 
@@ -342,10 +385,22 @@ impl AuditLog {
         self
     }
 
-    /// Appends `event`; returns its record number once it is on disk. Concurrent appends share
-    /// one write and one sync.
+    /// The log with records reaching the disk as `durability` says (default: within 200 ms).
+    pub fn durability(mut self, durability: Durability) -> AuditLog {
+        self.durability = durability;
+        self
+    }
+
+    /// Appends `event`; returns its record number once the record is written (see
+    /// [`Durability`] for when that is on disk).
     pub fn append(&self, event: AuditEvent) -> Result<u64> {
         let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(why) = &head.failed {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!("the audit log failed: {why}"),
+            ));
+        }
         let seq = head.next_seq;
         let at = crate::clock::now_ms() as i64;
         let hash = record_hash(seq, at, &self.process, &event, &head.last_hash);
@@ -360,9 +415,45 @@ impl AuditLog {
         let mut line = serde_json::to_vec(&record)
             .map_err(|e| Error::internal(format!("cannot encode an audit record: {e}")))?;
         line.push(b'\n');
-        head.pending.extend_from_slice(&line);
-        head.pending_last = seq;
+        if let Err(e) = self.copy_in(&mut head, &line) {
+            head.failed = Some(e.to_string());
+            return Err(e);
+        }
         head.next_seq += 1;
+        head.in_segment += 1;
+        if head.in_segment >= self.segment_records {
+            if let Err(e) = self.seal(&mut head) {
+                head.failed = Some(e.to_string());
+                return Err(e);
+            }
+            return Ok(seq);
+        }
+        match self.durability {
+            Durability::EveryAppend => self.sync_to(head, seq)?,
+            Durability::Interval(every) if head.last_sync.elapsed() >= every && !head.syncing => {
+                self.sync_to(head, seq)?
+            }
+            Durability::Interval(_) => {}
+        }
+        Ok(seq)
+    }
+
+    /// Copies `line` into the open segment's map, growing it when full.
+    fn copy_in(&self, head: &mut Head, line: &[u8]) -> Result<()> {
+        let end = head.len + line.len();
+        if end > head.map.len() {
+            let path = segment_path(&self.dir, head.segment);
+            let size = (end as u64 + GROW).max(head.map.len() as u64 * 2);
+            head.map = size_and_map(&head.file, &path, head.len as u64, size)?;
+        }
+        head.map[head.len..end].copy_from_slice(line);
+        head.len = end;
+        Ok(())
+    }
+
+    /// Waits until record `seq` is on disk: the first waiter syncs for everyone written by
+    /// then (group commit); the others wait for it.
+    fn sync_to<'a>(&'a self, mut head: std::sync::MutexGuard<'a, Head>, seq: u64) -> Result<()> {
         loop {
             if let Some(why) = &head.failed {
                 return Err(Error::new(
@@ -370,61 +461,39 @@ impl AuditLog {
                     format!("the audit log failed: {why}"),
                 ));
             }
-            if head.durable >= seq {
-                return Ok(seq);
+            if head.synced >= seq {
+                return Ok(());
             }
-            if !head.flushing {
-                // Lead: write what is pending (this record and any others) with one sync.
-                head.flushing = true;
-                let batch = std::mem::take(&mut head.pending);
-                let upto = head.pending_last;
-                let upto_hash = head.last_hash.clone();
-                let mut file = head
+            if !head.syncing {
+                head.syncing = true;
+                let upto = head.next_seq - 1;
+                let file = head
                     .file
                     .try_clone()
-                    .map_err(|e| Error::io("cannot write the audit log", &self.dir, e))?;
+                    .map_err(|e| Error::io("cannot sync the audit log", &self.dir, e))?;
                 drop(head);
-                let written = file.write_all(&batch).and_then(|()| file.sync_data());
+                // The map's dirty pages are the file's page cache: fdatasync writes them.
+                let synced = file.sync_data();
                 head = self.head.lock().unwrap_or_else(|p| p.into_inner());
-                head.flushing = false;
-                match written {
-                    Ok(()) => {
-                        let count = upto.saturating_sub(head.durable);
-                        head.durable = upto;
-                        head.durable_hash = upto_hash;
-                        head.in_segment += count;
-                        if head.in_segment >= self.segment_records {
-                            if let Err(e) = self.seal(&mut head) {
-                                head.failed = Some(e.to_string());
-                            }
-                        }
-                    }
+                head.syncing = false;
+                head.last_sync = std::time::Instant::now();
+                match synced {
+                    // A seal meanwhile synced a later record and changed files: keep the max.
+                    Ok(()) => head.synced = head.synced.max(upto),
                     Err(e) => head.failed = Some(e.to_string()),
                 }
-                self.flushed.notify_all();
+                self.synced.notify_all();
                 continue;
             }
-            head = self.flushed.wait(head).unwrap_or_else(|p| p.into_inner());
+            head = self.synced.wait(head).unwrap_or_else(|p| p.into_inner());
         }
     }
 
     /// Seals the open segment (if it has records) and starts the next.
     pub fn seal_now(&self) -> Result<()> {
         let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
-        while head.flushing || !head.pending.is_empty() {
-            if head.flushing {
-                head = self.flushed.wait(head).unwrap_or_else(|p| p.into_inner());
-                continue;
-            }
-            let batch = std::mem::take(&mut head.pending);
-            head.file
-                .write_all(&batch)
-                .and_then(|()| head.file.sync_data())
-                .map_err(|e| Error::io("cannot write the audit log", &self.dir, e))?;
-            let count = head.pending_last.saturating_sub(head.durable);
-            head.durable = head.pending_last;
-            head.durable_hash = head.last_hash.clone();
-            head.in_segment += count;
+        while head.syncing {
+            head = self.synced.wait(head).unwrap_or_else(|p| p.into_inner());
         }
         if head.in_segment == 0 {
             return Ok(());
@@ -432,16 +501,22 @@ impl AuditLog {
         self.seal(&mut head)
     }
 
+    /// Cuts the open segment to its records, syncs it, signs its digest and starts the next.
     fn seal(&self, head: &mut Head) -> Result<()> {
         let path = segment_path(&self.dir, head.segment);
+        head.file
+            .set_len(head.len as u64)
+            .and_then(|()| head.file.sync_data())
+            .map_err(|e| Error::io("cannot seal an audit segment", &path, e))?;
+        let sealed = head.next_seq - 1;
         let mut digest = SegmentDigest {
             format: AUDIT_FORMAT,
             lake: self.lake.clone(),
             segment: head.segment,
             first: head.first_in_segment,
-            last: head.durable,
-            last_hash: head.durable_hash.clone(),
-            segment_sha256: sha_file(&path)?,
+            last: sealed,
+            last_hash: head.last_hash.clone(),
+            segment_sha256: hex(&Sha256::digest(&head.map[..head.len])),
             previous_digest: head.previous_digest.clone(),
             signature: String::new(),
         };
@@ -456,14 +531,29 @@ impl AuditLog {
         head.previous_digest = hex(&Sha256::digest(&bytes));
         head.segment += 1;
         head.in_segment = 0;
-        head.first_in_segment = head.durable + 1;
-        let next = segment_path(&self.dir, head.segment);
-        head.file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&next)
-            .map_err(|e| Error::io("cannot open an audit segment", &next, e))?;
+        head.first_in_segment = sealed + 1;
+        head.synced = sealed;
+        head.last_sync = std::time::Instant::now();
+        let (file, map) = map_segment(&segment_path(&self.dir, head.segment), 0)?;
+        head.file = file;
+        head.map = map;
+        head.len = 0;
         Ok(())
+    }
+}
+
+impl Drop for AuditLog {
+    /// Cuts the open segment to its records and syncs it: at rest, a segment holds records only.
+    fn drop(&mut self) {
+        let head = self.head.get_mut().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = head
+            .map
+            .flush()
+            .and_then(|()| head.file.set_len(head.len as u64))
+            .and_then(|()| head.file.sync_data())
+        {
+            tracing::error!("cannot close the audit log's open segment: {e}");
+        }
     }
 }
 
@@ -485,10 +575,94 @@ impl VerifyReport {
     }
 }
 
+/// What one segment holds, checked on its own (the records' hashes and their links to each
+/// other); the links between segments and the digests are checked after, in order.
+struct SegmentCheck {
+    /// SHA-256 of its bytes; `None` when the file is missing.
+    sha: Option<String>,
+    records: u64,
+    /// The first record: its line, number and `prev`.
+    first: Option<(usize, u64, String)>,
+    /// The last record: its number and hash.
+    last: Option<(u64, String)>,
+    problems: Vec<String>,
+}
+
+fn check_segment(dir: &Path, n: u64, open: bool) -> SegmentCheck {
+    let Ok(bytes) = std::fs::read(segment_path(dir, n)) else {
+        return SegmentCheck {
+            sha: None,
+            records: 0,
+            first: None,
+            last: None,
+            problems: Vec::new(),
+        };
+    };
+    let sha = hex(&Sha256::digest(&bytes));
+    // The open segment of a running writer ends in zeros (its map's unused part).
+    let body = if open {
+        records_part(&bytes)
+    } else {
+        &bytes[..]
+    };
+    let mut check = SegmentCheck {
+        sha: Some(sha),
+        records: 0,
+        first: None,
+        last: None,
+        problems: Vec::new(),
+    };
+    for (i, line) in body
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        let r: AuditRecord = match serde_json::from_slice(line) {
+            Ok(r) => r,
+            Err(e) => {
+                check
+                    .problems
+                    .push(format!("segment {n} line {}: not a record ({e})", i + 1));
+                continue;
+            }
+        };
+        check.records += 1;
+        match &check.last {
+            None => check.first = Some((i + 1, r.seq, r.prev.clone())),
+            Some((seq, hash)) => {
+                if r.seq != seq + 1 {
+                    check.problems.push(format!(
+                        "segment {n} line {}: record {} where {} was due (removed, reordered or inserted records)",
+                        i + 1,
+                        r.seq,
+                        seq + 1
+                    ));
+                }
+                if &r.prev != hash {
+                    check.problems.push(format!(
+                        "segment {n} record {}: does not follow the record before it",
+                        r.seq
+                    ));
+                }
+            }
+        }
+        if record_hash(r.seq, r.at, &r.process, &r.event, &r.prev) != r.hash {
+            check.problems.push(format!(
+                "segment {n} record {}: changed since it was written",
+                r.seq
+            ));
+        }
+        check.last = Some((r.seq, r.hash));
+    }
+    check
+}
+
 /// Checks the whole log in `dir` for lake `lake` with `key`: every record's hash and its link
 /// to the one before, record numbers without gaps or repeats, every sealed segment against its
-/// signed digest, every digest's link to the one before, and no segment missing.
+/// signed digest, every digest's link to the one before, and no segment missing. Segments are
+/// read and hashed on the rayon pool's threads; their links are checked in order.
 pub fn verify(dir: &Path, key: &[u8], lake: &str) -> Result<VerifyReport> {
+    use rayon::prelude::*;
     let mut report = VerifyReport::default();
     let segments = numbered(&dir.join("segments"), ".jsonl")?;
     let digests = numbered(&dir.join("digests"), ".json")?;
@@ -499,52 +673,35 @@ pub fn verify(dir: &Path, key: &[u8], lake: &str) -> Result<VerifyReport> {
         .copied()
         .unwrap_or(0)
         .max(digests.last().copied().unwrap_or(0));
-    for n in 1..=last_segment {
-        let path = segment_path(dir, n);
-        let Ok(bytes) = std::fs::read(&path) else {
+    let checks: Vec<SegmentCheck> = (1..=last_segment)
+        .into_par_iter()
+        .map(|n| check_segment(dir, n, !digests.contains(&n)))
+        .collect();
+    for (n, check) in (1..=last_segment).zip(checks) {
+        let Some(sha) = check.sha else {
             report.problems.push(format!("segment {n} is missing"));
             continue;
         };
         report.segments += 1;
-        let mut first = None;
-        for (i, line) in bytes
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .enumerate()
-        {
-            let r: AuditRecord = match serde_json::from_slice(line) {
-                Ok(r) => r,
-                Err(e) => {
-                    report
-                        .problems
-                        .push(format!("segment {n} line {}: not a record ({e})", i + 1));
-                    continue;
-                }
-            };
-            report.records += 1;
-            first.get_or_insert(r.seq);
-            if r.seq != next_seq {
+        report.records += check.records;
+        if let Some((line, seq, prev)) = &check.first {
+            if *seq != next_seq {
                 report.problems.push(format!(
-                    "segment {n} line {}: record {} where {next_seq} was due (removed, reordered or inserted records)",
-                    i + 1,
-                    r.seq
+                    "segment {n} line {line}: record {seq} where {next_seq} was due (removed, reordered or inserted records)"
                 ));
             }
-            if r.prev != prev_hash {
+            if prev != &prev_hash {
                 report.problems.push(format!(
-                    "segment {n} record {}: does not follow the record before it",
-                    r.seq
+                    "segment {n} record {seq}: does not follow the record before it"
                 ));
             }
-            if record_hash(r.seq, r.at, &r.process, &r.event, &r.prev) != r.hash {
-                report.problems.push(format!(
-                    "segment {n} record {}: changed since it was written",
-                    r.seq
-                ));
-            }
-            prev_hash = r.hash;
-            next_seq = r.seq + 1;
         }
+        report.problems.extend(check.problems);
+        if let Some((seq, hash)) = &check.last {
+            prev_hash = hash.clone();
+            next_seq = seq + 1;
+        }
+        let first = check.first.as_ref().map(|(_, seq, _)| *seq);
         let dpath = digest_path(dir, n);
         if !digests.contains(&n) {
             if n != last_segment {
@@ -581,7 +738,7 @@ pub fn verify(dir: &Path, key: &[u8], lake: &str) -> Result<VerifyReport> {
                 d.lake
             ));
         }
-        if d.segment_sha256 != hex(&Sha256::digest(&bytes)) {
+        if d.segment_sha256 != sha {
             report.problems.push(format!(
                 "segment {n}: its bytes differ from what its digest sealed (edited or truncated)"
             ));
@@ -591,7 +748,7 @@ pub fn verify(dir: &Path, key: &[u8], lake: &str) -> Result<VerifyReport> {
                 .problems
                 .push(format!("digest {n}: does not name the digest before it"));
         }
-        if Some(d.first) != first || d.last + 1 != next_seq || d.last_hash != prev_hash {
+        if first != Some(d.first) || d.last + 1 != next_seq || d.last_hash != prev_hash {
             report.problems.push(format!(
                 "segment {n}: its records are not those its digest sealed"
             ));
@@ -646,7 +803,10 @@ pub fn read_records(dir: &Path, each: &mut dyn FnMut(AuditRecord)) -> Result<()>
         let path = segment_path(dir, n);
         let bytes = std::fs::read(&path)
             .map_err(|e| Error::io("cannot read an audit segment", &path, e))?;
-        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        for line in records_part(&bytes)
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+        {
             if let Ok(r) = serde_json::from_slice::<AuditRecord>(line) {
                 each(r);
             }

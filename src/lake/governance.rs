@@ -33,6 +33,7 @@ pub(super) struct Governance {
     pub(super) audit_dir: Option<PathBuf>,
     reads: bool,
     segment_records: u64,
+    durability: crate::governance::audit::Durability,
     audit: OnceLock<Arc<AuditLog>>,
     opening: Mutex<()>,
 }
@@ -69,6 +70,11 @@ impl Governance {
             audit_dir,
             reads: config.audit.reads,
             segment_records: config.audit.segment_records,
+            durability: if config.audit.sync_interval.is_zero() {
+                crate::governance::audit::Durability::EveryAppend
+            } else {
+                crate::governance::audit::Durability::Interval(config.audit.sync_interval)
+            },
             audit: OnceLock::new(),
             opening: Mutex::new(()),
         })
@@ -326,7 +332,9 @@ impl Lake {
         let _opening = self.gov.opening.lock().unwrap_or_else(|p| p.into_inner());
         if self.gov.audit.get().is_none() {
             let (key, lake) = self.audit_key(dir, true)?;
-            let log = AuditLog::open(dir, &key, &lake)?.segment_records(self.gov.segment_records);
+            let log = AuditLog::open(dir, &key, &lake)?
+                .segment_records(self.gov.segment_records)
+                .durability(self.gov.durability);
             let _ = self.gov.audit.set(Arc::new(log));
             drop(_opening);
             self.record_policy()?;
