@@ -78,6 +78,9 @@ fn median(v: &[Duration]) -> Duration {
 fn open_lake(dir: &Path, audited: bool) -> Lake {
     let mut config = LakeConfig::local(dir);
     config.audit.enabled = audited;
+    if std::env::var_os("STRATA_AUDIT_NO_READS").is_some() {
+        config.audit.reads = false;
+    }
     Lake::open(&config).unwrap()
 }
 

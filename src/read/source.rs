@@ -97,6 +97,31 @@ fn check_chunks(path: &Path, metadata: &ArrowReaderMetadata, len: Option<u64>) -
     Ok(())
 }
 
+/// Whether parsed metadata belongs to an encrypted file: encrypted column chunks, or no row
+/// group to tell by (kept out of the footer cache either way: an encrypted file's parsed
+/// footer carries its keys, which another scan must not inherit).
+fn holds_keys(m: &ArrowReaderMetadata) -> bool {
+    let md = m.metadata();
+    md.num_row_groups() == 0
+        || md
+            .row_groups()
+            .iter()
+            .any(|rg| rg.columns().iter().any(|c| c.crypto_metadata().is_some()))
+}
+
+/// The cached footer of `version`; a scan that decrypts takes it only when it is a plaintext
+/// file's (one cached by a scan without keys could be an encrypted file's plaintext footer,
+/// parsed without the keys its columns need).
+fn cached(
+    cache: &dyn MetadataCache,
+    version: &FileVersion,
+    decrypting: bool,
+) -> Option<ArrowReaderMetadata> {
+    cache
+        .get(version)
+        .filter(|m| !(decrypting && holds_keys(m)))
+}
+
 impl ParquetSource {
     /// Opens `path`: the object of that name in `objects` when given, else the file.
     pub(crate) fn open_in(
@@ -113,18 +138,14 @@ impl ParquetSource {
         if let Some(local) = object.local_file() {
             return Self::open(&local, no_mmap, cache, decryption);
         }
-        let encrypted = decryption.is_some();
-        let cache: &dyn MetadataCache = match cache {
-            Some(cache) if !encrypted => cache,
-            _ => &NoCache,
-        };
-        let decryption_set = decryption.is_some();
+        let decrypting = decryption.is_some();
+        let cache: &dyn MetadataCache = cache.unwrap_or(&NoCache);
         let mut options = ArrowReaderOptions::new();
         if let Some(decryption) = decryption {
             options = options.with_file_decryption_properties(decryption);
         }
         let version = object.version();
-        let metadata = match cache.get(&version) {
+        let metadata = match cached(cache, &version, decrypting) {
             Some(m) => m,
             None => {
                 // The footer first: the reader asks for the last bytes, then the metadata.
@@ -139,16 +160,19 @@ impl ParquetSource {
                 })
                 .map_err(|e| e.with("path", path.display()))?;
                 check_chunks(path, &m, None)?;
-                cache.insert(version.clone(), m.clone());
+                if !holds_keys(&m) {
+                    cache.insert(version.clone(), m.clone());
+                }
                 m
             }
         };
+        let encrypted = decrypting && holds_keys(&metadata);
         Ok(ParquetSource {
             path: path.to_path_buf(),
             // No bloom filters through ranged reads (`len` 0 rules them out): each would cost
             // a request, more than the row group it might save on a small file.
             len: 0,
-            encrypted: decryption_set,
+            encrypted,
             bytes: None,
             map: None,
             object: Some(object),
@@ -159,25 +183,22 @@ impl ParquetSource {
     }
 
     /// Opens `path`, mapping it unless `no_mmap`, and parses the footer unless `cache` holds
-    /// this version's already. Encrypted files (`decryption` given) bypass the cache: their
-    /// parsed footer carries the file's keys, which another scan must not inherit.
+    /// this version's already. Encrypted files bypass the cache (see [`holds_keys`]): their
+    /// parsed footer carries the file's keys, which another scan must not inherit; plaintext
+    /// files scanned with `decryption` given (a lake with a key provider) still use it.
     pub(crate) fn open(
         path: &Path,
         no_mmap: bool,
         cache: Option<&dyn MetadataCache>,
         decryption: Option<Arc<FileDecryptionProperties>>,
     ) -> Result<Self> {
-        let encrypted = decryption.is_some();
-        let cache: &dyn MetadataCache = match cache {
-            Some(cache) if !encrypted => cache,
-            _ => &NoCache,
-        };
+        let decrypting = decryption.is_some();
+        let cache: &dyn MetadataCache = cache.unwrap_or(&NoCache);
         let file = File::open(path).map_err(|e| Error::io("cannot open Parquet file", path, e))?;
         let stat = file
             .metadata()
             .map_err(|e| Error::io("cannot stat Parquet file", path, e))?;
         let version = FileVersion::new(path, &stat);
-        let encrypted = decryption.is_some();
         let mut options = ArrowReaderOptions::new();
         if let Some(decryption) = decryption {
             options = options.with_file_decryption_properties(decryption);
@@ -197,7 +218,7 @@ impl ParquetSource {
         };
         let map = bytes;
         let bytes = map.clone().map(|m| Bytes::from_owner(SharedMap(m)));
-        let metadata = match cache.get(&version) {
+        let metadata = match cached(cache, &version, decrypting) {
             Some(m) => m,
             None => {
                 let load = |options: ArrowReaderOptions| match &bytes {
@@ -216,10 +237,13 @@ impl ParquetSource {
                 })
                 .map_err(|e| e.with("path", path.display()))?;
                 check_chunks(path, &m, Some(stat.len()))?;
-                cache.insert(version.clone(), m.clone());
+                if !holds_keys(&m) {
+                    cache.insert(version.clone(), m.clone());
+                }
                 m
             }
         };
+        let encrypted = decrypting && holds_keys(&metadata);
         Ok(ParquetSource {
             path: path.to_path_buf(),
             len: stat.len(),
