@@ -117,6 +117,34 @@ fn record_hash(seq: u64, at: i64, process: &str, event: &AuditEvent, prev: &str)
     hex(&h.finalize())
 }
 
+/// A record's hash and its line (the JSON `record_hash` hashes, with the hash spliced in as
+/// the last field: what serializing the whole [`AuditRecord`] gives, for one serialization).
+fn record_line(
+    seq: u64,
+    at: i64,
+    process: &str,
+    event: &AuditEvent,
+    prev: &str,
+) -> Result<(String, Vec<u8>)> {
+    let mut line = serde_json::to_vec(&Unhashed {
+        seq,
+        at,
+        process,
+        event,
+        prev,
+    })
+    .map_err(|e| Error::internal(format!("cannot encode an audit record: {e}")))?;
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(&line);
+    let hash = hex(&h.finalize());
+    line.pop(); // the closing brace
+    line.extend_from_slice(b",\"hash\":\"");
+    line.extend_from_slice(hash.as_bytes());
+    line.extend_from_slice(b"\"}\n");
+    Ok((hash, line))
+}
+
 /// The signed summary of a sealed segment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentDigest {
@@ -403,18 +431,8 @@ impl AuditLog {
         }
         let seq = head.next_seq;
         let at = crate::clock::now_ms() as i64;
-        let hash = record_hash(seq, at, &self.process, &event, &head.last_hash);
-        let record = AuditRecord {
-            seq,
-            at,
-            process: self.process.clone(),
-            event,
-            prev: std::mem::replace(&mut head.last_hash, hash.clone()),
-            hash,
-        };
-        let mut line = serde_json::to_vec(&record)
-            .map_err(|e| Error::internal(format!("cannot encode an audit record: {e}")))?;
-        line.push(b'\n');
+        let (hash, line) = record_line(seq, at, &self.process, &event, &head.last_hash)?;
+        head.last_hash = hash;
         if let Err(e) = self.copy_in(&mut head, &line) {
             head.failed = Some(e.to_string());
             return Err(e);

@@ -177,3 +177,27 @@ fn a_torn_last_line_is_cut_and_bad_keys_are_refused() {
     assert!(verify(dir.path(), &KEY, "lake-a").unwrap().intact());
     assert!(AuditLog::open(dir.path(), &[1; 8], "lake-a").is_err());
 }
+
+#[test]
+fn a_record_line_is_the_whole_record_serialized() {
+    let e = event(3);
+    let (hash, line) = record_line(4, 1_700_000_000_000, "1@h", &e, GENESIS).unwrap();
+    let record = AuditRecord {
+        seq: 4,
+        at: 1_700_000_000_000,
+        process: "1@h".into(),
+        event: e,
+        prev: GENESIS.into(),
+        hash: hash.clone(),
+    };
+    let mut whole = serde_json::to_vec(&record).unwrap();
+    whole.push(b'\n');
+    assert_eq!(
+        String::from_utf8(line).unwrap(),
+        String::from_utf8(whole).unwrap()
+    );
+    assert_eq!(
+        hash,
+        record_hash(4, 1_700_000_000_000, "1@h", &record.event, GENESIS)
+    );
+}
