@@ -93,6 +93,22 @@ fn create(lake: &Lake, name: &str, batch: RecordBatch) {
         .unwrap();
 }
 
+fn action_records(lake: &Lake, action: &str) -> Vec<strata::governance::AuditRecord> {
+    lake.audit_show(&AuditQuery {
+        action: Some(action.into()),
+        ..AuditQuery::default()
+    })
+    .unwrap()
+}
+
+fn principal_records(lake: &Lake, principal: &str) -> Vec<strata::governance::AuditRecord> {
+    lake.audit_show(&AuditQuery {
+        principal: Some(principal.into()),
+        ..AuditQuery::default()
+    })
+    .unwrap()
+}
+
 fn denied(result: strata::Result<impl std::fmt::Debug>, who: &str) -> strata::Error {
     let err = result.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
@@ -168,12 +184,7 @@ fn a_principal_is_denied_everything_outside_its_grants_and_every_denial_is_audit
     assert_eq!(lake.table("gold/kpis").unwrap().version().unwrap(), 0);
 
     let root = lake.as_principal("root").unwrap();
-    let records = root
-        .audit_show(&AuditQuery {
-            principal: Some("alice".into()),
-            ..AuditQuery::default()
-        })
-        .unwrap();
+    let records = principal_records(&root, "alice");
     let denials: Vec<_> = records
         .iter()
         .filter(|r| r.event.outcome == "denied")
@@ -192,26 +203,13 @@ fn a_principal_is_denied_everything_outside_its_grants_and_every_denial_is_audit
     assert!(records
         .iter()
         .any(|r| r.event.action == "get" && r.event.outcome == "ok" && r.event.bytes == Some(4)));
-    let mallory = root
-        .audit_show(&AuditQuery {
-            principal: Some("mallory".into()),
-            ..AuditQuery::default()
-        })
-        .unwrap();
+    let mallory = principal_records(&root, "mallory");
     assert_eq!(mallory.len(), 1);
     let report = root.audit_verify().unwrap();
     assert!(report.intact(), "{:?}", report.problems);
     assert!(report.records as usize >= records.len());
     // The policy's arrival is recorded too.
-    assert!(
-        root.audit_show(&AuditQuery {
-            action: Some("policy.change".into()),
-            ..AuditQuery::default()
-        })
-        .unwrap()
-        .len()
-            == 1
-    );
+    assert!(action_records(&root, "policy.change").len() == 1);
 }
 
 #[test]
@@ -467,12 +465,7 @@ fn sixteen_threads_and_two_processes_taking_turns_keep_one_unbroken_chain() {
     let lake = Lake::open(&config).unwrap();
     let report = lake.audit_verify().unwrap();
     assert!(report.intact(), "{:?}", report.problems);
-    let gets = lake
-        .audit_show(&AuditQuery {
-            action: Some("get".into()),
-            ..AuditQuery::default()
-        })
-        .unwrap();
+    let gets = action_records(&lake, "get");
     assert_eq!(gets.len(), 16 * 50 + 2 * 5 * 40);
     let mut seqs: Vec<u64> = gets.iter().map(|r| r.seq).collect();
     seqs.dedup();
@@ -568,12 +561,7 @@ fn erasure_finds_the_subject_in_every_marked_table_and_purge_rewrites_history() 
         .and_then(|s| s.run());
     assert!(old.is_err());
     // One audit record lists it, without the subject's value.
-    let record = lake
-        .audit_show(&AuditQuery {
-            action: Some("erase".into()),
-            ..AuditQuery::default()
-        })
-        .unwrap();
+    let record = action_records(&lake, "erase");
     assert_eq!(record.len(), 1);
     assert_eq!(Some(record[0].seq), done.audit_record);
     let detail = record[0].event.detail.as_deref().unwrap();
@@ -645,12 +633,7 @@ fn retention_deletes_old_rows_as_table_commits() {
             .0,
         4
     );
-    assert!(lake
-        .audit_show(&AuditQuery {
-            action: Some("table.delete".into()),
-            ..AuditQuery::default()
-        })
-        .unwrap()
+    assert!(action_records(&lake, "table.delete")
         .iter()
         .any(|r| r.event.resource == "table:bronze/events" && r.event.version == Some(1)));
     // A rule naming a column the table lacks is a clear error.
@@ -802,12 +785,7 @@ fn a_killed_process_loses_no_record_of_a_call_that_returned() {
     child.wait().unwrap();
     config.lock_timeout = Duration::from_secs(30);
     let lake = Lake::open(&config).unwrap();
-    let gets = lake
-        .audit_show(&AuditQuery {
-            action: Some("get".into()),
-            ..AuditQuery::default()
-        })
-        .unwrap();
+    let gets = action_records(&lake, "get");
     assert_eq!(gets.len(), 300);
     lake.put("after", b"1".to_vec()).unwrap();
     lake.audit_seal().unwrap();
