@@ -79,15 +79,49 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
-/// The record without its hash: what the hash covers.
+/// The record without its hash: what the hash covers. The event's fields are spelled out
+/// (in [`AuditEvent`]'s order, skipped as it skips them) rather than flattened: the same JSON,
+/// serialized as a plain struct, several times faster than serde's flattening.
 #[derive(Serialize)]
 struct Unhashed<'a> {
     seq: u64,
     at: i64,
     process: &'a str,
-    #[serde(flatten)]
-    event: &'a AuditEvent,
+    principal: &'a str,
+    action: &'a str,
+    resource: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    columns: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rows: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+    outcome: &'a str,
     prev: &'a str,
+}
+
+impl<'a> Unhashed<'a> {
+    fn new(seq: u64, at: i64, process: &'a str, e: &'a AuditEvent, prev: &'a str) -> Self {
+        Unhashed {
+            seq,
+            at,
+            process,
+            principal: &e.principal,
+            action: &e.action,
+            resource: &e.resource,
+            columns: &e.columns,
+            rows: e.rows,
+            bytes: e.bytes,
+            version: e.version,
+            detail: e.detail.as_deref(),
+            outcome: &e.outcome,
+            prev,
+        }
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -103,14 +137,8 @@ fn hex(bytes: &[u8]) -> String {
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 fn record_hash(seq: u64, at: i64, process: &str, event: &AuditEvent, prev: &str) -> String {
-    let body = serde_json::to_vec(&Unhashed {
-        seq,
-        at,
-        process,
-        event,
-        prev,
-    })
-    .unwrap_or_default();
+    let body =
+        serde_json::to_vec(&Unhashed::new(seq, at, process, event, prev)).unwrap_or_default();
     let mut h = Sha256::new();
     h.update(prev.as_bytes());
     h.update(&body);
@@ -126,14 +154,8 @@ fn record_line(
     event: &AuditEvent,
     prev: &str,
 ) -> Result<(String, Vec<u8>)> {
-    let mut line = serde_json::to_vec(&Unhashed {
-        seq,
-        at,
-        process,
-        event,
-        prev,
-    })
-    .map_err(|e| Error::internal(format!("cannot encode an audit record: {e}")))?;
+    let mut line = serde_json::to_vec(&Unhashed::new(seq, at, process, event, prev))
+        .map_err(|e| Error::internal(format!("cannot encode an audit record: {e}")))?;
     let mut h = Sha256::new();
     h.update(prev.as_bytes());
     h.update(&line);

@@ -180,7 +180,11 @@ fn a_torn_last_line_is_cut_and_bad_keys_are_refused() {
 
 #[test]
 fn a_record_line_is_the_whole_record_serialized() {
-    let e = event(3);
+    let mut e = event(3);
+    e.columns = vec!["a".into(), "b\"q".into()];
+    e.rows = Some(7);
+    e.version = Some(2);
+    e.detail = Some("filter a > 1".into());
     let (hash, line) = record_line(4, 1_700_000_000_000, "1@h", &e, GENESIS).unwrap();
     let record = AuditRecord {
         seq: 4,
