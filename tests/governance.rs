@@ -569,6 +569,36 @@ fn erasure_finds_the_subject_in_every_marked_table_and_purge_rewrites_history() 
     assert!(!serde_json::to_string(&record[0])
         .unwrap()
         .contains("rider7"));
+    // Without --purge, the files that held the rows stay for time travel until the window
+    // passes; the first tier run after it vacuums them.
+    let kept = lake
+        .erase(&EraseRequest {
+            column: "email".into(),
+            value: "x@y.org".into(),
+            ..EraseRequest::default()
+        })
+        .unwrap();
+    assert_eq!(kept.tables.len(), 1);
+    assert!(kept.tables[0].files_pending_vacuum);
+    let version = kept.tables[0].version.unwrap();
+    let contacts = lake.table("gold/contacts").unwrap();
+    let before = strata::table::AsOf::Version(version - 1);
+    assert!(contacts.scan_as_of(before.clone()).unwrap().run().is_ok());
+    let soon = lake.run_tiers(&Default::default(), &|_, _| {}).unwrap();
+    assert!(soon.table_retention.is_empty(), "{soon:?}");
+    let later = strata::RunOptions {
+        now: Some(SystemTime::now() + Duration::from_secs(8 * 86_400)),
+        ..Default::default()
+    };
+    let report = lake.run_tiers(&later, &|_, _| {}).unwrap();
+    assert!(
+        report
+            .table_retention
+            .iter()
+            .any(|l| l.starts_with("gold/contacts: erasure vacuum: ") && !l.ends_with(" 0 files")),
+        "{report:?}"
+    );
+    assert!(contacts.scan_as_of(before).and_then(|s| s.run()).is_err());
     // A subject without `=` is a clear error.
     assert!(EraseRequest::subject("rider7").is_err());
 }

@@ -55,7 +55,8 @@ pub struct ErasedTable {
     /// Data files vacuumed (deleted from storage) now.
     pub files_vacuumed: u64,
     /// Whether files holding the subject's rows are still kept for time travel until the
-    /// retention window passes (`vacuum` deletes them then; `--purge` deletes them now).
+    /// retention window passes (the first `strata tier run` after it vacuums them;
+    /// `--purge` deletes them now).
     pub files_pending_vacuum: bool,
 }
 

@@ -1,7 +1,8 @@
 //! The right to erasure: a subject's rows deleted from every table the catalog marks, the
 //! files that held them vacuumed, matching objects removed, and an audit record listing it all.
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::Lake;
 use crate::catalog::{Entry, Kind};
@@ -9,6 +10,10 @@ use crate::config::Action;
 use crate::error::{Error, Result};
 use crate::governance::{EraseReport, EraseRequest, ErasedTable, Resource};
 use crate::read::Expr;
+
+/// Tables whose erased rows' files wait for the retention window, with when it passes (ms
+/// since the epoch): `strata tier run` vacuums them then.
+const PENDING: &str = "_governance/vacuum-pending.json";
 
 /// The classifications the catalog gives columns (`strata catalog classify`).
 const CLASSES: [&str; 5] = [
@@ -156,6 +161,11 @@ impl Lake {
                     let vacuum = table.vacuum(retention, false, force)?;
                     done.files_vacuumed = vacuum.files.len() as u64;
                     done.files_pending_vacuum = !request.purge;
+                    if !request.purge {
+                        let due = crate::clock::now_ms()
+                            + crate::table::DEFAULT_RETENTION.as_millis() as u64;
+                        self.note_pending_vacuum(&name, due)?;
+                    }
                 }
             }
             if done.rows > 0 || !named.is_empty() {
@@ -193,5 +203,81 @@ impl Lake {
             report.audit_record = self.audit_seq(event)?;
         }
         Ok(report)
+    }
+}
+
+impl Lake {
+    fn pending_vacuums(&self) -> Result<BTreeMap<String, u64>> {
+        let path = self.dir().join(PENDING);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                Error::new(
+                    crate::error::ErrorKind::Corrupt,
+                    format!("the pending vacuums file is damaged: {e}"),
+                )
+                .with("path", path.display())
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Err(e) => Err(Error::io("cannot read the pending vacuums", &path, e)),
+        }
+    }
+
+    fn save_pending_vacuums(&self, pending: &BTreeMap<String, u64>) -> Result<()> {
+        let path = self.dir().join(PENDING);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io("cannot create the governance folder", parent, e))?;
+        }
+        let text = serde_json::to_vec_pretty(pending)
+            .map_err(|e| Error::internal(format!("cannot encode the pending vacuums: {e}")))?;
+        let mut out = crate::atomic_file::AtomicFile::create(&path)?;
+        std::io::Write::write_all(&mut out, &text)
+            .map_err(|e| Error::io("cannot write the pending vacuums", &path, e))?;
+        out.commit()
+    }
+
+    fn note_pending_vacuum(&self, table: &str, due_ms: u64) -> Result<()> {
+        let mut pending = self.pending_vacuums()?;
+        let due = pending.entry(table.to_string()).or_insert(0);
+        *due = (*due).max(due_ms);
+        self.save_pending_vacuums(&pending)
+    }
+
+    /// Vacuums the tables whose erased rows' files the retention window now lets go (as of
+    /// `now`; `strata tier run`): returns `table: n files` lines. A dry run only lists them.
+    pub(super) fn vacuum_erased(&self, now: SystemTime, dry_run: bool) -> Result<Vec<String>> {
+        let mut pending = self.pending_vacuums()?;
+        let now_ms = now
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let due: Vec<String> = pending
+            .iter()
+            .filter(|(_, due)| **due <= now_ms)
+            .map(|(t, _)| t.clone())
+            .collect();
+        let mut lines = Vec::new();
+        // Vacuum measures age on the real clock: a run "as of" a later time shortens the
+        // retention by the difference.
+        let ahead = now
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO);
+        let retention = crate::table::DEFAULT_RETENTION.saturating_sub(ahead);
+        for name in due {
+            let table = self.table(&name)?;
+            if table.exists()? {
+                let report = table.vacuum(retention, dry_run, true)?;
+                lines.push(format!(
+                    "{name}: erasure vacuum: {} files",
+                    report.files.len()
+                ));
+            }
+            if !dry_run {
+                pending.remove(&name);
+            }
+        }
+        if !dry_run && !lines.is_empty() {
+            self.save_pending_vacuums(&pending)?;
+        }
+        Ok(lines)
     }
 }

@@ -311,6 +311,9 @@ impl Lake {
                         .table_retention
                         .push(format!("{}: {}: {} rows", a.table, a.rule, a.rows));
                 }
+                report
+                    .table_retention
+                    .extend(self.vacuum_erased(now, options.dry_run)?);
                 Ok(report)
             },
             |_| None,

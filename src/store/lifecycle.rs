@@ -113,7 +113,9 @@ pub struct TierRunReport {
     /// Table rows deleted by `[[table_retention]]` (or that would be, in a dry run); the
     /// lake's run fills it.
     pub table_rows_expired: u64,
-    /// Table retention deletes, as `table: rule: rows` lines; the lake's run fills it.
+    /// Table retention deletes (`table: rule: rows`) and the vacuums of erased rows' files
+    /// once their retention window passed (`table: erasure vacuum: n files`); the lake's run
+    /// fills it.
     pub table_retention: Vec<String>,
 }
 
