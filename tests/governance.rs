@@ -583,7 +583,7 @@ fn erasure_finds_the_subject_in_every_marked_table_and_purge_rewrites_history() 
     let version = kept.tables[0].version.unwrap();
     let contacts = lake.table("gold/contacts").unwrap();
     let before = strata::table::AsOf::Version(version - 1);
-    assert!(contacts.scan_as_of(before.clone()).unwrap().run().is_ok());
+    assert!(contacts.scan_as_of(before).unwrap().run().is_ok());
     let soon = lake.run_tiers(&Default::default(), &|_, _| {}).unwrap();
     assert!(soon.table_retention.is_empty(), "{soon:?}");
     let later = strata::RunOptions {
