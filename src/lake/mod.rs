@@ -25,6 +25,7 @@ mod compliance;
 mod demote;
 mod erasure;
 mod governance;
+mod guards;
 mod keys;
 mod objects;
 mod retention;

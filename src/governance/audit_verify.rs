@@ -1,0 +1,223 @@
+//! Verification of an audit log: every record's chain, every sealed segment against its
+//! signed digest, the digests' chain, missing and foreign segments.
+
+use std::path::Path;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{
+    digest_path, hex, numbered, record_hash, records_part, segment_path, sign, AuditRecord,
+    SegmentDigest, GENESIS,
+};
+use crate::error::Result;
+
+/// What `verify` found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct VerifyReport {
+    /// Records checked.
+    pub records: u64,
+    /// Segments checked (sealed and open).
+    pub segments: u64,
+    /// Every problem, with where it is.
+    pub problems: Vec<String>,
+}
+
+impl VerifyReport {
+    /// Whether the log is intact.
+    pub fn intact(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// What one segment holds, checked on its own (the records' hashes and their links to each
+/// other); the links between segments and the digests are checked after, in order.
+struct SegmentCheck {
+    /// SHA-256 of its bytes; `None` when the file is missing.
+    sha: Option<String>,
+    records: u64,
+    /// The first record: its line, number and `prev`.
+    first: Option<(usize, u64, String)>,
+    /// The last record: its number and hash.
+    last: Option<(u64, String)>,
+    problems: Vec<String>,
+}
+
+fn check_segment(dir: &Path, n: u64, open: bool) -> SegmentCheck {
+    let Ok(bytes) = std::fs::read(segment_path(dir, n)) else {
+        return SegmentCheck {
+            sha: None,
+            records: 0,
+            first: None,
+            last: None,
+            problems: Vec::new(),
+        };
+    };
+    let sha = hex(&Sha256::digest(&bytes));
+    // The open segment of a running writer ends in zeros (its map's unused part).
+    let body = if open {
+        records_part(&bytes)
+    } else {
+        &bytes[..]
+    };
+    let mut check = SegmentCheck {
+        sha: Some(sha),
+        records: 0,
+        first: None,
+        last: None,
+        problems: Vec::new(),
+    };
+    for (i, line) in body
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        let r: AuditRecord = match serde_json::from_slice(line) {
+            Ok(r) => r,
+            Err(e) => {
+                check
+                    .problems
+                    .push(format!("segment {n} line {}: not a record ({e})", i + 1));
+                continue;
+            }
+        };
+        check.records += 1;
+        match &check.last {
+            None => check.first = Some((i + 1, r.seq, r.prev.clone())),
+            Some((seq, hash)) => {
+                if r.seq != seq + 1 {
+                    check.problems.push(format!(
+                        "segment {n} line {}: record {} where {} was due (removed, reordered or inserted records)",
+                        i + 1,
+                        r.seq,
+                        seq + 1
+                    ));
+                }
+                if &r.prev != hash {
+                    check.problems.push(format!(
+                        "segment {n} record {}: does not follow the record before it",
+                        r.seq
+                    ));
+                }
+            }
+        }
+        if record_hash(r.seq, r.at, &r.process, &r.event, &r.prev) != r.hash {
+            check.problems.push(format!(
+                "segment {n} record {}: changed since it was written",
+                r.seq
+            ));
+        }
+        check.last = Some((r.seq, r.hash));
+    }
+    check
+}
+
+/// Checks the whole log in `dir` for lake `lake` with `key`: every record's hash and its link
+/// to the one before, record numbers without gaps or repeats, every sealed segment against its
+/// signed digest, every digest's link to the one before, and no segment missing. Segments are
+/// read and hashed on the rayon pool's threads; their links are checked in order.
+pub fn verify(dir: &Path, key: &[u8], lake: &str) -> Result<VerifyReport> {
+    use rayon::prelude::*;
+    let mut report = VerifyReport::default();
+    let segments = numbered(&dir.join("segments"), ".jsonl")?;
+    let digests = numbered(&dir.join("digests"), ".json")?;
+    let (mut prev_hash, mut next_seq, mut prev_digest) =
+        (GENESIS.to_string(), 1u64, GENESIS.to_string());
+    let last_segment = segments
+        .last()
+        .copied()
+        .unwrap_or(0)
+        .max(digests.last().copied().unwrap_or(0));
+    let checks: Vec<SegmentCheck> = (1..=last_segment)
+        .into_par_iter()
+        .map(|n| check_segment(dir, n, !digests.contains(&n)))
+        .collect();
+    for (n, check) in (1..=last_segment).zip(checks) {
+        let Some(sha) = check.sha else {
+            report.problems.push(format!("segment {n} is missing"));
+            continue;
+        };
+        report.segments += 1;
+        report.records += check.records;
+        if let Some((line, seq, prev)) = &check.first {
+            if *seq != next_seq {
+                report.problems.push(format!(
+                    "segment {n} line {line}: record {seq} where {next_seq} was due (removed, reordered or inserted records)"
+                ));
+            }
+            if prev != &prev_hash {
+                report.problems.push(format!(
+                    "segment {n} record {seq}: does not follow the record before it"
+                ));
+            }
+        }
+        report.problems.extend(check.problems);
+        if let Some((seq, hash)) = &check.last {
+            prev_hash = hash.clone();
+            next_seq = seq + 1;
+        }
+        let first = check.first.as_ref().map(|(_, seq, _)| *seq);
+        let dpath = digest_path(dir, n);
+        if !digests.contains(&n) {
+            if n != last_segment {
+                report.problems.push(format!(
+                    "segment {n} has no digest but later segments exist"
+                ));
+            }
+            continue;
+        }
+        let text = match std::fs::read(&dpath) {
+            Ok(t) => t,
+            Err(e) => {
+                report
+                    .problems
+                    .push(format!("digest {n}: cannot read ({e})"));
+                continue;
+            }
+        };
+        let d: SegmentDigest = match serde_json::from_slice(&text) {
+            Ok(d) => d,
+            Err(e) => {
+                report.problems.push(format!("digest {n}: damaged ({e})"));
+                continue;
+            }
+        };
+        if sign(key, &d)? != d.signature {
+            report.problems.push(format!(
+                "digest {n}: its signature does not verify under the audit key"
+            ));
+        }
+        if d.lake != lake {
+            report.problems.push(format!(
+                "digest {n}: belongs to lake {}, not this one (replayed from another lake)",
+                d.lake
+            ));
+        }
+        if d.segment_sha256 != sha {
+            report.problems.push(format!(
+                "segment {n}: its bytes differ from what its digest sealed (edited or truncated)"
+            ));
+        }
+        if d.previous_digest != prev_digest {
+            report
+                .problems
+                .push(format!("digest {n}: does not name the digest before it"));
+        }
+        if first != Some(d.first) || d.last + 1 != next_seq || d.last_hash != prev_hash {
+            report.problems.push(format!(
+                "segment {n}: its records are not those its digest sealed"
+            ));
+        }
+        prev_digest = hex(&Sha256::digest(&text));
+    }
+    // Sealing a segment starts the next at once: after the last digest, its segment follows.
+    if let Some(&last) = digests.last() {
+        if last == last_segment && !segment_path(dir, last + 1).exists() {
+            report.problems.push(format!(
+                "segment {} is missing (the records after the last seal were removed)",
+                last + 1
+            ));
+        }
+    }
+    Ok(report)
+}
