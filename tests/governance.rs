@@ -668,13 +668,72 @@ fn retention_deletes_old_rows_as_table_commits() {
         .any(|r| r.event.resource == "table:bronze/events" && r.event.version == Some(1)));
     // A rule naming a column the table lacks is a clear error.
     let mut bad = config.clone();
-    bad.table_retention[0].column = "missing".into();
+    bad.table_retention[0].column = Some("missing".into());
     drop((table, lake));
     let lake = Lake::open(&bad).unwrap();
     let err = lake
         .table_retention(Some("bronze/events"), true)
         .unwrap_err();
     assert!(err.to_string().contains("lacks"), "{err}");
+}
+
+#[test]
+fn retention_by_file_age_removes_whole_old_files_without_reading_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path(), vec![common::local_tier("hot")]);
+    config.audit.enabled = true;
+    config.table_retention = LakeConfig::from_toml_str(
+        "[[table_retention]]\ntable = 'bronze/clicks'\ndelete_after = '30d'\n",
+    )
+    .unwrap()
+    .table_retention;
+    let lake = Lake::open(&config).unwrap();
+    create(&lake, "bronze/clicks", riders(0..10));
+    std::thread::sleep(Duration::from_millis(30));
+    let between = SystemTime::now();
+    std::thread::sleep(Duration::from_millis(30));
+    let table = lake.table("bronze/clicks").unwrap();
+    table.append(&[riders(10..15)]).unwrap();
+    // Thirty days after `between`, the first file is past the rule and the second is not.
+    let then = between + Duration::from_secs(30 * 86_400);
+    let dry = lake
+        .table_retention_at(Some("bronze/clicks"), true, then)
+        .unwrap();
+    assert_eq!(dry.len(), 1, "{dry:?}");
+    assert_eq!((dry[0].rows, dry[0].files, dry[0].version), (10, 1, None));
+    assert!(dry[0].rule.contains("files older than 30d"), "{dry:?}");
+    assert_eq!(table.version().unwrap(), 1);
+    let done = lake
+        .table_retention_at(Some("bronze/clicks"), false, then)
+        .unwrap();
+    assert_eq!((done[0].rows, done[0].files, done[0].version), (10, 1, Some(2)));
+    assert_eq!(table.scan().unwrap().count().unwrap().0, 5);
+    let last = &table.history().unwrap()[0];
+    assert_eq!(last.operation.as_deref(), Some("DELETE"));
+    // The removed file stays for time travel until a vacuum.
+    assert_eq!(
+        table
+            .scan_as_of(strata::table::AsOf::Version(1))
+            .unwrap()
+            .count()
+            .unwrap()
+            .0,
+        15
+    );
+    assert!(action_records(&lake, "table.delete")
+        .iter()
+        .any(|r| r.event.resource == "table:bronze/clicks" && r.event.version == Some(2)));
+    // Nothing older is left: a second run commits nothing.
+    let again = lake
+        .table_retention_at(Some("bronze/clicks"), false, then)
+        .unwrap();
+    assert_eq!((again[0].rows, again[0].version), (0, None));
+    // An empty column is a config error that says how to go by file age.
+    let err = LakeConfig::from_toml_str(
+        "[[table_retention]]\ntable = 'a/b'\ncolumn = ''\ndelete_after = '30d'\n",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("file age"), "{err}");
 }
 
 #[test]

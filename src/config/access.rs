@@ -294,12 +294,14 @@ pub struct ErasureConfig {
 }
 
 /// One `[[table_retention]]` rule: rows of the tables it covers whose `column` (a timestamp
-/// or date) is older than `delete_after` are deleted, as a table commit.
+/// or date) is older than `delete_after` are deleted, as a table commit. Without `column`,
+/// the rule goes by file age: whole data files added more than `delete_after` ago are
+/// removed (one commit, no file read or rewritten).
 ///
 /// ```toml
 /// [[table_retention]]
 /// zone = "bronze"                  # or table = "bronze/trips", or classification = "email"
-/// column = "pickup_at"
+/// column = "pickup_at"             # leave out to go by the age of the data files
 /// delete_after = "365d"
 /// ```
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -314,8 +316,9 @@ pub struct TableRetentionRule {
     /// Every table whose catalog entry marks a column with this classification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classification: Option<String>,
-    /// The timestamp or date column whose age decides.
-    pub column: String,
+    /// The timestamp or date column whose age decides; `None`: the data files' age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
     /// Rows older than this are deleted: 1 day to 100 years.
     #[serde(with = "super::text::duration_text")]
     pub delete_after: std::time::Duration,
@@ -334,8 +337,10 @@ impl TableRetentionRule {
                 "{at}: name exactly one of zone, table or classification"
             )));
         }
-        if self.column.is_empty() {
-            return Err(Error::config(format!("{at}: column is empty")));
+        if self.column.as_deref() == Some("") {
+            return Err(Error::config(format!(
+                "{at}: column is empty (leave it out to go by file age)"
+            )));
         }
         let day = std::time::Duration::from_secs(86_400);
         if self.delete_after < day || self.delete_after > day * 36_525 {
@@ -360,7 +365,10 @@ impl TableRetentionRule {
         } else {
             humantime::format_duration(self.delete_after).to_string()
         };
-        format!("{scope}: {} older than {age}", self.column)
+        match &self.column {
+            Some(column) => format!("{scope}: {column} older than {age}"),
+            None => format!("{scope}: files older than {age}"),
+        }
     }
 }
 

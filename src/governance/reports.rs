@@ -91,6 +91,9 @@ pub struct RetentionAction {
     pub predicate: String,
     /// Rows deleted (or that would be).
     pub rows: u64,
+    /// Data files the commit removed (or, by file age, would remove); 0 in a dry run by column.
+    #[serde(default)]
+    pub files: u64,
     /// The version the delete committed.
     pub version: Option<u64>,
 }

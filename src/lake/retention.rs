@@ -14,6 +14,7 @@ use crate::table::AsOf;
 
 /// The cutoff `now - delete_after` as a literal the column's type reads.
 fn cutoff(rule: &TableRetentionRule, data_type: &str, now: SystemTime) -> Result<String> {
+    let column = rule.column.as_deref().unwrap_or_default();
     let at = now
         .checked_sub(rule.delete_after)
         .unwrap_or(std::time::UNIX_EPOCH);
@@ -24,8 +25,7 @@ fn cutoff(rule: &TableRetentionRule, data_type: &str, now: SystemTime) -> Result
         Ok(text[..10].to_string())
     } else {
         Err(Error::invalid(format!(
-            "table retention on column {} needs a timestamp, date or ISO 8601 text column, not {data_type}",
-            rule.column
+            "table retention on column {column} needs a timestamp, date or ISO 8601 text column, not {data_type}"
         )))
     }
 }
@@ -95,30 +95,45 @@ impl Lake {
             let table = self.table(&table_name)?;
             let info = table.info(AsOf::Latest)?;
             for rule in covered {
-                let Some((_, data_type)) = info.columns.iter().find(|(c, _)| c == &rule.column)
-                else {
-                    return Err(Error::invalid(format!(
-                        "retention rule ({}) names column {}, which table {table_name} lacks",
-                        rule.describe(),
-                        rule.column
-                    )));
-                };
-                let predicate = format!(
-                    "{} < '{}'",
-                    ident(&rule.column),
-                    cutoff(rule, data_type, now)?
-                );
                 let mut action = RetentionAction {
                     table: table_name.clone(),
                     rule: rule.describe(),
-                    predicate: predicate.clone(),
                     ..RetentionAction::default()
                 };
-                if dry_run {
-                    action.rows = table.scan()?.filter(Expr::parse(&predicate)?).count()?.0;
-                } else {
-                    let change = table.delete(&predicate)?;
+                let Some(column) = &rule.column else {
+                    // By file age: whole files go, none is read.
+                    let before = now
+                        .checked_sub(rule.delete_after)
+                        .unwrap_or(std::time::UNIX_EPOCH);
+                    let change = table.expire_files(before, dry_run)?;
+                    action.predicate = format!(
+                        "file added before {}",
+                        humantime::format_rfc3339_seconds(before)
+                    );
                     action.rows = change.rows_deleted;
+                    action.files = change.files_removed;
+                    action.version = change.version;
+                    actions.push(action);
+                    continue;
+                };
+                let Some((_, data_type)) = info.columns.iter().find(|(c, _)| c == column) else {
+                    return Err(Error::invalid(format!(
+                        "retention rule ({}) names column {column}, which table {table_name} lacks",
+                        rule.describe(),
+                    )));
+                };
+                action.predicate =
+                    format!("{} < '{}'", ident(column), cutoff(rule, data_type, now)?);
+                if dry_run {
+                    action.rows = table
+                        .scan()?
+                        .filter(Expr::parse(&action.predicate)?)
+                        .count()?
+                        .0;
+                } else {
+                    let change = table.delete(&action.predicate)?;
+                    action.rows = change.rows_deleted;
+                    action.files = change.files_removed;
                     action.version = change.version;
                 }
                 actions.push(action);

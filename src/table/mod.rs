@@ -32,6 +32,7 @@
 
 mod change;
 mod delta;
+mod expire;
 mod history;
 mod home;
 mod hook;

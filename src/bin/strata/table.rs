@@ -716,9 +716,14 @@ fn retention(config: &LakeConfig, args: RetentionArgs, out: &mut dyn Write) -> s
             .version
             .map(|v| format!(", version {v}"))
             .unwrap_or_default();
+        let files = if a.files > 0 {
+            format!(" in {} files", a.files)
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "{}: {verb} {} rows ({}; where {}){version}",
+            "{}: {verb} {} rows{files} ({}; where {}){version}",
             a.table, a.rows, a.rule, a.predicate
         )
         .map_err(io)?;
