@@ -706,7 +706,10 @@ fn retention_by_file_age_removes_whole_old_files_without_reading_them() {
     let done = lake
         .table_retention_at(Some("bronze/clicks"), false, then)
         .unwrap();
-    assert_eq!((done[0].rows, done[0].files, done[0].version), (10, 1, Some(2)));
+    assert_eq!(
+        (done[0].rows, done[0].files, done[0].version),
+        (10, 1, Some(2))
+    );
     assert_eq!(table.scan().unwrap().count().unwrap().0, 5);
     let last = &table.history().unwrap()[0];
     assert_eq!(last.operation.as_deref(), Some("DELETE"));
