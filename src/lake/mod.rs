@@ -29,6 +29,7 @@ mod guards;
 mod keys;
 mod objects;
 mod retention;
+mod sync;
 mod table_files;
 mod tables;
 mod write;

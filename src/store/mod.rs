@@ -27,6 +27,8 @@ mod read;
 mod reindex;
 mod rotate;
 mod sealed;
+mod sync;
+mod sync_journal;
 mod tier;
 mod write;
 
@@ -52,6 +54,10 @@ pub use index::INDEX_FORMAT as TIER_INDEX_FORMAT;
 pub use lifecycle::{ActionKind, ActionOutcome, RunOptions, TierAction, TierRunReport};
 pub use reindex::ReindexReport;
 pub use rotate::RotateReport;
+pub use sync::{
+    SyncAction, SyncActionKind, SyncDest, SyncOptions, SyncOutcome, SyncReport, SyncRequest,
+    SYNC_DIR,
+};
 pub(crate) use tier::{open_bucket, TablesAt};
 pub use tier::{validate_key, MAX_KEY_LEN};
 

@@ -13,6 +13,7 @@ mod mask;
 mod objects;
 mod quality;
 mod scan;
+mod sync;
 mod table;
 mod tier;
 mod util;
@@ -101,6 +102,9 @@ enum Command {
     /// Check a framework's controls (gdpr, hipaa) against the live lake: PASS/FAIL/WARN with
     /// evidence, and a score. Exit code 0 whatever the report says, unless --fail-on-fail.
     Compliance(governance::ComplianceArgs),
+    /// Copy a tier's objects to another tier (of this lake, or of another lake with
+    /// --to-config): incremental, verified, resumable, parallel.
+    Sync(sync::SyncArgs),
 }
 
 /// Set to `0` to leave glibc's malloc thresholds as they are (to measure what raising them
@@ -212,6 +216,7 @@ fn run(cli: Cli) -> strata::Result<ExitCode> {
         Command::Access(command) => return access::run(&config, command, &mut out),
         Command::Erase(args) => governance::erase(&config, args, &mut out),
         Command::Compliance(args) => governance::compliance(&config, args, &mut out),
+        Command::Sync(args) => sync::run(&config, args, &mut out),
     };
     done.map(|()| ExitCode::SUCCESS)
 }
