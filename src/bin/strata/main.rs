@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+mod bench;
 mod catalog;
 mod compact;
 mod demo;
@@ -105,6 +106,9 @@ enum Command {
     /// Copy a tier's objects to another tier (of this lake, or of another lake with
     /// --to-config): incremental, verified, resumable, parallel.
     Sync(sync::SyncArgs),
+    /// Benchmark strata against baselines measured in the same run (std::fs, the parquet
+    /// crate, plain moka) on TPC-H data; JSON, an HTML report, and comparisons of runs.
+    Bench(Box<bench::BenchArgs>),
 }
 
 /// Set to `0` to leave glibc's malloc thresholds as they are (to measure what raising them
@@ -217,6 +221,7 @@ fn run(cli: Cli) -> strata::Result<ExitCode> {
         Command::Erase(args) => governance::erase(&config, args, &mut out),
         Command::Compliance(args) => governance::compliance(&config, args, &mut out),
         Command::Sync(args) => sync::run(&config, args, &mut out),
+        Command::Bench(args) => return bench::run(*args, &mut out),
     };
     done.map(|()| ExitCode::SUCCESS)
 }
