@@ -35,6 +35,7 @@ use crate::error::{Error, Result};
 
 mod access;
 mod cache;
+mod cost;
 mod lineage;
 mod ranges;
 mod tables;
@@ -47,6 +48,9 @@ pub use access::{
 };
 pub use cache::{
     CacheConfig, CacheExpiry, CacheRule, CacheStrategy, DEFAULT_BLOCK_SIZE, DEFAULT_CACHE_BUDGET,
+};
+pub use cost::{
+    CostConfig, Price, PriceOverride, TierPricing, BUILTIN_PRICES, LOCAL_PROVIDER, PRICES_AS_OF,
 };
 pub use lineage::{LineageConfig, LineageSink};
 pub(crate) use tables::is_name;
@@ -104,6 +108,9 @@ pub struct LakeConfig {
     pub table_retention: Vec<TableRetentionRule>,
     /// What compliance reports measure against.
     pub compliance: ComplianceConfig,
+    /// Storage prices per provider and class, and which tier is billed as which.
+    #[serde(skip_serializing_if = "CostConfig::is_default")]
+    pub cost: CostConfig,
 }
 
 /// How Parquet data is encoded per tier.
@@ -300,6 +307,7 @@ impl Default for LakeConfig {
             erasure: ErasureConfig::default(),
             table_retention: Vec::new(),
             compliance: ComplianceConfig::default(),
+            cost: CostConfig::default(),
         }
     }
 }
@@ -346,6 +354,7 @@ impl LakeConfig {
             access.validate()?;
         }
         self.audit.validate()?;
+        self.cost.validate(&self.tiers)?;
         for (i, rule) in self.table_retention.iter().enumerate() {
             rule.validate(i)?;
         }

@@ -22,6 +22,7 @@
 
 mod catalog;
 mod compliance;
+mod cost;
 mod demote;
 mod erasure;
 mod governance;

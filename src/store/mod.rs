@@ -16,6 +16,7 @@
 //! ```
 
 mod cached;
+pub mod cost;
 mod guard;
 mod index;
 mod layout;
@@ -25,6 +26,7 @@ mod lock;
 mod multipart;
 mod read;
 mod reindex;
+mod requests;
 mod rotate;
 mod sealed;
 mod sync;
@@ -53,6 +55,7 @@ pub(crate) use cached::{CachedObject, TierFetch};
 pub use index::INDEX_FORMAT as TIER_INDEX_FORMAT;
 pub use lifecycle::{ActionKind, ActionOutcome, RunOptions, TierAction, TierRunReport};
 pub use reindex::ReindexReport;
+pub use requests::Counts as RequestCounts;
 pub use rotate::RotateReport;
 pub use sync::{
     SyncAction, SyncActionKind, SyncDest, SyncOptions, SyncOutcome, SyncReport, SyncRequest,
@@ -131,6 +134,8 @@ pub struct Store {
     /// Re-encodes a Parquet object for a colder tier (set by the lake: the store knows bytes,
     /// not Parquet).
     demotion: Option<DemotionHook>,
+    /// Requests made to each tier, for the cost model.
+    requests: requests::Requests,
 }
 
 /// Re-encodes the plaintext of a Parquet object demoted into tier `(name, position)`; an
@@ -197,6 +202,8 @@ impl Store {
             }
             other => other?,
         };
+        let names: Vec<&str> = config.tiers.iter().map(|t| t.name.as_str()).collect();
+        let requests = requests::Requests::open(root, &names);
         let tiers = config
             .tiers
             .iter()
@@ -204,7 +211,9 @@ impl Store {
                 // A directory without strata's marker is taken over only when this root's
                 // index records objects in it (written by a strata from before the marker).
                 let legacy = || Ok(!created && index.has_tier(&t.name)?);
-                Tier::open(t, root, &config.retry, &legacy).map(std::sync::Arc::new)
+                let mut tier = Tier::open(t, root, &config.retry, &legacy)?;
+                tier.requests = requests.tier(&t.name);
+                Ok(std::sync::Arc::new(tier))
             })
             .collect::<Result<Vec<_>>>()?;
         let store = Store {
@@ -218,6 +227,7 @@ impl Store {
             cache: crate::cache::Cache::new(&config.cache),
             lock,
             demotion: None,
+            requests,
         };
         store.reconcile_puts()?;
         let report = if created {
@@ -533,6 +543,15 @@ impl Store {
         Ok(info)
     }
 
+    /// Requests made to each tier since counting started (ms since the epoch, kept across
+    /// opens in `_cost/requests.json`), for the cost model; the counts are saved first.
+    pub fn request_counts(
+        &self,
+    ) -> Result<(u64, std::collections::BTreeMap<String, RequestCounts>)> {
+        self.requests.save_if_changed()?;
+        Ok(self.requests.counts())
+    }
+
     /// Writes pending access statistics to the index.
     pub fn flush_reads(&self) -> Result<()> {
         let batch = {
@@ -641,5 +660,6 @@ impl Drop for Store {
     fn drop(&mut self) {
         // Statistics are advisory: losing them on a failed flush is acceptable.
         let _ = self.flush_reads();
+        let _ = self.requests.save_if_changed();
     }
 }

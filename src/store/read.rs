@@ -45,8 +45,10 @@ impl StoredVersion {
                     )
                     .await;
                 }
-                read_file(file, range, size)
-                    .map_err(|e| e.with("key", &self.key).with("tier", &self.tier.name))
+                let bytes = read_file(file, range, size)
+                    .map_err(|e| e.with("key", &self.key).with("tier", &self.tier.name))?;
+                self.tier.requests.read(bytes.len() as u64);
+                Ok(bytes)
             }
             None => {
                 self.tier
@@ -63,8 +65,11 @@ impl StoredVersion {
                 super::tier::check_size(file, self.record.size)
                     .map_err(|e| e.with("key", &self.key).with("tier", &self.tier.name))?;
                 let mut reader: &File = file;
-                std::io::copy(&mut reader, out)
-                    .map_err(|e| Error::new(ErrorKind::Io, format!("writing output failed: {e}")))
+                let n = std::io::copy(&mut reader, out).map_err(|e| {
+                    Error::new(ErrorKind::Io, format!("writing output failed: {e}"))
+                })?;
+                self.tier.requests.read(n);
+                Ok(n)
             }
             None => {
                 self.tier

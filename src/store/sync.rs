@@ -498,11 +498,7 @@ impl Store {
             return Ok(Done::Deleted);
         }
         let _guard = dst_store.locks.key(key).await;
-        if !dst_store
-            .index
-            .get(key)?
-            .is_some_and(|r| r.tier == dst.name)
-        {
+        if dst_store.index.get(key)?.is_none_or(|r| r.tier != dst.name) {
             return Ok(Done::Deleted);
         }
         let (_, tiers) = {

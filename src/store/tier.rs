@@ -47,6 +47,8 @@ pub(crate) struct Tier {
     prefix: Option<ObjectPath>,
     /// Simulated latency of reads (per request, per byte), for benches and demos.
     pub simulated: Option<(std::time::Duration, std::time::Duration)>,
+    /// Requests made to the tier, for the cost model (shared by this tier's wrapped copies).
+    pub requests: Arc<super::requests::TierRequests>,
 }
 
 /// Where a tier keeps the lake's tables.
@@ -107,6 +109,7 @@ impl Tier {
                 location: "memory".into(),
                 prefix: None,
                 simulated: None,
+                requests: Arc::default(),
             }),
             TierKind::Local { .. } => {
                 let dir = local_dir_of(config, root).unwrap_or_else(|| root.join(&name));
@@ -117,6 +120,7 @@ impl Tier {
                     location: dir.display().to_string(),
                     prefix: None,
                     simulated: None,
+                    requests: Arc::default(),
                 })
             }
             TierKind::S3(s3) => open_s3(name, s3, retry),
@@ -131,6 +135,7 @@ impl Tier {
             location: format!("{} (simulated latency)", self.location),
             prefix: self.prefix.clone(),
             simulated: Some((per_call, per_byte)),
+            requests: self.requests.clone(),
         }
     }
 
@@ -150,6 +155,7 @@ impl Tier {
             location: self.location.clone(),
             prefix: self.prefix.clone(),
             simulated: self.simulated,
+            requests: self.requests.clone(),
         })
     }
 
@@ -266,8 +272,10 @@ impl Tier {
         self.simulate(range.as_ref().map_or(size, |r| r.end - r.start))
             .await;
         if let Some(file) = self.open_file(key) {
-            return read_file(&file?, range, size)
-                .map_err(|e| e.with("key", key).with("tier", &self.name));
+            let bytes = read_file(&file?, range, size)
+                .map_err(|e| e.with("key", key).with("tier", &self.name))?;
+            self.requests.read(bytes.len() as u64);
+            return Ok(bytes);
         }
         let Backend::Remote(store) = &self.backend else {
             return Err(Error::internal("local tier without a file"));
@@ -288,6 +296,7 @@ impl Tier {
             .map_err(|e| self.replaced(e, key))?;
         let bytes = result.bytes().await.map_err(|e| self.replaced(e, key))?;
         self.check_length(bytes.len() as u64, want, key)?;
+        self.requests.read(want);
         Ok(bytes)
     }
 
@@ -332,7 +341,9 @@ impl Tier {
         if let Some(file) = self.open_file(key) {
             let mut file = file?;
             check_size(&file, size).map_err(|e| e.with("key", key).with("tier", &self.name))?;
-            return std::io::copy(&mut file, out).map_err(write_err);
+            let n = std::io::copy(&mut file, out).map_err(write_err)?;
+            self.requests.read(n);
+            return Ok(n);
         }
         let Backend::Remote(store) = &self.backend else {
             return Err(Error::internal("local tier without a file"));
@@ -355,6 +366,7 @@ impl Tier {
             out.write_all(&chunk).map_err(write_err)?;
         }
         self.check_length(n, size, key)?;
+        self.requests.read(n);
         Ok(n)
     }
 
@@ -417,6 +429,8 @@ impl Tier {
 
     /// Makes staged bytes the object at `key`, atomically. Returns the remote version tag.
     pub async fn publish(&self, staged: Staged, key: &str) -> Result<Option<String>> {
+        // One write request (a multipart upload's parts are not counted apart).
+        self.requests.write(1);
         match (&self.backend, staged) {
             (Backend::Local(dir), Staged::File(name)) => {
                 let dir = dir.clone();
@@ -528,6 +542,8 @@ impl Tier {
                     .try_collect()
                     .await
                     .map_err(|e| Error::from(e).with("tier", &self.name))?;
+                // LIST returns up to 1,000 keys a request.
+                self.requests.write(1 + metas.len() as u64 / 1000);
                 let mut listing = Listing::default();
                 for meta in metas {
                     match self.key_of(&meta.location) {
@@ -705,6 +721,7 @@ fn open_s3(name: String, s3: &S3Config, retry: &RetryConfig) -> Result<Tier> {
         location,
         prefix,
         simulated: None,
+        requests: Arc::default(),
     })
 }
 

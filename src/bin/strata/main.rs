@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod catalog;
 mod compact;
+mod cost;
 mod demo;
 mod flags;
 mod governance;
@@ -106,6 +107,8 @@ enum Command {
     /// Copy a tier's objects to another tier (of this lake, or of another lake with
     /// --to-config): incremental, verified, resumable, parallel.
     Sync(sync::SyncArgs),
+    /// What the lake costs a month, per tier, zone and table, at the [cost] prices.
+    Cost(cost::CostArgs),
     /// Benchmark strata against baselines measured in the same run (std::fs, the parquet
     /// crate, plain moka) on TPC-H data; JSON, an HTML report, and comparisons of runs.
     Bench(Box<bench::BenchArgs>),
@@ -221,6 +224,7 @@ fn run(cli: Cli) -> strata::Result<ExitCode> {
         Command::Erase(args) => governance::erase(&config, args, &mut out),
         Command::Compliance(args) => governance::compliance(&config, args, &mut out),
         Command::Sync(args) => sync::run(&config, args, &mut out),
+        Command::Cost(args) => cost::run(&config, args, &mut out),
         Command::Bench(args) => return bench::run(*args, &mut out),
     };
     done.map(|()| ExitCode::SUCCESS)

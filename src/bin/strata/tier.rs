@@ -66,8 +66,23 @@ pub fn run(config: &LakeConfig, command: TierCommand, out: &mut dyn Write) -> st
                 concurrency,
             };
             let report = with_progress("tier run", |progress| store.run_tiers(&options, progress))?;
+            // A dry run prices its plan: what the moves and deletes change in the monthly bill.
+            let cost = if dry_run {
+                let plan: Vec<_> = report.actions.iter().map(|a| a.planned.clone()).collect();
+                Some(store.tier_cost_change(&plan)?)
+            } else {
+                None
+            };
             if json {
-                write_json(out, &report)?;
+                let mut value = serde_json::to_value(&report)
+                    .map_err(|e| strata::Error::new(strata::ErrorKind::Internal, e.to_string()))?;
+                if let (Some(cost), Some(map)) = (&cost, value.as_object_mut()) {
+                    let cost = serde_json::to_value(cost).map_err(|e| {
+                        strata::Error::new(strata::ErrorKind::Internal, e.to_string())
+                    })?;
+                    map.insert("cost_change".into(), cost);
+                }
+                write_json(out, &value)?;
             } else {
                 for a in &report.actions {
                     let status = match (&a.error, dry_run) {
@@ -93,6 +108,19 @@ pub fn run(config: &LakeConfig, command: TierCommand, out: &mut dyn Write) -> st
                     report.failed
                 )
                 .map_err(io)?;
+                if let Some(cost) = &cost {
+                    writeln!(
+                        out,
+                        "monthly cost change of the planned moves and deletes: {}{}/month \
+                         (one-off transfer {}; {} moves, {} deletes priced)",
+                        if cost.monthly > 0.0 { "+" } else { "" },
+                        crate::cost::usd(cost.monthly),
+                        crate::cost::usd(cost.one_off),
+                        cost.moves,
+                        cost.deletes
+                    )
+                    .map_err(io)?;
+                }
             }
             if report.failed > 0 {
                 return Err(strata::Error::new(
