@@ -1,9 +1,11 @@
-/* Scan cost through the Arrow C Stream against the same scan without crossing it.
- *   bench_scan FILE.parquet [RUNS]
- * "rust" times strata_scan alone: the Rust scan (decode into Arrow batches) plus wrapping them
- * in a stream, which is a constant-time step. "c stream" adds pulling every batch across the
- * Arrow C Data Interface in C and releasing it. Their ratio is the boundary's cost; the issue
- * asks for at most 1.05. tests/bindings_c.rs runs it (ignored test, use --release). */
+/* A whole scan pulled through the Arrow C Stream, timed in C from strata_scan() until the
+ * stream is read to its end (decoding happens while the stream is read, so timing
+ * strata_scan() alone would time only the setup).
+ *   bench_scan FILE.parquet [RUNS [RUST_MS]]
+ * RUST_MS is the median time of the same scan read to its end in Rust (Scan::new(FILE) with
+ * its defaults, every batch consumed and dropped), measured by the caller on the same file
+ * and machine; with it, the ratio C / Rust is the boundary's cost (the issue asks for at most
+ * 1.05). Without it no ratio is printed: there is nothing honest to divide by. */
 /* clock_gettime is POSIX, not C11. */
 #define _POSIX_C_SOURCE 199309L
 
@@ -44,8 +46,9 @@ int main(int argc, char **argv) {
   if (argc < 2) return 2;
   int runs = argc > 2 ? atoi(argv[2]) : 7;
   if (runs < 1 || runs > 1000) return 2;
-  double *rust = calloc((size_t)runs, sizeof *rust), *c = calloc((size_t)runs, sizeof *c);
-  if (!rust || !c) return 1;
+  double rust_ms = argc > 3 ? atof(argv[3]) : 0.0;
+  double *c = calloc((size_t)runs, sizeof *c);
+  if (!c) return 1;
   int64_t rows = 0;
   for (int i = 0; i < runs; i++) {
     struct ArrowArrayStream s;
@@ -54,18 +57,18 @@ int main(int argc, char **argv) {
       fprintf(stderr, "scan: %s\n", strata_last_error_message());
       return 1;
     }
-    double t1 = now_ms();
     rows = drain(&s);
-    double t2 = now_ms();
-    rust[i] = t1 - t0;
-    c[i] = t2 - t0;
+    c[i] = now_ms() - t0;
   }
-  qsort(rust, (size_t)runs, sizeof *rust, cmp);
   qsort(c, (size_t)runs, sizeof *c, cmp);
-  double r = rust[runs / 2], s = c[runs / 2];
-  printf("rows %lld  rust scan %.2f ms  through the C stream %.2f ms  ratio %.3f\n",
-         (long long)rows, r, s, s / r);
-  free(rust);
+  double med = c[runs / 2];
+  if (rust_ms > 0.0) {
+    printf("rows %lld  rust scan %.2f ms  through the C stream %.2f ms  ratio %.3f\n",
+           (long long)rows, rust_ms, med, med / rust_ms);
+  } else {
+    printf("rows %lld  through the C stream %.2f ms (median of %d, read to the end)\n",
+           (long long)rows, med, runs);
+  }
   free(c);
   return 0;
 }
