@@ -13,6 +13,16 @@
 //!   thread and on two (`read_bandwidth/1`, `read_bandwidth/2`). A scan that reads faster
 //!   than one thread's share of the memory bandwidth cannot scale past what two get.
 //!
+//! Like for like: every reader decodes batches of 8,192 rows (strata's default; the parquet
+//! crate's own default is 1,024). Two states are compared, each with its own pair:
+//! * fresh: `parquet_file` opens the file and parses the footer on every iteration, and so
+//!   does `strata_fresh/1`, which runs with no kept maps (`strata::tuning::set_kept_maps(0)`
+//!   for its duration): each scan maps the file afresh. The I/O paths differ (pread into
+//!   buffers against a memory map); both read from a warm OS page cache.
+//! * kept: `parquet_bytes` reads bytes kept in memory across iterations, and `strata/N` reuses
+//!   the map strata keeps of a recently scanned file (its default): both find the file's
+//!   bytes in memory already.
+//!
 //! Run: `cargo bench --bench scan`. The files are generated once into `target/scan-bench/`
 //! (set `STRATA_SCAN_BENCH_DIR` to put them elsewhere); `benches/scan_compare.py` times DuckDB
 //! and polars on the same files. Goals (issue 4): strata at most 0.9x the `File` reader and
@@ -160,7 +170,9 @@ fn parquet_row_groups<T: parquet::file::reader::ChunkReader + 'static>(
     columns: Option<&[&str]>,
     row_groups: Option<Vec<usize>>,
 ) -> usize {
-    let mut builder = ParquetRecordBatchReaderBuilder::try_new(input).unwrap();
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(input)
+        .unwrap()
+        .with_batch_size(strata::read::DEFAULT_BATCH_SIZE);
     if let Some(groups) = row_groups {
         builder = builder.with_row_groups(groups);
     }
@@ -287,6 +299,17 @@ fn contenders<'a>(
                 Box::new(move || strata_scan(path, columns, None, threads, true)),
             ));
         }
+        // The fresh state of `parquet_file`: no map kept from an earlier scan.
+        list.push((
+            id("strata_fresh", Some(1)),
+            Box::new(move || {
+                let kept = strata::tuning::kept_maps();
+                strata::tuning::set_kept_maps(0);
+                let rows = strata_scan(path, columns, None, 1, true);
+                strata::tuning::set_kept_maps(kept);
+                rows
+            }),
+        ));
         list.push((
             id("strata_unordered", Some(2)),
             Box::new(move || strata_scan(path, columns, None, 2, false)),
@@ -407,8 +430,8 @@ fn interleaved(rounds: usize) {
         for label in ["full", "project_2"] {
             let one = m(&format!("{label}/strata/1"));
             println!(
-                "{codec} {label}: strata/1 = {:.2}x parquet_file, {:.2}x parquet_bytes; 2 threads {:.2}x faster in order, {:.2}x unordered, {:.2}x partitioned; parquet halves {:.2}x, read bandwidth {:.2}x",
-                one / m(&format!("{label}/parquet_file")),
+                "{codec} {label} (1 thread each, batches of 8192): fresh, strata_fresh/1 = {:.2}x parquet_file; kept in memory, strata/1 = {:.2}x parquet_bytes; 2 threads {:.2}x faster in order, {:.2}x unordered, {:.2}x partitioned; parquet halves {:.2}x, read bandwidth {:.2}x",
+                m(&format!("{label}/strata_fresh/1")) / m(&format!("{label}/parquet_file")),
                 one / m(&format!("{label}/parquet_bytes")),
                 one / m(&format!("{label}/strata/2")),
                 one / m(&format!("{label}/strata_unordered/2")),

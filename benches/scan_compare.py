@@ -4,11 +4,15 @@ each, 24M rows, 6 columns, snappy and zstd, page index): strata against DuckDB a
 
 For each file, with 1 and 2 threads: a full scan, a 2-column projection (qty, price) and a
 1%-selective range filter on the sorted `id` column. Every engine materialises the result as
-Arrow data. strata is timed two ways: in-process like DuckDB (the C ABI's `strata_scan` through
-ctypes, its Arrow C stream read into a pyarrow Table; `strata_s`), and as a whole `strata scan`
-command writing Arrow IPC to /dev/null (`strata_cli_s`: process start, mapping the file afresh
-and the IPC encoding included). DuckDB fetches an Arrow table in-process, polars builds a
-DataFrame in a fresh process (its time is taken inside, after import).
+Arrow data. Like for like, every engine runs in-process and warm: one process (or DuckDB
+connection) per engine and thread count, one untimed run first (the OS page cache, footers and
+strata's kept map warm), then --runs timed runs in the same process; the figures are the median
+(and min) of those runs, and the ratios are of medians. strata in-process is the C ABI's
+`strata_scan` through ctypes, its Arrow C stream read into a pyarrow Table (`strata_s`); DuckDB
+fetches an Arrow table; polars builds a DataFrame (its time taken inside, after import). Also
+printed, not compared: a whole `strata scan` command writing Arrow IPC to /dev/null
+(`strata_cli_s`: process start, mapping the file afresh and the IPC encoding included), median
+of --runs fresh processes.
 
 The library leaves glibc's malloc thresholds alone; the `strata` command raises them at start,
 and the in-process runs do as a host that wants it would, calling
@@ -18,9 +22,8 @@ STRATA_MALLOC_TUNING=0 in the environment neither does, to measure what the opt-
 Run:  cargo bench --bench scan -- --test   # generates target/scan-bench/*.parquet
       cargo build --profile bench --bin strata --lib   # target/release/{strata,libstrata.so}
       python3 benches/scan_compare.py [--runs 3]
-Needs duckdb, polars and pyarrow (pip install duckdb polars pyarrow). Times are the best of
---runs, wall clock; in-process runs share one process per engine and thread count, so later
-runs find the file's footer (and strata its kept map) from the first, as a service would.
+Needs duckdb, polars and pyarrow (pip install duckdb polars pyarrow). Times are wall clock,
+median of --runs (default 5) after one untimed run.
 """
 import argparse
 import json
@@ -36,21 +39,26 @@ LO = ROW_GROUP * 12 + ROW_GROUP // 3
 HI = LO + ROWS // 100
 
 POLARS = r"""
-import sys, time, polars as pl
-path, kind, lo, hi = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-t = time.perf_counter()
-if kind == "full":
-    df = pl.read_parquet(path)
-elif kind == "project_2":
-    df = pl.read_parquet(path, columns=["qty", "price"])
-else:
-    df = pl.scan_parquet(path).filter((pl.col("id") >= lo) & (pl.col("id") < hi)).collect()
-print(time.perf_counter() - t, df.height)
+import json, sys, time, polars as pl
+path, kind, lo, hi, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+def once():
+    if kind == "full":
+        return pl.read_parquet(path)
+    if kind == "project_2":
+        return pl.read_parquet(path, columns=["qty", "price"])
+    return pl.scan_parquet(path).filter((pl.col("id") >= lo) & (pl.col("id") < hi)).collect()
+df = once()  # untimed: warm, as every engine's first run
+times = []
+for _ in range(runs):
+    t = time.perf_counter()
+    df = once()
+    times.append(time.perf_counter() - t)
+print(json.dumps({"times": times, "rows": df.height}))
 """
 
 
 STRATA = r"""
-import ctypes, os, sys, time, pyarrow as pa
+import ctypes, json, os, sys, time, pyarrow as pa
 lib_path, path, kind, lo, hi, runs = sys.argv[1:7]
 lib = ctypes.CDLL(lib_path)
 if os.environ.get("STRATA_MALLOC_TUNING") != "0":
@@ -66,36 +74,54 @@ if kind == "project_2":
     columns = (ctypes.c_char_p * 2)(*names)
 elif kind == "filter_1pct":
     filt = f"id >= {lo} AND id < {hi}".encode()
-times = []
-for _ in range(int(runs)):
+def once():
     stream = ctypes.create_string_buffer(64)  # struct ArrowArrayStream: five pointers
-    t = time.perf_counter()
     status = lib.strata_scan(path.encode(), columns, 2 if columns else 0, filt, ctypes.addressof(stream))
     if status != 0:
         sys.exit(f"strata_scan: {lib.strata_last_error_message().decode()}")
-    table = pa.RecordBatchReader._import_from_c(ctypes.addressof(stream)).read_all()
+    return pa.RecordBatchReader._import_from_c(ctypes.addressof(stream)).read_all()
+table = once()  # untimed: warm, as every engine's first run
+times = []
+for _ in range(int(runs)):
+    t = time.perf_counter()
+    table = once()
     times.append(time.perf_counter() - t)
-print(min(times), table.num_rows)
+print(json.dumps({"times": times, "rows": table.num_rows}))
 """
 
 
-def best(fn, runs):
-    times = []
-    rows = None
+def median(times):
+    times = sorted(times)
+    n = len(times)
+    return times[n // 2] if n % 2 else (times[n // 2 - 1] + times[n // 2]) / 2
+
+
+def timed(fn, runs, warm=True):
+    """(median, min, rows) of `runs` calls of fn() -> (seconds, rows), after one untimed
+    call when `warm`."""
+    if warm:
+        fn()
+    times, rows = [], None
     for _ in range(runs):
         t, rows = fn()
         times.append(t)
-    return min(times), rows
+    return median(times), min(times), rows
+
+
+def in_process(script, args, env, runs):
+    """(median, min, rows) from a script that times `runs` warm runs in its own process."""
+    out = subprocess.run(
+        [sys.executable, "-c", script, *args, str(runs)],
+        check=True, capture_output=True, text=True, env=env,
+    ).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    return median(result["times"]), min(result["times"]), result["rows"]
 
 
 def strata_in_process(lib, path, kind, threads, runs):
-    """Best of `runs` in one fresh process: `strata_scan` into a pyarrow Table."""
+    """`strata_scan` into a pyarrow Table, in one process."""
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
-    out = subprocess.run(
-        [sys.executable, "-c", STRATA, lib, path, kind, str(LO), str(HI), str(runs)],
-        check=True, capture_output=True, text=True, env=env,
-    ).stdout.split()
-    return float(out[0]), int(out[1])
+    return in_process(STRATA, [lib, path, kind, str(LO), str(HI)], env, runs)
 
 
 def strata_cli(binary, path, kind, threads):
@@ -121,18 +147,14 @@ def duckdb_scan(con, path, kind):
     return time.perf_counter() - t, table.num_rows
 
 
-def polars_scan(path, kind, threads):
+def polars_in_process(path, kind, threads, runs):
     env = dict(os.environ, POLARS_MAX_THREADS=str(threads))
-    out = subprocess.run(
-        [sys.executable, "-c", POLARS, path, kind, str(LO), str(HI)],
-        check=True, capture_output=True, text=True, env=env,
-    ).stdout.split()
-    return float(out[0]), int(out[1])
+    return in_process(POLARS, [path, kind, str(LO), str(HI)], env, runs)
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--codecs", default="snappy,zstd", help="which bench files, comma-separated")
     parser.add_argument("--dir", default=os.environ.get(
         "STRATA_SCAN_BENCH_DIR", os.path.join(ROOT, "target", "scan-bench")))
@@ -152,23 +174,27 @@ def main():
                 con = duckdb.connect()
                 con.execute(f"SET threads={threads}")
                 row = {"file": codec, "scan": kind, "threads": threads}
-                row["strata_s"], strata_rows = strata_in_process(args.lib, path, kind, threads, args.runs)
-                row["strata_cli_s"], _ = best(lambda: strata_cli(args.strata, path, kind, threads), args.runs)
-                row["duckdb_s"], row["rows"] = best(lambda: duckdb_scan(con, path, kind), args.runs)
+                row["strata_s"], row["strata_min_s"], strata_rows = strata_in_process(
+                    args.lib, path, kind, threads, args.runs)
+                row["duckdb_s"], row["duckdb_min_s"], row["rows"] = timed(
+                    lambda: duckdb_scan(con, path, kind), args.runs)
                 if strata_rows != row["rows"]:
                     sys.exit(f"{codec} {kind}: strata returned {strata_rows} rows, DuckDB {row['rows']}")
-                row["polars_s"], _ = best(lambda: polars_scan(path, kind, threads), args.runs)
+                row["polars_s"], row["polars_min_s"], _ = polars_in_process(path, kind, threads, args.runs)
+                # Fresh processes: reported, not compared with the warm in-process figures.
+                row["strata_cli_s"], _, _ = timed(
+                    lambda: strata_cli(args.strata, path, kind, threads), args.runs, warm=False)
                 row["strata_vs_duckdb"] = round(row["strata_s"] / row["duckdb_s"], 2)
-                row["cli_vs_duckdb"] = round(row["strata_cli_s"] / row["duckdb_s"], 2)
                 row["strata_vs_polars"] = round(row["strata_s"] / row["polars_s"], 2)
                 results.append(row)
                 print(json.dumps(row), flush=True)
-    print("\nfile    scan         thr  strata_s  cli_s     duckdb_s  polars_s  strata/duckdb  cli/duckdb"
-          "  strata/polars")
+    print(f"\nmedians of {args.runs} warm in-process runs (after one untimed run), wall clock; "
+          "cli_s: a whole `strata scan` process, not compared")
+    print("file    scan         thr  strata_s  duckdb_s  polars_s  strata/duckdb  strata/polars  cli_s")
     for r in results:
-        print(f"{r['file']:7} {r['scan']:12} {r['threads']:3}  {r['strata_s']:8.3f}  {r['strata_cli_s']:8.3f}"
-              f"  {r['duckdb_s']:8.3f}  {r['polars_s']:8.3f}  {r['strata_vs_duckdb']:13.2f}"
-              f"  {r['cli_vs_duckdb']:10.2f}  {r['strata_vs_polars']:13.2f}")
+        print(f"{r['file']:7} {r['scan']:12} {r['threads']:3}  {r['strata_s']:8.3f}  {r['duckdb_s']:8.3f}"
+              f"  {r['polars_s']:8.3f}  {r['strata_vs_duckdb']:13.2f}  {r['strata_vs_polars']:13.2f}"
+              f"  {r['strata_cli_s']:6.3f}")
 
 
 if __name__ == "__main__":
