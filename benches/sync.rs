@@ -6,6 +6,11 @@
 //! finishes in under 1 s. Setting it up puts 10,000 objects and syncs them once (a few
 //! seconds); the measured runs read no object: the tier index, the destination's listing and
 //! the sync manifest (or the other lake's index) decide.
+//!
+//! Measured here (2 cores, local tiers, 2026-12-07): `within_lake` 78 ms (62-98 ms),
+//! `into_other_lake` 140 ms (137-144 ms; it opens the other lake's store each run). End to end
+//! through the command line (release build, process start, lock and index open included):
+//! `strata sync hot cold` over 10,000 unchanged objects took 0.14-0.16 s.
 
 use std::time::Duration;
 
