@@ -339,3 +339,40 @@ fn a_principal_needs_read_on_the_lake_for_a_cost_report() {
     let report = lake.as_principal("fiona").unwrap().cost_report().unwrap();
     assert_eq!(report.tiers.len(), 2);
 }
+
+#[test]
+fn an_s3_tier_is_billed_as_s3_standard_with_its_requests_and_egress() {
+    let Some(s3) = common::s3_tier("cold", "cost_s3") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), vec![local_tier("hot"), s3]);
+    cfg.placement = vec![PlacementRule {
+        prefix: "archive/".into(),
+        min_size: None,
+        max_size: None,
+        tier: "cold".into(),
+    }];
+    cfg.cache.budget = 0; // every get reaches the bucket
+    let lake = Lake::open(&cfg).unwrap();
+    lake.put("archive/a.bin", vec![7u8; 1_500_000]).unwrap();
+    for _ in 0..4 {
+        lake.get("archive/a.bin").unwrap();
+    }
+    let report = lake.cost_report().unwrap();
+    let cold = &report.tiers[1];
+    assert_eq!(
+        (cold.provider.as_str(), cold.class.as_str()),
+        ("aws", "s3-standard")
+    );
+    assert_eq!((cold.objects, cold.object_bytes), (1, 1_500_000));
+    assert!(
+        cold.reads >= 4 && cold.read_bytes >= 4 * 1_500_000,
+        "{cold:?}"
+    );
+    assert!(cold.writes >= 1, "{cold:?}");
+    let read_gb = cold.read_bytes as f64 * 30.0 / 1e9;
+    assert!(close(cold.monthly.egress, read_gb * 0.09), "{cold:?}");
+    assert!(close(cold.monthly.storage, 1.5e6 / 1e9 * 0.023));
+    assert_eq!(cold.monthly.retrieval, 0.0);
+}

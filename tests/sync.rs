@@ -370,7 +370,18 @@ fn local_to_s3_within_the_lake_and_into_another_lake() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (cfg, lake) = lake_with(dir.path(), vec![local_tier("hot"), s3.clone()]);
+    let mut cfg = config(
+        dir.path(),
+        vec![local_tier("hot"), s3.clone(), local_tier("cold")],
+    );
+    cfg.encryption.prefixes = vec!["secret/".into()];
+    cfg.placement = vec![strata::config::PlacementRule {
+        prefix: "s3only/".into(),
+        min_size: None,
+        max_size: None,
+        tier: "replica".into(),
+    }];
+    let lake = Lake::open(&cfg).unwrap();
     fill(&lake, 12);
     let mut req = request("hot", "replica");
     req.options.concurrency = 4;
@@ -387,6 +398,16 @@ fn local_to_s3_within_the_lake_and_into_another_lake() {
     lake.delete("data/000.bin").unwrap();
     req.options.delete = true;
     assert_eq!(lake.sync(&req).unwrap().deleted, 1);
+
+    // The bucket as the source: objects placed there sync down to a local tier.
+    lake.put("s3only/x.bin", bytes(3000, 9)).unwrap();
+    assert_eq!(lake.stat("s3only/x.bin").unwrap().tier, "replica");
+    let down = lake.sync(&request("replica", "cold")).unwrap();
+    assert_eq!((down.copied, down.failed), (1, 0), "{down:?}");
+    assert_eq!(
+        RawTier::of(&cfg.tiers[2], dir.path()).get("s3only/x.bin"),
+        bytes(3000, 9)
+    );
 
     // Into another lake whose tier is a bucket prefix: the copies are that lake's objects.
     let Some(archive) = s3_tier("archive", "sync_into_s3_lake") else {

@@ -574,10 +574,14 @@ impl Tier {
                     .len();
                 Ok((len, None))
             }
-            Backend::Remote(store) => match store.head(&self.path(key)).await {
-                Ok(meta) => Ok((meta.size, meta.e_tag)),
-                Err(e) => Err(self.error(e, key)),
-            },
+            Backend::Remote(store) => {
+                // A HEAD is billed as a read request.
+                self.requests.read(0);
+                match store.head(&self.path(key)).await {
+                    Ok(meta) => Ok((meta.size, meta.e_tag)),
+                    Err(e) => Err(self.error(e, key)),
+                }
+            }
         }
     }
 
@@ -585,10 +589,14 @@ impl Tier {
     pub async fn etag(&self, key: &str) -> Result<Option<String>> {
         match &self.backend {
             Backend::Local(_) => Ok(None),
-            Backend::Remote(store) => match store.head(&self.path(key)).await {
-                Ok(meta) => Ok(meta.e_tag),
-                Err(e) => Err(self.error(e, key)),
-            },
+            Backend::Remote(store) => {
+                // A HEAD is billed as a read request.
+                self.requests.read(0);
+                match store.head(&self.path(key)).await {
+                    Ok(meta) => Ok(meta.e_tag),
+                    Err(e) => Err(self.error(e, key)),
+                }
+            }
         }
     }
 
