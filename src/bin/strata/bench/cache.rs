@@ -57,7 +57,7 @@ fn objects() -> Vec<Object> {
     (0..OBJECTS)
         .map(|i| {
             let size = ((16.0 * 1024.0 * 64f64.powf(rng.unit())) as u64).min(1 << 20);
-            let cold = rng.next() % 2 == 0;
+            let cold = rng.next().is_multiple_of(2);
             let key = format!("{}cache/{i}", if cold { "cold/" } else { "" });
             Object { key, size, cold }
         })

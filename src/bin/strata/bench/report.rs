@@ -9,7 +9,7 @@ use std::path::Path;
 
 use super::compare::Diff;
 use super::io_error;
-use super::record::{BenchRun, Record};
+use super::record::{BenchRun, Peer, Record};
 use super::table_out::number;
 
 const WIDTH: f64 = 900.0;
@@ -20,6 +20,7 @@ const STRATA: &str = "#2b6cb0";
 const BASE: &str = "#a0aec0";
 const BAD: &str = "#c53030";
 const OLD: &str = "#cbd5e0";
+const PEER: &str = "#dd6b20";
 
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -68,19 +69,32 @@ fn legend(s: &mut String, y: f64, items: &[(&str, &str)]) {
     }
 }
 
-/// strata against its baseline, one row per result, each row on its own scale (the larger of
-/// the two fills the row); whiskers span min to max.
-fn suite_svg(suite: &str, records: &[&Record]) -> String {
+/// strata against its baseline (and other engines on the same files, from benches/peers.py),
+/// one row per result, each row on its own scale (the longest bar fills the row); whiskers
+/// span min to max.
+fn suite_svg(suite: &str, records: &[&Record], peers: &[Peer]) -> String {
     let top = 50.0;
-    let height = top + ROW * records.len() as f64 + 20.0;
+    let peers_of = |id: &str| peers.iter().filter(|p| p.id == id).collect::<Vec<_>>();
+    let rows: Vec<f64> = records
+        .iter()
+        .map(|r| ROW + (BAR + 2.0) * peers_of(&r.id).len() as f64)
+        .collect();
+    let height = top + rows.iter().sum::<f64>() + 20.0;
     let mut s = svg_start(
         height,
         &format!("{suite}: strata against its baseline (same run)"),
     );
-    legend(&mut s, 38.0, &[(STRATA, "strata"), (BASE, "baseline")]);
-    let span = WIDTH - LABEL - 150.0;
+    let mut items = vec![(STRATA, "strata"), (BASE, "baseline")];
+    if rows.iter().any(|&h| h > ROW) {
+        items.push((PEER, "other engines (benches/peers.py)"));
+    }
+    legend(&mut s, 38.0, &items);
+    let span = WIDTH - LABEL - 200.0;
+    let mut y = top;
     for (i, r) in records.iter().enumerate() {
-        let y = top + ROW * i as f64;
+        if i > 0 {
+            y += rows[i - 1];
+        }
         let name = r.id.strip_prefix(&format!("{suite}/")).unwrap_or(&r.id);
         let _ = writeln!(
             s,
@@ -88,15 +102,20 @@ fn suite_svg(suite: &str, records: &[&Record]) -> String {
             y + BAR + 2.0,
             escape(name)
         );
-        let base = r.baseline.as_ref().map(|b| &b.value);
-        let scale = base
-            .map_or(r.value.max, |b| b.max.max(r.value.max))
-            .max(f64::MIN_POSITIVE);
-        let mut bars = vec![(STRATA, &r.value, 0.0)];
-        if let Some(b) = base {
-            bars.push((BASE, b, BAR + 2.0));
+        let others = peers_of(&r.id);
+        let mut bars = vec![(STRATA, &r.value, String::new())];
+        if let Some(b) = &r.baseline {
+            bars.push((BASE, &b.value, String::new()));
         }
-        for (color, v, dy) in bars {
+        for p in &others {
+            bars.push((PEER, &p.value, format!(" {} {}", p.engine, p.version)));
+        }
+        let scale = bars
+            .iter()
+            .map(|(_, v, _)| v.max)
+            .fold(f64::MIN_POSITIVE, f64::max);
+        for (k, (color, v, who)) in bars.iter().enumerate() {
+            let dy = (BAR + 2.0) * k as f64;
             let w = (v.median / scale * span).clamp(0.0, span);
             let (lo, hi) = (
                 LABEL + (v.min / scale * span).clamp(0.0, span),
@@ -106,14 +125,15 @@ fn suite_svg(suite: &str, records: &[&Record]) -> String {
                 s,
                 "<rect x=\"{LABEL}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{BAR}\" fill=\"{color}\"/>\
                  <line x1=\"{lo:.1}\" x2=\"{hi:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"black\"/>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\">{} {}</text>",
+                 <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\">{} {}{}</text>",
                 y + dy,
                 y + dy + BAR / 2.0,
                 y + dy + BAR / 2.0,
                 LABEL + w.max(hi - LABEL) + 4.0,
                 y + dy + BAR - 2.0,
                 escape(&number(v.median)),
-                escape(&r.unit)
+                escape(&r.unit),
+                escape(who)
             );
         }
         if let Some(a) = r.advantage {
@@ -145,7 +165,7 @@ fn compare_svg(suite: &str, diff: &Diff, records: &[&Record]) -> Option<String> 
         38.0,
         &[(OLD, "old run"), (STRATA, "new run"), (BAD, "regressed")],
     );
-    let span = WIDTH - LABEL - 170.0;
+    let span = WIDTH - LABEL - 260.0;
     for (i, c) in changes.iter().enumerate() {
         let y = top + ROW * i as f64;
         let name = c.id.strip_prefix(&format!("{suite}/")).unwrap_or(&c.id);
@@ -167,11 +187,17 @@ fn compare_svg(suite: &str, diff: &Diff, records: &[&Record]) -> Option<String> 
                 LABEL + w + 4.0,
                 y + dy + BAR - 2.0,
                 escape(&number(v)),
-                escape(&c.measure)
+                escape(if c.measure == "advantage" {
+                    "x (strata over baseline)"
+                } else {
+                    &c.measure
+                })
             );
         }
         let label = if c.regressed {
             format!("REGRESSED {:+.0}%", c.worse_pct)
+        } else if c.worse_pct.abs() < 0.5 {
+            "same".to_string()
         } else {
             format!("{:+.0}%", -c.worse_pct)
         };
@@ -216,10 +242,10 @@ pub fn write(dir: &Path, run: &BenchRun, old: Option<(&BenchRun, &Diff)>) -> str
         run.settings.runs
     );
     if let Some((old_run, diff)) = old {
-        let _ = write!(
+        let _ = writeln!(
             html,
             "<p>Compared with the run of {} on {}: <span class=\"{}\">{} regression(s)</span> \
-             in {} compared result(s).</p>\n",
+             in {} compared result(s).</p>",
             escape(&old_run.finished),
             escape(&old_run.machine.summary()),
             if diff.regressions().is_empty() {
@@ -236,7 +262,7 @@ pub fn write(dir: &Path, run: &BenchRun, old: Option<(&BenchRun, &Diff)>) -> str
     for suite in suites {
         let records: Vec<&Record> = run.records.iter().filter(|r| r.suite == suite).collect();
         let name = format!("{suite}.svg");
-        save(&dir.join(&name), &suite_svg(suite, &records))?;
+        save(&dir.join(&name), &suite_svg(suite, &records, &run.peers))?;
         let _ = write!(
             html,
             "<h2>{}</h2>\n<p><img src=\"{}\" alt=\"{} figures\"/></p>\n",
@@ -248,9 +274,9 @@ pub fn write(dir: &Path, run: &BenchRun, old: Option<(&BenchRun, &Diff)>) -> str
             if let Some(svg) = compare_svg(suite, diff, &records) {
                 let name = format!("{suite}-compare.svg");
                 save(&dir.join(&name), &svg)?;
-                let _ = write!(
+                let _ = writeln!(
                     html,
-                    "<p><img src=\"{}\" alt=\"{} against the old run\"/></p>\n",
+                    "<p><img src=\"{}\" alt=\"{} against the old run\"/></p>",
                     escape(&name),
                     escape(suite)
                 );
