@@ -38,10 +38,15 @@ impl std::fmt::Display for Resource<'_> {
 impl Resource<'_> {
     /// The resource as the audit log names it: `object:KEY`, `table:ZONE/NAME`, `lake`.
     pub fn audit_name(&self) -> String {
+        self.audit_parts().concat()
+    }
+
+    /// [`Resource::audit_name`] in two parts, not joined (the audit log joins them).
+    pub fn audit_parts(&self) -> [&str; 2] {
         match self {
-            Resource::Object(k) => format!("object:{k}"),
-            Resource::Table(t) => format!("table:{t}"),
-            Resource::Lake => "lake".into(),
+            Resource::Object(k) => ["object:", k],
+            Resource::Table(t) => ["table:", t],
+            Resource::Lake => ["lake", ""],
         }
     }
 }

@@ -10,9 +10,11 @@
 //!   count, last hash, the SHA-256 of the segment file, the SHA-256 of the previous digest file,
 //!   the lake's id, and the HMAC of all that.
 //!
-//! Appends are group-committed: concurrent appenders share one write and one `fdatasync`, and
-//! each returns only once its record is on disk, so a crash loses at most the records of
-//! operations that had not returned.
+//! An append returns once its record is copied into the open segment's shared memory map
+//! (the page cache): a crash of the process loses only the records of operations that had
+//! not returned. The records reach the disk within the log's sync interval, or, with
+//! [`Durability::EveryAppend`], before each append returns, concurrent appenders sharing one
+//! `fdatasync` (group commit).
 //!
 //! This module is the log itself; the lake writes to it (src/lake/governance.rs).
 
@@ -79,49 +81,117 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
-/// The record without its hash: what the hash covers. The event's fields are spelled out
-/// (in [`AuditEvent`]'s order, skipped as it skips them) rather than flattened: the same JSON,
-/// serialized as a plain struct, several times faster than serde's flattening.
-#[derive(Serialize)]
-struct Unhashed<'a> {
-    seq: u64,
-    at: i64,
-    process: &'a str,
-    principal: &'a str,
-    action: &'a str,
-    resource: &'a str,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    columns: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rows: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bytes: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    version: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    detail: Option<&'a str>,
-    outcome: &'a str,
-    prev: &'a str,
+/// An event borrowed from its caller: what [`AuditLog::append_ref`] records, without the
+/// owned strings an [`AuditEvent`] needs. The resource comes in two parts that the record
+/// joins (`["object:", key]`), so the caller builds no string for it.
+#[derive(Debug, Clone, Copy)]
+pub struct EventRef<'a> {
+    /// Who: the principal.
+    pub principal: &'a str,
+    /// What: `get`, `put`, `scan`, ...
+    pub action: &'a str,
+    /// On what: the two parts of the resource's name, joined.
+    pub resource: [&'a str; 2],
+    /// The columns read or written, when it matters.
+    pub columns: &'a [String],
+    /// Rows, when known.
+    pub rows: Option<u64>,
+    /// Bytes, when known.
+    pub bytes: Option<u64>,
+    /// A table's version, when one was read or written.
+    pub version: Option<u64>,
+    /// More: a scan's filter, an erasure's tables, a policy's hash.
+    pub detail: Option<&'a str>,
+    /// `ok`, `denied`, or the error's kind.
+    pub outcome: &'a str,
 }
 
-impl<'a> Unhashed<'a> {
-    fn new(seq: u64, at: i64, process: &'a str, e: &'a AuditEvent, prev: &'a str) -> Self {
-        Unhashed {
-            seq,
-            at,
-            process,
-            principal: &e.principal,
-            action: &e.action,
-            resource: &e.resource,
-            columns: &e.columns,
-            rows: e.rows,
-            bytes: e.bytes,
-            version: e.version,
-            detail: e.detail.as_deref(),
-            outcome: &e.outcome,
-            prev,
+impl AuditEvent {
+    /// The event, borrowed.
+    pub fn event_ref(&self) -> EventRef<'_> {
+        EventRef {
+            principal: &self.principal,
+            action: &self.action,
+            resource: [&self.resource, ""],
+            columns: &self.columns,
+            rows: self.rows,
+            bytes: self.bytes,
+            version: self.version,
+            detail: self.detail.as_deref(),
+            outcome: &self.outcome,
         }
     }
+}
+
+/// Appends `text` as a JSON string, escaped exactly as serde_json escapes it (the common
+/// case, nothing to escape, is one copy).
+fn json_str(out: &mut Vec<u8>, parts: &[&str]) {
+    out.push(b'"');
+    for text in parts {
+        if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+            // serde_json writes a `str` as a quoted, escaped string: keep its body only.
+            let quoted = serde_json::to_vec(text).unwrap_or_default();
+            out.extend_from_slice(&quoted[1..quoted.len().saturating_sub(1)]);
+        } else {
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
+    out.push(b'"');
+}
+
+fn json_field(out: &mut Vec<u8>, name: &str) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+fn json_u64(out: &mut Vec<u8>, name: &str, value: Option<u64>) {
+    if let Some(v) = value {
+        json_field(out, name);
+        out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
+}
+
+/// The record without its hash, as JSON: what the hash covers. The fields come in
+/// [`AuditRecord`]'s order, the event's flattened and skipped as serde skips them: the bytes
+/// serializing the record with serde_json gives (a test holds the two together), written by
+/// hand because this runs on every audited call.
+fn write_unhashed(out: &mut Vec<u8>, seq: u64, at: i64, process: &str, e: &EventRef, prev: &str) {
+    out.extend_from_slice(b"{\"seq\":");
+    out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
+    out.extend_from_slice(b",\"at\":");
+    out.extend_from_slice(itoa::Buffer::new().format(at).as_bytes());
+    json_field(out, "process");
+    json_str(out, &[process]);
+    json_field(out, "principal");
+    json_str(out, &[e.principal]);
+    json_field(out, "action");
+    json_str(out, &[e.action]);
+    json_field(out, "resource");
+    json_str(out, &e.resource);
+    if !e.columns.is_empty() {
+        json_field(out, "columns");
+        out.push(b'[');
+        for (i, c) in e.columns.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json_str(out, &[c]);
+        }
+        out.push(b']');
+    }
+    json_u64(out, "rows", e.rows);
+    json_u64(out, "bytes", e.bytes);
+    json_u64(out, "version", e.version);
+    if let Some(detail) = e.detail {
+        json_field(out, "detail");
+        json_str(out, &[detail]);
+    }
+    json_field(out, "outcome");
+    json_str(out, &[e.outcome]);
+    json_field(out, "prev");
+    json_str(out, &[prev]);
+    out.push(b'}');
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -137,34 +207,36 @@ fn hex(bytes: &[u8]) -> String {
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 fn record_hash(seq: u64, at: i64, process: &str, event: &AuditEvent, prev: &str) -> String {
-    let body =
-        serde_json::to_vec(&Unhashed::new(seq, at, process, event, prev)).unwrap_or_default();
+    let mut body = Vec::with_capacity(320);
+    write_unhashed(&mut body, seq, at, process, &event.event_ref(), prev);
     let mut h = Sha256::new();
     h.update(prev.as_bytes());
     h.update(&body);
     hex(&h.finalize())
 }
 
-/// A record's hash and its line (the JSON `record_hash` hashes, with the hash spliced in as
-/// the last field: what serializing the whole [`AuditRecord`] gives, for one serialization).
+/// Writes record `seq`'s line into `line` (the JSON `record_hash` hashes, with the hash
+/// spliced in as the last field: what serializing the whole [`AuditRecord`] gives) and
+/// returns its hash.
 fn record_line(
+    line: &mut Vec<u8>,
     seq: u64,
     at: i64,
     process: &str,
-    event: &AuditEvent,
+    event: &EventRef,
     prev: &str,
-) -> Result<(String, Vec<u8>)> {
-    let mut line = serde_json::to_vec(&Unhashed::new(seq, at, process, event, prev))
-        .map_err(|e| Error::internal(format!("cannot encode an audit record: {e}")))?;
+) -> String {
+    line.clear();
+    write_unhashed(line, seq, at, process, event, prev);
     let mut h = Sha256::new();
     h.update(prev.as_bytes());
-    h.update(&line);
+    h.update(&*line);
     let hash = hex(&h.finalize());
     line.pop(); // the closing brace
     line.extend_from_slice(b",\"hash\":\"");
     line.extend_from_slice(hash.as_bytes());
     line.extend_from_slice(b"\"}\n");
-    Ok((hash, line))
+    hash
 }
 
 /// The signed summary of a sealed segment.
@@ -243,6 +315,8 @@ struct Head {
     /// (cut off at seal and close).
     map: memmap2::MmapMut,
     len: usize,
+    /// The line being written, kept between appends.
+    line: Vec<u8>,
     segment: u64,
     in_segment: u64,
     first_in_segment: u64,
@@ -414,6 +488,7 @@ impl AuditLog {
                 file,
                 map,
                 len: whole,
+                line: Vec::with_capacity(512),
                 segment,
                 in_segment,
                 first_in_segment: if in_segment == 0 { last_seq + 1 } else { first },
@@ -444,6 +519,11 @@ impl AuditLog {
     /// Appends `event`; returns its record number once the record is written (see
     /// [`Durability`] for when that is on disk).
     pub fn append(&self, event: AuditEvent) -> Result<u64> {
+        self.append_ref(&event.event_ref())
+    }
+
+    /// [`AuditLog::append`] of a borrowed event.
+    pub fn append_ref(&self, event: &EventRef) -> Result<u64> {
         let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(why) = &head.failed {
             return Err(Error::new(
@@ -453,9 +533,12 @@ impl AuditLog {
         }
         let seq = head.next_seq;
         let at = crate::clock::now_ms() as i64;
-        let (hash, line) = record_line(seq, at, &self.process, &event, &head.last_hash)?;
+        let mut line = std::mem::take(&mut head.line);
+        let hash = record_line(&mut line, seq, at, &self.process, event, &head.last_hash);
         head.last_hash = hash;
-        if let Err(e) = self.copy_in(&mut head, &line) {
+        let copied = self.copy_in(&mut head, &line);
+        head.line = line;
+        if let Err(e) = copied {
             head.failed = Some(e.to_string());
             return Err(e);
         }

@@ -180,28 +180,51 @@ fn a_torn_last_line_is_cut_and_bad_keys_are_refused() {
 
 #[test]
 fn a_record_line_is_the_whole_record_serialized() {
-    let mut e = event(3);
-    e.columns = vec!["a".into(), "b\"q".into()];
-    e.rows = Some(7);
-    e.version = Some(2);
-    e.detail = Some("filter a > 1".into());
-    let (hash, line) = record_line(4, 1_700_000_000_000, "1@h", &e, GENESIS).unwrap();
-    let record = AuditRecord {
-        seq: 4,
-        at: 1_700_000_000_000,
-        process: "1@h".into(),
-        event: e,
-        prev: GENESIS.into(),
-        hash: hash.clone(),
-    };
-    let mut whole = serde_json::to_vec(&record).unwrap();
-    whole.push(b'\n');
-    assert_eq!(
-        String::from_utf8(line).unwrap(),
-        String::from_utf8(whole).unwrap()
-    );
-    assert_eq!(
-        hash,
-        record_hash(4, 1_700_000_000_000, "1@h", &record.event, GENESIS)
-    );
+    let mut full = event(3);
+    full.columns = vec!["a".into(), "b\"q".into(), "tab\there".into()];
+    full.rows = Some(7);
+    full.bytes = Some(u64::MAX);
+    full.version = Some(2);
+    full.detail = Some("filter a > 1 \\ \u{1} \u{7f} é 🦀 \r\n\u{8}\u{c}".into());
+    full.principal = "ünï\"code".into();
+    let mut bare = event(4);
+    bare.resource = "object:k\\\"ey\u{1f}".into();
+    for e in [full, bare] {
+        let mut line = Vec::new();
+        let hash = record_line(
+            &mut line,
+            4,
+            -1_700_000_000_000,
+            "1@h",
+            &e.event_ref(),
+            GENESIS,
+        );
+        let record = AuditRecord {
+            seq: 4,
+            at: -1_700_000_000_000,
+            process: "1@h".into(),
+            event: e,
+            prev: GENESIS.into(),
+            hash: hash.clone(),
+        };
+        let mut whole = serde_json::to_vec(&record).unwrap();
+        whole.push(b'\n');
+        assert_eq!(
+            String::from_utf8(line).unwrap(),
+            String::from_utf8(whole).unwrap()
+        );
+        assert_eq!(
+            hash,
+            record_hash(4, -1_700_000_000_000, "1@h", &record.event, GENESIS)
+        );
+    }
+    // A resource in two parts is the same record as the joined name.
+    let joined = event(5);
+    let mut parts = joined.event_ref();
+    let (kind, key) = joined.resource.split_at(7);
+    parts.resource = [kind, key];
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    record_line(&mut a, 1, 0, "p", &joined.event_ref(), GENESIS);
+    record_line(&mut b, 1, 0, "p", &parts, GENESIS);
+    assert_eq!(a, b);
 }

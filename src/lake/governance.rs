@@ -16,7 +16,9 @@ use super::Lake;
 use crate::config::{Action, LakeConfig};
 use crate::error::{Error, ErrorKind, Result};
 use crate::governance::access::{denied, AccessPolicy, Columns, Resource, HOST};
-use crate::governance::audit::{AuditEvent, AuditLog, AuditQuery, AuditRecord, VerifyReport};
+use crate::governance::audit::{
+    AuditEvent, AuditLog, AuditQuery, AuditRecord, EventRef, VerifyReport,
+};
 use crate::mask::{MaskPolicy, MissingColumns};
 use crate::read::ScanGuard;
 use crate::table::TableGate;
@@ -256,15 +258,25 @@ impl Lake {
             return work();
         }
         let out = work();
-        let mut event = self.event(verb, resource.audit_name());
-        match &out {
-            Ok(v) => {
-                event.bytes = bytes(v);
-                event.outcome = "ok".into();
-            }
-            Err(e) => event.outcome = e.kind().name().into(),
+        // Borrowed, not built: this runs on every audited call.
+        let (bytes, outcome) = match &out {
+            Ok(v) => (bytes(v), "ok"),
+            Err(e) => (None, e.kind().name()),
+        };
+        let event = EventRef {
+            principal: self.principal(),
+            action: verb,
+            resource: resource.audit_parts(),
+            columns: &[],
+            rows: None,
+            bytes,
+            version: None,
+            detail: None,
+            outcome,
+        };
+        if let Some(log) = self.audit_log()? {
+            log.append_ref(&event)?;
         }
-        self.audit(event)?;
         out
     }
 
