@@ -6,8 +6,17 @@
 //! in parallel: each policy runs on 1 thread (equal threads with `ArrowWriter`, which is
 //! single-threaded) and on N.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use arrow::array::RecordBatch;
-use parquet::arrow::ArrowWriter;
+use arrow::datatypes::SchemaRef;
+use parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
+};
+use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
 use strata::format::{Codec, CodecPolicy, FormatChoice};
 use strata::{PutOptions, WriteOptions};
 
@@ -43,28 +52,36 @@ pub fn run(ctx: &Context) -> strata::Result<Vec<Record>> {
             continue;
         };
         let memory = memory_size(batches) as f64;
-        // The baseline, timed once per table: every policy's ratio is to these runs.
-        let target = dir.join(format!("{name}.arrow_writer.parquet"));
-        let mut baseline_bytes = 0u64;
-        ctx.progress.case(&format!("write/{name}/ArrowWriter"));
-        let theirs: Vec<f64> = (0..ctx.runs)
-            .map(|_| {
-                time(&mut || {
-                    let file = std::fs::File::create(&target).map_err(|e| io_error(&target, e))?;
-                    let mut writer = ArrowWriter::try_new(file, schema.clone(), None)
-                        .map_err(|e| other("ArrowWriter", e))?;
-                    for b in batches {
-                        writer.write(b).map_err(|e| other("ArrowWriter", e))?;
-                    }
-                    writer.close().map_err(|e| other("ArrowWriter", e))?;
-                    Ok(())
-                })
-            })
-            .collect::<strata::Result<_>>()?;
-        if let Ok(m) = std::fs::metadata(&target) {
-            baseline_bytes = m.len();
+        // The baselines, timed once per table and thread count: every policy's ratio at a
+        // thread count is to the runs of that count.
+        let mut baselines = std::collections::BTreeMap::new();
+        for threads in ctx.thread_counts() {
+            let target = dir.join(format!("{name}.arrow_writer.{threads}.parquet"));
+            ctx.progress
+                .case(&format!("write/{name}/ArrowWriter/threads={threads}"));
+            let theirs: Vec<f64> = (0..ctx.runs)
+                .map(|_| time(&mut || arrow_writer(&target, &schema, batches, threads)))
+                .collect::<strata::Result<_>>()?;
+            let bytes = std::fs::metadata(&target).map_or(0, |m| m.len());
+            let side = Side {
+                name: if threads == 1 {
+                    "parquet ArrowWriter, default properties".into()
+                } else {
+                    format!(
+                        "parquet ArrowWriter's column writers (ArrowColumnWriter), default \
+                         properties, columns shared over {threads} threads"
+                    )
+                },
+                threads,
+                batch_rows: Some(batches[0].num_rows()),
+                io: "std::fs::File in the work directory".into(),
+                state: "batches in memory".into(),
+            };
+            baselines.insert(
+                threads,
+                (side, Spread::of(rate(&theirs, memory, 1e6)), bytes),
+            );
         }
-        let baseline = Spread::of(rate(&theirs, memory, 1e6));
         for (label, policy, is_policy) in policies() {
             // Fixed codecs and the mixed table at N threads only, to keep the suite short.
             let counts = if is_policy && *name != "mixed" {
@@ -75,6 +92,9 @@ pub fn run(ctx: &Context) -> strata::Result<Vec<Record>> {
             for threads in counts {
                 let id = format!("write/{name}/{label}/threads={threads}");
                 ctx.progress.case(&id);
+                let Some((side, baseline, baseline_bytes)) = baselines.get(&threads) else {
+                    continue;
+                };
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
                     .build()
@@ -110,31 +130,123 @@ pub fn run(ctx: &Context) -> strata::Result<Vec<Record>> {
                             state: "batches in memory".into(),
                         },
                     )
-                    .against(
-                        Side {
-                            name: "parquet ArrowWriter, default properties".into(),
-                            threads: 1,
-                            batch_rows: Some(batches[0].num_rows()),
-                            io: "std::fs::File in the work directory".into(),
-                            state: "batches in memory".into(),
-                        },
-                        baseline.clone(),
-                    )
+                    .against(side.clone(), baseline.clone())
                     .note(format!(
                         "MB/s of Arrow memory written ({:.1} MB); ArrowWriter's default is \
-                         uncompressed, one thread",
+                         uncompressed; equal threads on both sides",
                         memory / 1e6
                     ))
                     .extra("bytes", bytes as f64)
                     .extra("compression_ratio", memory / bytes.max(1) as f64)
-                    .extra("baseline_bytes", baseline_bytes as f64)
+                    .extra("baseline_bytes", *baseline_bytes as f64)
                     .extra(
                         "baseline_compression_ratio",
-                        memory / baseline_bytes.max(1) as f64,
+                        memory / (*baseline_bytes).max(1) as f64,
                     ),
                 );
             }
         }
     }
     Ok(records)
+}
+
+/// The baseline: `ArrowWriter` with default properties on one thread; on more, its column
+/// writers (one per leaf column, shared over `threads` threads), row groups as `ArrowWriter`
+/// cuts them.
+fn arrow_writer(
+    target: &Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    threads: usize,
+) -> strata::Result<()> {
+    let file = std::fs::File::create(target).map_err(|e| io_error(target, e))?;
+    let fail = |e: parquet::errors::ParquetError| other("ArrowWriter", e);
+    if threads <= 1 {
+        let mut writer = ArrowWriter::try_new(file, schema.clone(), None).map_err(fail)?;
+        for b in batches {
+            writer.write(b).map_err(fail)?;
+        }
+        return writer.close().map(drop).map_err(fail);
+    }
+    let props = Arc::new(WriterProperties::default());
+    let parquet_schema = ArrowSchemaConverter::new()
+        .with_coerce_types(props.coerce_types())
+        .convert(schema)
+        .map_err(fail)?;
+    let mut writer =
+        SerializedFileWriter::new(file, parquet_schema.root_schema_ptr(), props.clone())
+            .map_err(fail)?;
+    let factory = ArrowRowGroupWriterFactory::new(&writer, schema.clone());
+    let group_rows = props.max_row_group_row_count().unwrap_or(usize::MAX).max(1);
+    // Row groups of `group_rows` rows, as slices of the batches.
+    let mut groups: Vec<Vec<RecordBatch>> = vec![Vec::new()];
+    let mut in_group = 0;
+    for batch in batches {
+        let mut at = 0;
+        while at < batch.num_rows() {
+            if in_group == group_rows {
+                groups.push(Vec::new());
+                in_group = 0;
+            }
+            let n = (group_rows - in_group).min(batch.num_rows() - at);
+            if let Some(g) = groups.last_mut() {
+                g.push(batch.slice(at, n));
+            }
+            at += n;
+            in_group += n;
+        }
+    }
+    for (index, group) in groups.iter().enumerate() {
+        let writers = factory.create_column_writers(index).map_err(fail)?;
+        if writers.len() != schema.fields().len() {
+            return Err(other(
+                "ArrowWriter",
+                "nested columns are not shared out here",
+            ));
+        }
+        let mut shares: Vec<Vec<(usize, ArrowColumnWriter)>> =
+            (0..threads).map(|_| Vec::new()).collect();
+        for (i, w) in writers.into_iter().enumerate() {
+            shares[i % threads].push((i, w));
+        }
+        let encoded: Vec<strata::Result<Vec<(usize, ArrowColumnChunk)>>> =
+            std::thread::scope(|s| {
+                let handles: Vec<_> = shares
+                    .into_iter()
+                    .map(|share| {
+                        s.spawn(move || {
+                            let mut out = Vec::new();
+                            for (i, mut w) in share {
+                                let field = schema.field(i);
+                                for b in group {
+                                    for leaf in compute_leaves(field, b.column(i)).map_err(fail)? {
+                                        w.write(&leaf).map_err(fail)?;
+                                    }
+                                }
+                                out.push((i, w.close().map_err(fail)?));
+                            }
+                            Ok(out)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err(other("ArrowWriter", "a thread panicked")))
+                    })
+                    .collect()
+            });
+        let mut chunks = Vec::new();
+        for share in encoded {
+            chunks.extend(share?);
+        }
+        chunks.sort_by_key(|(i, _)| *i);
+        let mut row_group = writer.next_row_group().map_err(fail)?;
+        for (_, chunk) in chunks {
+            chunk.append_to_row_group(&mut row_group).map_err(fail)?;
+        }
+        row_group.close().map_err(fail)?;
+    }
+    writer.close().map(drop).map_err(fail)
 }
