@@ -440,7 +440,7 @@ fn the_command_line_syncs_with_json_and_a_dry_run() {
     let plan = common::cli_ok(&["--config", cfg_arg, "sync", "hot", "cold", "--dry-run"]);
     let plan = String::from_utf8(plan).unwrap();
     assert!(plan.contains("copy data/000.bin"), "{plan}");
-    assert!(plan.contains("4 copied"), "{plan}");
+    assert!(plan.contains("4 to copy"), "{plan}");
     assert!(!dir.path().join("cold/data/000.bin").exists());
     let out = common::cli_ok(&[
         "--config", cfg_arg, "sync", "hot", "cold", "--prefix", "data/", "--json",

@@ -109,7 +109,7 @@ fn print_report(report: &SyncReport, out: &mut dyn Write) -> strata::Result<()> 
     };
     writeln!(
         out,
-        "sync {} -> {dest}{}: {} copied ({} bytes), {} unchanged, {} deleted, {} failed{}{}{}",
+        "sync {} -> {dest}{}: {} {} ({} bytes), {} unchanged, {} {}, {} failed{}{}{}",
         report.source,
         if report.dry_run {
             " (dry run, nothing changed)"
@@ -117,9 +117,15 @@ fn print_report(report: &SyncReport, out: &mut dyn Write) -> strata::Result<()> 
             ""
         },
         report.copied,
+        if report.dry_run { "to copy" } else { "copied" },
         report.bytes_copied,
         report.skipped,
         report.deleted,
+        if report.dry_run {
+            "to delete"
+        } else {
+            "deleted"
+        },
         report.failed,
         if report.remaining > 0 {
             format!(", {} left for the next run", report.remaining)
