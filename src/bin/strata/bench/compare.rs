@@ -15,7 +15,8 @@ pub struct Change {
     pub measure: String,
     pub old: f64,
     pub new: f64,
-    /// Percent worse (negative: better).
+    /// Percent worse, as the time the same work would take: +25 is a quarter longer (a figure
+    /// where higher is better, 1/1.25 of the old); negative: better.
     pub worse_pct: f64,
     pub regressed: bool,
 }
