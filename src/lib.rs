@@ -71,6 +71,9 @@ pub use atomic_file::AtomicFile;
 pub use config::LakeConfig;
 pub use error::{Error, ErrorKind, Result};
 pub use format::{WriteOptions, WriteSummary};
-pub use lake::{KeyRow, Keys, Lake, LineageCallback, MaskingKeyRow, RotationSummary};
+pub use lake::{
+    ExpectReport, ExpectationCount, KeyRow, Keys, Lake, LineageCallback, MaskingKeyRow,
+    RotationSummary,
+};
 pub use read::{Expr, Scan, ScanFormat, ScanOutput, ScanReader, ScanStats, NAN_COUNTS_KEY};
 pub use store::{ObjectInfo, PutOptions, RunOptions};

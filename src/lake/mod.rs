@@ -25,6 +25,7 @@ mod compliance;
 mod cost;
 mod demote;
 mod erasure;
+mod expect;
 mod governance;
 mod guards;
 mod keys;
@@ -51,6 +52,7 @@ use crate::store::{
 };
 
 pub use catalog::LineageCallback;
+pub use expect::{ExpectReport, ExpectationCount};
 pub use keys::{KeyRow, Keys, MaskingKeyRow, RotationSummary};
 
 /// An open data lake. See the [module docs](self).

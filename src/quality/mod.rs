@@ -49,7 +49,7 @@ pub use profile::{
     ProfileOptions, Scalar, TableProfile, TopValue, TopValues, ValueKind,
 };
 pub use report::{FailedRow, QualityReport, RuleResult};
-pub use rules::{CompareOp, PiiKind, Rule, RuleKind, RuleSet, Severity};
+pub use rules::{CompareOp, Expect, PiiKind, Rule, RuleKind, RuleSet, Severity};
 pub use score::{dataset_quality, DatasetQuality};
 pub use sketch::{HyperLogLog, QuantileSketch};
 

@@ -272,6 +272,23 @@ pub struct Rule {
     pub mostly: f64,
     /// What to check.
     pub kind: RuleKind,
+    /// What a table append or merge with these rules as expectations does with rows that
+    /// fail it (`expect = "warn" | "drop" | "fail"` in the file); `None` is `warn`.
+    pub expect: Option<Expect>,
+}
+
+/// What an expectation does with the rows of an append or merge that fail it, as Delta Live
+/// Tables' `expect`, `expect or drop` and `expect or fail` do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    /// Keeps the rows and counts them.
+    #[default]
+    Warn,
+    /// Writes them to the table's quarantine table instead, and commits the rest.
+    Drop,
+    /// Commits nothing.
+    Fail,
 }
 
 impl Rule {
@@ -283,6 +300,7 @@ impl Rule {
             severity: Severity::Error,
             mostly: 1.0,
             kind,
+            expect: None,
         }
     }
 

@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::profile::InferredType;
-use super::rules::{CompareOp, PiiKind, Rule, RuleKind, RuleSet, Severity};
+use super::rules::{CompareOp, Expect, PiiKind, Rule, RuleKind, RuleSet, Severity};
 use crate::config::toml_error_in;
 use crate::{Error, Result};
 
@@ -85,6 +85,8 @@ pub(crate) struct RawRule {
     right: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     kind: Option<PiiKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expect: Option<Expect>,
 }
 
 fn need<T>(label: &str, field: &str, value: Option<T>) -> std::result::Result<T, String> {
@@ -151,6 +153,7 @@ impl TryFrom<RawRule> for Rule {
         };
         let name = raw.name.take();
         let severity = raw.severity.take().unwrap_or(Severity::Error);
+        let expect = raw.expect.take();
         let mostly = raw.mostly.take();
         let mostly_set = mostly.is_some();
         let mostly = fraction(&label, "mostly", mostly)?.unwrap_or(1.0);
@@ -280,7 +283,14 @@ impl TryFrom<RawRule> for Rule {
                 raw.check
             ));
         }
+        if matches!(expect, Some(Expect::Drop)) && !kind.is_row_level() {
+            return Err(format!(
+                "{label}: expect = \"drop\" needs a check that passes or fails row by row, not {:?}",
+                raw.check
+            ));
+        }
         let mut rule = Rule::new(kind).severity(severity).mostly(mostly);
+        rule.expect = expect;
         if let Some(name) = name {
             rule = rule.named(name);
         }
@@ -295,6 +305,7 @@ impl From<Rule> for RawRule {
             check: rule.kind.check_name().to_string(),
             severity: Some(rule.severity),
             mostly: (rule.mostly != 1.0 && rule.kind.is_row_level()).then_some(rule.mostly),
+            expect: rule.expect,
             ..RawRule::default()
         };
         match rule.kind {

@@ -102,7 +102,19 @@ impl Table {
     /// retries on the other's version number). Columns must match the table's.
     pub fn append(&self, batches: &[RecordBatch]) -> Result<Commit> {
         self.observed("WRITE", || {
-            self.commit_write(batches, SaveMode::Append, false)
+            self.commit_write(batches, SaveMode::Append, false, Default::default())
+        })
+    }
+
+    /// [`Table::append`], with `metrics` added to the commit's `operationMetrics` (an
+    /// expectation's counts per rule, say).
+    pub fn append_with_metrics(
+        &self,
+        batches: &[RecordBatch],
+        metrics: std::collections::BTreeMap<String, serde_json::Value>,
+    ) -> Result<Commit> {
+        self.observed("WRITE", || {
+            self.commit_write(batches, SaveMode::Append, false, metrics)
         })
     }
 
@@ -112,7 +124,7 @@ impl Table {
     /// differs from the table's, or a missing non-nullable column, is still an error.
     pub fn append_merging_schema(&self, batches: &[RecordBatch]) -> Result<Commit> {
         self.observed("WRITE", || {
-            self.commit_write(batches, SaveMode::Append, true)
+            self.commit_write(batches, SaveMode::Append, true, Default::default())
         })
     }
 
@@ -121,7 +133,7 @@ impl Table {
     /// conflict (`Busy`), never merged.
     pub fn overwrite(&self, batches: &[RecordBatch]) -> Result<Commit> {
         self.observed("WRITE", || {
-            self.commit_write(batches, SaveMode::Overwrite, false)
+            self.commit_write(batches, SaveMode::Overwrite, false, Default::default())
         })
     }
 
@@ -130,6 +142,7 @@ impl Table {
         batches: &[RecordBatch],
         mode: SaveMode,
         merge_schema: bool,
+        metrics: std::collections::BTreeMap<String, serde_json::Value>,
     ) -> Result<Commit> {
         let table = self.block_on(self.load(AsOf::Latest))??;
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
@@ -214,14 +227,14 @@ impl Table {
                 &[],
                 &adds,
                 operation,
-                Default::default(),
+                metrics,
                 change::Landed::OnTop { retries: 15 },
             )?;
             return Ok(Commit { version, ..counts });
         }
         // An overwrite (or a schema change) that lost a race is reported.
         let retries = if mode == SaveMode::Append { 15 } else { 0 };
-        self.commit(&table, actions, operation, retries, counts)
+        self.commit_with_metrics(&table, actions, operation, retries, counts, metrics)
     }
 
     /// Commits `actions` on top of `table`'s loaded version (retrying `retries` times on a

@@ -206,6 +206,11 @@ pub struct AppendArgs {
     /// table columns the data lacks as nulls (Delta's mergeSchema).
     #[arg(long)]
     merge_schema: bool,
+    /// Check the rows against this quality rules file first, each rule with its
+    /// `expect = "warn" | "drop" | "fail"`: dropped rows go to NAME__quarantine with an
+    /// `_errors` column, a failing `fail` rule commits nothing.
+    #[arg(long, value_name = "RULES.toml", conflicts_with = "merge_schema")]
+    expect: Option<PathBuf>,
     /// Print what was committed as JSON.
     #[arg(long)]
     json: bool,
@@ -448,6 +453,7 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
             bar.finish_and_clear();
             print_commit(out, &table, "created", &commit?, args.json)
         }
+        TableCommand::Append(args) if args.expect.is_some() => append_expecting(config, args, out),
         TableCommand::Append(args) => {
             let (table, _lake) = open(config, &args.table.name, None)?;
             let (bar, progress) = stage_progress();
@@ -694,6 +700,40 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
             Ok(())
         }
     }
+}
+
+/// `table append --expect RULES`: through the lake, which checks, quarantines and commits.
+fn append_expecting(
+    config: &LakeConfig,
+    args: AppendArgs,
+    out: &mut dyn Write,
+) -> strata::Result<()> {
+    let rules_path = args.expect.as_deref().unwrap_or(Path::new(""));
+    let rules = strata::quality::RuleSet::from_file(rules_path)?;
+    let lake = Lake::open(config)?.with_job(&crate::catalog::job());
+    let (bar, progress) = stage_progress();
+    let (_, all) = read_all(&args.files, progress.as_ref())?;
+    bar.finish_and_clear();
+    let report = lake.append_expecting(&args.table.name, &all, &rules)?;
+    if args.json {
+        return write_json(out, &report);
+    }
+    let version = report
+        .version
+        .map_or("nothing committed".to_string(), |v| format!("version {v}"));
+    writeln!(
+        out,
+        "{}: kept {} of {} rows ({version}), quarantined {}",
+        args.table.name, report.kept, report.rows, report.quarantined
+    )
+    .map_err(io)?;
+    if let Some((name, v)) = &report.quarantine {
+        writeln!(out, "quarantined rows in {name}, version {v}").map_err(io)?;
+    }
+    for e in &report.expectations {
+        writeln!(out, "  {} ({:?}): {} failed", e.rule, e.expect, e.failed).map_err(io)?;
+    }
+    Ok(())
 }
 
 fn retention(config: &LakeConfig, args: RetentionArgs, out: &mut dyn Write) -> strata::Result<()> {

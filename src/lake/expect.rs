@@ -1,0 +1,184 @@
+//! Expectations on table appends, as Delta Live Tables' `expect`, `expect or drop` and
+//! `expect or fail`: quality rules checked on the rows before they are committed, each with
+//! what to do with the rows that fail it (`expect = "warn" | "drop" | "fail"` in the rules
+//! file). Dropped rows go to the table's quarantine table, `<name>__quarantine`, with an
+//! `_errors` column naming the rules they failed; the counts per rule go into the commit's
+//! metrics.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::{DataType, Field, Schema};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Lake;
+use crate::error::{Error, ErrorKind, Result};
+use crate::quality::{check_batches, CheckOptions, Expect, RuleSet};
+use crate::table::TableOptions;
+
+/// The column of a quarantine table that names the rules a row failed.
+pub(crate) const ERRORS_COLUMN: &str = "_errors";
+
+/// One expectation's count in an append.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExpectationCount {
+    /// The rule's name.
+    pub rule: String,
+    /// What it did with failing rows.
+    pub expect: Expect,
+    /// Rows that failed it (for a rule on the whole batch: 1 when it failed).
+    pub failed: u64,
+}
+
+/// What an append with expectations did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ExpectReport {
+    /// The table's version the append made; `None` when no row was kept.
+    pub version: Option<u64>,
+    /// Rows offered.
+    pub rows: u64,
+    /// Rows committed to the table.
+    pub kept: u64,
+    /// Rows written to the quarantine table instead.
+    pub quarantined: u64,
+    /// The quarantine table's name, and the version its append made.
+    pub quarantine: Option<(String, u64)>,
+    /// Each rule's count, in the rules file's order.
+    pub expectations: Vec<ExpectationCount>,
+}
+
+/// The quarantine table of table `name`.
+pub(crate) fn quarantine_name(name: &str) -> String {
+    format!("{name}__quarantine")
+}
+
+impl Lake {
+    /// Appends `batches` to table `name` with `rules` as expectations: rows failing a `drop`
+    /// rule go to `<name>__quarantine` (created on first use, the table's columns and
+    /// `_errors`), the rest is committed as one version whose metrics count each rule's
+    /// failures; a `fail` rule that fails commits nothing anywhere (an `InvalidArgument`
+    /// error naming the rule); `warn` rules only count. The quarantine is written first,
+    /// so a crash between the two appends loses no row (a retry may quarantine rows again).
+    pub fn append_expecting(
+        &self,
+        name: &str,
+        batches: &[RecordBatch],
+        rules: &RuleSet,
+    ) -> Result<ExpectReport> {
+        let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let mut report = ExpectReport {
+            rows,
+            ..ExpectReport::default()
+        };
+        // Every failing row's number, not a sample: a `drop` needs them all.
+        let options = CheckOptions {
+            sample_size: usize::MAX,
+            ..CheckOptions::default()
+        };
+        let checked = check_batches(batches, rules, &options).map_err(|e| e.with("table", name))?;
+        let mut errors: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+        for (rule, result) in rules.rules.iter().zip(&checked.results) {
+            let expect = rule.expect.unwrap_or_default();
+            let failed = if rule.kind.is_row_level() {
+                result.affected_rows
+            } else {
+                u64::from(!result.passed)
+            };
+            if expect == Expect::Fail && failed > 0 {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "expectation {:?} failed ({}); nothing was committed",
+                        rule.name, result.message
+                    ),
+                )
+                .with("table", name));
+            }
+            if expect == Expect::Drop {
+                for row in &result.sample {
+                    errors.entry(row.row).or_default().push(&rule.name);
+                }
+            }
+            report.expectations.push(ExpectationCount {
+                rule: rule.name.clone(),
+                expect,
+                failed,
+            });
+        }
+        report.quarantined = errors.len() as u64;
+        report.kept = rows - report.quarantined;
+        let (kept, dropped) = split(batches, &errors)?;
+        if !dropped.is_empty() {
+            let quarantine = quarantine_name(name);
+            let table = self.table(&quarantine)?;
+            let commit = if table.exists()? {
+                table.append(&dropped)?
+            } else {
+                table.create(&dropped[0].schema(), &dropped, &TableOptions::default())?
+            };
+            report.quarantine = Some((quarantine, commit.version));
+        }
+        if report.kept > 0 {
+            let mut metrics: BTreeMap<String, Value> = BTreeMap::new();
+            metrics.insert("numQuarantinedRows".into(), report.quarantined.into());
+            for count in &report.expectations {
+                metrics.insert(
+                    format!("expectations.{}.failedRows", count.rule),
+                    count.failed.into(),
+                );
+            }
+            let commit = self.table(name)?.append_with_metrics(&kept, metrics)?;
+            report.version = Some(commit.version);
+        }
+        Ok(report)
+    }
+}
+
+/// Splits `batches` into the rows to keep and the rows `errors` names, the latter with an
+/// `_errors` column (the rules each failed, joined by `, `).
+fn split(
+    batches: &[RecordBatch],
+    errors: &BTreeMap<u64, Vec<&str>>,
+) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>)> {
+    let mut kept = Vec::with_capacity(batches.len());
+    let mut dropped = Vec::new();
+    let mut offset = 0u64;
+    for batch in batches {
+        let n = batch.num_rows() as u64;
+        let here: Vec<(u64, &Vec<&str>)> = errors
+            .range(offset..offset + n)
+            .map(|(row, rules)| (row - offset, rules))
+            .collect();
+        offset += n;
+        if here.is_empty() {
+            kept.push(batch.clone());
+            continue;
+        }
+        let mut keep = vec![true; n as usize];
+        for (row, _) in &here {
+            keep[*row as usize] = false;
+        }
+        let keep = BooleanArray::from(keep);
+        let out = filter_record_batch(batch, &arrow::compute::not(&keep)?)?;
+        kept.push(filter_record_batch(batch, &keep)?);
+        let named: StringArray = here.iter().map(|(_, r)| Some(r.join(", "))).collect();
+        let mut fields: Vec<Field> = out
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields.push(Field::new(ERRORS_COLUMN, DataType::Utf8, false));
+        let mut columns: Vec<ArrayRef> = out.columns().to_vec();
+        columns.push(Arc::new(named));
+        dropped.push(RecordBatch::try_new(
+            Arc::new(Schema::new(fields)),
+            columns,
+        )?);
+    }
+    kept.retain(|b| b.num_rows() > 0);
+    Ok((kept, dropped))
+}

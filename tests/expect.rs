@@ -1,0 +1,173 @@
+//! Expectations on table appends: `warn` counts, `drop` quarantines into `<name>__quarantine`
+//! with `_errors`, `fail` commits nothing; counts go into the commit's metrics.
+
+mod common;
+
+use std::sync::Arc;
+
+use arrow::array::{AsArray, Float64Array, Int64Array, RecordBatch};
+use strata::quality::{Expect, RuleSet};
+use strata::table::TableOptions;
+use strata::{ErrorKind, Lake};
+
+fn trips(ids: &[i64], fares: &[Option<f64>]) -> RecordBatch {
+    RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(ids.to_vec())) as _),
+        ("fare", Arc::new(Float64Array::from(fares.to_vec())) as _),
+    ])
+    .unwrap()
+}
+
+const RULES: &str = r#"
+[[rules]]
+name = "fare_in_range"
+check = "range"
+column = "fare"
+min = 0
+max = 500
+expect = "drop"
+
+[[rules]]
+name = "fare_present"
+check = "not_null"
+column = "fare"
+expect = "drop"
+
+[[rules]]
+name = "small_id"
+check = "range"
+column = "id"
+max = 100
+expect = "warn"
+"#;
+
+fn lake(dir: &std::path::Path) -> Lake {
+    let lake = Lake::open(&common::config(dir, vec![common::local_tier("hot")])).unwrap();
+    let first = trips(&[0], &[Some(1.0)]);
+    lake.table("bronze/trips")
+        .unwrap()
+        .create(&first.schema(), &[first], &TableOptions::default())
+        .unwrap();
+    lake
+}
+
+#[test]
+fn drop_rules_quarantine_rows_with_their_errors_and_the_rest_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake(dir.path());
+    let rules = RuleSet::from_toml_str(RULES).unwrap();
+    assert_eq!(rules.rules[0].expect, Some(Expect::Drop));
+    // Two batches, as a streaming service appends them one call at a time.
+    let a = trips(&[1, 2, 3, 4], &[Some(10.0), Some(-5.0), None, Some(20.0)]);
+    let b = trips(&[5, 200, 7], &[Some(900.0), Some(30.0), Some(40.0)]);
+    let report = lake
+        .append_expecting("bronze/trips", &[a, b], &rules)
+        .unwrap();
+    assert_eq!((report.rows, report.kept, report.quarantined), (7, 4, 3));
+    assert_eq!(report.version, Some(1));
+    let counts: Vec<(&str, u64)> = report
+        .expectations
+        .iter()
+        .map(|e| (e.rule.as_str(), e.failed))
+        .collect();
+    assert_eq!(
+        counts,
+        [("fare_in_range", 2), ("fare_present", 1), ("small_id", 1)]
+    );
+    let table = lake.table("bronze/trips").unwrap();
+    assert_eq!(table.scan().unwrap().count().unwrap().0, 5);
+    // The warned row (id 200) is kept.
+    let kept = table
+        .scan()
+        .unwrap()
+        .filter(strata::Expr::parse("id = 200").unwrap())
+        .count()
+        .unwrap()
+        .0;
+    assert_eq!(kept, 1);
+    // The quarantine holds the dropped rows and names the rules each failed.
+    let (name, version) = report.quarantine.clone().unwrap();
+    assert_eq!((name.as_str(), version), ("bronze/trips__quarantine", 0));
+    let quarantine = lake.table(&name).unwrap();
+    let batches = quarantine.scan().unwrap().run().unwrap();
+    let mut rows: Vec<(i64, String)> = Vec::new();
+    for b in &batches.batches {
+        let ids = b
+            .column_by_name("id")
+            .unwrap()
+            .as_primitive::<arrow::datatypes::Int64Type>();
+        let errors = b.column_by_name("_errors").unwrap().as_string::<i32>();
+        for i in 0..b.num_rows() {
+            rows.push((ids.value(i), errors.value(i).to_string()));
+        }
+    }
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            (2, "fare_in_range".to_string()),
+            (3, "fare_present".to_string()),
+            (5, "fare_in_range".to_string())
+        ]
+    );
+    // The commit's metrics count each rule.
+    let history = table.history().unwrap();
+    let metrics = &history[0].metrics;
+    assert_eq!(metrics["numQuarantinedRows"], 3, "{metrics:?}");
+    assert_eq!(metrics["expectations.fare_in_range.failedRows"], 2);
+    // A second append adds to the same quarantine table.
+    let c = trips(&[8], &[Some(-1.0)]);
+    let again = lake.append_expecting("bronze/trips", &[c], &rules).unwrap();
+    assert_eq!((again.kept, again.version), (0, None));
+    assert_eq!(again.quarantine.unwrap().1, 1);
+    assert_eq!(table.version().unwrap(), 1);
+}
+
+#[test]
+fn a_failing_fail_rule_commits_nothing_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake(dir.path());
+    let rules = RuleSet::from_toml_str(&format!(
+        "{RULES}\n[[rules]]\nname = \"no_free_rides\"\ncheck = \"range\"\ncolumn = \"fare\"\nmin = 0.5\nexpect = \"fail\"\n"
+    ))
+    .unwrap();
+    let batch = trips(&[1, 2], &[Some(0.0), Some(-3.0)]);
+    let err = lake
+        .append_expecting("bronze/trips", &[batch], &rules)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(err.to_string().contains("no_free_rides"), "{err}");
+    assert_eq!(lake.table("bronze/trips").unwrap().version().unwrap(), 0);
+    assert!(!lake
+        .table("bronze/trips__quarantine")
+        .unwrap()
+        .exists()
+        .unwrap());
+}
+
+#[test]
+fn bad_expectations_are_errors_naming_the_rule() {
+    // `drop` needs a row-level check; an unknown action is refused.
+    let err = RuleSet::from_toml_str(
+        "[[rules]]\nname = \"enough\"\ncheck = \"row_count\"\nmin = 5\nexpect = \"drop\"\n",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("enough"), "{err}");
+    let err = RuleSet::from_toml_str(
+        "[[rules]]\ncheck = \"not_null\"\ncolumn = \"a\"\nexpect = \"explode\"\n",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("explode"), "{err}");
+    // A rule on a column the rows lack is an error before anything is written.
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake(dir.path());
+    let rules = RuleSet::from_toml_str(
+        "[[rules]]\ncheck = \"not_null\"\ncolumn = \"nope\"\nexpect = \"drop\"\n",
+    )
+    .unwrap();
+    let err = lake
+        .append_expecting("bronze/trips", &[trips(&[1], &[Some(1.0)])], &rules)
+        .unwrap_err();
+    assert!(err.to_string().contains("nope"), "{err}");
+    assert_eq!(lake.table("bronze/trips").unwrap().version().unwrap(), 0);
+}
