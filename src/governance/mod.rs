@@ -8,7 +8,7 @@ pub mod reports;
 
 pub use access::{AccessPolicy, Columns, Resource, HOST};
 pub use audit::{
-    verify, AuditEvent, AuditLog, EventRef, AuditQuery, AuditRecord, SegmentDigest, VerifyReport,
+    verify, AuditEvent, AuditLog, AuditQuery, AuditRecord, EventRef, SegmentDigest, VerifyReport,
 };
 pub use reports::{
     ComplianceReport, Control, EraseReport, EraseRequest, ErasedTable, Framework, RetentionAction,
