@@ -221,3 +221,17 @@ fn bad_flags_and_bad_json_are_one_line_errors() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn json_to_stdout_is_the_json_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bench(
+        dir.path(),
+        &["mask", "--scale", "0.01", "--runs", "1", "--json", "-"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(run["schema"], "strata-bench");
+    assert!(text(&out.stderr).contains("mask/partial/session"));
+}

@@ -108,7 +108,9 @@ fn write_generated(
         })
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build();
-    let staging = path.with_extension("parquet.tmp");
+    // A staging name of this process's own: two runs that generate the same scale at once
+    // each rename a whole file into place.
+    let staging = path.with_extension(format!("parquet.{}.tmp", std::process::id()));
     let file = File::create(&staging).map_err(|e| io_error(&staging, e))?;
     let mut writer = ArrowWriter::try_new(file, schema, Some(props))
         .map_err(|e| other("generating TPC-H", e))?;

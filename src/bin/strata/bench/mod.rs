@@ -106,7 +106,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
     /// Compare with an earlier run's JSON; with two files (OLD NEW), compare them without
-    /// running anything and exit 1 on a regression above --fail-over.
+    /// running anything and exit 1 on a regression above --fail-over. (Name suites before
+    /// --compare: a word after its file is read as a second file.)
     #[arg(long, value_name = "OLD.json", num_args = 1..=2)]
     compare: Vec<PathBuf>,
     /// A regression is a result that got worse by more than PCT percent: 0 to 10000.
@@ -286,20 +287,28 @@ pub fn run(args: BenchArgs, out: &mut dyn Write) -> strata::Result<ExitCode> {
         let _ = std::fs::remove_dir_all(&work);
     }
     let run = result?;
-    table_out::print(&run, out)?;
+    // With `--json -` the JSON alone goes to stdout; the table goes to stderr.
+    let json_to_stdout = args.json.as_ref().is_some_and(|p| p.as_os_str() == "-");
+    let mut stderr = std::io::stderr();
+    let text: &mut dyn Write = if json_to_stdout {
+        &mut stderr
+    } else {
+        &mut *out
+    };
+    table_out::print(&run, text)?;
     let diff = old
         .as_ref()
         .map(|old| compare::diff(old, &run, args.fail_over));
     if let Some(diff) = &diff {
-        writeln!(out).map_err(crate::util::io)?;
-        compare::print(diff, args.fail_over, out)?;
-    }
-    if let Some(path) = &args.json {
-        record::save(path, &run, out)?;
+        writeln!(text).map_err(crate::util::io)?;
+        compare::print(diff, args.fail_over, text)?;
     }
     if let Some(dir) = &args.report {
         report::write(dir, &run, old.as_ref().zip(diff.as_ref()))?;
-        writeln!(out, "report: {}", dir.join("index.html").display()).map_err(crate::util::io)?;
+        writeln!(text, "report: {}", dir.join("index.html").display()).map_err(crate::util::io)?;
+    }
+    if let Some(path) = &args.json {
+        record::save(path, &run, out)?;
     }
     Ok(ExitCode::SUCCESS)
 }
