@@ -70,6 +70,30 @@ struct ArrowArrayStream {
 
 #endif /* ARROW_C_STREAM_INTERFACE */
 
+// Scans a target needs before its layout is judged.
+#define MIN_SCANS 3
+
+// The version of the persisted form.
+#define STATS_FORMAT 1
+
+// Tables and datasets kept at most.
+#define MAX_TARGETS 1024
+
+// Objects kept at most (per-object reads, for tier placement).
+#define MAX_OBJECTS 16384
+
+// Filter shapes (column, operator) kept per target.
+#define MAX_FILTERS 64
+
+// Columns kept per target.
+#define MAX_COLUMNS 256
+
+// Days of daily counts kept.
+#define MAX_DAYS 31
+
+// Reads kept in the trace the cache simulation replays.
+#define TRACE_LEN 8192
+
 // The most bytes a KMS callback may write: the capacity of its `out` buffer.
 #define STRATA_KMS_MAX_OUTPUT 4096
 
@@ -86,6 +110,16 @@ struct ArrowArrayStream {
 
 // Default accuracy parameter: rank error about 1.33% plus the sampler's 0.6%.
 #define QuantileSketch_DEFAULT_K 200
+
+// Bytes per GB as providers bill storage and transfer (10^9).
+#define GB 1e9
+
+// A month as providers bill it (30 days), in ms.
+#define MONTH_MS (30.0 * 86400000.0)
+
+// Shortest window request counts are scaled from: a first day's few requests are not
+// multiplied into a month of them.
+#define MIN_WINDOW_MS 86400000.0
 
 // Columns a z-order interleaves at most.
 #define MAX_ZORDER_COLUMNS 4
@@ -302,6 +336,35 @@ strata_status strata_lake_set_lineage_callback(const struct strata_lake *lake,
                                                strata_lineage_fn callback,
                                                void *user_data,
                                                strata_free_fn free_user_data);
+
+// Appends the batches of the Arrow C Stream `stream` to the existing table `name` of `lake`,
+// with `rules` (a quality rules file's text, TOML, or JSON when it starts with `{`) as
+// expectations: each rule's `expect` says what happens to the rows that fail it: `"warn"`
+// (the default) keeps and counts them, `"drop"` writes them to the table `<name>__quarantine`
+// (created on first use, with an `_errors` column naming the failed rules) and commits the
+// rest, `"fail"` commits nothing. On success `*report_json` (may be NULL; free it with
+// `strata_string_free`) receives `{"version" (null when no row was kept), "rows", "kept",
+// "quarantined", "quarantine": [name, version] or null, "expectations": [{"rule", "expect",
+// "failed"}]}`. The stream is always consumed and released.
+//
+// Returns `STRATA_CONFIG` for rules that do not parse; `STRATA_INVALID_ARGUMENT` for a NULL
+// argument, a rule on a column the rows lack, or a failing `"fail"` rule (the message names it; nothing is committed);
+// `STRATA_NOT_FOUND` when the table does not exist; `STRATA_PERMISSION_DENIED` when the
+// handle's principal may not write the table or its quarantine.
+strata_status strata_lake_append_expecting(const struct strata_lake *lake,
+                                           const char *name,
+                                           struct ArrowArrayStream *stream,
+                                           const char *rules,
+                                           char **report_json);
+
+// Like `strata_lake_append_expecting`, with the batches as `len` bytes of Arrow IPC stream
+// at `data`.
+strata_status strata_lake_append_expecting_ipc(const struct strata_lake *lake,
+                                               const char *name,
+                                               const uint8_t *data,
+                                               size_t len,
+                                               const char *rules,
+                                               char **report_json);
 
 // A new handle `*out` on the same open lake as `lake`, acting as `principal`: with an
 // `[access]` section in the config, every call made through it is checked against the

@@ -16,6 +16,7 @@
 mod args;
 mod buffers;
 mod catalog;
+mod expect;
 mod governance;
 mod guard;
 mod handles;

@@ -35,7 +35,7 @@ fn profile_json(batches: &[RecordBatch], json: *mut *mut c_char) -> Result<()> {
 }
 
 /// Rules as TOML (the rules-file format) or, when the text starts with `{`, as JSON.
-fn rules(text: *const c_char) -> Result<RuleSet> {
+pub(super) fn rules(text: *const c_char) -> Result<RuleSet> {
     let text = args::text(text, "rules")?;
     if text.trim_start().starts_with('{') {
         RuleSet::from_json_str(text)

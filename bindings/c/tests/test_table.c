@@ -132,6 +132,39 @@ int main(int argc, char **argv) {
   OK(strata_table_scan(table, -1, -1, NULL, 0, NULL, &stream));
   CHECK(count_rows(&stream) == 190);
 
+  /* Expectations: amount < 50 is dropped into silver/people__quarantine, the rest commits;
+   * a failing "fail" rule commits nothing; bad rules and NULLs are errors, stream consumed. */
+  const char *rules = "[[rules]]\nname = \"small\"\ncheck = \"range\"\ncolumn = \"amount\"\n"
+                      "min = 50\nexpect = \"drop\"\n";
+  char *expect_json = NULL;
+  people(file, &stream);
+  OK(strata_lake_append_expecting(lake, "silver/people", &stream, rules, &expect_json));
+  CHECK(stream.release == NULL);
+  CHECK(strstr(expect_json, "\"rows\":100") != NULL);
+  CHECK(strstr(expect_json, "\"kept\":66") != NULL); /* amount = id * 1.5: ids 0..33 fail */
+  CHECK(strstr(expect_json, "\"quarantine\":[\"silver/people__quarantine\",0]") != NULL);
+  CHECK(strstr(expect_json, "\"rule\":\"small\"") != NULL);
+  strata_string_free(expect_json);
+  const char *failing = "[[rules]]\nname = \"never\"\ncheck = \"range\"\ncolumn = \"amount\"\n"
+                        "min = 1000000\nexpect = \"fail\"\n";
+  people(file, &stream);
+  expect_json = (char *)"stale";
+  FAILS(STRATA_INVALID_ARGUMENT,
+        strata_lake_append_expecting(lake, "silver/people", &stream, failing, &expect_json));
+  CHECK(stream.release == NULL && expect_json == NULL);
+  CHECK(strstr(strata_last_error_message(), "never") != NULL);
+  people(file, &stream);
+  FAILS(STRATA_CONFIG,
+        strata_lake_append_expecting(lake, "silver/people", &stream, "[[rules]]\nexpect = 3\n", NULL));
+  CHECK(stream.release == NULL);
+  people(file, &stream);
+  FAILS(STRATA_INVALID_ARGUMENT, strata_lake_append_expecting(NULL, "silver/people", &stream, rules, NULL));
+  CHECK(stream.release == NULL);
+  FAILS(STRATA_INVALID_ARGUMENT, strata_lake_append_expecting_ipc(lake, "silver/people", NULL, 5, rules, NULL));
+  OK(strata_table_scan(table, -1, -1, NULL, 0, NULL, &stream));
+  int64_t kept = count_rows(&stream);
+  CHECK(kept == 190 + 66);
+
   /* NULL handles. */
   people(file, &stream);
   FAILS(STRATA_INVALID_ARGUMENT, strata_table_append(NULL, &stream, NULL, NULL));
@@ -141,7 +174,7 @@ int main(int argc, char **argv) {
   /* The table handle outlives the lake handle. */
   strata_lake_free(lake);
   OK(strata_table_scan(table, -1, -1, NULL, 0, NULL, &stream));
-  CHECK(count_rows(&stream) == 190);
+  CHECK(count_rows(&stream) == kept);
   strata_table_free(table);
   strata_table_free(NULL);
   printf("table: ok\n");

@@ -1,0 +1,79 @@
+//! Expectations on table appends from C: a streaming service appends batch by batch and
+//! hears, per call, how many rows were kept and how many quarantined.
+
+use std::ffi::c_char;
+
+use arrow::array::RecordBatch;
+use arrow::ffi_stream::FFI_ArrowArrayStream;
+
+use super::args;
+use super::guard::{guard, strata_status};
+use super::lake::{lake, strata_lake};
+use super::quality::rules;
+use super::stream::take_stream;
+use super::write::{collect, read_ipc};
+use crate::error::Result;
+
+fn append(
+    lake: *const strata_lake,
+    name: *const c_char,
+    batches: Vec<RecordBatch>,
+    rules_text: *const c_char,
+    report_json: *mut *mut c_char,
+) -> Result<()> {
+    let lake = self::lake(lake)?;
+    let name = args::text(name, "name")?;
+    let rules = rules(rules_text)?;
+    let report = lake.append_expecting(name, &batches, &rules)?;
+    if report_json.is_null() {
+        return Ok(());
+    }
+    args::put_json(report_json, "report_json", &report)
+}
+
+/// Appends the batches of the Arrow C Stream `stream` to the existing table `name` of `lake`,
+/// with `rules` (a quality rules file's text, TOML, or JSON when it starts with `{`) as
+/// expectations: each rule's `expect` says what happens to the rows that fail it: `"warn"`
+/// (the default) keeps and counts them, `"drop"` writes them to the table `<name>__quarantine`
+/// (created on first use, with an `_errors` column naming the failed rules) and commits the
+/// rest, `"fail"` commits nothing. On success `*report_json` (may be NULL; free it with
+/// `strata_string_free`) receives `{"version" (null when no row was kept), "rows", "kept",
+/// "quarantined", "quarantine": [name, version] or null, "expectations": [{"rule", "expect",
+/// "failed"}]}`. The stream is always consumed and released.
+///
+/// Returns `STRATA_CONFIG` for rules that do not parse; `STRATA_INVALID_ARGUMENT` for a NULL
+/// argument, a rule on a column the rows lack, or a failing `"fail"` rule (the message names it; nothing is committed);
+/// `STRATA_NOT_FOUND` when the table does not exist; `STRATA_PERMISSION_DENIED` when the
+/// handle's principal may not write the table or its quarantine.
+#[no_mangle]
+pub extern "C" fn strata_lake_append_expecting(
+    lake: *const strata_lake,
+    name: *const c_char,
+    stream: *mut FFI_ArrowArrayStream,
+    rules: *const c_char,
+    report_json: *mut *mut c_char,
+) -> strata_status {
+    guard(|| {
+        let reader = take_stream(stream)?;
+        args::put_opt(report_json, std::ptr::null_mut());
+        append(lake, name, collect(reader)?.1, rules, report_json)
+    })
+}
+
+/// Like `strata_lake_append_expecting`, with the batches as `len` bytes of Arrow IPC stream
+/// at `data`.
+#[no_mangle]
+pub extern "C" fn strata_lake_append_expecting_ipc(
+    lake: *const strata_lake,
+    name: *const c_char,
+    data: *const u8,
+    len: usize,
+    rules: *const c_char,
+    report_json: *mut *mut c_char,
+) -> strata_status {
+    guard(|| {
+        args::put_opt(report_json, std::ptr::null_mut());
+        let data = args::bytes(data, len, "data")?;
+        append(lake, name, read_ipc(data)?.1, rules, report_json)
+    })
+}
