@@ -47,6 +47,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod advisor;
 mod atomic_file;
 pub mod cache;
 pub mod catalog;

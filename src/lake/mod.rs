@@ -31,6 +31,8 @@ mod guards;
 mod keys;
 mod objects;
 mod retention;
+mod advise;
+mod stats;
 mod sync;
 mod table_files;
 mod tables;
@@ -69,6 +71,8 @@ pub struct Lake {
     gov: Arc<governance::Governance>,
     /// Who this handle acts as (`Lake::as_principal`); `None`: the host.
     principal: Option<Arc<str>>,
+    /// The access statistics recorder, shared by the clones and their scans.
+    stats: Arc<stats::StatsRecorder>,
 }
 
 impl std::fmt::Debug for Lake {
@@ -108,6 +112,7 @@ impl Lake {
         let gov = governance::Governance::load(store.config(), store.dir())?;
         demote::install(&mut store);
         write::sweep_staging(store.dir());
+        let stats = Arc::new(stats::StatsRecorder::new(store.dir()));
         Ok(Lake {
             store: Arc::new(store),
             catalog: Arc::new(std::sync::OnceLock::new()),
@@ -115,6 +120,7 @@ impl Lake {
             lineage_callback: Arc::new(std::sync::RwLock::new(None)),
             gov: Arc::new(gov),
             principal: None,
+            stats,
         })
     }
 
@@ -194,22 +200,28 @@ impl Lake {
 
     /// Reads a whole object (a memory map on local tiers; decrypted when sealed).
     pub fn get(&self, key: &str) -> Result<Bytes> {
-        self.raw_read("get", key, || self.store.get(key), |b| Some(b.len() as u64))
+        let b = self.raw_read("get", key, || self.store.get(key), |b| Some(b.len() as u64))?;
+        self.note_object_read(key, b.len() as u64);
+        Ok(b)
     }
 
     /// Reads bytes `range` of an object.
     pub fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes> {
-        self.raw_read(
+        let b = self.raw_read(
             "get",
             key,
             || self.store.get_range(key, range),
             |b| Some(b.len() as u64),
-        )
+        )?;
+        self.note_object_read(key, b.len() as u64);
+        Ok(b)
     }
 
     /// Streams a whole object into `out`; returns the bytes written.
     pub fn get_to(&self, key: &str, out: &mut dyn std::io::Write) -> Result<u64> {
-        self.raw_read("get", key, || self.store.get_to(key, out), |n| Some(*n))
+        let n = self.raw_read("get", key, || self.store.get_to(key, out), |n| Some(*n))?;
+        self.note_object_read(key, n);
+        Ok(n)
     }
 
     /// What the index knows of an object.

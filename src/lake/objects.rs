@@ -98,7 +98,9 @@ impl ObjectSource for Store {
 /// its `Lake` (or a C caller frees its handle).
 impl ObjectSource for Lake {
     fn open_object(&self, name: &str) -> Result<Arc<dyn ObjectReader>> {
-        self.store.open_object(name)
+        let object = self.store.open_object(name)?;
+        self.note_object_read(name, object.size());
+        Ok(object)
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
@@ -125,7 +127,7 @@ pub(super) fn scan(lake: &Lake, key: &str) -> Result<Scan> {
     if let Some(keys) = store.existing_key_provider()? {
         scan = scan.decryption(crate::crypto::ParquetDecryption::from_provider(keys));
     }
-    if let Some(guard) = guard {
+    if let Some(guard) = lake.stats_guard(key, guard) {
         scan = scan.guard(guard);
     }
     Ok(scan)

@@ -40,7 +40,7 @@ impl Lake {
                 Ok(self.gated(
                     Table::at(name.to_string(), dir, write)?
                         .with_keys(self.table_keys()?)
-                        .with_write_hook(self.write_hook()),
+                        .with_write_hook(self.stats_write_hook(self.write_hook())),
                 ))
             }
             TablesAt::Objects {
@@ -61,7 +61,7 @@ impl Lake {
                 Ok(self.gated(
                     Table::at_store(name.to_string(), at, write)?
                         .with_keys(self.table_keys()?)
-                        .with_write_hook(self.write_hook()),
+                        .with_write_hook(self.stats_write_hook(self.write_hook())),
                 ))
             }
         }
@@ -114,7 +114,7 @@ impl Lake {
 
     /// `table` with this handle's gate (access checks, audit records), when it needs one.
     fn gated(&self, table: Table) -> Table {
-        match self.table_gate() {
+        match self.stats_gate(self.table_gate()) {
             Some(gate) => table.with_gate(gate),
             None => table,
         }

@@ -1,0 +1,325 @@
+//! The lake's recorder of access statistics ([`crate::advisor::stats`]): scans of tables and
+//! datasets heard through a [`ScanGuard`] (wrapping the principal's guard when there is
+//! one), table commits through the write hook, object reads on the get and scan-open paths.
+//! Counters live in memory behind one mutex (a scan takes it once, when it ends; an object
+//! read once); they are written to `<root>/_stats/access.json` when a minute has passed at
+//! the next record, on [`Lake::flush_stats`] and when the last handle goes. No thread of its
+//! own. A damaged or unreadable file is logged and replaced: statistics never fail the lake.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+
+use super::Lake;
+use crate::advisor::stats::{AccessStats, ScanRecord, STATS_FORMAT};
+use crate::atomic_file::AtomicFile;
+use crate::clock::now_ms;
+use crate::config::Action;
+use crate::error::{Error, Result};
+use crate::governance::Resource;
+use crate::read::{ScanGuard, ScanShape, ScanStats};
+use crate::table::{TableGate, WriteEvent, WriteHook};
+
+/// How often recorded statistics are written at most (checked when something is recorded).
+const FLUSH_EVERY: Duration = Duration::from_secs(60);
+
+/// The statistics file, relative to the data root.
+pub(super) const STATS_FILE: &str = "_stats/access.json";
+
+/// One lake's recorder, shared by its handles and by the scans they make.
+pub(super) struct StatsRecorder {
+    path: PathBuf,
+    enabled: AtomicBool,
+    state: Mutex<State>,
+}
+
+struct State {
+    /// What the file held when first needed, plus what was recorded since.
+    stats: Option<AccessStats>,
+    dirty: bool,
+    last_flush: Instant,
+}
+
+impl std::fmt::Debug for StatsRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatsRecorder")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl StatsRecorder {
+    pub(super) fn new(root: &Path) -> StatsRecorder {
+        StatsRecorder {
+            path: root.join(STATS_FILE),
+            enabled: AtomicBool::new(true),
+            state: Mutex::new(State {
+                stats: None,
+                dirty: false,
+                last_flush: Instant::now(),
+            }),
+        }
+    }
+
+    fn enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere while holding the lock leaves counters, not invariants: go on.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the statistics (loaded from the file on first use), then writes them if
+    /// the interval has passed.
+    fn record(&self, f: impl FnOnce(&mut AccessStats)) {
+        if !self.enabled() {
+            return;
+        }
+        let mut state = self.lock();
+        let path = &self.path;
+        f(state.stats.get_or_insert_with(|| load(path)));
+        state.dirty = true;
+        if state.last_flush.elapsed() >= FLUSH_EVERY {
+            if let Err(e) = self.flush_locked(&mut state) {
+                tracing::warn!("cannot write the access statistics: {e}");
+            }
+        }
+    }
+
+    fn flush_locked(&self, state: &mut State) -> Result<()> {
+        state.last_flush = Instant::now();
+        if !state.dirty {
+            return Ok(());
+        }
+        let Some(stats) = &state.stats else {
+            return Ok(());
+        };
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io("cannot make the statistics directory", dir, e))?;
+        let text = serde_json::to_vec(stats)
+            .map_err(|e| Error::internal(format!("cannot encode access statistics: {e}")))?;
+        let mut file = AtomicFile::create(&self.path)?;
+        file.write_all(&text)
+            .map_err(|e| Error::io("cannot write access statistics", &self.path, e))?;
+        file.commit()?;
+        state.dirty = false;
+        Ok(())
+    }
+
+    pub(super) fn flush(&self) -> Result<()> {
+        let mut state = self.lock();
+        self.flush_locked(&mut state)
+    }
+
+    pub(super) fn snapshot(&self) -> AccessStats {
+        let mut state = self.lock();
+        let path = &self.path;
+        state.stats.get_or_insert_with(|| load(path)).clone()
+    }
+
+    pub(super) fn object_read(&self, key: &str, bytes: u64) {
+        self.record(|s| s.record_read(key, bytes, now_ms(), true));
+    }
+
+    fn scan(&self, target: &str, kind: &str, shape: &ScanShape<'_>, stats: &ScanStats) {
+        self.record(|s| {
+            s.record_scan(&ScanRecord {
+                target,
+                kind,
+                columns: shape.columns,
+                filter: shape.filter,
+                count_only: shape.count_only,
+                stats,
+                at_ms: now_ms(),
+            })
+        });
+    }
+}
+
+impl Drop for StatsRecorder {
+    fn drop(&mut self) {
+        if let Err(e) = self.flush() {
+            tracing::warn!("cannot write the access statistics: {e}");
+        }
+    }
+}
+
+/// The statistics in `path`; nothing when there is no file, and a warning (and nothing) when
+/// it cannot be read or understood.
+fn load(path: &Path) -> AccessStats {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return AccessStats::new(),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), "cannot read the access statistics, starting afresh: {e}");
+            return AccessStats::new();
+        }
+    };
+    match serde_json::from_slice::<AccessStats>(&bytes) {
+        Ok(stats) if stats.format == STATS_FORMAT => stats,
+        Ok(stats) => {
+            tracing::warn!(path = %path.display(), format = stats.format, "access statistics of an unknown format, starting afresh");
+            AccessStats::new()
+        }
+        Err(e) => {
+            tracing::warn!(path = %path.display(), "damaged access statistics, starting afresh: {e}");
+            AccessStats::new()
+        }
+    }
+}
+
+/// Hears how a scan of a table or dataset ended, around the principal's guard if any.
+struct StatsGuard {
+    recorder: Arc<StatsRecorder>,
+    target: String,
+    kind: &'static str,
+    inner: Option<Arc<dyn ScanGuard>>,
+}
+
+impl std::fmt::Debug for StatsGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatsGuard")
+            .field("target", &self.target)
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+impl ScanGuard for StatsGuard {
+    fn admit(&self, shape: &ScanShape<'_>) -> Result<()> {
+        match &self.inner {
+            Some(g) => g.admit(shape),
+            None => Ok(()),
+        }
+    }
+
+    fn output_schema(&self, schema: &SchemaRef) -> Result<SchemaRef> {
+        match &self.inner {
+            Some(g) => g.output_schema(schema),
+            None => Ok(schema.clone()),
+        }
+    }
+
+    fn map(&self, batch: RecordBatch) -> Result<RecordBatch> {
+        match &self.inner {
+            Some(g) => g.map(batch),
+            None => Ok(batch),
+        }
+    }
+
+    fn finished(&self, shape: &ScanShape<'_>, outcome: std::result::Result<&ScanStats, &Error>) {
+        if let Some(g) = &self.inner {
+            g.finished(shape, outcome);
+        }
+        if let Ok(stats) = outcome {
+            self.recorder.scan(&self.target, self.kind, shape, stats);
+        }
+    }
+}
+
+/// A table handle's gate with the statistics guard on its scans.
+struct StatsGate {
+    recorder: Arc<StatsRecorder>,
+    inner: Option<Arc<dyn TableGate>>,
+}
+
+impl TableGate for StatsGate {
+    fn check(&self, table: &str, operation: &str, write: bool) -> Result<()> {
+        match &self.inner {
+            Some(g) => g.check(table, operation, write),
+            None => Ok(()),
+        }
+    }
+
+    fn scan_guard(&self, table: &str, version: u64) -> Option<Arc<dyn ScanGuard>> {
+        let inner = self
+            .inner
+            .as_ref()
+            .and_then(|g| g.scan_guard(table, version));
+        Some(Arc::new(StatsGuard {
+            recorder: self.recorder.clone(),
+            target: table.to_string(),
+            kind: "table",
+            inner,
+        }))
+    }
+}
+
+impl Lake {
+    /// The guard of a scan of dataset (or object) `target`: `inner` with the scan recorded.
+    pub(super) fn stats_guard(
+        &self,
+        target: &str,
+        inner: Option<Arc<dyn ScanGuard>>,
+    ) -> Option<Arc<dyn ScanGuard>> {
+        if !self.stats.enabled() {
+            return inner;
+        }
+        Some(Arc::new(StatsGuard {
+            recorder: self.stats.clone(),
+            target: target.trim_end_matches('/').to_string(),
+            kind: "dataset",
+            inner,
+        }))
+    }
+
+    /// A table handle's gate: `inner` (access checks, audit) with its scans recorded.
+    pub(super) fn stats_gate(
+        &self,
+        inner: Option<Arc<dyn TableGate>>,
+    ) -> Option<Arc<dyn TableGate>> {
+        if !self.stats.enabled() {
+            return inner;
+        }
+        Some(Arc::new(StatsGate {
+            recorder: self.stats.clone(),
+            inner,
+        }))
+    }
+
+    /// The write hook `inner` with each commit's file count and bytes recorded.
+    pub(super) fn stats_write_hook(&self, inner: Arc<WriteHook>) -> Arc<WriteHook> {
+        let recorder = self.stats.clone();
+        Arc::new(move |event: &WriteEvent<'_>| {
+            if let WriteEvent::Completed {
+                table,
+                committed: Some(c),
+                ..
+            } = event
+            {
+                recorder.record(|s| s.record_write(table, c.info.files, c.info.bytes, now_ms()));
+            }
+            inner(event)
+        })
+    }
+
+    /// Records a read of object `key` (`bytes` read).
+    pub(super) fn note_object_read(&self, key: &str, bytes: u64) {
+        self.stats.object_read(key, bytes);
+    }
+
+    /// Writes the access statistics recorded so far to `<root>/_stats/access.json` (they are
+    /// also written every minute as the lake works, and when the last handle goes).
+    pub fn flush_stats(&self) -> Result<()> {
+        self.stats.flush()
+    }
+
+    /// The access statistics recorded so far (those of earlier runs included).
+    pub fn access_stats(&self) -> Result<AccessStats> {
+        self.authorize("stats", Action::Admin, Resource::Lake)?;
+        Ok(self.stats.snapshot())
+    }
+
+    /// Turns the recording of access statistics on or off for every handle of this lake
+    /// (on by default). Scans made while it is off are not recorded.
+    pub fn set_access_stats(&self, on: bool) {
+        self.stats.enabled.store(on, Ordering::Relaxed);
+    }
+}
