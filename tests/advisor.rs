@@ -333,3 +333,70 @@ fn a_dataset_scan_is_recorded_and_advice_covers_the_whole_lake() {
     lake.advise(None).unwrap();
     lake.advise(Some("sales")).unwrap();
 }
+
+fn strata(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(common::strata_bin())
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "strata {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn strata_advise_shows_evidence_plans_then_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let lake = Lake::open_dir(dir.path()).unwrap();
+        let table = lake.table(TABLE).unwrap();
+        let first = events(0, PER_FILE);
+        table
+            .create(&first.schema(), &[first], &TableOptions::default())
+            .unwrap();
+        for i in 1..12 {
+            table.append(&[events(i * PER_FILE, PER_FILE)]).unwrap();
+        }
+        workload_of(&lake, 12 * PER_FILE);
+        // Dropping the last handle writes the statistics.
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&strata(dir.path(), &["advise", TABLE, "--json"])).unwrap();
+    let z = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "zorder")
+        .unwrap_or_else(|| panic!("{json:#}"));
+    assert_eq!(z["evidence"]["scans"], 5);
+    assert_eq!(z["apply"]["action"], "zorder");
+    let text = strata(dir.path(), &["advise", TABLE]);
+    assert!(text.contains("zorder silver/events [--apply]"), "{text}");
+    assert!(text.contains("evidence: "), "{text}");
+    let plan = strata(dir.path(), &["advise", TABLE, "--apply", "--dry-run"]);
+    assert!(
+        plan.contains("z-ordered by region") && plan.contains("planned"),
+        "{plan}"
+    );
+    let version = Lake::open_dir(dir.path())
+        .unwrap()
+        .table(TABLE)
+        .unwrap()
+        .version()
+        .unwrap();
+    assert_eq!(version, 11);
+    let applied = strata(
+        dir.path(),
+        &["advise", TABLE, "--apply", "--only", "zorder"],
+    );
+    assert!(
+        applied.contains("plan:") && applied.contains("applied:"),
+        "{applied}"
+    );
+    assert!(applied.contains(": done (version 12"), "{applied}");
+}

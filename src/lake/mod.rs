@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+mod advise;
 mod catalog;
 mod compliance;
 mod cost;
@@ -31,7 +32,6 @@ mod guards;
 mod keys;
 mod objects;
 mod retention;
-mod advise;
 mod stats;
 mod sync;
 mod table_files;

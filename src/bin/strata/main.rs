@@ -1,6 +1,7 @@
 //! The `strata` command-line tool: a thin layer over the library, one module per command group.
 
 mod access;
+mod advise;
 mod audit;
 mod bench;
 mod catalog;
@@ -109,6 +110,9 @@ enum Command {
     Sync(sync::SyncArgs),
     /// What the lake costs a month, per tier, zone and table, at the [cost] prices.
     Cost(cost::CostArgs),
+    /// Recommendations (layout, codec, format, tier, cache) from the recorded access
+    /// statistics, with evidence and estimated effect; --apply carries out the safe ones.
+    Advise(advise::AdviseArgs),
     /// Benchmark strata against baselines measured in the same run (std::fs, the parquet
     /// crate, plain moka) on TPC-H data; JSON, an HTML report, and comparisons of runs.
     Bench(Box<bench::BenchArgs>),
@@ -225,6 +229,7 @@ fn run(cli: Cli) -> strata::Result<ExitCode> {
         Command::Compliance(args) => governance::compliance(&config, args, &mut out),
         Command::Sync(args) => sync::run(&config, args, &mut out),
         Command::Cost(args) => cost::run(&config, args, &mut out),
+        Command::Advise(args) => advise::run(&config, args, &mut out),
         Command::Bench(args) => return bench::run(*args, &mut out),
     };
     done.map(|()| ExitCode::SUCCESS)
