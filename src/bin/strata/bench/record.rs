@@ -135,7 +135,8 @@ impl Record {
 
     pub fn against(mut self, side: Side, value: Spread) -> Record {
         let ratio = self.value.median / value.median;
-        if ratio.is_finite() {
+        // A zero on either side has no ratio worth comparing runs by.
+        if ratio.is_finite() && ratio > 0.0 {
             self.ratio = Some(ratio);
             self.advantage = Some(if self.higher_is_better {
                 ratio
