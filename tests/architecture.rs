@@ -42,6 +42,22 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
         ],
     ),
     ("tuning", &["lake", "ffi"]),
+    (
+        "advisor",
+        &[
+            "lake",
+            "ffi",
+            "store",
+            "table",
+            "catalog",
+            "governance",
+            "cache",
+            "format",
+            "crypto",
+            "mask",
+            "quality",
+        ],
+    ),
 ];
 
 /// Where each name the crate root re-exports lives (so `crate::Scan` counts as `read`).
