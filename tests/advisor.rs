@@ -318,7 +318,7 @@ fn a_dataset_scan_is_recorded_and_advice_covers_the_whole_lake() {
     lake.write(
         "sales",
         &b.schema(),
-        &[b.clone()],
+        std::slice::from_ref(&b),
         &strata::WriteOptions::default(),
     )
     .unwrap();
@@ -399,4 +399,54 @@ fn strata_advise_shows_evidence_plans_then_applies() {
         "{applied}"
     );
     assert!(applied.contains(": done (version 12"), "{applied}");
+}
+
+#[test]
+fn objects_read_often_from_the_cold_tier_get_tier_advice_with_cost_and_a_cache_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(
+        dir.path(),
+        vec![common::local_tier("hot"), common::local_tier("cold")],
+    );
+    config.placement = vec![strata::config::PlacementRule {
+        prefix: "archive/".into(),
+        min_size: None,
+        max_size: None,
+        tier: "cold".into(),
+    }];
+    let lake = Lake::open(&config).unwrap();
+    lake.put("archive/a.bin", common::bytes(4096, 1)).unwrap();
+    lake.put("raw/b.bin", common::bytes(4096, 2)).unwrap();
+    assert_eq!(lake.stat("archive/a.bin").unwrap().tier, "cold");
+    for _ in 0..60 {
+        lake.get("archive/a.bin").unwrap();
+        lake.get("raw/b.bin").unwrap();
+    }
+    let recs = lake.advise(None).unwrap();
+    let tier = recs
+        .iter()
+        .find(|r| r.kind == "tier")
+        .unwrap_or_else(|| panic!("{recs:#?}"));
+    assert_eq!(tier.target, "archive/a.bin");
+    assert_eq!(tier.evidence["reads"], 60);
+    assert!(tier.effect["monthly_cost_change"].is_number(), "{tier:?}");
+    assert!(
+        !recs
+            .iter()
+            .any(|r| r.kind == "tier" && r.target == "raw/b.bin"),
+        "{recs:#?}"
+    );
+    // 120 reads of 8 KiB in all: the simulated curve puts the knee at the smallest size.
+    let cache = recs
+        .iter()
+        .find(|r| r.kind == "cache")
+        .unwrap_or_else(|| panic!("{recs:#?}"));
+    assert_eq!(cache.effect["cache_bytes_after"], 1 << 20);
+    assert!(cache.evidence["curve"].as_array().unwrap().len() > 4);
+    // Tier moves are planned, then reported as not applied.
+    let plan = lake.apply_advice(&recs, Some("tier"), true).unwrap();
+    assert_eq!(plan[0].outcome, "planned");
+    let applied = lake.apply_advice(&recs, Some("tier"), false).unwrap();
+    assert!(applied[0].outcome.starts_with("skipped"), "{applied:?}");
+    assert_eq!(lake.stat("archive/a.bin").unwrap().tier, "cold");
 }
