@@ -271,6 +271,8 @@ fn statistics_persist_merge_on_reopen_and_survive_damage() {
         assert_eq!(t.last_files, 2);
         assert_eq!(t.columns["id"], 5);
         assert_eq!(t.filters["region ="].scans, 5);
+        assert_eq!(t.tiers["hot"].scans, 5);
+        assert_eq!(t.tiers["hot"].rows_decoded, 5 * 2_000);
         assert_eq!(s.objects["raw/a.bin"].reads, 1);
         assert_eq!(s.objects["raw/a.bin"].bytes, 100);
     }
@@ -449,4 +451,31 @@ fn objects_read_often_from_the_cold_tier_get_tier_advice_with_cost_and_a_cache_b
     let applied = lake.apply_advice(&recs, Some("tier"), false).unwrap();
     assert!(applied[0].outcome.starts_with("skipped"), "{applied:?}");
     assert_eq!(lake.stat("archive/a.bin").unwrap().tier, "cold");
+}
+
+#[test]
+fn a_removed_data_root_is_not_made_again_for_the_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let lake = lake(&root);
+    lake.put("a.bin", vec![1u8; 10]).unwrap();
+    lake.get("a.bin").unwrap();
+    std::fs::remove_dir_all(&root).unwrap();
+    drop(lake);
+    let left: Vec<_> = walk(&root);
+    assert!(
+        !left.iter().any(|p| p.to_string_lossy().contains("_stats")),
+        "{left:?}"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            out.push(e.path());
+            out.extend(walk(&e.path()));
+        }
+    }
+    out
 }

@@ -81,6 +81,10 @@ pub struct TargetStats {
     pub last_files: u64,
     /// See `last_files`.
     pub last_bytes: u64,
+    /// Scans and rows read per tier the data lived on (tables: the table tier; a dataset's
+    /// objects are counted per object, see [`ObjectStats`]).
+    #[serde(default)]
+    pub tiers: BTreeMap<String, TierReads>,
     /// Scans per day (days since the epoch).
     pub days: BTreeMap<u64, u64>,
     /// First and last activity, ms since the epoch.
@@ -110,6 +114,17 @@ pub struct FilterStats {
     pub row_groups_skipped: u64,
     /// Distinct values seen on the right-hand side (up to 64, for equality and `IN`).
     pub values: Vec<String>,
+}
+
+/// Reads from one tier.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TierReads {
+    /// Scans.
+    pub scans: u64,
+    /// Rows decoded.
+    pub rows_decoded: u64,
+    /// Files opened.
+    pub files: u64,
 }
 
 /// What one object saw.
@@ -147,6 +162,8 @@ pub struct ScanRecord<'a> {
     pub filter: Option<&'a Expr>,
     /// Only a count.
     pub count_only: bool,
+    /// The tier the data lives on, when one.
+    pub tier: Option<&'a str>,
     /// What it did.
     pub stats: &'a ScanStats,
     /// When it ended, ms since the epoch.
@@ -241,6 +258,12 @@ impl AccessStats {
         t.files_skipped += s.files_skipped;
         t.row_groups += s.row_groups_total;
         t.row_groups_skipped += s.row_groups_skipped;
+        if let Some(tier) = scan.tier {
+            let r = t.tiers.entry(tier.to_string()).or_default();
+            r.scans += 1;
+            r.rows_decoded += s.rows_decoded;
+            r.files += s.files;
+        }
         *t.days.entry(scan.at_ms / DAY_MS).or_default() += 1;
         trim_days(&mut t.days);
         if let Some(filter) = scan.filter {
@@ -405,6 +428,12 @@ impl TargetStats {
             self.last_files = o.last_files;
             self.last_bytes = o.last_bytes;
         }
+        for (tier, r) in o.tiers {
+            let s = self.tiers.entry(tier).or_default();
+            s.scans += r.scans;
+            s.rows_decoded += r.rows_decoded;
+            s.files += r.files;
+        }
         for (d, n) in o.days {
             *self.days.entry(d).or_default() += n;
         }
@@ -498,6 +527,7 @@ mod tests {
             columns: Some(&cols),
             filter: Some(&f),
             count_only: false,
+            tier: Some("hot"),
             stats: &s,
             at_ms: DAY_MS * 3,
         });
@@ -511,6 +541,7 @@ mod tests {
         );
         assert_eq!(region.values, vec!["'X'".to_string()]);
         assert_eq!(t.days[&3], 1);
+        assert_eq!(t.tiers["hot"].rows_decoded, 1000);
     }
 
     #[test]

@@ -200,7 +200,8 @@ impl Lake {
         Ok(TableFacts {
             name: name.to_string(),
             tier: tier_position
-                .map(|p| config.tiers[p].name.clone())
+                .and_then(|p| config.tiers.get(p))
+                .map(|t| t.name.clone())
                 .unwrap_or_default(),
             hot: tier_position.is_none_or(|p| p == 0),
             partition_by: info.partition_by.clone(),

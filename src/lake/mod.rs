@@ -60,6 +60,9 @@ pub use keys::{KeyRow, Keys, MaskingKeyRow, RotationSummary};
 /// An open data lake. See the [module docs](self).
 #[derive(Clone)]
 pub struct Lake {
+    /// The access statistics recorder, shared by the clones and their scans. First, so that
+    /// it is dropped (and written) before the store: it checks that the root still exists.
+    stats: Arc<stats::StatsRecorder>,
     store: Arc<Store>,
     /// The catalog, opened on first use and shared by the clones.
     catalog: Arc<std::sync::OnceLock<crate::catalog::Catalog>>,
@@ -71,8 +74,6 @@ pub struct Lake {
     gov: Arc<governance::Governance>,
     /// Who this handle acts as (`Lake::as_principal`); `None`: the host.
     principal: Option<Arc<str>>,
-    /// The access statistics recorder, shared by the clones and their scans.
-    stats: Arc<stats::StatsRecorder>,
 }
 
 impl std::fmt::Debug for Lake {

@@ -101,6 +101,11 @@ impl StatsRecorder {
             return Ok(());
         };
         let dir = self.path.parent().unwrap_or(Path::new("."));
+        // A data root removed under a handle is not made again for the statistics' sake.
+        if !dir.parent().is_some_and(Path::exists) {
+            state.dirty = false;
+            return Ok(());
+        }
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io("cannot make the statistics directory", dir, e))?;
         let text = serde_json::to_vec(stats)
@@ -128,7 +133,14 @@ impl StatsRecorder {
         self.record(|s| s.record_read(key, bytes, now_ms(), true));
     }
 
-    fn scan(&self, target: &str, kind: &str, shape: &ScanShape<'_>, stats: &ScanStats) {
+    fn scan(
+        &self,
+        target: &str,
+        kind: &str,
+        tier: Option<&str>,
+        shape: &ScanShape<'_>,
+        stats: &ScanStats,
+    ) {
         self.record(|s| {
             s.record_scan(&ScanRecord {
                 target,
@@ -136,6 +148,7 @@ impl StatsRecorder {
                 columns: shape.columns,
                 filter: shape.filter,
                 count_only: shape.count_only,
+                tier,
                 stats,
                 at_ms: now_ms(),
             })
@@ -180,6 +193,7 @@ struct StatsGuard {
     recorder: Arc<StatsRecorder>,
     target: String,
     kind: &'static str,
+    tier: Option<String>,
     inner: Option<Arc<dyn ScanGuard>>,
 }
 
@@ -219,7 +233,8 @@ impl ScanGuard for StatsGuard {
             g.finished(shape, outcome);
         }
         if let Ok(stats) = outcome {
-            self.recorder.scan(&self.target, self.kind, shape, stats);
+            self.recorder
+                .scan(&self.target, self.kind, self.tier.as_deref(), shape, stats);
         }
     }
 }
@@ -227,6 +242,7 @@ impl ScanGuard for StatsGuard {
 /// A table handle's gate with the statistics guard on its scans.
 struct StatsGate {
     recorder: Arc<StatsRecorder>,
+    tier: Option<String>,
     inner: Option<Arc<dyn TableGate>>,
 }
 
@@ -247,6 +263,7 @@ impl TableGate for StatsGate {
             recorder: self.recorder.clone(),
             target: table.to_string(),
             kind: "table",
+            tier: self.tier.clone(),
             inner,
         }))
     }
@@ -266,6 +283,7 @@ impl Lake {
             recorder: self.stats.clone(),
             target: target.trim_end_matches('/').to_string(),
             kind: "dataset",
+            tier: None,
             inner,
         }))
     }
@@ -278,8 +296,13 @@ impl Lake {
         if !self.stats.enabled() {
             return inner;
         }
+        let tier = self
+            .tables_tier()
+            .and_then(|p| self.config().tiers.get(p))
+            .map(|t| t.name.clone());
         Some(Arc::new(StatsGate {
             recorder: self.stats.clone(),
+            tier,
             inner,
         }))
     }
