@@ -479,3 +479,34 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn a_table_on_the_cold_tier_written_with_a_light_codec_gets_codec_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(
+        dir.path(),
+        vec![common::local_tier("hot"), common::local_tier("cold")],
+    );
+    config.tables.tier = Some("cold".into());
+    let lake = Lake::open(&config).unwrap();
+    let table = lake.table(TABLE).unwrap();
+    let first = events(0, 20_000);
+    let options = TableOptions {
+        codec: Some("fast".parse().unwrap()),
+        ..TableOptions::default()
+    };
+    table.create(&first.schema(), &[first], &options).unwrap();
+    let recs = lake.advise(Some(TABLE)).unwrap();
+    let codec = recs
+        .iter()
+        .find(|r| r.kind == "codec")
+        .unwrap_or_else(|| panic!("{recs:#?}"));
+    assert_eq!(codec.evidence["tier"], "cold");
+    let (old, new) = (
+        codec.evidence["sample_bytes"].as_u64().unwrap(),
+        codec.evidence["sample_bytes_reencoded"].as_u64().unwrap(),
+    );
+    assert!(new * 10 <= old * 9, "{old} -> {new}");
+    assert!(codec.effect["bytes_saved_estimate"].as_f64().unwrap() > 0.0);
+    assert!(codec.apply.is_none());
+}

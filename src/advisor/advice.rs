@@ -45,8 +45,11 @@ pub struct TableFacts {
     pub rows: Option<u64>,
     /// Distinct values of filter columns (estimated from a sample), by column.
     pub cardinality: BTreeMap<String, u64>,
-    /// The codecs of the files' column chunks (from the footers), e.g. `SNAPPY`.
+    /// The codecs of the column chunks of a sample file (from its footer), e.g. `SNAPPY`.
     pub codecs: Vec<String>,
+    /// The sample file's bytes, and its bytes re-encoded under the tier's codec policy
+    /// (measured; only for a table on a colder tier).
+    pub codec_sample: Option<(u64, u64)>,
     /// The size an optimize writes files to (the table's target file size).
     pub target_file_bytes: u64,
 }
@@ -323,30 +326,41 @@ pub fn table_advice(stats: Option<&TargetStats>, facts: &TableFacts) -> Vec<Reco
             }),
         });
     }
-    // Codec: data on a colder tier still written with a light codec.
+    // Codec: data on a colder tier still written with a light codec, when re-encoding a
+    // sample file under the tier's policy saved at least a tenth.
     let light = facts
         .codecs
         .iter()
-        .filter(|c| matches!(c.as_str(), "UNCOMPRESSED" | "SNAPPY" | "LZ4" | "LZ4_RAW"))
-        .count();
-    if !facts.hot && light > 0 && bytes > 0 {
-        let mut evidence = BTreeMap::new();
-        evidence.insert("tier".into(), json!(facts.tier));
-        evidence.insert("codecs".into(), json!(facts.codecs));
-        evidence.insert("bytes".into(), json!(bytes));
-        let mut effect = BTreeMap::new();
-        // zstd at level 9 over snappy/lz4 saves about a quarter on typical columnar data.
-        effect.insert("bytes_saved_estimate".into(), json!(bytes / 4));
-        out.push(Recommendation {
-            kind: "codec".into(),
-            target: facts.name.clone(),
-            advice: "re-encode with zstd: the table is on a cold tier but written with a light \
-                     codec"
-                .into(),
-            evidence,
-            effect,
-            apply: None,
-        });
+        .any(|c| matches!(c.as_str(), "UNCOMPRESSED" | "SNAPPY" | "LZ4" | "LZ4_RAW"));
+    if let (false, true, Some((old, new))) = (facts.hot, light, facts.codec_sample) {
+        if old > 0 && new * 10 <= old * 9 {
+            let saved = 1.0 - new as f64 / old as f64;
+            let mut evidence = BTreeMap::new();
+            evidence.insert("tier".into(), json!(facts.tier));
+            evidence.insert("codecs".into(), json!(facts.codecs));
+            evidence.insert("bytes".into(), json!(bytes));
+            evidence.insert("sample_bytes".into(), json!(old));
+            evidence.insert("sample_bytes_reencoded".into(), json!(new));
+            let mut effect = BTreeMap::new();
+            effect.insert(
+                "bytes_saved_estimate".into(),
+                json!((bytes as f64 * saved).round()),
+            );
+            effect.insert("share_saved".into(), json!(round(saved)));
+            out.push(Recommendation {
+                kind: "codec".into(),
+                target: facts.name.clone(),
+                advice: format!(
+                    "re-encode under the {} tier's codec policy: the table is on a cold tier \
+                     but written with {}",
+                    facts.tier,
+                    facts.codecs.join(", ")
+                ),
+                evidence,
+                effect,
+                apply: None,
+            });
+        }
     }
     out
 }
@@ -474,6 +488,27 @@ mod tests {
     use crate::advisor::stats::FilterStats;
 
     #[test]
+    fn a_small_table_read_whole_often_gets_arrow_ipc() {
+        let mut t = TargetStats {
+            scans: 40,
+            whole_scans: 40,
+            ..TargetStats::default()
+        };
+        t.days.insert(20_000, 40);
+        let facts = TableFacts {
+            name: "gold/dim".into(),
+            hot: true,
+            file_bytes: vec![1 << 20],
+            rows: Some(10_000),
+            target_file_bytes: 128 << 20,
+            ..TableFacts::default()
+        };
+        let recs = table_advice(Some(&t), &facts);
+        assert_eq!(recs.len(), 1, "{recs:?}");
+        assert_eq!(recs[0].kind, "format");
+    }
+
+    #[test]
     fn a_weak_filter_gets_a_zorder_and_no_compaction() {
         let mut t = TargetStats {
             scans: 10,
@@ -505,6 +540,26 @@ mod tests {
         assert!(
             matches!(&recs[0].apply, Some(Apply::Zorder { columns, .. }) if columns == &["region"])
         );
+        // Large enough and few values: partition instead.
+        let big = TableFacts {
+            file_bytes: vec![1 << 30; 8],
+            cardinality: [("region".to_string(), 8)].into(),
+            ..facts.clone()
+        };
+        let recs = table_advice(Some(&t), &big);
+        assert_eq!(recs[0].kind, "partition", "{recs:?}");
+        assert!(recs[0].apply.is_none());
+        // On a cold tier with a light codec that re-encodes 30% smaller: codec advice.
+        let cold = TableFacts {
+            hot: false,
+            tier: "cold".into(),
+            codecs: vec!["LZ4_RAW".into()],
+            codec_sample: Some((1000, 700)),
+            ..facts.clone()
+        };
+        let codec = table_advice(None, &cold);
+        let codec = codec.iter().find(|r| r.kind == "codec").unwrap();
+        assert_eq!(codec.effect["bytes_saved_estimate"], 600_000.0);
         // Without scans, only compaction.
         let recs = table_advice(None, &facts);
         assert_eq!(recs.len(), 1);

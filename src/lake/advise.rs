@@ -197,18 +197,37 @@ impl Lake {
         }
         let config = self.config();
         let tier_position = self.tables_tier();
+        let hot = tier_position.is_none_or(|p| p == 0);
+        let (codecs, codec_sample) = match (hot, tier_position) {
+            (false, Some(position)) => {
+                let tier = config.tiers.get(position).map(|t| t.name.as_str());
+                let policy = tier.map(|t| config.format.tier_codec(t, position));
+                match (policy, sample_file(std::path::Path::new(&info.location))) {
+                    (Some(Ok(policy)), Some(file)) => match codec_sample(&file, policy, position) {
+                        Ok(found) => found,
+                        Err(e) => {
+                            tracing::warn!(table = name, "cannot sample a data file's codec: {e}");
+                            (Vec::new(), None)
+                        }
+                    },
+                    _ => (Vec::new(), None),
+                }
+            }
+            _ => (Vec::new(), None),
+        };
         Ok(TableFacts {
             name: name.to_string(),
             tier: tier_position
                 .and_then(|p| config.tiers.get(p))
                 .map(|t| t.name.clone())
                 .unwrap_or_default(),
-            hot: tier_position.is_none_or(|p| p == 0),
+            hot,
             partition_by: info.partition_by.clone(),
             file_bytes: vec![each; files],
             rows: info.rows,
             cardinality,
-            codecs: Vec::new(),
+            codecs,
+            codec_sample,
             target_file_bytes: TARGET_FILE_BYTES,
         })
     }
@@ -298,4 +317,62 @@ fn distinct_values(table: &crate::table::Table, column: &str) -> Result<u64> {
         }
     }
     Ok(seen.len() as u64)
+}
+
+/// Data files larger than this are not re-encoded as a codec sample.
+const SAMPLE_MAX_BYTES: u64 = 64 << 20;
+
+/// The newest Parquet data file under a table directory (none for a table on S3).
+fn sample_file(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    let mut best: Option<(std::time::SystemTime, std::path::PathBuf)> = None;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let Ok(meta) = e.metadata() else { continue };
+            if meta.is_dir() {
+                if !path.ends_with("_delta_log") {
+                    stack.push(path);
+                }
+            } else if path.extension().is_some_and(|x| x == "parquet")
+                && meta.len() <= SAMPLE_MAX_BYTES
+            {
+                let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+                if best.as_ref().is_none_or(|(m, _)| modified > *m) {
+                    best = Some((modified, path));
+                }
+            }
+        }
+    }
+    best.map(|(_, p)| p)
+}
+
+/// The codecs of `file`'s column chunks, and its size before and after a re-encoding under
+/// `policy` for the tier at `position`.
+fn codec_sample(
+    file: &std::path::Path,
+    policy: crate::format::CodecPolicy,
+    position: usize,
+) -> Result<(Vec<String>, Option<(u64, u64)>)> {
+    use parquet::file::reader::FileReader;
+    let data = bytes::Bytes::from(
+        std::fs::read(file).map_err(|e| Error::io("cannot read a data file", file, e))?,
+    );
+    let reader = parquet::file::serialized_reader::SerializedFileReader::new(data.clone())?;
+    let mut codecs: Vec<String> = Vec::new();
+    for rg in reader.metadata().row_groups() {
+        for c in rg.columns() {
+            let name = format!("{:?}", c.compression());
+            let name = name.split('(').next().unwrap_or(&name).to_string();
+            if !codecs.contains(&name) {
+                codecs.push(name);
+            }
+        }
+    }
+    let before = data.len() as u64;
+    let after = crate::format::reencode_parquet(data, policy, Some(position))?.len() as u64;
+    Ok((codecs, Some((before, after))))
 }
