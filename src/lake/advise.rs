@@ -319,6 +319,9 @@ fn distinct_values(table: &crate::table::Table, column: &str) -> Result<u64> {
     Ok(seen.len() as u64)
 }
 
+/// The codecs of a sample data file, and its bytes before and after a re-encoding.
+type CodecSample = (Vec<String>, Option<(u64, u64)>);
+
 /// Data files larger than this are not re-encoded as a codec sample.
 const SAMPLE_MAX_BYTES: u64 = 64 << 20;
 
@@ -356,7 +359,7 @@ fn codec_sample(
     file: &std::path::Path,
     policy: crate::format::CodecPolicy,
     position: usize,
-) -> Result<(Vec<String>, Option<(u64, u64)>)> {
+) -> Result<CodecSample> {
     use parquet::file::reader::FileReader;
     let data = bytes::Bytes::from(
         std::fs::read(file).map_err(|e| Error::io("cannot read a data file", file, e))?,
