@@ -225,6 +225,8 @@ fn applying_the_advice_makes_a_skewed_workload_read_fewer_bytes() {
     assert_eq!(applied[0].files_before, FILES as u64);
     assert!(table.version().unwrap() > version);
 
+    // The optimize's own measuring scans are not in the statistics.
+    assert_eq!(lake.access_stats().unwrap().targets[TABLE].scans, 5);
     let after = workload(&lake);
     let (bytes_after, groups_after) = bytes_read(&live_files(&lake));
     assert_eq!(

@@ -142,7 +142,11 @@ impl Lake {
                 }
             };
             if let (Some(options), false) = (options, dry_run) {
-                match self.table(&r.target).and_then(|t| t.optimize(&options)) {
+                // The optimize's own before/after scans are not the workload.
+                let optimized = super::stats::unrecorded(|| {
+                    self.table(&r.target).and_then(|t| t.optimize(&options))
+                });
+                match optimized {
                     Ok(report) => {
                         done.outcome = "done".into();
                         done.version = report.version;

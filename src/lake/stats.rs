@@ -31,6 +31,20 @@ const FLUSH_EVERY: Duration = Duration::from_secs(60);
 /// The statistics file, relative to the data root.
 pub(super) const STATS_FILE: &str = "_stats/access.json";
 
+thread_local! {
+    /// Set while the lake's own work runs on this thread (an optimize the advisor applies
+    /// measures its effect with scans): those scans are not the workload.
+    static UNRECORDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `work` with the scans it makes on this thread left out of the statistics.
+pub(super) fn unrecorded<T>(work: impl FnOnce() -> T) -> T {
+    let before = UNRECORDED.with(|u| u.replace(true));
+    let out = work();
+    UNRECORDED.with(|u| u.set(before));
+    out
+}
+
 /// One lake's recorder, shared by its handles and by the scans they make.
 pub(super) struct StatsRecorder {
     path: PathBuf,
@@ -141,6 +155,9 @@ impl StatsRecorder {
         shape: &ScanShape<'_>,
         stats: &ScanStats,
     ) {
+        if UNRECORDED.with(|u| u.get()) {
+            return;
+        }
         self.record(|s| {
             s.record_scan(&ScanRecord {
                 target,
