@@ -39,10 +39,15 @@ thread_local! {
 
 /// Runs `work` with the scans it makes on this thread left out of the statistics.
 pub(super) fn unrecorded<T>(work: impl FnOnce() -> T) -> T {
-    let before = UNRECORDED.with(|u| u.replace(true));
-    let out = work();
-    UNRECORDED.with(|u| u.set(before));
-    out
+    /// Puts the flag back however `work` ends.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            UNRECORDED.with(|u| u.set(self.0));
+        }
+    }
+    let _restore = Restore(UNRECORDED.with(|u| u.replace(true)));
+    work()
 }
 
 /// One lake's recorder, shared by its handles and by the scans they make.
