@@ -11,12 +11,13 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray};
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::{DataType, Field, Schema};
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::Lake;
 use crate::error::{Error, ErrorKind, Result};
-use crate::quality::{check_batches, CheckOptions, Expect, RuleSet};
+use crate::quality::{rule_results, CheckOptions, Expect, RuleKind, RuleResult, RuleSet};
 use crate::table::TableOptions;
 
 /// The column of a quarantine table that names the rules a row failed.
@@ -78,9 +79,9 @@ impl Lake {
             sample_size: usize::MAX,
             ..CheckOptions::default()
         };
-        let checked = check_batches(batches, rules, &options).map_err(|e| e.with("table", name))?;
+        let checked = check(batches, rules, &options).map_err(|e| e.with("table", name))?;
         let mut errors: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
-        for (rule, result) in rules.rules.iter().zip(&checked.results) {
+        for (rule, result) in rules.rules.iter().zip(&checked) {
             let expect = rule.expect.unwrap_or_default();
             let failed = if rule.kind.is_row_level() {
                 result.affected_rows
@@ -137,48 +138,116 @@ impl Lake {
     }
 }
 
+/// Each rule's result over `batches`. Rules that judge each row on its own are checked batch
+/// by batch on every pool thread (the failing rows' numbers moved to the append's); a rule
+/// across rows (uniqueness, keys) or on the whole batch needs them all at once.
+fn check(
+    batches: &[RecordBatch],
+    rules: &RuleSet,
+    options: &CheckOptions,
+) -> Result<Vec<RuleResult>> {
+    let row_by_row = rules.rules.iter().all(|r| {
+        r.kind.is_row_level()
+            && !matches!(
+                r.kind,
+                RuleKind::Unique { .. } | RuleKind::PrimaryKey { .. }
+            )
+    });
+    if !row_by_row || batches.len() < 2 {
+        return rule_results(batches, rules, options);
+    }
+    let mut offsets = Vec::with_capacity(batches.len());
+    let mut offset = 0u64;
+    for batch in batches {
+        offsets.push(offset);
+        offset += batch.num_rows() as u64;
+    }
+    let parts = batches
+        .par_iter()
+        .zip(offsets)
+        .map(|(batch, offset)| {
+            let mut results = rule_results(std::slice::from_ref(batch), rules, options)?;
+            for r in &mut results {
+                r.sample.iter_mut().for_each(|f| f.row += offset);
+            }
+            Ok(results)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut parts = parts.into_iter();
+    let mut merged = parts.next().unwrap_or_default();
+    for part in parts {
+        for (into, from) in merged.iter_mut().zip(part) {
+            into.checked_rows += from.checked_rows;
+            into.affected_rows += from.affected_rows;
+            into.passed &= from.passed;
+            into.sample.extend(from.sample);
+        }
+    }
+    for r in &mut merged {
+        r.message = format!("{} of {} rows failed", r.affected_rows, r.checked_rows);
+    }
+    Ok(merged)
+}
+
 /// Splits `batches` into the rows to keep and the rows `errors` names, the latter with an
-/// `_errors` column (the rules each failed, joined by `, `).
+/// `_errors` column (the rules each failed, joined by `, `); the batches on every pool thread.
 fn split(
     batches: &[RecordBatch],
     errors: &BTreeMap<u64, Vec<&str>>,
 ) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>)> {
-    let mut kept = Vec::with_capacity(batches.len());
-    let mut dropped = Vec::new();
+    let mut offsets = Vec::with_capacity(batches.len());
     let mut offset = 0u64;
     for batch in batches {
-        let n = batch.num_rows() as u64;
-        let here: Vec<(u64, &Vec<&str>)> = errors
-            .range(offset..offset + n)
-            .map(|(row, rules)| (row - offset, rules))
-            .collect();
-        offset += n;
-        if here.is_empty() {
-            kept.push(batch.clone());
-            continue;
-        }
-        let mut keep = vec![true; n as usize];
-        for (row, _) in &here {
-            keep[*row as usize] = false;
-        }
-        let keep = BooleanArray::from(keep);
-        let out = filter_record_batch(batch, &arrow::compute::not(&keep)?)?;
-        kept.push(filter_record_batch(batch, &keep)?);
-        let named: StringArray = here.iter().map(|(_, r)| Some(r.join(", "))).collect();
-        let mut fields: Vec<Field> = out
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.as_ref().clone())
-            .collect();
-        fields.push(Field::new(ERRORS_COLUMN, DataType::Utf8, false));
-        let mut columns: Vec<ArrayRef> = out.columns().to_vec();
-        columns.push(Arc::new(named));
-        dropped.push(RecordBatch::try_new(
-            Arc::new(Schema::new(fields)),
-            columns,
-        )?);
+        offsets.push(offset);
+        offset += batch.num_rows() as u64;
     }
-    kept.retain(|b| b.num_rows() > 0);
+    let parts = batches
+        .par_iter()
+        .zip(offsets)
+        .map(|(batch, offset)| split_batch(batch, offset, errors))
+        .collect::<Result<Vec<_>>>()?;
+    let mut kept = Vec::with_capacity(parts.len());
+    let mut dropped = Vec::new();
+    for (k, d) in parts {
+        if k.num_rows() > 0 {
+            kept.push(k);
+        }
+        dropped.extend(d);
+    }
     Ok((kept, dropped))
+}
+
+/// [`split`] of one batch, whose first row is row `offset` of the append.
+fn split_batch(
+    batch: &RecordBatch,
+    offset: u64,
+    errors: &BTreeMap<u64, Vec<&str>>,
+) -> Result<(RecordBatch, Option<RecordBatch>)> {
+    let n = batch.num_rows() as u64;
+    let here: Vec<(u64, &Vec<&str>)> = errors
+        .range(offset..offset + n)
+        .map(|(row, rules)| (row - offset, rules))
+        .collect();
+    if here.is_empty() {
+        return Ok((batch.clone(), None));
+    }
+    let mut keep = vec![true; n as usize];
+    for (row, _) in &here {
+        keep[*row as usize] = false;
+    }
+    let keep = BooleanArray::from(keep);
+    let out = filter_record_batch(batch, &arrow::compute::not(&keep)?)?;
+    let kept = filter_record_batch(batch, &keep)?;
+    let named: StringArray = here.iter().map(|(_, r)| Some(r.join(", "))).collect();
+    let mut fields: Vec<Field> = out
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new(ERRORS_COLUMN, DataType::Utf8, false));
+    let mut columns: Vec<ArrayRef> = out.columns().to_vec();
+    columns.push(Arc::new(named));
+    let dropped = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+    Ok((kept, Some(dropped)))
 }

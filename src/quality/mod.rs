@@ -42,6 +42,7 @@ mod scan;
 mod score;
 mod sketch;
 
+pub(crate) use check::rule_results;
 pub use check::{check_batches, CheckOptions};
 pub use classify::{classify_columns, ColumnClass, DEFAULT_THRESHOLD};
 pub use profile::{

@@ -95,12 +95,27 @@ pub fn check_batches(
         rules.check_columns(&first.schema())?;
     }
     let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-    let results = rules
+    let results = rule_results(batches, rules, options)?;
+    Ok(QualityReport::new(rows, dataset_quality(batches)?, results))
+}
+
+/// Each rule's result over `batches`, in order, without the dataset's quality score (which
+/// profiles every column): what a table append's expectations need. The batches' columns are
+/// checked by [`check_batches`]'s callers.
+pub(crate) fn rule_results(
+    batches: &[RecordBatch],
+    rules: &RuleSet,
+    options: &CheckOptions,
+) -> Result<Vec<RuleResult>> {
+    if let Some(first) = batches.first() {
+        rules.check_columns(&first.schema())?;
+    }
+    let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+    rules
         .rules
         .par_iter()
         .map(|rule| evaluate(batches, rule, options, rows).map_err(|e| e.with("rule", &rule.name)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(QualityReport::new(rows, dataset_quality(batches)?, results))
+        .collect()
 }
 
 fn evaluate(
