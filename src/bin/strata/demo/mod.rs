@@ -7,6 +7,7 @@ mod data;
 mod governance;
 mod mask;
 mod tables;
+mod tuning;
 
 use std::io::Write;
 use std::path::Path;
@@ -157,6 +158,7 @@ pub fn run(config: &LakeConfig, out: &mut dyn Write) -> Result<()> {
     bronze(&store, &mut say)?;
     tables::run(&store, &mut say)?;
     governance::run(store.dir(), &mut say)?;
+    tuning::run(store.dir(), &mut say)?;
 
     say("\n== The tier index is rebuildable".into())?;
     let rebuilt = store.reindex()?;
