@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use deltalake_core::protocol::DeltaOperation;
-use futures::TryStreamExt;
 
 use super::change::ChangeReport;
 use super::rewrite::Rewritten;
@@ -28,16 +27,7 @@ impl Table {
         );
         let run = || {
             let target = self.target()?;
-            let snapshot = target.table.snapshot().map_err(|e| self.error(e))?;
-            let log_store = target.table.log_store();
-            let views: Vec<_> = self
-                .block_on(
-                    snapshot
-                        .snapshot()
-                        .file_views(log_store.as_ref(), None)
-                        .try_collect::<Vec<_>>(),
-                )?
-                .map_err(|e| self.error(e))?;
+            let views = self.file_views(&target.table)?;
             let added: HashMap<String, i64> = views
                 .iter()
                 .map(|v| (v.path().to_string(), v.modification_time()))

@@ -477,6 +477,22 @@ impl Table {
         )
     }
 
+    /// The data files of `table`'s loaded version, as Delta's log lists them.
+    fn file_views(
+        &self,
+        table: &DeltaTable,
+    ) -> Result<Vec<deltalake_core::kernel::LogicalFileView>> {
+        let snapshot = table.snapshot().map_err(|e| self.error(e))?;
+        let log_store = table.log_store();
+        self.block_on(
+            snapshot
+                .snapshot()
+                .file_views(log_store.as_ref(), None)
+                .try_collect::<Vec<_>>(),
+        )?
+        .map_err(|e| self.error(e))
+    }
+
     /// The data files of `table`'s loaded version as a [`FileList`] (typed partition values),
     /// each with the `remove` action that would drop it.
     fn file_list(
@@ -501,15 +517,7 @@ impl Table {
                     })
             })
             .collect::<Result<_>>()?;
-        let log_store = table.log_store();
-        let views: Vec<_> = self
-            .block_on(
-                snapshot
-                    .snapshot()
-                    .file_views(log_store.as_ref(), None)
-                    .try_collect::<Vec<_>>(),
-            )?
-            .map_err(|e| self.error(e))?;
+        let views = self.file_views(table)?;
         let mut files = Vec::with_capacity(views.len());
         for view in views {
             if view.deletion_vector_descriptor().is_some() {
