@@ -165,6 +165,11 @@ pub(crate) struct PutIntent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old: Option<ObjectRecord>,
     pub started_ms: u64,
+    /// The orphan entry of this tier's copy of the key that the put dropped (its checksum,
+    /// "" for any): put back when the put does not land, or a reindex would find that copy
+    /// (a deleted version's, say) and bring it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dropped_orphan: Option<String>,
 }
 
 impl Drop for TierIndex {
@@ -355,14 +360,15 @@ impl TierIndex {
     }
 
     /// Commits a put's new record together with its journal entry, so that a crash before
-    /// the bytes are in place can be undone. Returns the record it replaced. A copy of the old
+    /// the bytes are in place can be undone. Returns the journal entry (with the record it
+    /// replaced). A copy of the old
     /// version in another tier becomes an orphan, as with [`TierIndex::commit_put`].
     pub fn begin_put(
         &self,
         key: &str,
         record: &ObjectRecord,
         staging: Option<&str>,
-    ) -> Result<Option<ObjectRecord>> {
+    ) -> Result<PutIntent> {
         let bytes = record.encode()?;
         self.write(true, |txn| {
             let mut objects = txn.open_table(OBJECTS)?;
@@ -371,7 +377,9 @@ impl TierIndex {
                 .map(|v| ObjectRecord::decode(key, v.value()))
                 .transpose()?;
             let mut orphans = txn.open_table(ORPHANS)?;
-            orphans.remove((record.tier.as_str(), key))?;
+            let dropped_orphan = orphans
+                .remove((record.tier.as_str(), key))?
+                .map(|v| v.value().to_string());
             if let Some(o) = old.as_ref().filter(|o| o.tier != record.tier) {
                 orphans.insert((o.tier.as_str(), key), o.checksum.as_str())?;
             }
@@ -382,11 +390,12 @@ impl TierIndex {
                 new: record.clone(),
                 old: old.clone(),
                 started_ms: record.created_ms,
+                dropped_orphan,
             };
-            let intent = serde_json::to_vec(&intent)
+            let encoded = serde_json::to_vec(&intent)
                 .map_err(|e| Error::internal(format!("encode put journal: {e}")))?;
-            txn.open_table(PUTS)?.insert(key, intent.as_slice())?;
-            Ok(old)
+            txn.open_table(PUTS)?.insert(key, encoded.as_slice())?;
+            Ok(intent)
         })
     }
 
@@ -435,6 +444,13 @@ impl TierIndex {
                 }
             } else {
                 restore_old(&mut objects, &mut orphans, key, old)?;
+                // The put did not land: the copy whose orphan entry it dropped is still there
+                // (a deleted version's, say), and without the entry a reindex brings it back.
+                if let Some(checksum) = &intent.dropped_orphan {
+                    if old.is_none_or(|o| o.tier != intent.tier) {
+                        orphans.insert((intent.tier.as_str(), key), checksum.as_str())?;
+                    }
+                }
             }
             txn.open_table(PUTS)?.remove(key)?;
             Ok(())

@@ -145,22 +145,15 @@ impl Store {
     ) -> Result<ObjectInfo> {
         let checksum = record.checksum.clone();
         let view = self.locks.publishing(key).await;
-        let old = match self.index.begin_put(key, &record, staged.file_name()) {
-            Ok(old) => old,
+        let intent = match self.index.begin_put(key, &record, staged.file_name()) {
+            Ok(intent) => intent,
             Err(e) => {
                 drop(view);
                 tier.discard(staged).await;
                 return Err(e.with("key", key));
             }
         };
-        let intent = PutIntent {
-            tier: tier.name.clone(),
-            staging: staged.file_name().map(str::to_string),
-            checksum: checksum.clone(),
-            new: record.clone(),
-            old: old.clone(),
-            started_ms: record.created_ms,
-        };
+        let old = intent.old.clone();
         match tier.publish(staged, key).await {
             Ok(etag) => {
                 // The bytes are in place: a failure to drop the journal entry is resolved by the
