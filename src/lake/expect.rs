@@ -156,12 +156,7 @@ fn check(
     if !row_by_row || batches.len() < 2 {
         return rule_results(batches, rules, options);
     }
-    let mut offsets = Vec::with_capacity(batches.len());
-    let mut offset = 0u64;
-    for batch in batches {
-        offsets.push(offset);
-        offset += batch.num_rows() as u64;
-    }
+    let offsets = offsets(batches);
     let parts = batches
         .par_iter()
         .zip(offsets)
@@ -189,18 +184,25 @@ fn check(
     Ok(merged)
 }
 
+/// The append's row number of each batch's first row.
+fn offsets(batches: &[RecordBatch]) -> Vec<u64> {
+    batches
+        .iter()
+        .scan(0u64, |next, b| {
+            let at = *next;
+            *next += b.num_rows() as u64;
+            Some(at)
+        })
+        .collect()
+}
+
 /// Splits `batches` into the rows to keep and the rows `errors` names, the latter with an
 /// `_errors` column (the rules each failed, joined by `, `); the batches on every pool thread.
 fn split(
     batches: &[RecordBatch],
     errors: &BTreeMap<u64, Vec<&str>>,
 ) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>)> {
-    let mut offsets = Vec::with_capacity(batches.len());
-    let mut offset = 0u64;
-    for batch in batches {
-        offsets.push(offset);
-        offset += batch.num_rows() as u64;
-    }
+    let offsets = offsets(batches);
     let parts = batches
         .par_iter()
         .zip(offsets)
