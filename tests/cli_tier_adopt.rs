@@ -169,3 +169,43 @@ fn remote_tiers_are_not_adopted() {
     let err = one_line_error(&strata(&config, &["tier", "adopt", "scratch"]));
     assert!(err.contains("only local tiers"), "{err}");
 }
+
+#[test]
+fn tier_move_moves_one_object_and_says_where_from() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("strata.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "dir = {:?}\n\n[[tiers]]\nname = \"hot\"\nkind = \"local\"\n\n\
+             [[tiers]]\nname = \"cold\"\nkind = \"local\"\n",
+            tmp.path().join("root").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let data = tmp.path().join("data.bin");
+    std::fs::write(&data, bytes(5_000, 9)).unwrap();
+    ok(&strata(
+        &config,
+        &["put", "a/b.bin", data.to_str().unwrap()],
+    ));
+    let out = ok(&strata(&config, &["tier", "move", "a/b.bin", "cold"]));
+    assert_eq!(
+        out.trim(),
+        "moved a/b.bin from tier hot to cold (5000 bytes)"
+    );
+    let moved: serde_json::Value = serde_json::from_str(&ok(&strata(
+        &config,
+        &["tier", "move", "a/b.bin", "cold", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(moved["bytes_moved"], 0);
+    assert_eq!(moved["from"], "cold");
+    let got = strata(&config, &["get", "a/b.bin"]);
+    assert!(got.status.success(), "{got:?}");
+    assert_eq!(got.stdout, bytes(5_000, 9));
+    let err = one_line_error(&strata(&config, &["tier", "move", "a/b.bin", "lukewarm"]));
+    assert!(err.contains("lukewarm"), "{err}");
+    let err = one_line_error(&strata(&config, &["tier", "move", "nothing", "cold"]));
+    assert!(err.contains("nothing"), "{err}");
+}

@@ -1,4 +1,4 @@
-//! Expectations on table appends: `warn` counts, `drop` quarantines into `<name>__quarantine`
+//! Expectations on table appends and merges: `warn` counts, `drop` quarantines into `<name>__quarantine`
 //! with `_errors`, `fail` commits nothing; counts go into the commit's metrics.
 
 mod common;
@@ -121,6 +121,27 @@ fn drop_rules_quarantine_rows_with_their_errors_and_the_rest_commits() {
     assert_eq!((again.kept, again.version), (0, None));
     assert_eq!(again.quarantine.unwrap().1, 1);
     assert_eq!(table.version().unwrap(), 1);
+    // The catalog adds the counts up over both appends, per rule.
+    let entry = lake
+        .catalog()
+        .unwrap()
+        .entry("bronze/trips")
+        .unwrap()
+        .unwrap();
+    let fare = &entry.expectations["fare_in_range"];
+    assert_eq!(
+        (
+            fare.expect.as_str(),
+            fare.appends,
+            fare.rows_checked,
+            fare.failed_rows
+        ),
+        ("drop", 2, 8, 3),
+        "{fare:?}"
+    );
+    assert_eq!((fare.last_failed, fare.last_version), (1, None));
+    let small = &entry.expectations["small_id"];
+    assert_eq!((small.expect.as_str(), small.failed_rows), ("warn", 1));
 }
 
 #[test]
@@ -170,4 +191,61 @@ fn bad_expectations_are_errors_naming_the_rule() {
         .unwrap_err();
     assert!(err.to_string().contains("nope"), "{err}");
     assert_eq!(lake.table("bronze/trips").unwrap().version().unwrap(), 0);
+}
+
+#[test]
+fn a_merge_with_expectations_quarantines_failing_source_rows_and_merges_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake(dir.path());
+    let rules = RuleSet::from_toml_str(RULES).unwrap();
+    // Row 0 exists (fare 1.0): the source updates it, inserts 1 and 3, and drops 2 (a
+    // negative fare) into the quarantine.
+    let source = trips(
+        &[0, 1, 2, 3],
+        &[Some(5.0), Some(7.0), Some(-2.0), Some(9.0)],
+    );
+    let options = strata::table::MergeOptions {
+        on: vec!["id".into()],
+        ..Default::default()
+    };
+    let report = lake
+        .merge_expecting("bronze/trips", &[source], &options, &rules)
+        .unwrap();
+    assert_eq!((report.rows, report.kept, report.quarantined), (4, 3, 1));
+    assert_eq!(report.version, Some(1));
+    assert_eq!(
+        report.quarantine.as_ref().map(|(n, v)| (n.as_str(), *v)),
+        Some(("bronze/trips__quarantine", 0))
+    );
+    let table = lake.table("bronze/trips").unwrap();
+    let out = table.scan().unwrap().run().unwrap();
+    let mut rows: Vec<(i64, f64)> = Vec::new();
+    for b in &out.batches {
+        let ids = b.column(0).as_primitive::<arrow::datatypes::Int64Type>();
+        let fares = b.column(1).as_primitive::<arrow::datatypes::Float64Type>();
+        rows.extend((0..b.num_rows()).map(|i| (ids.value(i), fares.value(i))));
+    }
+    rows.sort_by_key(|r| r.0);
+    assert_eq!(rows, [(0, 5.0), (1, 7.0), (3, 9.0)]);
+    let history = table.history().unwrap();
+    assert_eq!(history[0].operation.as_deref(), Some("MERGE"));
+    let metrics = &history[0].metrics;
+    assert_eq!(metrics["numQuarantinedRows"], 1, "{metrics:?}");
+    assert_eq!(metrics["expectations.fare_in_range.failedRows"], 1);
+    assert_eq!(metrics["numTargetRowsInserted"], 2);
+    // A failing `fail` rule merges nothing.
+    let strict = RuleSet::from_toml_str(
+        "[[rules]]\nname = \"positive\"\ncheck = \"range\"\ncolumn = \"fare\"\nmin = 0\nexpect = \"fail\"\n",
+    )
+    .unwrap();
+    let err = lake
+        .merge_expecting(
+            "bronze/trips",
+            &[trips(&[4], &[Some(-1.0)])],
+            &options,
+            &strict,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("positive"), "{err}");
+    assert_eq!(table.version().unwrap(), 1);
 }

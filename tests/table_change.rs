@@ -626,6 +626,7 @@ fn optimize_compacts_small_files_and_zorders_for_range_filters() {
             zorder_by: vec!["id".into(), "fare".into()],
             target_file_bytes: Some(1024),
             predicate: Some("zone = 'JFK'".into()),
+            reencode: false,
         })
         .unwrap();
     assert_eq!(z.partitions, 1, "only JFK: {z:?}");

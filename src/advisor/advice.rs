@@ -50,6 +50,9 @@ pub struct TableFacts {
     /// The sample file's bytes, and its bytes re-encoded under the tier's codec policy
     /// (measured; only for a table on a colder tier).
     pub codec_sample: Option<(u64, u64)>,
+    /// The table's own codec policy (`strata.codec`), which its writes use instead of the
+    /// tier's; a re-encode would keep it, so the codec advice is then advice only.
+    pub own_codec: Option<String>,
     /// The size an optimize writes files to (the table's target file size).
     pub target_file_bytes: u64,
 }
@@ -85,6 +88,9 @@ pub enum Apply {
         /// The file size.
         target_file_bytes: u64,
     },
+    /// Rewrite every data file of the table under its current codec policy (the codec of
+    /// the tier it is on), as an optimize that changes no row.
+    Reencode,
     /// Move the object to this tier.
     MoveTier {
         /// The object.
@@ -126,7 +132,8 @@ pub struct Applied {
     pub outcome: String,
     /// The table version an optimize committed.
     pub version: Option<u64>,
-    /// Files and bytes an optimize replaced, and wrote in their place.
+    /// Files and bytes an optimize replaced, and wrote in their place (a tier move: the
+    /// object's bytes, in both).
     pub files_before: u64,
     /// See `files_before`.
     pub files_after: u64,
@@ -184,6 +191,17 @@ pub fn table_advice(stats: Option<&TargetStats>, facts: &TableFacts) -> Vec<Reco
                 json!(per_scan_decoded.round()),
             );
             evidence.insert("rows_out_per_scan".into(), json!(per_scan_out.round()));
+            // Measured bytes per decoded row when the scans recorded them (the projected
+            // columns' share of the files), else the table's average.
+            let read_per_row = if f.bytes_read > 0 && f.rows_decoded > 0 {
+                evidence.insert(
+                    "bytes_read_per_scan".into(),
+                    json!((f.bytes_read as f64 / f.scans as f64).round()),
+                );
+                f.bytes_read as f64 / f.rows_decoded as f64
+            } else {
+                bytes_per_row
+            };
             evidence.insert(
                 "row_groups_skipped".into(),
                 json!(format!("{} of {}", f.row_groups_skipped, f.row_groups)),
@@ -210,7 +228,7 @@ pub fn table_advice(stats: Option<&TargetStats>, facts: &TableFacts) -> Vec<Reco
                         bytes / c / (1 << 20)
                     ),
                     evidence,
-                    effect: effect_rows(per_scan_decoded, after.max(per_scan_out), bytes_per_row),
+                    effect: effect_rows(per_scan_decoded, after.max(per_scan_out), read_per_row),
                     apply: None,
                 });
             } else if zcolumns.len() < 4 {
@@ -226,7 +244,7 @@ pub fn table_advice(stats: Option<&TargetStats>, facts: &TableFacts) -> Vec<Reco
                 let files_read = ((share * files_after as f64).ceil() as u64 + 1).min(files_after);
                 let after = rows as f64 * files_read as f64 / files_after as f64;
                 let mut effect =
-                    effect_rows(per_scan_decoded, after.min(per_scan_decoded), bytes_per_row);
+                    effect_rows(per_scan_decoded, after.min(per_scan_decoded), read_per_row);
                 effect.insert("files_before".into(), json!(files));
                 effect.insert("files_after".into(), json!(files_after));
                 out.push(Recommendation {
@@ -347,18 +365,26 @@ pub fn table_advice(stats: Option<&TargetStats>, facts: &TableFacts) -> Vec<Reco
                 json!((bytes as f64 * saved).round()),
             );
             effect.insert("share_saved".into(), json!(round(saved)));
+            let mut advice = format!(
+                "re-encode under the {} tier's codec policy: the table is on a cold tier \
+                 but written with {}",
+                facts.tier,
+                facts.codecs.join(", ")
+            );
+            if let Some(own) = &facts.own_codec {
+                evidence.insert("table_codec".into(), json!(own));
+                advice.push_str(&format!(
+                    "; the table's own codec policy ({own}) overrides the tier's, so change \
+                     it first (re-encoding now would keep {own})"
+                ));
+            }
             out.push(Recommendation {
                 kind: "codec".into(),
                 target: facts.name.clone(),
-                advice: format!(
-                    "re-encode under the {} tier's codec policy: the table is on a cold tier \
-                     but written with {}",
-                    facts.tier,
-                    facts.codecs.join(", ")
-                ),
+                advice,
                 evidence,
                 effect,
-                apply: None,
+                apply: facts.own_codec.is_none().then_some(Apply::Reencode),
             });
         }
     }
@@ -560,6 +586,18 @@ mod tests {
         let codec = table_advice(None, &cold);
         let codec = codec.iter().find(|r| r.kind == "codec").unwrap();
         assert_eq!(codec.effect["bytes_saved_estimate"], 600_000.0);
+        assert_eq!(codec.apply, Some(Apply::Reencode));
+        // A table with its own codec policy would keep it: advice only.
+        let own = TableFacts {
+            own_codec: Some("lz4".into()),
+            ..cold.clone()
+        };
+        let codec = table_advice(None, &own);
+        let codec = codec.iter().find(|r| r.kind == "codec").unwrap();
+        assert!(
+            codec.apply.is_none() && codec.advice.contains("own codec"),
+            "{codec:?}"
+        );
         // Without scans, only compaction.
         let recs = table_advice(None, &facts);
         assert_eq!(recs.len(), 1);

@@ -61,6 +61,9 @@ pub struct TargetStats {
     pub rows_decoded: u64,
     /// Rows returned.
     pub rows_out: u64,
+    /// Compressed bytes the scans set out to read (see [`crate::ScanStats::bytes_read`]).
+    #[serde(default)]
+    pub bytes_read: u64,
     /// Files opened.
     pub files: u64,
     /// Files skipped by partition values or file statistics.
@@ -112,6 +115,9 @@ pub struct FilterStats {
     pub row_groups: u64,
     /// See `row_groups`.
     pub row_groups_skipped: u64,
+    /// Compressed bytes those scans read.
+    #[serde(default)]
+    pub bytes_read: u64,
     /// Distinct values seen on the right-hand side (up to 64, for equality and `IN`).
     pub values: Vec<String>,
 }
@@ -123,6 +129,9 @@ pub struct TierReads {
     pub scans: u64,
     /// Rows decoded.
     pub rows_decoded: u64,
+    /// Compressed bytes read.
+    #[serde(default)]
+    pub bytes_read: u64,
     /// Files opened.
     pub files: u64,
 }
@@ -254,6 +263,7 @@ impl AccessStats {
         }
         t.rows_decoded += s.rows_decoded;
         t.rows_out += s.rows_out;
+        t.bytes_read += s.bytes_read;
         t.files += s.files;
         t.files_skipped += s.files_skipped;
         t.row_groups += s.row_groups_total;
@@ -262,6 +272,7 @@ impl AccessStats {
             let r = t.tiers.entry(tier.to_string()).or_default();
             r.scans += 1;
             r.rows_decoded += s.rows_decoded;
+            r.bytes_read += s.bytes_read;
             r.files += s.files;
         }
         *t.days.entry(scan.at_ms / DAY_MS).or_default() += 1;
@@ -291,6 +302,7 @@ impl AccessStats {
                 f.scans += 1;
                 f.rows_decoded += s.rows_decoded;
                 f.rows_out += s.rows_out;
+                f.bytes_read += s.bytes_read;
                 f.row_groups += s.row_groups_total;
                 f.row_groups_skipped += s.row_groups_skipped;
             }
@@ -398,6 +410,7 @@ impl TargetStats {
                     s.scans += f.scans;
                     s.rows_decoded += f.rows_decoded;
                     s.rows_out += f.rows_out;
+                    s.bytes_read += f.bytes_read;
                     s.row_groups += f.row_groups;
                     s.row_groups_skipped += f.row_groups_skipped;
                     for v in f.values {
@@ -416,6 +429,7 @@ impl TargetStats {
         }
         self.rows_decoded += o.rows_decoded;
         self.rows_out += o.rows_out;
+        self.bytes_read += o.bytes_read;
         self.files += o.files;
         self.files_skipped += o.files_skipped;
         self.row_groups += o.row_groups;
@@ -432,6 +446,7 @@ impl TargetStats {
             let s = self.tiers.entry(tier).or_default();
             s.scans += r.scans;
             s.rows_decoded += r.rows_decoded;
+            s.bytes_read += r.bytes_read;
             s.files += r.files;
         }
         for (d, n) in o.days {

@@ -104,6 +104,25 @@ pub struct QualityMark {
     pub at: i64,
 }
 
+/// One expectation's counts over the appends that checked it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExpectationTally {
+    /// What it does with failing rows: `warn`, `drop` or `fail`.
+    pub expect: String,
+    /// Appends that checked it.
+    pub appends: u64,
+    /// Rows those appends offered.
+    pub rows_checked: u64,
+    /// Rows that failed it (for a rule on the whole batch: appends it failed).
+    pub failed_rows: u64,
+    /// Rows that failed it in the last append.
+    pub last_failed: u64,
+    /// The table version the last append made (`None`: it kept no row).
+    pub last_version: Option<u64>,
+    /// When the last append checked it, ms since the epoch.
+    pub at: i64,
+}
+
 /// What the thing itself says: refreshed wholesale, never typed in by people.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Facts {
@@ -168,6 +187,9 @@ pub struct Entry {
     pub version: Option<u64>,
     /// The last quality score.
     pub quality: Option<QualityMark>,
+    /// Expectations checked on its appends ([`crate::Lake::append_expecting`]), by rule.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub expectations: BTreeMap<String, ExpectationTally>,
     /// How long its data is kept (a duration like `90d`, or words), when someone said.
     pub retention: Option<String>,
     /// Properties of the thing (a table's configuration).

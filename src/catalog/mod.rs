@@ -44,7 +44,9 @@ mod search;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-pub use entry::{Column, Entry, Facts, Kind, Mark, MarkSource, QualityMark, SchemaVersion};
+pub use entry::{
+    Column, Entry, ExpectationTally, Facts, Kind, Mark, MarkSource, QualityMark, SchemaVersion,
+};
 pub use lineage::{walk, ColumnLineage, Direction, Edge, Node, Run, Walk};
 pub use log::{check_file, CatalogFile, Damage, FORMAT, SNAPSHOT_EVERY};
 use record::{Annotation, Op, Record, State};
@@ -341,6 +343,25 @@ impl Catalog {
             )));
         }
         self.annotate(name, Annotation::Quality { score })
+    }
+
+    /// Adds one append's expectation counts to `name`'s tallies: the `rows` it offered, the
+    /// version it made, and `(rule, expect, failed rows)` per rule.
+    pub(crate) fn record_expectations(
+        &self,
+        name: &str,
+        version: Option<u64>,
+        rows: u64,
+        counts: Vec<(String, String, u64)>,
+    ) -> Result<()> {
+        self.annotate(
+            name,
+            Annotation::Expectations {
+                version,
+                rows,
+                counts,
+            },
+        )
     }
 
     /// Classifies `column` of `name` (`None`: drops an inferred mark).

@@ -33,6 +33,12 @@ pub(crate) enum Annotation {
     Classify { column: String, mark: Option<Mark> },
     /// Records a quality score.
     Quality { score: f64 },
+    /// Adds one append's expectation counts: `(rule, expect, failed rows)`.
+    Expectations {
+        version: Option<u64>,
+        rows: u64,
+        counts: Vec<(String, String, u64)>,
+    },
 }
 
 /// One change of the catalog.
@@ -163,6 +169,22 @@ fn annotate(entry: &mut Entry, annotation: Annotation, at: i64) {
             }
         }
         Annotation::Quality { score } => entry.quality = Some(QualityMark { score, at }),
+        Annotation::Expectations {
+            version,
+            rows,
+            counts,
+        } => {
+            for (rule, expect, failed) in counts {
+                let tally = entry.expectations.entry(rule).or_default();
+                tally.expect = expect;
+                tally.appends += 1;
+                tally.rows_checked += rows;
+                tally.failed_rows += failed;
+                tally.last_failed = failed;
+                tally.last_version = version;
+                tally.at = at;
+            }
+        }
     }
 }
 

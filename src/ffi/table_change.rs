@@ -165,11 +165,14 @@ struct OptimizeJson {
     predicate: Option<String>,
     #[serde(default)]
     target_file_bytes: Option<u64>,
+    #[serde(default)]
+    reencode: bool,
 }
 
 /// Compacts the table's small files per partition, or z-orders them by up to 4 columns, as
 /// one commit that changes no row; `options_json` (NULL or "" for compaction of every
-/// partition) is `{"zorder_by": [...], "where": "PARTITION_EXPR", "target_file_bytes": N}`.
+/// partition) is `{"zorder_by": [...], "where": "PARTITION_EXPR", "target_file_bytes": N,
+/// "reencode": true}` (`reencode`: rewrite every file under the table's codec policy).
 /// `*report_json` (may be NULL) receives `{"version", "partitions", "files_before",
 /// "bytes_before", "files_after", "bytes_after", "attempts", "zorder": [...]}`, to free with
 /// `strata_string_free`.
@@ -192,6 +195,7 @@ pub extern "C" fn strata_table_optimize(
             zorder_by: options.zorder_by,
             predicate: options.predicate,
             target_file_bytes: options.target_file_bytes,
+            reencode: options.reencode,
         })?;
         if report_json.is_null() {
             return Ok(());

@@ -79,10 +79,10 @@ impl Lake {
         Ok(out)
     }
 
-    /// Applies the recommendations that can be applied safely (z-order and compaction, as
-    /// `OPTIMIZE` commits that change no row), of kind `only` when given; with `dry_run`,
-    /// only says what it would do. Tier moves are reported as skipped: the store has no
-    /// single-object move yet (`strata tier run` moves by policy).
+    /// Applies the recommendations that can be applied safely, of kind `only` when given:
+    /// z-order, compaction and re-encoding as `OPTIMIZE` commits that change no row, tier
+    /// placement as crash-safe object moves ([`Lake::move_to_tier`]). With `dry_run`, only
+    /// says what it would do.
     pub fn apply_advice(
         &self,
         recommendations: &[Recommendation],
@@ -117,8 +117,8 @@ impl Lake {
                     );
                     Some(OptimizeOptions {
                         zorder_by: columns.clone(),
-                        predicate: None,
                         target_file_bytes: Some(*target_file_bytes),
+                        ..OptimizeOptions::default()
                     })
                 }
                 Apply::Compact { target_file_bytes } => {
@@ -132,11 +132,27 @@ impl Lake {
                         ..OptimizeOptions::default()
                     })
                 }
+                Apply::Reencode => {
+                    done.action = format!(
+                        "optimize {} rewriting every file under its codec policy",
+                        r.target
+                    );
+                    Some(OptimizeOptions {
+                        reencode: true,
+                        ..OptimizeOptions::default()
+                    })
+                }
                 Apply::MoveTier { key, to } => {
                     done.action = format!("move {key} to tier {to}");
                     if !dry_run {
-                        done.outcome =
-                            "skipped: single-object tier moves are not available yet".into();
+                        match self.move_to_tier(key, to) {
+                            Ok(bytes) => {
+                                done.outcome = "done".into();
+                                done.bytes_before = bytes;
+                                done.bytes_after = bytes;
+                            }
+                            Err(e) => done.outcome = format!("failed: {e}"),
+                        }
                     }
                     None
                 }
@@ -232,6 +248,7 @@ impl Lake {
             cardinality,
             codecs,
             codec_sample,
+            own_codec: info.properties.get(crate::table::CODEC_PROPERTY).cloned(),
             target_file_bytes: TARGET_FILE_BYTES,
         })
     }

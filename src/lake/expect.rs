@@ -1,9 +1,9 @@
-//! Expectations on table appends, as Delta Live Tables' `expect`, `expect or drop` and
+//! Expectations on table appends and merges, as Delta Live Tables' `expect`, `expect or drop` and
 //! `expect or fail`: quality rules checked on the rows before they are committed, each with
 //! what to do with the rows that fail it (`expect = "warn" | "drop" | "fail"` in the rules
 //! file). Dropped rows go to the table's quarantine table, `<name>__quarantine`, with an
 //! `_errors` column naming the rules they failed; the counts per rule go into the commit's
-//! metrics.
+//! metrics and, added up over the appends, into the table's catalog entry.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::Lake;
 use crate::error::{Error, ErrorKind, Result};
 use crate::quality::{rule_results, CheckOptions, Expect, RuleKind, RuleResult, RuleSet};
-use crate::table::TableOptions;
+use crate::table::{MergeOptions, TableOptions};
 
 /// The column of a quarantine table that names the rules a row failed.
 pub(crate) const ERRORS_COLUMN: &str = "_errors";
@@ -69,14 +69,54 @@ impl Lake {
         batches: &[RecordBatch],
         rules: &RuleSet,
     ) -> Result<ExpectReport> {
+        self.expecting(name, batches, rules, |kept, metrics| {
+            Ok(Some(
+                self.table(name)?
+                    .append_with_metrics(kept, metrics)?
+                    .version,
+            ))
+        })
+    }
+
+    /// Merges `source` into table `name` ([`crate::table::Table::merge`]) with `rules` as
+    /// expectations on the source rows, as [`Lake::append_expecting`] does for an append:
+    /// failing `drop` rows go to `<name>__quarantine` and are not merged, a failing `fail`
+    /// rule merges nothing, and the merge's commit counts each rule.
+    pub fn merge_expecting(
+        &self,
+        name: &str,
+        source: &[RecordBatch],
+        options: &MergeOptions,
+        rules: &RuleSet,
+    ) -> Result<ExpectReport> {
+        self.expecting(name, source, rules, |kept, metrics| {
+            Ok(self
+                .table(name)?
+                .merge_with_metrics(kept, options, metrics)?
+                .version)
+        })
+    }
+
+    /// Checks `batches` against `rules`, quarantines the rows `drop` rules fail, and hands
+    /// the rest to `land` with the counts as commit metrics; `land` returns the version it
+    /// committed, if any.
+    fn expecting(
+        &self,
+        name: &str,
+        batches: &[RecordBatch],
+        rules: &RuleSet,
+        land: impl FnOnce(&[RecordBatch], BTreeMap<String, Value>) -> Result<Option<u64>>,
+    ) -> Result<ExpectReport> {
         let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
         let mut report = ExpectReport {
             rows,
             ..ExpectReport::default()
         };
-        // Every failing row's number, not a sample: a `drop` needs them all.
+        // Every failing row's number, not a sample: a `drop` needs them all (their values
+        // are not needed: the rows themselves go to the quarantine).
         let options = CheckOptions {
             sample_size: usize::MAX,
+            sample_values: false,
             ..CheckOptions::default()
         };
         let checked = check(batches, rules, &options).map_err(|e| e.with("table", name))?;
@@ -131,8 +171,22 @@ impl Lake {
                     count.failed.into(),
                 );
             }
-            let commit = self.table(name)?.append_with_metrics(&kept, metrics)?;
-            report.version = Some(commit.version);
+            report.version = land(&kept, metrics)?;
+        }
+        // The counts are kept in the catalog too, added up over the appends. The rows are
+        // committed by now, so a catalog that cannot take them is a warning, not a failure.
+        let counts = report
+            .expectations
+            .iter()
+            .map(|c| (c.rule.clone(), c.expect.as_str().to_string(), c.failed))
+            .collect();
+        if let Err(e) = self.open_catalog().and_then(|catalog| {
+            catalog.record_expectations(name, report.version, report.rows, counts)
+        }) {
+            tracing::warn!(
+                table = name,
+                "cannot record the expectation counts in the catalog: {e}"
+            );
         }
         Ok(report)
     }

@@ -338,6 +338,22 @@ impl Lake {
         )
     }
 
+    /// Moves object `key` to tier `to` now, outside the tier policies (`strata tier move`,
+    /// the advisor's tier advice): crash-safe as a tier run's moves are. Returns the bytes
+    /// moved, 0 when the object was already there. A later tier run may move it back if
+    /// the policies say so.
+    pub fn move_to_tier(&self, key: &str, to: &str) -> Result<u64> {
+        // Placement is the lake's business (as a tier run is); the record names the object.
+        self.authorize("tier.move", Action::Admin, Resource::Lake)?;
+        self.governed(
+            "tier.move",
+            Action::Write,
+            Resource::Object(key),
+            || self.store.move_to_tier(key, to),
+            |moved| Some(*moved),
+        )
+    }
+
     /// Rebuilds the tier index from the tiers (access statistics restart from zero).
     pub fn reindex(&self) -> Result<ReindexReport> {
         self.governed(

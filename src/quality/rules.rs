@@ -291,6 +291,17 @@ pub enum Expect {
     Fail,
 }
 
+impl Expect {
+    /// `warn`, `drop` or `fail`, as the rules file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expect::Warn => "warn",
+            Expect::Drop => "drop",
+            Expect::Fail => "fail",
+        }
+    }
+}
+
 impl Rule {
     /// An error-severity rule that every row must pass, named after its check and columns.
     pub fn new(kind: RuleKind) -> Rule {

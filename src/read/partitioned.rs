@@ -159,5 +159,6 @@ impl ScanStats {
         self.pages_skipped += other.pages_skipped;
         self.rows_decoded += other.rows_decoded;
         self.rows_out += other.rows_out;
+        self.bytes_read += other.bytes_read;
     }
 }

@@ -33,18 +33,29 @@ pub(super) fn leaf_columns(source: &ParquetSource, names: &[String]) -> Vec<usiz
         .collect()
 }
 
+/// The data pages of some leaf columns in one row group, as the page index counts them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct PageCount {
+    /// Pages.
+    pub total: u64,
+    /// Of those, pages that hold none of the selected rows.
+    pub skipped: u64,
+    /// Their compressed bytes.
+    pub skipped_bytes: u64,
+}
+
 /// Data pages of `leaves` in row group `rg`, and how many of them hold none of `rows`.
 pub(super) fn count_pages(
     metadata: &parquet::file::metadata::ParquetMetaData,
     rg: usize,
     leaves: &[usize],
     rows: &RowRanges,
-) -> (u64, u64) {
+) -> PageCount {
+    let mut count = PageCount::default();
     let Some(index) = metadata.offset_index().and_then(|oi| oi.get(rg)) else {
-        return (0, 0);
+        return count;
     };
     let group_rows = u64::try_from(metadata.row_group(rg).num_rows()).unwrap_or(0);
-    let (mut total, mut skipped) = (0, 0);
     for leaf in leaves {
         let Some(pages) = index.get(*leaf).map(|c| c.page_locations()) else {
             continue;
@@ -55,13 +66,28 @@ pub(super) fn count_pages(
                 .get(i + 1)
                 .and_then(|p| u64::try_from(p.first_row_index).ok())
                 .unwrap_or(group_rows);
-            total += 1;
+            count.total += 1;
             if !rows.overlaps(&(start..end.max(start))) {
-                skipped += 1;
+                count.skipped += 1;
+                count.skipped_bytes += u64::try_from(page.compressed_page_size).unwrap_or(0);
             }
         }
     }
-    (total, skipped)
+    count
+}
+
+/// Compressed bytes of the column chunks of `leaves` in row group `rg`.
+pub(super) fn chunk_bytes(
+    metadata: &parquet::file::metadata::ParquetMetaData,
+    rg: usize,
+    leaves: &[usize],
+) -> u64 {
+    let group = metadata.row_group(rg);
+    leaves
+        .iter()
+        .filter(|&&leaf| leaf < group.num_columns())
+        .map(|&leaf| u64::try_from(group.column(leaf).compressed_size()).unwrap_or(0))
+        .sum()
 }
 
 /// The fields of `output`, in that order, from the file schema or the partition columns.

@@ -20,7 +20,8 @@ use super::metadata::MetadataCache;
 use super::object::ObjectSource;
 use super::ordered;
 use super::plan::{
-    check_filter, count_pages, leaf_columns, output_schema, partition_may_match, runs, MAX_RUN,
+    check_filter, chunk_bytes, count_pages, leaf_columns, output_schema, partition_may_match, runs,
+    MAX_RUN,
 };
 use super::prune::{BloomPruner, Pruner};
 use super::source::ParquetSource;
@@ -56,6 +57,10 @@ pub struct ScanStats {
     pub rows_decoded: u64,
     /// Rows returned (after filter, offset and limit).
     pub rows_out: u64,
+    /// Compressed bytes of the column chunks the scan set out to decode (the projected and
+    /// filter columns of the row groups read), less the pages the page index ruled out: what
+    /// a reader fetches from storage. A limit that stops the scan early is not subtracted.
+    pub bytes_read: u64,
 }
 
 /// The result of [`Scan::run`].
@@ -640,6 +645,7 @@ impl Scan {
             // Without a filter every row of a kept row group comes out, so the offset and limit
             // can be applied to whole row groups from the footer alone.
             let mut tasks = Vec::new();
+            let mut page_bytes_skipped = 0;
             window.planned = 0;
             for (rg, _) in keep.iter().enumerate().filter(|(_, k)| **k) {
                 let Some(filter) = &self.filter else {
@@ -659,15 +665,16 @@ impl Scan {
                     None => None,
                     Some(mut pages) => {
                         let rows = pages.select(filter)?;
-                        let (total, skipped) = count_pages(&metadata, rg, &leaves, &rows);
-                        stats.pages_total += total;
-                        stats.pages_skipped += skipped;
+                        let pages = count_pages(&metadata, rg, &leaves, &rows);
+                        stats.pages_total += pages.total;
+                        stats.pages_skipped += pages.skipped;
                         let group_rows =
                             u64::try_from(metadata.row_group(rg).num_rows()).unwrap_or(0);
                         if rows.rows() == 0 {
                             stats.row_groups_skipped += 1;
                             continue;
                         }
+                        page_bytes_skipped += pages.skipped_bytes;
                         (rows.rows() < group_rows).then(|| rows.selection(group_rows))
                     }
                 };
@@ -676,6 +683,11 @@ impl Scan {
             if tasks.is_empty() {
                 continue;
             }
+            let planned_bytes: u64 = tasks
+                .iter()
+                .map(|(rg, _)| chunk_bytes(&metadata, *rg, &leaves))
+                .sum();
+            stats.bytes_read += planned_bytes.saturating_sub(page_bytes_skipped);
             let mask = ProjectionMask::leaves(
                 source.metadata.metadata().file_metadata().schema_descr(),
                 leaves.iter().copied(),

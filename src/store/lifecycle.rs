@@ -287,6 +287,44 @@ impl Store {
         Ok(report)
     }
 
+    /// Moves one object to tier `to` now, whatever the policies say (the advisor's tier
+    /// advice): the same crash-safe copy, verify, commit and delete as a tier run's move.
+    /// Returns the bytes moved; 0 when the object is already on `to`.
+    pub fn move_to_tier(&self, key: &str, to: &str) -> Result<u64> {
+        let rank = |name: &str| {
+            self.tiers
+                .iter()
+                .position(|t| t.name == name)
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "no tier named {name:?}; the tiers are {}",
+                        self.tier_names().join(", ")
+                    ))
+                })
+        };
+        let target = rank(to)?;
+        let record = self
+            .index
+            .get(key)?
+            .ok_or_else(|| Error::not_found(format!("no object {key:?}")))?;
+        if record.tier == to {
+            return Ok(0);
+        }
+        let action = TierAction {
+            key: key.to_string(),
+            action: if target < rank(&record.tier)? {
+                ActionKind::Promote
+            } else {
+                ActionKind::Demote
+            },
+            from: record.tier.clone(),
+            to: Some(to.to_string()),
+            size: record.size,
+            reason: "moved on request".into(),
+        };
+        self.runtime.block_on(self.apply(&action))?
+    }
+
     async fn apply(&self, action: &TierAction) -> Result<u64> {
         let key = action.key.as_str();
         let _guard = self.locks.key(key).await;

@@ -266,6 +266,19 @@ impl Table {
         metrics: BTreeMap<&str, u64>,
         done: Rewritten,
     ) -> Result<ChangeReport> {
+        self.commit_change_with(target, operation, metrics, BTreeMap::new(), done)
+    }
+
+    /// [`Table::commit_change`] with `extra` metrics from the caller (an expectation's
+    /// counts) beside the operation's own.
+    pub(super) fn commit_change_with(
+        &self,
+        target: &Target,
+        operation: DeltaOperation,
+        metrics: BTreeMap<&str, u64>,
+        extra: BTreeMap<String, Value>,
+        done: Rewritten,
+    ) -> Result<ChangeReport> {
         let Rewritten {
             mut report,
             removes,
@@ -276,10 +289,12 @@ impl Table {
         }
         report.files_removed = removes.len() as u64;
         report.files_added = adds.len() as u64;
-        let mut all: BTreeMap<String, Value> = metrics
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), Value::from(v)))
-            .collect();
+        let mut all: BTreeMap<String, Value> = extra;
+        all.extend(
+            metrics
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), Value::from(v))),
+        );
         all.insert("numRemovedFiles".into(), Value::from(report.files_removed));
         all.insert("numAddedFiles".into(), Value::from(report.files_added));
         all.insert("numAddedBytes".into(), Value::from(report.bytes_added));

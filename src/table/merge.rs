@@ -66,6 +66,18 @@ impl Table {
     /// files that may hold a source key are read, one at a time; a source with two rows of one
     /// key is an error naming it, before anything is written.
     pub fn merge(&self, source: &[RecordBatch], options: &MergeOptions) -> Result<ChangeReport> {
+        self.merge_with_metrics(source, options, BTreeMap::new())
+    }
+
+    /// [`Table::merge`], with `metrics` added to the commit's `operationMetrics` (an
+    /// expectation's counts per rule, say).
+    pub fn merge_with_metrics(
+        &self,
+        source: &[RecordBatch],
+        options: &MergeOptions,
+        metrics: BTreeMap<String, serde_json::Value>,
+    ) -> Result<ChangeReport> {
+        let extra = metrics;
         self.observed("MERGE", || {
             if options.on.is_empty() {
                 return Err(Error::invalid("a merge needs key columns (--on)"));
@@ -275,10 +287,11 @@ impl Table {
                     vec![]
                 },
             };
-            self.commit_change(
+            self.commit_change_with(
                 &target,
                 operation,
                 metrics,
+                extra,
                 Rewritten {
                     report,
                     removes,

@@ -78,6 +78,7 @@ pub use name::TableName;
 pub use optimize::{OptimizeOptions, OptimizeReport, ZorderEffect, MAX_ZORDER_COLUMNS};
 use options::Settings;
 pub use options::TableOptions;
+pub(crate) use options::CODEC as CODEC_PROPERTY;
 
 /// Which version of a table to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -41,6 +41,10 @@ pub struct OptimizeOptions {
     pub predicate: Option<String>,
     /// The size of the files written (default: the table's target file size).
     pub target_file_bytes: Option<u64>,
+    /// Rewrite every selected file, not only small ones, under the table's current write
+    /// options: files written with another codec (before the table's tier went cold, or by
+    /// another engine) get the codec policy of the tier the table is on now.
+    pub reencode: bool,
 }
 
 /// What an optimize did.
@@ -146,7 +150,7 @@ impl Table {
             for (done, files) in partitions.values().enumerate() {
                 self.report("optimize", done as u64, n as u64);
                 let bins: Vec<Vec<usize>> = if options.zorder_by.is_empty() {
-                    bin_pack(files, &sizes, bytes_target)
+                    bin_pack(files, &sizes, bytes_target, options.reencode)
                 } else if files.len() > 1 || sizes[files[0]] > bytes_target {
                     vec![files.clone()]
                 } else {
@@ -316,12 +320,13 @@ fn selected_files(target: &Target, predicate: Option<&Expr>) -> Result<Vec<usize
 }
 
 /// Groups the partition's small files (under 3/4 of the target) into bins of at most the
-/// target size, largest first; bins of one file are left alone.
-fn bin_pack(files: &[usize], sizes: &[u64], target: u64) -> Vec<Vec<usize>> {
+/// target size, largest first; bins of one file are left alone. With `every_file`, large
+/// files make bins of their own and lone files are kept: every file is rewritten.
+fn bin_pack(files: &[usize], sizes: &[u64], target: u64, every_file: bool) -> Vec<Vec<usize>> {
     let mut small: Vec<usize> = files
         .iter()
         .copied()
-        .filter(|&i| sizes[i] < target / 4 * 3)
+        .filter(|&i| every_file || sizes[i] < target / 4 * 3)
         .collect();
     small.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
     let mut bins: Vec<(u64, Vec<usize>)> = Vec::new();
@@ -336,7 +341,7 @@ fn bin_pack(files: &[usize], sizes: &[u64], target: u64) -> Vec<Vec<usize>> {
     }
     bins.into_iter()
         .map(|(_, bin)| bin)
-        .filter(|bin| bin.len() > 1)
+        .filter(|bin| every_file || bin.len() > 1)
         .collect()
 }
 
@@ -600,11 +605,24 @@ mod tests {
     #[test]
     fn bins_hold_at_most_the_target_and_skip_lone_files() {
         let sizes = vec![10, 20, 30, 100, 5];
-        let bins = bin_pack(&[0, 1, 2, 3, 4], &sizes, 40);
+        let bins = bin_pack(&[0, 1, 2, 3, 4], &sizes, 40, false);
         for bin in &bins {
             assert!(bin.iter().map(|&i| sizes[i]).sum::<u64>() <= 40);
             assert!(bin.len() > 1);
         }
         assert!(!bins.iter().flatten().any(|&i| i == 3));
+    }
+
+    #[test]
+    fn a_reencode_rewrites_every_file_once() {
+        let sizes = vec![10, 20, 30, 100, 5];
+        let bins = bin_pack(&[0, 1, 2, 3, 4], &sizes, 40, true);
+        let mut all: Vec<usize> = bins.iter().flatten().copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, vec![0, 1, 2, 3, 4]);
+        assert!(
+            bins.contains(&vec![3]),
+            "a large file is a bin of its own: {bins:?}"
+        );
     }
 }

@@ -302,6 +302,15 @@ fn show(out: &mut dyn Write, e: &Entry) -> strata::Result<()> {
     if let Some(r) = &e.retention {
         w(format!("retention: {r}"))?;
     }
+    if !e.expectations.is_empty() {
+        w("expectations (failed rows / rows checked, over appends):".into())?;
+        for (rule, t) in &e.expectations {
+            w(format!(
+                "  {rule} [{}]: {} / {} over {} appends; last append {}",
+                t.expect, t.failed_rows, t.rows_checked, t.appends, t.last_failed
+            ))?;
+        }
+    }
     w("columns:".into())?;
     for c in &e.columns {
         let mut line = format!(

@@ -79,6 +79,10 @@ pub struct OptimizeArgs {
     /// The size of the files written (default: the table's, 128MiB).
     #[arg(long, value_name = "SIZE", value_parser = flags::target_file_size)]
     target_file_size: Option<u64>,
+    /// Rewrite every file, not only small ones, under the table's codec policy (the codec of
+    /// the tier it is on now, unless the table has its own).
+    #[arg(long)]
+    reencode: bool,
     /// Print what was done as JSON.
     #[arg(long)]
     json: bool,
@@ -133,6 +137,11 @@ pub struct MergeArgs {
     /// Delete target rows whose key the source lacks.
     #[arg(long)]
     delete_not_matched_by_source: bool,
+    /// Check the source rows against this quality rules file first, as `table append
+    /// --expect` does: dropped rows go to NAME__quarantine and are not merged, a failing
+    /// `fail` rule merges nothing.
+    #[arg(long, value_name = "RULES.toml")]
+    expect: Option<PathBuf>,
     /// Print what was done as JSON.
     #[arg(long)]
     json: bool,
@@ -595,6 +604,7 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
             bar.finish_and_clear();
             print_change(out, &table, &report?, args.json)
         }
+        TableCommand::Merge(args) if args.expect.is_some() => merge_expecting(config, args, out),
         TableCommand::Merge(args) => {
             let (table, _lake) = open(config, &args.table.name, None)?;
             let (bar, progress) = stage_progress();
@@ -602,20 +612,7 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
                 .with_progress(progress.clone())
                 .reading(sources(std::slice::from_ref(&args.source)));
             let (_, source) = read_all(std::slice::from_ref(&args.source), progress.as_ref())?;
-            let options = MergeOptions {
-                on: args.on,
-                when_matched: match args.when_matched {
-                    MatchedArg::Update => WhenMatched::Update,
-                    MatchedArg::Delete => WhenMatched::Delete,
-                    MatchedArg::Ignore => WhenMatched::Ignore,
-                },
-                update_columns: args.update_columns,
-                when_not_matched: match args.when_not_matched {
-                    NotMatchedArg::Insert => WhenNotMatched::Insert,
-                    NotMatchedArg::Ignore => WhenNotMatched::Ignore,
-                },
-                delete_not_matched_by_source: args.delete_not_matched_by_source,
-            };
+            let options = merge_options(&args);
             let report = table.merge(&source, &options);
             bar.finish_and_clear();
             print_change(out, &table, &report?, args.json)
@@ -628,6 +625,7 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
                 zorder_by: args.zorder_by,
                 predicate: args.predicate,
                 target_file_bytes: args.target_file_size,
+                reencode: args.reencode,
             });
             bar.finish_and_clear();
             let r = report?;
@@ -702,6 +700,23 @@ pub fn run(config: &LakeConfig, command: TableCommand, out: &mut dyn Write) -> s
     }
 }
 
+fn merge_options(args: &MergeArgs) -> MergeOptions {
+    MergeOptions {
+        on: args.on.clone(),
+        when_matched: match args.when_matched {
+            MatchedArg::Update => WhenMatched::Update,
+            MatchedArg::Delete => WhenMatched::Delete,
+            MatchedArg::Ignore => WhenMatched::Ignore,
+        },
+        update_columns: args.update_columns.clone(),
+        when_not_matched: match args.when_not_matched {
+            NotMatchedArg::Insert => WhenNotMatched::Insert,
+            NotMatchedArg::Ignore => WhenNotMatched::Ignore,
+        },
+        delete_not_matched_by_source: args.delete_not_matched_by_source,
+    }
+}
+
 /// `table append --expect RULES`: through the lake, which checks, quarantines and commits.
 fn append_expecting(
     config: &LakeConfig,
@@ -715,16 +730,41 @@ fn append_expecting(
     let (_, all) = read_all(&args.files, progress.as_ref())?;
     bar.finish_and_clear();
     let report = lake.append_expecting(&args.table.name, &all, &rules)?;
-    if args.json {
-        return write_json(out, &report);
+    print_expect(out, &args.table.name, &report, args.json)
+}
+
+/// `table merge --expect RULES`: through the lake, which checks, quarantines and merges.
+fn merge_expecting(
+    config: &LakeConfig,
+    args: MergeArgs,
+    out: &mut dyn Write,
+) -> strata::Result<()> {
+    let rules_path = args.expect.as_deref().unwrap_or(Path::new(""));
+    let rules = strata::quality::RuleSet::from_file(rules_path)?;
+    let lake = Lake::open(config)?.with_job(&crate::catalog::job());
+    let (bar, progress) = stage_progress();
+    let (_, source) = read_all(std::slice::from_ref(&args.source), progress.as_ref())?;
+    bar.finish_and_clear();
+    let report = lake.merge_expecting(&args.table.name, &source, &merge_options(&args), &rules)?;
+    print_expect(out, &args.table.name, &report, args.json)
+}
+
+fn print_expect(
+    out: &mut dyn Write,
+    name: &str,
+    report: &strata::ExpectReport,
+    json: bool,
+) -> strata::Result<()> {
+    if json {
+        return write_json(out, report);
     }
     let version = report
         .version
         .map_or("nothing committed".to_string(), |v| format!("version {v}"));
     writeln!(
         out,
-        "{}: kept {} of {} rows ({version}), quarantined {}",
-        args.table.name, report.kept, report.rows, report.quarantined
+        "{name}: kept {} of {} rows ({version}), quarantined {}",
+        report.kept, report.rows, report.quarantined
     )
     .map_err(io)?;
     if let Some((name, v)) = &report.quarantine {

@@ -26,6 +26,16 @@ pub enum TierCommand {
         #[arg(long, default_value_t = 8, value_parser = flags::count::<usize>(1, 1024))]
         concurrency: usize,
     },
+    /// Move one object to tier TIER now, outside the policies (crash-safe: copied, verified,
+    /// then the source removed). A later `tier run` moves it back if the policies say so.
+    Move {
+        /// The object's key.
+        key: String,
+        /// The tier it goes to, as named in the configuration.
+        tier: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Rebuild the tier index from the tiers themselves.
     Reindex {
         #[arg(long)]
@@ -132,6 +142,26 @@ pub fn run(config: &LakeConfig, command: TierCommand, out: &mut dyn Write) -> st
                 ));
             }
             Ok(())
+        }
+        TierCommand::Move { key, tier, json } => {
+            let lake = Lake::open(config)?;
+            let from = lake.stat(&key)?.tier;
+            let bytes = lake.move_to_tier(&key, &tier)?;
+            if json {
+                return write_json(
+                    out,
+                    &serde_json::json!({"key": key, "from": from, "to": tier, "bytes_moved": bytes}),
+                );
+            }
+            if bytes == 0 && from == tier {
+                writeln!(out, "{key} is already on tier {tier}").map_err(io)
+            } else {
+                writeln!(
+                    out,
+                    "moved {key} from tier {from} to {tier} ({bytes} bytes)"
+                )
+                .map_err(io)
+            }
         }
         TierCommand::Reindex { json } => {
             let (store, _) = Lake::open_rebuilding(config)?;

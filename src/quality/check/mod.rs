@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
+use arrow::buffer::BooleanBuffer;
 use arrow::compute::kernels::cmp;
 use arrow::compute::{cast, is_not_null};
 use arrow::datatypes::{DataType, Float64Type, Int64Type, Schema, TimeUnit};
@@ -20,7 +21,7 @@ use super::same_columns;
 use super::score::dataset_quality;
 use crate::{Error, ErrorKind, Result};
 pub(crate) use pii::PiiDetector;
-use rows::{column, row_check, Outcome};
+use rows::{column, row_check, Outcome, Sampling};
 
 /// Knobs of a check.
 #[derive(Debug, Clone)]
@@ -29,6 +30,9 @@ pub struct CheckOptions {
     pub now: Option<SystemTime>,
     /// Failed rows sampled per rule.
     pub sample_size: usize,
+    /// Whether the sampled rows carry their values as text (`false`: row numbers only,
+    /// cheaper when every failing row is sampled).
+    pub sample_values: bool,
 }
 
 impl Default for CheckOptions {
@@ -36,6 +40,7 @@ impl Default for CheckOptions {
         CheckOptions {
             now: None,
             sample_size: 10,
+            sample_values: true,
         }
     }
 }
@@ -124,7 +129,10 @@ fn evaluate(
     options: &CheckOptions,
     rows: u64,
 ) -> Result<RuleResult> {
-    let n = options.sample_size;
+    let n = Sampling {
+        size: options.sample_size,
+        values: options.sample_values,
+    };
     let result = |passed: bool, observed: f64, outcome: Outcome, message: String| RuleResult {
         rule: rule.name.clone(),
         check: rule.kind.check_name().to_string(),
@@ -173,14 +181,14 @@ fn evaluate(
             result(fraction >= required_fraction, fraction, outcome, message)
         }
         RuleKind::Unique { column } => {
-            rows_result(keys::duplicates(batches, &[column.as_str()], false, n)?.0)
+            rows_result(keys::duplicates(batches, &[column.as_str()], false, n.size)?.0)
         }
         RuleKind::PrimaryKey { columns } => {
             let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-            rows_result(keys::duplicates(batches, &names, true, n)?.0)
+            rows_result(keys::duplicates(batches, &names, true, n.size)?.0)
         }
         RuleKind::DistinctRatio { column, min, max } => {
-            let (outcome, distinct) = keys::duplicates(batches, &[column.as_str()], false, n)?;
+            let (outcome, distinct) = keys::duplicates(batches, &[column.as_str()], false, n.size)?;
             let ratio = if outcome.checked == 0 {
                 1.0
             } else {
@@ -208,17 +216,17 @@ fn evaluate(
             let (min, max, lo_open, hi_open) = (*min, *max, *min_exclusive, *max_exclusive);
             rows_result(row_check(batches, &[column.as_str()], n, |cols| {
                 let values = cast_to(&cols[0], &DataType::Float64, column)?;
-                Ok(values
-                    .as_primitive::<Float64Type>()
-                    .iter()
-                    .map(|v| {
-                        v.map(|x| {
-                            let above = min.is_none_or(|m| if lo_open { x > m } else { x >= m });
-                            let below = max.is_none_or(|m| if hi_open { x < m } else { x <= m });
-                            above && below
-                        })
-                    })
-                    .collect())
+                let values = values.as_primitive::<Float64Type>();
+                let x = values.values();
+                // A bit per row straight from the values (NaN fails: it is in no range);
+                // nulls stay unchecked.
+                let within = BooleanBuffer::collect_bool(x.len(), |i| {
+                    let x = x[i];
+                    let above = min.is_none_or(|m| if lo_open { x > m } else { x >= m });
+                    let below = max.is_none_or(|m| if hi_open { x < m } else { x <= m });
+                    above && below
+                });
+                Ok(BooleanArray::new(within, values.nulls().cloned()))
             })?)
         }
         RuleKind::AllowedSet { column, values } => {
@@ -328,7 +336,7 @@ fn cast_to(array: &ArrayRef, to: &DataType, name: &str) -> Result<ArrayRef> {
     })
 }
 
-fn not_null(batches: &[RecordBatch], name: &str, n: usize) -> Result<Outcome> {
+fn not_null(batches: &[RecordBatch], name: &str, n: Sampling) -> Result<Outcome> {
     row_check(batches, &[name], n, |cols| {
         is_not_null(cols[0].as_ref()).map_err(Error::from)
     })
@@ -338,7 +346,7 @@ fn not_null(batches: &[RecordBatch], name: &str, n: usize) -> Result<Outcome> {
 fn text_check(
     batches: &[RecordBatch],
     name: &str,
-    n: usize,
+    n: Sampling,
     ok: impl Fn(&str) -> bool,
 ) -> Result<Outcome> {
     row_check(batches, &[name], n, |cols| {
@@ -358,7 +366,7 @@ fn type_check(
     batches: &[RecordBatch],
     name: &str,
     expected: InferredType,
-    n: usize,
+    n: Sampling,
 ) -> Result<Outcome> {
     let Some(first) = batches.first() else {
         return Ok(Outcome::default());

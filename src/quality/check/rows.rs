@@ -15,19 +15,29 @@ pub(super) struct Outcome {
     pub(super) sample: Vec<FailedRow>,
 }
 
+/// Which failed rows a check keeps: how many, and whether with their values as text (an
+/// append's expectations need every failing row's number, not its value).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Sampling {
+    pub(super) size: usize,
+    pub(super) values: bool,
+}
+
 impl Outcome {
     pub(super) fn fail(
         &mut self,
         row: u64,
         value: impl FnOnce() -> Result<String>,
-        sample_size: usize,
+        sampling: Sampling,
     ) -> Result<()> {
         self.failed += 1;
-        if self.sample.len() < sample_size {
-            self.sample.push(FailedRow {
-                row,
-                value: value()?,
-            });
+        if self.sample.len() < sampling.size {
+            let value = if sampling.values {
+                value()?
+            } else {
+                String::new()
+            };
+            self.sample.push(FailedRow { row, value });
         }
         Ok(())
     }
@@ -65,7 +75,7 @@ pub(super) fn show(columns: &[ArrayRef], i: usize) -> Result<String> {
 pub(super) fn row_check(
     batches: &[RecordBatch],
     names: &[&str],
-    sample_size: usize,
+    sampling: Sampling,
     kernel: impl Fn(&[ArrayRef]) -> Result<BooleanArray>,
 ) -> Result<Outcome> {
     let mut outcome = Outcome::default();
@@ -82,13 +92,14 @@ pub(super) fn row_check(
         let failed = checked - passed;
         if failed > 0 {
             let before = outcome.failed;
-            for i in 0..ok.len() {
-                if outcome.sample.len() >= sample_size {
-                    break;
-                }
-                if ok.is_valid(i) && !ok.value(i) {
-                    outcome.fail(offset + i as u64, || show(&cols, i), sample_size)?;
-                }
+            // The failing rows' bits (checked and false), visited word by word.
+            let failing = match ok.nulls() {
+                Some(valid) => &!ok.values() & valid.inner(),
+                None => !ok.values(),
+            };
+            let room = sampling.size.saturating_sub(outcome.sample.len());
+            for i in failing.set_indices().take(room) {
+                outcome.fail(offset + i as u64, || show(&cols, i), sampling)?;
             }
             // Failures past the sample are not visited; the count comes from the bitmap.
             outcome.failed = before + failed;

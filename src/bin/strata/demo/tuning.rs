@@ -121,7 +121,9 @@ pub fn run(root: &Path, say: &mut dyn FnMut(String) -> Result<()>) -> Result<()>
     say(format!("  applied: {} action(s)", applied.len()))?;
     let after = workload(&lake)?;
     say(format!(
-        "  the same scan of region = 'r3', before -> after: files skipped {} -> {}, row groups skipped {} of {} -> {} of {}, rows decoded {} -> {}",
+        "  the same scan of region = 'r3', before -> after: bytes read {} -> {}, files skipped {} -> {}, row groups skipped {} of {} -> {} of {}, rows decoded {} -> {}",
+        before.bytes_read,
+        after.bytes_read,
         before.files_skipped,
         after.files_skipped,
         before.row_groups_skipped,
