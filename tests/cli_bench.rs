@@ -1,5 +1,6 @@
 //! `strata bench`: a smoke run of every suite at scale 0.01 whose JSON validates against the
-//! checked-in schema (docs/bench-schema.json) and whose report is well-formed XML; `--compare`
+//! checked-in schema (docs/bench-schema.json), whose quality, mask and table results carry a
+//! baseline and a ratio, and whose report is well-formed XML; `--compare`
 //! flagging a deliberately slowed path (and exiting 1) and passing a run compared with itself;
 //! one-line errors on bad flags and bad JSON input.
 
@@ -89,6 +90,47 @@ fn every_suite_runs_at_scale_001_and_its_json_and_report_are_valid() {
         assert!(!r["strata"]["state"].as_str().unwrap().is_empty(), "{r}");
     }
     assert!(run["machine"]["cores"].as_u64().unwrap() >= 1);
+    // quality, mask and table results each carry a baseline timed in the same run, at the
+    // same threads as strata's side (the append's floor, ArrowWriter, is one thread).
+    let ids = |prefix: &str| -> Vec<&serde_json::Value> {
+        records
+            .iter()
+            .filter(|r| r["id"].as_str().unwrap().starts_with(prefix))
+            .collect()
+    };
+    for prefix in ["quality/", "mask/", "table/"] {
+        let found = ids(prefix);
+        assert!(!found.is_empty(), "no {prefix} records");
+        for r in found {
+            assert!(!r["baseline"].is_null(), "no baseline: {r}");
+            assert!(
+                r["ratio"].as_f64().is_some_and(|x| x > 0.0),
+                "no ratio: {r}"
+            );
+            assert!(
+                !r["note"]
+                    .as_str()
+                    .unwrap()
+                    .contains("no in-process baseline"),
+                "{r}"
+            );
+            if r["id"] != "table/append" {
+                assert_eq!(
+                    r["strata"]["threads"], r["baseline"]["side"]["threads"],
+                    "{r}"
+                );
+            }
+        }
+    }
+    for id in [
+        "table/append",
+        "table/time_travel_scan",
+        "table/scan_latest",
+        "table/delete_1pct",
+        "table/merge_10k",
+    ] {
+        assert!(records.iter().any(|r| r["id"] == id), "no {id}");
+    }
 
     let validate = "import json, sys, jsonschema\n\
                     schema = json.load(open(sys.argv[1]))\n\

@@ -51,15 +51,28 @@ pub fn pair(
     let mut ours = Vec::with_capacity(runs);
     let mut theirs = Vec::with_capacity(runs);
     for run in 0..runs {
-        if run % 2 == 0 {
-            ours.push(time_strata(id, strata)?);
-            theirs.push(time(baseline)?);
-        } else {
-            theirs.push(time(baseline)?);
-            ours.push(time_strata(id, strata)?);
-        }
+        let (a, b) = one_pair(id, run, strata, baseline)?;
+        ours.push(a);
+        theirs.push(b);
     }
     Ok((ours, theirs))
+}
+
+/// Run `run` of a pair: one timed run of each, strata first on even runs; seconds for each.
+/// For cases whose setup changes from run to run (a fresh table each run).
+pub fn one_pair(
+    id: &str,
+    run: usize,
+    strata: &mut dyn FnMut() -> strata::Result<()>,
+    baseline: &mut dyn FnMut() -> strata::Result<()>,
+) -> strata::Result<(f64, f64)> {
+    if run % 2 == 0 {
+        let ours = time_strata(id, strata)?;
+        Ok((ours, time(baseline)?))
+    } else {
+        let theirs = time(baseline)?;
+        Ok((time_strata(id, strata)?, theirs))
+    }
 }
 
 /// `runs` timed runs of strata's `work` alone.

@@ -5,7 +5,8 @@
 //! state. Data is TPC-H (generated in process, cached by scale) and a synthetic mixed-type
 //! table with nulls.
 //!
-//! One file per suite; `record.rs` is the result model (the JSON schema's shape),
+//! One file per suite (and, where the baseline is code of its own, `<suite>_baseline.rs`);
+//! `record.rs` is the result model (the JSON schema's shape),
 //! `measure.rs` the timing, `machine.rs` the machine facts, `data.rs` the data sets,
 //! `table_out.rs` the terminal table, `compare.rs` run-to-run differences, `report.rs` the
 //! HTML page with SVG plots.
@@ -16,13 +17,16 @@ mod crypto;
 mod data;
 mod machine;
 mod mask;
+mod mask_baseline;
 mod measure;
 mod quality;
+mod quality_baseline;
 mod record;
 mod report;
 mod scan;
 mod store;
 mod table;
+mod table_baseline;
 mod table_out;
 mod write;
 

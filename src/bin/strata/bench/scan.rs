@@ -30,28 +30,30 @@ use super::{io_error, open_lake, other, Context};
 
 const BATCH_ROWS: usize = strata::read::DEFAULT_BATCH_SIZE;
 
-/// A file mapped into memory with its parsed footer: the baseline's input.
-struct Mapped {
+/// A file mapped into memory with its parsed footer (and page index, when it has one): the
+/// baseline's input, here and in the `table` suite's scans.
+pub(super) struct Mapped {
     bytes: Bytes,
     meta: ArrowReaderMetadata,
 }
 
 impl Mapped {
-    fn open(path: &Path) -> strata::Result<Mapped> {
+    pub(super) fn open(path: &Path) -> strata::Result<Mapped> {
         let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-        // SAFETY: the file is this bench's own generated cache file, which nothing writes
-        // while the bench runs.
+        // SAFETY: the file is this bench's own generated cache file or a data file of a table
+        // it wrote; Delta data files are never rewritten, and nothing writes them while
+        // the bench runs.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| io_error(path, e))?;
         let bytes = Bytes::from_owner(map);
         let meta = ArrowReaderMetadata::load(
             &bytes,
-            ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required),
+            ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
         )
         .map_err(|e| other("parquet footer", e))?;
         Ok(Mapped { bytes, meta })
     }
 
-    fn row_groups(&self) -> usize {
+    pub(super) fn row_groups(&self) -> usize {
         self.meta.metadata().num_row_groups()
     }
 
@@ -150,7 +152,7 @@ impl Mapped {
 
     /// `read` on `threads` threads: row groups shared out when there are enough, else the
     /// projected columns (a filtered read shares row groups only).
-    fn read_parallel(
+    pub(super) fn read_parallel(
         &self,
         threads: usize,
         groups: Vec<usize>,
