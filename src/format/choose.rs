@@ -6,6 +6,8 @@
 //! the policy. The smallest result whose measured decode speed meets the tier's floor wins.
 //! Encodings are ranked first with one cheap codec so the codec trials run once per column.
 
+use std::time::{Duration, Instant};
+
 use arrow::array::{Array, ArrayRef, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use parquet::basic::Encoding;
@@ -169,7 +171,18 @@ fn sample(batches: &[RecordBatch], column: usize, rows: usize) -> Result<Option<
         .map_err(|e| Error::internal(format!("cannot sample a column: {e}")))
 }
 
-/// Rows in about one data page of this column.
+/// The share of a column's write that its trials may take (the "about a tenth").
+const TRIAL_SHARE: f64 = 0.10;
+/// Trials of one column may always take this long, however small the data: a few encodings
+/// of a thousand rows, which the share of a tiny write would not allow.
+const MIN_TRIAL_TIME: Duration = Duration::from_millis(3);
+/// The sample is at most this fraction of the rows (one in 64), so that encoding it a few
+/// times stays a small part of encoding every row once.
+const SAMPLE_FRACTION: usize = 64;
+/// The fewest rows a sample has (or all of them, when there are fewer).
+const MIN_SAMPLE_ROWS: usize = 1024;
+
+/// Rows in the sample: about one data page of this column, at most a 64th of the rows.
 fn page_rows(batches: &[RecordBatch], column: usize, options: &WriteOptions) -> usize {
     if options.sample_rows > 0 {
         return options.sample_rows;
@@ -179,7 +192,8 @@ fn page_rows(batches: &[RecordBatch], column: usize, options: &WriteOptions) -> 
         (b + a.get_buffer_memory_size(), r + a.len())
     });
     let per_row = (bytes / rows.max(1)).max(1);
-    (options.page_bytes / per_row).clamp(1024, 64 * 1024)
+    let page = (options.page_bytes / per_row).clamp(MIN_SAMPLE_ROWS, 64 * 1024);
+    page.min((rows / SAMPLE_FRACTION).max(MIN_SAMPLE_ROWS))
 }
 
 /// The encoded, uncompressed bytes of `array` in one column chunk written with `candidate`.
@@ -192,39 +206,85 @@ fn encode(
     encode_chunk(field, array, candidate.encoding(), options)
 }
 
-/// One trial: an encoding and codec with the size and decode speed they gave.
+/// One trial: an encoding and codec with the size they gave.
 #[derive(Clone, Copy)]
 struct Trial {
     candidate: Candidate,
     codec: Codec,
     size: usize,
-    mbps: f64,
 }
 
 fn kib(n: usize) -> String {
     format!("{:.1} KiB", n as f64 / 1024.0)
 }
 
-/// Chooses the codec and encoding of one column.
+/// What the trials of one column measured: the chosen codec's size on the sample and each
+/// codec's size with the chosen encoding (the codecs the time allowed).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ColumnTrials {
+    /// The chosen encoding and codec's compressed size of the sample.
+    pub chosen: usize,
+    /// Each trialled codec's compressed size of the sample in the chosen encoding.
+    pub sizes: Vec<(Codec, usize)>,
+}
+
+/// When the trials of one column must stop: a tenth of what encoding every row of it is
+/// expected to take (the first encoding's time, scaled from the sample to the rows).
+struct Budget {
+    started: Instant,
+    limit: Option<Duration>,
+}
+
+impl Budget {
+    fn start() -> Budget {
+        Budget {
+            started: Instant::now(),
+            limit: None,
+        }
+    }
+
+    /// Sets the limit from the time the first encoding of `sampled` of `total` rows took.
+    fn calibrate(&mut self, sampled: usize, total: usize) {
+        let first = self.started.elapsed().as_secs_f64();
+        let write = first * total as f64 / sampled.max(1) as f64;
+        self.limit = Some(Duration::from_secs_f64(write * TRIAL_SHARE).max(MIN_TRIAL_TIME));
+    }
+
+    fn left(&self) -> bool {
+        self.limit.is_none_or(|l| self.started.elapsed() < l)
+    }
+}
+
+/// Chooses the codec and encoding of one column from `array`, a sample of `total` rows.
 fn choose_column(
     field: &Field,
     array: &ArrayRef,
+    total: usize,
     options: &WriteOptions,
     floor: f64,
-) -> Result<ColumnChoice> {
+) -> Result<(ColumnChoice, ColumnTrials)> {
+    let mut budget = Budget::start();
     let encodings = candidates(field.data_type(), options.dictionary);
     let codecs = codec_candidates(options.codec);
     // Rank encodings by their size under one cheap codec (zstd-1 sees most of the structure the
-    // heavier ones do), then trial every codec on the best encoding only.
+    // heavier ones do), then trial the codecs on the best encoding only.
     let probe = match options.codec {
         CodecPolicy::Fixed(c) => c,
         CodecPolicy::Fast => Codec::Lz4,
         _ => Codec::Zstd(1),
     };
     let mut ranked: Vec<(Candidate, Vec<u8>, usize)> = Vec::new();
+    let mut skipped: Vec<Candidate> = Vec::new();
     for candidate in encodings {
+        if !ranked.is_empty() && !budget.left() {
+            skipped.push(candidate);
+            continue;
+        }
         let bytes = encode(field, array, candidate, options)?;
-        let (size, _) = probe.trial(&bytes)?;
+        if ranked.is_empty() {
+            budget.calibrate(array.len(), total);
+        }
+        let size = probe.compressed_size(&bytes)?;
         ranked.push((candidate, bytes, size));
     }
     ranked.sort_by_key(|(_, _, size)| *size);
@@ -239,43 +299,39 @@ fn choose_column(
             ranked.insert(0, dict);
         }
     }
-    let Some((candidate, bytes, _)) = ranked.first() else {
+    let Some((candidate, bytes, probe_size)) = ranked.first() else {
         return Err(Error::internal("no encoding candidate"));
     };
-    let mut trials = Vec::new();
-    for &codec in &codecs {
-        let (size, mbps) = codec.trial(bytes)?;
+    // The codecs in the order the time is spent on them: the probe's size is known, `none`
+    // costs nothing, then the fast codecs, then the slow ones that a short budget leaves out.
+    let mut trials: Vec<Trial> = Vec::new();
+    let mut untried: Vec<Codec> = Vec::new();
+    let mut order = codecs.clone();
+    order.sort_by_key(|c| match c {
+        c if *c == probe => 0,
+        Codec::None => 1,
+        Codec::Lz4 | Codec::Snappy => 2,
+        Codec::Zstd(l) if *l <= 3 => 3,
+        _ => 4,
+    });
+    for codec in order {
+        let size = if codec == probe {
+            *probe_size
+        } else if codec == Codec::None || budget.left() {
+            codec.compressed_size(bytes)?
+        } else {
+            untried.push(codec);
+            continue;
+        };
         trials.push(Trial {
             candidate: *candidate,
             codec,
             size,
-            mbps,
         });
     }
-    let meets: Vec<&Trial> = trials.iter().filter(|t| t.mbps >= floor).collect();
-    let best = if meets.is_empty() {
-        // Nothing meets the floor (a very slow machine): the fastest decoder.
-        trials
-            .iter()
-            .max_by(|a, b| a.mbps.total_cmp(&b.mbps))
-            .copied()
-    } else {
-        let smallest = meets.iter().map(|t| t.size).min().unwrap_or(0);
-        // Within half a percent of the smallest, the cheaper (earlier) codec wins; `fast`
-        // takes LZ4 only where it saves a tenth, since skipping decompression is faster still.
-        let slack = match options.codec {
-            CodecPolicy::Fast => smallest / 9,
-            _ => smallest / 200,
-        };
-        meets
-            .iter()
-            .find(|t| t.size <= smallest + slack)
-            .copied()
-            .copied()
-    };
-    let Some(best) = best else {
-        return Err(Error::internal("no codec candidate"));
-    };
+    // Cheapest first again, as the policy lists them: ties go to the cheaper codec.
+    trials.sort_by_key(|t| codecs.iter().position(|c| *c == t.codec));
+    let (best, mbps) = pick(&mut trials.clone(), bytes, floor, options.codec)?;
     let mut reason = format!(
         "{} rows sampled; {} {} ({} encoded)",
         array.len(),
@@ -285,8 +341,8 @@ fn choose_column(
     );
     if trials.len() > 1 {
         reason.push_str(&format!(" -> {}", kib(best.size)));
-        if best.mbps.is_finite() {
-            reason.push_str(&format!(" decoding at {:.0} MB/s", best.mbps));
+        if mbps.is_finite() {
+            reason.push_str(&format!(" decoding at {mbps:.0} MB/s"));
         }
         if floor > 0.0 {
             reason.push_str(&format!(" (floor {floor:.0})"));
@@ -306,13 +362,69 @@ fn choose_column(
             .collect();
         reason.push_str(&format!("; vs {} under {probe}", others.join(", ")));
     }
-    Ok(ColumnChoice {
-        column: field.name().clone(),
-        codec: best.codec,
-        encoding: best.candidate.name().to_string(),
-        dictionary: best.candidate == Candidate::Dictionary,
-        reason,
-    })
+    if !skipped.is_empty() || !untried.is_empty() {
+        let names: Vec<String> = skipped
+            .iter()
+            .map(|c| c.name().to_string())
+            .chain(untried.iter().map(Codec::to_string))
+            .collect();
+        reason.push_str(&format!(
+            "; not tried within a tenth of the write's time: {}",
+            names.join(", ")
+        ));
+    }
+    let measured = ColumnTrials {
+        chosen: best.size,
+        sizes: trials.iter().map(|t| (t.codec, t.size)).collect(),
+    };
+    Ok((
+        ColumnChoice {
+            column: field.name().clone(),
+            codec: best.codec,
+            encoding: best.candidate.name().to_string(),
+            dictionary: best.candidate == Candidate::Dictionary,
+            reason,
+        },
+        measured,
+    ))
+}
+
+/// The trial to keep: the smallest whose decode speed meets the floor, the cheaper (earlier)
+/// codec winning within half a percent (`fast`: LZ4 only where it saves a tenth, since skipping
+/// decompression is faster still). Decode speeds are measured only for the trials that would
+/// win, one at a time, as measuring each costs as much as compressing.
+fn pick(
+    trials: &mut Vec<Trial>,
+    bytes: &[u8],
+    floor: f64,
+    policy: CodecPolicy,
+) -> Result<(Trial, f64)> {
+    let mut fastest: Option<(Trial, f64)> = None;
+    while !trials.is_empty() {
+        let smallest = trials.iter().map(|t| t.size).min().unwrap_or(0);
+        let slack = match policy {
+            CodecPolicy::Fast => smallest / 9,
+            _ => smallest / 200,
+        };
+        let Some(pos) = trials.iter().position(|t| t.size <= smallest + slack) else {
+            break;
+        };
+        let trial = trials.remove(pos);
+        let mbps = if floor > 0.0 {
+            let packed = trial.codec.compress(bytes)?;
+            trial.codec.decode_speed(bytes, &packed)?
+        } else {
+            f64::INFINITY
+        };
+        if mbps >= floor {
+            return Ok((trial, mbps));
+        }
+        if fastest.is_none_or(|(_, f)| mbps > f) {
+            fastest = Some((trial, mbps));
+        }
+    }
+    // Nothing meets the floor (a very slow machine): the fastest decoder.
+    fastest.ok_or_else(|| Error::internal("no codec candidate"))
 }
 
 /// Chooses codec and encoding for every top-level column that trials cover; other columns
@@ -322,6 +434,18 @@ pub fn choose_columns(
     batches: &[RecordBatch],
     options: &WriteOptions,
 ) -> Result<Vec<ColumnChoice>> {
+    Ok(choose_columns_measured(schema, batches, options)?.0)
+}
+
+/// [`choose_columns`], with what the trials measured (per column; `None` for the columns no
+/// trial covers). Each column is sampled once for the whole write, whatever the row groups
+/// and files, and its trials stop at a tenth of the time that encoding its rows is expected to
+/// take.
+pub(crate) fn choose_columns_measured(
+    schema: &Schema,
+    batches: &[RecordBatch],
+    options: &WriteOptions,
+) -> Result<(Vec<ColumnChoice>, Vec<Option<ColumnTrials>>)> {
     // The decode-speed floor is what `auto` trades size against; the named policies and fixed
     // codecs choose among codecs that are fast enough by construction.
     let floor = match options.codec {
@@ -329,7 +453,8 @@ pub fn choose_columns(
         _ => 0.0,
     };
     let fallback = default_codec(options.codec);
-    schema
+    let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let chosen = schema
         .fields()
         .iter()
         .enumerate()
@@ -344,18 +469,24 @@ pub fn choose_columns(
                 reason: "writer defaults for this type".into(),
             };
             if candidates(field.data_type(), options.dictionary).is_empty() {
-                return Ok(plain());
+                return Ok((plain(), None));
             }
             let rows = page_rows(batches, i, options);
             match sample(batches, i, rows)? {
-                Some(array) => choose_column(field, &array, options, floor),
-                None => Ok(ColumnChoice {
-                    reason: "no rows to sample".into(),
-                    ..plain()
-                }),
+                Some(array) => {
+                    choose_column(field, &array, total, options, floor).map(|(c, t)| (c, Some(t)))
+                }
+                None => Ok((
+                    ColumnChoice {
+                        reason: "no rows to sample".into(),
+                        ..plain()
+                    },
+                    None,
+                )),
             }
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(chosen.into_iter().unzip())
 }
 
 #[cfg(test)]

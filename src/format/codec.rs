@@ -111,8 +111,23 @@ impl Codec {
             return Ok((0, f64::INFINITY));
         }
         let packed = self.compress(data)?;
-        if self == Codec::None {
-            return Ok((packed.len(), f64::INFINITY));
+        Ok((packed.len(), self.decode_speed(data, &packed)?))
+    }
+
+    /// The compressed size of `data`, without the cost of measuring how fast it decodes
+    /// (`none` costs nothing).
+    pub fn compressed_size(self, data: &[u8]) -> Result<usize> {
+        match self {
+            Codec::None => Ok(data.len()),
+            _ => self.compress(data).map(|p| p.len()),
+        }
+    }
+
+    /// The decode speed in MB/s of output of `packed`, which is `data` compressed by this
+    /// codec (best of a few runs, so one descheduled run does not condemn a codec).
+    pub fn decode_speed(self, data: &[u8], packed: &[u8]) -> Result<f64> {
+        if data.is_empty() || self == Codec::None {
+            return Ok(f64::INFINITY);
         }
         // Small samples are decoded many times over so the clock's resolution and call
         // overheads do not dominate; best of three rounds.
@@ -137,15 +152,14 @@ impl Codec {
         for _ in 0..3 {
             let t = Instant::now();
             for _ in 0..reps {
-                let back = decode(&packed)?;
+                let back = decode(packed)?;
                 if back.len() != data.len() {
                     return Err(Error::internal(format!("{self} trial did not round-trip")));
                 }
             }
             best = best.min(t.elapsed().as_secs_f64() / reps as f64);
         }
-        let mbps = data.len() as f64 / 1e6 / best.max(1e-9);
-        Ok((packed.len(), mbps))
+        Ok(data.len() as f64 / 1e6 / best.max(1e-9))
     }
 }
 

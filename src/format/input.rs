@@ -2,13 +2,15 @@
 //! schema inferred (CSV and JSON) or taken from the file.
 
 use std::fs::File;
-use std::io::{BufReader, Seek};
+use std::io::BufReader;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
+
+use super::csv_input::read_csv;
+use super::jsonl_input::read_jsonl;
 
 use crate::error::{Error, Result};
 use crate::read::Scan;
@@ -81,38 +83,29 @@ pub fn read_input(
             .with("path", path.display())
     };
     match format {
-        InputFormat::Csv => {
-            let mut file = open()?;
-            let csv_format = arrow::csv::reader::Format::default().with_header(true);
-            let (schema, _) = csv_format
-                .infer_schema(&mut file, None)
-                .map_err(|e| bad("CSV", e))?;
-            file.rewind()
-                .map_err(|e| Error::io("cannot read input", path, e))?;
-            let schema = Arc::new(schema);
-            let reader = arrow::csv::ReaderBuilder::new(schema.clone())
-                .with_format(csv_format)
-                .with_batch_size(BATCH_ROWS)
-                .build(file)
-                .map_err(|e| bad("CSV", e))?;
-            let batches = reader
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| bad("CSV", e))?;
-            Ok((schema, batches))
-        }
-        InputFormat::Jsonl => {
-            let mut file = BufReader::new(open()?);
-            let (schema, _) = arrow::json::reader::infer_json_schema_from_seekable(&mut file, None)
-                .map_err(|e| bad("JSON", e))?;
-            let schema = Arc::new(schema);
-            let reader = arrow::json::ReaderBuilder::new(schema.clone())
-                .with_batch_size(BATCH_ROWS)
-                .build(file)
-                .map_err(|e| bad("JSON", e))?;
-            let batches = reader
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| bad("JSON", e))?;
-            Ok((schema, batches))
+        InputFormat::Csv | InputFormat::Jsonl => {
+            let file = open()?;
+            // SAFETY: the map is read while the batches are decoded (they copy what they keep)
+            // and dropped before this returns; a file changed by another process meanwhile gives
+            // wrong rows or a parse error, as a read racing a writer would.
+            let len = file
+                .metadata()
+                .map_err(|e| Error::io("cannot read input", path, e))?
+                .len();
+            // An empty file has nothing to map.
+            let map = match len {
+                0 => None,
+                _ => Some(
+                    unsafe { memmap2::Mmap::map(&file) }
+                        .map_err(|e| Error::io("cannot read input", path, e))?,
+                ),
+            };
+            let text: &[u8] = map.as_deref().unwrap_or_default();
+            let read = match format {
+                InputFormat::Csv => read_csv(text, BATCH_ROWS),
+                _ => read_jsonl(text, BATCH_ROWS),
+            };
+            read.map_err(|e| e.with("path", path.display()))
         }
         InputFormat::Parquet => {
             // Through a scan, with the file's own schema (key-value metadata included) on the

@@ -5,15 +5,20 @@
 mod choose;
 mod codec;
 mod compact;
+mod csv_input;
 mod encrypted;
+mod infer_csv;
 mod input;
 mod inspect;
+mod jsonl_input;
+mod lines;
 mod options;
 mod parquet_file;
 mod partition;
 mod reencode;
 mod splice;
 mod stream;
+mod trial_report;
 mod write;
 
 pub use choose::{choose_columns, decode_floor, ColumnChoice, DECODE_FLOOR_MBPS};
@@ -33,6 +38,7 @@ pub use reencode::reencode_parquet;
 pub(crate) use splice::Splice;
 pub use splice::COPIED_COLUMNS_KEY;
 pub(crate) use stream::ParquetStreamWriter;
+pub use trial_report::{CodecTrials, FixedCodecSize};
 pub use write::{
     keys as metadata_keys, select_format, write, FileFormat, WriteSummary, WrittenFile,
 };

@@ -11,11 +11,12 @@ use parquet::file::metadata::KeyValue;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::choose::{choose_columns, ColumnChoice};
+use super::choose::{choose_columns_measured, ColumnChoice};
 use super::codec::{Codec, CodecPolicy};
 use super::options::{AccessPattern, FormatChoice, WriteOptions};
 use super::parquet_file::{encrypted, row_groups, writer_properties, Keys, ParquetFileWriter};
 use super::partition::split;
+use super::trial_report::CodecTrials;
 use crate::atomic_file::AtomicFile;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -132,6 +133,9 @@ pub struct WriteSummary {
     pub ratio: f64,
     /// Codec and encoding per column (empty for Arrow IPC, which is written uncompressed).
     pub columns: Vec<ColumnChoice>,
+    /// What the codec trials measured and took (`None` when no trial ran: Arrow IPC, or
+    /// choices reused from an earlier file).
+    pub trials: Option<CodecTrials>,
 }
 
 /// A 12-hex-digit id for the files of one write (`part-NNNNN-<id>.<ext>`).
@@ -187,6 +191,7 @@ pub(super) struct Plan<'k> {
     format: FileFormat,
     metadata: Vec<KeyValue>,
     choices: Vec<ColumnChoice>,
+    trials: Option<CodecTrials>,
     props: Option<parquet::file::properties::WriterProperties>,
     keys: Option<Keys<'k>>,
 }
@@ -232,10 +237,16 @@ pub(super) fn plan_reusing<'k>(
     reason: &str,
     reuse: Option<Vec<ColumnChoice>>,
 ) -> Result<Plan<'k>> {
+    let mut trials = None;
     let choices = match format {
         FileFormat::Parquet => match reuse {
             Some(choices) => choices,
-            None => choose_columns(schema, batches, options)?,
+            None => {
+                let started = std::time::Instant::now();
+                let (choices, measured) = choose_columns_measured(schema, batches, options)?;
+                trials = Some(CodecTrials::new(started.elapsed().as_secs_f64(), &measured));
+                choices
+            }
         },
         FileFormat::Ipc if keys.is_some() => {
             return Err(Error::new(
@@ -281,6 +292,7 @@ pub(super) fn plan_reusing<'k>(
         format,
         metadata,
         choices,
+        trials,
         props,
         keys,
     })
@@ -460,7 +472,7 @@ pub(crate) fn write_with(
         .iter()
         .map(|b| b.get_array_memory_size() as u64)
         .sum();
-    let (files, partitions, choices) = if let Some(partitioning) = &options.partitioning {
+    let (files, partitions, (choices, trials)) = if let Some(partitioning) = &options.partitioning {
         let (file_schema, parts) = split(schema, batches, partitioning)?;
         let all: Vec<RecordBatch> = parts.iter().flat_map(|p| p.batches.clone()).collect();
         let plan = plan(&file_schema, &all, options, keys, format, &reason)?;
@@ -479,7 +491,7 @@ pub(crate) fn write_with(
                 )
             })
             .collect::<Result<Vec<_>>>()?;
-        (written.concat(), parts.len(), plan.choices)
+        (written.concat(), parts.len(), (plan.choices, plan.trials))
     } else if dataset {
         let plan = plan(schema, batches, options, keys, format, &reason)?;
         let files = write_files(
@@ -491,7 +503,7 @@ pub(crate) fn write_with(
             options,
             options.target_file_bytes,
         )?;
-        (files, 0, plan.choices)
+        (files, 0, (plan.choices, plan.trials))
     } else {
         let plan = plan(schema, batches, options, keys, format, &reason)?;
         let dir = match dest.parent() {
@@ -514,7 +526,7 @@ pub(crate) fn write_with(
             options,
             u64::MAX,
         )?;
-        (files, 0, plan.choices)
+        (files, 0, (plan.choices, plan.trials))
     };
     let bytes_out: u64 = files.iter().map(|f| f.bytes).sum();
     Ok(WriteSummary {
@@ -528,6 +540,7 @@ pub(crate) fn write_with(
         bytes_out,
         ratio: bytes_in as f64 / bytes_out.max(1) as f64,
         columns: choices,
+        trials,
     })
 }
 

@@ -71,6 +71,10 @@ pub struct WriteArgs {
     /// Store the dataset in the lake (through the data root's tiers) under the key prefix DEST.
     #[arg(long)]
     lake: bool,
+    /// Threads that parse the input and encode the columns: 1 to 1024 (default: one per core).
+    #[arg(long, value_name = "N",
+          value_parser = flags::count::<usize>(flags::THREADS.0, flags::THREADS.1))]
+    threads: Option<usize>,
 }
 
 fn page_version(s: &str) -> Result<PageVersion, String> {
@@ -102,6 +106,16 @@ fn human(n: u64) -> String {
 }
 
 pub fn print_summary(out: &mut dyn Write, s: &WriteSummary, dest: &str) -> strata::Result<()> {
+    print_summary_timed(out, s, dest, None)
+}
+
+/// The summary, with the codec trials' share of `elapsed` (the whole command) when given.
+fn print_summary_timed(
+    out: &mut dyn Write,
+    s: &WriteSummary,
+    dest: &str,
+    elapsed: Option<f64>,
+) -> strata::Result<()> {
     writeln!(
         out,
         "wrote {} {} file(s) to {dest}{}: {} rows, {} in -> {} out (ratio {:.2}x)",
@@ -120,6 +134,21 @@ pub fn print_summary(out: &mut dyn Write, s: &WriteSummary, dest: &str) -> strat
     .map_err(io)?;
     writeln!(out, "format: {} ({})", s.format, s.format_reason).map_err(io)?;
     writeln!(out, "codec policy: {}", s.codec_policy).map_err(io)?;
+    if let Some(t) = &s.trials {
+        let share = elapsed
+            .filter(|e| *e > 0.0)
+            .map(|e| format!(" ({:.0}% of the write's {e:.3} s)", 100.0 * t.seconds / e))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "codec trials: {:.3} s{share} on {} column sample(s)",
+            t.seconds, t.columns
+        )
+        .map_err(io)?;
+        if let Some(note) = t.note() {
+            writeln!(out, "  {note}").map_err(io)?;
+        }
+    }
     if !s.columns.is_empty() {
         let width = s
             .columns
@@ -160,6 +189,25 @@ pub fn print_summary(out: &mut dyn Write, s: &WriteSummary, dest: &str) -> strat
 }
 
 pub fn run(config: &LakeConfig, args: WriteArgs, out: &mut dyn Write) -> strata::Result<()> {
+    match args.threads {
+        // The command's own pool: parsing and encoding run on the rayon pool they are called
+        // from, so the whole write then uses N threads.
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map_err(|e| {
+                strata::Error::new(
+                    strata::ErrorKind::Internal,
+                    format!("cannot start {n} threads: {e}"),
+                )
+            })?
+            .install(|| write(config, args, out)),
+        None => write(config, args, out),
+    }
+}
+
+fn write(config: &LakeConfig, args: WriteArgs, out: &mut dyn Write) -> strata::Result<()> {
+    let started = std::time::Instant::now();
     let bytes_in = std::fs::metadata(&args.input)
         .map_err(|e| {
             strata::Error::new(
@@ -220,6 +268,11 @@ pub fn run(config: &LakeConfig, args: WriteArgs, out: &mut dyn Write) -> strata:
     if args.json {
         write_json(out, &summary)
     } else {
-        print_summary(out, &summary, &args.dest)
+        print_summary_timed(
+            out,
+            &summary,
+            &args.dest,
+            Some(started.elapsed().as_secs_f64()),
+        )
     }
 }

@@ -1,0 +1,244 @@
+//! The types of a CSV text's columns, inferred from every value in parallel with exactly the
+//! rules of arrow's `Format::infer_schema` (which reads the whole text on one thread and
+//! matches each value against a set of regular expressions): each value sets the bit of the
+//! first type whose pattern it matches, a column's bits are OR-ed over its values, and the
+//! union names the type. OR-ing is associative, so chunks inferred apart and merged give what
+//! one pass gives. The common shapes (integers, decimals, dates, text) are recognised by hand;
+//! anything else goes to the same patterns arrow uses.
+
+use std::sync::LazyLock;
+
+use arrow::datatypes::{DataType, TimeUnit};
+use regex::RegexSet;
+
+/// arrow-csv's patterns, in its order (the first match wins).
+static PATTERNS: LazyLock<Option<RegexSet>> = LazyLock::new(|| {
+    RegexSet::new([
+        r"(?i)^(true)$|^(false)$(?-i)",
+        r"^-?(\d+)$",
+        r"^-?((\d*\.\d+|\d+\.\d*)([eE][-+]?\d+)?|\d+([eE][-+]?\d+))$",
+        r"^\d{4}-\d\d-\d\d$",
+        r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[^\d\.].*)?$",
+        r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\.\d{1,3}(?:[^\d].*)?$",
+        r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\.\d{1,6}(?:[^\d].*)?$",
+        r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\.\d{1,9}(?:[^\d].*)?$",
+    ])
+    .ok()
+});
+
+const BOOLEAN: u16 = 1;
+const INTEGER: u16 = 1 << 1;
+const FLOAT: u16 = 1 << 2;
+const DATE: u16 = 1 << 3;
+const TEXT: u16 = 1 << 8;
+
+/// The type bits of one non-null value.
+pub(super) fn classify(value: &[u8]) -> u16 {
+    let Some(&first) = value.first() else {
+        return 0;
+    };
+    if first == b'"' {
+        return TEXT;
+    }
+    if value.is_ascii() && !value.contains(&b'\n') && !value.contains(&b'\r') {
+        // No pattern and no special float starts with any other byte.
+        if !matches!(
+            first,
+            b'0'..=b'9' | b'-' | b'.' | b't' | b'T' | b'f' | b'F' | b'n' | b'N' | b'i'
+        ) {
+            return TEXT;
+        }
+        let digits = value.strip_prefix(b"-").unwrap_or(value);
+        if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
+            // Integers too long for an i64 are text, as in arrow.
+            let fits = value.len() < 19
+                || std::str::from_utf8(value).is_ok_and(|s| s.parse::<i64>().is_ok());
+            return if fits { INTEGER } else { TEXT };
+        }
+        if is_decimal(digits) {
+            return FLOAT;
+        }
+        if is_date(value) {
+            return DATE;
+        }
+        if value.eq_ignore_ascii_case(b"true") || value.eq_ignore_ascii_case(b"false") {
+            return BOOLEAN;
+        }
+    }
+    let Ok(text) = std::str::from_utf8(value) else {
+        // Not UTF-8: text, which the decoder then refuses with the line.
+        return TEXT;
+    };
+    match PATTERNS
+        .as_ref()
+        .and_then(|p| p.matches(text).iter().next())
+    {
+        Some(1) if text.len() >= 19 && text.parse::<i64>().is_err() => TEXT,
+        Some(m) => 1 << m,
+        None if matches!(text, "NaN" | "nan" | "inf" | "-inf") => FLOAT,
+        None => TEXT,
+    }
+}
+
+/// `(\d*\.\d+|\d+\.\d*)([eE][-+]?\d+)?|\d+([eE][-+]?\d+)` over ASCII (the sign stripped).
+fn is_decimal(s: &[u8]) -> bool {
+    let int = s.iter().take_while(|b| b.is_ascii_digit()).count();
+    let mut rest = &s[int..];
+    let mut frac = 0;
+    let dot = rest.first() == Some(&b'.');
+    if dot {
+        rest = &rest[1..];
+        frac = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        rest = &rest[frac..];
+    }
+    if int + frac == 0 {
+        return false;
+    }
+    match rest.split_first() {
+        None => dot,
+        Some((b'e' | b'E', exp)) => {
+            let exp = exp
+                .strip_prefix(b"+")
+                .or_else(|| exp.strip_prefix(b"-"))
+                .unwrap_or(exp);
+            !exp.is_empty() && exp.iter().all(u8::is_ascii_digit)
+        }
+        Some(_) => false,
+    }
+}
+
+/// `\d{4}-\d\d-\d\d` over ASCII.
+fn is_date(s: &[u8]) -> bool {
+    s.len() == 10
+        && s.iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+}
+
+/// The type a column's OR-ed bits name (arrow's `InferredDataType::get`).
+pub(super) fn data_type(bits: u16) -> DataType {
+    match bits {
+        0 => DataType::Null,
+        1 => DataType::Boolean,
+        2 => DataType::Int64,
+        4 | 6 => DataType::Float64,
+        b if b & !0b1111_1000 == 0 => match b.leading_zeros() {
+            8 => DataType::Timestamp(TimeUnit::Nanosecond, None),
+            9 => DataType::Timestamp(TimeUnit::Microsecond, None),
+            10 => DataType::Timestamp(TimeUnit::Millisecond, None),
+            11 => DataType::Timestamp(TimeUnit::Second, None),
+            _ => DataType::Date32,
+        },
+        _ => DataType::Utf8,
+    }
+}
+
+/// The OR-ed type bits of each of `columns` columns over the records of `text` (values past
+/// the last column are ignored, missing ones count as nulls, as arrow's inference does).
+pub(super) fn infer_bits(text: &[u8], columns: usize, delimiter: u8, quote: u8) -> Vec<u16> {
+    let mut bits = vec![0u16; columns];
+    let mut reader = csv_core::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .build();
+    let mut input = text;
+    let mut out = vec![0u8; 4096];
+    let mut ends = vec![0usize; columns + 8];
+    let (mut out_len, mut ends_len) = (0, 0);
+    loop {
+        let (result, read, written, ended) =
+            reader.read_record(input, &mut out[out_len..], &mut ends[ends_len..]);
+        input = &input[read..];
+        out_len += written;
+        ends_len += ended;
+        match result {
+            csv_core::ReadRecordResult::InputEmpty => {}
+            csv_core::ReadRecordResult::OutputFull => out.resize(out.len() * 2, 0),
+            csv_core::ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
+            csv_core::ReadRecordResult::Record => {
+                let mut start = 0;
+                for (column, &end) in ends[..ends_len].iter().enumerate().take(columns) {
+                    bits[column] |= classify(&out[start..end]);
+                    start = end;
+                }
+                out_len = 0;
+                ends_len = 0;
+            }
+            csv_core::ReadRecordResult::End => break,
+        }
+    }
+    bits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::csv::reader::Format;
+
+    /// What arrow infers for one column of `values`.
+    fn arrow_type(values: &[&str]) -> DataType {
+        let text = format!("c\n{}\n", values.join("\n"));
+        let (schema, _) = Format::default()
+            .with_header(true)
+            .infer_schema(text.as_bytes(), None)
+            .unwrap();
+        schema.field(0).data_type().clone()
+    }
+
+    fn ours(values: &[&str]) -> DataType {
+        let text = values.join("\n");
+        data_type(infer_bits(text.as_bytes(), 1, b',', b'"')[0])
+    }
+
+    #[test]
+    fn agrees_with_arrow_on_every_shape() {
+        let cases: &[&[&str]] = &[
+            &["1", "-2", "30"],
+            &["1", "2.5"],
+            &["1.", ".5", "-1e5", "2E+3", "3.0e-2"],
+            &["1e", "e5", "."],
+            &["-", "--1"],
+            &["NaN", "1.5"],
+            &["inf", "-inf", "nan"],
+            &["true", "FALSE", "True"],
+            &["true", "1"],
+            &["2024-01-31", "1999-12-01"],
+            &["2024-01-31", "2024-01-31 10:11:12"],
+            &["2024-01-31T10:11:12.123", "2024-01-31T10:11:12Z"],
+            &["2024-01-31T10:11:12.123456"],
+            &["2024-01-31T10:11:12.123456789", "2024-01-31"],
+            &["2024-1-31"],
+            &["12345678901234567890"],
+            &["1234567890123456789", "-1234567890123456789"],
+            &["9223372036854775808"],
+            &["hello", "1"],
+            &["\u{0663}\u{0664}"],
+            &["\"quoted\""],
+            &["+1"],
+            &["1,5"],
+            &["", "", ""],
+            &["", "7"],
+            &["Inf", "NAN"],
+            &["ünïcode", "x"],
+        ];
+        for values in cases {
+            // Quote values with commas so one column stays one column.
+            let quoted: Vec<String> = values
+                .iter()
+                .map(|v| {
+                    if v.contains(',') || v.starts_with('"') {
+                        format!("\"{}\"", v.replace('"', "\"\""))
+                    } else {
+                        v.to_string()
+                    }
+                })
+                .collect();
+            let quoted: Vec<&str> = quoted.iter().map(String::as_str).collect();
+            assert_eq!(ours(&quoted), arrow_type(&quoted), "{values:?}");
+        }
+    }
+}
