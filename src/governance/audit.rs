@@ -16,12 +16,16 @@
 //! [`Durability::EveryAppend`], before each append returns, concurrent appenders sharing one
 //! `fdatasync` (group commit).
 //!
+//! An append does only the record's work on its caller's thread (build, hash, copy, and a
+//! rename when a segment fills); the log's thread (audit_worker.rs) seals full segments,
+//! keeps the next segment's file made ahead, and does the interval syncs, so that no caller
+//! waits for the disk unless it asked to.
+//!
 //! This module is the log itself; the lake writes to it (src/lake/governance.rs).
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -300,8 +304,8 @@ const GROW: u64 = 4 << 20;
 pub enum Durability {
     /// Each append returns once its record is in the operating system's page cache (copied
     /// into the segment's shared memory map): a crash of the process loses nothing appended.
-    /// The records reach the disk at the latest `interval` later (one `fdatasync` by the first
-    /// append after it), and at every seal and close; a power loss can lose that much.
+    /// The records reach the disk at the latest `interval` later (one `fdatasync` by the
+    /// log's thread), and at every seal and close; a power loss can lose that much.
     Interval(std::time::Duration),
     /// Each append returns once its record is on disk; concurrent appends share one
     /// `fdatasync` (group commit).
@@ -310,7 +314,8 @@ pub enum Durability {
 
 /// Where the writer is.
 struct Head {
-    file: File,
+    /// The open segment's file (shared with a sync running off the lock).
+    file: Arc<File>,
     /// The open segment, mapped: records are copied in at `len`; the file beyond is zeros
     /// (cut off at seal and close).
     map: memmap2::MmapMut,
@@ -322,24 +327,23 @@ struct Head {
     first_in_segment: u64,
     next_seq: u64,
     last_hash: String,
-    previous_digest: String,
-    /// The highest record number a sync covers, and whether one is running.
+    /// With [`Durability::EveryAppend`]: the highest record number a sync covers, and
+    /// whether one is running.
     synced: u64,
     syncing: bool,
-    last_sync: std::time::Instant,
     failed: Option<String>,
+    /// What the log's thread does: seals, the spare segment, interval syncs.
+    work: Work,
 }
 
 /// An open audit log, appended to by many threads at once.
 pub struct AuditLog {
-    dir: PathBuf,
-    key: Vec<u8>,
-    lake: String,
+    shared: Arc<Shared>,
     process: String,
     segment_records: u64,
     durability: Durability,
-    head: Mutex<Head>,
-    synced: Condvar,
+    /// The log's thread (audit_worker.rs), joined on drop.
+    worker: Option<std::thread::JoinHandle<()>>,
 }
 
 fn segment_path(dir: &Path, n: u64) -> PathBuf {
@@ -418,7 +422,8 @@ fn records_part(bytes: &[u8]) -> &[u8] {
 impl AuditLog {
     /// Opens (or starts) the log in `dir` for lake `lake`, signing digests with `key`
     /// (32 bytes from the key provider). A torn last line (a crash mid-write) is cut off: its
-    /// operation never returned.
+    /// operation never returned. A full segment left without its digest (the writer stopped
+    /// before its thread sealed it) is sealed now, and a record says so.
     pub fn open(dir: &Path, key: &[u8], lake: &str) -> Result<AuditLog> {
         if key.len() < 32 {
             return Err(Error::invalid("the audit key must be at least 32 bytes"));
@@ -428,6 +433,17 @@ impl AuditLog {
             std::fs::create_dir_all(&d)
                 .map_err(|e| Error::io("cannot create the audit log", &d, e))?;
         }
+        match std::fs::remove_file(spare_path(dir)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(
+                    "cannot remove the audit log's spare segment",
+                    &spare_path(dir),
+                    e,
+                ))
+            }
+            _ => {}
+        }
+        let recovered = seal_left_over(dir, key, lake)?;
         let segments = numbered(&dir.join("segments"), ".jsonl")?;
         let digests = numbered(&dir.join("digests"), ".json")?;
         let segment = segments.last().copied().unwrap_or(1);
@@ -477,15 +493,15 @@ impl AuditLog {
             }
         }
         let (file, map) = map_segment(&path, whole as u64)?;
-        Ok(AuditLog {
+        let durability = Durability::Interval(std::time::Duration::from_millis(200));
+        let mut work = Work::new(previous_digest);
+        work.sync_every = sync_every(durability);
+        let shared = Arc::new(Shared {
             dir: dir.to_path_buf(),
             key: key.to_vec(),
             lake: lake.to_string(),
-            process: process_name(),
-            segment_records: SEGMENT_RECORDS,
-            durability: Durability::Interval(std::time::Duration::from_millis(200)),
             head: Mutex::new(Head {
-                file,
+                file: Arc::new(file),
                 map,
                 len: whole,
                 line: Vec::with_capacity(512),
@@ -494,14 +510,42 @@ impl AuditLog {
                 first_in_segment: if in_segment == 0 { last_seq + 1 } else { first },
                 next_seq: last_seq + 1,
                 last_hash,
-                previous_digest,
                 synced: last_seq,
                 syncing: false,
-                last_sync: std::time::Instant::now(),
                 failed: None,
+                work,
             }),
-            synced: Condvar::new(),
-        })
+            work: Condvar::new(),
+            done: Condvar::new(),
+        });
+        let worker = std::thread::Builder::new()
+            .name("strata-audit".into())
+            .spawn({
+                let shared = shared.clone();
+                move || run(shared)
+            })
+            .map_err(|e| Error::io("cannot start the audit log's thread", dir, e))?;
+        let log = AuditLog {
+            shared,
+            process: process_name(),
+            segment_records: SEGMENT_RECORDS,
+            durability,
+            worker: Some(worker),
+        };
+        for n in recovered {
+            log.append_ref(&EventRef {
+                principal: "strata",
+                action: "audit.recover",
+                resource: ["segment:", &n.to_string()],
+                columns: &[],
+                rows: None,
+                bytes: None,
+                version: None,
+                detail: Some("sealed on reopening: its writer stopped before sealing it"),
+                outcome: "ok",
+            })?;
+        }
+        Ok(log)
     }
 
     /// The log sealing a segment every `n` records (default [`SEGMENT_RECORDS`]).
@@ -513,6 +557,8 @@ impl AuditLog {
     /// The log with records reaching the disk as `durability` says (default: within 200 ms).
     pub fn durability(mut self, durability: Durability) -> AuditLog {
         self.durability = durability;
+        self.shared.lock().work.sync_every = sync_every(durability);
+        self.shared.work.notify_all();
         self
     }
 
@@ -522,9 +568,11 @@ impl AuditLog {
         self.append_ref(&event.event_ref())
     }
 
-    /// [`AuditLog::append`] of a borrowed event.
+    /// [`AuditLog::append`] of a borrowed event. The caller's thread builds, hashes and
+    /// copies the record, and starts the next segment (a rename of the spare) when this one
+    /// is full; sealing it and interval syncs are the log's thread's.
     pub fn append_ref(&self, event: &EventRef) -> Result<u64> {
-        let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
+        let mut head = self.shared.lock();
         if let Some(why) = &head.failed {
             return Err(Error::new(
                 ErrorKind::Io,
@@ -544,19 +592,19 @@ impl AuditLog {
         }
         head.next_seq += 1;
         head.in_segment += 1;
+        if !head.work.dirty {
+            // The first write since a sync: the thread syncs it within the interval.
+            head.work.dirty = true;
+            self.shared.work.notify_one();
+        }
         if head.in_segment >= self.segment_records {
-            if let Err(e) = self.seal(&mut head) {
+            if let Err(e) = self.next_segment(&mut head) {
                 head.failed = Some(e.to_string());
                 return Err(e);
             }
-            return Ok(seq);
         }
-        match self.durability {
-            Durability::EveryAppend => self.sync_to(head, seq)?,
-            Durability::Interval(every) if head.last_sync.elapsed() >= every && !head.syncing => {
-                self.sync_to(head, seq)?
-            }
-            Durability::Interval(_) => {}
+        if self.durability == Durability::EveryAppend {
+            self.sync_to(head, seq)?;
         }
         Ok(seq)
     }
@@ -565,12 +613,53 @@ impl AuditLog {
     fn copy_in(&self, head: &mut Head, line: &[u8]) -> Result<()> {
         let end = head.len + line.len();
         if end > head.map.len() {
-            let path = segment_path(&self.dir, head.segment);
+            let path = segment_path(&self.shared.dir, head.segment);
             let size = (end as u64 + GROW).max(head.map.len() as u64 * 2);
             head.map = size_and_map(&head.file, &path, head.len as u64, size)?;
         }
         head.map[head.len..end].copy_from_slice(line);
         head.len = end;
+        Ok(())
+    }
+
+    /// Starts the next segment (the spare renamed, or a new file when there is none yet) and
+    /// queues the full one for the thread to seal. With [`Durability::EveryAppend`], the full
+    /// one is synced first: a later sync covers only the new segment.
+    fn next_segment(&self, head: &mut Head) -> Result<()> {
+        let dir = &self.shared.dir;
+        let next = head.segment + 1;
+        let path = segment_path(dir, next);
+        let (file, map) = match head.work.spare.take() {
+            Some(spare) => {
+                std::fs::rename(spare_path(dir), &path)
+                    .map_err(|e| Error::io("cannot start an audit segment", &path, e))?;
+                spare
+            }
+            None => map_segment(&path, 0)?,
+        };
+        head.work.want_spare = true;
+        let last = head.next_seq - 1;
+        let full = FullSegment {
+            segment: head.segment,
+            file: std::mem::replace(&mut head.file, Arc::new(file)),
+            map: std::mem::replace(&mut head.map, map),
+            len: head.len,
+            first: head.first_in_segment,
+            last,
+            last_hash: head.last_hash.clone(),
+        };
+        if self.durability == Durability::EveryAppend {
+            full.file
+                .sync_data()
+                .map_err(|e| Error::io("cannot sync an audit segment", &path, e))?;
+            head.synced = last;
+        }
+        head.segment = next;
+        head.len = 0;
+        head.in_segment = 0;
+        head.first_in_segment = last + 1;
+        head.work.to_seal.push_back(full);
+        self.shared.work.notify_one();
         Ok(())
     }
 
@@ -589,86 +678,92 @@ impl AuditLog {
             }
             if !head.syncing {
                 head.syncing = true;
+                // Earlier segments were synced when the next one started: this one is all.
                 let upto = head.next_seq - 1;
-                let file = head
-                    .file
-                    .try_clone()
-                    .map_err(|e| Error::io("cannot sync the audit log", &self.dir, e))?;
+                let file = head.file.clone();
                 drop(head);
                 // The map's dirty pages are the file's page cache: fdatasync writes them.
                 let synced = file.sync_data();
-                head = self.head.lock().unwrap_or_else(|p| p.into_inner());
+                head = self.shared.lock();
                 head.syncing = false;
-                head.last_sync = std::time::Instant::now();
                 match synced {
-                    // A seal meanwhile synced a later record and changed files: keep the max.
+                    // A new segment meanwhile synced a later record: keep the max.
                     Ok(()) => head.synced = head.synced.max(upto),
                     Err(e) => head.failed = Some(e.to_string()),
                 }
-                self.synced.notify_all();
+                self.shared.done.notify_all();
                 continue;
             }
-            head = self.synced.wait(head).unwrap_or_else(|p| p.into_inner());
+            head = self
+                .shared
+                .done
+                .wait(head)
+                .unwrap_or_else(|p| p.into_inner());
         }
     }
 
-    /// Seals the open segment (if it has records) and starts the next.
+    /// Seals the open segment (if it has records) and starts the next; returns once every
+    /// full segment's digest is written.
     pub fn seal_now(&self) -> Result<()> {
-        let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
-        while head.syncing {
-            head = self.synced.wait(head).unwrap_or_else(|p| p.into_inner());
+        let mut head = self.shared.lock();
+        if head.failed.is_none() && head.in_segment > 0 {
+            if let Err(e) = self.next_segment(&mut head) {
+                head.failed = Some(e.to_string());
+                return Err(e);
+            }
         }
-        if head.in_segment == 0 {
-            return Ok(());
-        }
-        self.seal(&mut head)
+        self.settled(head)
     }
 
-    /// Cuts the open segment to its records, syncs it, signs its digest and starts the next.
-    fn seal(&self, head: &mut Head) -> Result<()> {
-        let path = segment_path(&self.dir, head.segment);
-        head.file
-            .set_len(head.len as u64)
-            .and_then(|()| head.file.sync_data())
-            .map_err(|e| Error::io("cannot seal an audit segment", &path, e))?;
-        let sealed = head.next_seq - 1;
-        let mut digest = SegmentDigest {
-            format: AUDIT_FORMAT,
-            lake: self.lake.clone(),
-            segment: head.segment,
-            first: head.first_in_segment,
-            last: sealed,
-            last_hash: head.last_hash.clone(),
-            segment_sha256: hex(&Sha256::digest(&head.map[..head.len])),
-            previous_digest: head.previous_digest.clone(),
-            signature: String::new(),
-        };
-        digest.signature = sign(&self.key, &digest)?;
-        let bytes = serde_json::to_vec_pretty(&digest)
-            .map_err(|e| Error::internal(format!("cannot encode a digest: {e}")))?;
-        let mut file =
-            crate::atomic_file::AtomicFile::create(&digest_path(&self.dir, head.segment))?;
-        file.write_all(&bytes)
-            .map_err(|e| Error::io("cannot write an audit digest", &self.dir, e))?;
-        file.commit()?;
-        head.previous_digest = hex(&Sha256::digest(&bytes));
-        head.segment += 1;
-        head.in_segment = 0;
-        head.first_in_segment = sealed + 1;
-        head.synced = sealed;
-        head.last_sync = std::time::Instant::now();
-        let (file, map) = map_segment(&segment_path(&self.dir, head.segment), 0)?;
-        head.file = file;
-        head.map = map;
-        head.len = 0;
-        Ok(())
+    /// Returns once every full segment's digest is written (the log's thread seals them a
+    /// moment after they fill): what `verify` of a log in use waits for.
+    pub fn settle(&self) -> Result<()> {
+        self.settled(self.shared.lock())
+    }
+
+    fn settled(&self, mut head: std::sync::MutexGuard<'_, Head>) -> Result<()> {
+        while !head.work.settled() && head.failed.is_none() {
+            head = self
+                .shared
+                .done
+                .wait(head)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        match &head.failed {
+            Some(why) => Err(Error::new(
+                ErrorKind::Io,
+                format!("the audit log failed: {why}"),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The thread's interval sync under `durability`.
+fn sync_every(durability: Durability) -> Option<std::time::Duration> {
+    match durability {
+        Durability::Interval(every) => Some(every.max(std::time::Duration::from_millis(1))),
+        Durability::EveryAppend => None,
     }
 }
 
 impl Drop for AuditLog {
-    /// Cuts the open segment to its records and syncs it: at rest, a segment holds records only.
+    /// Lets the thread seal what is queued, removes the spare, and cuts the open segment to
+    /// its records and syncs it: at rest, a segment holds records only.
     fn drop(&mut self) {
-        let head = self.head.get_mut().unwrap_or_else(|p| p.into_inner());
+        self.shared.lock().work.stop = true;
+        self.shared.work.notify_all();
+        if let Some(worker) = self.worker.take() {
+            if worker.join().is_err() {
+                tracing::error!("the audit log's thread panicked");
+            }
+        }
+        let mut head = self.shared.lock();
+        if head.work.spare.take().is_some() {
+            if let Err(e) = std::fs::remove_file(spare_path(&self.shared.dir)) {
+                tracing::warn!("cannot remove the audit log's spare segment: {e}");
+            }
+        }
         if let Err(e) = head
             .map
             .flush()
@@ -727,6 +822,10 @@ pub fn read_records(dir: &Path, each: &mut dyn FnMut(AuditRecord)) -> Result<()>
     }
     Ok(())
 }
+
+#[path = "audit_worker.rs"]
+mod worker;
+use worker::{run, seal_left_over, spare_path, FullSegment, Shared, Work};
 
 #[path = "audit_verify.rs"]
 mod verifying;

@@ -465,8 +465,11 @@ impl Lake {
     /// [`Lake::audit_verify`] without the check (the compliance report's).
     pub(super) fn audit_verify_unchecked(&self) -> Result<VerifyReport> {
         let dir = self.audit_dir()?;
-        // A log never written yet is opened (its key made): it verifies as empty.
-        self.audit_log()?;
+        // A log never written yet is opened (its key made): it verifies as empty. Segments
+        // filled a moment ago are sealed by the log's thread: wait for their digests.
+        if let Some(log) = self.audit_log()? {
+            log.settle()?;
+        }
         let (key, lake) = self.audit_key(&dir, false)?;
         crate::governance::audit::verify(&dir, &key, &lake)
     }
