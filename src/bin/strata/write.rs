@@ -105,12 +105,8 @@ fn human(n: u64) -> String {
     }
 }
 
-pub fn print_summary(out: &mut dyn Write, s: &WriteSummary, dest: &str) -> strata::Result<()> {
-    print_summary_timed(out, s, dest, None)
-}
-
 /// The summary, with the codec trials' share of `elapsed` (the whole command) when given.
-fn print_summary_timed(
+fn print_summary(
     out: &mut dyn Write,
     s: &WriteSummary,
     dest: &str,
@@ -189,7 +185,9 @@ fn print_summary_timed(
 }
 
 pub fn run(config: &LakeConfig, args: WriteArgs, out: &mut dyn Write) -> strata::Result<()> {
-    match args.threads {
+    let started = std::time::Instant::now();
+    let (json, dest) = (args.json, args.dest.clone());
+    let summary = match args.threads {
         // The command's own pool: parsing and encoding run on the rayon pool they are called
         // from, so the whole write then uses N threads.
         Some(n) => rayon::ThreadPoolBuilder::new()
@@ -201,13 +199,18 @@ pub fn run(config: &LakeConfig, args: WriteArgs, out: &mut dyn Write) -> strata:
                     format!("cannot start {n} threads: {e}"),
                 )
             })?
-            .install(|| write(config, args, out)),
-        None => write(config, args, out),
+            .install(|| write(config, args))?,
+        None => write(config, args)?,
+    };
+    if json {
+        write_json(out, &summary)
+    } else {
+        print_summary(out, &summary, &dest, Some(started.elapsed().as_secs_f64()))
     }
 }
 
-fn write(config: &LakeConfig, args: WriteArgs, out: &mut dyn Write) -> strata::Result<()> {
-    let started = std::time::Instant::now();
+/// Reads the input and writes it: the work `--threads` puts on its pool.
+fn write(config: &LakeConfig, args: WriteArgs) -> strata::Result<WriteSummary> {
     let bytes_in = std::fs::metadata(&args.input)
         .map_err(|e| {
             strata::Error::new(
@@ -265,14 +268,5 @@ fn write(config: &LakeConfig, args: WriteArgs, out: &mut dyn Write) -> strata::R
     };
     summary.bytes_in = bytes_in;
     summary.ratio = bytes_in as f64 / summary.bytes_out.max(1) as f64;
-    if args.json {
-        write_json(out, &summary)
-    } else {
-        print_summary_timed(
-            out,
-            &summary,
-            &args.dest,
-            Some(started.elapsed().as_secs_f64()),
-        )
-    }
+    Ok(summary)
 }
