@@ -9,6 +9,11 @@
 //! - write: strata's writer (columns encoded in parallel) against ArrowWriter with the same
 //!   WriterProperties (goal: at least as fast), plus the full `write` path with selection.
 //!
+//! - CSV in: `read_input` of the table as CSV (about 50 MB) on a pool of 1 and of 2 threads
+//!   against arrow's one-thread reader (schema inferred over the whole file, then read), and the
+//!   whole CSV -> Parquet path under `--codec auto` and `snappy` on 2 threads (goal: 2 threads
+//!   at least 1.7x faster than 1; auto at most 1.1x snappy, its trials a tenth of the write).
+//!
 //! The machine these run on is shared, so besides criterion's figures each comparison is also
 //! run as interleaved pairs (A, B, A, B, ...) and the best time of each side is compared: the
 //! best of many runs is the one least disturbed by other processes, and interleaving exposes
@@ -326,6 +331,98 @@ fn write(c: &mut Criterion) {
     group.finish();
 }
 
+/// The table as a CSV file.
+fn csv_file(dir: &std::path::Path, batches: &[RecordBatch]) -> std::path::PathBuf {
+    let path = dir.join("mixed.csv");
+    let mut writer = arrow::csv::Writer::new(std::fs::File::create(&path).unwrap());
+    for b in batches {
+        writer.write(b).unwrap();
+    }
+    path
+}
+
+/// Arrow's one-thread CSV read: the schema inferred over the whole file, then the rows.
+fn arrow_csv(path: &std::path::Path) -> usize {
+    let format = arrow::csv::reader::Format::default().with_header(true);
+    let (schema, _) = format
+        .infer_schema(std::fs::File::open(path).unwrap(), None)
+        .unwrap();
+    arrow::csv::ReaderBuilder::new(std::sync::Arc::new(schema))
+        .with_format(format)
+        .build(std::fs::File::open(path).unwrap())
+        .unwrap()
+        .map(|b| b.unwrap().num_rows())
+        .sum()
+}
+
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+}
+
+fn csv(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = csv_file(dir.path(), &table());
+    let read = |threads: usize| {
+        let path = path.clone();
+        move || {
+            let (_, batches) = pool(threads)
+                .install(|| strata::format::read_input(&path, None))
+                .unwrap();
+            black_box(batches.len());
+        }
+    };
+    let mut group = c.benchmark_group("csv");
+    group.throughput(Throughput::Bytes(std::fs::metadata(&path).unwrap().len()));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(8));
+    group.bench_function("arrow_one_thread", |b| {
+        b.iter(|| black_box(arrow_csv(&path)))
+    });
+    for threads in [1, 2] {
+        group.bench_function(format!("strata_read_input_{threads}_threads"), |b| {
+            b.iter(read(threads))
+        });
+    }
+    let (two, one, ratio) = paired(6, wall_ns, read(2), read(1));
+    println!(
+        "paired: CSV read, 1 thread ({one}) vs 2 threads ({two}): 1/2 = {ratio} (goal >= 1.7)"
+    );
+    let (_, arrow, ratio) = paired(6, wall_ns, read(2), || {
+        black_box(arrow_csv(&path));
+    });
+    println!(
+        "paired: CSV read, strata 2 threads vs arrow one thread ({arrow}): arrow/strata = {ratio}"
+    );
+    let out = dir.path().join("out.parquet");
+    let to_parquet = |codec: &'static str| {
+        let (path, out) = (path.clone(), out.clone());
+        move || {
+            pool(2).install(|| {
+                let (schema, batches) = strata::format::read_input(&path, None).unwrap();
+                let options = WriteOptions {
+                    codec: codec.parse::<CodecPolicy>().unwrap(),
+                    ..WriteOptions::default()
+                };
+                black_box(strata::format::write(&out, &schema, &batches, &options).unwrap());
+            })
+        }
+    };
+    for codec in ["auto", "snappy"] {
+        group.bench_function(format!("csv_to_parquet_{codec}_2_threads"), |b| {
+            b.iter(to_parquet(codec))
+        });
+    }
+    let (auto, snappy, ratio) = paired(6, wall_ns, to_parquet("auto"), to_parquet("snappy"));
+    println!(
+        "paired: CSV -> Parquet on 2 threads, auto ({auto}) vs snappy ({snappy}): snappy/auto = {ratio} (goal >= 0.9)"
+    );
+    group.finish();
+}
+
 criterion_group! {
     name = scans;
     // Scans decode on one thread: CPU time, steady on a shared machine.
@@ -333,5 +430,5 @@ criterion_group! {
     targets = sizes_and_scan
 }
 // Writes encode columns in parallel: wall time, the only clock that shows it.
-criterion_group!(writes, write);
+criterion_group!(writes, write, csv);
 criterion_main!(scans, writes);

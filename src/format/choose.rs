@@ -3,8 +3,12 @@
 //! Each top-level primitive column is sampled (about one data page of rows, taken from several
 //! places in the data), encoded once per candidate encoding into an in-memory Parquet chunk
 //! without compression, and the encoded bytes are trial-compressed with each candidate codec of
-//! the policy. The smallest result whose measured decode speed meets the tier's floor wins.
-//! Encodings are ranked first with one cheap codec so the codec trials run once per column.
+//! the policy. The smallest result whose measured decode speed meets the tier's floor wins
+//! (under `auto`, among the codecs that compress at [`WRITE_FLOOR_MBPS`] or faster). Encodings
+//! are ranked first with one cheap codec so the codec trials run once per column. The sample
+//! is taken once per column for the whole write (at most a 64th of the rows), and a column's
+//! trials stop at a tenth of the time its rows are expected to take to encode; decode speeds
+//! are measured only for the trials about to win.
 
 use std::time::{Duration, Instant};
 
@@ -212,6 +216,25 @@ struct Trial {
     candidate: Candidate,
     codec: Codec,
     size: usize,
+    /// Compression speed on the sample, MB/s of input.
+    write_mbps: f64,
+}
+
+/// Under `auto`, codecs that compress slower than this (MB/s of encoded input, measured on the
+/// sample) are left out while a faster one is there: the heavier zstd levels and gzip save a
+/// few percent of size at several times the write's cost.
+pub const WRITE_FLOOR_MBPS: f64 = 150.0;
+
+/// `codec`'s compressed size of `data` and its speed in MB/s of input.
+fn timed_size(codec: Codec, data: &[u8]) -> Result<(usize, f64)> {
+    let started = Instant::now();
+    let size = codec.compressed_size(data)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let mbps = match codec {
+        Codec::None => f64::INFINITY,
+        _ => data.len() as f64 / 1e6 / seconds.max(1e-9),
+    };
+    Ok((size, mbps))
 }
 
 fn kib(n: usize) -> String {
@@ -273,7 +296,7 @@ fn choose_column(
         CodecPolicy::Fast => Codec::Lz4,
         _ => Codec::Zstd(1),
     };
-    let mut ranked: Vec<(Candidate, Vec<u8>, usize)> = Vec::new();
+    let mut ranked: Vec<(Candidate, Vec<u8>, usize, f64)> = Vec::new();
     let mut skipped: Vec<Candidate> = Vec::new();
     for candidate in encodings {
         if !ranked.is_empty() && !budget.left() {
@@ -284,22 +307,22 @@ fn choose_column(
         if ranked.is_empty() {
             budget.calibrate(array.len(), total);
         }
-        let size = probe.compressed_size(&bytes)?;
-        ranked.push((candidate, bytes, size));
+        let (size, mbps) = timed_size(probe, &bytes)?;
+        ranked.push((candidate, bytes, size, mbps));
     }
-    ranked.sort_by_key(|(_, _, size)| *size);
+    ranked.sort_by_key(|(_, _, size, _)| *size);
     // A dictionary within 5% of the best keeps its place: it decodes fastest and lets readers
     // filter on dictionary pages.
     if let Some(pos) = ranked
         .iter()
-        .position(|(c, _, _)| *c == Candidate::Dictionary)
+        .position(|(c, _, _, _)| *c == Candidate::Dictionary)
     {
         if pos > 0 && ranked[pos].2 <= ranked[0].2 + ranked[0].2 / 20 {
             let dict = ranked.remove(pos);
             ranked.insert(0, dict);
         }
     }
-    let Some((candidate, bytes, probe_size)) = ranked.first() else {
+    let Some((candidate, bytes, probe_size, probe_mbps)) = ranked.first() else {
         return Err(Error::internal("no encoding candidate"));
     };
     // The codecs in the order the time is spent on them: the probe's size is known, `none`
@@ -315,10 +338,10 @@ fn choose_column(
         _ => 4,
     });
     for codec in order {
-        let size = if codec == probe {
-            *probe_size
+        let (size, write_mbps) = if codec == probe {
+            (*probe_size, *probe_mbps)
         } else if codec == Codec::None || budget.left() {
-            codec.compressed_size(bytes)?
+            timed_size(codec, bytes)?
         } else {
             untried.push(codec);
             continue;
@@ -327,6 +350,7 @@ fn choose_column(
             candidate: *candidate,
             codec,
             size,
+            write_mbps,
         });
     }
     // Cheapest first again, as the policy lists them: ties go to the cheaper codec.
@@ -344,6 +368,9 @@ fn choose_column(
         if mbps.is_finite() {
             reason.push_str(&format!(" decoding at {mbps:.0} MB/s"));
         }
+        if best.write_mbps.is_finite() {
+            reason.push_str(&format!(", compressing at {:.0} MB/s", best.write_mbps));
+        }
         if floor > 0.0 {
             reason.push_str(&format!(" (floor {floor:.0})"));
         }
@@ -358,7 +385,7 @@ fn choose_column(
     if ranked.len() > 1 {
         let others: Vec<String> = ranked[1..]
             .iter()
-            .map(|(c, _, s)| format!("{} {}", c.name(), kib(*s)))
+            .map(|(c, _, s, _)| format!("{} {}", c.name(), kib(*s)))
             .collect();
         reason.push_str(&format!("; vs {} under {probe}", others.join(", ")));
     }
@@ -399,6 +426,9 @@ fn pick(
     floor: f64,
     policy: CodecPolicy,
 ) -> Result<(Trial, f64)> {
+    if policy == CodecPolicy::Auto && trials.iter().any(|t| t.write_mbps >= WRITE_FLOOR_MBPS) {
+        trials.retain(|t| t.write_mbps >= WRITE_FLOOR_MBPS);
+    }
     let mut fastest: Option<(Trial, f64)> = None;
     while !trials.is_empty() {
         let smallest = trials.iter().map(|t| t.size).min().unwrap_or(0);

@@ -37,17 +37,28 @@ pub(super) fn classify(value: &[u8]) -> u16 {
     let Some(&first) = value.first() else {
         return 0;
     };
-    if first == b'"' {
-        return TEXT;
-    }
-    if value.is_ascii() && !value.contains(&b'\n') && !value.contains(&b'\r') {
-        // No pattern and no special float starts with any other byte.
-        if !matches!(
-            first,
-            b'0'..=b'9' | b'-' | b'.' | b't' | b'T' | b'f' | b'F' | b'n' | b'N' | b'i'
-        ) {
-            return TEXT;
+    // Every pattern and special float starts with one of a few ASCII bytes, so the first byte
+    // settles most values without reading the rest.
+    match first {
+        b'"' => return TEXT,
+        b't' | b'T' | b'f' | b'F' => {
+            let boolean =
+                value.eq_ignore_ascii_case(b"true") || value.eq_ignore_ascii_case(b"false");
+            return if boolean { BOOLEAN } else { TEXT };
         }
+        b'n' | b'N' | b'i' => {
+            return if matches!(value, b"NaN" | b"nan" | b"inf") {
+                FLOAT
+            } else {
+                TEXT
+            };
+        }
+        b'0'..=b'9' | b'-' | b'.' => {}
+        // Other digits than ASCII's match `\d`: the patterns decide.
+        b if b >= 0x80 => {}
+        _ => return TEXT,
+    }
+    if value.iter().all(|&b| b < 0x80 && b != b'\n' && b != b'\r') {
         let digits = value.strip_prefix(b"-").unwrap_or(value);
         if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
             // Integers too long for an i64 are text, as in arrow.
@@ -61,8 +72,8 @@ pub(super) fn classify(value: &[u8]) -> u16 {
         if is_date(value) {
             return DATE;
         }
-        if value.eq_ignore_ascii_case(b"true") || value.eq_ignore_ascii_case(b"false") {
-            return BOOLEAN;
+        if value == b"-inf" {
+            return FLOAT;
         }
     }
     let Ok(text) = std::str::from_utf8(value) else {
@@ -162,7 +173,10 @@ pub(super) fn infer_bits(text: &[u8], columns: usize, delimiter: u8, quote: u8) 
             csv_core::ReadRecordResult::Record => {
                 let mut start = 0;
                 for (column, &end) in ends[..ends_len].iter().enumerate().take(columns) {
-                    bits[column] |= classify(&out[start..end]);
+                    // Text absorbs every other type: such a column needs no more looks.
+                    if bits[column] & TEXT == 0 {
+                        bits[column] |= classify(&out[start..end]);
+                    }
                     start = end;
                 }
                 out_len = 0;

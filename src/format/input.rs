@@ -96,7 +96,9 @@ pub fn read_input(
             let map = match len {
                 0 => None,
                 _ => Some(
-                    unsafe { memmap2::Mmap::map(&file) }
+                    // Populated up front: one call maps every page instead of a fault
+                    // per page on the parsing threads.
+                    unsafe { memmap2::MmapOptions::new().populate().map(&file) }
                         .map_err(|e| Error::io("cannot read input", path, e))?,
                 ),
             };

@@ -55,22 +55,20 @@ fn tally(text: &[u8], range: Range<usize>, quote: Option<u8>, delimiter: u8) -> 
         newlines,
         ..Tally::default()
     };
-    for (i, &b) in slice.iter().enumerate() {
-        if b != q {
-            continue;
-        }
+    for i in memchr::memchr_iter(q, slice) {
+        // The quote that the parity says opens a field must stand at a field's start; `""`
+        // inside a quoted field (its second quote) and closing quotes are exempt.
         let at = range.start + i;
-        let opens_field =
-            at == 0 || matches!(text[at - 1], b'\n' | b'\r') || text[at - 1] == delimiter;
-        // A quote at an even count from the slice start opens a field when the slice starts
-        // outside quotes; at an odd count when it starts inside.
         let prev = at.checked_sub(1).map(|p| text[p]);
-        // `""` inside a quoted field and the closing quote are never "opening" quotes; only the
-        // quote that the parity says opens a field must stand at a field's start.
-        if t.quotes % 2 == 0 {
-            t.stray_if_even |= !opens_field && prev != Some(q);
+        let stray = !matches!(prev, None | Some(b'\n' | b'\r'))
+            && prev != Some(delimiter)
+            && prev != Some(q);
+        // A quote at an even count from the slice's start opens a field when the slice starts
+        // outside quotes; at an odd count when it starts inside.
+        if t.quotes.is_multiple_of(2) {
+            t.stray_if_even |= stray;
         } else {
-            t.stray_if_odd |= !opens_field && prev != Some(q);
+            t.stray_if_odd |= stray;
         }
         t.quotes += 1;
     }
@@ -119,7 +117,7 @@ pub(super) fn cut(
     let mut starts = Vec::with_capacity(pieces);
     for t in &tallies {
         starts.push((quotes % 2 == 1, lines));
-        let stray = if quotes % 2 == 0 {
+        let stray = if quotes.is_multiple_of(2) {
             t.stray_if_even
         } else {
             t.stray_if_odd
