@@ -5,6 +5,9 @@
 //! Run: `cargo bench --bench quarantine` (`STRATA_QUARANTINE_ROWS` sets the row count,
 //! `STRATA_QUARANTINE_ROUNDS` the rounds, default 3). Both sides write with the lake's default
 //! write options and every pool thread; the data is in memory before the clock starts.
+//! `STRATA_QUARANTINE_MALLOC=raised` first raises glibc's malloc thresholds
+//! (`strata::tuning::raise_malloc_thresholds`, what the `strata` command does at start and a
+//! host may opt into), for both sides alike.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -69,6 +72,10 @@ fn main() -> strata::Result<()> {
     if std::env::args().any(|a| a == "--list") {
         return Ok(());
     }
+    let raised = std::env::var("STRATA_QUARANTINE_MALLOC").is_ok_and(|v| v == "raised");
+    if raised {
+        strata::tuning::raise_malloc_thresholds();
+    }
     let rows = env("STRATA_QUARANTINE_ROWS", 10_000_000);
     let rounds = env("STRATA_QUARANTINE_ROUNDS", 3);
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -105,7 +112,8 @@ fn main() -> strata::Result<()> {
     ratios.sort_by(f64::total_cmp);
     let ratio = ratios[ratios.len() / 2];
     println!(
-        "quarantine: {rows} rows, 1% failing a drop rule: plain append median {:.2} s, with expectations {:.2} s; ratio {ratio:.3}x (median of paired ratios; goal <= 1.3x): {}",
+        "quarantine: {rows} rows, 1% failing a drop rule, malloc thresholds {}: plain append median {:.2} s, with expectations {:.2} s; ratio {ratio:.3}x (median of paired ratios; goal <= 1.3x): {}",
+        if raised { "raised" } else { "as the process had them" },
         median(plain).as_secs_f64(),
         median(expecting).as_secs_f64(),
         if ratio <= 1.3 { "met" } else { "NOT met" }

@@ -240,8 +240,8 @@ pub struct AuditConfig {
     pub segment_records: u64,
     /// How soon records reach the disk. A call returns once its record is in the operating
     /// system's page cache (a crash of the process loses nothing that returned); records are
-    /// synced to disk by the first call after this interval, at every seal and at close, so a
-    /// power loss can lose up to this much. `0s`: every call waits for the disk (concurrent
+    /// synced to disk by the log's own thread within this interval, at every seal and at
+    /// close, so a power loss can lose up to this much. `0s`: every call waits for the disk (concurrent
     /// calls share one sync). 0s to 1h; default 200ms.
     #[serde(with = "super::text::duration_text")]
     pub sync_interval: std::time::Duration,

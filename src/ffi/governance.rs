@@ -99,7 +99,8 @@ pub extern "C" fn strata_lake_principal(
 /// Checks the whole audit log: every record's hash chain, every sealed segment against its
 /// signed digest, no segment missing, none from another lake. `*report_json` (free it with
 /// `strata_string_free`) receives `{"records": n, "segments": n, "problems": ["..."],
-/// "intact": bool}`; a damaged log is a report with problems and `"intact": false`, not an
+/// "warnings": ["..."], "intact": bool}` (`warnings`: segments sealed when the log was reopened
+/// after its writer stopped); a damaged log is a report with problems and `"intact": false`, not an
 /// error status.
 ///
 /// Returns `STRATA_INVALID_ARGUMENT` for a NULL argument; `STRATA_CONFIG` when auditing is off

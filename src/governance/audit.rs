@@ -210,6 +210,9 @@ fn hex(bytes: &[u8]) -> String {
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// The action of the record a reopened log appends for each segment it sealed then.
+const RECOVER_ACTION: &str = "audit.recover";
+
 fn record_hash(seq: u64, at: i64, process: &str, event: &AuditEvent, prev: &str) -> String {
     let mut body = Vec::with_capacity(320);
     write_unhashed(&mut body, seq, at, process, &event.event_ref(), prev);
@@ -535,7 +538,7 @@ impl AuditLog {
         for n in recovered {
             log.append_ref(&EventRef {
                 principal: "strata",
-                action: "audit.recover",
+                action: RECOVER_ACTION,
                 resource: ["segment:", &n.to_string()],
                 columns: &[],
                 rows: None,

@@ -295,6 +295,13 @@ fn a_full_segment_its_writer_left_unsealed_is_sealed_on_reopening_and_recorded()
     let r = verify(dir.path(), &KEY, "lake-a").unwrap();
     assert!(r.intact(), "{r:?}");
     assert_eq!(r.records, 27);
+    // Intact, but the late seal is not hidden: verify names it.
+    assert_eq!(r.warnings.len(), 1, "{r:?}");
+    assert!(
+        r.warnings[0].starts_with("segment:2 was sealed when the log was reopened")
+            && r.warnings[0].contains("record 26"),
+        "{r:?}"
+    );
     let mut recovered = Vec::new();
     read_records(dir.path(), &mut |r| {
         if r.event.action == "audit.recover" {

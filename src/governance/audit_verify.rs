@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     digest_path, hex, numbered, record_hash, records_part, segment_path, sign, AuditRecord,
-    SegmentDigest, GENESIS,
+    SegmentDigest, GENESIS, RECOVER_ACTION as RECOVER,
 };
 use crate::error::Result;
 
@@ -21,6 +21,11 @@ pub struct VerifyReport {
     pub segments: u64,
     /// Every problem, with where it is.
     pub problems: Vec<String>,
+    /// What is intact but proven less strongly: segments sealed when the log was reopened
+    /// after its writer stopped (an `audit.recover` record names each), whose digest was made
+    /// then, not when the segment filled.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 impl VerifyReport {
@@ -41,6 +46,8 @@ struct SegmentCheck {
     /// The last record: its number and hash.
     last: Option<(u64, String)>,
     problems: Vec<String>,
+    /// `audit.recover` records: their number and the segment they name.
+    recovered: Vec<(u64, String)>,
 }
 
 /// The fields of a record line that link it, borrowed; the others are required as a
@@ -60,12 +67,16 @@ struct Links<'a> {
     hash: &'a str,
 }
 
+/// What `check_segment` needs of a line: its number, `prev`, hash, and whether it is an
+/// `audit.recover` record (with the resource it names).
+type Written<'a> = (u64, &'a str, &'a str, Option<&'a str>);
+
 /// A line checked as written: a record (its required fields present) ending in its hash,
 /// and that hash is SHA-256 over `prev` and the line's bytes before the hash field, closed:
 /// the bytes the writer hashed, unchanged. Returns its number, `prev` and hash; `None` when
 /// that is not so, and the check by the record (parsed, serialized again, hashed) decides,
 /// as it does for a line with escapes. Skips building each record of an intact log twice.
-fn as_written(line: &[u8]) -> Option<(u64, &str, &str)> {
+fn as_written(line: &[u8]) -> Option<Written<'_>> {
     const HASH_FIELD: &[u8] = b",\"hash\":\"";
     let tail = HASH_FIELD.len() + 64 + 2;
     let links: Links = serde_json::from_slice(line).ok()?;
@@ -83,7 +94,8 @@ fn as_written(line: &[u8]) -> Option<(u64, &str, &str)> {
     h.update(links.prev.as_bytes());
     h.update(body);
     h.update(b"}");
-    (hex(&h.finalize()) == links.hash).then_some((links.seq, links.prev, links.hash))
+    let recover = (links.action == RECOVER).then_some(links.resource);
+    (hex(&h.finalize()) == links.hash).then_some((links.seq, links.prev, links.hash, recover))
 }
 
 fn check_segment(dir: &Path, n: u64, open: bool) -> SegmentCheck {
@@ -94,6 +106,7 @@ fn check_segment(dir: &Path, n: u64, open: bool) -> SegmentCheck {
             first: None,
             last: None,
             problems: Vec::new(),
+            recovered: Vec::new(),
         };
     };
     let sha = hex(&Sha256::digest(&bytes));
@@ -109,6 +122,7 @@ fn check_segment(dir: &Path, n: u64, open: bool) -> SegmentCheck {
         first: None,
         last: None,
         problems: Vec::new(),
+        recovered: Vec::new(),
     };
     for (i, line) in body
         .split(|b| *b == b'\n')
@@ -118,10 +132,18 @@ fn check_segment(dir: &Path, n: u64, open: bool) -> SegmentCheck {
         // Most lines are checked as written; the rest (and any that fail) by the record.
         let slow;
         let (seq, prev, hash, changed) = match as_written(line) {
-            Some((seq, prev, hash)) => (seq, prev, hash, false),
+            Some((seq, prev, hash, recover)) => {
+                if let Some(resource) = recover {
+                    check.recovered.push((seq, resource.to_string()));
+                }
+                (seq, prev, hash, false)
+            }
             None => match serde_json::from_slice::<AuditRecord>(line) {
                 Ok(r) => {
                     let changed = record_hash(r.seq, r.at, &r.process, &r.event, &r.prev) != r.hash;
+                    if r.event.action == RECOVER {
+                        check.recovered.push((r.seq, r.event.resource.clone()));
+                    }
                     slow = r;
                     (slow.seq, slow.prev.as_str(), slow.hash.as_str(), changed)
                 }
@@ -209,6 +231,14 @@ pub fn verify(dir: &Path, key: &[u8], lake: &str) -> Result<VerifyReport> {
             }
         }
         report.problems.extend(check.problems);
+        report
+            .warnings
+            .extend(check.recovered.iter().map(|(seq, resource)| {
+                format!(
+                    "{resource} was sealed when the log was reopened after its writer stopped \
+                     (record {seq}): its digest was made then, not when the segment filled"
+                )
+            }));
         if let Some((seq, hash)) = &check.last {
             prev_hash = hash.clone();
             next_seq = seq + 1;

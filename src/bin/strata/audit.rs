@@ -107,6 +107,9 @@ fn verify(lake: &Lake, json: bool, out: &mut dyn Write) -> strata::Result<()> {
         for p in &report.problems {
             writeln!(out, "problem: {p}").map_err(io)?;
         }
+        for w in &report.warnings {
+            writeln!(out, "warning: {w}").map_err(io)?;
+        }
         if report.intact() {
             writeln!(out, "the audit log is intact").map_err(io)?;
         }
