@@ -102,6 +102,11 @@ struct ArrowArrayStream {
 // without being walked, however deep it is.
 #define STRATA_MAX_FILTER_DEPTH 256
 
+// Under `auto`, codecs that compress slower than this (MB/s of encoded input, measured on the
+// sample) are left out while a faster one is there: the heavier zstd levels and gzip save a
+// few percent of size at several times the write's cost.
+#define WRITE_FLOOR_MBPS 150.0
+
 // Smallest supported precision.
 #define HyperLogLog_MIN_PRECISION 4
 
@@ -391,7 +396,8 @@ strata_status strata_lake_principal(const struct strata_lake *lake,
 // Checks the whole audit log: every record's hash chain, every sealed segment against its
 // signed digest, no segment missing, none from another lake. `*report_json` (free it with
 // `strata_string_free`) receives `{"records": n, "segments": n, "problems": ["..."],
-// "intact": bool}`; a damaged log is a report with problems and `"intact": false`, not an
+// "warnings": ["..."], "intact": bool}` (`warnings`: segments sealed when the log was reopened
+// after its writer stopped); a damaged log is a report with problems and `"intact": false`, not an
 // error status.
 //
 // Returns `STRATA_INVALID_ARGUMENT` for a NULL argument; `STRATA_CONFIG` when auditing is off
@@ -836,7 +842,8 @@ strata_status strata_table_merge_ipc(const struct strata_table *table,
 
 // Compacts the table's small files per partition, or z-orders them by up to 4 columns, as
 // one commit that changes no row; `options_json` (NULL or "" for compaction of every
-// partition) is `{"zorder_by": [...], "where": "PARTITION_EXPR", "target_file_bytes": N}`.
+// partition) is `{"zorder_by": [...], "where": "PARTITION_EXPR", "target_file_bytes": N,
+// "reencode": true}` (`reencode`: rewrite every file under the table's codec policy).
 // `*report_json` (may be NULL) receives `{"version", "partitions", "files_before",
 // "bytes_before", "files_after", "bytes_after", "attempts", "zorder": [...]}`, to free with
 // `strata_string_free`.
