@@ -66,7 +66,7 @@ pub fn one_pair(
     strata: &mut dyn FnMut() -> strata::Result<()>,
     baseline: &mut dyn FnMut() -> strata::Result<()>,
 ) -> strata::Result<(f64, f64)> {
-    if run % 2 == 0 {
+    if run.is_multiple_of(2) {
         let ours = time_strata(id, strata)?;
         Ok((ours, time(baseline)?))
     } else {

@@ -280,7 +280,7 @@ pub fn merge(
         write_file(
             &out.join("inserted.parquet"),
             inserted.schema(),
-            &[inserted.clone()],
+            std::slice::from_ref(&inserted),
             props,
         )?;
         changed.rows_inserted = inserted.num_rows() as u64;
