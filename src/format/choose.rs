@@ -225,6 +225,11 @@ struct Trial {
 /// few percent of size at several times the write's cost.
 pub const WRITE_FLOOR_MBPS: f64 = 150.0;
 
+/// Encoded samples smaller than this are not held to [`WRITE_FLOOR_MBPS`]: compressing a few
+/// KiB measures the codec's setup more than its speed (zstd's context grows with the level),
+/// and a column that encodes that small costs little to compress anyway.
+const WRITE_FLOOR_MIN_BYTES: usize = 64 << 10;
+
 /// `codec`'s compressed size of `data` and its speed in MB/s of input.
 fn timed_size(codec: Codec, data: &[u8]) -> Result<(usize, f64)> {
     let started = Instant::now();
@@ -426,7 +431,10 @@ fn pick(
     floor: f64,
     policy: CodecPolicy,
 ) -> Result<(Trial, f64)> {
-    if policy == CodecPolicy::Auto && trials.iter().any(|t| t.write_mbps >= WRITE_FLOOR_MBPS) {
+    if policy == CodecPolicy::Auto
+        && bytes.len() >= WRITE_FLOOR_MIN_BYTES
+        && trials.iter().any(|t| t.write_mbps >= WRITE_FLOOR_MBPS)
+    {
         trials.retain(|t| t.write_mbps >= WRITE_FLOOR_MBPS);
     }
     let mut fastest: Option<(Trial, f64)> = None;

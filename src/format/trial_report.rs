@@ -31,7 +31,8 @@ pub struct CodecTrials {
     /// The codecs trialled on every one of those columns, with their size of the same samples
     /// in the same encodings (a fixed codec may pick other encodings; this compares codecs).
     pub fixed: Vec<FixedCodecSize>,
-    /// The fixed codecs within 1% of the chosen codecs' size, cheapest first.
+    /// The fixed codecs within 1% of the chosen codecs' size (or smaller: a codec the time
+    /// budget or the compression-speed floor kept from a column), cheapest first.
     pub within_one_percent: Vec<Codec>,
 }
 
@@ -86,9 +87,10 @@ impl CodecTrials {
             .iter()
             .map(Codec::to_string)
             .collect();
+        let change = 100.0 * (size as f64 / self.sample_bytes.max(1) as f64 - 1.0);
         Some(format!(
-            "--codec {codec} is within 1% of auto's size on the sample ({} vs {} bytes{}); \
-             a fixed codec skips the trials",
+            "--codec {codec} is within 1% of auto's size on the sample or smaller ({} vs {} \
+             bytes, {change:+.1}%{}); a fixed codec skips the trials",
             size,
             self.sample_bytes,
             if others.is_empty() {
@@ -137,6 +139,7 @@ mod tests {
         assert_eq!(report.within_one_percent, vec![Codec::Zstd(1)]);
         let note = report.note().unwrap();
         assert!(note.contains("--codec zstd:1 is within 1%"), "{note}");
+        assert!(note.contains("+0.9%"), "{note}");
         // A codec not trialled on every column is not compared.
         let columns = [
             column(100, &[(Codec::Zstd(1), 100)]),
