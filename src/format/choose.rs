@@ -4,7 +4,7 @@
 //! places in the data), encoded once per candidate encoding into an in-memory Parquet chunk
 //! without compression, and the encoded bytes are trial-compressed with each candidate codec of
 //! the policy. The smallest result whose measured decode speed meets the tier's floor wins
-//! (under `auto`, among the codecs that compress at [`WRITE_FLOOR_MBPS`] or faster). Encodings
+//! (under `auto`, among the codecs that compress at [`WRITE_SPEED_SHARE`] of zstd-1's speed or faster). Encodings
 //! are ranked first with one cheap codec so the codec trials run once per column. The sample
 //! is taken once per column for the whole write (at most a 64th of the rows), and a column's
 //! trials stop at a tenth of the time its rows are expected to take to encode; decode speeds
@@ -220,12 +220,13 @@ struct Trial {
     write_mbps: f64,
 }
 
-/// Under `auto`, codecs that compress slower than this (MB/s of encoded input, measured on the
-/// sample) are left out while a faster one is there: the heavier zstd levels and gzip save a
-/// few percent of size at several times the write's cost.
-pub const WRITE_FLOOR_MBPS: f64 = 150.0;
+/// Under `auto`, codecs that compress slower than this share of zstd-1's speed (both measured
+/// on the same sample, so a loaded machine slows both alike) are left out: the heavier zstd
+/// levels and gzip save a few percent of size at several times the write's cost. No
+/// compression is never preferred for its speed alone.
+pub const WRITE_SPEED_SHARE: f64 = 0.4;
 
-/// Encoded samples smaller than this are not held to [`WRITE_FLOOR_MBPS`]: compressing a few
+/// Encoded samples smaller than this are not held to [`WRITE_SPEED_SHARE`]: compressing a few
 /// KiB measures the codec's setup more than its speed (zstd's context grows with the level),
 /// and a column that encodes that small costs little to compress anyway.
 const WRITE_FLOOR_MIN_BYTES: usize = 64 << 10;
@@ -431,11 +432,16 @@ fn pick(
     floor: f64,
     policy: CodecPolicy,
 ) -> Result<(Trial, f64)> {
-    if policy == CodecPolicy::Auto
-        && bytes.len() >= WRITE_FLOOR_MIN_BYTES
-        && trials.iter().any(|t| t.write_mbps >= WRITE_FLOOR_MBPS)
-    {
-        trials.retain(|t| t.write_mbps >= WRITE_FLOOR_MBPS);
+    let reference = trials
+        .iter()
+        .find(|t| t.codec == Codec::Zstd(1))
+        .map(|t| t.write_mbps);
+    if let Some(reference) = reference {
+        if policy == CodecPolicy::Auto && bytes.len() >= WRITE_FLOOR_MIN_BYTES {
+            trials.retain(|t| {
+                t.codec == Codec::None || t.write_mbps >= reference * WRITE_SPEED_SHARE
+            });
+        }
     }
     let mut fastest: Option<(Trial, f64)> = None;
     while !trials.is_empty() {
