@@ -192,7 +192,7 @@ pub enum CodecPolicy {
     Compact,
     /// Measures each column on a sample with the candidate codecs and encodings (within a tenth
     /// of the write's time) and keeps the smallest whose decode speed meets the tier's floor
-    /// among those that compress at 0.4x zstd-1's speed or faster (where the encoded sample is
+    /// among those that compress at 0.7x zstd-1's speed or faster (where the encoded sample is
     /// 64 KiB or more, enough to measure that).
     Auto,
     /// The same codec for every column (encodings still chosen per column).
