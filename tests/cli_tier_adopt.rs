@@ -153,19 +153,25 @@ fn an_existing_directory_is_refused_until_adopted_then_its_files_are_objects() {
     assert_eq!(json["conflicts"].as_array().unwrap().len(), 0, "{json}");
 }
 
-#[test]
-fn remote_tiers_are_not_adopted() {
-    let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("strata.toml");
+/// A config in `tmp` with a local `hot` tier and a second tier `name` of `kind`.
+fn two_tiers(tmp: &Path, name: &str, kind: &str) -> std::path::PathBuf {
+    let config = tmp.join("strata.toml");
     std::fs::write(
         &config,
         format!(
             "dir = {:?}\n\n[[tiers]]\nname = \"hot\"\nkind = \"local\"\n\n\
-             [[tiers]]\nname = \"scratch\"\nkind = \"memory\"\n",
-            tmp.path().join("root").display().to_string()
+             [[tiers]]\nname = \"{name}\"\nkind = \"{kind}\"\n",
+            tmp.join("root").display().to_string()
         ),
     )
     .unwrap();
+    config
+}
+
+#[test]
+fn remote_tiers_are_not_adopted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = two_tiers(tmp.path(), "scratch", "memory");
     let err = one_line_error(&strata(&config, &["tier", "adopt", "scratch"]));
     assert!(err.contains("only local tiers"), "{err}");
 }
@@ -173,16 +179,7 @@ fn remote_tiers_are_not_adopted() {
 #[test]
 fn tier_move_moves_one_object_and_says_where_from() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("strata.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "dir = {:?}\n\n[[tiers]]\nname = \"hot\"\nkind = \"local\"\n\n\
-             [[tiers]]\nname = \"cold\"\nkind = \"local\"\n",
-            tmp.path().join("root").display().to_string(),
-        ),
-    )
-    .unwrap();
+    let config = two_tiers(tmp.path(), "cold", "local");
     let data = tmp.path().join("data.bin");
     std::fs::write(&data, bytes(5_000, 9)).unwrap();
     ok(&strata(

@@ -346,7 +346,9 @@ fn choose_column(
     for codec in order {
         let (size, write_mbps) = if codec == probe {
             (*probe_size, *probe_mbps)
-        } else if codec == Codec::None || budget.left() {
+        } else if codec == Codec::None || budget.left() || trials.is_empty() {
+            // Past the budget only while nothing was tried: a policy whose codecs do not
+            // include the probe (`compact`: zstd:9, gzip) still gets its cheapest one.
             timed_size(codec, bytes)?
         } else {
             untried.push(codec);

@@ -723,13 +723,8 @@ fn append_expecting(
     args: AppendArgs,
     out: &mut dyn Write,
 ) -> strata::Result<()> {
-    let rules_path = args.expect.as_deref().unwrap_or(Path::new(""));
-    let rules = strata::quality::RuleSet::from_file(rules_path)?;
-    let lake = Lake::open(config)?.with_job(&crate::catalog::job());
-    let (bar, progress) = stage_progress();
-    let (_, all) = read_all(&args.files, progress.as_ref())?;
-    bar.finish_and_clear();
-    let report = lake.append_expecting(&args.table.name, &all, &rules)?;
+    let (lake, rules, rows) = expecting(config, args.expect.as_deref(), &args.files)?;
+    let report = lake.append_expecting(&args.table.name, &rows, &rules)?;
     print_expect(out, &args.table.name, &report, args.json)
 }
 
@@ -739,14 +734,28 @@ fn merge_expecting(
     args: MergeArgs,
     out: &mut dyn Write,
 ) -> strata::Result<()> {
-    let rules_path = args.expect.as_deref().unwrap_or(Path::new(""));
-    let rules = strata::quality::RuleSet::from_file(rules_path)?;
+    let files = std::slice::from_ref(&args.source);
+    let (lake, rules, rows) = expecting(config, args.expect.as_deref(), files)?;
+    let report = lake.merge_expecting(&args.table.name, &rows, &merge_options(&args), &rules)?;
+    print_expect(out, &args.table.name, &report, args.json)
+}
+
+/// The lake, the rules file and the rows of an append or merge with expectations.
+fn expecting(
+    config: &LakeConfig,
+    rules: Option<&Path>,
+    files: &[PathBuf],
+) -> strata::Result<(
+    Lake,
+    strata::quality::RuleSet,
+    Vec<arrow::array::RecordBatch>,
+)> {
+    let rules = strata::quality::RuleSet::from_file(rules.unwrap_or(Path::new("")))?;
     let lake = Lake::open(config)?.with_job(&crate::catalog::job());
     let (bar, progress) = stage_progress();
-    let (_, source) = read_all(std::slice::from_ref(&args.source), progress.as_ref())?;
+    let (_, rows) = read_all(files, progress.as_ref())?;
     bar.finish_and_clear();
-    let report = lake.merge_expecting(&args.table.name, &source, &merge_options(&args), &rules)?;
-    print_expect(out, &args.table.name, &report, args.json)
+    Ok((lake, rules, rows))
 }
 
 fn print_expect(
