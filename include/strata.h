@@ -102,11 +102,6 @@ struct ArrowArrayStream {
 // without being walked, however deep it is.
 #define STRATA_MAX_FILTER_DEPTH 256
 
-// Under `auto`, codecs that compress slower than this (MB/s of encoded input, measured on the
-// sample) are left out while a faster one is there: the heavier zstd levels and gzip save a
-// few percent of size at several times the write's cost.
-#define WRITE_FLOOR_MBPS 150.0
-
 // Smallest supported precision.
 #define HyperLogLog_MIN_PRECISION 4
 

@@ -224,7 +224,7 @@ struct Trial {
 /// on the same sample, so a loaded machine slows both alike) are left out: the heavier zstd
 /// levels and gzip save a few percent of size at several times the write's cost. No
 /// compression is never preferred for its speed alone.
-pub const WRITE_SPEED_SHARE: f64 = 0.7;
+pub(crate) const WRITE_SPEED_SHARE: f64 = 0.7;
 
 /// Encoded samples smaller than this are not held to [`WRITE_SPEED_SHARE`]: compressing a few
 /// KiB measures the codec's setup more than its speed (zstd's context grows with the level),
