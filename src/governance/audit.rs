@@ -213,6 +213,36 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 /// The action of the record a reopened log appends for each segment it sealed then.
 const RECOVER_ACTION: &str = "audit.recover";
 
+/// The records of a segment's written part: the first's number, how many, and the last's
+/// number and hash.
+pub(super) struct Span {
+    pub(super) first: Option<u64>,
+    pub(super) records: u64,
+    pub(super) last: Option<(u64, String)>,
+}
+
+/// Reads the [`Span`] of `part` (segment `segment`'s bytes before the mapped zeros); a line
+/// that is not a record is a `Corrupt` error: "audit segment N {damaged}: ...".
+pub(super) fn span(part: &[u8], segment: u64, damaged: &str) -> Result<Span> {
+    let mut span = Span {
+        first: None,
+        records: 0,
+        last: None,
+    };
+    for line in part.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let r: AuditRecord = serde_json::from_slice(line).map_err(|e| {
+            Error::new(
+                ErrorKind::Corrupt,
+                format!("audit segment {segment} {damaged}: {e}"),
+            )
+        })?;
+        span.first.get_or_insert(r.seq);
+        span.records += 1;
+        span.last = Some((r.seq, r.hash));
+    }
+    Ok(span)
+}
+
 fn record_hash(seq: u64, at: i64, process: &str, event: &AuditEvent, prev: &str) -> String {
     let mut body = Vec::with_capacity(320);
     write_unhashed(&mut body, seq, at, process, &event.event_ref(), prev);
@@ -480,19 +510,9 @@ impl AuditLog {
         if let Ok(bytes) = std::fs::read(&path) {
             let part = records_part(&bytes);
             whole = part.len();
-            for line in part.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                let r: AuditRecord = serde_json::from_slice(line).map_err(|e| {
-                    Error::new(
-                        ErrorKind::Corrupt,
-                        format!("audit segment {segment} has a damaged record: {e}"),
-                    )
-                })?;
-                if in_segment == 0 {
-                    first = r.seq;
-                }
-                in_segment += 1;
-                last_seq = r.seq;
-                last_hash = r.hash;
+            let span = span(part, segment, "has a damaged record")?;
+            if let (Some(f), Some((seq, hash))) = (span.first, span.last) {
+                (first, in_segment, last_seq, last_hash) = (f, span.records, seq, hash);
             }
         }
         let (file, map) = map_segment(&path, whole as u64)?;

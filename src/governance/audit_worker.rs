@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use super::{
-    digest_path, hex, map_segment, numbered, records_part, segment_path, sign, AuditRecord, Head,
-    SegmentDigest, AUDIT_FORMAT, GENESIS,
+    digest_path, hex, map_segment, numbered, records_part, segment_path, sign, Head, SegmentDigest,
+    AUDIT_FORMAT, GENESIS,
 };
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// The spare segment file, made ahead and renamed to the next segment's name when the open
 /// one is full. Its name is not a segment's (`numbered` skips it): readers never see it.
@@ -255,18 +255,8 @@ pub(super) fn seal_left_over(dir: &Path, key: &[u8], lake: &str) -> Result<Vec<u
         let bytes = std::fs::read(&path)
             .map_err(|e| Error::io("cannot read an audit segment", &path, e))?;
         let part = records_part(&bytes);
-        let (mut first, mut last) = (None, None);
-        for line in part.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let r: AuditRecord = serde_json::from_slice(line).map_err(|e| {
-                Error::new(
-                    ErrorKind::Corrupt,
-                    format!("audit segment {n} was left unsealed with a damaged record: {e}"),
-                )
-            })?;
-            first.get_or_insert(r.seq);
-            last = Some((r.seq, r.hash));
-        }
-        let (Some(first), Some((last, last_hash))) = (first, last) else {
+        let span = super::span(part, n, "was left unsealed with a damaged record")?;
+        let (Some(first), Some((last, last_hash))) = (span.first, span.last) else {
             break;
         };
         let file = std::fs::OpenOptions::new()
