@@ -12,7 +12,7 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use rayon::prelude::*;
 
 use super::infer_csv::{data_type, infer_bits};
-use super::lines::{cut, first_record_end, Chunk, Uncuttable};
+use super::lines::{cut, decode_chunks, first_record_end, Chunk, Uncuttable};
 use crate::error::{Error, Result};
 
 const DELIMITER: u8 = b',';
@@ -126,16 +126,10 @@ pub(super) fn read_csv(text: &[u8], batch_rows: usize) -> Result<(SchemaRef, Vec
             .map(|(name, &b)| Field::new(name, data_type(b), true))
             .collect::<Vec<_>>(),
     ));
-    let decoded: Vec<Result<Vec<RecordBatch>>> = chunks
-        .par_iter()
-        .map(|c| decode(&text[c.range.clone()], &schema, batch_rows))
-        .collect();
-    let mut batches = Vec::new();
-    for (chunk, result) in chunks.iter().zip(decoded) {
-        match result {
-            Ok(b) => batches.extend(b),
-            Err(e) => return Err(first_error(text, chunk.range.end, &schema, e)),
-        }
-    }
+    let batches = decode_chunks(
+        &chunks,
+        |c| decode(&text[c.range.clone()], &schema, batch_rows),
+        |chunk, e| first_error(text, chunk.range.end, &schema, e),
+    )?;
     Ok((schema, batches))
 }

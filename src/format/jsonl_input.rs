@@ -13,7 +13,7 @@ use arrow::error::ArrowError;
 use arrow::json::reader::infer_json_schema;
 use rayon::prelude::*;
 
-use super::lines::{cut, Chunk};
+use super::lines::{cut, decode_chunks, Chunk};
 use crate::error::{Error, Result};
 
 const CHUNKS_PER_THREAD: usize = 4;
@@ -75,20 +75,10 @@ pub(super) fn read_jsonl(text: &[u8], batch_rows: usize) -> Result<(SchemaRef, V
         _ => infer(text).map_err(|e| Error::from(e).during("malformed JSON input"))?,
     };
     let schema: SchemaRef = Arc::new(schema);
-    let decoded: Vec<Result<Vec<RecordBatch>, ArrowError>> = chunks
-        .par_iter()
-        .map(|c| decode(&text[c.range.clone()], &schema, batch_rows))
-        .collect();
-    let mut batches = Vec::new();
-    for (chunk, result) in chunks.iter().zip(decoded) {
-        match result {
-            Ok(b) => batches.extend(b),
-            Err(e) => {
-                return Err(with_line(text, chunk, e, &|line| {
-                    decode(line, &schema, 1).map(|_| ())
-                }))
-            }
-        }
-    }
+    let batches = decode_chunks(
+        &chunks,
+        |c| decode(&text[c.range.clone()], &schema, batch_rows),
+        |chunk, e| with_line(text, chunk, e, &|line| decode(line, &schema, 1).map(|_| ())),
+    )?;
     Ok((schema, batches))
 }

@@ -11,7 +11,10 @@
 
 use std::ops::Range;
 
+use arrow::array::RecordBatch;
 use rayon::prelude::*;
+
+use crate::error::{Error, Result};
 
 /// A slice of the text that holds whole records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,6 +183,24 @@ fn open_quote_line(text: &[u8], start: usize, first_line: usize, quote: Option<u
         }
     }
     opened
+}
+
+/// Decodes every chunk on the pool's threads and returns the batches in the text's order;
+/// the first chunk (in order) that fails becomes the error `failed` makes of it.
+pub(super) fn decode_chunks<E: Send>(
+    chunks: &[Chunk],
+    decode: impl Fn(&Chunk) -> std::result::Result<Vec<RecordBatch>, E> + Sync,
+    failed: impl FnOnce(&Chunk, E) -> Error,
+) -> Result<Vec<RecordBatch>> {
+    let decoded: Vec<_> = chunks.par_iter().map(&decode).collect();
+    let mut batches = Vec::new();
+    for (chunk, result) in chunks.iter().zip(decoded) {
+        match result {
+            Ok(b) => batches.extend(b),
+            Err(e) => return Err(failed(chunk, e)),
+        }
+    }
+    Ok(batches)
 }
 
 #[cfg(test)]
