@@ -398,12 +398,12 @@ fn c_example_links_statically_through_pkg_config() {
     }
 }
 
-/// The scan bench: a C program scanning through the Arrow C Stream against the same
-/// scan without crossing it, in one run. Ignored by default (timing, not correctness):
-/// `cargo test --release --test bindings_c -- --ignored --nocapture`.
+/// bindings/c/bench_scan.c, the C side of the scan bench, built and run on a 2M-row file: it
+/// must read the whole stream (every row, timed to the end, not only `strata_scan()`'s setup).
+/// The figure itself, C stream against the same scan in Rust, is measured by `strata bench
+/// scan` (record `scan/lineitem/full/c_stream`), not by a timed test.
 #[test]
-#[ignore]
-fn c_scan_through_the_stream_costs_at_most_five_percent() {
+fn c_scan_bench_reads_the_stream_to_its_end() {
     use std::sync::Arc;
 
     use arrow::array::{Float64Array, Int64Array, RecordBatch};
@@ -442,31 +442,26 @@ fn c_scan_through_the_stream_costs_at_most_five_percent() {
 
     let exe = scratch.path().join("bench_scan");
     compile("bench_scan", &exe, &["-O2"]);
-    // The same scan read to its end in Rust, in this process: the median of 9, in ms.
-    let mut times: Vec<f64> = (0..9)
-        .map(|_| {
-            let start = std::time::Instant::now();
-            strata::Scan::new(&file)
-                .for_each(|b| {
-                    std::hint::black_box(b);
-                    Ok(())
-                })
-                .unwrap();
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    let rust_ms = times[times.len() / 2];
-    let out = run(Command::new(&exe)
-        .arg(&file)
-        .arg("9")
-        .arg(format!("{rust_ms}")));
+    // Without a Rust time it prints the C figure alone; with one, the ratio too.
+    let out = run(Command::new(&exe).arg(&file).arg("3"));
     let line = String::from_utf8_lossy(&out.stdout).to_string();
-    println!("{line}");
-    let ratio: f64 = line
-        .rsplit("ratio ")
-        .next()
-        .and_then(|r| r.trim().parse().ok())
+    assert!(line.starts_with("rows 2000000 "), "{line}");
+    assert!(line.contains("read to the end"), "{line}");
+    let out = run(Command::new(&exe).arg(&file).arg("1").arg("10.0"));
+    let line = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        line.starts_with("rows 2000000 ") && line.contains(" ratio "),
+        "{line}"
+    );
+    // A file that is not there fails with the library's message, not a crash.
+    let out = Command::new(&exe)
+        .arg(scratch.path().join("missing.parquet"))
+        .arg("1")
+        .output()
         .unwrap();
-    assert!(ratio <= 1.05, "the C stream costs {ratio}x the Rust scan");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("missing.parquet"),
+        "{out:?}"
+    );
 }

@@ -164,6 +164,57 @@ fn every_suite_runs_at_scale_001_and_its_json_and_report_are_valid() {
     if let Some(o) = python("xml.dom.minidom", well_formed, &paths) {
         assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
     }
+    screenshot_shows_the_plots(&report);
+}
+
+/// The report as a browser shows it: headless Chromium's screenshot of index.html must show
+/// every suite's plot. The strata bars' blue (#2b6cb0) is drawn only by the SVG plots (the
+/// page's own text and tables have none), so its pixels prove the images loaded and rendered.
+fn screenshot_shows_the_plots(report: &Path) {
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok())
+    else {
+        return common::skip("cli_bench: no headless Chromium to render the report");
+    };
+    let png = report.join("screenshot.png");
+    let profile = tempfile::tempdir().unwrap();
+    // The flags keep Chromium off the network (this machine has none) and out of the home
+    // directory; --no-sandbox because CI runs as root.
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1280,12000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", report.join("index.html").display()))
+        .output()
+        .unwrap();
+    assert!(png.exists(), "no screenshot: {}", text(&out.stderr));
+    let count_blue = "import sys\n\
+                      from PIL import Image\n\
+                      im = Image.open(sys.argv[1]).convert('RGB')\n\
+                      b = im.tobytes()\n\
+                      near = lambda i: abs(b[i]-0x2b) < 24 and abs(b[i+1]-0x6c) < 24 and abs(b[i+2]-0xb0) < 24\n\
+                      print(sum(1 for i in range(0, len(b), 3) if near(i)))";
+    if let Some(o) = python("PIL", count_blue, &[&png]) {
+        assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+        let blue: u64 = text(&o.stdout).trim().parse().unwrap();
+        // Eight suites' plots, each with several bars of at least a few hundred pixels.
+        assert!(
+            blue > 20_000,
+            "the plots did not render: {blue} blue pixels"
+        );
+    }
 }
 
 #[test]

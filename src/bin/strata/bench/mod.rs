@@ -11,6 +11,7 @@
 //! `table_out.rs` the terminal table, `compare.rs` run-to-run differences, `report.rs` the
 //! HTML page with SVG plots.
 
+mod c_stream;
 mod cache;
 mod compare;
 mod crypto;

@@ -8,7 +8,8 @@
 //! them), every batch consumed and dropped. The parquet crate has no parallel reader: at N
 //! threads it gets the row groups shared out by hand, or, with fewer row groups than threads,
 //! the columns; its filter is a `RowFilter` after row groups are pruned by their statistics
-//! (it does not skip pages by the page index on its own).
+//! (it does not skip pages by the page index on its own). Last, the full scan through the C
+//! ABI's stream against the same scan in Rust (`c_stream.rs`).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -404,5 +405,6 @@ pub fn run(ctx: &Context) -> strata::Result<Vec<Record>> {
             );
         }
     }
+    records.push(super::c_stream::record(ctx, &ctx.data.lineitem)?);
     Ok(records)
 }
