@@ -122,6 +122,14 @@ fn every_suite_runs_at_scale_001_and_its_json_and_report_are_valid() {
             }
         }
     }
+    // The C stream's scan against the same scan in Rust: both sides read the same rows.
+    let c_stream = ids("scan/lineitem/full/c_stream/");
+    assert_eq!(c_stream.len(), 1, "{c_stream:?}");
+    assert!(c_stream[0]["ratio"].as_f64().is_some_and(|x| x > 0.0));
+    assert_eq!(
+        c_stream[0]["strata"]["batch_rows"],
+        c_stream[0]["baseline"]["side"]["batch_rows"]
+    );
     for id in [
         "table/append",
         "table/time_travel_scan",
