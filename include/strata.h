@@ -232,6 +232,52 @@ typedef struct strata_object_info {
 extern "C" {
 #endif // __cplusplus
 
+// The advisor's recommendations for the table, dataset or object prefix `name` (NULL or ""
+// for everything the lake has statistics on) as a JSON array into `*json` (free it with
+// `strata_string_free`): each with `kind`, `target`, `advice` (a sentence), `evidence`,
+// `effect` and `apply` (how `strata_lake_apply_advice` carries it out; null for advice
+// only). An empty array when nothing is recorded yet.
+strata_status strata_lake_advise(const struct strata_lake *lake,
+                                 const char *name,
+                                 char **json);
+
+// Computes the advice for `name` (as `strata_lake_advise`) and applies the recommendations
+// that can be applied safely (z-order, compaction and re-encoding as table commits that
+// change no row, tier moves), of kind `only` when it is not NULL or "" (`"zorder"`,
+// `"compaction"`, `"codec"`, `"tier"`, ...). With `dry_run`, changes nothing and says what it
+// would do. `*json` receives a JSON array, one entry per recommendation acted on (`kind`,
+// `target`, `action`, `outcome`, ...); free it with `strata_string_free`. Needs `admin` (or
+// the rights of each change) when the lake has `[access]`.
+strata_status strata_lake_apply_advice(const struct strata_lake *lake,
+                                       const char *name,
+                                       const char *only,
+                                       bool dry_run,
+                                       char **json);
+
+// The lake's monthly cost as JSON into `*json` (free it with `strata_string_free`): per tier
+// and per zone/table, from the bytes held and the recorded requests, priced with the
+// configured price table (`strata cost --json` prints the same).
+strata_status strata_lake_cost(const struct strata_lake *lake,
+                               char **json);
+
+// Copies what tier `source` holds and tier `dest` lacks (or holds with another checksum or
+// size), as `strata sync SOURCE DEST` does: incremental from the tier index, each copy
+// verified, resumable after a crash, encrypted objects kept as ciphertext. `options_json`
+// (NULL or "" for the defaults) is `{"prefix": "logs/", "dry_run": false, "delete": false,
+// "verify": false, "concurrency": 8, "limit": N, "to_config": "dr.toml"}`, every key
+// optional (`to_config`: another lake's configuration file, whose tier `dest` receives the
+// copies). `*report_json` (may be NULL; free it with `strata_string_free`) receives the
+// report (`copied`, `bytes_copied`, `unchanged`, `deleted`, `failed`, ...).
+//
+// Returns `STRATA_INVALID_ARGUMENT` for options that do not parse or an unknown tier,
+// `STRATA_CONFIG` for a `to_config` file that does not load, and `STRATA_IO` when some
+// copies failed (the report is still written: rerun to retry them).
+strata_status strata_lake_sync(const struct strata_lake *lake,
+                               const char *source,
+                               const char *dest,
+                               const char *options_json,
+                               char **report_json);
+
 // Reads the data pointer and length of `bytes` again. `data` and `len` must not be NULL.
 strata_status strata_bytes_data(const struct strata_bytes *bytes,
                                 const uint8_t **data,
@@ -365,6 +411,35 @@ strata_status strata_lake_append_expecting_ipc(const struct strata_lake *lake,
                                                size_t len,
                                                const char *rules,
                                                char **report_json);
+
+// Merges the batches of the Arrow C Stream `stream` (one row per key) into the existing table
+// `name` of `lake` as `options_json` says (as for `strata_table_merge`: `{"on": ["id"], ...}`,
+// `on` required), with `rules` as expectations on the source rows, as
+// `strata_lake_append_expecting` has them: rows failing a `"drop"` rule go to
+// `<name>__quarantine` and are not merged, a failing `"fail"` rule merges nothing. On success
+// `*report_json` (may be NULL; free it with `strata_string_free`) receives the report
+// `strata_lake_append_expecting` gives, `version` being the merge's. The stream is always
+// consumed and released.
+//
+// Statuses as for `strata_lake_append_expecting`; also `STRATA_INVALID_ARGUMENT` for
+// `options_json` that does not parse or two kept source rows with one key (nothing merged;
+// rows already quarantined stay quarantined).
+strata_status strata_lake_merge_expecting(const struct strata_lake *lake,
+                                          const char *name,
+                                          struct ArrowArrayStream *stream,
+                                          const char *options_json,
+                                          const char *rules,
+                                          char **report_json);
+
+// Like `strata_lake_merge_expecting`, with the source rows as `len` bytes of Arrow IPC stream
+// at `data`.
+strata_status strata_lake_merge_expecting_ipc(const struct strata_lake *lake,
+                                              const char *name,
+                                              const uint8_t *data,
+                                              size_t len,
+                                              const char *options_json,
+                                              const char *rules,
+                                              char **report_json);
 
 // A new handle `*out` on the same open lake as `lake`, acting as `principal`: with an
 // `[access]` section in the config, every call made through it is checked against the
@@ -869,8 +944,9 @@ strata_status strata_cache_invalidate(const struct strata_lake *lake,
 
 // Raises glibc's malloc mmap and trim thresholds for the whole process, once (later calls do
 // nothing and return `STRATA_OK`), so that the page-sized buffers Parquet decoding allocates
-// and frees are reused instead of being handed back to the kernel and faulted in again: a
-// 2-column projection ran 1.3x faster on one thread and 1.45x on two. It frees one untouched
+// and frees are reused instead of being handed back to the kernel and faulted in again
+// (`STRATA_MALLOC_TUNING=0 python3 benches/scan_compare.py` measures what that buys on a
+// machine, against the same command without the variable). It frees one untouched
 // block just under 32 MiB, which moves glibc's dynamic thresholds as any such free would; the
 // cost is that each malloc arena may keep up to 64 MiB of freed memory for reuse.
 //

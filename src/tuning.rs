@@ -7,8 +7,9 @@
 //!
 //! * [`raise_malloc_thresholds`]: glibc's malloc mmap and trim thresholds, raised once so that
 //!   the page-sized buffers Parquet decoding allocates and frees are reused instead of being
-//!   handed back to the kernel and faulted in again (a 2-column projection ran 1.3x faster on
-//!   one thread, 1.45x on two). Never done by the library itself; the `strata` command does it
+//!   handed back to the kernel and faulted in again (what that buys on a machine:
+//!   `STRATA_MALLOC_TUNING=0 python3 benches/scan_compare.py` against the same command
+//!   without the variable). Never done by the library itself; the `strata` command does it
 //!   at start, and C hosts call `strata_tuning_raise_malloc_thresholds()`.
 //! * [`set_kept_maps`], [`kept_maps`], [`forget_maps`]: how many memory maps of scanned files
 //!   are kept for the next scan of the same file (64 by default, each for at most

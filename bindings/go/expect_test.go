@@ -54,3 +54,41 @@ func TestAppendExpectingQuarantines(t *testing.T) {
 		t.Fatalf("rows after: %d", got)
 	}
 }
+
+// Merges take expectations: failing source rows are quarantined, the rest merged (here a
+// delete of the matching rows, so that the merge changes the table).
+func TestMergeExpectingQuarantines(t *testing.T) {
+	people := envFile(t, "STRATA_TEST_PARQUET")
+	lake, err := OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lake.Close()
+	table, err := lake.Table("silver/people")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer table.Close()
+	ipc, err := Scan(people, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := table.Append(bytes.NewReader(ipc), nil); err != nil {
+		t.Fatal(err)
+	}
+	rules := "[[rules]]\nname = \"small\"\ncheck = \"range\"\ncolumn = \"amount\"\nmin = 50\nexpect = \"drop\"\n"
+	report, err := lake.MergeExpecting("silver/people", bytes.NewReader(ipc), MergeOptions{On: []string{"id"}, WhenMatched: "delete"}, rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if report.Rows != 100 || report.Kept != 66 || report.Quarantined != 34 || report.Version == nil || *report.Version != 1 {
+		t.Fatalf("report: %+v", report)
+	}
+	if _, err := lake.MergeExpecting("silver/people", bytes.NewReader(ipc), MergeOptions{}, rules); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("no key: %v", err)
+	}
+	decode := decoder(t)
+	if got := len(decode(table.ScanVersion(-1, []string{"id"}, "")).rows); got != 34 {
+		t.Fatalf("rows after: %d", got)
+	}
+}

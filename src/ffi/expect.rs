@@ -1,5 +1,5 @@
-//! Expectations on table appends from C: a streaming service appends batch by batch and
-//! hears, per call, how many rows were kept and how many quarantined.
+//! Expectations on table appends and merges from C: a streaming service appends batch by
+//! batch and hears, per call, how many rows were kept and how many quarantined.
 
 use std::ffi::c_char;
 
@@ -11,6 +11,7 @@ use super::guard::{guard, strata_status};
 use super::lake::{lake, strata_lake};
 use super::quality::rules;
 use super::stream::take_stream;
+use super::table_change::merge_options;
 use super::write::{collect, read_ipc};
 use crate::error::Result;
 
@@ -25,10 +26,30 @@ fn append(
     let name = args::text(name, "name")?;
     let rules = rules(rules_text)?;
     let report = lake.append_expecting(name, &batches, &rules)?;
-    if report_json.is_null() {
+    put_report(report_json, &report)
+}
+
+fn merge(
+    lake: *const strata_lake,
+    name: *const c_char,
+    source: Vec<RecordBatch>,
+    options_json: *const c_char,
+    rules_text: *const c_char,
+    report_json: *mut *mut c_char,
+) -> Result<()> {
+    let lake = self::lake(lake)?;
+    let name = args::text(name, "name")?;
+    let options = merge_options(args::text(options_json, "options_json")?)?;
+    let rules = rules(rules_text)?;
+    let report = lake.merge_expecting(name, &source, &options, &rules)?;
+    put_report(report_json, &report)
+}
+
+fn put_report(out: *mut *mut c_char, report: &crate::lake::ExpectReport) -> Result<()> {
+    if out.is_null() {
         return Ok(());
     }
-    args::put_json(report_json, "report_json", &report)
+    args::put_json(out, "report_json", report)
 }
 
 /// Appends the batches of the Arrow C Stream `stream` to the existing table `name` of `lake`,
@@ -75,5 +96,66 @@ pub extern "C" fn strata_lake_append_expecting_ipc(
         args::put_opt(report_json, std::ptr::null_mut());
         let data = args::bytes(data, len, "data")?;
         append(lake, name, read_ipc(data)?.1, rules, report_json)
+    })
+}
+
+/// Merges the batches of the Arrow C Stream `stream` (one row per key) into the existing table
+/// `name` of `lake` as `options_json` says (as for `strata_table_merge`: `{"on": ["id"], ...}`,
+/// `on` required), with `rules` as expectations on the source rows, as
+/// `strata_lake_append_expecting` has them: rows failing a `"drop"` rule go to
+/// `<name>__quarantine` and are not merged, a failing `"fail"` rule merges nothing. On success
+/// `*report_json` (may be NULL; free it with `strata_string_free`) receives the report
+/// `strata_lake_append_expecting` gives, `version` being the merge's. The stream is always
+/// consumed and released.
+///
+/// Statuses as for `strata_lake_append_expecting`; also `STRATA_INVALID_ARGUMENT` for
+/// `options_json` that does not parse or two kept source rows with one key (nothing merged;
+/// rows already quarantined stay quarantined).
+#[no_mangle]
+pub extern "C" fn strata_lake_merge_expecting(
+    lake: *const strata_lake,
+    name: *const c_char,
+    stream: *mut FFI_ArrowArrayStream,
+    options_json: *const c_char,
+    rules: *const c_char,
+    report_json: *mut *mut c_char,
+) -> strata_status {
+    guard(|| {
+        let reader = take_stream(stream)?;
+        args::put_opt(report_json, std::ptr::null_mut());
+        merge(
+            lake,
+            name,
+            collect(reader)?.1,
+            options_json,
+            rules,
+            report_json,
+        )
+    })
+}
+
+/// Like `strata_lake_merge_expecting`, with the source rows as `len` bytes of Arrow IPC stream
+/// at `data`.
+#[no_mangle]
+pub extern "C" fn strata_lake_merge_expecting_ipc(
+    lake: *const strata_lake,
+    name: *const c_char,
+    data: *const u8,
+    len: usize,
+    options_json: *const c_char,
+    rules: *const c_char,
+    report_json: *mut *mut c_char,
+) -> strata_status {
+    guard(|| {
+        args::put_opt(report_json, std::ptr::null_mut());
+        let data = args::bytes(data, len, "data")?;
+        merge(
+            lake,
+            name,
+            read_ipc(data)?.1,
+            options_json,
+            rules,
+            report_json,
+        )
     })
 }

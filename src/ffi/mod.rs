@@ -13,6 +13,7 @@
 // clippy cannot see that, and marking them `unsafe` changes nothing for C callers.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+mod advisor;
 mod args;
 mod buffers;
 mod catalog;

@@ -73,7 +73,7 @@ struct MergeJson {
     delete_not_matched_by_source: bool,
 }
 
-fn merge_options(text: &str) -> Result<MergeOptions> {
+pub(super) fn merge_options(text: &str) -> Result<MergeOptions> {
     let json: MergeJson = serde_json::from_str(text)
         .map_err(|e| invalid(format!("options_json: {e}")).set_source(e))?;
     let when_matched = match json.when_matched.as_deref().unwrap_or("update") {

@@ -4,8 +4,9 @@ use super::guard::{guard, strata_status};
 
 /// Raises glibc's malloc mmap and trim thresholds for the whole process, once (later calls do
 /// nothing and return `STRATA_OK`), so that the page-sized buffers Parquet decoding allocates
-/// and frees are reused instead of being handed back to the kernel and faulted in again: a
-/// 2-column projection ran 1.3x faster on one thread and 1.45x on two. It frees one untouched
+/// and frees are reused instead of being handed back to the kernel and faulted in again
+/// (`STRATA_MALLOC_TUNING=0 python3 benches/scan_compare.py` measures what that buys on a
+/// machine, against the same command without the variable). It frees one untouched
 /// block just under 32 MiB, which moves glibc's dynamic thresholds as any such free would; the
 /// cost is that each malloc arena may keep up to 64 MiB of freed memory for reuse.
 ///

@@ -165,6 +165,62 @@ int main(int argc, char **argv) {
   int64_t kept = count_rows(&stream);
   CHECK(kept == 190 + 66);
 
+  /* Merges take expectations too: the 34 failing source rows go to the quarantine (its
+   * version 1), the 66 others match existing ids and are ignored; bad options are errors. */
+  people(file, &stream);
+  OK(strata_lake_merge_expecting(lake, "silver/people", &stream,
+                                 "{\"on\":[\"id\"],\"when_matched\":\"ignore\"}", rules,
+                                 &expect_json));
+  CHECK(stream.release == NULL);
+  CHECK(strstr(expect_json, "\"kept\":66") != NULL);
+  CHECK(strstr(expect_json, "\"quarantined\":34") != NULL);
+  CHECK(strstr(expect_json, "\"quarantine\":[\"silver/people__quarantine\",1]") != NULL);
+  strata_string_free(expect_json);
+  people(file, &stream);
+  FAILS(STRATA_INVALID_ARGUMENT,
+        strata_lake_merge_expecting(lake, "silver/people", &stream, "{\"on\":7}", rules, NULL));
+  CHECK(stream.release == NULL);
+  people(file, &stream);
+  FAILS(STRATA_INVALID_ARGUMENT,
+        strata_lake_merge_expecting(lake, "silver/people", &stream, "{\"on\":[\"id\"]}", failing,
+                                    NULL));
+  FAILS(STRATA_INVALID_ARGUMENT,
+        strata_lake_merge_expecting_ipc(lake, "silver/people", NULL, 5, "{\"on\":[\"id\"]}", rules,
+                                        NULL));
+  OK(strata_table_scan(table, -1, -1, NULL, 0, NULL, &stream));
+  CHECK(count_rows(&stream) == kept);
+
+  /* The lake tuning itself: advice, its application (a dry run), the cost report, a sync. */
+  char *json = NULL;
+  OK(strata_lake_advise(lake, NULL, &json));
+  CHECK(json[0] == '[');
+  strata_string_free(json);
+  OK(strata_lake_apply_advice(lake, "silver/people", NULL, true, &json));
+  CHECK(json[0] == '[');
+  strata_string_free(json);
+  OK(strata_lake_cost(lake, &json));
+  CHECK(strstr(json, "\"tiers\"") != NULL);
+  strata_string_free(json);
+  const uint8_t payload[] = "sync me";
+  OK(strata_put(lake, "logs/a.txt", payload, sizeof payload, NULL));
+  OK(strata_lake_sync(lake, "hot", "cold", "{\"prefix\":\"logs/\",\"dry_run\":true}", &json));
+  CHECK(strstr(json, "\"copied\":1") != NULL && strstr(json, "\"dry_run\":true") != NULL);
+  strata_string_free(json);
+  OK(strata_lake_sync(lake, "hot", "cold", "{\"prefix\":\"logs/\"}", &json));
+  CHECK(strstr(json, "\"copied\":1") != NULL);
+  strata_string_free(json);
+  OK(strata_lake_sync(lake, "hot", "cold", "{\"prefix\":\"logs/\"}", &json));
+  CHECK(strstr(json, "\"copied\":0") != NULL && strstr(json, "\"skipped\":1") != NULL);
+  strata_string_free(json);
+  json = (char *)"stale";
+  FAILS(STRATA_INVALID_ARGUMENT, strata_lake_sync(lake, "hot", "cold", "{\"concurrency\":0}", &json));
+  CHECK(json == NULL);
+  FAILS(STRATA_INVALID_ARGUMENT, strata_lake_sync(lake, "hot", "cold", "{\"colour\":1}", NULL));
+  FAILS(STRATA_INVALID_ARGUMENT, strata_lake_sync(lake, "hot", NULL, NULL, NULL));
+  CHECK(strata_lake_sync(lake, "hot", "nowhere", NULL, NULL) != STRATA_OK);
+  FAILS(STRATA_INVALID_ARGUMENT, strata_lake_advise(NULL, NULL, &json));
+  FAILS(STRATA_INVALID_ARGUMENT, strata_lake_cost(lake, NULL));
+
   /* NULL handles. */
   people(file, &stream);
   FAILS(STRATA_INVALID_ARGUMENT, strata_table_append(NULL, &stream, NULL, NULL));
