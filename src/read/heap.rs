@@ -13,7 +13,8 @@
 //! threshold", mallopt(3)): the mmap threshold to the block's size, up to 32 MiB, and the trim
 //! threshold to twice that. So [`raise_malloc_thresholds`] frees one untouched block just under
 //! 32 MiB, once per process: what decoding frees is then reused rather than given back and
-//! faulted in again (the projection above: 1.3x faster on one thread, 1.45x on two). What it
+//! faulted in again (`STRATA_MALLOC_TUNING=0 python3 benches/scan_compare.py` against the
+//! same command without the variable measures what that buys). What it
 //! costs: each malloc arena may keep up to 64 MiB of freed memory for reuse instead of
 //! returning it, as it would after any program freed a 32 MiB buffer.
 //!
@@ -39,7 +40,7 @@ static RAISED: Once = Once::new();
 
 /// Raises glibc's malloc mmap and trim thresholds for the whole process by freeing one
 /// untouched block just under 32 MiB, so that the buffers Parquet decoding frees are reused
-/// instead of being faulted in afresh (see the module docs: 1.3x-1.45x on a projection). Once
+/// instead of being faulted in afresh (see the module docs for how to measure it). Once
 /// per process; later calls return at once. strata never calls it by itself: a program that
 /// wants it calls it, best before it starts timing or serving (the `strata` command does at
 /// start, the scan benchmark before its baselines). Changes nothing where glibc's thresholds
