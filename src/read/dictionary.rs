@@ -37,12 +37,15 @@ pub(crate) struct DictionaryRoute {
 }
 
 impl DictionaryRoute {
-    /// The route for reading `row_groups`' projected columns, or `None` when no column
-    /// qualifies (see the module doc).
+    /// The route for reading `row_groups`' projected columns and the leaves a row filter
+    /// reads (`filter_leaves`, see `super::predicate`), or `None` when no column qualifies
+    /// (see the module doc). Filter columns reach the filter as dictionaries; only projected
+    /// ones are expanded in the batches that come out.
     pub(crate) fn plan(
         metadata: &ArrowReaderMetadata,
         row_groups: &[usize],
         mask: &ProjectionMask,
+        filter_leaves: &[usize],
     ) -> Option<Self> {
         let parquet = metadata.metadata();
         let descr = parquet.file_metadata().schema_descr();
@@ -52,6 +55,7 @@ impl DictionaryRoute {
         let mut leaf_of = vec![None; fields.len()];
         let mut leaf_count = vec![0usize; fields.len()];
         let mut projected = vec![false; fields.len()];
+        let mut filtered = vec![false; fields.len()];
         for leaf in 0..leaves {
             let root = descr.get_column_root_idx(leaf);
             if root >= fields.len() {
@@ -60,12 +64,14 @@ impl DictionaryRoute {
             leaf_of[root] = Some(leaf);
             leaf_count[root] += 1;
             projected[root] |= mask.leaf_included(leaf);
+            filtered[root] |= filter_leaves.contains(&leaf);
         }
         let mut columns = Vec::new();
         let mut hinted: Vec<Field> = Vec::with_capacity(fields.len());
         let mut position = 0;
+        let mut any_hinted = false;
         for (root, field) in fields.iter().enumerate() {
-            let qualifies = projected[root]
+            let qualifies = (projected[root] || filtered[root])
                 && leaf_count[root] == 1
                 && is_plain_bytes(field.data_type())
                 && !row_groups.is_empty()
@@ -76,7 +82,10 @@ impl DictionaryRoute {
                     })
                 });
             if qualifies {
-                columns.push((position, field.data_type().clone()));
+                any_hinted = true;
+                if projected[root] {
+                    columns.push((position, field.data_type().clone()));
+                }
                 hinted.push(field.as_ref().clone().with_data_type(DataType::Dictionary(
                     Box::new(DataType::Int32),
                     Box::new(field.data_type().clone()),
@@ -88,7 +97,7 @@ impl DictionaryRoute {
                 position += 1;
             }
         }
-        if columns.is_empty() {
+        if !any_hinted {
             return None;
         }
         let schema = Schema::new_with_metadata(hinted, metadata.schema().metadata().clone());
@@ -96,6 +105,12 @@ impl DictionaryRoute {
         // A hint the parquet crate refuses just means the plain route.
         let metadata = ArrowReaderMetadata::try_new(parquet.clone(), options).ok()?;
         Some(DictionaryRoute { metadata, columns })
+    }
+
+    /// Whether batches need [`Self::expand`]: some projected column is read as a dictionary
+    /// (not only filter columns).
+    pub(crate) fn expands(&self) -> bool {
+        !self.columns.is_empty()
     }
 
     /// The schema of the batches after [`Self::expand`], given the reader's (hinted) one.
@@ -371,7 +386,7 @@ mod tests {
         let descr = metadata.metadata().file_metadata().schema_descr_ptr();
         let plan = |leaves: &[usize], row_groups: &[usize]| {
             let mask = ProjectionMask::leaves(&descr, leaves.iter().copied());
-            DictionaryRoute::plan(&metadata, row_groups, &mask).map(|r| r.columns)
+            DictionaryRoute::plan(&metadata, row_groups, &mask, &[]).map(|r| r.columns)
         };
         assert_eq!(
             plan(&[0, 1, 2], &[0, 1, 2]),

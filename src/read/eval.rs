@@ -8,11 +8,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use arrow::array::{
-    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, Scalar, StringArray,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, Scalar,
+    StringArray,
 };
+use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::compute::kernels::{boolean, cmp, comparison};
 use arrow::compute::{cast_with_options, is_not_null, is_null, CastOptions};
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Int32Type};
 
 use super::expr::{CmpOp, Expr, Literal};
 use super::in_list::InSet;
@@ -185,6 +187,11 @@ pub(crate) fn evaluate(expr: &Expr, batch: &RecordBatch) -> Result<BooleanArray>
     evaluate_with(expr, batch, &InSets::default())
 }
 
+/// [`evaluate`] with the scan's `IN` sets (built once per scan, shared by its threads).
+pub(crate) fn evaluate_in(expr: &Expr, batch: &RecordBatch, sets: &InSets) -> Result<BooleanArray> {
+    evaluate_with(expr, batch, sets)
+}
+
 /// [`evaluate`] with the scan's `IN` sets. Recursion is as deep as the filter, which a scan
 /// bounds (`Expr::MAX_DEPTH`); `AND` and `OR` chains are one node, walked in a loop.
 fn evaluate_with(expr: &Expr, batch: &RecordBatch, sets: &InSets) -> Result<BooleanArray> {
@@ -194,23 +201,35 @@ fn evaluate_with(expr: &Expr, batch: &RecordBatch, sets: &InSets) -> Result<Bool
             column: c,
             op,
             value,
-        } => compare(c, column(batch, c)?, *op, value),
+        } => {
+            let array = column(batch, c)?;
+            match by_value(array, |values| compare(c, values, *op, value))? {
+                Some(mask) => Ok(mask),
+                None => compare(c, array, *op, value),
+            }
+        }
         Expr::In {
             column: c,
             values,
             negated,
         } => {
             let array = column(batch, c)?;
-            let any = match sets.get(expr, c, array.data_type(), values)? {
-                Some(set) => set.contains(c, array)?,
-                None => {
-                    let mut any = BooleanArray::from(vec![false; batch.num_rows()]);
-                    for v in values {
-                        let eq = compare(c, array, CmpOp::Eq, v)?;
-                        any = boolean::or_kleene(&any, &eq).map_err(err)?;
+            let any = |array: &ArrayRef| -> Result<BooleanArray> {
+                match sets.get(expr, c, array.data_type(), values)? {
+                    Some(set) => set.contains(c, array),
+                    None => {
+                        let mut any = BooleanArray::from(vec![false; array.len()]);
+                        for v in values {
+                            let eq = compare(c, array, CmpOp::Eq, v)?;
+                            any = boolean::or_kleene(&any, &eq).map_err(err)?;
+                        }
+                        Ok(any)
                     }
-                    any
                 }
+            };
+            let any = match by_value(array, any)? {
+                Some(mask) => mask,
+                None => any(array)?,
             };
             if *negated {
                 boolean::not(&any).map_err(err)
@@ -226,11 +245,83 @@ fn evaluate_with(expr: &Expr, batch: &RecordBatch, sets: &InSets) -> Result<Bool
                 is_null(array).map_err(err)
             }
         }
-        Expr::StartsWith { column: c, prefix } => starts_with(c, column(batch, c)?, prefix),
+        Expr::StartsWith { column: c, prefix } => {
+            let array = column(batch, c)?;
+            match by_value(array, |values| starts_with(c, values, prefix))? {
+                Some(mask) => Ok(mask),
+                None => starts_with(c, array, prefix),
+            }
+        }
         Expr::And(terms) => fold(terms, batch, sets, true),
         Expr::Or(terms) => fold(terms, batch, sets, false),
         Expr::Not(a) => boolean::not(&evaluate_with(a, batch, sets)?).map_err(err),
     }
+}
+
+/// Dictionaries with more values than this and than the batch has rows are unpacked instead:
+/// comparing every value of a large dictionary costs more than comparing the batch's rows.
+const PER_VALUE_MOST: usize = 1024;
+
+/// A comparison (`evaluate`, which gives one result per value it is handed) on a dictionary
+/// column: evaluated once on the dictionary's values, then each row takes its key's result,
+/// null where the row is null. `None` when `array` is no dictionary, its dictionary is empty,
+/// or it has more values than both the batch's rows and [`PER_VALUE_MOST`]: the caller then
+/// evaluates row by row. The results are the same either way: the comparison of a row is the
+/// comparison of its value.
+fn by_value(
+    array: &ArrayRef,
+    evaluate: impl FnOnce(&ArrayRef) -> Result<BooleanArray>,
+) -> Result<Option<BooleanArray>> {
+    let Some(dictionary) = array.as_any_dictionary_opt() else {
+        return Ok(None);
+    };
+    let values = dictionary.values();
+    if values.is_empty() || values.len() > array.len().max(PER_VALUE_MOST) {
+        return Ok(None);
+    }
+    let per_value = evaluate(values)?;
+    if per_value.len() != values.len() {
+        return Err(Error::internal(format!(
+            "a filter gave {} results for {} dictionary values",
+            per_value.len(),
+            values.len()
+        )));
+    }
+    let hits = per_value.values();
+    let row_nulls = dictionary.keys().logical_nulls();
+    // The parquet crate's dictionaries have `Int32` keys: read them in place. Other key
+    // types are normalized first (each key in 0..values.len(), a null row's too).
+    let int32 = array
+        .as_dictionary_opt::<Int32Type>()
+        .map(|d| d.keys().values());
+    let normalized;
+    let key_of: &dyn Fn(usize) -> usize = match int32 {
+        Some(keys) => &|row| usize::try_from(keys[row]).unwrap_or(usize::MAX),
+        None => {
+            normalized = dictionary.normalized_keys();
+            &|row| normalized[row]
+        }
+    };
+    let entries = values.len();
+    // A null row may hold any key: it reads false, whatever its key.
+    let result = BooleanBuffer::collect_bool(array.len(), |row| {
+        let key = key_of(row);
+        key < entries && hits.value(key)
+    });
+    let nulls = match (row_nulls, per_value.nulls()) {
+        (None, None) => None,
+        (rows, None) => rows,
+        (rows, Some(by_value)) => Some(NullBuffer::new(BooleanBuffer::collect_bool(
+            array.len(),
+            |row| {
+                let key = key_of(row);
+                rows.as_ref().is_none_or(|r| r.is_valid(row))
+                    && key < entries
+                    && by_value.is_valid(key)
+            },
+        ))),
+    };
+    Ok(Some(BooleanArray::new(result, nulls)))
 }
 
 /// The terms of an `AND` (or `OR`) combined in a loop, stopping early once the result is
@@ -238,25 +329,30 @@ fn evaluate_with(expr: &Expr, batch: &RecordBatch, sets: &InSets) -> Result<Bool
 /// every term: that is how a scan checks a filter against the schema before reading rows.
 fn fold(terms: &[Expr], batch: &RecordBatch, sets: &InSets, and: bool) -> Result<BooleanArray> {
     let rows = batch.num_rows();
-    let mut acc = BooleanArray::from(vec![and; rows]);
+    let mut acc: Option<BooleanArray> = None;
     for term in terms {
         let mask = evaluate_with(term, batch, sets)?;
-        let combined = if and {
-            boolean::and_kleene(&acc, &mask)
-        } else {
-            boolean::or_kleene(&acc, &mask)
+        let now = match acc.take() {
+            None => acc.insert(mask),
+            Some(before) => {
+                let combined = if and {
+                    boolean::and_kleene(&before, &mask)
+                } else {
+                    boolean::or_kleene(&before, &mask)
+                };
+                acc.insert(combined.map_err(|e| kernel_error(term, e))?)
+            }
         };
-        acc = combined.map_err(|e| kernel_error(term, e))?;
         let settled = if and {
-            acc.true_count() == 0
+            now.true_count() == 0
         } else {
-            acc.true_count() == rows
+            now.true_count() == rows
         };
-        if rows > 0 && acc.null_count() == 0 && settled {
+        if rows > 0 && now.null_count() == 0 && settled {
             break;
         }
     }
-    Ok(acc)
+    Ok(acc.unwrap_or_else(|| BooleanArray::from(vec![and; rows])))
 }
 
 /// Keeps the rows where `expr` is true (false and null both drop the row).
@@ -271,4 +367,77 @@ pub(crate) fn nulls_true(mask: &BooleanArray) -> BooleanArray {
         return mask.clone();
     }
     mask.iter().map(|v| Some(v.unwrap_or(true))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{DictionaryArray, Int8Array, StringArray};
+    use arrow::datatypes::{Int8Type, Schema};
+
+    /// Each comparison on a dictionary column, evaluated once per value, gives what it gives
+    /// on the same rows unpacked: null rows, a null dictionary value, values no row uses and
+    /// a slice included, with `Int32` keys and others.
+    #[test]
+    fn per_value_results_match_row_by_row() {
+        let values: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("JFK"),
+            None,
+            Some("JAX"),
+            Some("LGA"),
+            Some("unused"),
+        ]));
+        let keys = [
+            Some(0),
+            None,
+            Some(1),
+            Some(2),
+            Some(3),
+            Some(0),
+            None,
+            Some(2),
+        ];
+        let int32: ArrayRef = Arc::new(
+            DictionaryArray::<Int32Type>::try_new(keys.iter().copied().collect(), values.clone())
+                .unwrap(),
+        );
+        let int8: ArrayRef = Arc::new(
+            DictionaryArray::<Int8Type>::try_new(
+                keys.iter()
+                    .map(|k| k.map(|k| k as i8))
+                    .collect::<Int8Array>(),
+                values,
+            )
+            .unwrap(),
+        );
+        let filters = [
+            "s = 'JFK'",
+            "s <> 'JFK'",
+            "s > 'JAX'",
+            "s IN ('JFK', 'LGA', 'SFO')",
+            "s NOT IN ('JFK')",
+            "s LIKE 'J%'",
+            "s = 'SFO'",
+            "s IS NULL",
+            "NOT (s = 'LGA' OR s LIKE 'JA%')",
+        ];
+        for dictionary in [int32, int8.slice(1, 6), int8] {
+            let plain = unpacked("s", &dictionary).unwrap();
+            let batch = |column: ArrayRef| {
+                let schema = Schema::new(vec![arrow::datatypes::Field::new(
+                    "s",
+                    column.data_type().clone(),
+                    true,
+                )]);
+                RecordBatch::try_new(Arc::new(schema), vec![column]).unwrap()
+            };
+            for text in filters {
+                let filter = Expr::parse(text).unwrap();
+                let sets = InSets::default();
+                let got = evaluate_in(&filter, &batch(dictionary.clone()), &sets).unwrap();
+                let want = evaluate(&filter, &batch(plain.clone())).unwrap();
+                assert_eq!(got, want, "{text} on {}", dictionary.data_type());
+            }
+        }
+    }
 }

@@ -100,17 +100,20 @@ impl InSet {
     /// Per row: whether its value is a candidate; null where the value is null.
     pub(crate) fn contains(&self, column: &str, array: &ArrayRef) -> Result<BooleanArray> {
         let array = unpacked(column, array)?;
-        let mut result = BooleanArray::from(vec![false; array.len()]);
+        let mut result: Option<BooleanArray> = None;
         for group in &self.groups {
             let (cast, rows) = group.rows(column, &array)?;
             let hits = BooleanBuffer::collect_bool(rows.num_rows(), |i| {
                 group.contains(rows.row(i).as_ref())
             });
             let mask = BooleanArray::new(hits, cast.logical_nulls());
-            result = boolean::or_kleene(&result, &mask)
-                .map_err(|e| kernel_error(&format!("{column} IN (...)"), e))?;
+            result = Some(match result {
+                None => mask,
+                Some(before) => boolean::or_kleene(&before, &mask)
+                    .map_err(|e| kernel_error(&format!("{column} IN (...)"), e))?,
+            });
         }
-        Ok(result)
+        Ok(result.unwrap_or_else(|| BooleanArray::from(vec![false; array.len()])))
     }
 
     /// Per pruning unit with bounds `mins[i]..=maxes[i]`: false where no candidate lies within

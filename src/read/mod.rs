@@ -21,6 +21,7 @@ mod output;
 mod parse;
 mod partitioned;
 mod plan;
+mod predicate;
 mod prune;
 mod scan;
 mod source;

@@ -23,6 +23,7 @@ use super::plan::{
     check_filter, chunk_bytes, count_pages, leaf_columns, output_schema, partition_may_match, runs,
     MAX_RUN,
 };
+use super::predicate::RowPredicate;
 use super::prune::{BloomPruner, Pruner};
 use super::source::ParquetSource;
 use super::split;
@@ -83,6 +84,8 @@ struct Finishing<'a> {
     roots: &'a [&'a str],
     output: &'a [String],
     in_sets: &'a InSets,
+    /// Whether the reader applied the filter already (see `super::predicate`).
+    filtered: bool,
 }
 
 /// A scan of one Parquet file or a directory of them (Hive-partitioned or not).
@@ -503,7 +506,9 @@ impl Scan {
         // Made on first need: a scan that decodes one run (a selective filter) needs no pool.
         let mut pool: Option<Option<rayon::ThreadPool>> = None;
         let mut stats = ScanStats::default();
-        let in_sets = InSets::default();
+        let in_sets = Arc::new(InSets::default());
+        // One copy the readers of every thread share, for filters they apply themselves.
+        let shared_filter: Option<Arc<Expr>> = self.filter.clone().map(Arc::new);
         let mut window = Window::new(self.offset, self.limit);
         let mut schema: Option<SchemaRef> = None;
         let partition_names: Vec<&str> = dataset
@@ -571,18 +576,11 @@ impl Scan {
             };
         let output = self.output_columns(&merged, &dataset.partitions, count_only)?;
         let needed = self.decode_columns(&output, &filter_columns, &partition_names);
+        // What a reader that filters rows itself decodes besides the filter's columns.
+        let needed_out = self.decode_columns(&output, &[], &partition_names);
         // The top-level columns a decoded batch is aligned to, before filter and projection.
-        let mut roots: Vec<&str> = needed
-            .iter()
-            .map(|n| {
-                if merged.column_with_name(n).is_some() {
-                    n.as_str()
-                } else {
-                    n.split('.').next().unwrap_or(n)
-                }
-            })
-            .collect();
-        roots.extend(partition_names.iter().copied());
+        let roots = roots_of(&needed, &merged, &partition_names);
+        let roots_out = roots_of(&needed_out, &merged, &partition_names);
         let mut aligned: Vec<Field> = merged.fields().iter().map(|f| f.as_ref().clone()).collect();
         for p in &dataset.partitions {
             if merged.column_with_name(p.name()).is_none() {
@@ -632,14 +630,47 @@ impl Scan {
             }
             stats.row_groups_skipped +=
                 mine.iter().zip(&keep).filter(|(m, k)| **m && !**k).count() as u64;
+            // The stats count the filter's columns whoever evaluates it.
             let leaves = leaf_columns(source, &needed);
+            // Only when the scan returns none of the filter's columns: those would be decoded
+            // twice (for the filter, then for the kept rows), and the kept rows of scattered
+            // matches are decoded whole and then filtered anyway (the parquet crate's mask
+            // for short runs): a 2-column projection filtered on one of its own columns took
+            // twice the time of decoding both and filtering.
+            let returns_filter_column = filter_columns.iter().any(|c| {
+                needed_out
+                    .iter()
+                    .any(|n| n == c || n.split('.').next() == Some(c))
+            });
+            let predicate = shared_filter
+                .as_ref()
+                .filter(|_| !returns_filter_column)
+                .and_then(|filter| {
+                    pushdown(
+                        filter,
+                        &in_sets,
+                        source,
+                        &aligned,
+                        &filter_columns,
+                        &partition_names,
+                    )
+                });
+            let read_leaves = match &predicate {
+                Some(_) => leaf_columns(source, &needed_out),
+                None => leaves.clone(),
+            };
             let finishing = Finishing {
                 dataset: &dataset,
                 file,
                 aligned: &aligned,
-                roots: &roots,
+                roots: if predicate.is_some() {
+                    &roots_out
+                } else {
+                    &roots
+                },
                 output: &output,
                 in_sets: &in_sets,
+                filtered: predicate.is_some(),
             };
 
             // Without a filter every row of a kept row group comes out, so the offset and limit
@@ -690,7 +721,7 @@ impl Scan {
             stats.bytes_read += planned_bytes.saturating_sub(page_bytes_skipped);
             let mask = ProjectionMask::leaves(
                 source.metadata.metadata().file_metadata().schema_descr(),
-                leaves.iter().copied(),
+                read_leaves.iter().copied(),
             );
             // A reached limit stops the decoding of row groups not yet started (see `take`).
             let threads = self.thread_count();
@@ -705,6 +736,16 @@ impl Scan {
             let decode =
                 |task: usize, send: &mut dyn FnMut((u64, RecordBatch)) -> bool| -> Result<()> {
                     let run = &tasks[runs[task].clone()];
+                    if predicate.is_some() {
+                        // The reader filters every row of the run before the first batch comes
+                        // out, and the batches hold only the kept rows: the rows decoded are
+                        // told here.
+                        let rows = run_rows(&metadata, run);
+                        let told = RecordBatch::new_empty(Arc::new(Schema::empty()));
+                        if !send((rows, told)) {
+                            return Err(ordered::stopped());
+                        }
+                    }
                     let mut each = |batch: RecordBatch| {
                         let out = self.finish(batch, &finishing)?;
                         if send(out) {
@@ -713,7 +754,13 @@ impl Scan {
                             Err(ordered::stopped())
                         }
                     };
-                    source.decode_each(run, mask.clone(), self.batch_size, &mut each)
+                    source.decode_each(
+                        run,
+                        mask.clone(),
+                        self.batch_size,
+                        predicate.as_ref(),
+                        &mut each,
+                    )
                 };
             let mut take = |(decoded, batch): (u64, RecordBatch)| -> Result<bool> {
                 stats.rows_decoded += decoded;
@@ -731,10 +778,11 @@ impl Scan {
             let columns = if threads > 1
                 && self.keep_order
                 && (self.filter.is_none() || runs.len() < threads)
+                && predicate.is_none()
                 && source.is_local()
                 && !count_only
             {
-                split::column_groups(source.metadata.metadata(), &tasks, &leaves, threads)
+                split::column_groups(source.metadata.metadata(), &tasks, &read_leaves, threads)
             } else {
                 Vec::new()
             };
@@ -795,12 +843,17 @@ impl Scan {
     /// Adds partition columns, filters, and projects to the output columns. Returns the rows
     /// decoded alongside the result.
     fn finish(&self, batch: RecordBatch, how: &Finishing) -> Result<(u64, RecordBatch)> {
-        let decoded = batch.num_rows() as u64;
+        // A reader that filtered the rows itself told the rows it decoded apart.
+        let decoded = if how.filtered {
+            0
+        } else {
+            batch.num_rows() as u64
+        };
         let batch = how.dataset.with_partition_columns(how.file, batch)?;
         let batch = merge::align(batch, how.aligned, how.roots)?;
-        let batch = match &self.filter {
-            Some(filter) => eval::filter(filter, &batch, how.in_sets)?,
-            None => batch,
+        let batch = match (&self.filter, how.filtered) {
+            (Some(filter), false) => eval::filter(filter, &batch, how.in_sets)?,
+            _ => batch,
         };
         let schema = batch.schema();
         let indices = how
@@ -902,4 +955,80 @@ impl Scan {
     fn empty_schema(&self, dataset: &Dataset) -> SchemaRef {
         std::sync::Arc::new(Schema::new(dataset.partitions.clone()))
     }
+}
+
+/// The filter as a row filter of `source`'s reader (see `super::predicate`), when the reader
+/// can apply it exactly as the scan would: a local file (no decoded cache, no ranged reads),
+/// and every column the filter reads a flat column of this file with the dataset's type (no
+/// partition column, nothing widened or filled with nulls for this file).
+fn pushdown(
+    filter: &Arc<Expr>,
+    sets: &Arc<InSets>,
+    source: &ParquetSource,
+    aligned: &Schema,
+    columns: &[&str],
+    partitions: &[&str],
+) -> Option<RowPredicate> {
+    if !source.is_local() || columns.is_empty() {
+        return None;
+    }
+    let descr = source.metadata.metadata().file_metadata().schema_descr();
+    let file_schema = source.metadata.schema();
+    let mut leaves = Vec::with_capacity(columns.len());
+    for name in columns {
+        if partitions.contains(name) {
+            return None;
+        }
+        let (_, in_file) = file_schema.column_with_name(name)?;
+        let (_, in_dataset) = aligned.column_with_name(name)?;
+        if in_file.data_type().is_nested() || in_file.data_type() != in_dataset.data_type() {
+            return None;
+        }
+        let mut found = descr
+            .columns()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.path().parts().first().map(String::as_str) == Some(name));
+        let (leaf, column) = found.next()?;
+        if found.next().is_some() || column.path().parts().len() != 1 {
+            return None;
+        }
+        leaves.push(leaf);
+    }
+    leaves.sort_unstable();
+    leaves.dedup();
+    Some(RowPredicate {
+        filter: filter.clone(),
+        sets: sets.clone(),
+        leaves,
+    })
+}
+
+/// The top-level columns of `needed` (names or dotted paths) and the partition columns.
+fn roots_of<'a>(needed: &'a [String], merged: &Schema, partitions: &[&'a str]) -> Vec<&'a str> {
+    let mut roots: Vec<&str> = needed
+        .iter()
+        .map(|n| {
+            if merged.column_with_name(n).is_some() {
+                n.as_str()
+            } else {
+                n.split('.').next().unwrap_or(n)
+            }
+        })
+        .collect();
+    roots.extend(partitions.iter().copied());
+    roots
+}
+
+/// The rows a run of row groups reads: each one's selection, or all its rows.
+fn run_rows(
+    metadata: &parquet::file::metadata::ParquetMetaData,
+    run: &[(usize, Option<parquet::arrow::arrow_reader::RowSelection>)],
+) -> u64 {
+    run.iter()
+        .map(|(rg, selection)| match selection {
+            Some(selection) => selection.row_count() as u64,
+            None => u64::try_from(metadata.row_group(*rg).num_rows()).unwrap_or(0),
+        })
+        .sum()
 }

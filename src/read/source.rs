@@ -38,6 +38,7 @@ use super::dictionary::DictionaryRoute;
 use super::maps::{FileMap, SharedMap};
 use super::metadata::{FileVersion, MetadataCache};
 use super::object::{ObjectReader, ObjectSource, RangeReader};
+use super::predicate::RowPredicate;
 use crate::error::{catch_corrupt, Error, ErrorKind, Result};
 
 /// An opened Parquet file with its footer parsed once.
@@ -344,14 +345,21 @@ impl ParquetSource {
             let reader = RangeReader::preload(object.clone(), ranges)
                 .map_err(|e| e.with("path", self.path.display()))?;
             return self.collect(
-                self.reader(reader, vec![row_group], mask, selection, batch_size),
+                self.reader(reader, vec![row_group], mask, selection, None, batch_size),
                 row_group,
             );
         }
         self.page_in(row_group, &mask);
         match &self.bytes {
             Some(bytes) => self.collect(
-                self.reader(bytes.clone(), vec![row_group], mask, selection, batch_size),
+                self.reader(
+                    bytes.clone(),
+                    vec![row_group],
+                    mask,
+                    selection,
+                    None,
+                    batch_size,
+                ),
                 row_group,
             ),
             None => {
@@ -360,7 +368,7 @@ impl ParquetSource {
                 let file = File::open(&self.path)
                     .map_err(|e| Error::io("cannot open Parquet file", &self.path, e))?;
                 self.collect(
-                    self.reader(file, vec![row_group], mask, selection, batch_size),
+                    self.reader(file, vec![row_group], mask, selection, None, batch_size),
                     row_group,
                 )
             }
@@ -390,14 +398,23 @@ impl ParquetSource {
     /// afresh, and the allocator faults those pages in again (a reader per row group cost a
     /// fifth of a 2-column projection). Cached and object-store sources decode whole row
     /// groups one by one, as [`Self::decode`] does.
+    ///
+    /// With `predicate`, only the rows it keeps come out (see `super::predicate`): for local
+    /// sources only, the caller's choice (see [`Self::is_local`]).
     pub(crate) fn decode_each(
         &self,
         run: &[(usize, Option<RowSelection>)],
         mask: ProjectionMask,
         batch_size: usize,
+        predicate: Option<&RowPredicate>,
         each: &mut dyn FnMut(RecordBatch) -> Result<()>,
     ) -> Result<()> {
         if self.decoded.is_some() || self.object.is_some() {
+            if predicate.is_some() {
+                return Err(Error::internal(
+                    "a row filter is pushed down only to local sources",
+                ));
+            }
             for (row_group, selection) in run {
                 for batch in self.decode(*row_group, mask.clone(), selection.clone(), batch_size)? {
                     each(batch)?;
@@ -405,7 +422,7 @@ impl ParquetSource {
             }
             return Ok(());
         }
-        let mut reader = self.run_reader(run, mask, batch_size)?;
+        let mut reader = self.run_reader(run, mask, predicate, batch_size)?;
         while let Some(batch) = reader.next_batch()? {
             each(batch)?;
         }
@@ -426,10 +443,17 @@ impl ParquetSource {
         &self,
         run: &[(usize, Option<RowSelection>)],
         mask: ProjectionMask,
+        predicate: Option<&RowPredicate>,
         batch_size: usize,
     ) -> Result<RunReader<'_>> {
+        let descr = self.metadata.metadata().file_metadata().schema_descr();
+        let filter_mask =
+            predicate.map(|p| ProjectionMask::leaves(descr, p.leaves.iter().copied()));
         for (row_group, _) in run {
             self.page_in(*row_group, &mask);
+            if let Some(filter_mask) = &filter_mask {
+                self.page_in(*row_group, filter_mask);
+            }
         }
         let row_groups: Vec<usize> = run.iter().map(|(rg, _)| *rg).collect();
         let selection = run.iter().any(|(_, s)| s.is_some()).then(|| {
@@ -447,11 +471,18 @@ impl ParquetSource {
             RowSelection::from(selectors)
         });
         let reader = match &self.bytes {
-            Some(bytes) => self.reader(bytes.clone(), row_groups, mask, selection, batch_size),
+            Some(bytes) => self.reader(
+                bytes.clone(),
+                row_groups,
+                mask,
+                selection,
+                predicate,
+                batch_size,
+            ),
             None => {
                 let file = File::open(&self.path)
                     .map_err(|e| Error::io("cannot open Parquet file", &self.path, e))?;
-                self.reader(file, row_groups, mask, selection, batch_size)
+                self.reader(file, row_groups, mask, selection, predicate, batch_size)
             }
         };
         let first = run.first().map_or(0, |(rg, _)| *rg);
@@ -519,17 +550,25 @@ impl ParquetSource {
 
     /// A reader of row groups' projected columns (the footer already parsed). String columns
     /// that are dictionary-encoded throughout are decoded as dictionaries and expanded by
-    /// strata (see [`DictionaryRoute`]).
+    /// strata (see [`DictionaryRoute`]). With `predicate`, the reader evaluates it on the
+    /// filter's columns first and decodes only the rows it keeps.
     fn reader<T: ChunkReader + 'static>(
         &self,
         input: T,
         row_groups: Vec<usize>,
         mask: ProjectionMask,
         selection: Option<RowSelection>,
+        predicate: Option<&RowPredicate>,
         batch_size: usize,
     ) -> Result<Decoder> {
         self.check_codecs(&row_groups, &mask)?;
-        let route = DictionaryRoute::plan(&self.metadata, &row_groups, &mask);
+        let filter_leaves = predicate.map_or(&[][..], |p| p.leaves.as_slice());
+        let filter_mask = ProjectionMask::leaves(
+            self.metadata.metadata().file_metadata().schema_descr(),
+            filter_leaves.iter().copied(),
+        );
+        self.check_codecs(&row_groups, &filter_mask)?;
+        let route = DictionaryRoute::plan(&self.metadata, &row_groups, &mask, filter_leaves);
         let metadata = route
             .as_ref()
             .map_or_else(|| self.metadata.clone(), |r| r.metadata.clone());
@@ -540,12 +579,17 @@ impl ParquetSource {
         if let Some(selection) = selection {
             builder = builder.with_row_selection(selection);
         }
+        if let Some(predicate) = predicate {
+            builder = builder.with_row_filter(
+                predicate.row_filter(self.metadata.metadata().file_metadata().schema_descr()),
+            );
+        }
         let reader = catch_corrupt("cannot decode Parquet data", || {
             builder
                 .build()
                 .map_err(|e| Error::from(e).during("cannot decode Parquet data"))
         })?;
-        let expand = match route {
+        let expand = match route.filter(DictionaryRoute::expands) {
             Some(route) => {
                 let schema =
                     route.output_schema(&arrow::array::RecordBatchReader::schema(&reader))?;

@@ -222,6 +222,7 @@ impl<'s> Plan<'s> {
             let mut own = self.source.run_reader(
                 &self.tasks[task..=task],
                 self.masks[own_group].clone(),
+                None,
                 self.rows,
             )?;
             loop {
@@ -268,7 +269,7 @@ impl<'s> Plan<'s> {
         scope.spawn(move |_| {
             for task in 0..tasks.len() {
                 let mask = masks[group_of(thread, task, masks.len())].clone();
-                let mut reader = match source.run_reader(&tasks[task..=task], mask, rows) {
+                let mut reader = match source.run_reader(&tasks[task..=task], mask, None, rows) {
                     Ok(reader) => reader,
                     Err(e) => {
                         let _ = tx.send(Err(e));

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Filtered scans of a file another engine wrote: the `strata scan` command against DuckDB, in
+one run, 1 and 2 threads (issue 29).
+
+The input is flights-like (19 columns: integers, doubles, short strings, a timestamp; 4M rows
+by default) written by pyarrow with its defaults: every column dictionary-encoded, snappy, row
+groups of 1M rows, no page index. It is generated once into target/filter-compare/ (--rows to
+change its size; the same seed gives the same file).
+
+Cases, each with the same projection and filter on both sides:
+  string_2col   origin = 'JFK' AND carrier IN ('AA','B6'), dep_delay and arr_delay out
+  numeric_count dep_delay > 64 (about 1% of rows), count only
+  numeric_2col  dep_delay > 64, dep_delay and arr_delay out
+
+strata: the whole `strata scan` command (process start, footer, decode, and the result written
+as Arrow IPC to /dev/null; --count prints a number), --threads N. DuckDB 2.0.0: in process, one
+connection per thread count with `SET threads=N`, the query's result fetched as an Arrow table
+(count: fetched as a row). Both warm: one untimed run each first (the OS page cache; DuckDB's
+connection), then --runs rounds, each round running strata then DuckDB back to back, so load
+changes hit both alike. Figures: median and min of the rounds; ratio = strata / DuckDB medians;
+speedup = 1-thread / 2-thread median of the same engine. The load (`uptime`) is printed before
+and after.
+
+Run:  cargo build --release --bin strata
+      python3 benches/filter_compare.py [--runs 5] [--rows 4000000]
+Needs duckdb (2.0.0), numpy and pyarrow.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CASES = {
+    "string_2col": ("origin = 'JFK' AND carrier IN ('AA','B6')", ["dep_delay", "arr_delay"]),
+    "numeric_count": ("dep_delay > 64", None),
+    "numeric_2col": ("dep_delay > 64", ["dep_delay", "arr_delay"]),
+}
+
+
+def generate(path, rows):
+    """The flights-like file, as pyarrow writes it by default (seeded: the same every time)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(7)
+    carriers = np.array(["AA", "B6", "DL", "UA", "WN", "AS", "NK", "F9", "HA", "G4"])
+    airports = np.array(["JFK", "LGA", "EWR", "ATL", "ORD", "LAX", "SFO", "DFW", "DEN", "SEA",
+                         "BOS", "MIA", "PHX", "IAH", "CLT"])
+    tails = np.array(["N%03dAA" % i for i in range(900)])
+    n = rows
+    table = pa.table({
+        "year": np.full(n, 2023, dtype=np.int32),
+        "month": rng.integers(1, 13, n, dtype=np.int32),
+        "day": rng.integers(1, 29, n, dtype=np.int32),
+        "dep_time": rng.integers(0, 2400, n, dtype=np.int32),
+        "sched_dep_time": rng.integers(0, 2400, n, dtype=np.int32),
+        "dep_delay": np.where(rng.random(n) < 0.02, np.nan, np.round(rng.exponential(15, n) - 5)),
+        "arr_time": rng.integers(0, 2400, n, dtype=np.int32),
+        "sched_arr_time": rng.integers(0, 2400, n, dtype=np.int32),
+        "arr_delay": np.round(rng.normal(5, 30, n)),
+        "carrier": carriers[rng.integers(0, 10, n)],
+        "flight": rng.integers(1, 6000, n, dtype=np.int32),
+        "tailnum": tails[rng.integers(0, 900, n)],
+        "origin": airports[rng.integers(0, 15, n)],
+        "dest": airports[rng.integers(0, 15, n)],
+        "air_time": rng.integers(20, 600, n).astype(np.float64),
+        "distance": rng.integers(100, 5000, n).astype(np.float64),
+        "hour": rng.integers(0, 24, n, dtype=np.int32),
+        "minute": rng.integers(0, 60, n, dtype=np.int32),
+        "time_hour": pa.array(rng.integers(1672531200, 1704067200, n) * 1_000_000,
+                              pa.timestamp("us")),
+    })
+    tmp = path + ".tmp"
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def strata_cmd(binary, path, case, threads):
+    where, columns = CASES[case]
+    cmd = [binary, "scan", path, "--filter", where, "--threads", str(threads)]
+    if columns is None:
+        return cmd + ["--count"]
+    return cmd + ["--columns", ",".join(columns), "--format", "ipc", "-o", "/dev/null"]
+
+
+def strata_once(cmd):
+    t = time.perf_counter()
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - t
+    if out.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed: {out.stderr.decode()}")
+    return elapsed, out.stdout
+
+
+def duckdb_query(path, case):
+    where, columns = CASES[case]
+    source = f"read_parquet('{path}')"
+    if columns is None:
+        return f"SELECT count(*) FROM {source} WHERE {where}"
+    return f"SELECT {', '.join(columns)} FROM {source} WHERE {where}"
+
+
+def duckdb_once(con, sql, count):
+    t = time.perf_counter()
+    if count:
+        rows = con.execute(sql).fetchone()[0]
+    else:
+        rows = con.sql(sql).to_arrow_table().num_rows
+    return time.perf_counter() - t, rows
+
+
+def strata_rows(binary, path, case):
+    """Rows strata returns, to check both sides agree (an untimed run)."""
+    where, columns = CASES[case]
+    cmd = [binary, "scan", path, "--filter", where, "--count"]
+    return int(subprocess.run(cmd, check=True, stdout=subprocess.PIPE).stdout.split()[0])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--rows", type=int, default=4_000_000)
+    parser.add_argument("--strata", default=os.path.join(ROOT, "target/release/strata"))
+    parser.add_argument("--cases", default=",".join(CASES))
+    args = parser.parse_args()
+    import duckdb
+
+    folder = os.path.join(ROOT, "target/filter-compare")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"flights_{args.rows}.parquet")
+    if not os.path.exists(path):
+        generate(path, args.rows)
+    print(f"file: {path} ({os.path.getsize(path) / 1e6:.1f} MB), duckdb {duckdb.__version__}, "
+          f"runs {args.runs}")
+    print("load before:", os.popen("uptime").read().strip())
+    cases = args.cases.split(",")
+    results = {}
+    for threads in (1, 2):
+        con = duckdb.connect()
+        con.execute(f"SET threads={threads}")
+        for case in cases:
+            cmd = strata_cmd(args.strata, path, case, threads)
+            sql = duckdb_query(path, case)
+            count = CASES[case][1] is None
+            strata_once(cmd)  # untimed: warm
+            _, duck_rows = duckdb_once(con, sql, count)
+            rows = strata_rows(args.strata, path, case)
+            if rows != duck_rows:
+                sys.exit(f"{case}: strata returned {rows} rows, DuckDB {duck_rows}")
+            s_times, d_times = [], []
+            for _ in range(args.runs):
+                s_times.append(strata_once(cmd)[0])
+                d_times.append(duckdb_once(con, sql, count)[0])
+            results[(case, threads)] = (s_times, d_times, rows)
+        con.close()
+    print("load after: ", os.popen("uptime").read().strip())
+    print()
+    print(f"{'case':14} {'thr':>3} {'rows':>8} {'strata med/min s':>18} {'duckdb med/min s':>18} "
+          f"{'ratio':>6}")
+    for case in cases:
+        for threads in (1, 2):
+            s, d, rows = results[(case, threads)]
+            sm, dm = statistics.median(s), statistics.median(d)
+            print(f"{case:14} {threads:>3} {rows:>8} {sm:>9.4f}/{min(s):<8.4f} "
+                  f"{dm:>9.4f}/{min(d):<8.4f} {sm / dm:>6.2f}")
+    print()
+    for case in cases:
+        s1, d1, _ = results[(case, 1)]
+        s2, d2, _ = results[(case, 2)]
+        print(f"{case:14} 2-thread speedup: strata {statistics.median(s1) / statistics.median(s2):.2f}x,"
+              f" duckdb {statistics.median(d1) / statistics.median(d2):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
