@@ -614,3 +614,113 @@ fn codec_advice_is_applied_as_a_reencode_that_changes_no_row() {
     let recs = lake.advise(Some(TABLE)).unwrap();
     assert!(!recs.iter().any(|r| r.kind == "codec"), "{recs:#?}");
 }
+
+/// Block-cache hits and misses of a target since `before` (targets absent count zero).
+fn cache_of(lake: &Lake, target: &str) -> (u64, u64) {
+    let s = lake.access_stats().unwrap();
+    s.targets
+        .get(target)
+        .map(|t| (t.cache.hits, t.cache.misses))
+        .unwrap_or((0, 0))
+}
+
+/// Scans `target` (a table when it has a zone, else a dataset) once, every column.
+fn scan_once(lake: &Lake, target: &str) {
+    let scan = match target.contains('/') {
+        true => lake.table(target).unwrap().scan().unwrap(),
+        false => lake.scan(target).unwrap(),
+    };
+    assert!(scan.run().unwrap().stats.rows_out > 0);
+}
+
+/// A target on a cached tier scanned twice: its first scan fetches blocks (misses), its second
+/// finds them in the cache (hits, no new miss); another target's counts stay as they were; and
+/// the counts are written with the statistics and read back on reopen.
+fn cached_reads_are_counted_per_target(config: &strata::LakeConfig, a: &str, b: &str) {
+    {
+        let lake = Lake::open(config).unwrap();
+        scan_once(&lake, b);
+        let other = cache_of(&lake, b);
+        assert!(other.1 > 0, "{b}'s first scan fetched nothing: {other:?}");
+        scan_once(&lake, a);
+        let first = cache_of(&lake, a);
+        assert!(first.1 > 0, "{a}'s first scan fetched nothing: {first:?}");
+        scan_once(&lake, a);
+        let second = cache_of(&lake, a);
+        assert!(second.0 > first.0, "no hits on the second scan: {second:?}");
+        assert_eq!(second.1, first.1, "the second scan fetched again");
+        assert_eq!(cache_of(&lake, b), other, "{b} was charged for {a}'s reads");
+        let recs = lake.advise(None).unwrap();
+        // Evidence of advice for `a`, when there is any, names its hit ratio.
+        for r in recs.iter().filter(|r| r.target == a) {
+            assert!(r.evidence.contains_key("cache_hit_ratio"), "{r:?}");
+        }
+    }
+    let lake = Lake::open(config).unwrap();
+    let s = lake.access_stats().unwrap();
+    assert!(s.targets[a].cache.hits > 0 && s.targets[a].cache.misses > 0);
+    assert!(s.targets[b].cache.misses > 0);
+    assert!(s.targets[a].cache.hit_bytes > 0 && s.targets[a].cache.miss_bytes > 0);
+}
+
+#[test]
+fn cache_hits_are_counted_per_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path(), vec![common::local_tier("hot")]);
+    // The only tier, cached (by default the hottest tier is not), in small blocks so a scan's
+    // reads span several.
+    config.cache.tiers = Some(vec!["hot".into()]);
+    config.cache.block_size = 16 << 10;
+    {
+        let lake = Lake::open(&config).unwrap();
+        for (name, from) in [("sales", 0), ("returns", 50_000)] {
+            let b = events(from, 20_000);
+            lake.write(
+                name,
+                &b.schema(),
+                std::slice::from_ref(&b),
+                &strata::WriteOptions::default(),
+            )
+            .unwrap();
+        }
+    }
+    cached_reads_are_counted_per_target(&config, "sales", "returns");
+}
+
+#[test]
+fn cache_hits_are_counted_per_table_on_a_cached_tier() {
+    let Some(tier) = common::s3_tier("s3", "advisor_cache_hits") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path(), vec![tier]);
+    config.cache.tiers = Some(vec!["s3".into()]);
+    config.cache.block_size = 16 << 10;
+    {
+        let lake = Lake::open(&config).unwrap();
+        for (name, from) in [(TABLE, 0), ("silver/other", 50_000)] {
+            let b = events(from, 20_000);
+            lake.table(name)
+                .unwrap()
+                .create(&b.schema(), &[b], &TableOptions::default())
+                .unwrap();
+        }
+    }
+    cached_reads_are_counted_per_target(&config, TABLE, "silver/other");
+}
+
+/// A statistics file written before cache reads were counted (format 1, no `cache` fields)
+/// still loads, its counters intact and its cache counts zero.
+#[test]
+fn statistics_written_before_cache_counts_still_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stats-v1/access.json");
+    std::fs::create_dir_all(dir.path().join("_stats")).unwrap();
+    std::fs::copy(&fixture, dir.path().join("_stats/access.json")).unwrap();
+    let lake = lake(dir.path());
+    let s = lake.access_stats().unwrap();
+    let t = &s.targets[TABLE];
+    assert_eq!(t.scans, 5);
+    assert!(t.cache.is_empty());
+    assert_eq!(s.objects["raw/a.bin"].reads, 1);
+}

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::mrc::{knee, miss_ratio_curve, MissPoint};
-use super::stats::{is_equality, is_range, AccessStats, TargetStats};
+use super::stats::{is_equality, is_range, AccessStats, CacheReads, TargetStats};
 
 /// Scans a target needs before its layout is judged.
 pub const MIN_SCANS: u64 = 3;
@@ -388,7 +388,24 @@ pub fn table_advice(stats: Option<&TargetStats>, facts: &TableFacts) -> Vec<Reco
             });
         }
     }
+    if let Some(cache) = stats.map(|t| &t.cache).filter(|c| !c.is_empty()) {
+        for r in &mut out {
+            cache_evidence(cache, &mut r.evidence);
+        }
+    }
     out
+}
+
+/// The target's block-cache reads as evidence: how much of its data the cache already serves
+/// (a layout change that reads fewer bytes matters less when they come from memory).
+fn cache_evidence(cache: &CacheReads, evidence: &mut BTreeMap<String, Value>) {
+    evidence.insert("cache_hits".into(), json!(cache.hits));
+    evidence.insert("cache_misses".into(), json!(cache.misses));
+    evidence.insert("cache_hit_bytes".into(), json!(cache.hit_bytes));
+    evidence.insert("cache_miss_bytes".into(), json!(cache.miss_bytes));
+    if let Some(ratio) = cache.hit_ratio() {
+        evidence.insert("cache_hit_ratio".into(), json!(round(ratio)));
+    }
 }
 
 /// Tier placement of objects: hot objects on a colder tier, idle ones on the hottest.
@@ -464,6 +481,15 @@ pub fn cache_advice(stats: &AccessStats, current: u64) -> Option<Recommendation>
     }
     let mut evidence = BTreeMap::new();
     evidence.insert("reads_in_trace".into(), json!(stats.trace.len()));
+    // The simulation's figure beside the one measured on the lake's own cached reads.
+    let measured = stats.cache_reads();
+    if let Some(ratio) = measured.hit_ratio() {
+        evidence.insert(
+            "measured_block_reads".into(),
+            json!(measured.hits + measured.misses),
+        );
+        evidence.insert("measured_miss_ratio".into(), json!(round(1.0 - ratio)));
+    }
     evidence.insert(
         "curve".into(),
         json!(curve

@@ -88,6 +88,9 @@ pub struct TargetStats {
     /// objects are counted per object, see [`ObjectStats`]).
     #[serde(default)]
     pub tiers: BTreeMap<String, TierReads>,
+    /// Block reads its scans made through the block cache (data on a cached tier only).
+    #[serde(default, skip_serializing_if = "CacheReads::is_empty")]
+    pub cache: CacheReads,
     /// Scans per day (days since the epoch).
     pub days: BTreeMap<u64, u64>,
     /// First and last activity, ms since the epoch.
@@ -134,6 +137,41 @@ pub struct TierReads {
     pub bytes_read: u64,
     /// Files opened.
     pub files: u64,
+}
+
+/// Block reads through the block cache: served from memory (hits) or fetched from the tier
+/// (misses). Absent from statistics written before they were counted: zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct CacheReads {
+    /// Blocks served from the cache.
+    pub hits: u64,
+    /// Blocks fetched from the tier.
+    pub misses: u64,
+    /// Bytes of the blocks served from the cache.
+    pub hit_bytes: u64,
+    /// Bytes of the blocks fetched.
+    pub miss_bytes: u64,
+}
+
+impl CacheReads {
+    /// Whether no block read was counted.
+    pub fn is_empty(&self) -> bool {
+        self.hits == 0 && self.misses == 0
+    }
+
+    /// hits / (hits + misses), when any.
+    pub fn hit_ratio(&self) -> Option<f64> {
+        let all = self.hits + self.misses;
+        (all > 0).then(|| self.hits as f64 / all as f64)
+    }
+
+    /// Adds `other`.
+    pub fn add(&mut self, other: &CacheReads) {
+        self.hits += other.hits;
+        self.misses += other.misses;
+        self.hit_bytes += other.hit_bytes;
+        self.miss_bytes += other.miss_bytes;
+    }
 }
 
 /// What one object saw.
@@ -322,6 +360,24 @@ impl AccessStats {
         self.trim_targets();
     }
 
+    /// Records block reads of table or dataset `target` (`kind`) through the block cache.
+    pub fn record_cache(&mut self, target: &str, kind: &str, reads: &CacheReads, at_ms: u64) {
+        if reads.is_empty() {
+            return;
+        }
+        self.target(target, kind, at_ms).cache.add(reads);
+        self.trim_targets();
+    }
+
+    /// Block reads through the cache summed over every target.
+    pub fn cache_reads(&self) -> CacheReads {
+        let mut all = CacheReads::default();
+        for t in self.targets.values() {
+            all.add(&t.cache);
+        }
+        all
+    }
+
     /// Records a read of object (or table file) `key` of `bytes` bytes.
     pub fn record_read(&mut self, key: &str, bytes: u64, at_ms: u64, object: bool) {
         if object {
@@ -449,6 +505,7 @@ impl TargetStats {
             s.bytes_read += r.bytes_read;
             s.files += r.files;
         }
+        self.cache.add(&o.cache);
         for (d, n) in o.days {
             *self.days.entry(d).or_default() += n;
         }

@@ -20,7 +20,7 @@ use moka::notification::RemovalCause;
 use super::admission::{worth_bucket, FrequencySketch, LatencyBook, WorthGate};
 use super::flight::{Claim, Flights};
 use super::readahead::{Job, Prefetcher, SequenceDetector};
-use super::stats::{CacheStats, Counters, TierLatency};
+use super::stats::{CacheStats, Counters, ReadTally, TierLatency};
 use crate::config::{CacheExpiry, CacheStrategy};
 use crate::error::{Error, Result};
 
@@ -209,6 +209,19 @@ impl BlockCache {
         fetch: &Arc<dyn RangeFetch>,
         strategy: CacheStrategy,
     ) -> Result<Bytes> {
+        self.read_tallied(object, range, fetch, strategy, None)
+    }
+
+    /// [`BlockCache::read`], with the blocks served from memory and those fetched also
+    /// added to `tally` (the reader's own count, e.g. one table's, beside the cache's total).
+    pub fn read_tallied(
+        &self,
+        object: &ObjectVersion,
+        range: Range<u64>,
+        fetch: &Arc<dyn RangeFetch>,
+        strategy: CacheStrategy,
+        tally: Option<&ReadTally>,
+    ) -> Result<Bytes> {
         let inner = &self.inner;
         if range.start > range.end || range.end > object.size {
             return Err(Error::invalid(format!(
@@ -222,7 +235,7 @@ impl BlockCache {
         }
         let bs = inner.block_size;
         let (first, last) = (range.start / bs, (range.end - 1) / bs);
-        let blocks = inner.blocks_for(object, first..last + 1, fetch, false)?;
+        let blocks = inner.blocks_for(object, first..last + 1, fetch, false, tally)?;
         if strategy == CacheStrategy::ReadAhead {
             let count = object.size.div_ceil(bs);
             if let Some(ahead) =
@@ -348,6 +361,11 @@ impl Inner {
         start..(start + self.block_size).min(object.size)
     }
 
+    fn block_len(&self, object: &ObjectVersion, block: u64) -> u64 {
+        let r = self.block_range(object, block);
+        r.end - r.start
+    }
+
     /// The blocks `wanted` of `object`, from the cache or fetched.
     fn blocks_for(
         &self,
@@ -355,8 +373,11 @@ impl Inner {
         wanted: Range<u64>,
         fetch: &Arc<dyn RangeFetch>,
         prefetch: bool,
+        tally: Option<&ReadTally>,
     ) -> Result<Vec<Bytes>> {
         let mut out: Vec<Option<Bytes>> = vec![None; (wanted.end - wanted.start) as usize];
+        // This read's own [hits, misses, hit bytes, miss bytes], added to `tally` once.
+        let mut mine = [0u64; 4];
         let mut leaders = Vec::new();
         let mut followers = Vec::new();
         for (i, b) in wanted.clone().enumerate() {
@@ -370,6 +391,8 @@ impl Inner {
                     continue;
                 }
                 Counters::bump(&self.counters.hits);
+                mine[0] += 1;
+                mine[2] += block.bytes.len() as u64;
                 if block.prefetched.swap(false, Relaxed) {
                     Counters::bump(&self.counters.prefetch_hits);
                 }
@@ -397,12 +420,16 @@ impl Inner {
                         leader.finish(&Ok(block.bytes.clone()));
                         if !prefetch {
                             Counters::bump(&self.counters.hits);
+                            mine[0] += 1;
+                            mine[2] += block.bytes.len() as u64;
                             out[i] = Some(block.bytes);
                         }
                         continue;
                     }
                     if !prefetch {
                         Counters::bump(&self.counters.misses);
+                        mine[1] += 1;
+                        mine[3] += self.block_len(object, b);
                     }
                     leaders.push((i, b, key, leader));
                 }
@@ -412,9 +439,14 @@ impl Inner {
                     }
                     // Counted as a miss: the block was not there when asked for.
                     Counters::bump(&self.counters.misses);
+                    mine[1] += 1;
+                    mine[3] += self.block_len(object, b);
                     followers.push((i, flight));
                 }
             }
+        }
+        if let Some(tally) = tally {
+            tally.add(mine);
         }
         // Runs of consecutive blocks this caller leads: one request each.
         let mut start = 0;
@@ -590,7 +622,7 @@ impl Inner {
             .collect();
         if let (Some(&first), Some(&last)) = (wanted.first(), wanted.last()) {
             // Best effort: a failed prefetch is retried by the read that needs the block.
-            let _ = self.blocks_for(&job.object, first..last + 1, &job.fetch, true);
+            let _ = self.blocks_for(&job.object, first..last + 1, &job.fetch, true, None);
         }
     }
 }

@@ -55,6 +55,54 @@ impl Counters {
     }
 }
 
+/// Block reads of one reader (a table, a dataset scan), counted beside the cache's own
+/// totals so the access statistics can say whose reads the cache served. Cheap to bump from
+/// any thread: one add per counter per read, not per block.
+#[derive(Debug, Default)]
+pub struct ReadTally {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    hit_bytes: AtomicU64,
+    miss_bytes: AtomicU64,
+}
+
+/// What a [`ReadTally`] counted, taken out of it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TalliedReads {
+    /// Blocks served from memory.
+    pub hits: u64,
+    /// Blocks fetched from the tier (or waited for while another reader fetched them).
+    pub misses: u64,
+    /// Bytes of the blocks served from memory.
+    pub hit_bytes: u64,
+    /// Bytes of the blocks fetched.
+    pub miss_bytes: u64,
+}
+
+impl ReadTally {
+    /// Adds one read's `[hits, misses, hit_bytes, miss_bytes]`.
+    pub(crate) fn add(&self, [hits, misses, hit_bytes, miss_bytes]: [u64; 4]) {
+        if hits > 0 {
+            self.hits.fetch_add(hits, Relaxed);
+            self.hit_bytes.fetch_add(hit_bytes, Relaxed);
+        }
+        if misses > 0 {
+            self.misses.fetch_add(misses, Relaxed);
+            self.miss_bytes.fetch_add(miss_bytes, Relaxed);
+        }
+    }
+
+    /// What was counted since the last take; the counters start again from zero.
+    pub fn take(&self) -> TalliedReads {
+        TalliedReads {
+            hits: self.hits.swap(0, Relaxed),
+            misses: self.misses.swap(0, Relaxed),
+            hit_bytes: self.hit_bytes.swap(0, Relaxed),
+            miss_bytes: self.miss_bytes.swap(0, Relaxed),
+        }
+    }
+}
+
 /// What one cache did since it was created.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CacheStats {

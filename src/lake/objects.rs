@@ -11,7 +11,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use bytes::Bytes;
 
 use super::Lake;
-use crate::cache::BlockCache;
+use crate::cache::{BlockCache, ReadTally};
 use crate::error::Result;
 use crate::read::{FileVersion, ObjectReader, ObjectSource, Scan};
 use crate::store::{CachedObject, Store, TierFetch};
@@ -22,6 +22,8 @@ struct LakeObject {
     size: u64,
     local: Option<PathBuf>,
     read: Reads,
+    /// Where the cache's hits and misses are counted for the scan's target.
+    tally: Option<Arc<ReadTally>>,
 }
 
 enum Reads {
@@ -41,9 +43,13 @@ impl ObjectReader for LakeObject {
     fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
         use crate::cache::RangeFetch;
         match &self.read {
-            Reads::Cached(cache, object) => {
-                cache.read(&object.version, range, &object.fetch, object.strategy)
-            }
+            Reads::Cached(cache, object) => cache.read_tallied(
+                &object.version,
+                range,
+                &object.fetch,
+                object.strategy,
+                self.tally.as_deref(),
+            ),
             Reads::Direct(fetch) => fetch.fetch(range),
         }
     }
@@ -55,34 +61,7 @@ impl ObjectReader for LakeObject {
 
 impl ObjectSource for Store {
     fn open_object(&self, name: &str) -> Result<Arc<dyn ObjectReader>> {
-        let stored = self.open_version_blocking(name)?;
-        self.note_read(name)?;
-        let record = &stored.record;
-        let object = crate::cache::ObjectVersion::new(name, &record.checksum, 0);
-        let version = FileVersion {
-            // Not a path on disk: a name no file of a scan can have.
-            path: PathBuf::from(format!("lake:{}/{name}", self.dir().display())),
-            len: record.plain_size(),
-            modified: Some(UNIX_EPOCH + Duration::from_millis(record.created_ms)),
-            inode: (u64::MAX, object.version),
-        };
-        let read = match self.cached_object(&stored)? {
-            Some(cached) => Reads::Cached(self.cache().blocks().clone(), cached),
-            None => Reads::Direct(Arc::new(self.tier_fetch(&stored)?)),
-        };
-        // A plaintext object of an uncached local tier is mapped as a file is; the path is the
-        // file the version was opened from (a later overwrite gives the scan's next open the
-        // new file, which the version check of the metadata cache tells apart).
-        let local = match (&read, &record.enc, stored.file()) {
-            (Reads::Direct(_), None, Some(_)) => stored.tier.local_file(name),
-            _ => None,
-        };
-        Ok(Arc::new(LakeObject {
-            version,
-            size: record.plain_size(),
-            local,
-            read,
-        }))
+        open_object(self, name, None)
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
@@ -91,6 +70,47 @@ impl ObjectSource for Store {
             .map(|info| info.key)
             .collect())
     }
+}
+
+/// Opens object `name` of `store` for a scan, its cached reads counted in `tally`.
+fn open_object(
+    store: &Store,
+    name: &str,
+    tally: Option<Arc<ReadTally>>,
+) -> Result<Arc<dyn ObjectReader>> {
+    let stored = store.open_version_blocking(name)?;
+    store.note_read(name)?;
+    let record = &stored.record;
+    let object = crate::cache::ObjectVersion::new(name, &record.checksum, 0);
+    let version = FileVersion {
+        // Not a path on disk: a name no file of a scan can have.
+        path: PathBuf::from(format!("lake:{}/{name}", store.dir().display())),
+        len: record.plain_size(),
+        modified: Some(UNIX_EPOCH + Duration::from_millis(record.created_ms)),
+        inode: (u64::MAX, object.version),
+    };
+    let read = match store.cached_object(&stored)? {
+        Some(cached) => Reads::Cached(store.cache().blocks().clone(), cached),
+        None => Reads::Direct(Arc::new(store.tier_fetch(&stored)?)),
+    };
+    // A plaintext object of an uncached local tier is mapped as a file is; the path is the
+    // file the version was opened from (a later overwrite gives the scan's next open the
+    // new file, which the version check of the metadata cache tells apart).
+    let local = match (&read, &record.enc, stored.file()) {
+        (Reads::Direct(_), None, Some(_)) => stored.tier.local_file(name),
+        _ => None,
+    };
+    let tally = match read {
+        Reads::Cached(..) => tally,
+        Reads::Direct(_) => None,
+    };
+    Ok(Arc::new(LakeObject {
+        version,
+        size: record.plain_size(),
+        local,
+        read,
+        tally,
+    }))
 }
 
 /// A lake's scans read through the lake itself: each scan (and each stream made from one)
@@ -108,6 +128,26 @@ impl ObjectSource for Lake {
     }
 }
 
+/// The objects of one dataset scan: the lake's, with their block-cache reads counted as the
+/// dataset's.
+#[derive(Debug)]
+struct DatasetObjects {
+    lake: Lake,
+    tally: Option<Arc<ReadTally>>,
+}
+
+impl ObjectSource for DatasetObjects {
+    fn open_object(&self, name: &str) -> Result<Arc<dyn ObjectReader>> {
+        let object = open_object(&self.lake.store, name, self.tally.clone())?;
+        self.lake.note_object_read(name, object.size());
+        Ok(object)
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        ObjectSource::list(self.lake.store.as_ref(), prefix)
+    }
+}
+
 /// A scan of lake object `key`, or of the Parquet objects under prefix `key` as one dataset,
 /// wired to the tiers, the caches and, when the lake has a key provider, Parquet decryption.
 pub(super) fn scan(lake: &Lake, key: &str) -> Result<Scan> {
@@ -119,7 +159,10 @@ pub(super) fn scan(lake: &Lake, key: &str) -> Result<Scan> {
     let guard = lake.scan_guard(crate::governance::Resource::Object(key), None)?;
     let store = &lake.store;
     let mut scan = Scan::new(key)
-        .objects(Arc::new(lake.clone()))
+        .objects(Arc::new(DatasetObjects {
+            lake: lake.clone(),
+            tally: lake.cache_tally(key, "dataset"),
+        }))
         .metadata_cache(store.cache().footers());
     if let Some(batches) = store.cache().batches() {
         scan = scan.decoded_cache(batches);

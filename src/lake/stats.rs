@@ -16,8 +16,9 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use super::Lake;
-use crate::advisor::stats::{AccessStats, ScanRecord, STATS_FORMAT};
+use crate::advisor::stats::{AccessStats, CacheReads, ScanRecord, STATS_FORMAT};
 use crate::atomic_file::AtomicFile;
+use crate::cache::ReadTally;
 use crate::clock::now_ms;
 use crate::config::Action;
 use crate::error::{Error, Result};
@@ -62,6 +63,10 @@ struct State {
     stats: Option<AccessStats>,
     dirty: bool,
     last_flush: Instant,
+    /// Block-cache reads counted per (target, kind) by the readers that hold these tallies
+    /// (a table handle's files, a dataset scan's objects): lock-free on the read path, added
+    /// to `stats` when they are looked at or written.
+    tallies: Vec<(String, &'static str, Arc<ReadTally>)>,
 }
 
 impl std::fmt::Debug for StatsRecorder {
@@ -81,6 +86,7 @@ impl StatsRecorder {
                 stats: None,
                 dirty: false,
                 last_flush: Instant::now(),
+                tallies: Vec::new(),
             }),
         }
     }
@@ -111,7 +117,60 @@ impl StatsRecorder {
         }
     }
 
+    /// The tally the block-cache reads of `target` (`kind`) go to; `None` while recording is
+    /// off. Readers share one tally per target.
+    pub(super) fn cache_tally(&self, target: &str, kind: &'static str) -> Option<Arc<ReadTally>> {
+        if !self.enabled() || UNRECORDED.with(|u| u.get()) {
+            return None;
+        }
+        let mut state = self.lock();
+        if let Some((_, _, t)) = state
+            .tallies
+            .iter()
+            .find(|(name, k, _)| name == target && *k == kind)
+        {
+            return Some(t.clone());
+        }
+        // Tallies no reader holds any more are folded in and let go first, so the list stays
+        // as long as the readers open now.
+        self.take_tallies(&mut state);
+        let tally = Arc::new(ReadTally::default());
+        state
+            .tallies
+            .push((target.to_string(), kind, tally.clone()));
+        Some(tally)
+    }
+
+    /// Adds what the tallies counted to the statistics, and drops the tallies no reader holds.
+    fn take_tallies(&self, state: &mut State) {
+        let mut counted = Vec::new();
+        state.tallies.retain(|(target, kind, tally)| {
+            let t = tally.take();
+            if t.hits + t.misses > 0 {
+                let reads = CacheReads {
+                    hits: t.hits,
+                    misses: t.misses,
+                    hit_bytes: t.hit_bytes,
+                    miss_bytes: t.miss_bytes,
+                };
+                counted.push((target.clone(), *kind, reads));
+            }
+            Arc::strong_count(tally) > 1
+        });
+        if counted.is_empty() {
+            return;
+        }
+        let path = &self.path;
+        let stats = state.stats.get_or_insert_with(|| load(path));
+        let at = now_ms();
+        for (target, kind, reads) in &counted {
+            stats.record_cache(target, kind, reads, at);
+        }
+        state.dirty = true;
+    }
+
     fn flush_locked(&self, state: &mut State) -> Result<()> {
+        self.take_tallies(state);
         state.last_flush = Instant::now();
         if !state.dirty {
             return Ok(());
@@ -144,6 +203,7 @@ impl StatsRecorder {
 
     pub(super) fn snapshot(&self) -> AccessStats {
         let mut state = self.lock();
+        self.take_tallies(&mut state);
         let path = &self.path;
         state.stats.get_or_insert_with(|| load(path)).clone()
     }
@@ -343,6 +403,12 @@ impl Lake {
             }
             inner(event)
         })
+    }
+
+    /// The tally for the block-cache reads of table or dataset `target` (`kind`): handed to
+    /// the readers of its data, added to its statistics. `None` while recording is off.
+    pub(super) fn cache_tally(&self, target: &str, kind: &'static str) -> Option<Arc<ReadTally>> {
+        self.stats.cache_tally(target.trim_end_matches('/'), kind)
     }
 
     /// Records a read of object `key` (`bytes` read).

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 
-use crate::cache::{BlockCache, ObjectVersion, RangeFetch};
+use crate::cache::{BlockCache, ObjectVersion, RangeFetch, ReadTally};
 use crate::config::CacheStrategy;
 use crate::error::{Error, ErrorKind, Result};
 use crate::read::{FileVersion, ObjectReader, ObjectSource};
@@ -24,6 +24,8 @@ pub(super) struct TableFiles {
     /// The tier (or `s3` for a table outside the lake), for the cache's latency figures.
     pub(super) tier: String,
     pub(super) cache: Option<(BlockCache, CacheStrategy)>,
+    /// Where the cache's hits and misses on the table's files are counted for its statistics.
+    pub(super) tally: Option<Arc<ReadTally>>,
 }
 
 impl std::fmt::Debug for TableFiles {
@@ -69,6 +71,7 @@ struct TableFile {
     size: u64,
     fetch: Arc<dyn RangeFetch>,
     cached: Option<(BlockCache, ObjectVersion, CacheStrategy)>,
+    tally: Option<Arc<ReadTally>>,
 }
 
 impl ObjectReader for TableFile {
@@ -82,7 +85,13 @@ impl ObjectReader for TableFile {
 
     fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
         match &self.cached {
-            Some((cache, version, strategy)) => cache.read(version, range, &self.fetch, *strategy),
+            Some((cache, version, strategy)) => cache.read_tallied(
+                version,
+                range,
+                &self.fetch,
+                *strategy,
+                self.tally.as_deref(),
+            ),
             None => self.fetch.fetch(range),
         }
     }
@@ -129,6 +138,7 @@ impl ObjectSource for TableFiles {
                 .cache
                 .as_ref()
                 .map(|(cache, strategy)| (cache.clone(), object, *strategy)),
+            tally: self.tally.clone(),
         }))
     }
 }

@@ -57,7 +57,12 @@ impl Lake {
                 let url = url
                     .join(&format!("{}/{}/", name.zone, name.name))
                     .map_err(|e| Error::internal(format!("cannot make the table's URL: {e}")))?;
-                let at = self.table_store(store, prefix, url, tier, cache);
+                // Block-cache reads of the table's files count as the table's.
+                let tally = match &cache {
+                    Some(_) => self.cache_tally(&name.to_string(), "table"),
+                    None => None,
+                };
+                let at = self.table_store(store, prefix, url, tier, cache, tally);
                 Ok(self.gated(
                     Table::at_store(name.to_string(), at, write)?
                         .with_keys(self.table_keys()?)
@@ -93,7 +98,7 @@ impl Lake {
                 .map_err(|e| Error::invalid(format!("{location:?}: bad S3 prefix: {e}")))?;
             let url = url::Url::parse(&format!("s3://{bucket}/{path}/"))
                 .map_err(|e| Error::invalid(format!("{location:?}: {e}")))?;
-            let at = self.table_store(store, path, url, "s3".to_string(), None);
+            let at = self.table_store(store, path, url, "s3".to_string(), None, None);
             let table = Table::at_store(location.to_string(), at, self.table_write_options()?)?;
             return Ok(table.with_keys(self.table_keys()?));
         }
@@ -132,12 +137,14 @@ impl Lake {
         url: url::Url,
         tier: String,
         cache: Option<(crate::cache::BlockCache, crate::config::CacheStrategy)>,
+        tally: Option<Arc<crate::cache::ReadTally>>,
     ) -> TableStore {
         let files = TableFiles {
             store: self.store.clone(),
             objects: store.clone(),
             tier,
             cache,
+            tally,
         };
         TableStore {
             store,
