@@ -40,42 +40,16 @@ type ExpectReport struct {
 // service calls it batch by batch and reads, per call, how many rows were kept and
 // quarantined.
 func (l *Lake) AppendExpecting(name string, ipc io.Reader, rules string) (*ExpectReport, error) {
-	n, err := cString("name", name)
-	if err != nil {
-		return nil, err
-	}
-	defer C.free(unsafe.Pointer(n))
-	r, err := cString("rules", rules)
-	if err != nil {
-		return nil, err
-	}
-	defer C.free(unsafe.Pointer(r))
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(ipc); err != nil {
-		return nil, err
-	}
-	data := buf.Bytes()
-	var report ExpectReport
-	err = l.with(func(h *C.strata_lake) error {
-		var ptr *C.uint8_t
-		if len(data) > 0 {
-			ptr = (*C.uint8_t)(unsafe.Pointer(&data[0]))
-		}
-		return jsonCall(&report, func(out **C.char) C.strata_status {
-			return C.strata_lake_append_expecting_ipc(h, n, ptr, C.size_t(len(data)), r, out)
-		})
+	return l.expecting(name, ipc, rules, func(h *C.strata_lake, n *C.char, data *C.uint8_t, len C.size_t, r *C.char, out **C.char) C.strata_status {
+		return C.strata_lake_append_expecting_ipc(h, n, data, len, r, out)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &report, nil
 }
 
 // MergeExpecting merges the Arrow IPC stream ipc (one row per key) into the existing table
 // name as options say (as Table.Merge), with rules as expectations on the source rows, as
 // AppendExpecting has them: rows failing a "drop" rule go to name + "__quarantine" and are
 // not merged; a failing "fail" rule merges nothing (ErrInvalidArgument naming it). The
-// report's Version is the merge's.
+// report's Version is the merge's (nil when the merge changed nothing).
 func (l *Lake) MergeExpecting(name string, ipc io.Reader, options MergeOptions, rules string) (*ExpectReport, error) {
 	text, err := json.Marshal(options)
 	if err != nil {
@@ -83,6 +57,14 @@ func (l *Lake) MergeExpecting(name string, ipc io.Reader, options MergeOptions, 
 	}
 	opts := C.CString(string(text))
 	defer C.free(unsafe.Pointer(opts))
+	return l.expecting(name, ipc, rules, func(h *C.strata_lake, n *C.char, data *C.uint8_t, len C.size_t, r *C.char, out **C.char) C.strata_status {
+		return C.strata_lake_merge_expecting_ipc(h, n, data, len, opts, r, out)
+	})
+}
+
+// expecting passes name, the bytes of ipc and rules to call, one of the C calls with
+// expectations, and decodes its report.
+func (l *Lake) expecting(name string, ipc io.Reader, rules string, call func(h *C.strata_lake, n *C.char, data *C.uint8_t, len C.size_t, r *C.char, out **C.char) C.strata_status) (*ExpectReport, error) {
 	n, err := cString("name", name)
 	if err != nil {
 		return nil, err
@@ -105,7 +87,7 @@ func (l *Lake) MergeExpecting(name string, ipc io.Reader, options MergeOptions, 
 			ptr = (*C.uint8_t)(unsafe.Pointer(&data[0]))
 		}
 		return jsonCall(&report, func(out **C.char) C.strata_status {
-			return C.strata_lake_merge_expecting_ipc(h, n, ptr, C.size_t(len(data)), opts, r, out)
+			return call(h, n, ptr, C.size_t(len(data)), r, out)
 		})
 	})
 	if err != nil {

@@ -6,20 +6,23 @@ import (
 	"testing"
 )
 
-// Rows failing a "drop" expectation go to the quarantine table; a failing "fail" rule
-// commits nothing; bad rules are ErrConfig.
-func TestAppendExpectingQuarantines(t *testing.T) {
+// dropSmall drops the rows whose amount is under 50 (amount = id * 1.5: ids 0..33).
+const dropSmall = "[[rules]]\nname = \"small\"\ncheck = \"range\"\ncolumn = \"amount\"\nmin = 50\nexpect = \"drop\"\n"
+
+// peopleTable makes a lake whose table silver/people holds the test file's 100 rows, and
+// gives the lake, the table and those rows as Arrow IPC; both are closed when t ends.
+func peopleTable(t *testing.T) (*Lake, *Table, []byte) {
 	people := envFile(t, "STRATA_TEST_PARQUET")
 	lake, err := OpenDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lake.Close()
+	t.Cleanup(func() { lake.Close() })
 	table, err := lake.Table("silver/people")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer table.Close()
+	t.Cleanup(func() { table.Close() })
 	ipc, err := Scan(people, nil, "")
 	if err != nil {
 		t.Fatal(err)
@@ -27,8 +30,14 @@ func TestAppendExpectingQuarantines(t *testing.T) {
 	if _, err := table.Append(bytes.NewReader(ipc), nil); err != nil {
 		t.Fatal(err)
 	}
-	rules := "[[rules]]\nname = \"small\"\ncheck = \"range\"\ncolumn = \"amount\"\nmin = 50\nexpect = \"drop\"\n"
-	report, err := lake.AppendExpecting("silver/people", bytes.NewReader(ipc), rules)
+	return lake, table, ipc
+}
+
+// Rows failing a "drop" expectation go to the quarantine table; a failing "fail" rule
+// commits nothing; bad rules are ErrConfig.
+func TestAppendExpectingQuarantines(t *testing.T) {
+	lake, table, ipc := peopleTable(t)
+	report, err := lake.AppendExpecting("silver/people", bytes.NewReader(ipc), dropSmall)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,33 +67,15 @@ func TestAppendExpectingQuarantines(t *testing.T) {
 // Merges take expectations: failing source rows are quarantined, the rest merged (here a
 // delete of the matching rows, so that the merge changes the table).
 func TestMergeExpectingQuarantines(t *testing.T) {
-	people := envFile(t, "STRATA_TEST_PARQUET")
-	lake, err := OpenDir(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lake.Close()
-	table, err := lake.Table("silver/people")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer table.Close()
-	ipc, err := Scan(people, nil, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := table.Append(bytes.NewReader(ipc), nil); err != nil {
-		t.Fatal(err)
-	}
-	rules := "[[rules]]\nname = \"small\"\ncheck = \"range\"\ncolumn = \"amount\"\nmin = 50\nexpect = \"drop\"\n"
-	report, err := lake.MergeExpecting("silver/people", bytes.NewReader(ipc), MergeOptions{On: []string{"id"}, WhenMatched: "delete"}, rules)
+	lake, table, ipc := peopleTable(t)
+	report, err := lake.MergeExpecting("silver/people", bytes.NewReader(ipc), MergeOptions{On: []string{"id"}, WhenMatched: "delete"}, dropSmall)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if report.Rows != 100 || report.Kept != 66 || report.Quarantined != 34 || report.Version == nil || *report.Version != 1 {
 		t.Fatalf("report: %+v", report)
 	}
-	if _, err := lake.MergeExpecting("silver/people", bytes.NewReader(ipc), MergeOptions{}, rules); !errors.Is(err, ErrInvalidArgument) {
+	if _, err := lake.MergeExpecting("silver/people", bytes.NewReader(ipc), MergeOptions{}, dropSmall); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("no key: %v", err)
 	}
 	decode := decoder(t)

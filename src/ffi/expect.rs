@@ -15,41 +15,31 @@ use super::table_change::merge_options;
 use super::write::{collect, read_ipc};
 use crate::error::Result;
 
-fn append(
+/// Appends `batches` to table `name` with expectations, or merges them when `merge` holds the
+/// merge's options JSON, and writes the report to `report_json` (when not NULL).
+fn expecting(
     lake: *const strata_lake,
     name: *const c_char,
     batches: Vec<RecordBatch>,
+    merge: Option<*const c_char>,
     rules_text: *const c_char,
     report_json: *mut *mut c_char,
 ) -> Result<()> {
     let lake = self::lake(lake)?;
     let name = args::text(name, "name")?;
+    let merge = match merge {
+        Some(options) => Some(merge_options(args::text(options, "options_json")?)?),
+        None => None,
+    };
     let rules = rules(rules_text)?;
-    let report = lake.append_expecting(name, &batches, &rules)?;
-    put_report(report_json, &report)
-}
-
-fn merge(
-    lake: *const strata_lake,
-    name: *const c_char,
-    source: Vec<RecordBatch>,
-    options_json: *const c_char,
-    rules_text: *const c_char,
-    report_json: *mut *mut c_char,
-) -> Result<()> {
-    let lake = self::lake(lake)?;
-    let name = args::text(name, "name")?;
-    let options = merge_options(args::text(options_json, "options_json")?)?;
-    let rules = rules(rules_text)?;
-    let report = lake.merge_expecting(name, &source, &options, &rules)?;
-    put_report(report_json, &report)
-}
-
-fn put_report(out: *mut *mut c_char, report: &crate::lake::ExpectReport) -> Result<()> {
-    if out.is_null() {
+    let report = match &merge {
+        None => lake.append_expecting(name, &batches, &rules)?,
+        Some(options) => lake.merge_expecting(name, &batches, options, &rules)?,
+    };
+    if report_json.is_null() {
         return Ok(());
     }
-    args::put_json(out, "report_json", report)
+    args::put_json(report_json, "report_json", &report)
 }
 
 /// Appends the batches of the Arrow C Stream `stream` to the existing table `name` of `lake`,
@@ -77,7 +67,7 @@ pub extern "C" fn strata_lake_append_expecting(
     guard(|| {
         let reader = take_stream(stream)?;
         args::put_opt(report_json, std::ptr::null_mut());
-        append(lake, name, collect(reader)?.1, rules, report_json)
+        expecting(lake, name, collect(reader)?.1, None, rules, report_json)
     })
 }
 
@@ -95,7 +85,7 @@ pub extern "C" fn strata_lake_append_expecting_ipc(
     guard(|| {
         args::put_opt(report_json, std::ptr::null_mut());
         let data = args::bytes(data, len, "data")?;
-        append(lake, name, read_ipc(data)?.1, rules, report_json)
+        expecting(lake, name, read_ipc(data)?.1, None, rules, report_json)
     })
 }
 
@@ -123,11 +113,11 @@ pub extern "C" fn strata_lake_merge_expecting(
     guard(|| {
         let reader = take_stream(stream)?;
         args::put_opt(report_json, std::ptr::null_mut());
-        merge(
+        expecting(
             lake,
             name,
             collect(reader)?.1,
-            options_json,
+            Some(options_json),
             rules,
             report_json,
         )
@@ -149,11 +139,11 @@ pub extern "C" fn strata_lake_merge_expecting_ipc(
     guard(|| {
         args::put_opt(report_json, std::ptr::null_mut());
         let data = args::bytes(data, len, "data")?;
-        merge(
+        expecting(
             lake,
             name,
             read_ipc(data)?.1,
-            options_json,
+            Some(options_json),
             rules,
             report_json,
         )
