@@ -249,3 +249,96 @@ fn a_merge_with_expectations_quarantines_failing_source_rows_and_merges_the_rest
     assert!(err.to_string().contains("positive"), "{err}");
     assert_eq!(table.version().unwrap(), 1);
 }
+
+/// Rules a row can fail together: a `drop` rule on the fare and another on the id.
+const TWO_DROP_RULES: &str = r#"
+[[rules]]
+name = "fare_not_negative"
+check = "range"
+column = "fare"
+min = 0
+expect = "drop"
+
+[[rules]]
+name = "id_small"
+check = "range"
+column = "id"
+max = 1000000
+expect = "drop"
+"#;
+
+/// Large batches are cut in pieces to keep and filter: failures at the pieces' edges, in
+/// the first and last row, one row failing two rules, and whole stretches with no failure
+/// (kept as slices) all land where they should, in order.
+#[test]
+fn failures_across_large_batches_keep_every_other_row_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake(dir.path());
+    let rules = RuleSet::from_toml_str(TWO_DROP_RULES).unwrap();
+    let failing_fare: Vec<i64> = vec![
+        1, 65_535, 65_536, 65_537, 131_071, 199_999, 200_000, 330_000,
+    ];
+    let failing_id: Vec<i64> = vec![65_536];
+    let batch = |from: i64, to: i64| {
+        let ids: Vec<i64> = (from..to)
+            .map(|i| {
+                if failing_id.contains(&i) {
+                    2_000_000 + i
+                } else {
+                    i
+                }
+            })
+            .collect();
+        let fares: Vec<Option<f64>> = (from..to)
+            .map(|i| Some(if failing_fare.contains(&i) { -1.0 } else { 1.0 }))
+            .collect();
+        trips(&ids, &fares)
+    };
+    // 200,000 rows, then 150,000: the second batch's first row is row 200,000.
+    let batches = [batch(1, 200_001), batch(200_001, 350_001)];
+    let report = lake
+        .append_expecting("bronze/trips", &batches, &rules)
+        .unwrap();
+    assert_eq!((report.rows, report.quarantined), (350_000, 8));
+    let table = lake.table("bronze/trips").unwrap();
+    let out = table.scan().unwrap().columns(&["id"]).run().unwrap();
+    let ids: Vec<i64> = out
+        .batches
+        .iter()
+        .flat_map(|b| {
+            b.column(0)
+                .as_primitive::<arrow::datatypes::Int64Type>()
+                .values()
+                .to_vec()
+        })
+        .collect();
+    let expected: Vec<i64> = std::iter::once(0)
+        .chain((1..350_001).filter(|i| !failing_fare.contains(i) && !failing_id.contains(i)))
+        .collect();
+    assert_eq!(ids.len(), expected.len());
+    assert!(
+        ids == expected,
+        "the kept rows are not the expected ones in order"
+    );
+    let quarantine = lake.table("bronze/trips__quarantine").unwrap();
+    let mut rows: Vec<(i64, String)> = Vec::new();
+    for b in &quarantine.scan().unwrap().run().unwrap().batches {
+        let ids = b
+            .column_by_name("id")
+            .unwrap()
+            .as_primitive::<arrow::datatypes::Int64Type>();
+        let errors = b.column_by_name("_errors").unwrap().as_string::<i32>();
+        for i in 0..b.num_rows() {
+            rows.push((ids.value(i), errors.value(i).to_string()));
+        }
+    }
+    rows.sort();
+    let mut want: Vec<(i64, String)> = failing_fare
+        .iter()
+        .filter(|i| !failing_id.contains(i))
+        .map(|&i| (i, "fare_not_negative".to_string()))
+        .collect();
+    want.push((2_065_536, "fare_not_negative, id_small".to_string()));
+    want.sort();
+    assert_eq!(rows, want);
+}

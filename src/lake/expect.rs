@@ -6,11 +6,8 @@
 //! metrics and, added up over the appends, into the table's catalog entry.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray};
-use arrow::compute::filter_record_batch;
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::array::RecordBatch;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
@@ -19,6 +16,9 @@ use super::Lake;
 use crate::error::{Error, ErrorKind, Result};
 use crate::quality::{rule_results, CheckOptions, Expect, RuleKind, RuleResult, RuleSet};
 use crate::table::{MergeOptions, TableOptions};
+use split::Failing;
+
+mod split;
 
 /// The column of a quarantine table that names the rules a row failed.
 pub(crate) const ERRORS_COLUMN: &str = "_errors";
@@ -120,8 +120,12 @@ impl Lake {
             ..CheckOptions::default()
         };
         let checked = check(batches, rules, &options).map_err(|e| e.with("table", name))?;
-        let mut errors: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
-        for (rule, result) in rules.rules.iter().zip(&checked) {
+        // (row, rule) for each failure of a `drop` rule: a flat list, not a map of lists,
+        // since there may be millions.
+        let mut failing: Vec<(u64, u32)> = Vec::new();
+        let mut names: Vec<&str> = Vec::with_capacity(rules.rules.len());
+        for (i, (rule, result)) in rules.rules.iter().zip(&checked).enumerate() {
+            names.push(&rule.name);
             let expect = rule.expect.unwrap_or_default();
             let failed = if rule.kind.is_row_level() {
                 result.affected_rows
@@ -139,9 +143,9 @@ impl Lake {
                 .with("table", name));
             }
             if expect == Expect::Drop {
-                for row in &result.sample {
-                    errors.entry(row.row).or_default().push(&rule.name);
-                }
+                let index = u32::try_from(i)
+                    .map_err(|_| Error::invalid("too many rules in one rules file"))?;
+                failing.extend(result.sample.iter().map(|r| (r.row, index)));
             }
             report.expectations.push(ExpectationCount {
                 rule: rule.name.clone(),
@@ -149,19 +153,29 @@ impl Lake {
                 failed,
             });
         }
-        report.quarantined = errors.len() as u64;
-        report.kept = rows - report.quarantined;
-        let (kept, dropped) = split(batches, &errors)?;
-        if !dropped.is_empty() {
-            let quarantine = quarantine_name(name);
-            let table = self.table(&quarantine)?;
-            let commit = if table.exists()? {
-                table.append(&dropped)?
-            } else {
-                table.create(&dropped[0].schema(), &dropped, &TableOptions::default())?
-            };
-            report.quarantine = Some((quarantine, commit.version));
+        // By row, and for a row its rules in the file's order (one rule's rows come sorted).
+        if !failing.is_sorted() {
+            failing.sort_unstable();
         }
+        let failing = Failing {
+            rows: failing,
+            names,
+        };
+        report.quarantined = failing.row_count();
+        report.kept = rows - report.quarantined;
+        // The quarantine is written while the kept rows are cut out: they are independent,
+        // and the quarantine commit waits on the disk as much as it computes. The cut, the
+        // bulk of the work, stays on this thread (and so on the caller's pool, if any).
+        let (kept, quarantined) = std::thread::scope(|s| {
+            let quarantined = s.spawn(|| self.quarantine(name, batches, &failing));
+            let kept = split::kept(batches, &failing.rows);
+            let quarantined = quarantined
+                .join()
+                .unwrap_or_else(|_| Err(Error::internal("writing the quarantine table panicked")));
+            (kept, quarantined)
+        });
+        report.quarantine = quarantined?;
+        let kept = kept?;
         if report.kept > 0 {
             let mut metrics: BTreeMap<String, Value> = BTreeMap::new();
             metrics.insert("numQuarantinedRows".into(), report.quarantined.into());
@@ -189,6 +203,30 @@ impl Lake {
             );
         }
         Ok(report)
+    }
+}
+
+impl Lake {
+    /// Appends the rows `failing` names to `name`'s quarantine table (creating it on first
+    /// use); the table's name and the version made, when there were any.
+    fn quarantine(
+        &self,
+        name: &str,
+        batches: &[RecordBatch],
+        failing: &Failing<'_>,
+    ) -> Result<Option<(String, u64)>> {
+        let dropped = split::dropped(batches, failing)?;
+        if dropped.is_empty() {
+            return Ok(None);
+        }
+        let quarantine = quarantine_name(name);
+        let table = self.table(&quarantine)?;
+        let commit = if table.exists()? {
+            table.append(&dropped)?
+        } else {
+            table.create(&dropped[0].schema(), &dropped, &TableOptions::default())?
+        };
+        Ok(Some((quarantine, commit.version)))
     }
 }
 
@@ -239,7 +277,7 @@ fn check(
 }
 
 /// The append's row number of each batch's first row.
-fn offsets(batches: &[RecordBatch]) -> Vec<u64> {
+pub(super) fn offsets(batches: &[RecordBatch]) -> Vec<u64> {
     batches
         .iter()
         .scan(0u64, |next, b| {
@@ -248,62 +286,4 @@ fn offsets(batches: &[RecordBatch]) -> Vec<u64> {
             Some(at)
         })
         .collect()
-}
-
-/// Splits `batches` into the rows to keep and the rows `errors` names, the latter with an
-/// `_errors` column (the rules each failed, joined by `, `); the batches on every pool thread.
-fn split(
-    batches: &[RecordBatch],
-    errors: &BTreeMap<u64, Vec<&str>>,
-) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>)> {
-    let offsets = offsets(batches);
-    let parts = batches
-        .par_iter()
-        .zip(offsets)
-        .map(|(batch, offset)| split_batch(batch, offset, errors))
-        .collect::<Result<Vec<_>>>()?;
-    let mut kept = Vec::with_capacity(parts.len());
-    let mut dropped = Vec::new();
-    for (k, d) in parts {
-        if k.num_rows() > 0 {
-            kept.push(k);
-        }
-        dropped.extend(d);
-    }
-    Ok((kept, dropped))
-}
-
-/// [`split`] of one batch, whose first row is row `offset` of the append.
-fn split_batch(
-    batch: &RecordBatch,
-    offset: u64,
-    errors: &BTreeMap<u64, Vec<&str>>,
-) -> Result<(RecordBatch, Option<RecordBatch>)> {
-    let n = batch.num_rows() as u64;
-    let here: Vec<(u64, &Vec<&str>)> = errors
-        .range(offset..offset + n)
-        .map(|(row, rules)| (row - offset, rules))
-        .collect();
-    if here.is_empty() {
-        return Ok((batch.clone(), None));
-    }
-    let mut keep = vec![true; n as usize];
-    for (row, _) in &here {
-        keep[*row as usize] = false;
-    }
-    let keep = BooleanArray::from(keep);
-    let out = filter_record_batch(batch, &arrow::compute::not(&keep)?)?;
-    let kept = filter_record_batch(batch, &keep)?;
-    let named: StringArray = here.iter().map(|(_, r)| Some(r.join(", "))).collect();
-    let mut fields: Vec<Field> = out
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
-    fields.push(Field::new(ERRORS_COLUMN, DataType::Utf8, false));
-    let mut columns: Vec<ArrayRef> = out.columns().to_vec();
-    columns.push(Arc::new(named));
-    let dropped = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
-    Ok((kept, Some(dropped)))
 }
