@@ -709,6 +709,28 @@ fn cache_hits_are_counted_per_table_on_a_cached_tier() {
     cached_reads_are_counted_per_target(&config, TABLE, "silver/other");
 }
 
+/// A get of an object on a cached tier counts its block reads on the object: a miss first,
+/// hits after.
+#[test]
+fn gets_count_their_cache_hits_per_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path(), vec![common::local_tier("hot")]);
+    config.cache.tiers = Some(vec!["hot".into()]);
+    let lake = Lake::open(&config).unwrap();
+    lake.put("raw/a.bin", vec![7u8; 100_000]).unwrap();
+    lake.get("raw/a.bin").unwrap();
+    let first = lake.access_stats().unwrap().objects["raw/a.bin"].cache;
+    assert_eq!(
+        (first.hits, first.misses, first.miss_bytes),
+        (0, 1, 100_000)
+    );
+    lake.get("raw/a.bin").unwrap();
+    lake.get_range("raw/a.bin", 10..20).unwrap();
+    let after = lake.access_stats().unwrap().objects["raw/a.bin"].cache;
+    assert_eq!((after.hits, after.misses), (2, 1));
+    assert_eq!(after.hit_bytes, 200_000);
+}
+
 /// A statistics file written before cache reads were counted (format 1, no `cache` fields)
 /// still loads, its counters intact and its cache counts zero.
 #[test]

@@ -428,6 +428,10 @@ pub fn tier_advice(
         evidence.insert("reads_per_day_7d".into(), json!(round(per_day)));
         evidence.insert("reads".into(), json!(s.map(|s| s.reads).unwrap_or(0)));
         evidence.insert("idle_days".into(), json!(idle_days));
+        if let Some(cache) = s.map(|s| &s.cache).filter(|c| !c.is_empty()) {
+            // Reads the cache already serves cost the colder tier nothing.
+            cache_evidence(cache, &mut evidence);
+        }
         if o.tier_rank > 0 && per_day >= HOT_READS_PER_DAY && o.tier != hottest {
             out.push(Recommendation {
                 kind: "tier".into(),

@@ -185,6 +185,9 @@ pub struct ObjectStats {
     pub days: BTreeMap<u64, u64>,
     /// The last read, ms since the epoch.
     pub last_ms: u64,
+    /// Block reads of its gets through the block cache (on a cached tier).
+    #[serde(default, skip_serializing_if = "CacheReads::is_empty")]
+    pub cache: CacheReads,
 }
 
 /// One read of the trace.
@@ -401,6 +404,14 @@ impl AccessStats {
         });
     }
 
+    /// Records block reads of a get of object `key` through the block cache (after
+    /// [`AccessStats::record_read`] of the get: an object evicted meanwhile is not brought back).
+    pub fn record_object_cache(&mut self, key: &str, reads: &CacheReads) {
+        if let Some(o) = self.objects.get_mut(key) {
+            o.cache.add(reads);
+        }
+    }
+
     /// Adds `other` (recorded later) to these statistics.
     pub fn merge(&mut self, other: AccessStats) {
         for (name, o) in other.targets {
@@ -416,6 +427,7 @@ impl AccessStats {
             s.reads += o.reads;
             s.bytes += o.bytes;
             s.last_ms = s.last_ms.max(o.last_ms);
+            s.cache.add(&o.cache);
             for (d, n) in o.days {
                 *s.days.entry(d).or_default() += n;
             }

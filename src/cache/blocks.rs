@@ -213,7 +213,8 @@ impl BlockCache {
     }
 
     /// [`BlockCache::read`], with the blocks served from memory and those fetched also
-    /// added to `tally` (the reader's own count, e.g. one table's, beside the cache's total).
+    /// added to `tally` (the reader's own count, e.g. one table's, beside the cache's total);
+    /// without one, to the tally [`super::tallying`] set on this thread, if any.
     pub fn read_tallied(
         &self,
         object: &ObjectVersion,
@@ -235,7 +236,13 @@ impl BlockCache {
         }
         let bs = inner.block_size;
         let (first, last) = (range.start / bs, (range.end - 1) / bs);
-        let blocks = inner.blocks_for(object, first..last + 1, fetch, false, tally)?;
+        let blocks = match tally {
+            Some(tally) => inner.blocks_for(object, first..last + 1, fetch, false, Some(tally))?,
+            None => {
+                let current = super::stats::current_tally();
+                inner.blocks_for(object, first..last + 1, fetch, false, current.as_deref())?
+            }
+        };
         if strategy == CacheStrategy::ReadAhead {
             let count = object.size.div_ceil(bs);
             if let Some(ahead) =

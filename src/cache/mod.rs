@@ -31,7 +31,7 @@ use std::sync::Arc;
 pub use batches::BatchCache;
 pub use blocks::{BlockCache, BlockCacheOptions, ObjectVersion, RangeFetch};
 pub use footers::FooterCache;
-pub use stats::{CacheStats, CachesStats, ReadTally, TalliedReads, TierLatency};
+pub use stats::{tallying, CacheStats, CachesStats, ReadTally, TalliedReads, TierLatency};
 
 use crate::config::{CacheConfig, CacheStrategy};
 

@@ -66,6 +66,32 @@ pub struct ReadTally {
     miss_bytes: AtomicU64,
 }
 
+thread_local! {
+    /// The tally of the read running on this thread, for readers that reach the cache through
+    /// layers that do not pass one along (a whole-object get through the store).
+    static CURRENT: std::cell::RefCell<Option<std::sync::Arc<ReadTally>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `read` with the block-cache reads it makes on this thread also counted in `tally`.
+pub fn tallying<T>(tally: &std::sync::Arc<ReadTally>, read: impl FnOnce() -> T) -> T {
+    /// Puts the previous tally back however `read` ends.
+    struct Restore(Option<std::sync::Arc<ReadTally>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            CURRENT.with(|c| *c.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(CURRENT.with(|c| c.borrow_mut().replace(tally.clone())));
+    read()
+}
+
+/// The tally set by [`tallying`] on this thread, if any.
+pub(crate) fn current_tally() -> Option<std::sync::Arc<ReadTally>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
 /// What a [`ReadTally`] counted, taken out of it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TalliedReads {

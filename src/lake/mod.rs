@@ -201,21 +201,21 @@ impl Lake {
 
     /// Reads a whole object (a memory map on local tiers; decrypted when sealed).
     pub fn get(&self, key: &str) -> Result<Bytes> {
-        let b = self.raw_read("get", key, || self.store.get(key), |b| Some(b.len() as u64))?;
-        self.note_object_read(key, b.len() as u64);
-        Ok(b)
+        let get = || self.raw_read("get", key, || self.store.get(key), |b| Some(b.len() as u64));
+        self.counted_get(key, get, |b| b.len() as u64)
     }
 
     /// Reads bytes `range` of an object.
     pub fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes> {
-        let b = self.raw_read(
-            "get",
-            key,
-            || self.store.get_range(key, range),
-            |b| Some(b.len() as u64),
-        )?;
-        self.note_object_read(key, b.len() as u64);
-        Ok(b)
+        let get = || {
+            self.raw_read(
+                "get",
+                key,
+                || self.store.get_range(key, range),
+                |b| Some(b.len() as u64),
+            )
+        };
+        self.counted_get(key, get, |b| b.len() as u64)
     }
 
     /// Streams a whole object into `out`; returns the bytes written.

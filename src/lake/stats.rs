@@ -208,8 +208,11 @@ impl StatsRecorder {
         state.stats.get_or_insert_with(|| load(path)).clone()
     }
 
-    pub(super) fn object_read(&self, key: &str, bytes: u64) {
-        self.record(|s| s.record_read(key, bytes, now_ms(), true));
+    pub(super) fn object_read(&self, key: &str, bytes: u64, cache: &CacheReads) {
+        self.record(|s| {
+            s.record_read(key, bytes, now_ms(), true);
+            s.record_object_cache(key, cache);
+        });
     }
 
     fn scan(
@@ -413,7 +416,31 @@ impl Lake {
 
     /// Records a read of object `key` (`bytes` read).
     pub(super) fn note_object_read(&self, key: &str, bytes: u64) {
-        self.stats.object_read(key, bytes);
+        self.stats.object_read(key, bytes, &CacheReads::default());
+    }
+
+    /// Runs `get`, a read of object `key` that returns `bytes` bytes, and records it with the
+    /// block-cache hits and misses it made (a cached tier's objects are read through the cache).
+    pub(super) fn counted_get<T>(
+        &self,
+        key: &str,
+        get: impl FnOnce() -> Result<T>,
+        bytes: impl Fn(&T) -> u64,
+    ) -> Result<T> {
+        if !self.stats.enabled() {
+            return get();
+        }
+        let tally = Arc::new(ReadTally::default());
+        let out = crate::cache::tallying(&tally, get)?;
+        let t = tally.take();
+        let cache = CacheReads {
+            hits: t.hits,
+            misses: t.misses,
+            hit_bytes: t.hit_bytes,
+            miss_bytes: t.miss_bytes,
+        };
+        self.stats.object_read(key, bytes(&out), &cache);
+        Ok(out)
     }
 
     /// Writes the access statistics recorded so far to `<root>/_stats/access.json` (they are
