@@ -18,8 +18,10 @@ connection per thread count with `SET threads=N`, the query's result fetched as 
 (count: fetched as a row). Both warm: one untimed run each first (the OS page cache; DuckDB's
 connection), then --runs rounds, each round running strata then DuckDB back to back, so load
 changes hit both alike. Figures: median and min of the rounds; ratio = strata / DuckDB medians;
-speedup = 1-thread / 2-thread median of the same engine. The load (`uptime`) is printed before
-and after.
+speedup = 1-thread / 2-thread median of the same engine. CPU time (user + system over all
+threads: the command's from wait4, DuckDB's process time around the query) is printed too: on
+a loaded machine it says what each side costs when wall times mostly measure waiting. The
+load (`uptime`) is printed before and after.
 
 Run:  cargo build --release --bin strata
       python3 benches/filter_compare.py [--runs 5] [--rows 4000000]
@@ -89,12 +91,16 @@ def strata_cmd(binary, path, case, threads):
 
 
 def strata_once(cmd):
+    """Wall time and CPU time (user + system, all threads) of one whole command."""
     t = time.perf_counter()
-    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - t
-    if out.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed: {out.stderr.decode()}")
-    return elapsed, out.stdout
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()}")
+    proc.stderr.close()
+    return elapsed, usage.ru_utime + usage.ru_stime
 
 
 def duckdb_query(path, case):
@@ -106,12 +112,13 @@ def duckdb_query(path, case):
 
 
 def duckdb_once(con, sql, count):
-    t = time.perf_counter()
+    """Wall time, CPU time (this process's, all threads) and rows of one query."""
+    t, cpu = time.perf_counter(), time.process_time()
     if count:
-        rows = con.execute(sql).fetchone()[0]
+        rows = con.sql(sql).fetchall()[0][0]
     else:
         rows = con.sql(sql).to_arrow_table().num_rows
-    return time.perf_counter() - t, rows
+    return time.perf_counter() - t, time.process_time() - cpu, rows
 
 
 def strata_rows(binary, path, case):
@@ -148,30 +155,36 @@ def main():
             sql = duckdb_query(path, case)
             count = CASES[case][1] is None
             strata_once(cmd)  # untimed: warm
-            _, duck_rows = duckdb_once(con, sql, count)
+            _, _, duck_rows = duckdb_once(con, sql, count)
             rows = strata_rows(args.strata, path, case)
             if rows != duck_rows:
                 sys.exit(f"{case}: strata returned {rows} rows, DuckDB {duck_rows}")
-            s_times, d_times = [], []
+            s_times, d_times, s_cpu, d_cpu = [], [], [], []
             for _ in range(args.runs):
-                s_times.append(strata_once(cmd)[0])
-                d_times.append(duckdb_once(con, sql, count)[0])
-            results[(case, threads)] = (s_times, d_times, rows)
+                wall, cpu = strata_once(cmd)
+                s_times.append(wall)
+                s_cpu.append(cpu)
+                wall, cpu, _ = duckdb_once(con, sql, count)
+                d_times.append(wall)
+                d_cpu.append(cpu)
+            results[(case, threads)] = (s_times, d_times, rows, s_cpu, d_cpu)
         con.close()
     print("load after: ", os.popen("uptime").read().strip())
     print()
     print(f"{'case':14} {'thr':>3} {'rows':>8} {'strata med/min s':>18} {'duckdb med/min s':>18} "
-          f"{'ratio':>6}")
+          f"{'ratio':>6} {'cpu s: strata':>14} {'duckdb':>7} {'ratio':>6}")
     for case in cases:
         for threads in (1, 2):
-            s, d, rows = results[(case, threads)]
+            s, d, rows, sc, dc = results[(case, threads)]
             sm, dm = statistics.median(s), statistics.median(d)
+            scm, dcm = statistics.median(sc), statistics.median(dc)
             print(f"{case:14} {threads:>3} {rows:>8} {sm:>9.4f}/{min(s):<8.4f} "
-                  f"{dm:>9.4f}/{min(d):<8.4f} {sm / dm:>6.2f}")
+                  f"{dm:>9.4f}/{min(d):<8.4f} {sm / dm:>6.2f} {scm:>14.4f} {dcm:>7.4f} "
+                  f"{scm / max(dcm, 1e-9):>6.2f}")
     print()
     for case in cases:
-        s1, d1, _ = results[(case, 1)]
-        s2, d2, _ = results[(case, 2)]
+        s1, d1 = results[(case, 1)][:2]
+        s2, d2 = results[(case, 2)][:2]
         print(f"{case:14} 2-thread speedup: strata {statistics.median(s1) / statistics.median(s2):.2f}x,"
               f" duckdb {statistics.median(d1) / statistics.median(d2):.2f}x")
 
