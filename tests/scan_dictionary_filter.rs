@@ -62,13 +62,18 @@ fn batch() -> RecordBatch {
 /// false), or with a page index; the dictionary page limit is small, so `tail` falls back to
 /// plain pages in its last row groups.
 fn write(dir: &Path, name: &str, page_index: bool) -> PathBuf {
+    write_groups(dir, name, page_index, 7_000)
+}
+
+/// [`write`] with row groups of `rows`.
+fn write_groups(dir: &Path, name: &str, page_index: bool, rows: usize) -> PathBuf {
     let stats = if page_index {
         EnabledStatistics::Page
     } else {
         EnabledStatistics::Chunk
     };
     let props = WriterProperties::builder()
-        .set_max_row_group_row_count(Some(7_000))
+        .set_max_row_group_row_count(Some(rows))
         .set_data_page_row_count_limit(1_000)
         .set_write_batch_size(500)
         .set_dictionary_page_size_limit(512)
@@ -343,4 +348,41 @@ fn a_filter_that_cannot_compare_still_fails_before_reading() {
         .run()
         .unwrap_err();
     assert_eq!(err.kind(), strata::ErrorKind::InvalidArgument, "{err}");
+}
+
+/// One row group on several threads: the reader's filter shares it out by row ranges, and
+/// the rows come out as one thread gives them.
+#[test]
+fn one_row_group_on_several_threads_keeps_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    for page_index in [false, true] {
+        let name = format!("one{page_index}.parquet");
+        let path = write_groups(dir.path(), &name, page_index, ROWS as usize);
+        for (text, keeps) in filters() {
+            let want: Vec<i64> = (0..ROWS).filter(|i| keeps(*i)).collect();
+            let filter = Expr::parse(text).unwrap();
+            for threads in [2, 3] {
+                let context = format!("{text}, {threads} threads, page index {page_index}");
+                let scan = || {
+                    Scan::new(&path)
+                        .columns(&["row"])
+                        .filter(filter.clone())
+                        .threads(threads)
+                };
+                let out = scan().run().unwrap();
+                assert_eq!(out.stats.rows_out, want.len() as u64, "{context}");
+                assert_eq!(numbers(scan()), want, "{context}");
+                let mut unordered = numbers(scan().keep_order(false));
+                unordered.sort_unstable();
+                assert_eq!(unordered, want, "{context}: unordered");
+                let limited = numbers(scan().offset(3).limit(50));
+                let end = want.len().min(53);
+                assert_eq!(
+                    limited,
+                    want[want.len().min(3)..end].to_vec(),
+                    "{context}: window"
+                );
+            }
+        }
+    }
 }

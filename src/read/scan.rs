@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema, SchemaRef};
-use parquet::arrow::arrow_reader::ArrowReaderMetadata;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, RowSelection};
 use parquet::arrow::ProjectionMask;
 use serde::Serialize;
 
@@ -731,9 +731,17 @@ impl Scan {
             );
             // A reached limit stops the decoding of row groups not yet started (see `take`).
             let threads = self.thread_count();
+            // A filter left to the reader cannot share out the columns (its own come first),
+            // so fewer row groups than threads are shared out by row ranges instead: each
+            // reader skips the pages before its range unread (flat columns) and stops after.
+            let by_rows = predicate.is_some() && threads > 1 && tasks.len() < threads;
+            if by_rows {
+                tasks = split_rows(&metadata, tasks, threads);
+            }
             // In order on several threads, every run but the head one is held until its
             // turn: short runs hold less (fresh pages to fault in) than rebuilt readers cost.
-            let max_run = if threads > 1 && self.keep_order {
+            // Parts of one row group each get a reader of their own.
+            let max_run = if (threads > 1 && self.keep_order) || by_rows {
                 1
             } else {
                 MAX_RUN
@@ -1026,10 +1034,36 @@ fn roots_of<'a>(needed: &'a [String], merged: &Schema, partitions: &[&'a str]) -
     roots
 }
 
+/// Each row group of `tasks` in `parts` ranges of consecutive rows (each with its part of the
+/// row group's selection; parts that select nothing left out), in order.
+fn split_rows(
+    metadata: &parquet::file::metadata::ParquetMetaData,
+    tasks: Vec<(usize, Option<RowSelection>)>,
+    parts: usize,
+) -> Vec<(usize, Option<RowSelection>)> {
+    let mut out = Vec::with_capacity(tasks.len() * parts);
+    for (rg, selection) in tasks {
+        let rows = usize::try_from(metadata.row_group(rg).num_rows()).unwrap_or(0);
+        let per_part = rows.div_ceil(parts.max(1)).max(1);
+        for start in (0..rows).step_by(per_part) {
+            let range = start..(start + per_part).min(rows);
+            let part = RowSelection::from_consecutive_ranges(std::iter::once(range), rows);
+            let part = match &selection {
+                Some(selection) => selection.intersection(&part),
+                None => part,
+            };
+            if part.selects_any() {
+                out.push((rg, Some(part)));
+            }
+        }
+    }
+    out
+}
+
 /// The rows a run of row groups reads: each one's selection, or all its rows.
 fn run_rows(
     metadata: &parquet::file::metadata::ParquetMetaData,
-    run: &[(usize, Option<parquet::arrow::arrow_reader::RowSelection>)],
+    run: &[(usize, Option<RowSelection>)],
 ) -> u64 {
     run.iter()
         .map(|(rg, selection)| match selection {
