@@ -734,7 +734,12 @@ impl Scan {
             // A filter left to the reader cannot share out the columns (its own come first),
             // so fewer row groups than threads are shared out by row ranges instead: each
             // reader skips the pages before its range unread (flat columns) and stops after.
-            let by_rows = predicate.is_some() && threads > 1 && tasks.len() < threads;
+            // Row groups the page index narrowed down stay whole: their few rows are not
+            // worth a second reader.
+            let by_rows = predicate.is_some()
+                && threads > 1
+                && tasks.len() < threads
+                && tasks.iter().any(|(_, selection)| selection.is_none());
             if by_rows {
                 tasks = split_rows(&metadata, tasks, threads);
             }
@@ -1034,8 +1039,8 @@ fn roots_of<'a>(needed: &'a [String], merged: &Schema, partitions: &[&'a str]) -
     roots
 }
 
-/// Each row group of `tasks` in `parts` ranges of consecutive rows (each with its part of the
-/// row group's selection; parts that select nothing left out), in order.
+/// Each row group of `tasks` that reads all its rows in `parts` ranges of consecutive rows, in
+/// order; row groups with a selection stay whole.
 fn split_rows(
     metadata: &parquet::file::metadata::ParquetMetaData,
     tasks: Vec<(usize, Option<RowSelection>)>,
@@ -1043,18 +1048,16 @@ fn split_rows(
 ) -> Vec<(usize, Option<RowSelection>)> {
     let mut out = Vec::with_capacity(tasks.len() * parts);
     for (rg, selection) in tasks {
+        if selection.is_some() {
+            out.push((rg, selection));
+            continue;
+        }
         let rows = usize::try_from(metadata.row_group(rg).num_rows()).unwrap_or(0);
         let per_part = rows.div_ceil(parts.max(1)).max(1);
         for start in (0..rows).step_by(per_part) {
             let range = start..(start + per_part).min(rows);
             let part = RowSelection::from_consecutive_ranges(std::iter::once(range), rows);
-            let part = match &selection {
-                Some(selection) => selection.intersection(&part),
-                None => part,
-            };
-            if part.selects_any() {
-                out.push((rg, Some(part)));
-            }
+            out.push((rg, Some(part)));
         }
     }
     out
