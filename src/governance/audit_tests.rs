@@ -199,7 +199,9 @@ fn a_record_line_is_the_whole_record_serialized() {
             "1@h",
             &e.event_ref(),
             GENESIS,
-        );
+        )
+        .as_str()
+        .to_string();
         let record = AuditRecord {
             seq: 4,
             at: -1_700_000_000_000,

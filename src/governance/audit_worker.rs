@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use super::{
-    digest_path, hex, map_segment, numbered, records_part, segment_path, sign, Head, SegmentDigest,
-    AUDIT_FORMAT, GENESIS,
+    digest_path, hex, map_segment, numbered, records_part, segment_path, sign, Head, Populate,
+    SegmentDigest, AUDIT_FORMAT, GENESIS,
 };
 use crate::error::{Error, Result};
 
@@ -105,6 +105,19 @@ impl Shared {
 pub(super) fn run(shared: Arc<Shared>) {
     let mut head = shared.lock();
     loop {
+        // The spare before a seal: an appender that fills the open segment before the spare
+        // is ready makes the next one itself, on its own time (seen in a flat-out append).
+        if head.work.want_spare && head.work.spare.is_none() && !head.work.stop {
+            head.work.want_spare = false;
+            drop(head);
+            let spare = map_segment(&spare_path(&shared.dir), 0, Populate::Yes);
+            head = shared.lock();
+            match spare {
+                Ok(spare) => head.work.spare = Some(spare),
+                Err(e) => tracing::warn!("cannot make the audit log's spare segment: {e}"),
+            }
+            continue;
+        }
         if let Some(full) = head.work.to_seal.pop_front() {
             head.work.sealing = true;
             let previous = head.work.previous_digest.clone();
@@ -126,17 +139,6 @@ pub(super) fn run(shared: Arc<Shared>) {
         }
         if head.failed.is_some() {
             head = shared.work.wait(head).unwrap_or_else(|p| p.into_inner());
-            continue;
-        }
-        if head.work.want_spare && head.work.spare.is_none() {
-            head.work.want_spare = false;
-            drop(head);
-            let spare = map_segment(&spare_path(&shared.dir), 0);
-            head = shared.lock();
-            match spare {
-                Ok(spare) => head.work.spare = Some(spare),
-                Err(e) => tracing::warn!("cannot make the audit log's spare segment: {e}"),
-            }
             continue;
         }
         let work = &mut head.work;
