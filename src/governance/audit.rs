@@ -440,17 +440,8 @@ fn sha_file(path: &Path) -> Result<String> {
     Ok(hex(&Sha256::digest(&bytes)))
 }
 
-/// Whether a segment's map is populated when made (see `size_and_map`).
-#[derive(Clone, Copy)]
-enum Populate {
-    /// By the log's thread (the spare) or on opening: the appenders' page faults are fewer.
-    Yes,
-    /// By an appender (no spare was ready, or the segment grew): it maps and goes on.
-    No,
-}
-
 /// Opens segment `path` for appending at `len` (its bytes beyond cut off), sized and mapped.
-fn map_segment(path: &Path, len: u64, populate: Populate) -> Result<(File, memmap2::MmapMut)> {
+fn map_segment(path: &Path, len: u64) -> Result<(File, memmap2::MmapMut)> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -458,33 +449,20 @@ fn map_segment(path: &Path, len: u64, populate: Populate) -> Result<(File, memma
         .truncate(false)
         .open(path)
         .map_err(|e| Error::io("cannot open an audit segment", path, e))?;
-    let map = size_and_map(&file, path, len, len + GROW, populate)?;
+    let map = size_and_map(&file, path, len, len + GROW)?;
     Ok((file, map))
 }
 
-fn size_and_map(
-    file: &File,
-    path: &Path,
-    len: u64,
-    size: u64,
-    populate: Populate,
-) -> Result<memmap2::MmapMut> {
+fn size_and_map(file: &File, path: &Path, len: u64, size: u64) -> Result<memmap2::MmapMut> {
     // Zeros past `len` (a torn record's bytes included) before the file grows.
     file.set_len(len)
         .and_then(|()| file.set_len(size))
         .map_err(|e| Error::io("cannot size an audit segment", path, e))?;
-    // Populated, the pages are in the page cache and mapped before an append writes them:
-    // the append's page fault only marks a mapped page dirty, instead of also allocating and
-    // zeroing it (about half the fault time appends took, profiled). The log's thread maps
-    // the spare, so that work is off the appenders' threads.
-    let mut options = memmap2::MmapOptions::new();
-    if let Populate::Yes = populate {
-        options.populate();
-    }
     // SAFETY: the segment file is the log's own, under the lake's data root, opened and
     // resized only by this writer (which holds the root's lock); nothing truncates it while
     // mapped, so the map's pages stay backed.
-    unsafe { options.map_mut(file) }.map_err(|e| Error::io("cannot map an audit segment", path, e))
+    unsafe { memmap2::MmapMut::map_mut(file) }
+        .map_err(|e| Error::io("cannot map an audit segment", path, e))
 }
 
 /// The bytes of a segment up to its last whole record: the zeros of a mapped segment's
@@ -557,7 +535,7 @@ impl AuditLog {
                 (first, in_segment, last_seq, last_hash) = (f, span.records, seq, hash);
             }
         }
-        let (file, map) = map_segment(&path, whole as u64, Populate::Yes)?;
+        let (file, map) = map_segment(&path, whole as u64)?;
         let durability = Durability::Interval(std::time::Duration::from_millis(200));
         let mut work = Work::new(previous_digest);
         work.sync_every = sync_every(durability);
@@ -682,7 +660,7 @@ impl AuditLog {
         if end > head.map.len() {
             let path = segment_path(&self.shared.dir, head.segment);
             let size = (end as u64 + GROW).max(head.map.len() as u64 * 2);
-            head.map = size_and_map(&head.file, &path, head.len as u64, size, Populate::No)?;
+            head.map = size_and_map(&head.file, &path, head.len as u64, size)?;
         }
         head.map[head.len..end].copy_from_slice(line);
         head.len = end;
@@ -702,7 +680,7 @@ impl AuditLog {
                     .map_err(|e| Error::io("cannot start an audit segment", &path, e))?;
                 spare
             }
-            None => map_segment(&path, 0, Populate::No)?,
+            None => map_segment(&path, 0)?,
         };
         head.work.want_spare = true;
         let last = head.next_seq - 1;

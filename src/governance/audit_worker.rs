@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use super::{
-    digest_path, hex, map_segment, numbered, records_part, segment_path, sign, Head, Populate,
-    SegmentDigest, AUDIT_FORMAT, GENESIS,
+    digest_path, hex, map_segment, numbered, records_part, segment_path, sign, Head, SegmentDigest,
+    AUDIT_FORMAT, GENESIS,
 };
 use crate::error::{Error, Result};
 
@@ -110,7 +110,7 @@ pub(super) fn run(shared: Arc<Shared>) {
         if head.work.want_spare && head.work.spare.is_none() && !head.work.stop {
             head.work.want_spare = false;
             drop(head);
-            let spare = map_segment(&spare_path(&shared.dir), 0, Populate::Yes);
+            let spare = map_segment(&spare_path(&shared.dir), 0);
             head = shared.lock();
             match spare {
                 Ok(spare) => head.work.spare = Some(spare),
