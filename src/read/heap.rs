@@ -97,9 +97,17 @@ mod tests {
         raise_malloc_thresholds();
         raise_malloc_thresholds(); // once per process: the second call does nothing
         churn();
-        let before = faults();
-        churn();
-        let again = faults() - before;
+        // Other tests run on other threads of this process and may share this thread's malloc
+        // arena, taking the freed buffers first; the fewest faults of a few tries is what
+        // reuse gives when nothing else interferes.
+        let again = (0..5)
+            .map(|_| {
+                let before = faults();
+                churn();
+                faults() - before
+            })
+            .min()
+            .unwrap_or(i64::MAX);
         // 16 MiB is 4096 pages; given back to the kernel, each would fault in again.
         assert!(again < 256, "{again} page faults reusing freed buffers");
     }
