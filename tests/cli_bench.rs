@@ -199,6 +199,9 @@ fn screenshot_shows_the_plots(report: &Path) {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
+            // Shared memory in /tmp, not /dev/shm (small in containers, where Chromium's
+            // renderer would crash on a tall page).
+            "--disable-dev-shm-usage",
             "--hide-scrollbars",
             "--window-size=1280,12000",
         ])
