@@ -121,7 +121,7 @@ func (l *Lake) Cost() (map[string]any, error) {
 
 // Sync copies what tier source holds and tier dest lacks or holds changed: incremental from
 // the tier index, verified, resumable, encrypted objects kept as ciphertext. Failed copies are
-// an ErrIO error; syncing again retries them.
+// an ErrIO error returned with the report (its Failed count); syncing again retries them.
 func (l *Lake) Sync(source, dest string, options SyncOptions) (*SyncReport, error) {
 	text, err := json.Marshal(options)
 	if err != nil {
@@ -145,8 +145,8 @@ func (l *Lake) Sync(source, dest string, options SyncOptions) (*SyncReport, erro
 			return C.strata_lake_sync(h, s, d, opts, out)
 		})
 	})
-	if err != nil {
+	if err != nil && report.Source == "" {
 		return nil, err
 	}
-	return &report, nil
+	return &report, err
 }

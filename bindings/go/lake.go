@@ -200,14 +200,20 @@ func (l *Lake) GetBytes(key string) ([]byte, error) {
 	return out, err
 }
 
-// jsonCall runs a strata function that returns JSON and decodes it into v.
+// jsonCall runs a strata function that returns JSON and decodes it into v. A function that
+// fails but still writes JSON (strata_lake_sync's report of the copies that failed) gives
+// both: v is decoded and the error returned, and the string is freed either way.
 func jsonCall(v any, f func(out **C.char) C.strata_status) error {
 	var out *C.char
-	if err := call(func() C.strata_status { return f(&out) }); err != nil {
+	err := call(func() C.strata_status { return f(&out) })
+	if out == nil {
 		return err
 	}
 	defer C.strata_string_free(out)
-	return json.Unmarshal([]byte(C.GoString(out)), v)
+	if decodeErr := json.Unmarshal([]byte(C.GoString(out)), v); err == nil {
+		return decodeErr
+	}
+	return err
 }
 
 // Stat reports on the object under key.
