@@ -2,13 +2,17 @@
 //! closed by a digest signed with HMAC-SHA256 under an audit key, each digest naming the one
 //! before it (as CloudTrail's digest files do).
 //!
-//! Layout under the log's directory, format 1:
+//! Layout under the log's directory, format 2:
 //! - `segments/<n, 12 digits>.jsonl`: one record per line; each record carries its number,
 //!   the hash of the record before it and its own hash (SHA-256 over the previous hash and the
 //!   record's canonical JSON without the hash);
-//! - `digests/<n>.json`: written when segment `n` is sealed: its first and last record, record
-//!   count, last hash, the SHA-256 of the segment file, the SHA-256 of the previous digest file,
-//!   the lake's id, and the HMAC of all that.
+//! - `digests/<n>.json`: written when segment `n` is sealed: its first and last record, the
+//!   last record's hash, the segment's length in bytes, the SHA-256 of the previous digest
+//!   file, the lake's id, and the HMAC of all that. The last hash chains every record of the
+//!   segment (and, through `prev`, every one before), so signing it signs them all; with the
+//!   length, and every line required to be its record's canonical JSON, the segment's bytes
+//!   are fixed. Format 1's digests signed the SHA-256 of the whole segment file instead
+//!   (hashing every record twice); they still verify.
 //!
 //! An append returns once its record is copied into the open segment's shared memory map
 //! (the page cache): a crash of the process loses only the records of operations that had
@@ -16,10 +20,11 @@
 //! [`Durability::EveryAppend`], before each append returns, concurrent appenders sharing one
 //! `fdatasync` (group commit).
 //!
-//! An append does only the record's work on its caller's thread (build, hash, copy, and a
-//! rename when a segment fills); the log's thread (audit_worker.rs) seals full segments,
-//! keeps the next segment's file made ahead, and does the interval syncs, so that no caller
-//! waits for the disk unless it asked to.
+//! An append does only the record's work on its caller's thread (build the line, copy it,
+//! and a rename when a segment fills); its `prev` and `hash` are filled in by the log's
+//! thread (audit_worker.rs, audit_chain.rs says what that changes), which also seals full
+//! segments, keeps the next segment's file made ahead, and does the interval syncs, so that
+//! no caller hashes or waits for the disk unless it asked to.
 //!
 //! This module is the log itself; the lake writes to it (src/lake/governance.rs).
 
@@ -33,8 +38,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// The audit log's on-disk format version.
-pub const AUDIT_FORMAT: u32 = 1;
+/// The audit log's on-disk format version (of the digests it writes; 1 still verifies).
+pub const AUDIT_FORMAT: u32 = 2;
 
 /// Records per segment before it is sealed.
 pub const SEGMENT_RECORDS: u64 = 10_000;
@@ -156,11 +161,11 @@ fn json_u64(out: &mut Vec<u8>, name: &str, value: Option<u64>) {
     }
 }
 
-/// The record without its hash, as JSON: what the hash covers. The fields come in
-/// [`AuditRecord`]'s order, the event's flattened and skipped as serde skips them: the bytes
-/// serializing the record with serde_json gives (a test holds the two together), written by
-/// hand because this runs on every audited call.
-fn write_unhashed(out: &mut Vec<u8>, seq: u64, at: i64, process: &str, e: &EventRef, prev: &str) {
+/// The record's line up to its `prev`, as JSON, `prev` left open: `{...,"prev":"`. The
+/// fields come in [`AuditRecord`]'s order, the event's flattened and skipped as serde skips
+/// them: the bytes serializing the record with serde_json gives (a test holds the two
+/// together), written by hand because this runs on every audited call.
+fn write_head(out: &mut Vec<u8>, seq: u64, at: i64, process: &str, e: &EventRef) {
     out.extend_from_slice(b"{\"seq\":");
     out.extend_from_slice(itoa::Buffer::new().format(seq).as_bytes());
     out.extend_from_slice(b",\"at\":");
@@ -193,9 +198,47 @@ fn write_unhashed(out: &mut Vec<u8>, seq: u64, at: i64, process: &str, e: &Event
     }
     json_field(out, "outcome");
     json_str(out, &[e.outcome]);
-    json_field(out, "prev");
-    json_str(out, &[prev]);
-    out.push(b'}');
+    out.extend_from_slice(b",\"prev\":\"");
+}
+
+/// Writes record `seq`'s line into `line` with `prev` and `hash` [`PENDING`], for the log's
+/// thread to fill: what an append does on its caller's thread.
+fn pending_line(line: &mut Vec<u8>, seq: u64, at: i64, process: &str, event: &EventRef) {
+    line.clear();
+    write_head(line, seq, at, process, event);
+    line.extend_from_slice(&PENDING);
+    line.extend_from_slice(b"\",\"hash\":\"");
+    line.extend_from_slice(&PENDING);
+    line.extend_from_slice(b"\"}\n");
+}
+
+/// Writes record `seq`'s line into `line`, filled (what serializing the whole
+/// [`AuditRecord`] gives, and a newline) and returns its hash.
+fn record_line(
+    line: &mut Vec<u8>,
+    seq: u64,
+    at: i64,
+    process: &str,
+    event: &EventRef,
+    prev: &str,
+) -> [u8; 64] {
+    pending_line(line, seq, at, process, event);
+    let mut prev64 = PENDING;
+    if prev.len() == 64 {
+        prev64.copy_from_slice(prev.as_bytes());
+    }
+    let end = line.len() - 1;
+    // Laid out by `pending_line`: always a record; a `prev` that is not 64 bytes (a damaged
+    // record's, being checked) stays pending, so its hash matches nothing.
+    chain::fill_line(&mut line[..end], &prev64).unwrap_or(PENDING)
+}
+
+/// The hash record `seq` should carry.
+#[cfg(test)]
+fn record_hash(seq: u64, at: i64, process: &str, event: &AuditEvent, prev: &str) -> String {
+    let mut line = Vec::with_capacity(400);
+    let hash = record_line(&mut line, seq, at, process, &event.event_ref(), prev);
+    String::from_utf8_lossy(&hash).into_owned()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -213,87 +256,62 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 /// The action of the record a reopened log appends for each segment it sealed then.
 const RECOVER_ACTION: &str = "audit.recover";
 
-/// The records of a segment's written part: the first's number, how many, and the last's
-/// number and hash.
+/// The records of a segment's written part: the first's number, how many, the last's
+/// number, and whether any record's hash was filled in by reading it.
 pub(super) struct Span {
     pub(super) first: Option<u64>,
     pub(super) records: u64,
-    pub(super) last: Option<(u64, String)>,
+    pub(super) last: Option<u64>,
+    pub(super) filled: bool,
 }
 
-/// Reads the [`Span`] of `part` (segment `segment`'s bytes before the mapped zeros); a line
-/// that is not a record is a `Corrupt` error: "audit segment N {damaged}: ...".
-pub(super) fn span(part: &[u8], segment: u64, damaged: &str) -> Result<Span> {
+/// Reads the [`Span`] of `part` (segment `segment`'s bytes before the mapped zeros), filling
+/// in the hashes its writer left pending (it stopped before its thread filled them), chained
+/// from `prev`, which ends as the last record's hash. A line that is not a record, or a
+/// pending one not laid out as this writer writes them, is a `Corrupt` error: "audit segment
+/// N {damaged}: ...".
+pub(super) fn span(
+    part: &mut [u8],
+    segment: u64,
+    damaged: &str,
+    prev: &mut [u8; 64],
+) -> Result<Span> {
     let mut span = Span {
         first: None,
         records: 0,
         last: None,
+        filled: false,
     };
-    for line in part.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        let r: AuditRecord = serde_json::from_slice(line).map_err(|e| {
-            Error::new(
-                ErrorKind::Corrupt,
-                format!("audit segment {segment} {damaged}: {e}"),
-            )
-        })?;
+    let bad = |line: usize, why: &dyn std::fmt::Display| {
+        Error::new(
+            ErrorKind::Corrupt,
+            format!("audit segment {segment} {damaged}: line {line}: {why}"),
+        )
+    };
+    for (i, line) in part
+        .split_mut(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        let r: AuditRecord = serde_json::from_slice(line).map_err(|e| bad(i + 1, &e))?;
         span.first.get_or_insert(r.seq);
         span.records += 1;
-        span.last = Some((r.seq, r.hash));
+        span.last = Some(r.seq);
+        if chain::is_pending(r.hash.as_bytes()) {
+            *prev = chain::fill_line(line, prev).ok_or_else(|| {
+                bad(
+                    i + 1,
+                    &"its hash is pending but it is not laid out as a record",
+                )
+            })?;
+            span.filled = true;
+        } else if r.hash.len() == 64 {
+            prev.copy_from_slice(r.hash.as_bytes());
+        } else {
+            return Err(bad(i + 1, &"its hash is not 64 digits"));
+        }
     }
     Ok(span)
-}
-
-fn record_hash(seq: u64, at: i64, process: &str, event: &AuditEvent, prev: &str) -> String {
-    let mut body = Vec::with_capacity(320);
-    write_unhashed(&mut body, seq, at, process, &event.event_ref(), prev);
-    let mut h = Sha256::new();
-    h.update(prev.as_bytes());
-    h.update(&body);
-    hex(&h.finalize())
-}
-
-/// Writes record `seq`'s line into `line` (the JSON `record_hash` hashes, with the hash
-/// spliced in as the last field: what serializing the whole [`AuditRecord`] gives) and
-/// returns its hash.
-fn record_line(
-    line: &mut Vec<u8>,
-    seq: u64,
-    at: i64,
-    process: &str,
-    event: &EventRef,
-    prev: &str,
-) -> RecordHash {
-    line.clear();
-    write_unhashed(line, seq, at, process, event, prev);
-    let mut h = Sha256::new();
-    h.update(prev.as_bytes());
-    h.update(&*line);
-    let hash = RecordHash::of(&h.finalize().into());
-    line.pop(); // the closing brace
-    line.extend_from_slice(b",\"hash\":\"");
-    line.extend_from_slice(&hash.0);
-    line.extend_from_slice(b"\"}\n");
-    hash
-}
-
-/// A record's hash as its 64 hex digits, on the stack: an append allocates no string for it.
-struct RecordHash([u8; 64]);
-
-impl RecordHash {
-    fn of(sha: &[u8; 32]) -> RecordHash {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut out = [0u8; 64];
-        for (i, b) in sha.iter().enumerate() {
-            out[2 * i] = DIGITS[(b >> 4) as usize];
-            out[2 * i + 1] = DIGITS[(b & 0xf) as usize];
-        }
-        RecordHash(out)
-    }
-
-    fn as_str(&self) -> &str {
-        // Hex digits only: always UTF-8.
-        std::str::from_utf8(&self.0).unwrap_or_default()
-    }
 }
 
 /// The signed summary of a sealed segment.
@@ -311,8 +329,12 @@ pub struct SegmentDigest {
     pub last: u64,
     /// The hash of its last record.
     pub last_hash: String,
-    /// SHA-256 of the segment file.
-    pub segment_sha256: String,
+    /// Format 1: SHA-256 of the segment file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_sha256: Option<String>,
+    /// Format 2: the segment file's length in bytes (its records are signed by `last_hash`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
     /// SHA-256 of the previous digest file (64 zeros for the first).
     pub previous_digest: String,
     /// HMAC-SHA256 under the audit key of the fields above, as JSON.
@@ -327,7 +349,11 @@ struct Unsigned<'a> {
     first: u64,
     last: u64,
     last_hash: &'a str,
-    segment_sha256: &'a str,
+    // Format 1's field, then format 2's: a format 1 digest signs the JSON it always did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    segment_sha256: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<u64>,
     previous_digest: &'a str,
 }
 
@@ -339,7 +365,8 @@ fn sign(key: &[u8], d: &SegmentDigest) -> Result<String> {
         first: d.first,
         last: d.last,
         last_hash: &d.last_hash,
-        segment_sha256: &d.segment_sha256,
+        segment_sha256: d.segment_sha256.as_deref(),
+        bytes: d.bytes,
         previous_digest: &d.previous_digest,
     })
     .map_err(|e| Error::internal(format!("cannot encode a digest: {e}")))?;
@@ -370,8 +397,10 @@ struct Head {
     /// The open segment's file (shared with a sync running off the lock).
     file: Arc<File>,
     /// The open segment, mapped: records are copied in at `len`; the file beyond is zeros
-    /// (cut off at seal and close).
-    map: memmap2::MmapMut,
+    /// (cut off at seal and close). Shared with the log's thread, which fills the records'
+    /// hashes before `len` while appenders copy after it: both write through its pointer,
+    /// never a slice of the whole map.
+    map: Arc<memmap2::MmapRaw>,
     len: usize,
     /// The line being written, kept between appends.
     line: Vec<u8>,
@@ -379,7 +408,6 @@ struct Head {
     in_segment: u64,
     first_in_segment: u64,
     next_seq: u64,
-    last_hash: String,
     /// With [`Durability::EveryAppend`]: the highest record number a sync covers, and
     /// whether one is running.
     synced: u64,
@@ -435,13 +463,28 @@ fn process_name() -> String {
     format!("{}@{}", std::process::id(), host.trim())
 }
 
+/// A 64-digit hash as the fill chains it; `None` when it is not 64 bytes.
+fn hash64(hash: &str) -> Option<[u8; 64]> {
+    hash.as_bytes().try_into().ok()
+}
+
+/// Writes `bytes` at the start of the file at `path`, and syncs it.
+fn write_at(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.write_all_at(bytes, 0).and_then(|()| f.sync_data()))
+        .map_err(|e| Error::io("cannot fill an audit segment's pending hashes", path, e))
+}
+
 fn sha_file(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read an audit file", path, e))?;
     Ok(hex(&Sha256::digest(&bytes)))
 }
 
 /// Opens segment `path` for appending at `len` (its bytes beyond cut off), sized and mapped.
-fn map_segment(path: &Path, len: u64) -> Result<(File, memmap2::MmapMut)> {
+fn map_segment(path: &Path, len: u64) -> Result<(File, Arc<memmap2::MmapRaw>)> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -453,15 +496,17 @@ fn map_segment(path: &Path, len: u64) -> Result<(File, memmap2::MmapMut)> {
     Ok((file, map))
 }
 
-fn size_and_map(file: &File, path: &Path, len: u64, size: u64) -> Result<memmap2::MmapMut> {
+fn size_and_map(file: &File, path: &Path, len: u64, size: u64) -> Result<Arc<memmap2::MmapRaw>> {
     // Zeros past `len` (a torn record's bytes included) before the file grows.
     file.set_len(len)
         .and_then(|()| file.set_len(size))
         .map_err(|e| Error::io("cannot size an audit segment", path, e))?;
-    // SAFETY: the segment file is the log's own, under the lake's data root, opened and
-    // resized only by this writer (which holds the root's lock); nothing truncates it while
-    // mapped, so the map's pages stay backed.
-    unsafe { memmap2::MmapMut::map_mut(file) }
+    // The segment file is the log's own, under the lake's data root, opened and resized only
+    // by this writer (which holds the root's lock); the map is only ever written below the
+    // file's length, so its pages stay backed. (A grown segment's old map, which the log's
+    // thread may still be filling, maps the same file: its writes land there too.)
+    memmap2::MmapRaw::map_raw(file)
+        .map(Arc::new)
         .map_err(|e| Error::io("cannot map an audit segment", path, e))
 }
 
@@ -505,8 +550,8 @@ impl AuditLog {
             None => GENESIS.to_string(),
         };
         // The last record written: in the open segment, else the last sealed one.
-        let (mut last_seq, mut last_hash, mut in_segment, mut first) =
-            (0, GENESIS.to_string(), 0, 0);
+        let (mut last_seq, mut in_segment, mut first) = (0, 0, 0);
+        let mut last_hash = [b'0'; 64];
         if let Some(d) = digests.iter().rev().find(|d| **d < segment) {
             let text = std::fs::read(digest_path(dir, *d))
                 .map_err(|e| Error::io("cannot read an audit digest", &digest_path(dir, *d), e))?;
@@ -517,7 +562,12 @@ impl AuditLog {
                 )
             })?;
             last_seq = digest.last;
-            last_hash = digest.last_hash;
+            last_hash = hash64(&digest.last_hash).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Corrupt,
+                    format!("audit digest {d} is damaged: its last hash is not 64 digits"),
+                )
+            })?;
         }
         let path = segment_path(dir, segment);
         if digests.contains(&segment) {
@@ -527,12 +577,16 @@ impl AuditLog {
             ));
         }
         let mut whole = 0;
-        if let Ok(bytes) = std::fs::read(&path) {
-            let part = records_part(&bytes);
-            whole = part.len();
-            let span = span(part, segment, "has a damaged record")?;
-            if let (Some(f), Some((seq, hash))) = (span.first, span.last) {
-                (first, in_segment, last_seq, last_hash) = (f, span.records, seq, hash);
+        if let Ok(mut bytes) = std::fs::read(&path) {
+            whole = records_part(&bytes).len();
+            let part = &mut bytes[..whole];
+            let span = span(part, segment, "has a damaged record", &mut last_hash)?;
+            if let (Some(f), Some(seq)) = (span.first, span.last) {
+                (first, in_segment, last_seq) = (f, span.records, seq);
+            }
+            if span.filled {
+                // Hashes its writer left pending: written before anything is appended.
+                write_at(&path, part)?;
             }
         }
         let (file, map) = map_segment(&path, whole as u64)?;
@@ -552,7 +606,6 @@ impl AuditLog {
                 in_segment,
                 first_in_segment: if in_segment == 0 { last_seq + 1 } else { first },
                 next_seq: last_seq + 1,
-                last_hash,
                 synced: last_seq,
                 syncing: false,
                 failed: None,
@@ -565,7 +618,12 @@ impl AuditLog {
             .name("strata-audit".into())
             .spawn({
                 let shared = shared.clone();
-                move || run(shared)
+                let chain = Chain {
+                    segment,
+                    filled: whole,
+                    last_hash,
+                };
+                move || run(shared, chain)
             })
             .map_err(|e| Error::io("cannot start the audit log's thread", dir, e))?;
         let log = AuditLog {
@@ -625,10 +683,7 @@ impl AuditLog {
         let seq = head.next_seq;
         let at = crate::clock::now_ms() as i64;
         let mut line = std::mem::take(&mut head.line);
-        let hash = record_line(&mut line, seq, at, &self.process, event, &head.last_hash);
-        // Reuses the head's string: no allocation per append.
-        head.last_hash.clear();
-        head.last_hash.push_str(hash.as_str());
+        pending_line(&mut line, seq, at, &self.process, event);
         let copied = self.copy_in(&mut head, &line);
         head.line = line;
         if let Err(e) = copied {
@@ -638,7 +693,8 @@ impl AuditLog {
         head.next_seq += 1;
         head.in_segment += 1;
         if !head.work.dirty {
-            // The first write since a sync: the thread syncs it within the interval.
+            // The first write since a fill: the thread fills it (and syncs it within the
+            // interval).
             head.work.dirty = true;
             self.shared.work.notify_one();
         }
@@ -662,7 +718,17 @@ impl AuditLog {
             let size = (end as u64 + GROW).max(head.map.len() as u64 * 2);
             head.map = size_and_map(&head.file, &path, head.len as u64, size)?;
         }
-        head.map[head.len..end].copy_from_slice(line);
+        // SAFETY: `len..end` is inside the map (grown above when not); the appender holding
+        // the log's lock is the only writer past `len`, and the log's thread writes only
+        // before the `len` it read under that lock: no one else touches these bytes, and no
+        // reference to the map's memory is made.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                line.as_ptr(),
+                head.map.as_mut_ptr().add(head.len),
+                line.len(),
+            );
+        }
         head.len = end;
         Ok(())
     }
@@ -691,7 +757,6 @@ impl AuditLog {
             len: head.len,
             first: head.first_in_segment,
             last,
-            last_hash: head.last_hash.clone(),
         };
         if self.durability == Durability::EveryAppend {
             full.file
@@ -761,9 +826,13 @@ impl AuditLog {
     }
 
     /// Returns once every full segment's digest is written (the log's thread seals them a
-    /// moment after they fill): what `verify` of a log in use waits for.
+    /// moment after they fill) and every record appended so far has its hash filled in:
+    /// what `verify` of a log in use waits for.
     pub fn settle(&self) -> Result<()> {
-        self.settled(self.shared.lock())
+        let mut head = self.shared.lock();
+        head.work.fill_now = true;
+        self.shared.work.notify_all();
+        self.settled(head)
     }
 
     fn settled(&self, mut head: std::sync::MutexGuard<'_, Head>) -> Result<()> {
@@ -850,8 +919,11 @@ impl AuditQuery {
 }
 
 /// Calls `each` with every record of the log in `dir`, oldest first; lines that are not
-/// records (damage `verify` reports) are skipped.
+/// records (damage `verify` reports) are skipped. The newest records of a log being written
+/// may not have their hashes filled in yet: they come with the hashes the fill will give.
 pub fn read_records(dir: &Path, each: &mut dyn FnMut(AuditRecord)) -> Result<()> {
+    let mut prev: Option<[u8; 64]> = hash64(GENESIS);
+    let mut filled = Vec::new();
     for n in numbered(&dir.join("segments"), ".jsonl")? {
         let path = segment_path(dir, n);
         let bytes = std::fs::read(&path)
@@ -860,9 +932,24 @@ pub fn read_records(dir: &Path, each: &mut dyn FnMut(AuditRecord)) -> Result<()>
             .split(|b| *b == b'\n')
             .filter(|l| !l.is_empty())
         {
-            if let Ok(r) = serde_json::from_slice::<AuditRecord>(line) {
-                each(r);
+            let Ok(mut r) = serde_json::from_slice::<AuditRecord>(line) else {
+                prev = None;
+                continue;
+            };
+            if chain::is_pending(r.hash.as_bytes()) {
+                filled.clear();
+                filled.extend_from_slice(line);
+                let hash = prev.and_then(|p| chain::fill_line(&mut filled, &p));
+                if let Some(hash) = hash {
+                    r.prev =
+                        String::from_utf8_lossy(&filled[filled.len() - 140..][..64]).into_owned();
+                    r.hash = String::from_utf8_lossy(&hash).into_owned();
+                }
+                prev = hash;
+            } else {
+                prev = hash64(&r.hash);
             }
+            each(r);
         }
     }
     Ok(())
@@ -870,7 +957,11 @@ pub fn read_records(dir: &Path, each: &mut dyn FnMut(AuditRecord)) -> Result<()>
 
 #[path = "audit_worker.rs"]
 mod worker;
-use worker::{run, seal_left_over, spare_path, FullSegment, Shared, Work};
+use worker::{run, seal_left_over, spare_path, Chain, FullSegment, Shared, Work};
+
+#[path = "audit_chain.rs"]
+mod chain;
+use chain::PENDING;
 
 #[path = "audit_verify.rs"]
 mod verifying;

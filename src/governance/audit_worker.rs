@@ -1,8 +1,10 @@
-//! The audit log's own thread: the slow file work an append used to do on its caller's
-//! thread. It seals the segments the appenders filled (cut, `fdatasync`, SHA-256, the signed
-//! digest), in order, so each digest names the one before; it keeps a spare segment file
-//! created and mapped, so that starting the next segment is a rename; and, with
-//! `Durability::Interval`, it syncs the open segment once per interval.
+//! The audit log's own thread: the work an append used to do on its caller's thread. It
+//! fills in the records' hashes (audit_chain.rs), in order; it seals the segments the
+//! appenders filled (their last hashes filled, cut, `fdatasync`, the signed digest), in
+//! order, so each digest names the one before; it keeps a spare segment file created and
+//! mapped, so that starting the next segment is a rename; and, with `Durability::Interval`,
+//! it fills and syncs the open segment once per interval (with `EveryAppend`, it fills as
+//! records come: the appenders sync).
 //!
 //! On opening, a full segment left without a digest (the writer stopped between starting the
 //! next segment and sealing this one) is sealed before anything is appended
@@ -17,11 +19,12 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use super::chain::fill_part;
 use super::{
-    digest_path, hex, map_segment, numbered, records_part, segment_path, sign, Head, SegmentDigest,
-    AUDIT_FORMAT, GENESIS,
+    digest_path, hash64, hex, map_segment, numbered, records_part, segment_path, sign, write_at,
+    Head, SegmentDigest, AUDIT_FORMAT, GENESIS,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// The spare segment file, made ahead and renamed to the next segment's name when the open
 /// one is full. Its name is not a segment's (`numbered` skips it): readers never see it.
@@ -34,11 +37,49 @@ pub(super) struct FullSegment {
     pub segment: u64,
     pub file: Arc<File>,
     /// Its map: the records are `map[..len]`, the rest zeros.
-    pub map: memmap2::MmapMut,
+    pub map: Arc<memmap2::MmapRaw>,
     pub len: usize,
     pub first: u64,
     pub last: u64,
-    pub last_hash: String,
+}
+
+/// How far the records' hashes are filled in: segment `segment` up to byte `filled`, the
+/// last filled record's hash `last_hash`. Only the log's thread fills, in order.
+pub(super) struct Chain {
+    pub segment: u64,
+    pub filled: usize,
+    pub last_hash: [u8; 64],
+}
+
+impl Chain {
+    /// Fills segment `segment`'s records in `map[self.filled..len]` (whole records, all
+    /// written before `len` was read under the log's lock).
+    fn fill(&mut self, segment: u64, map: &memmap2::MmapRaw, len: usize) -> Result<()> {
+        if segment != self.segment || len < self.filled || len > map.len() {
+            return Err(Error::internal(format!(
+                "the audit log's hashes are filled to segment {} byte {}, asked for segment {segment} byte {len}",
+                self.segment, self.filled
+            )));
+        }
+        // SAFETY: `filled..len` is inside the map (checked above), and holds whole records
+        // appenders copied in before `len` was read under the log's lock (which orders their
+        // writes before this); appenders write only past `len`, and only this thread fills:
+        // nothing else reads or writes these bytes while this slice lives.
+        let part = unsafe {
+            std::slice::from_raw_parts_mut(map.as_mut_ptr().add(self.filled), len - self.filled)
+        };
+        fill_part(part, &mut self.last_hash).map_err(|at| {
+            Error::new(
+                ErrorKind::Corrupt,
+                format!(
+                    "audit segment {segment}: the record at byte {} is not laid out as a record",
+                    self.filled + at
+                ),
+            )
+        })?;
+        self.filled = len;
+        Ok(())
+    }
 }
 
 /// What the appenders and the thread share, under the log's one lock.
@@ -50,7 +91,7 @@ pub(super) struct Work {
     /// The SHA-256 of the last digest written: the next digest names it.
     pub previous_digest: String,
     /// A segment file made and mapped ahead, for the appender to rename.
-    pub spare: Option<(File, memmap2::MmapMut)>,
+    pub spare: Option<(File, Arc<memmap2::MmapRaw>)>,
     /// Whether the thread should make a spare (cleared after it tried, so a failing file
     /// system does not keep it busy: the appender then makes the segment itself).
     pub want_spare: bool,
@@ -59,6 +100,8 @@ pub(super) struct Work {
     pub last_sync: Instant,
     /// `Some(interval)` with `Durability::Interval`: sync the open segment that often.
     pub sync_every: Option<Duration>,
+    /// `settle` asks for every record written so far to be filled now.
+    pub fill_now: bool,
     pub stop: bool,
 }
 
@@ -73,13 +116,14 @@ impl Work {
             dirty: false,
             last_sync: Instant::now(),
             sync_every: None,
+            fill_now: false,
             stop: false,
         }
     }
 
-    /// Whether every full segment has its digest.
+    /// Whether every full segment has its digest (and the fill `settle` asked for is done).
     pub(super) fn settled(&self) -> bool {
-        self.to_seal.is_empty() && !self.sealing
+        self.to_seal.is_empty() && !self.sealing && !self.fill_now
     }
 }
 
@@ -101,8 +145,8 @@ impl Shared {
     }
 }
 
-/// The thread's loop, until `stop` (after sealing what was queued).
-pub(super) fn run(shared: Arc<Shared>) {
+/// The thread's loop, until `stop` (after sealing what was queued and filling the rest).
+pub(super) fn run(shared: Arc<Shared>, mut chain: Chain) {
     let mut head = shared.lock();
     loop {
         // The spare before a seal: an appender that fills the open segment before the spare
@@ -118,68 +162,115 @@ pub(super) fn run(shared: Arc<Shared>) {
             }
             continue;
         }
-        if let Some(full) = head.work.to_seal.pop_front() {
-            head.work.sealing = true;
-            let previous = head.work.previous_digest.clone();
-            drop(head);
-            let sealed = seal_full(&shared, full, &previous);
-            head = shared.lock();
-            head.work.sealing = false;
-            match sealed {
-                Ok(digest_sha) => head.work.previous_digest = digest_sha,
-                Err(e) => {
-                    head.failed.get_or_insert(e.to_string());
+        if head.failed.is_none() {
+            if let Some(full) = head.work.to_seal.pop_front() {
+                head.work.sealing = true;
+                let previous = head.work.previous_digest.clone();
+                drop(head);
+                let sealed = seal_full(&shared, &mut chain, full, &previous);
+                head = shared.lock();
+                head.work.sealing = false;
+                match sealed {
+                    Ok(digest_sha) => head.work.previous_digest = digest_sha,
+                    Err(e) => {
+                        head.failed.get_or_insert(e.to_string());
+                    }
                 }
+                shared.done.notify_all();
+                continue;
             }
-            shared.done.notify_all();
-            continue;
-        }
-        if head.work.stop {
-            return;
         }
         if head.failed.is_some() {
+            // Nothing more is written: `settle` and the appenders see the failure.
+            head.work.to_seal.clear();
+            head.work.fill_now = false;
+            shared.done.notify_all();
+            if head.work.stop {
+                return;
+            }
             head = shared.work.wait(head).unwrap_or_else(|p| p.into_inner());
             continue;
         }
         let work = &mut head.work;
-        match work.sync_every {
-            Some(every) if work.dirty => {
-                let due = work.last_sync + every;
-                let now = Instant::now();
-                if now < due {
+        let due = match work.sync_every {
+            Some(every) if work.dirty => Some(work.last_sync + every),
+            _ => None,
+        };
+        let fill = work.fill_now || work.stop || (work.dirty && work.sync_every.is_none());
+        if !fill {
+            match due {
+                Some(due) if Instant::now() < due => {
+                    let wait = due - Instant::now();
                     head = shared
                         .work
-                        .wait_timeout(head, due - now)
+                        .wait_timeout(head, wait)
                         .unwrap_or_else(|p| p.into_inner())
                         .0;
                     continue;
                 }
-                work.dirty = false;
-                let file = head.file.clone();
-                drop(head);
-                // The map's dirty pages are the file's page cache: fdatasync writes them.
-                let synced = file.sync_data();
-                head = shared.lock();
-                head.work.last_sync = Instant::now();
-                if let Err(e) = synced {
-                    head.failed
-                        .get_or_insert(format!("cannot sync the audit log: {e}"));
-                    shared.done.notify_all();
+                Some(_) => {}
+                None => {
+                    head = shared.work.wait(head).unwrap_or_else(|p| p.into_inner());
+                    continue;
                 }
             }
-            _ => head = shared.work.wait(head).unwrap_or_else(|p| p.into_inner()),
+        }
+        // Fill what was written (and sync it, when the interval is due): off the lock, the
+        // appenders writing on past `len`.
+        let sync = due.is_some_and(|due| Instant::now() >= due) || head.work.stop;
+        let (asked, stop) = (head.work.fill_now, head.work.stop);
+        head.work.dirty = false;
+        let (segment, map, len, file) =
+            (head.segment, head.map.clone(), head.len, head.file.clone());
+        drop(head);
+        let mut done = chain.fill(segment, &map, len);
+        if sync && done.is_ok() {
+            // The map's dirty pages are the file's page cache: fdatasync writes them.
+            done = file.sync_data().map_err(|e| {
+                Error::io(
+                    "cannot sync the audit log",
+                    &super::segment_path(&shared.dir, segment),
+                    e,
+                )
+            });
+        }
+        head = shared.lock();
+        if sync {
+            head.work.last_sync = Instant::now();
+        }
+        if let Err(e) = done {
+            head.failed.get_or_insert(e.to_string());
+        }
+        if asked {
+            head.work.fill_now = false;
+        }
+        shared.done.notify_all();
+        if stop {
+            return;
         }
     }
 }
 
-/// Cuts `full` to its records, syncs it and writes its digest; returns the digest's SHA-256.
-fn seal_full(shared: &Shared, full: FullSegment, previous: &str) -> Result<String> {
+/// Fills `full`'s last hashes, cuts it to its records, syncs it and writes its digest;
+/// returns the digest's SHA-256. The chain moves on to the next segment.
+fn seal_full(
+    shared: &Shared,
+    chain: &mut Chain,
+    full: FullSegment,
+    previous: &str,
+) -> Result<String> {
     let path = segment_path(&shared.dir, full.segment);
+    chain.fill(full.segment, &full.map, full.len)?;
     full.file
         .set_len(full.len as u64)
         .and_then(|()| full.file.sync_data())
         .map_err(|e| Error::io("cannot seal an audit segment", &path, e))?;
-    let sha = hex(&Sha256::digest(&full.map[..full.len]));
+    let last_hash = String::from_utf8_lossy(&chain.last_hash).into_owned();
+    *chain = Chain {
+        segment: full.segment + 1,
+        filled: 0,
+        last_hash: chain.last_hash,
+    };
     write_digest(
         &shared.dir,
         &shared.key,
@@ -188,8 +279,8 @@ fn seal_full(shared: &Shared, full: FullSegment, previous: &str) -> Result<Strin
             segment: full.segment,
             first: full.first,
             last: full.last,
-            last_hash: &full.last_hash,
-            segment_sha256: &sha,
+            last_hash: &last_hash,
+            bytes: full.len as u64,
             previous_digest: previous,
         },
     )
@@ -201,7 +292,7 @@ struct Sealed<'a> {
     first: u64,
     last: u64,
     last_hash: &'a str,
-    segment_sha256: &'a str,
+    bytes: u64,
     previous_digest: &'a str,
 }
 
@@ -214,7 +305,8 @@ fn write_digest(dir: &Path, key: &[u8], lake: &str, s: Sealed) -> Result<String>
         first: s.first,
         last: s.last,
         last_hash: s.last_hash.to_string(),
-        segment_sha256: s.segment_sha256.to_string(),
+        segment_sha256: None,
+        bytes: Some(s.bytes),
         previous_digest: s.previous_digest.to_string(),
         signature: String::new(),
     };
@@ -244,23 +336,52 @@ pub(super) fn seal_left_over(dir: &Path, key: &[u8], lake: &str) -> Result<Vec<u
         return Ok(sealed);
     };
     for &n in older.iter().filter(|n| **n > last_digest) {
-        let previous = if n == 1 {
-            GENESIS.to_string()
+        // The digest before: its SHA-256, and its last hash, which this segment's chain
+        // continues (its pending hashes are filled from it).
+        let (previous, mut last_hash) = if n == 1 {
+            (GENESIS.to_string(), [b'0'; 64])
         } else {
             match std::fs::read(digest_path(dir, n - 1)) {
-                Ok(bytes) => hex(&Sha256::digest(&bytes)),
+                Ok(bytes) => {
+                    let digest: SegmentDigest = serde_json::from_slice(&bytes).map_err(|e| {
+                        Error::new(
+                            ErrorKind::Corrupt,
+                            format!("audit digest {} is damaged: {e}", n - 1),
+                        )
+                    })?;
+                    let last = hash64(&digest.last_hash).ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Corrupt,
+                            format!(
+                                "audit digest {} is damaged: its last hash is not 64 digits",
+                                n - 1
+                            ),
+                        )
+                    })?;
+                    (hex(&Sha256::digest(&bytes)), last)
+                }
                 // The digest before is missing too: not a crash's leftover.
                 Err(_) => break,
             }
         };
         let path = segment_path(dir, n);
-        let bytes = std::fs::read(&path)
+        let mut bytes = std::fs::read(&path)
             .map_err(|e| Error::io("cannot read an audit segment", &path, e))?;
-        let part = records_part(&bytes);
-        let span = super::span(part, n, "was left unsealed with a damaged record")?;
-        let (Some(first), Some((last, last_hash))) = (span.first, span.last) else {
+        let whole = records_part(&bytes).len();
+        let part = &mut bytes[..whole];
+        let span = super::span(
+            part,
+            n,
+            "was left unsealed with a damaged record",
+            &mut last_hash,
+        )?;
+        let (Some(first), Some(last)) = (span.first, span.last) else {
             break;
         };
+        if span.filled {
+            write_at(&path, part)?;
+        }
+        let last_hash = String::from_utf8_lossy(&last_hash).into_owned();
         let file = std::fs::OpenOptions::new()
             .write(true)
             .open(&path)
@@ -277,7 +398,7 @@ pub(super) fn seal_left_over(dir: &Path, key: &[u8], lake: &str) -> Result<Vec<u
                 first,
                 last,
                 last_hash: &last_hash,
-                segment_sha256: &hex(&Sha256::digest(part)),
+                bytes: whole as u64,
                 previous_digest: &previous,
             },
         )?;
