@@ -5,8 +5,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use arrow::array::{Array, Int32Array};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use strata::Scan;
+use strata::{Expr, Scan};
 
 fn parquet_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -109,5 +110,46 @@ fn fuzz_findings_give_errors() {
             let result = Scan::new(&path).no_mmap(no_mmap).run();
             assert!(result.is_err(), "{} read without error", path.display());
         }
+    }
+}
+
+/// The one corpus file pyarrow reads and the parquet crate refuses: a parquet-mr 1.12.0 dev
+/// build wrote `ColumnMetaData` field 15 as a list (today an `i32`) and a dictionary page offset
+/// of 0. strata mends the footer as Arrow C++ reads it and returns pyarrow's rows: 39 values of
+/// `l_partkey`, all 1552 (min = max = 1552 in the footer's statistics).
+#[test]
+fn a_footer_the_parquet_crate_refuses_reads_as_pyarrow_reads_it() {
+    let path = common::parquet_testing().join("data/dict-page-offset-zero.parquet");
+    assert_eq!(
+        reference_rows(&path),
+        None,
+        "the parquet crate reads it now"
+    );
+    for no_mmap in [false, true] {
+        let out = Scan::new(&path).no_mmap(no_mmap).run().unwrap();
+        let values: Vec<Option<i32>> = out
+            .batches
+            .iter()
+            .flat_map(|b| {
+                let column = b.column_by_name("l_partkey").unwrap();
+                let ints = column.as_any().downcast_ref::<Int32Array>().unwrap();
+                (0..ints.len())
+                    .map(|i| ints.is_valid(i).then(|| ints.value(i)))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(values, vec![Some(1552); 39], "no_mmap {no_mmap}");
+        let filtered = Scan::new(&path)
+            .no_mmap(no_mmap)
+            .filter(Expr::parse("l_partkey = 1552").unwrap())
+            .run()
+            .unwrap();
+        assert_eq!(filtered.stats.rows_out, 39);
+        let none = Scan::new(&path)
+            .no_mmap(no_mmap)
+            .filter(Expr::parse("l_partkey > 1552").unwrap())
+            .run()
+            .unwrap();
+        assert_eq!(none.stats.rows_out, 0);
     }
 }

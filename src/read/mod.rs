@@ -7,6 +7,8 @@ mod dictionary;
 mod encrypted;
 mod eval;
 mod expr;
+mod footer;
+mod footer_mend;
 mod guard;
 mod handoff;
 pub(crate) mod heap;

@@ -35,6 +35,7 @@ use arrow::datatypes::SchemaRef;
 
 use super::decoded::{DecodedCache, DecodedKey};
 use super::dictionary::DictionaryRoute;
+use super::footer;
 use super::maps::{FileMap, SharedMap};
 use super::metadata::{FileVersion, MetadataCache};
 use super::object::{ObjectReader, ObjectSource, RangeReader};
@@ -155,8 +156,8 @@ impl ParquetSource {
                     .clone()
                     .with_page_index_policy(PageIndexPolicy::Optional);
                 let m = catch_corrupt("cannot read the Parquet footer", || {
-                    ArrowReaderMetadata::load(&reader, with_index)
-                        .or_else(|_| ArrowReaderMetadata::load(&reader, options))
+                    footer::load(&reader, with_index)
+                        .or_else(|_| footer::load(&reader, options))
                         .map_err(|e| Error::from(e).during("cannot read the Parquet footer"))
                 })
                 .map_err(|e| e.with("path", path.display()))?;
@@ -223,8 +224,8 @@ impl ParquetSource {
             Some(m) => m,
             None => {
                 let load = |options: ArrowReaderOptions| match &bytes {
-                    Some(bytes) => ArrowReaderMetadata::load(bytes, options),
-                    None => ArrowReaderMetadata::load(&file, options),
+                    Some(bytes) => footer::load(bytes, options),
+                    None => footer::load(&file, options),
                 };
                 // The page index is read when the file has one; a file whose footer is fine
                 // but whose page index is not still reads, without page pruning.
