@@ -748,6 +748,29 @@ strata_status strata_scan(const char *path,
                           const char *filter,
                           struct ArrowArrayStream *out);
 
+// Like `strata_scan`, with scan settings in `options_json` (NULL or "": none), a JSON object
+// with any of these keys:
+//  - `"string_views"` (bool, default false): top-level string and binary columns come out as
+//    Arrow string views (`Utf8View` "vu", `BinaryView` "vz") instead of `Utf8` and `Binary`.
+//    Dictionary-encoded strings (pyarrow's and DuckDB's default) then decode into views of
+//    the dictionary without their bytes being copied: a full scan of such a file is much
+//    cheaper, for hosts whose Arrow library imports views (pyarrow 16+, polars, DuckDB,
+//    arrow-rs, Arrow C++ 15+). Nested and partition columns keep their types.
+//  - `"threads"` (1 to 1024): decoding threads (default: strata's pool, one per core, or
+//    `RAYON_NUM_THREADS`).
+//  - `"batch_size"` (1 to 16777216): rows per batch (default 65,536).
+//  - `"keep_order"` (bool, default true): false hands batches out as they are decoded, in no
+//    fixed order.
+//
+// An unknown key, a value of the wrong type or out of range is `STRATA_INVALID_ARGUMENT`
+// naming the key, as is JSON that does not parse; otherwise everything is as `strata_scan`.
+strata_status strata_scan_opts(const char *path,
+                               const char *const *columns,
+                               size_t n_columns,
+                               const char *filter,
+                               const char *options_json,
+                               struct ArrowArrayStream *out);
+
 // Like `strata_scan`, but returns the result as Arrow IPC stream bytes (schema message, record
 // batches, end marker) that any Arrow library can read. `*out` receives a handle to free with
 // `strata_bytes_free`; `*data` and `*len` (either may be NULL) the bytes. Setup errors have
@@ -786,6 +809,16 @@ strata_status strata_lake_scan(const struct strata_lake *lake,
                                size_t n_columns,
                                const char *filter,
                                struct ArrowArrayStream *out);
+
+// Like `strata_lake_scan`, with the scan settings `strata_scan_opts` takes in
+// `options_json` (NULL or "": none); a bad option is `STRATA_INVALID_ARGUMENT` naming it.
+strata_status strata_lake_scan_opts(const struct strata_lake *lake,
+                                    const char *key,
+                                    const char *const *columns,
+                                    size_t n_columns,
+                                    const char *filter,
+                                    const char *options_json,
+                                    struct ArrowArrayStream *out);
 
 // Like `strata_lake_scan`, but returns the result as Arrow IPC stream bytes, as
 // `strata_scan_ipc` does for files: `*out` receives a handle to free with `strata_bytes_free`,

@@ -15,6 +15,7 @@ use native::{have, lib_dir, root, run};
 const PROGRAMS: &[&str] = &[
     "test_objects",
     "test_streams",
+    "test_scan_opts",
     "test_keys",
     "test_bad_input",
     "test_policy_columns",
@@ -62,6 +63,7 @@ fn args(name: &str, scratch: &Path) -> Vec<PathBuf> {
     let dir = scratch.join(format!("{name}-data"));
     match name {
         "test_streams"
+        | "test_scan_opts"
         | "test_policy_columns"
         | "test_scan_errors"
         | "test_filter_limits"

@@ -26,6 +26,7 @@ mod lake;
 mod mask;
 mod objects;
 mod quality;
+mod scan_options;
 mod stream;
 mod table;
 mod table_change;

@@ -17,6 +17,7 @@ use super::args;
 use super::buffers::{put_bytes, strata_bytes};
 use super::guard::{guard, invalid, strata_status};
 use super::lake::{lake, strata_lake};
+use super::scan_options;
 use crate::{Error, ErrorKind, Expr, Result, Scan, ScanReader};
 
 pub(crate) fn arrow_error(err: ArrowError) -> Error {
@@ -202,6 +203,39 @@ pub extern "C" fn strata_scan(
     })
 }
 
+/// Like `strata_scan`, with scan settings in `options_json` (NULL or "": none), a JSON object
+/// with any of these keys:
+///  - `"string_views"` (bool, default false): top-level string and binary columns come out as
+///    Arrow string views (`Utf8View` "vu", `BinaryView` "vz") instead of `Utf8` and `Binary`.
+///    Dictionary-encoded strings (pyarrow's and DuckDB's default) then decode into views of
+///    the dictionary without their bytes being copied: a full scan of such a file is much
+///    cheaper, for hosts whose Arrow library imports views (pyarrow 16+, polars, DuckDB,
+///    arrow-rs, Arrow C++ 15+). Nested and partition columns keep their types.
+///  - `"threads"` (1 to 1024): decoding threads (default: strata's pool, one per core, or
+///    `RAYON_NUM_THREADS`).
+///  - `"batch_size"` (1 to 16777216): rows per batch (default 65,536).
+///  - `"keep_order"` (bool, default true): false hands batches out as they are decoded, in no
+///    fixed order.
+///
+/// An unknown key, a value of the wrong type or out of range is `STRATA_INVALID_ARGUMENT`
+/// naming the key, as is JSON that does not parse; otherwise everything is as `strata_scan`.
+#[no_mangle]
+pub extern "C" fn strata_scan_opts(
+    path: *const c_char,
+    columns: *const *const c_char,
+    n_columns: usize,
+    filter: *const c_char,
+    options_json: *const c_char,
+    out: *mut FFI_ArrowArrayStream,
+) -> strata_status {
+    guard(|| {
+        clear_out_stream(out)?;
+        let scan = scan_of(path, columns, n_columns, filter)?;
+        let options = args::opt_text(options_json, "options_json")?;
+        export_scan(scan_options::apply(scan, options)?, out)
+    })
+}
+
 /// Like `strata_scan`, but returns the result as Arrow IPC stream bytes (schema message, record
 /// batches, end marker) that any Arrow library can read. `*out` receives a handle to free with
 /// `strata_bytes_free`; `*data` and `*len` (either may be NULL) the bytes. Setup errors have
@@ -255,6 +289,28 @@ pub extern "C" fn strata_lake_scan(
     guard(|| {
         clear_out_stream(out)?;
         export_scan(lake_scan_of(lake, key, columns, n_columns, filter)?, out)
+    })
+}
+
+/// Like `strata_lake_scan`, with the scan settings `strata_scan_opts` takes in
+/// `options_json` (NULL or "": none); a bad option is `STRATA_INVALID_ARGUMENT` naming it.
+#[no_mangle]
+pub extern "C" fn strata_lake_scan_opts(
+    lake: *const strata_lake,
+    key: *const c_char,
+    columns: *const *const c_char,
+    n_columns: usize,
+    filter: *const c_char,
+    options_json: *const c_char,
+    out: *mut FFI_ArrowArrayStream,
+) -> strata_status {
+    guard(|| {
+        clear_out_stream(out)?;
+        // The options are checked before the lake is asked anything.
+        let options = args::opt_text(options_json, "options_json")?;
+        scan_options::apply(Scan::new("options check"), options)?;
+        let scan = lake_scan_of(lake, key, columns, n_columns, filter)?;
+        export_scan(scan_options::apply(scan, options)?, out)
     })
 }
 

@@ -30,6 +30,7 @@ mod source;
 mod split;
 mod stream;
 mod unordered;
+mod views;
 mod window;
 
 pub(crate) use dataset::{unescape as unescape_partition_value, HIVE_NULL};

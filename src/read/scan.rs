@@ -28,6 +28,7 @@ use super::prune::{BloomPruner, Pruner};
 use super::source::ParquetSource;
 use super::split;
 use super::unordered;
+use super::views;
 use super::window::Window;
 use crate::crypto::ParquetDecryption;
 use crate::error::{Error, ErrorKind, Result};
@@ -128,6 +129,8 @@ pub struct Scan {
     /// Whether the guard already admitted this scan: set on the partitions of a split scan,
     /// which map their batches but are admitted and finished once, as the whole.
     admitted: bool,
+    /// Top-level string and binary columns as views ([`Scan::string_views`]).
+    string_views: bool,
 }
 
 impl Scan {
@@ -152,6 +155,7 @@ impl Scan {
             files: None,
             guard: None,
             admitted: false,
+            string_views: false,
         }
     }
 
@@ -250,6 +254,19 @@ impl Scan {
     /// ```
     pub fn partition(mut self, index: usize, count: usize) -> Scan {
         self.partition = Some((index, count));
+        self
+    }
+
+    /// Returns top-level string and binary columns as `Utf8View` and `BinaryView` instead of
+    /// `Utf8` and `Binary` (default: off). The parquet crate then decodes dictionary-encoded
+    /// strings into views of the dictionary without copying their bytes, which makes full
+    /// scans of files written with dictionaries (pyarrow's and DuckDB's defaults) much
+    /// cheaper, for consumers that accept views. Nested columns and partition columns keep
+    /// their types, and so do columns a file stores as dictionaries unless another file of the
+    /// dataset stores them as plain strings. Decoded row groups are not kept in a decoded
+    /// cache when views are on.
+    pub fn string_views(mut self, yes: bool) -> Scan {
+        self.string_views = yes;
         self
     }
 
@@ -552,7 +569,9 @@ impl Scan {
                     continue;
                 }
             }
-            let source = open(file)?.with_decoded_cache(self.decoded_cache.clone());
+            // The decoded cache's keys do not tell the output types apart.
+            let decoded = self.decoded_cache.clone().filter(|_| !self.string_views);
+            let source = open(file)?.with_decoded_cache(decoded);
             opened.push((file, source));
         }
         // Every file ruled out by its partition values: the first one's footer still gives
@@ -574,6 +593,12 @@ impl Scan {
                     (file.path.as_path(), source.metadata.schema().as_ref())
                 }))?,
             };
+        // Pruning reads statistics as the files' own types, which views change.
+        let (merged, own_schemas) = views::apply(
+            self.string_views,
+            merged,
+            opened.iter_mut().map(|(_, source)| source),
+        );
         let output = self.output_columns(&merged, &dataset.partitions, count_only)?;
         let needed = self.decode_columns(&output, &filter_columns, &partition_names);
         // What a reader that filters rows itself decodes besides the filter's columns.
@@ -600,12 +625,11 @@ impl Scan {
 
         // Where each file's row groups start in the dataset's order (for partitions).
         let mut first_of_file = 0;
-        for (file, source) in &opened {
+        for ((file, source), file_schema) in opened.iter().zip(own_schemas) {
             if window.done() {
                 break;
             }
             stats.files += 1;
-            let file_schema = source.metadata.schema().clone();
             let metadata = source.metadata.metadata().clone();
             let groups = metadata.num_row_groups();
             let mine = self.in_partition(first_of_file, groups);
