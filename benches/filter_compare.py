@@ -9,8 +9,12 @@ change its size; the same seed gives the same file).
 
 Cases, each with the same projection and filter on both sides:
   string_2col   origin = 'JFK' AND carrier IN ('AA','B6'), dep_delay and arr_delay out
-  numeric_count dep_delay > 64 (about 1% of rows), count only
-  numeric_2col  dep_delay > 64, dep_delay and arr_delay out
+  numeric_count arr_delay > 74 (1.03% of rows), count only
+  numeric_2col  arr_delay > 74, dep_delay and arr_delay out
+
+The numeric cases filter arr_delay, a double column without NaN: dep_delay holds 2% NaN, which
+both engines order above every number, so `dep_delay > 64` kept 3% of rows (2% of them NaN)
+rather than the 1% the issue asks for.
 
 strata: the whole `strata scan` command (process start, footer, decode, and the result written
 as Arrow IPC to /dev/null; --count prints a number), --threads N. DuckDB 2.0.0: in process, one
@@ -18,7 +22,9 @@ connection per thread count with `SET threads=N`, the query's result fetched as 
 (count: fetched as a row). Both warm: one untimed run each first (the OS page cache; DuckDB's
 connection), then --runs rounds, each round running strata then DuckDB back to back, so load
 changes hit both alike. Figures: median and min of the rounds; ratio = strata / DuckDB medians;
-speedup = 1-thread / 2-thread median of the same engine. CPU time (user + system over all
+paired = the median of each round's strata / DuckDB ratio (the two ran back to back, so it is
+less sensitive to load changing between rounds); speedup = 1-thread / 2-thread median of the
+same engine. CPU time (user + system over all
 threads: the command's from wait4, DuckDB's process time around the query) is printed too: on
 a loaded machine it says what each side costs when wall times mostly measure waiting. The
 load (`uptime`) is printed before and after.
@@ -38,8 +44,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CASES = {
     "string_2col": ("origin = 'JFK' AND carrier IN ('AA','B6')", ["dep_delay", "arr_delay"]),
-    "numeric_count": ("dep_delay > 64", None),
-    "numeric_2col": ("dep_delay > 64", ["dep_delay", "arr_delay"]),
+    "numeric_count": ("arr_delay > 74", None),
+    "numeric_2col": ("arr_delay > 74", ["dep_delay", "arr_delay"]),
 }
 
 
@@ -172,14 +178,15 @@ def main():
     print("load after: ", os.popen("uptime").read().strip())
     print()
     print(f"{'case':14} {'thr':>3} {'rows':>8} {'strata med/min s':>18} {'duckdb med/min s':>18} "
-          f"{'ratio':>6} {'cpu s: strata':>14} {'duckdb':>7} {'ratio':>6}")
+          f"{'ratio':>6} {'paired':>6} {'cpu s: strata':>14} {'duckdb':>7} {'ratio':>6}")
     for case in cases:
         for threads in (1, 2):
             s, d, rows, sc, dc = results[(case, threads)]
             sm, dm = statistics.median(s), statistics.median(d)
             scm, dcm = statistics.median(sc), statistics.median(dc)
+            paired = statistics.median(a / b for a, b in zip(s, d))
             print(f"{case:14} {threads:>3} {rows:>8} {sm:>9.4f}/{min(s):<8.4f} "
-                  f"{dm:>9.4f}/{min(d):<8.4f} {sm / dm:>6.2f} {scm:>14.4f} {dcm:>7.4f} "
+                  f"{dm:>9.4f}/{min(d):<8.4f} {sm / dm:>6.2f} {paired:>6.2f} {scm:>14.4f} {dcm:>7.4f} "
                   f"{scm / max(dcm, 1e-9):>6.2f}")
     print()
     for case in cases:

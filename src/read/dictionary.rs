@@ -160,7 +160,7 @@ fn is_plain_bytes(data_type: &DataType) -> bool {
 
 /// Whether the footer says every data page of `chunk` is dictionary-encoded. Footers without
 /// page encoding statistics say nothing, so they do not qualify.
-fn all_dictionary(chunk: &ColumnChunkMetaData) -> bool {
+pub(super) fn all_dictionary(chunk: &ColumnChunkMetaData) -> bool {
     let dictionary =
         |e: Encoding| matches!(e, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY);
     if chunk.dictionary_page_offset().is_none() {

@@ -4,6 +4,7 @@
 mod dataset;
 mod decoded;
 mod dictionary;
+mod dictionary_count;
 mod encrypted;
 mod eval;
 mod expr;

@@ -739,6 +739,21 @@ impl Scan {
                         (rows.rows() < group_rows).then(|| rows.selection(group_rows))
                     }
                 };
+                // A count on one dictionary-encoded column counts from its dictionary pages.
+                if count_only && selection.is_none() && !self.is_windowed() {
+                    let kept = filter.columns().first().and_then(|c| {
+                        let field = aligned.field_with_name(c).ok()?;
+                        (!partition_names.contains(c))
+                            .then(|| source.count_kept(rg, filter, &in_sets, field))?
+                    });
+                    if let Some(kept) = kept {
+                        stats.rows_decoded +=
+                            u64::try_from(metadata.row_group(rg).num_rows()).unwrap_or(0);
+                        stats.bytes_read += chunk_bytes(&metadata, rg, &leaves);
+                        window.take_rows(kept);
+                        continue;
+                    }
+                }
                 tasks.push((rg, selection));
             }
             if tasks.is_empty() {

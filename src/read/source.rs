@@ -31,10 +31,13 @@ use parquet::file::metadata::PageIndexPolicy;
 use parquet::file::reader::ChunkReader;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Field, SchemaRef};
 
 use super::decoded::{DecodedCache, DecodedKey};
 use super::dictionary::DictionaryRoute;
+use super::dictionary_count;
+use super::eval::InSets;
+use super::expr::Expr;
 use super::footer;
 use super::maps::{FileMap, SharedMap};
 use super::metadata::{FileVersion, MetadataCache};
@@ -428,6 +431,43 @@ impl ParquetSource {
             each(batch)?;
         }
         Ok(())
+    }
+
+    /// The rows of `row_group` that `filter` keeps, counted from the dictionary pages of its
+    /// one column (`field`, as the scan sees it), or `None` when that path does not apply
+    /// (see `super::dictionary_count`): a mapped, unencrypted file, the column of the same
+    /// type in the file as in the scan.
+    pub(crate) fn count_kept(
+        &self,
+        row_group: usize,
+        filter: &Expr,
+        sets: &InSets,
+        field: &Field,
+    ) -> Option<u64> {
+        if self.encrypted || self.object.is_some() {
+            return None;
+        }
+        let bytes = self.bytes.as_ref()?;
+        let own = self.metadata.schema().field_with_name(field.name()).ok()?;
+        if own.data_type() != field.data_type() {
+            return None;
+        }
+        let page_in = |start: u64, len: u64| {
+            if let (Some(map), Ok(start), Ok(len)) =
+                (&self.map, usize::try_from(start), usize::try_from(len))
+            {
+                map.page_in(start, len);
+            }
+        };
+        dictionary_count::count(
+            bytes,
+            self.metadata.metadata(),
+            row_group,
+            filter,
+            sets,
+            field,
+            &page_in,
+        )
     }
 
     /// Whether runs of row groups decode straight from the file (a map or plain reads), with
