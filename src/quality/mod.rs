@@ -32,6 +32,7 @@
 mod check;
 mod classify;
 mod hash;
+mod key_set;
 mod profile;
 mod repeats;
 mod report;

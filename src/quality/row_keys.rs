@@ -42,6 +42,34 @@ impl FixedColumn {
         &self.values.as_slice()[i * self.width..(i + 1) * self.width]
     }
 
+    /// Appends every value's [`part_hash`] to `out`, [`NULL_PART`] for nulls: a tight loop
+    /// over the values for the common widths, then the nulls patched.
+    fn part_hashes(&self, out: &mut Vec<u64>) {
+        let start = out.len();
+        let bytes = self.values.as_slice();
+        match self.width {
+            8 => out.extend(bytes.chunks_exact(8).map(|c| {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(c);
+                hash_u64(u64::from_le_bytes(word))
+            })),
+            4 => out.extend(bytes.chunks_exact(4).map(|c| {
+                let mut word = [0u8; 4];
+                word.copy_from_slice(c);
+                hash_u64(u64::from(u32::from_le_bytes(word)))
+            })),
+            0 => {}
+            w => out.extend(bytes.chunks_exact(w).map(part_hash)),
+        }
+        if let Some(nulls) = self.nulls.as_ref().filter(|n| n.null_count() > 0) {
+            for (h, valid) in out[start..].iter_mut().zip(nulls.iter()) {
+                if !valid {
+                    *h = NULL_PART;
+                }
+            }
+        }
+    }
+
     fn part(&self, i: usize) -> Option<&[u8]> {
         self.nulls
             .as_ref()
@@ -133,15 +161,16 @@ impl RowKeys {
                 }
             }
             Keys::Fixed(batches) => {
+                let mut parts = Vec::new();
                 for cols in batches {
                     let start = out.len();
                     for (k, col) in cols.iter().enumerate() {
-                        let len = col.values.len() / col.width.max(1);
-                        let parts = (0..len).map(|i| col.part(i).map_or(NULL_PART, part_hash));
                         if k == 0 {
-                            out.extend(parts);
+                            col.part_hashes(&mut out);
                         } else {
-                            for (h, part) in out[start..].iter_mut().zip(parts) {
+                            parts.clear();
+                            col.part_hashes(&mut parts);
+                            for (h, part) in out[start..].iter_mut().zip(&parts) {
                                 *h = hash_u64(h.rotate_left(27) ^ part);
                             }
                         }

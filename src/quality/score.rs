@@ -24,17 +24,26 @@ pub struct DatasetQuality {
 /// Cells that pandas would call missing: nulls and float NaNs.
 pub(crate) fn missing_cells(array: &dyn Array) -> u64 {
     let nulls = array.logical_null_count() as u64;
+    // NaN in the values buffer, counted without a branch per value, less those under nulls.
+    fn nans<T: arrow::datatypes::ArrowPrimitiveType>(
+        array: &dyn Array,
+        is_nan: impl Fn(&T::Native) -> bool,
+    ) -> usize {
+        let array = array.as_primitive::<T>();
+        let all = array.values().iter().filter(|v| is_nan(v)).count();
+        match array.nulls().filter(|n| n.null_count() > 0 && all > 0) {
+            None => all,
+            Some(n) => array
+                .values()
+                .iter()
+                .zip(n.iter())
+                .filter(|(v, valid)| *valid && is_nan(v))
+                .count(),
+        }
+    }
     let nans = match array.data_type() {
-        DataType::Float32 => array
-            .as_primitive::<arrow::datatypes::Float32Type>()
-            .iter()
-            .filter(|v| v.is_some_and(f32::is_nan))
-            .count(),
-        DataType::Float64 => array
-            .as_primitive::<arrow::datatypes::Float64Type>()
-            .iter()
-            .filter(|v| v.is_some_and(f64::is_nan))
-            .count(),
+        DataType::Float32 => nans::<arrow::datatypes::Float32Type>(array, |v| v.is_nan()),
+        DataType::Float64 => nans::<arrow::datatypes::Float64Type>(array, |v| v.is_nan()),
         _ => 0,
     };
     nulls + nans as u64

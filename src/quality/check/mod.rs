@@ -1,27 +1,29 @@
-//! Checking batches against a rule set: rules run in parallel on rayon, each over all batches.
+//! Checking batches against a rule set: each batch goes to every rule's tally in turn (the
+//! rules in parallel on rayon), so only key checks keep anything across batches.
 
+#[cfg(test)]
+mod collected;
 mod keys;
 mod pii;
 mod rows;
+mod tally;
 
-use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
-use arrow::buffer::BooleanBuffer;
+use arrow::array::{ArrayRef, AsArray, BooleanArray, RecordBatch};
+use arrow::compute::cast;
 use arrow::compute::kernels::cmp;
-use arrow::compute::{cast, is_not_null};
-use arrow::datatypes::{DataType, Float64Type, Int64Type, Schema, TimeUnit};
-use rayon::prelude::*;
+use arrow::datatypes::{DataType, Int64Type, Schema, TimeUnit};
 
-use super::profile::{char_count, classify, InferredType, ValueKind};
 use super::report::{QualityReport, RuleResult};
 use super::rules::{CompareOp, Rule, RuleKind, RuleSet};
 use super::same_columns;
-use super::score::dataset_quality;
+use super::score::DatasetQuality;
 use crate::{Error, ErrorKind, Result};
 pub(crate) use pii::PiiDetector;
-use rows::{column, row_check, Outcome, Sampling};
+use rows::{column, Outcome};
+pub(crate) use tally::Checker;
+use tally::Tallied;
 
 /// Knobs of a check.
 #[derive(Debug, Clone)]
@@ -33,6 +35,11 @@ pub struct CheckOptions {
     /// Whether the sampled rows carry their values as text (`false`: row numbers only,
     /// cheaper when every failing row is sampled).
     pub sample_values: bool,
+    /// Bytes the key sets of uniqueness, primary-key and distinct-ratio checks and of the
+    /// dataset score's distinct rows may take together (1 GiB by default), when the rows to
+    /// check are known up front (batches, or one file's footer). Keys beyond it are checked
+    /// in several passes over the data, each holding the keys of one hash range.
+    pub key_memory: usize,
 }
 
 impl Default for CheckOptions {
@@ -41,6 +48,7 @@ impl Default for CheckOptions {
             now: None,
             sample_size: 10,
             sample_values: true,
+            key_memory: 1 << 30,
         }
     }
 }
@@ -99,13 +107,13 @@ pub fn check_batches(
         }
         rules.check_columns(&first.schema())?;
     }
-    let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-    let results = rule_results(batches, rules, options)?;
-    Ok(QualityReport::new(rows, dataset_quality(batches)?, results))
+    let (rows, results, dataset) = check_slices(batches, rules, options, true)?;
+    let dataset = dataset.ok_or_else(|| Error::internal("the check kept no dataset score"))?;
+    Ok(QualityReport::new(rows, dataset, results))
 }
 
 /// Each rule's result over `batches`, in order, without the dataset's quality score (which
-/// profiles every column): what a table append's expectations need. The batches' columns are
+/// looks at every column): what a table append's expectations need. The batches' columns are
 /// checked by [`check_batches`]'s callers.
 pub(crate) fn rule_results(
     batches: &[RecordBatch],
@@ -115,24 +123,29 @@ pub(crate) fn rule_results(
     if let Some(first) = batches.first() {
         rules.check_columns(&first.schema())?;
     }
-    let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-    rules
-        .rules
-        .par_iter()
-        .map(|rule| evaluate(batches, rule, options, rows).map_err(|e| e.with("rule", &rule.name)))
-        .collect()
+    Ok(check_slices(batches, rules, options, false)?.1)
 }
 
-fn evaluate(
+/// Streams `batches` through a [`Checker`] as many times as its key checks need.
+fn check_slices(
     batches: &[RecordBatch],
-    rule: &Rule,
+    rules: &RuleSet,
     options: &CheckOptions,
-    rows: u64,
-) -> Result<RuleResult> {
-    let n = Sampling {
-        size: options.sample_size,
-        values: options.sample_values,
-    };
+    score: bool,
+) -> Result<(u64, Vec<RuleResult>, Option<DatasetQuality>)> {
+    let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+    let mut checker = Checker::new(&rules.rules, options, Some(rows), score)?;
+    while !checker.done() {
+        for batch in batches {
+            checker.push(batch)?;
+        }
+        checker.end_pass();
+    }
+    checker.finish(options)
+}
+
+/// A rule's result from its tally over `rows` rows.
+fn result_of(rule: &Rule, tallied: Tallied, options: &CheckOptions, rows: u64) -> RuleResult {
     let result = |passed: bool, observed: f64, outcome: Outcome, message: String| RuleResult {
         rule: rule.name.clone(),
         check: rule.kind.check_name().to_string(),
@@ -144,12 +157,6 @@ fn evaluate(
         sample: outcome.sample,
         message,
     };
-    if !rule.kind.is_row_level() && rule.mostly != 1.0 {
-        return Err(Error::invalid(format!(
-            "`mostly` does not apply to check {:?}: it is one verdict on the whole table",
-            rule.kind.check_name()
-        )));
-    }
     let rows_result = |outcome: Outcome| {
         let fraction = outcome.pass_fraction();
         let passed = fraction >= rule.mostly;
@@ -167,10 +174,8 @@ fn evaluate(
         };
         result(passed, fraction, outcome, message)
     };
-    Ok(match &rule.kind {
-        RuleKind::NotNull { column } => rows_result(not_null(batches, column, n)?),
-        RuleKind::Completeness { column, min } => {
-            let outcome = not_null(batches, column, n)?;
+    match (&rule.kind, tallied) {
+        (RuleKind::Completeness { min, .. }, Tallied::Rows(outcome)) => {
             let fraction = outcome.pass_fraction();
             let required_fraction = min.min(rule.mostly);
             let (found, required) = percents(fraction, required_fraction);
@@ -180,15 +185,7 @@ fn evaluate(
             );
             result(fraction >= required_fraction, fraction, outcome, message)
         }
-        RuleKind::Unique { column } => {
-            rows_result(keys::duplicates(batches, &[column.as_str()], false, n.size)?.0)
-        }
-        RuleKind::PrimaryKey { columns } => {
-            let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-            rows_result(keys::duplicates(batches, &names, true, n.size)?.0)
-        }
-        RuleKind::DistinctRatio { column, min, max } => {
-            let (outcome, distinct) = keys::duplicates(batches, &[column.as_str()], false, n.size)?;
+        (RuleKind::DistinctRatio { min, max, .. }, Tallied::Keys(outcome, distinct)) => {
             let ratio = if outcome.checked == 0 {
                 1.0
             } else {
@@ -206,62 +203,7 @@ fn evaluate(
             };
             result(passed, ratio, outcome, message)
         }
-        RuleKind::Range {
-            column,
-            min,
-            max,
-            min_exclusive,
-            max_exclusive,
-        } => {
-            let (min, max, lo_open, hi_open) = (*min, *max, *min_exclusive, *max_exclusive);
-            rows_result(row_check(batches, &[column.as_str()], n, |cols| {
-                let values = cast_to(&cols[0], &DataType::Float64, column)?;
-                let values = values.as_primitive::<Float64Type>();
-                let x = values.values();
-                // A bit per row straight from the values (NaN fails: it is in no range);
-                // nulls stay unchecked.
-                let within = BooleanBuffer::collect_bool(x.len(), |i| {
-                    let x = x[i];
-                    let above = min.is_none_or(|m| if lo_open { x > m } else { x >= m });
-                    let below = max.is_none_or(|m| if hi_open { x < m } else { x <= m });
-                    above && below
-                });
-                Ok(BooleanArray::new(within, values.nulls().cloned()))
-            })?)
-        }
-        RuleKind::AllowedSet { column, values } => {
-            let allowed: HashSet<&str> = values.iter().map(String::as_str).collect();
-            rows_result(text_check(batches, column, n, |v| allowed.contains(v))?)
-        }
-        RuleKind::Regex { column, pattern } => {
-            let re = regex::Regex::new(pattern)
-                .map_err(|e| Error::invalid(format!("bad pattern: {e}").replace('\n', " ")))?;
-            rows_result(text_check(batches, column, n, |v| re.is_match(v))?)
-        }
-        RuleKind::Length { column, min, max } => {
-            let (min, max) = (*min, *max);
-            rows_result(text_check(batches, column, n, |v| {
-                let len = char_count(v.as_bytes()) as u64;
-                min.is_none_or(|m| len >= m) && max.is_none_or(|m| len <= m)
-            })?)
-        }
-        RuleKind::Type { column, expected } => {
-            rows_result(type_check(batches, column, *expected, n)?)
-        }
-        RuleKind::Pii { column, kind } => {
-            let detector = PiiDetector::new(*kind)?;
-            rows_result(text_check(batches, column, n, |v| !detector.detect(v))?)
-        }
-        RuleKind::Compare { left, op, right } => {
-            let op = *op;
-            rows_result(row_check(
-                batches,
-                &[left.as_str(), right.as_str()],
-                n,
-                |cols| compare(&cols[0], op, &cols[1]),
-            )?)
-        }
-        RuleKind::RowCount { min, max } => {
+        (RuleKind::RowCount { min, max }, _) => {
             let passed = min.is_none_or(|m| rows >= m) && max.is_none_or(|m| rows <= m);
             let bounds = format!(
                 "[{}, {}]",
@@ -279,13 +221,13 @@ fn evaluate(
                 message,
             )
         }
-        RuleKind::Freshness { column, max_age } => {
+        (RuleKind::Freshness { max_age, .. }, Tallied::Freshness(newest)) => {
             let now = options.now.unwrap_or_else(SystemTime::now);
             let now_ms = match now.duration_since(UNIX_EPOCH) {
                 Ok(d) => d.as_millis() as i64,
                 Err(e) => -(e.duration().as_millis() as i64),
             };
-            match newest_ms(batches, column)? {
+            match newest {
                 Some(newest) => {
                     let age = Duration::from_millis(now_ms.saturating_sub(newest).max(0) as u64);
                     let passed = age <= *max_age;
@@ -312,13 +254,16 @@ fn evaluate(
                 ),
             }
         }
-    })
+        (_, Tallied::Rows(outcome) | Tallied::Keys(outcome, _)) => rows_result(outcome),
+        // A tally always matches its rule's kind; nothing else reaches here.
+        (_, Tallied::RowCount | Tallied::Freshness(_)) => rows_result(Outcome::default()),
+    }
 }
 
 /// A found and a required fraction as percentages, with as many decimals (two to six) as it
 /// takes to tell them apart: 97.999% found against 98% required must not read "98.00%, 98.00%
 /// required".
-fn percents(found: f64, required: f64) -> (String, String) {
+pub(super) fn percents(found: f64, required: f64) -> (String, String) {
     let show = |f: f64, decimals: usize| format!("{:.*}%", decimals, f * 100.0);
     let mut decimals = 2;
     while decimals < 6 && found != required && show(found, decimals) == show(required, decimals) {
@@ -327,7 +272,7 @@ fn percents(found: f64, required: f64) -> (String, String) {
     (show(found, decimals), show(required, decimals))
 }
 
-fn cast_to(array: &ArrayRef, to: &DataType, name: &str) -> Result<ArrayRef> {
+pub(super) fn cast_to(array: &ArrayRef, to: &DataType, name: &str) -> Result<ArrayRef> {
     cast(array, to).map_err(|e| {
         Error::invalid(format!(
             "column {name:?} of type {} cannot be read as {to}: {e}",
@@ -336,65 +281,7 @@ fn cast_to(array: &ArrayRef, to: &DataType, name: &str) -> Result<ArrayRef> {
     })
 }
 
-fn not_null(batches: &[RecordBatch], name: &str, n: Sampling) -> Result<Outcome> {
-    row_check(batches, &[name], n, |cols| {
-        is_not_null(cols[0].as_ref()).map_err(Error::from)
-    })
-}
-
-/// A check over values as text (other types are cast to text first).
-fn text_check(
-    batches: &[RecordBatch],
-    name: &str,
-    n: Sampling,
-    ok: impl Fn(&str) -> bool,
-) -> Result<Outcome> {
-    row_check(batches, &[name], n, |cols| {
-        let text = match cols[0].data_type() {
-            DataType::Utf8 => cols[0].clone(),
-            _ => cast_to(&cols[0], &DataType::Utf8, name)?,
-        };
-        Ok(text
-            .as_string::<i32>()
-            .iter()
-            .map(|v| v.map(&ok))
-            .collect::<BooleanArray>())
-    })
-}
-
-fn type_check(
-    batches: &[RecordBatch],
-    name: &str,
-    expected: InferredType,
-    n: Sampling,
-) -> Result<Outcome> {
-    let Some(first) = batches.first() else {
-        return Ok(Outcome::default());
-    };
-    let kind = ValueKind::of(column(first, name)?.data_type());
-    if kind == ValueKind::Utf8 {
-        return text_check(batches, name, n, |v| {
-            classify(v.as_bytes()).conforms_to(expected)
-        });
-    }
-    let actual = match kind {
-        ValueKind::Int | ValueKind::UInt => InferredType::Integral,
-        ValueKind::Float | ValueKind::Decimal { .. } => InferredType::Fractional,
-        ValueKind::Boolean => InferredType::Boolean,
-        ValueKind::Date32 => InferredType::Date,
-        ValueKind::Date64 | ValueKind::Timestamp { .. } => InferredType::Timestamp,
-        _ => InferredType::Text,
-    };
-    let conforms = actual.conforms_to(expected);
-    row_check(batches, &[name], n, |cols| {
-        let c = &cols[0];
-        Ok((0..c.len())
-            .map(|i| c.is_valid(i).then_some(conforms))
-            .collect())
-    })
-}
-
-fn compare(left: &ArrayRef, op: CompareOp, right: &ArrayRef) -> Result<BooleanArray> {
+pub(super) fn compare(left: &ArrayRef, op: CompareOp, right: &ArrayRef) -> Result<BooleanArray> {
     let numeric = |t: &DataType| t.is_numeric();
     let (l, r) = if left.data_type() == right.data_type() {
         (left.clone(), right.clone())
@@ -421,7 +308,7 @@ fn compare(left: &ArrayRef, op: CompareOp, right: &ArrayRef) -> Result<BooleanAr
 }
 
 /// The newest value of a date or timestamp column in milliseconds since the epoch.
-fn newest_ms(batches: &[RecordBatch], name: &str) -> Result<Option<i64>> {
+pub(super) fn newest_ms(batches: &[RecordBatch], name: &str) -> Result<Option<i64>> {
     let mut newest: Option<i64> = None;
     for batch in batches {
         let array = column(batch, name)?;

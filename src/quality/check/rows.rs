@@ -70,41 +70,32 @@ pub(super) fn show(columns: &[ArrayRef], i: usize) -> Result<String> {
     Ok(parts.join(", "))
 }
 
-/// Runs `kernel` over each batch's `names` columns. The kernel returns, per row, true (pass),
-/// false (fail) or null (not checked).
-pub(super) fn row_check(
-    batches: &[RecordBatch],
-    names: &[&str],
+/// Adds one batch's verdicts to `outcome`: `ok` holds, per row of `cols`, true (pass), false
+/// (fail) or null (not checked); `offset` is the batch's first row across all batches.
+pub(super) fn tally_rows(
+    outcome: &mut Outcome,
+    cols: &[ArrayRef],
+    ok: &BooleanArray,
+    offset: u64,
     sampling: Sampling,
-    kernel: impl Fn(&[ArrayRef]) -> Result<BooleanArray>,
-) -> Result<Outcome> {
-    let mut outcome = Outcome::default();
-    let mut offset = 0u64;
-    for batch in batches {
-        let cols = names
-            .iter()
-            .map(|n| column(batch, n).cloned())
-            .collect::<Result<Vec<_>>>()?;
-        let ok = kernel(&cols)?;
-        let checked = (ok.len() - ok.null_count()) as u64;
-        let passed = ok.true_count() as u64;
-        outcome.checked += checked;
-        let failed = checked - passed;
-        if failed > 0 {
-            let before = outcome.failed;
-            // The failing rows' bits (checked and false), visited word by word.
-            let failing = match ok.nulls() {
-                Some(valid) => &!ok.values() & valid.inner(),
-                None => !ok.values(),
-            };
-            let room = sampling.size.saturating_sub(outcome.sample.len());
-            for i in failing.set_indices().take(room) {
-                outcome.fail(offset + i as u64, || show(&cols, i), sampling)?;
-            }
-            // Failures past the sample are not visited; the count comes from the bitmap.
-            outcome.failed = before + failed;
+) -> Result<()> {
+    let checked = (ok.len() - ok.null_count()) as u64;
+    let passed = ok.true_count() as u64;
+    outcome.checked += checked;
+    let failed = checked - passed;
+    if failed > 0 {
+        let before = outcome.failed;
+        // The failing rows' bits (checked and false), visited word by word.
+        let failing = match ok.nulls() {
+            Some(valid) => &!ok.values() & valid.inner(),
+            None => !ok.values(),
+        };
+        let room = sampling.size.saturating_sub(outcome.sample.len());
+        for i in failing.set_indices().take(room) {
+            outcome.fail(offset + i as u64, || show(cols, i), sampling)?;
         }
-        offset += batch.num_rows() as u64;
+        // Failures past the sample are not visited; the count comes from the bitmap.
+        outcome.failed = before + failed;
     }
-    Ok(outcome)
+    Ok(())
 }
