@@ -99,7 +99,7 @@ fn a_streamed_file_check_equals_the_check_of_all_rows() {
     assert!(expected.results.iter().any(|r| r.affected_rows > 0));
     for threads in [1, 2] {
         for batch_size in [8192, 1000] {
-            for key_memory in [1 << 30, 2048] {
+            for key_memory in [1 << 30, 64 << 10] {
                 let options = CheckOptions {
                     key_memory,
                     ..CheckOptions::default()
@@ -129,7 +129,7 @@ fn a_filtered_scan_checks_the_rows_it_keeps() {
     let kept = concat_batches(&kept.schema, &kept.batches).unwrap();
     let expected = check_batches(&[kept], &rules, &CheckOptions::default()).unwrap();
     let options = CheckOptions {
-        key_memory: 1024,
+        key_memory: 64 << 10,
         ..CheckOptions::default()
     };
     assert_eq!(scan.check(&rules, &options).unwrap(), expected);

@@ -34,7 +34,8 @@ enum RuleTally<'a> {
         offset: u64,
         outcome: Outcome,
     },
-    Keys(KeyTally),
+    /// Boxed: a key tally is large, a row-level one small.
+    Keys(Box<KeyTally>),
     RowCount,
     Freshness {
         column: &'a str,
@@ -304,13 +305,13 @@ fn tally_for<'a>(
         outcome: Outcome::default(),
     };
     let keys = |names: Vec<String>, nulls: NullKeys, sampling: Sampling| {
-        RuleTally::Keys(KeyTally::new(
+        RuleTally::Keys(Box::new(KeyTally::new(
             KeyColumns::Named(names),
             nulls,
             sampling,
             expected_rows,
             budget,
-        ))
+        )))
     };
     Ok(match &rule.kind {
         RuleKind::NotNull { column } | RuleKind::Completeness { column, .. } => rows(
