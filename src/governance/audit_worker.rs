@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use super::chain::fill_part;
 use super::{
     digest_path, hash64, hex, map_segment, numbered, records_part, segment_path, sign, write_at,
-    Head, SegmentDigest, AUDIT_FORMAT, GENESIS,
+    Head, SegmentDigest, AUDIT_FORMAT, GENESIS, PREFAULT,
 };
 use crate::error::{Error, ErrorKind, Result};
 
@@ -102,6 +102,10 @@ pub(super) struct Work {
     pub sync_every: Option<Duration>,
     /// `settle` asks for every record written so far to be filled now.
     pub fill_now: bool,
+    /// The appenders are past half the pages faulted in ahead: fault in more.
+    pub prefault: bool,
+    /// Faulting in ahead failed (a kernel without `MADV_POPULATE_WRITE`): not tried again.
+    pub prefault_off: bool,
     pub stop: bool,
 }
 
@@ -117,6 +121,8 @@ impl Work {
             last_sync: Instant::now(),
             sync_every: None,
             fill_now: false,
+            prefault: true,
+            prefault_off: false,
             stop: false,
         }
     }
@@ -160,6 +166,10 @@ pub(super) fn run(shared: Arc<Shared>, mut chain: Chain) {
                 Ok(spare) => head.work.spare = Some(spare),
                 Err(e) => tracing::warn!("cannot make the audit log's spare segment: {e}"),
             }
+            continue;
+        }
+        if head.work.prefault && !head.work.prefault_off && !head.work.stop {
+            head = prefault(&shared, head);
             continue;
         }
         if head.failed.is_none() {
@@ -237,6 +247,12 @@ pub(super) fn run(shared: Arc<Shared>, mut chain: Chain) {
         head = shared.lock();
         if sync {
             head.work.last_sync = Instant::now();
+            // The sync wrote the pages faulted in ahead (zeros) and made them read-only
+            // again: an appender's write would fault. Fault them in again.
+            if head.segment == segment {
+                head.prefaulted = head.len;
+                head.work.prefault = true;
+            }
         }
         if let Err(e) = done {
             head.failed.get_or_insert(e.to_string());
@@ -249,6 +265,34 @@ pub(super) fn run(shared: Arc<Shared>, mut chain: Chain) {
             return;
         }
     }
+}
+
+/// Faults in the open segment's map writable up to `PREFAULT` bytes past its last record,
+/// off the lock (the appenders write on meanwhile; the fault-in changes no byte).
+fn prefault<'a>(shared: &'a Shared, mut head: MutexGuard<'a, Head>) -> MutexGuard<'a, Head> {
+    head.work.prefault = false;
+    let map = head.map.clone();
+    let from = head.prefaulted.max(head.len);
+    let to = (head.len + PREFAULT).min(map.len());
+    if from >= to {
+        return head;
+    }
+    drop(head);
+    let done = map.advise_range(memmap2::Advice::PopulateWrite, from, to - from);
+    let mut head = shared.lock();
+    match done {
+        // Only if the segment did not change meanwhile.
+        Ok(()) if Arc::ptr_eq(&head.map, &map) => head.prefaulted = head.prefaulted.max(to),
+        Ok(()) => {}
+        // Not a kernel that can (before Linux 5.14): the appenders fault pages in.
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            tracing::debug!("audit segments are not faulted in ahead: {e}");
+            head.work.prefault_off = true;
+        }
+        // A segment cut meanwhile (grown, sealed): the next round faults in the new one.
+        Err(_) => {}
+    }
+    head
 }
 
 /// Fills `full`'s last hashes, cuts it to its records, syncs it and writes its digest;
