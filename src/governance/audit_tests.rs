@@ -389,7 +389,8 @@ fn hashes_pending_when_the_writer_stops_are_filled_on_reopening() {
 
 #[test]
 fn format_2_segments_are_fixed_by_their_records_and_length() {
-    let cases: Vec<(&str, fn(String) -> String, &str)> = vec![
+    type Tamper = fn(String) -> String;
+    let cases: Vec<(&str, Tamper, &str)> = vec![
         (
             "an empty line inserted",
             |t| t.replacen('\n', "\n\n", 1),
