@@ -1,17 +1,18 @@
 //! Reading a CSV text on every thread of the caller's rayon pool: the text is cut at record
-//! boundaries ([`super::lines`]), the column types are inferred from every value of every chunk
-//! and merged into one schema ([`super::infer_csv`]), then each chunk is decoded by arrow's CSV
-//! decoder with that schema. The batches come back in the text's order. A text whose quoting
+//! boundaries ([`super::lines`]), each chunk is decoded by arrow's CSV decoder as text, the
+//! column types are inferred from every value and merged into one schema
+//! ([`super::infer_csv`]), then each column is converted to its type ([`super::csv_typed`]). The batches come back in the text's order. A text whose quoting
 //! the cut cannot follow is read in one piece, the same way.
 
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{AsArray, RecordBatch};
 use arrow::csv::reader::Format;
-use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use rayon::prelude::*;
 
-use super::infer_csv::{data_type, infer_bits};
+use super::csv_typed::{typed, Unparsed};
+use super::infer_csv::{add_bits, data_type};
 use super::lines::{cut, decode_chunks, first_record_end, Chunk, Uncuttable};
 use crate::error::{Error, Result};
 
@@ -112,9 +113,30 @@ pub(super) fn read_csv(text: &[u8], batch_rows: usize) -> Result<(SchemaRef, Vec
             first_line: 2,
         }],
     };
-    let bits = chunks
+    // One parse: every column as text (empty fields null), the types inferred from those
+    // strings, then each column converted (text columns are already done).
+    let as_text: SchemaRef = Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|name| Field::new(name, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let strings = decode_chunks(
+        &chunks,
+        |c| decode(&text[c.range.clone()], &as_text, batch_rows),
+        |chunk, e| first_error(text, chunk.range.end, &as_text, e),
+    )?;
+    let bits = strings
         .par_iter()
-        .map(|c| infer_bits(&text[c.range.clone()], names.len(), DELIMITER, QUOTE))
+        .fold(
+            || vec![0u16; names.len()],
+            |mut bits, batch| {
+                for (b, column) in bits.iter_mut().zip(batch.columns()) {
+                    add_bits(b, column.as_string::<i32>());
+                }
+                bits
+            },
+        )
         .reduce(
             || vec![0u16; names.len()],
             |a, b| a.iter().zip(&b).map(|(x, y)| x | y).collect(),
@@ -126,10 +148,27 @@ pub(super) fn read_csv(text: &[u8], batch_rows: usize) -> Result<(SchemaRef, Vec
             .map(|(name, &b)| Field::new(name, data_type(b), true))
             .collect::<Vec<_>>(),
     ));
-    let batches = decode_chunks(
-        &chunks,
-        |c| decode(&text[c.range.clone()], &schema, batch_rows),
-        |chunk, e| first_error(text, chunk.range.end, &schema, e),
-    )?;
+    let converted = strings
+        .into_par_iter()
+        .map(|batch| {
+            let columns = batch
+                .columns()
+                .iter()
+                .zip(schema.fields())
+                .map(|(column, field)| typed(column.as_string::<i32>(), field.data_type()))
+                .collect::<std::result::Result<Vec<_>, Unparsed>>()?;
+            RecordBatch::try_new(schema.clone(), columns).map_err(|_| Unparsed)
+        })
+        .collect::<std::result::Result<Vec<_>, Unparsed>>();
+    // A value the inferred type's parser refuses (a date-shaped `2024-13-45`): arrow's decoder
+    // reads the text again to say which line, as a one-thread read would.
+    let batches = converted.map_err(|Unparsed| {
+        first_error(
+            text,
+            text.len(),
+            &schema,
+            Error::invalid("malformed CSV input: a value does not parse as its column's type"),
+        )
+    })?;
     Ok((schema, batches))
 }

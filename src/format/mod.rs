@@ -6,6 +6,7 @@ mod choose;
 mod codec;
 mod compact;
 mod csv_input;
+mod csv_typed;
 mod encrypted;
 mod infer_csv;
 mod input;
