@@ -740,7 +740,7 @@ impl Scan {
                     }
                 };
                 // A count on one dictionary-encoded column counts from its dictionary pages.
-                if count_only && selection.is_none() && !self.is_windowed() {
+                if count_only && selection.is_none() && self.offset == 0 && self.limit.is_none() {
                     let kept = filter.columns().first().and_then(|c| {
                         let field = aligned.field_with_name(c).ok()?;
                         (!partition_names.contains(c))
