@@ -29,6 +29,7 @@ mod prune;
 mod scan;
 mod source;
 mod split;
+mod straddle;
 mod stream;
 mod unordered;
 mod views;

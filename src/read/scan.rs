@@ -27,6 +27,7 @@ use super::predicate::RowPredicate;
 use super::prune::{BloomPruner, Pruner};
 use super::source::ParquetSource;
 use super::split;
+use super::straddle;
 use super::unordered;
 use super::views;
 use super::window::Window;
@@ -784,8 +785,18 @@ impl Scan {
             }
             // In order on several threads, every run but the head one is held until its
             // turn: short runs hold less (fresh pages to fault in) than rebuilt readers cost.
-            // Parts of one row group each get a reader of their own.
-            let max_run = if (threads > 1 && self.keep_order) || by_rows {
+            // Parts of one row group each get a reader of their own, and so do row groups
+            // whose batches would straddle two dictionaries (see `straddle`).
+            let row_groups: Vec<usize> = tasks.iter().map(|(rg, _)| *rg).collect();
+            let filter_leaves = predicate.as_ref().map_or(&[][..], |p| p.leaves.as_slice());
+            let straddles = straddle::merges_dictionaries(
+                &source.metadata,
+                &row_groups,
+                &mask,
+                filter_leaves,
+                self.batch_size,
+            );
+            let max_run = if (threads > 1 && self.keep_order) || by_rows || straddles {
                 1
             } else {
                 MAX_RUN
