@@ -229,7 +229,12 @@ pub(super) fn run(shared: Arc<Shared>, mut chain: Chain) {
         // appenders writing on past `len`.
         let sync = due.is_some_and(|due| Instant::now() >= due) || head.work.stop;
         let (asked, stop) = (head.work.fill_now, head.work.stop);
-        head.work.dirty = false;
+        // A fill alone (`settle`'s, between interval syncs) leaves the records to the next
+        // sync: only a sync, or a fill under `EveryAppend` (whose appenders sync), is done
+        // with them.
+        if sync || head.work.sync_every.is_none() {
+            head.work.dirty = false;
+        }
         let (segment, map, len, file) =
             (head.segment, head.map.clone(), head.len, head.file.clone());
         drop(head);
