@@ -125,16 +125,7 @@ fn by_record(line: &[u8], r: &AuditRecord) -> bool {
 /// segment, whose newest records' hashes may still be pending: they are checked as the fill
 /// will make them).
 fn check_segment(dir: &Path, n: u64, open: bool, prev: Option<&str>) -> SegmentCheck {
-    let mut check = SegmentCheck {
-        bytes: None,
-        sha: None,
-        digest: None,
-        records: 0,
-        first: None,
-        last: None,
-        problems: Vec::new(),
-        recovered: Vec::new(),
-    };
+    let mut check = empty_check();
     if !open {
         check.digest = Some(std::fs::read(digest_path(dir, n)).map_err(|e| e.to_string()));
     }
