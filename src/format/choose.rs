@@ -227,9 +227,19 @@ struct Trial {
 pub(crate) const WRITE_SPEED_SHARE: f64 = 0.7;
 
 /// Encoded samples smaller than this are not held to [`WRITE_SPEED_SHARE`]: compressing a few
-/// KiB measures the codec's setup more than its speed (zstd's context grows with the level),
-/// and a column that encodes that small costs little to compress anyway.
+/// KiB measures the codec's setup more than its speed (zstd's context grows with the level).
+/// A column expected to encode that small costs little to compress anyway and may take any
+/// codec; a larger one takes only the [`light`] codecs.
 const WRITE_FLOOR_MIN_BYTES: usize = 64 << 10;
+
+/// Codecs that compress at about zstd-1's speed or faster, which `auto` may pick without a
+/// measured speed (zstd-3 is the policy's default codec).
+fn light(codec: Codec) -> bool {
+    matches!(
+        codec,
+        Codec::None | Codec::Lz4 | Codec::Snappy | Codec::Zstd(1..=3)
+    )
+}
 
 /// `codec`'s compressed size of `data` and its speed in MB/s of input.
 fn timed_size(codec: Codec, data: &[u8]) -> Result<(usize, f64)> {
@@ -343,7 +353,20 @@ fn choose_column(
         Codec::Zstd(l) if *l <= 3 => 3,
         _ => 4,
     });
+    // A sample too small to time a codec on (see WRITE_FLOOR_MIN_BYTES) of a column that is
+    // not: the heavy codecs' speed cannot be shown, and on the whole column they cost several
+    // times zstd-1's time (gzip:6 on one column of 4 MB was the last 0.15 s of a write), so
+    // `auto` leaves them out rather than trusting them blind.
+    let expected = bytes.len() as f64 * total as f64 / array.len().max(1) as f64;
+    let unproven = options.codec == CodecPolicy::Auto
+        && bytes.len() < WRITE_FLOOR_MIN_BYTES
+        && expected >= WRITE_FLOOR_MIN_BYTES as f64;
+    let mut heavy: Vec<Codec> = Vec::new();
     for codec in order {
+        if unproven && codec != probe && !light(codec) {
+            heavy.push(codec);
+            continue;
+        }
         let (size, write_mbps) = if codec == probe {
             (*probe_size, *probe_mbps)
         } else if codec == Codec::None || budget.left() || trials.is_empty() {
@@ -396,6 +419,14 @@ fn choose_column(
             .map(|(c, _, s, _)| format!("{} {}", c.name(), kib(*s)))
             .collect();
         reason.push_str(&format!("; vs {} under {probe}", others.join(", ")));
+    }
+    if !heavy.is_empty() {
+        let names: Vec<String> = heavy.iter().map(Codec::to_string).collect();
+        reason.push_str(&format!(
+            "; not tried, as the sample is too small to show their speed on {} of column: {}",
+            kib(expected as usize),
+            names.join(", ")
+        ));
     }
     if !skipped.is_empty() || !untried.is_empty() {
         let names: Vec<String> = skipped

@@ -130,8 +130,10 @@ impl Codec {
             return Ok(f64::INFINITY);
         }
         // Small samples are decoded many times over so the clock's resolution and call
-        // overheads do not dominate; best of three rounds.
-        let reps = (256 * 1024 / data.len()).clamp(1, 1000);
+        // overheads do not dominate; best of three rounds of 64 KiB or more (some 65 us at
+        // 1 GB/s, long beside both). Rounds of 256 KiB made the probe most of a small write's
+        // trials.
+        let reps = (64 * 1024 / data.len()).clamp(1, 1000);
         // A reader decodes every page of a column with one zstd context; making a context per
         // call (what `decompress` does) costs more than decoding a small sample, and would
         // both slow the trial and undercount zstd's speed.
@@ -193,7 +195,8 @@ pub enum CodecPolicy {
     /// Measures each column on a sample with the candidate codecs and encodings (within a tenth
     /// of the write's time) and keeps the smallest whose decode speed meets the tier's floor
     /// among those that compress at 0.7x zstd-1's speed or faster (where the encoded sample is
-    /// 64 KiB or more, enough to measure that).
+    /// 64 KiB or more, enough to measure that; below it, zstd above level 3 and gzip only for
+    /// columns expected to encode under 64 KiB).
     Auto,
     /// The same codec for every column (encodings still chosen per column).
     Fixed(Codec),

@@ -70,15 +70,25 @@ fn instant(value: &str, unit: impl Fn(chrono::DateTime<Utc>) -> Option<i64>) -> 
     string_to_datetime(&Utc, value).ok().and_then(unit)
 }
 
+/// The values parsed into one buffer, the text column's nulls reused as they are (collecting
+/// options built the validity again, bit by bit).
 fn primitive<T: ArrowPrimitiveType>(
     strings: &StringArray,
     parse: impl Fn(&str) -> Option<T::Native>,
 ) -> Result<ArrayRef, Unparsed> {
-    let values = strings
-        .iter()
-        .map(|v| v.map(|s| parse(s).ok_or(Unparsed)).transpose())
-        .collect::<Result<PrimitiveArray<T>, Unparsed>>()?;
-    Ok(Arc::new(values))
+    let nulls = strings.nulls().filter(|n| n.null_count() > 0);
+    let mut values = Vec::with_capacity(strings.len());
+    for i in 0..strings.len() {
+        if nulls.is_some_and(|n| n.is_null(i)) {
+            values.push(T::Native::default());
+        } else {
+            values.push(parse(strings.value(i)).ok_or(Unparsed)?);
+        }
+    }
+    Ok(Arc::new(PrimitiveArray::<T>::new(
+        values.into(),
+        nulls.cloned(),
+    )))
 }
 
 #[cfg(test)]

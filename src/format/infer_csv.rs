@@ -149,6 +149,64 @@ pub(super) fn data_type(bits: u16) -> DataType {
     }
 }
 
+/// The type bits of the common shapes in one look at each byte: integers of up to 18
+/// characters, decimals without an exponent, dates and timestamps without a zone (`None`:
+/// another shape, which [`classify`] decides). Gives what `classify` gives wherever it answers;
+/// classifying every value of a file was a tenth of a CSV write.
+fn common_shape(value: &[u8]) -> Option<u16> {
+    let digits = value.strip_prefix(b"-").unwrap_or(value);
+    let int = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+    let Some(&next) = digits.get(int) else {
+        // `-?\d+`: longer ones may not fit an i64, which `classify` checks.
+        return (int > 0 && value.len() < 19).then_some(INTEGER);
+    };
+    match next {
+        b'.' => {
+            let rest = &digits[int + 1..];
+            let frac = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            (frac == rest.len() && int + frac > 0).then_some(FLOAT)
+        }
+        b'-' if int == 4 && digits.len() == value.len() => date_or_timestamp(value),
+        _ => None,
+    }
+}
+
+/// `\d{4}-\d\d-\d\d` (a date) or arrow's timestamp patterns over ASCII (the first four
+/// digits already seen): the bit of the first pattern that matches, `None` for anything else.
+fn date_or_timestamp(s: &[u8]) -> Option<u16> {
+    let digits_at = |at: &[usize]| at.iter().all(|&i| s.get(i).is_some_and(u8::is_ascii_digit));
+    if s.len() < 10 || s[7] != b'-' || !digits_at(&[5, 6, 8, 9]) {
+        return None;
+    }
+    if s.len() == 10 {
+        return Some(DATE);
+    }
+    let clock = s.len() >= 19
+        && matches!(s[10], b'T' | b' ')
+        && s[13] == b':'
+        && s[16] == b':'
+        && digits_at(&[11, 12, 14, 15, 17, 18]);
+    if !clock || !s.is_ascii() || s.contains(&b'\n') || s.contains(&b'\r') {
+        return None;
+    }
+    let rest = &s[19..];
+    match rest.first() {
+        // `(?:[^\d\.].*)?$`: seconds.
+        None => Some(1 << 4),
+        Some(b) if !b.is_ascii_digit() && *b != b'.' => Some(1 << 4),
+        Some(b'.') => {
+            let fraction = rest[1..].iter().take_while(|b| b.is_ascii_digit()).count();
+            match fraction {
+                1..=3 => Some(1 << 5),
+                4..=6 => Some(1 << 6),
+                7..=9 => Some(1 << 7),
+                _ => None,
+            }
+        }
+        Some(_) => None,
+    }
+}
+
 /// Adds to `bits` the type bits of the values of a column read as text (nulls are empty
 /// fields). A column already text needs no more looks.
 pub(super) fn add_bits(bits: &mut u16, strings: &StringArray) {
@@ -157,15 +215,19 @@ pub(super) fn add_bits(bits: &mut u16, strings: &StringArray) {
     }
     let offsets = strings.value_offsets();
     let values = strings.value_data();
+    let nulls = strings.nulls().filter(|n| n.null_count() > 0);
+    let mut acc = *bits;
     for (i, window) in offsets.windows(2).enumerate() {
-        if strings.is_null(i) {
+        if nulls.is_some_and(|n| n.is_null(i)) {
             continue;
         }
-        *bits |= classify(&values[window[0] as usize..window[1] as usize]);
-        if *bits & TEXT != 0 {
-            return;
+        let value = &values[window[0] as usize..window[1] as usize];
+        acc |= common_shape(value).unwrap_or_else(|| classify(value));
+        if acc & TEXT != 0 {
+            break;
         }
     }
+    *bits = acc;
 }
 
 #[cfg(test)]
@@ -230,6 +292,17 @@ mod tests {
             &["", "7"],
             &["Inf", "NAN"],
             &["ünïcode", "x"],
+            &["2024-01-31 10:11:12"],
+            &["2024-01-31T10:11:12+02:00", "2024-01-31 10:11:12.5"],
+            &["2024-01-31T10:11:12.1234567"],
+            &["2024-01-31T10:11:12.1234567890"],
+            &["2024-01-31T10:11:12."],
+            &["2024-01-31T10:11:123"],
+            &["2024-01-31T10:11:1"],
+            &["2024-01-31X10:11:12"],
+            &["-2024-01-31", "2024-01-311"],
+            &["123456789012345678", "-12345678901234567"],
+            &["0.5", "-.5", "5.", "-5."],
         ];
         for values in cases {
             // Quote values with commas so one column stays one column.
@@ -245,6 +318,59 @@ mod tests {
                 .collect();
             let quoted: Vec<&str> = quoted.iter().map(String::as_str).collect();
             assert_eq!(ours(&quoted), arrow_type(&quoted), "{values:?}");
+        }
+    }
+
+    #[test]
+    fn the_common_shapes_classify_as_the_patterns_do() {
+        let values = [
+            "0",
+            "-0",
+            "17",
+            "-",
+            "123456789012345678",
+            "1234567890123456789",
+            "1.5",
+            ".5",
+            "5.",
+            "-.",
+            ".",
+            "1.2.3",
+            "1e5",
+            "1-2",
+            "2024-01-31",
+            "2024-1-31",
+            "2024-01-31 10:11:12",
+            "2024-01-31T10:11:12Z",
+            "2024-01-31T10:11:12.1",
+            "2024-01-31T10:11:12.123456",
+            "2024-01-31T10:11:12.123456789",
+            "2024-01-31T10:11:12.1234567891",
+            "2024-01-31T10:11:12.",
+            "2024-01-31T10:11:12.5Z",
+            "2024-01-31T10:11:12 x\ny",
+            "2024-01-31T10:11:12é",
+            "2024-01-31T10:11:1",
+            "2024-01-31T10:11:12345",
+            "12345-01-31",
+        ];
+        for value in values {
+            if let Some(bits) = common_shape(value.as_bytes()) {
+                assert_eq!(bits, classify_by_patterns(value), "{value:?}");
+                assert_eq!(bits, classify(value.as_bytes()), "{value:?}");
+            }
+        }
+    }
+
+    /// The patterns alone, as arrow applies them (the slow path).
+    fn classify_by_patterns(text: &str) -> u16 {
+        match PATTERNS
+            .as_ref()
+            .and_then(|p| p.matches(text).iter().next())
+        {
+            Some(1) if text.len() >= 19 && text.parse::<i64>().is_err() => TEXT,
+            Some(m) => 1 << m,
+            None => TEXT,
         }
     }
 }
