@@ -113,6 +113,7 @@ mod tests {
             completeness: 1.0,
             uniqueness: 1.0,
             score: 1.0,
+            uniqueness_error: None,
         };
         let r = QualityReport::new(
             1,

@@ -47,7 +47,9 @@ impl Scan {
     /// The rows stream through the rules a batch at a time: only uniqueness, primary-key and
     /// distinct-ratio checks and the score's distinct rows keep state across batches (their
     /// key sets, sized from the file's footer). Keys beyond [`CheckOptions::key_memory`] are
-    /// checked in several passes, each reading the data again.
+    /// checked in several passes, each reading the data again. When the footer counts more
+    /// rows than [`CheckOptions::exact_distinct_rows`] (or, with no one footer, once the rows
+    /// do), the score's distinct rows are estimated, and its uniqueness says so.
     pub fn check(&self, rules: &RuleSet, options: &CheckOptions) -> Result<QualityReport> {
         // An upper bound of the rows (a filter or limit may keep fewer) sizes the key sets;
         // a directory has no one footer, and its sets grow as they fill.

@@ -15,10 +15,16 @@ use crate::Result;
 pub struct DatasetQuality {
     /// Fraction of cells neither null nor NaN.
     pub completeness: f64,
-    /// Fraction of rows that are distinct.
+    /// Fraction of rows that are distinct: exact, or an estimate when `uniqueness_error` is
+    /// set.
     pub uniqueness: f64,
     /// `completeness * 0.7 + uniqueness * 0.3`.
     pub score: f64,
+    /// `None` when `uniqueness` is exact; otherwise it is a HyperLogLog estimate of the
+    /// distinct rows (a check over more rows than [`crate::quality::CheckOptions`]'s
+    /// `exact_distinct_rows`), within this relative error of the true value for 99.7% of
+    /// inputs (three standard errors).
+    pub uniqueness_error: Option<f64>,
 }
 
 /// Cells that pandas would call missing: nulls and float NaNs.
@@ -57,6 +63,7 @@ pub fn dataset_quality(batches: &[RecordBatch]) -> Result<DatasetQuality> {
             completeness: 1.0,
             uniqueness: 1.0,
             score: 1.0,
+            uniqueness_error: None,
         });
     };
     let cells = rows * first.num_columns() as u64;
@@ -80,6 +87,7 @@ pub fn dataset_quality(batches: &[RecordBatch]) -> Result<DatasetQuality> {
         completeness,
         uniqueness,
         score: completeness * 0.7 + uniqueness * 0.3,
+        uniqueness_error: None,
     })
 }
 

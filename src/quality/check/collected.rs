@@ -609,6 +609,7 @@ mod streamed {
             sample_size,
             sample_values,
             key_memory,
+            exact_distinct_rows: u64::MAX,
         }
     }
 
@@ -680,5 +681,43 @@ mod streamed {
         let report = check_batches(&batches, &rules, &CheckOptions::default()).unwrap();
         assert_eq!(report.dataset, dataset_quality(&batches).unwrap());
         assert_eq!(report.dataset.uniqueness, 0.5);
+    }
+
+    #[test]
+    fn over_the_exact_limit_the_score_estimates_distinct_rows_and_says_so() {
+        let rules = RuleSet::from_toml_str("").unwrap();
+        let batches = batches();
+        let exact = dataset_quality(&batches).unwrap();
+        assert_eq!(exact.uniqueness_error, None);
+        let options = CheckOptions {
+            exact_distinct_rows: 1000,
+            ..CheckOptions::default()
+        };
+        // Rows known up front (check_batches) and unknown (a directory's scan): both switch
+        // to the estimate, the second once the rows pass the limit.
+        let known = check_batches(&batches, &rules, &options).unwrap().dataset;
+        let mut checker = super::super::Checker::new(&rules.rules, &options, None, true).unwrap();
+        while !checker.done() {
+            for b in &batches {
+                checker.push(b).unwrap();
+            }
+            checker.end_pass();
+        }
+        let unknown = checker.finish(&options).unwrap().2.unwrap();
+        for got in [known, unknown] {
+            let bound = got.uniqueness_error.expect("an estimate says so");
+            assert!((got.uniqueness - exact.uniqueness).abs() <= bound * exact.uniqueness);
+            assert_eq!(got.completeness, exact.completeness);
+            assert!((got.score - (got.completeness * 0.7 + got.uniqueness * 0.3)).abs() < 1e-12);
+        }
+        // At the limit the count stays exact.
+        let options = CheckOptions {
+            exact_distinct_rows: 5000,
+            ..CheckOptions::default()
+        };
+        assert_eq!(
+            check_batches(&batches, &rules, &options).unwrap().dataset,
+            exact
+        );
     }
 }

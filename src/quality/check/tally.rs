@@ -16,9 +16,15 @@ use super::rows::{column, tally_rows, Outcome, Sampling};
 use super::{cast_to, compare, newest_ms, CheckOptions, PiiDetector};
 use crate::quality::profile::{char_count, classify, InferredType, ValueKind};
 use crate::quality::report::RuleResult;
+use crate::quality::row_keys::RowKeys;
 use crate::quality::rules::{Rule, RuleKind};
 use crate::quality::score::{missing_cells, DatasetQuality};
+use crate::quality::sketch::HyperLogLog;
 use crate::{Error, Result};
+
+/// Precision of the score's distinct-row estimate: 64 KiB of registers (they stay in cache),
+/// a standard error of 0.41%.
+const SKETCH_PRECISION: u8 = 16;
 
 /// A row-level rule's verdicts on one batch's columns: per row true (pass), false (fail) or
 /// null (not checked).
@@ -51,13 +57,20 @@ pub(super) enum Tallied {
     Freshness(Option<i64>),
 }
 
-/// The dataset score's counts: missing cells as they come, distinct rows across batches.
+/// The dataset score's counts: missing cells as they come, distinct rows across batches,
+/// exactly up to [`CheckOptions::exact_distinct_rows`] rows, estimated beyond.
 struct ScoreTally {
     rows: u64,
     cells: u64,
     missing: u64,
-    /// `None` for batches without columns, whose rows are all alike.
+    /// The exact count's key set; `None` for batches without columns (whose rows are all
+    /// alike), and once the rows exceed the exact limit.
     keys: Option<KeyTally>,
+    /// The estimate, fed in the first pass while the rows may exceed the exact limit (from
+    /// the start when the expected rows do; unknown, until they do not).
+    sketch: Option<HyperLogLog>,
+    /// Rows up to which the count is exact.
+    exact_limit: u64,
 }
 
 /// Every rule's tally (and the dataset score's), fed the same batches pass after pass until
@@ -99,21 +112,9 @@ impl<'a> Checker<'a> {
                     .map_err(|e| e.with("rule", &rule.name))
             })
             .collect::<Result<Vec<_>>>()?;
-        let score = score.then(|| ScoreTally {
-            rows: 0,
-            cells: 0,
-            missing: 0,
-            keys: Some(KeyTally::new(
-                KeyColumns::All,
-                NullKeys::Keyed,
-                Sampling {
-                    size: 0,
-                    values: false,
-                },
-                expected_rows,
-                budget,
-            )),
-        });
+        let score = score
+            .then(|| ScoreTally::new(options, expected_rows, budget))
+            .transpose()?;
         Ok(Checker {
             rules,
             tallies,
@@ -158,8 +159,8 @@ impl<'a> Checker<'a> {
                 keys.end_pass();
             }
         }
-        if let Some(keys) = self.score.as_mut().and_then(|s| s.keys.as_mut()) {
-            keys.end_pass();
+        if let Some(score) = &mut self.score {
+            score.end_pass();
         }
     }
 
@@ -170,11 +171,7 @@ impl<'a> Checker<'a> {
                 RuleTally::Keys(keys) => keys.done(),
                 _ => true,
             })
-            && self
-                .score
-                .as_ref()
-                .and_then(|s| s.keys.as_ref())
-                .is_none_or(KeyTally::done)
+            && self.score.as_ref().is_none_or(ScoreTally::done)
     }
 
     /// Rows seen, each rule's result and the dataset score (when asked for).
@@ -237,6 +234,35 @@ impl RuleTally<'_> {
 }
 
 impl ScoreTally {
+    fn new(options: &CheckOptions, expected_rows: Option<u64>, budget: usize) -> Result<Self> {
+        let exact_limit = options.exact_distinct_rows;
+        let within = expected_rows.map(|rows| rows <= exact_limit);
+        let keys = (within != Some(false)).then(|| {
+            KeyTally::new(
+                KeyColumns::All,
+                NullKeys::Keyed,
+                Sampling {
+                    size: 0,
+                    values: false,
+                },
+                expected_rows,
+                budget,
+            )
+        });
+        let sketch = match within {
+            Some(true) => None,
+            _ => Some(HyperLogLog::new(SKETCH_PRECISION)?),
+        };
+        Ok(ScoreTally {
+            rows: 0,
+            cells: 0,
+            missing: 0,
+            keys,
+            sketch,
+            exact_limit,
+        })
+    }
+
     fn push(&mut self, batch: &RecordBatch, first: bool) -> Result<()> {
         if first {
             self.rows += batch.num_rows() as u64;
@@ -248,11 +274,34 @@ impl ScoreTally {
                 .sum::<u64>();
             if batch.num_columns() == 0 {
                 self.keys = None;
+                self.sketch = None;
+            }
+            if self.rows > self.exact_limit && self.sketch.is_some() {
+                // Past the limit (the rows were unknown up front): the sketch, fed from the
+                // first row on, counts from here.
+                self.keys = None;
+            }
+            if let Some(sketch) = &mut self.sketch {
+                let keys = RowKeys::new(&[batch.columns().to_vec()])?;
+                for hash in keys.hashes() {
+                    sketch.insert_hash(hash);
+                }
             }
         }
         match &mut self.keys {
             Some(keys) => keys.push(batch),
             None => Ok(()),
+        }
+    }
+
+    /// Whether the exact count needs no more passes.
+    fn done(&self) -> bool {
+        self.keys.as_ref().is_none_or(KeyTally::done)
+    }
+
+    fn end_pass(&mut self) {
+        if let Some(keys) = &mut self.keys {
+            keys.end_pass();
         }
     }
 
@@ -262,6 +311,7 @@ impl ScoreTally {
                 completeness: 1.0,
                 uniqueness: 1.0,
                 score: 1.0,
+                uniqueness_error: None,
             };
         }
         let completeness = if self.cells == 0 {
@@ -269,12 +319,21 @@ impl ScoreTally {
         } else {
             1.0 - self.missing as f64 / self.cells as f64
         };
-        let distinct = self.keys.map_or(1, |k| k.outcome().1);
-        let uniqueness = distinct as f64 / self.rows as f64;
+        let (distinct, uniqueness_error) = match (self.keys, self.sketch) {
+            (Some(keys), _) => (keys.outcome().1 as f64, None),
+            // At least one row is distinct, and at most every row.
+            (None, Some(sketch)) => (
+                sketch.estimate().round().clamp(1.0, self.rows as f64),
+                Some(sketch.error_bound()),
+            ),
+            (None, None) => (1.0, None),
+        };
+        let uniqueness = distinct / self.rows as f64;
         DatasetQuality {
             completeness,
             uniqueness,
             score: completeness * 0.7 + uniqueness * 0.3,
+            uniqueness_error,
         }
     }
 }
