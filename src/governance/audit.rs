@@ -132,35 +132,12 @@ impl AuditEvent {
     }
 }
 
-/// Whether serde_json escapes any byte of `text` (a control character, `"` or `\`). Eight
-/// bytes at a time: the byte-by-byte test was half of an append's instructions.
-fn needs_escape(text: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = ONES * 0x80;
-    // Whether a byte of `x` is below `n` (n <= 128): exact as a yes or no.
-    let below = |x: u64, n: u8| x.wrapping_sub(ONES * n as u64) & !x & HIGHS != 0;
-    let equal = |x: u64, b: u8| below(x ^ (ONES * b as u64), 1);
-    let mut words = text.chunks_exact(8);
-    for word in &mut words {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        let x = u64::from_le_bytes(w);
-        if below(x, 0x20) || equal(x, b'"') || equal(x, b'\\') {
-            return true;
-        }
-    }
-    words
-        .remainder()
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
-}
-
 /// Appends `text` as a JSON string, escaped exactly as serde_json escapes it (the common
 /// case, nothing to escape, is one copy).
 fn json_str(out: &mut Vec<u8>, parts: &[&str]) {
     out.push(b'"');
     for text in parts {
-        if needs_escape(text.as_bytes()) {
+        if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
             // serde_json writes a `str` as a quoted, escaped string: keep its body only.
             let quoted = serde_json::to_vec(text).unwrap_or_default();
             out.extend_from_slice(&quoted[1..quoted.len().saturating_sub(1)]);

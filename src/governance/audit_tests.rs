@@ -508,18 +508,3 @@ fn records_stay_whole_across_many_interval_syncs() {
     read_records(dir.path(), &mut |r| seqs.push(r.seq)).unwrap();
     assert_eq!(seqs, (1..=2000).collect::<Vec<_>>());
 }
-
-#[test]
-fn the_escape_test_finds_every_byte_serde_json_escapes_wherever_it_is() {
-    let serde_escapes = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
-    for len in 0..20 {
-        for at in 0..len {
-            for b in 0..=255u8 {
-                // Around it: bytes that never need escaping, ASCII and not.
-                let mut text: Vec<u8> = (0..len).map(|i| [b'a', 0x7f, 0xc3, b' '][i % 4]).collect();
-                text[at] = b;
-                assert_eq!(needs_escape(&text), serde_escapes(b), "{text:?}");
-            }
-        }
-    }
-}
