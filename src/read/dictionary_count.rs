@@ -135,7 +135,7 @@ pub(crate) fn count(
 }
 
 /// The plain-encoded dictionary values as the Arrow array the scan would decode.
-fn values(buf: &[u8], n: usize, width: usize, field: &Field) -> Option<ArrayRef> {
+pub(super) fn values(buf: &[u8], n: usize, width: usize, field: &Field) -> Option<ArrayRef> {
     if buf.len() != n.checked_mul(width)? {
         return None;
     }
@@ -154,15 +154,20 @@ fn values(buf: &[u8], n: usize, width: usize, field: &Field) -> Option<ArrayRef>
 }
 
 /// The filter's answer for each dictionary value (1 kept, 0 not) and for a null.
-struct Answers {
-    per_key: Vec<u8>,
-    null: u8,
+pub(super) struct Answers {
+    pub(super) per_key: Vec<u8>,
+    pub(super) null: u8,
 }
 
 impl Answers {
     /// Evaluates `filter` on the dictionary's values and one null, with the scan's own code:
     /// the answers are those the rows would get one by one.
-    fn new(values: ArrayRef, filter: &Expr, sets: &InSets, field: &Field) -> Option<Answers> {
+    pub(super) fn new(
+        values: ArrayRef,
+        filter: &Expr,
+        sets: &InSets,
+        field: &Field,
+    ) -> Option<Answers> {
         let n = values.len();
         let with_null = arrow::compute::concat(&[
             values.as_ref(),
@@ -204,15 +209,14 @@ fn page_count(
         return Some(kept);
     }
     let (&width, runs) = values.split_first()?;
-    let table = &answers.per_key;
-    let mut bad = false;
-    let mut add =
-        |key: u64, times: usize| match usize::try_from(key).ok().and_then(|k| table.get(k)) {
-            Some(&a) => kept += u64::from(a) * times as u64,
-            None => bad = true,
-        };
-    hybrid(runs, width, present, &mut add)?;
-    (!bad).then_some(kept)
+    super::dictionary_select::walk_answers(
+        runs,
+        width,
+        present,
+        &answers.per_key,
+        &mut |_, bits, _| kept += u64::from(bits.count_ones()),
+    )?;
+    Some(kept)
 }
 
 /// How many of the first `n` levels (bit width 1) in `levels` are 0: the page's null rows.
@@ -229,7 +233,12 @@ fn zero_levels(levels: &[u8], n: usize) -> Option<usize> {
 
 /// Walks the first `n` values of an RLE/bit-packed hybrid run sequence of `width`-bit values,
 /// handing `each(value, times)`; `None` when the bytes end early or are malformed.
-fn hybrid(mut buf: &[u8], width: u8, n: usize, each: &mut impl FnMut(u64, usize)) -> Option<()> {
+pub(super) fn hybrid(
+    mut buf: &[u8],
+    width: u8,
+    n: usize,
+    each: &mut impl FnMut(u64, usize),
+) -> Option<()> {
     if width > 32 {
         return None;
     }

@@ -287,39 +287,48 @@ fn by_value(
             values.len()
         )));
     }
-    let hits = per_value.values();
+    // Per key, as a byte table the row loop indexes directly (one load a row, no call).
+    let hits: Vec<bool> = per_value.values().iter().collect();
+    let valid: Option<Vec<bool>> = per_value.nulls().map(|n| n.iter().collect());
     let row_nulls = dictionary.keys().logical_nulls();
-    // The parquet crate's dictionaries have `Int32` keys: read them in place. Other key
-    // types are normalized first (each key in 0..values.len(), a null row's too).
-    let int32 = array
-        .as_dictionary_opt::<Int32Type>()
-        .map(|d| d.keys().values());
-    let normalized;
-    let key_of: &dyn Fn(usize) -> usize = match int32 {
-        Some(keys) => &|row| usize::try_from(keys[row]).unwrap_or(usize::MAX),
+    let rows = array.len();
+    // A null row may hold any key: it reads false, whatever its key (its validity comes
+    // from `row_nulls`). A key outside the dictionary reads false and, where the values
+    // have nulls, null.
+    let (result, by_value) = match array.as_dictionary_opt::<Int32Type>() {
+        // The parquet crate's dictionaries have `Int32` keys: read them in place.
+        Some(d) => {
+            let keys = d.keys().values();
+            let at = |table: &[bool], row: usize| {
+                usize::try_from(keys[row])
+                    .ok()
+                    .and_then(|k| table.get(k).copied())
+                    .unwrap_or(false)
+            };
+            (
+                BooleanBuffer::collect_bool(rows, |row| at(&hits, row)),
+                valid
+                    .as_ref()
+                    .map(|v| BooleanBuffer::collect_bool(rows, |row| at(v, row))),
+            )
+        }
+        // Other key types are normalized first (each key in 0..values.len(), a null row's
+        // too).
         None => {
-            normalized = dictionary.normalized_keys();
-            &|row| normalized[row]
+            let keys = dictionary.normalized_keys();
+            let at = |table: &[bool], row: usize| table.get(keys[row]).copied().unwrap_or(false);
+            (
+                BooleanBuffer::collect_bool(rows, |row| at(&hits, row)),
+                valid
+                    .as_ref()
+                    .map(|v| BooleanBuffer::collect_bool(rows, |row| at(v, row))),
+            )
         }
     };
-    let entries = values.len();
-    // A null row may hold any key: it reads false, whatever its key.
-    let result = BooleanBuffer::collect_bool(array.len(), |row| {
-        let key = key_of(row);
-        key < entries && hits.value(key)
-    });
-    let nulls = match (row_nulls, per_value.nulls()) {
-        (None, None) => None,
+    let nulls = match (row_nulls, by_value) {
         (rows, None) => rows,
-        (rows, Some(by_value)) => Some(NullBuffer::new(BooleanBuffer::collect_bool(
-            array.len(),
-            |row| {
-                let key = key_of(row);
-                rows.as_ref().is_none_or(|r| r.is_valid(row))
-                    && key < entries
-                    && by_value.is_valid(key)
-            },
-        ))),
+        (None, Some(by_value)) => Some(NullBuffer::new(by_value)),
+        (Some(rows), Some(by_value)) => Some(NullBuffer::new(rows.inner() & &by_value)),
     };
     Ok(Some(BooleanArray::new(result, nulls)))
 }

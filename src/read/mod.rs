@@ -5,6 +5,7 @@ mod dataset;
 mod decoded;
 mod dictionary;
 mod dictionary_count;
+mod dictionary_select;
 mod encrypted;
 mod eval;
 mod expr;

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::dataset::{DataFile, Dataset, FileList};
 use super::decoded::DecodedCache;
+use super::dictionary_select::SelectPlan;
 use super::eval::{self, InSets};
 use super::expr::{too_deep, Expr};
 use super::guard::{ScanGuard, ScanShape};
@@ -673,9 +674,21 @@ impl Scan {
                 })
                 .count();
             let worth_it = returned * 4 <= needed_out.len();
+            // Filters on dictionary-encoded columns read page by page when the file allows
+            // (see `dictionary_select`); the reader's row filter then reads the row groups
+            // whose pages that route cannot.
+            let select = match (&self.filter, count_only) {
+                (Some(filter), false)
+                    if source.mapped_pages(&[]).is_some()
+                        && !filter_columns.iter().any(|c| partition_names.contains(c)) =>
+                {
+                    SelectPlan::new(&metadata, &file_schema, &aligned, filter, &needed_out)
+                }
+                _ => None,
+            };
             let predicate = shared_filter
                 .as_ref()
-                .filter(|_| worth_it)
+                .filter(|_| worth_it || select.is_some())
                 .and_then(|filter| {
                     pushdown(
                         filter,
@@ -686,6 +699,7 @@ impl Scan {
                         &partition_names,
                     )
                 });
+            let select = select.filter(|_| predicate.is_some());
             let read_leaves = match &predicate {
                 Some(_) => leaf_columns(source, &needed_out),
                 None => leaves.clone(),
@@ -823,13 +837,41 @@ impl Scan {
                             Err(ordered::stopped())
                         }
                     };
-                    source.decode_each(
-                        run,
-                        mask.clone(),
-                        self.batch_size,
-                        predicate.as_ref(),
-                        &mut each,
-                    )
+                    let Some(plan) = &select else {
+                        return source.decode_each(
+                            run,
+                            mask.clone(),
+                            self.batch_size,
+                            predicate.as_ref(),
+                            &mut each,
+                        );
+                    };
+                    for task in run {
+                        let (rg, selection) = task;
+                        let selected = source
+                            .mapped_pages(&plan.byte_ranges(&metadata, *rg))
+                            .and_then(|file| {
+                                plan.select(
+                                    file,
+                                    &metadata,
+                                    *rg,
+                                    selection.as_ref(),
+                                    &in_sets,
+                                    self.batch_size,
+                                )
+                            });
+                        match selected {
+                            Some(batches) => batches.into_iter().try_for_each(&mut each)?,
+                            None => source.decode_each(
+                                std::slice::from_ref(task),
+                                mask.clone(),
+                                self.batch_size,
+                                predicate.as_ref(),
+                                &mut each,
+                            )?,
+                        }
+                    }
+                    Ok(())
                 };
             let mut take = |(decoded, batch): (u64, RecordBatch)| -> Result<bool> {
                 stats.rows_decoded += decoded;

@@ -470,6 +470,24 @@ impl ParquetSource {
         )
     }
 
+    /// The whole mapped file, when it is unencrypted and read from here (no cache, no object
+    /// store), after faulting in `ranges` of it: for routes that read pages themselves (see
+    /// `super::dictionary_select`).
+    pub(crate) fn mapped_pages(&self, ranges: &[(u64, u64)]) -> Option<&Bytes> {
+        if self.encrypted || self.object.is_some() || self.decoded.is_some() {
+            return None;
+        }
+        let bytes = self.bytes.as_ref()?;
+        if let Some(map) = &self.map {
+            for &(start, len) in ranges {
+                if let (Ok(start), Ok(len)) = (usize::try_from(start), usize::try_from(len)) {
+                    map.page_in(start, len);
+                }
+            }
+        }
+        Some(bytes)
+    }
+
     /// Whether runs of row groups decode straight from the file (a map or plain reads), with
     /// [`Self::run_reader`], rather than through a cache or an object store.
     pub(crate) fn is_local(&self) -> bool {
