@@ -19,7 +19,8 @@ Sides, each best of --runs (default 3) after the input was read once (warm page 
     in this process (the connection opened before the timer), DuckDB's defaults (snappy);
   * pyarrow: `pa.set_cpu_count(T)`, `pq.write_table(pyarrow.csv.read_csv(IN), OUT)` in this
     process, pyarrow's defaults (snappy, dictionaries).
-Reported: seconds, output bytes, and strata's ratios to each peer (time and bytes). Goal (the
+Reported: seconds (best wall time), CPU seconds (fewest, user + system, this process's for
+DuckDB and pyarrow, the child's for strata), output bytes, and strata's ratios to each peer. Goal (the
 write-path point of issue 29): strata auto at most 1.0x DuckDB's time and 1.5x pyarrow's, with
 output at most 0.9x the bytes of either.
 
@@ -31,6 +32,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shlex
 import subprocess
 import sys
@@ -120,15 +122,28 @@ def warm(path):
             pass
 
 
+def cpu_seconds():
+    """User + system CPU of this process (DuckDB's and pyarrow's threads) and of its waited-for
+    children (strata's command)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def best(run, runs, path):
+    """The fewest wall seconds and, apart, the fewest CPU seconds of `runs` runs: on a loaded
+    machine the CPU a side spends moves less than its wall time."""
     times = []
+    cpus = []
     out = None
     for _ in range(runs):
         warm(path)
+        cpu = cpu_seconds()
         start = time.perf_counter()
         out = run()
         times.append(time.perf_counter() - start)
-    return min(times), out
+        cpus.append(cpu_seconds() - cpu)
+    return min(times), min(cpus), out
 
 
 def main():
@@ -195,8 +210,9 @@ def main():
             for side, run in [("strata auto", lambda: strata("auto")),
                               ("strata snappy", lambda: strata("snappy")),
                               ("duckdb", duck), ("pyarrow", arrow)]:
-                seconds, (bytes_out, stdout) = best(run, args.runs, path)
-                row[side] = {"seconds": round(seconds, 4), "bytes": bytes_out}
+                seconds, cpu, (bytes_out, stdout) = best(run, args.runs, path)
+                row[side] = {"seconds": round(seconds, 4), "cpu_seconds": round(cpu, 4),
+                             "bytes": bytes_out}
                 if side == "strata auto":
                     row["strata auto summary"] = [
                         l for l in stdout.splitlines() if l.startswith(("codec trials", "  --codec"))
@@ -210,8 +226,10 @@ def main():
                 ratio = ""
                 if side in ("duckdb", "pyarrow"):
                     ratio = (f"   strata auto / {side}: time {auto['seconds'] / r['seconds']:.2f}x,"
+                             f" CPU {auto['cpu_seconds'] / max(r['cpu_seconds'], 1e-9):.2f}x,"
                              f" bytes {auto['bytes'] / r['bytes']:.2f}x")
-                print(f"  {side:<14} {r['seconds']:7.3f} s {r['bytes']:>12,} B{ratio}")
+                print(f"  {side:<14} {r['seconds']:7.3f} s (CPU {r['cpu_seconds']:6.3f} s)"
+                      f" {r['bytes']:>12,} B{ratio}")
             for line in row["strata auto summary"]:
                 print(f"  strata: {line.strip()}")
             d, p = row["duckdb"], row["pyarrow"]
