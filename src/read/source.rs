@@ -38,6 +38,7 @@ use super::dictionary::DictionaryRoute;
 use super::dictionary_count;
 use super::eval::InSets;
 use super::expr::Expr;
+use super::flat_batch::{self, FlatColumns};
 use super::footer;
 use super::maps::{FileMap, SharedMap};
 use super::metadata::{FileVersion, MetadataCache};
@@ -627,6 +628,37 @@ impl ParquetSource {
             filter_leaves.iter().copied(),
         );
         self.check_codecs(&row_groups, &filter_mask)?;
+        // Whole row groups of a mapped file: flat numeric columns strata decodes itself, in
+        // batches of the size the crate's reader uses (no larger than the footer's row count,
+        // which the crate trusts over the row groups': a footer claiming no rows reads none).
+        let file_rows =
+            usize::try_from(self.metadata.metadata().file_metadata().num_rows()).unwrap_or(0);
+        let batch_size = batch_size.max(1).min(file_rows.max(1));
+        let flat = match (&self.bytes, &selection, predicate, self.encrypted) {
+            (Some(bytes), None, None, false) if self.object.is_none() && file_rows > 0 => {
+                flat_batch::plan(&self.metadata, bytes, &row_groups, &mask)
+            }
+            _ => None,
+        };
+        let (flat, mask) = match flat {
+            Some((flat, rest)) => (Some(flat), rest),
+            None => (None, mask),
+        };
+        let crate_reads = (0..self
+            .metadata
+            .metadata()
+            .file_metadata()
+            .schema_descr()
+            .num_columns())
+            .any(|leaf| mask.leaf_included(leaf));
+        if flat.is_some() && !crate_reads {
+            return Ok(Decoder {
+                reader: None,
+                expand: None,
+                flat,
+                batch_size,
+            });
+        }
         let route = DictionaryRoute::plan(&self.metadata, &row_groups, &mask, filter_leaves);
         let metadata = route
             .as_ref()
@@ -656,7 +688,12 @@ impl ParquetSource {
             }
             None => None,
         };
-        Ok(Decoder { reader, expand })
+        Ok(Decoder {
+            reader: Some(reader),
+            expand,
+            flat,
+            batch_size,
+        })
     }
 
     fn in_row_groups(&self, e: Error, row_groups: &RangeInclusive<usize>) -> Error {
@@ -693,25 +730,45 @@ impl RunReader<'_> {
     }
 }
 
-/// The parquet crate's reader, and how to expand the columns it decodes as dictionaries.
+/// The parquet crate's reader, how to expand the columns it decodes as dictionaries, and the
+/// columns strata decodes itself (see `super::flat_batch`).
 pub(crate) struct Decoder {
-    reader: ParquetRecordBatchReader,
+    /// `None` when strata decodes every projected column.
+    reader: Option<ParquetRecordBatchReader>,
     expand: Option<(DictionaryRoute, SchemaRef)>,
+    flat: Option<FlatColumns>,
+    batch_size: usize,
 }
 
 /// The reader's next batch; a decoder error or panic on damaged data is a `Corrupt` error.
-/// Panics are caught around the decoder only, never around what the caller does with the
-/// batch: a caller's panic is the caller's, not damaged data.
+/// Panics are caught around the parquet crate's decoder only, never around what the caller
+/// does with the batch: a caller's panic is the caller's, not damaged data.
 fn next_batch(decoder: &mut Decoder) -> Result<Option<RecordBatch>> {
+    let Some(reader) = &mut decoder.reader else {
+        let Some(flat) = &mut decoder.flat else {
+            return Ok(None);
+        };
+        let rows = flat.rows_left().min(decoder.batch_size);
+        if rows == 0 {
+            return Ok(None);
+        }
+        return flat.join(None, rows).map(Some);
+    };
     let batch = catch_corrupt("cannot decode Parquet data", || {
-        decoder
-            .reader
+        reader
             .next()
             .transpose()
             .map_err(|e| Error::from(e).during("cannot decode Parquet data"))
     })?;
-    match (batch, &decoder.expand) {
-        (Some(batch), Some((route, schema))) => route.expand(batch, schema).map(Some),
+    let batch = match (batch, &decoder.expand) {
+        (Some(batch), Some((route, schema))) => Some(route.expand(batch, schema)?),
+        (batch, _) => batch,
+    };
+    match (batch, &mut decoder.flat) {
+        (Some(batch), Some(flat)) => {
+            let rows = batch.num_rows();
+            flat.join(Some(batch), rows).map(Some)
+        }
         (batch, _) => Ok(batch),
     }
 }
