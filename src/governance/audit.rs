@@ -662,6 +662,7 @@ impl AuditLog {
     /// The log sealing a segment every `n` records (default [`SEGMENT_RECORDS`]).
     pub fn segment_records(mut self, n: u64) -> AuditLog {
         self.segment_records = n.max(1);
+        self.shared.lock().work.segment_records = self.segment_records;
         self
     }
 
