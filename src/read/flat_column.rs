@@ -356,6 +356,38 @@ fn take<N: Copy + Default>(
     Ok(())
 }
 
+/// Moves the first `valid` values of `rows` to the rows whose bits (from `offset` in
+/// `validity`) are set, in order, and zeros the others.
+fn spread<N: Copy + Default>(
+    rows: &mut [N],
+    validity: &[u8],
+    offset: usize,
+    valid: usize,
+) -> Result<()> {
+    let runs: Vec<(usize, usize)> = BitSliceIterator::new(validity, offset, rows.len()).collect();
+    let out_of_step = || Error::internal("a flat column's valid rows and values disagree");
+    let mut next_start = rows.len();
+    let mut dense_end = valid;
+    for &(from, to) in runs.iter().rev() {
+        // What lies between this run and the next was moved already or is a null.
+        rows.get_mut(to..next_start)
+            .ok_or_else(out_of_step)?
+            .fill(N::default());
+        let len = to - from;
+        let source = dense_end.checked_sub(len).ok_or_else(out_of_step)?;
+        if source > from {
+            return Err(out_of_step());
+        }
+        rows.copy_within(source..dense_end, from);
+        dense_end = source;
+        next_start = from;
+    }
+    rows.get_mut(..next_start)
+        .ok_or_else(out_of_step)?
+        .fill(N::default());
+    Ok(())
+}
+
 impl<T: ArrowPrimitiveType> FlatColumn for Column<T> {
     fn next(&mut self, rows: usize) -> Result<ArrayRef> {
         let mut out: Vec<T::Native> = Vec::with_capacity(rows);
@@ -385,21 +417,20 @@ impl<T: ArrowPrimitiveType> FlatColumn for Column<T> {
                             scratch,
                         )?;
                     } else {
-                        // Runs of valid rows gathered, the nulls between them zeros.
+                        // The valid values gathered in one go, then moved apart to their
+                        // rows from the last run back, the nulls between them zeros.
                         let first = out.len();
-                        for (from, to) in BitSliceIterator::new(validity.as_slice(), start, n) {
-                            out.resize(first + from, T::Native::default());
-                            take(
-                                &mut page.values,
-                                dictionary,
-                                width,
-                                convert,
-                                to - from,
-                                &mut out,
-                                scratch,
-                            )?;
-                        }
+                        take(
+                            &mut page.values,
+                            dictionary,
+                            width,
+                            convert,
+                            valid,
+                            &mut out,
+                            scratch,
+                        )?;
                         out.resize(first + n, T::Native::default());
+                        spread(&mut out[first..], validity.as_slice(), start, valid)?;
                     }
                 }
                 (None, None) => {
