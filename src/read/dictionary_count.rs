@@ -209,14 +209,15 @@ fn page_count(
         return Some(kept);
     }
     let (&width, runs) = values.split_first()?;
-    super::dictionary_select::walk_answers(
-        runs,
-        width,
-        present,
-        &answers.per_key,
-        &mut |_, bits, _| kept += u64::from(bits.count_ones()),
-    )?;
-    Some(kept)
+    let table = &answers.per_key;
+    let mut bad = false;
+    let mut add =
+        |key: u64, times: usize| match usize::try_from(key).ok().and_then(|k| table.get(k)) {
+            Some(&a) => kept += u64::from(a) * times as u64,
+            None => bad = true,
+        };
+    hybrid(runs, width, present, &mut add)?;
+    (!bad).then_some(kept)
 }
 
 /// How many of the first `n` levels (bit width 1) in `levels` are 0: the page's null rows.

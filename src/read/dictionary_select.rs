@@ -228,6 +228,10 @@ impl SelectPlan {
             }
         }
         let selected = set_rows(&kept);
+        if selected.is_empty() {
+            // No row kept: the returned columns' pages are not even read.
+            return Some(Vec::new());
+        }
         let mut columns = Vec::with_capacity(self.outputs.len());
         for (leaf, field) in &self.outputs {
             let at = chunk_of(&mut chunks, *leaf, field)?;
@@ -652,14 +656,13 @@ pub(super) fn walk_answers(
                 let start = group * width;
                 let mut answers = 0u64;
                 let mut flags = 0u8;
-                // A whole group with 8 bytes readable from each key's first byte: loads of
-                // whole words and the table, no call.
-                if take == 8 && !lookup.is_empty() && start + width + 8 <= packed.len() {
+                // A whole group (`width` <= 16 bytes) read as one 16-byte word: shifts and
+                // loads from the table, no call.
+                if take == 8 && !lookup.is_empty() && start + 16 <= packed.len() {
+                    let word = u128::from_le_bytes(packed[start..start + 16].try_into().ok()?);
                     for i in 0..8 {
-                        let bit = i * width;
-                        let at = start + bit / 8;
-                        let word = u64::from_le_bytes(packed[at..at + 8].try_into().ok()?);
-                        let a = lookup[((word >> (bit % 8)) & mask) as usize];
+                        let key = (word >> (i * width)) as u64 & mask;
+                        let a = lookup[key as usize];
                         flags |= a;
                         answers |= u64::from(a & 1) << i;
                     }
