@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::Int64Type;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use strata::{Expr, Scan};
@@ -163,11 +163,18 @@ fn filtered_scans_return_what_duckdb_returns() {
                 let ids: Vec<i64> = rows(&out.batches).iter().map(|(id, _)| *id).collect();
                 let want_ids: Vec<i64> = want.iter().map(|(id, _)| *id).collect();
                 assert_eq!(ids, want_ids, "{context}, 2 columns");
-                assert!(out.batches.iter().all(|b| b.num_rows() <= 3_000), "{context}");
+                assert!(
+                    out.batches.iter().all(|b| b.num_rows() <= 3_000),
+                    "{context}"
+                );
                 let window = scan().columns(&["id"]).offset(2).limit(5).run().unwrap();
                 let ids: Vec<i64> = rows(&window.batches).iter().map(|(id, _)| *id).collect();
                 let end = want_ids.len().min(7);
-                assert_eq!(ids, want_ids[want_ids.len().min(2)..end], "{context}, window");
+                assert_eq!(
+                    ids,
+                    want_ids[want_ids.len().min(2)..end],
+                    "{context}, window"
+                );
                 let (count, _) = scan().count().unwrap();
                 assert_eq!(count, want.len() as u64, "{context}, count");
             }
@@ -181,9 +188,9 @@ fn damaged_pages_give_errors_not_panics() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.parquet");
     let ids = arrow::array::Int64Array::from_iter_values(0..20_000);
-    let d = arrow::array::Float64Array::from_iter((0..20_000).map(|i| {
-        (i % 9 != 0).then_some((i % 300) as f64)
-    }));
+    let d = arrow::array::Float64Array::from_iter(
+        (0..20_000).map(|i| (i % 9 != 0).then_some((i % 300) as f64)),
+    );
     let batch = RecordBatch::try_from_iter([
         ("id", std::sync::Arc::new(ids) as arrow::array::ArrayRef),
         ("d", std::sync::Arc::new(d) as arrow::array::ArrayRef),
@@ -196,8 +203,8 @@ fn damaged_pages_give_errors_not_panics() {
         .set_statistics_enabled(parquet::file::properties::EnabledStatistics::Chunk)
         .build();
     let mut bytes = Vec::new();
-    let mut w = parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), Some(props))
-        .unwrap();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), Some(props)).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
     let good = Scan::new({
@@ -230,6 +237,4 @@ fn damaged_pages_give_errors_not_panics() {
                 .run();
         }
     }
-    let _ = AsArray::as_primitive_opt::<Int64Type>(good.batches[0].column(0).as_ref());
-    assert!(good.batches[0].column(0).len() > 0);
 }
