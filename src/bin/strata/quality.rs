@@ -213,14 +213,14 @@ pub fn check(
         }
         writeln!(
             out,
-            "{} rows, {} rules, {} failed; score {:.3}; dataset quality {:.3} (completeness {:.3} x 0.7 + uniqueness {:.3} x 0.3)",
+            "{} rows, {} rules, {} failed; score {:.3}; dataset quality {:.3} (completeness {:.3} x 0.7 + uniqueness {} x 0.3)",
             report.rows,
             report.results.len(),
             report.failures().count(),
             report.score,
             report.dataset.score,
             report.dataset.completeness,
-            report.dataset.uniqueness
+            uniqueness_text(&report.dataset)
         )
         .map_err(io)?;
     }
@@ -239,4 +239,18 @@ pub fn check(
         ));
     }
     Ok(())
+}
+
+/// The score's uniqueness as the text line shows it: `~0.998 (estimated, +/-1.2%)` when
+/// the distinct rows were estimated (a check over more rows than `exact_distinct_rows`),
+/// so a reader never takes an estimate for a count.
+fn uniqueness_text(dataset: &strata::quality::DatasetQuality) -> String {
+    match dataset.uniqueness_error {
+        Some(error) => format!(
+            "~{:.3} (estimated, +/-{:.1}%)",
+            dataset.uniqueness,
+            error * 100.0
+        ),
+        None => format!("{:.3}", dataset.uniqueness),
+    }
 }
