@@ -246,35 +246,24 @@ pub(super) fn hybrid(
     let width = usize::from(width);
     let mut left = n;
     while left > 0 {
-        let (header, used) = varint(buf)?;
-        buf = &buf[used..];
-        if header & 1 == 0 {
-            // A run of one value repeated.
-            let times = usize::try_from(header >> 1).ok()?.min(left);
-            let bytes = width.div_ceil(8);
-            let raw = buf.get(..bytes)?;
-            let mut value = 0u64;
-            for (i, b) in raw.iter().enumerate() {
-                value |= u64::from(*b) << (8 * i);
+        match run_header(&mut buf, width, left)? {
+            Run::Repeated { value, times } => {
+                each(value, times);
+                left -= times;
             }
-            buf = &buf[bytes..];
-            if times == 0 {
-                return None;
+            Run::Packed { header } => {
+                // Groups of 8 bit-packed values, least significant bit first.
+                let groups = usize::try_from(header >> 1).ok()?;
+                let bytes = groups.checked_mul(width)?;
+                let packed = buf.get(..bytes)?;
+                buf = &buf[bytes..];
+                let count = groups.checked_mul(8)?.min(left);
+                if count == 0 {
+                    return None;
+                }
+                unpack(packed, width, count, each);
+                left -= count;
             }
-            each(value, times);
-            left -= times;
-        } else {
-            // Groups of 8 bit-packed values, least significant bit first.
-            let groups = usize::try_from(header >> 1).ok()?;
-            let bytes = groups.checked_mul(width)?;
-            let packed = buf.get(..bytes)?;
-            buf = &buf[bytes..];
-            let count = groups.checked_mul(8)?.min(left);
-            if count == 0 {
-                return None;
-            }
-            unpack(packed, width, count, each);
-            left -= count;
         }
     }
     Some(())
@@ -315,6 +304,38 @@ fn varint(buf: &[u8]) -> Option<(u64, usize)> {
         }
     }
     None
+}
+
+/// One run of the RLE/bit-packed hybrid encoding, its header taken from the front of `buf`.
+pub(super) enum Run {
+    /// One value `times` times (at most `left`); `None` for a run of zero, which no writer
+    /// makes and which would never end a walk.
+    Repeated { value: u64, times: usize },
+    /// Bit-packed groups of 8 values follow in `buf`; the header's value.
+    Packed { header: u64 },
+}
+
+/// The next run's header in `buf` (advanced past it, and past a repeated run's value) for
+/// values `width` bits wide, with `left` values still wanted; `None` when the bytes end
+/// early or the run is empty.
+pub(super) fn run_header(buf: &mut &[u8], width: usize, left: usize) -> Option<Run> {
+    let (header, used) = varint(buf)?;
+    *buf = &buf[used..];
+    if header & 1 == 1 {
+        return Some(Run::Packed { header });
+    }
+    let times = usize::try_from(header >> 1).ok()?.min(left);
+    let bytes = width.div_ceil(8);
+    let raw = buf.get(..bytes)?;
+    let mut value = 0u64;
+    for (i, b) in raw.iter().enumerate() {
+        value |= u64::from(*b) << (8 * i);
+    }
+    *buf = &buf[bytes..];
+    if times == 0 {
+        return None;
+    }
+    Some(Run::Repeated { value, times })
 }
 
 #[cfg(test)]

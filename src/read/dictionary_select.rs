@@ -30,7 +30,7 @@ use parquet::column::page::{Page, PageReader};
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::serialized_reader::SerializedPageReader;
 
-use super::dictionary_count::{hybrid, values as numeric_values, Answers};
+use super::dictionary_count::{hybrid, run_header, values as numeric_values, Answers, Run};
 use super::eval::InSets;
 use super::expr::Expr;
 
@@ -607,20 +607,8 @@ pub(super) fn walk_answers(
     let mut offset = 0usize;
     let mut left = n;
     while left > 0 {
-        let (header, used) = varint(buf)?;
-        buf = &buf[used..];
-        if header & 1 == 0 {
-            let times = usize::try_from(header >> 1).ok()?.min(left);
-            let bytes = width.div_ceil(8);
-            let raw = buf.get(..bytes)?;
-            let mut key = 0u64;
-            for (i, b) in raw.iter().enumerate() {
-                key |= u64::from(*b) << (8 * i);
-            }
-            buf = &buf[bytes..];
-            if times == 0 {
-                return None;
-            }
+        let run = run_header(&mut buf, width, left)?;
+        if let Run::Repeated { value: key, times } = run {
             let a = answer(key);
             if a == 2 {
                 return None;
@@ -640,7 +628,7 @@ pub(super) fn walk_answers(
             }
             offset += times;
             left -= times;
-        } else {
+        } else if let Run::Packed { header } = run {
             let groups = usize::try_from(header >> 1).ok()?;
             let bytes = groups.checked_mul(width)?;
             let packed = buf.get(..bytes)?;
@@ -771,25 +759,17 @@ fn sparse_hybrid(
     wanted: &[u32],
     each: &mut impl FnMut(u32),
 ) -> Option<()> {
+    if width > 32 {
+        return None;
+    }
     let width = usize::from(width);
     let mut start = 0usize;
     let mut j = 0usize;
     while j < wanted.len() && start < n {
-        let (header, used) = varint(buf)?;
-        buf = &buf[used..];
         let left = n - start;
-        if header & 1 == 0 {
-            let times = usize::try_from(header >> 1).ok()?.min(left);
-            let bytes = width.div_ceil(8);
-            let raw = buf.get(..bytes)?;
-            let mut value = 0u32;
-            for (i, b) in raw.iter().enumerate() {
-                value |= u32::from(*b) << (8 * i);
-            }
-            buf = &buf[bytes..];
-            if times == 0 {
-                return None;
-            }
+        let run = run_header(&mut buf, width, left)?;
+        if let Run::Repeated { value, times } = run {
+            let value = u32::try_from(value).ok()?;
             while let Some(&w) = wanted.get(j) {
                 if w as usize >= start + times {
                     break;
@@ -798,7 +778,7 @@ fn sparse_hybrid(
                 j += 1;
             }
             start += times;
-        } else {
+        } else if let Run::Packed { header } = run {
             let groups = usize::try_from(header >> 1).ok()?;
             let bytes = groups.checked_mul(width)?;
             let packed = buf.get(..bytes)?;
@@ -832,18 +812,6 @@ fn sparse_hybrid(
         }
     }
     (j == wanted.len()).then_some(())
-}
-
-/// An unsigned LEB128 varint and the bytes it took.
-fn varint(buf: &[u8]) -> Option<(u64, usize)> {
-    let mut value = 0u64;
-    for (i, b) in buf.iter().enumerate().take(10) {
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
 }
 
 /// The rows `selection` selects, as a bitmap over the row group's `rows`; `None` when it
