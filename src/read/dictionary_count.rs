@@ -25,6 +25,7 @@ use parquet::column::page::Page;
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::serialized_reader::SerializedPageReader;
 
+use super::data_page::data_page_parts;
 use super::eval::{evaluate_in, InSets};
 use super::expr::Expr;
 
@@ -83,50 +84,16 @@ pub(crate) fn count(
                 let values = values(&buf, usize::try_from(num_values).ok()?, width, field)?;
                 answers = Some(Answers::new(values, filter, sets, field)?);
             }
-            Page::DataPage {
-                buf,
-                num_values,
-                encoding,
-                def_level_encoding,
-                ..
-            } => {
-                let n = usize::try_from(num_values).ok()?;
-                let (nulls, rest) = if nullable {
-                    if def_level_encoding != Encoding::RLE {
-                        return None;
-                    }
-                    let len = u32::from_le_bytes(buf.get(..4)?.try_into().ok()?);
-                    let len = usize::try_from(len).ok()?;
-                    let levels = buf.get(4..4usize.checked_add(len)?)?;
-                    (zero_levels(levels, n)?, buf.get(4 + len..)?)
-                } else {
-                    (0, &buf[..])
-                };
-                kept += page_count(answers.as_ref()?, encoding, rest, n, nulls)?;
-                counted = counted.checked_add(n)?;
-            }
-            Page::DataPageV2 {
-                buf,
-                num_values,
-                encoding,
-                num_rows,
-                def_levels_byte_len,
-                rep_levels_byte_len,
-                ..
-            } => {
-                let n = usize::try_from(num_values).ok()?;
-                if rep_levels_byte_len != 0 || num_rows != num_values {
-                    return None;
-                }
-                let len = usize::try_from(def_levels_byte_len).ok()?;
+            page => {
+                let parts = data_page_parts(&page, nullable).ok()?;
+                let (buf, n) = (page.buffer(), parts.values);
                 let nulls = if nullable {
-                    zero_levels(buf.get(..len)?, n)?
-                } else if len == 0 {
-                    0
+                    zero_levels(buf.get(parts.levels)?, n)?
                 } else {
-                    return None;
+                    0
                 };
-                kept += page_count(answers.as_ref()?, encoding, buf.get(len..)?, n, nulls)?;
+                let values = buf.get(parts.data..)?;
+                kept += page_count(answers.as_ref()?, parts.encoding, values, n, nulls)?;
                 counted = counted.checked_add(n)?;
             }
         }

@@ -30,6 +30,7 @@ use parquet::column::page::{Page, PageReader};
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::serialized_reader::SerializedPageReader;
 
+use super::data_page::data_page_parts;
 use super::dictionary_count::{hybrid, run_header, values as numeric_values, Answers, Run};
 use super::eval::InSets;
 use super::expr::Expr;
@@ -347,7 +348,7 @@ impl Chunk {
         let mut first = 0usize;
         while first < rows {
             let page = reader.get_next_page().ok()??;
-            let (buf, n, encoding, levels) = match page {
+            let parts = match page {
                 Page::DictionaryPage {
                     buf, num_values, ..
                 } => {
@@ -357,45 +358,10 @@ impl Chunk {
                     values = Some(dictionary(&buf, usize::try_from(num_values).ok()?, field)?);
                     continue;
                 }
-                Page::DataPage {
-                    buf,
-                    num_values,
-                    encoding,
-                    def_level_encoding,
-                    ..
-                } => {
-                    let n = usize::try_from(num_values).ok()?;
-                    if !nullable {
-                        (buf, n, encoding, 0..0)
-                    } else {
-                        if def_level_encoding != Encoding::RLE {
-                            return None;
-                        }
-                        let len = u32::from_le_bytes(buf.get(..4)?.try_into().ok()?);
-                        let len = usize::try_from(len).ok()?;
-                        (buf, n, encoding, 4..4usize.checked_add(len)?)
-                    }
-                }
-                Page::DataPageV2 {
-                    buf,
-                    num_values,
-                    encoding,
-                    num_rows,
-                    def_levels_byte_len,
-                    rep_levels_byte_len,
-                    ..
-                } => {
-                    let n = usize::try_from(num_values).ok()?;
-                    if rep_levels_byte_len != 0 || num_rows != num_values {
-                        return None;
-                    }
-                    let len = usize::try_from(def_levels_byte_len).ok()?;
-                    if !nullable && len != 0 {
-                        return None;
-                    }
-                    (buf, n, encoding, 0..len)
-                }
+                ref page => data_page_parts(page, nullable).ok()?,
             };
+            let (buf, n, encoding, levels) =
+                (page.buffer(), parts.values, parts.encoding, parts.levels);
             if !matches!(
                 encoding,
                 Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY
@@ -416,7 +382,7 @@ impl Chunk {
                 Some(s) => s.iter().filter(|&&v| v != u32::MAX).count(),
                 None => n,
             };
-            let rest = buf.slice(levels.end.min(buf.len())..);
+            let rest = buf.slice(parts.data..);
             let (width, runs) = match rest.first() {
                 Some(&w) => (w, rest.slice(1..)),
                 None if present == 0 => (0, Bytes::new()),

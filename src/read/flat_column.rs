@@ -31,6 +31,7 @@ use parquet::column::page::{Page, PageReader};
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::serialized_reader::SerializedPageReader;
 
+use super::data_page::data_page_parts;
 use super::hybrid_rle::{Hybrid, Piece};
 use crate::error::{catch_corrupt, Error, ErrorKind, Result};
 
@@ -213,67 +214,21 @@ impl<T: ArrowPrimitiveType> Column<T> {
                     self.dictionary = buf.chunks_exact(self.width).map(convert).collect();
                     continue;
                 }
-                Page::DataPage {
-                    buf,
-                    num_values,
-                    encoding,
-                    def_level_encoding,
-                    ..
-                } => {
-                    let levels = if self.nullable {
-                        if def_level_encoding != Encoding::RLE {
-                            return Err(unsupported(format!(
-                                "{def_level_encoding} definition levels"
-                            )));
-                        }
-                        let len = buf
-                            .get(..4)
-                            .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                            .map(u32::from_le_bytes)
-                            .ok_or_else(|| Error::corrupt("a data page ends in its levels"))?;
-                        let end = 4usize.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
-                        Some((part(&buf, 4, end)?, end))
-                    } else {
-                        None
-                    };
-                    (buf, num_values, encoding, levels)
-                }
-                Page::DataPageV2 {
-                    buf,
-                    num_values,
-                    encoding,
-                    def_levels_byte_len,
-                    rep_levels_byte_len,
-                    ..
-                } => {
-                    let rep = usize::try_from(rep_levels_byte_len).unwrap_or(usize::MAX);
-                    let def = usize::try_from(def_levels_byte_len).unwrap_or(usize::MAX);
-                    let end = rep.saturating_add(def);
-                    let levels = if self.nullable {
-                        Some((part(&buf, rep, end)?, end))
-                    } else {
-                        None
-                    };
-                    // Without levels to read, the values start past any the page has.
-                    let buf = if self.nullable {
-                        buf
-                    } else {
-                        part(&buf, end, buf.len())?
-                    };
-                    (buf, num_values, encoding, levels)
+                page => {
+                    let parts = data_page_parts(&page, self.nullable)?;
+                    let buf = page.buffer().clone();
+                    let levels = self.nullable.then(|| buf.slice(parts.levels));
+                    (buf, parts.values, parts.encoding, (levels, parts.data))
                 }
             };
-            let rows = usize::try_from(rows).unwrap_or(usize::MAX);
             if rows > self.chunk_rows {
                 return Err(Error::corrupt(
                     "a column chunk holds more rows than its row group",
                 ));
             }
             self.chunk_rows -= rows;
-            let (levels, from) = match levels {
-                Some((levels, end)) => (Some(Hybrid::new(levels, 1)?), end),
-                None => (None, 0),
-            };
+            let (levels, from) = levels;
+            let levels = levels.map(|l| Hybrid::new(l, 1)).transpose()?;
             let values = match encoding {
                 Encoding::PLAIN => Values::Plain {
                     data: part(&buf, from, buf.len())?,

@@ -1,6 +1,7 @@
 //! Reading Parquet: memory-mapped (or plain) files, scans with projection, predicates,
 //! statistics pruning and parallel decode, over one file or a Hive-partitioned directory.
 
+mod data_page;
 mod dataset;
 mod decoded;
 mod dictionary;
