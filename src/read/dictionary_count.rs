@@ -218,16 +218,7 @@ pub(super) fn hybrid(
                 each(value, times);
                 left -= times;
             }
-            Run::Packed { header } => {
-                // Groups of 8 bit-packed values, least significant bit first.
-                let groups = usize::try_from(header >> 1).ok()?;
-                let bytes = groups.checked_mul(width)?;
-                let packed = buf.get(..bytes)?;
-                buf = &buf[bytes..];
-                let count = groups.checked_mul(8)?.min(left);
-                if count == 0 {
-                    return None;
-                }
+            Run::Packed { packed, count } => {
                 unpack(packed, width, count, each);
                 left -= count;
             }
@@ -273,23 +264,31 @@ fn varint(buf: &[u8]) -> Option<(u64, usize)> {
     None
 }
 
-/// One run of the RLE/bit-packed hybrid encoding, its header taken from the front of `buf`.
-pub(super) enum Run {
-    /// One value `times` times (at most `left`); `None` for a run of zero, which no writer
-    /// makes and which would never end a walk.
+/// One run of the RLE/bit-packed hybrid encoding, taken from the front of `buf`.
+pub(super) enum Run<'a> {
+    /// One value `times` times (at most `left`). A run of zero, which no writer makes and
+    /// which would never end a walk, is refused.
     Repeated { value: u64, times: usize },
-    /// Bit-packed groups of 8 values follow in `buf`; the header's value.
-    Packed { header: u64 },
+    /// Groups of 8 values bit-packed in `packed` (`width` bytes a group, least significant
+    /// bit first), of which the first `count` (at least 1, at most `left`) are wanted.
+    Packed { packed: &'a [u8], count: usize },
 }
 
-/// The next run's header in `buf` (advanced past it, and past a repeated run's value) for
-/// values `width` bits wide, with `left` values still wanted; `None` when the bytes end
-/// early or the run is empty.
-pub(super) fn run_header(buf: &mut &[u8], width: usize, left: usize) -> Option<Run> {
+/// The next run in `buf` (advanced past it) for values `width` bits wide, with `left` values
+/// still wanted; `None` when the bytes end early or the run is empty.
+pub(super) fn run_header<'a>(buf: &mut &'a [u8], width: usize, left: usize) -> Option<Run<'a>> {
     let (header, used) = varint(buf)?;
     *buf = &buf[used..];
     if header & 1 == 1 {
-        return Some(Run::Packed { header });
+        let groups = usize::try_from(header >> 1).ok()?;
+        let bytes = groups.checked_mul(width)?;
+        let packed = buf.get(..bytes)?;
+        *buf = &buf[bytes..];
+        let count = groups.checked_mul(8)?.min(left);
+        if count == 0 {
+            return None;
+        }
+        return Some(Run::Packed { packed, count });
     }
     let times = usize::try_from(header >> 1).ok()?.min(left);
     let bytes = width.div_ceil(8);

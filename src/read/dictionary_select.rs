@@ -594,15 +594,7 @@ pub(super) fn walk_answers(
             }
             offset += times;
             left -= times;
-        } else if let Run::Packed { header } = run {
-            let groups = usize::try_from(header >> 1).ok()?;
-            let bytes = groups.checked_mul(width)?;
-            let packed = buf.get(..bytes)?;
-            buf = &buf[bytes..];
-            let count = groups.checked_mul(8)?.min(left);
-            if count == 0 {
-                return None;
-            }
+        } else if let Run::Packed { packed, count } = run {
             let mut done = 0;
             let mut group = 0;
             while done < count {
@@ -744,15 +736,7 @@ fn sparse_hybrid(
                 j += 1;
             }
             start += times;
-        } else if let Run::Packed { header } = run {
-            let groups = usize::try_from(header >> 1).ok()?;
-            let bytes = groups.checked_mul(width)?;
-            let packed = buf.get(..bytes)?;
-            buf = &buf[bytes..];
-            let count = groups.checked_mul(8)?.min(left);
-            if count == 0 {
-                return None;
-            }
+        } else if let Run::Packed { packed, count } = run {
             let mask = if width == 0 { 0 } else { (1u64 << width) - 1 };
             while let Some(&w) = wanted.get(j) {
                 let at = (w as usize).checked_sub(start)?;
