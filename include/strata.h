@@ -771,6 +771,17 @@ strata_status strata_scan_opts(const char *path,
                                const char *options_json,
                                struct ArrowArrayStream *out);
 
+// Counts the rows of the Parquet file or directory at `path` that pass `filter` (NULL or "":
+// all rows, from the footers alone) into `*rows`, as `SELECT count(*) ... WHERE` would,
+// without building the rows: only the filter's columns are decoded. `options_json` takes
+// `strata_scan_opts`' keys (`threads` is the one that matters to a count). Statuses as
+// `strata_scan`, plus `STRATA_INVALID_ARGUMENT` for a NULL `rows`; `*rows` is 0 after an
+// error.
+strata_status strata_scan_count(const char *path,
+                                const char *filter,
+                                const char *options_json,
+                                uint64_t *rows);
+
 // Like `strata_scan`, but returns the result as Arrow IPC stream bytes (schema message, record
 // batches, end marker) that any Arrow library can read. `*out` receives a handle to free with
 // `strata_bytes_free`; `*data` and `*len` (either may be NULL) the bytes. Setup errors have

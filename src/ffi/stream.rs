@@ -236,6 +236,28 @@ pub extern "C" fn strata_scan_opts(
     })
 }
 
+/// Counts the rows of the Parquet file or directory at `path` that pass `filter` (NULL or "":
+/// all rows, from the footers alone) into `*rows`, as `SELECT count(*) ... WHERE` would,
+/// without building the rows: only the filter's columns are decoded. `options_json` takes
+/// `strata_scan_opts`' keys (`threads` is the one that matters to a count). Statuses as
+/// `strata_scan`, plus `STRATA_INVALID_ARGUMENT` for a NULL `rows`; `*rows` is 0 after an
+/// error.
+#[no_mangle]
+pub extern "C" fn strata_scan_count(
+    path: *const c_char,
+    filter: *const c_char,
+    options_json: *const c_char,
+    rows: *mut u64,
+) -> strata_status {
+    guard(|| {
+        args::put(rows, "rows", 0)?;
+        let scan = scan_of(path, std::ptr::null(), 0, filter)?;
+        let options = args::opt_text(options_json, "options_json")?;
+        let (n, _) = scan_options::apply(scan, options)?.count()?;
+        args::put(rows, "rows", n)
+    })
+}
+
 /// Like `strata_scan`, but returns the result as Arrow IPC stream bytes (schema message, record
 /// batches, end marker) that any Arrow library can read. `*out` receives a handle to free with
 /// `strata_bytes_free`; `*data` and `*len` (either may be NULL) the bytes. Setup errors have

@@ -1,5 +1,6 @@
 /* strata_scan_opts: string views, threads and batch size from an options JSON object; bad
- * options are STRATA_INVALID_ARGUMENT with a released out stream, never a crash.
+ * options are STRATA_INVALID_ARGUMENT with a released out stream, never a crash. strata_scan_count
+ * with the same options.
  * Usage: test_scan_opts PARQUET_FILE WORK_DIR
  * The file has columns id (int64), name (utf8), email (utf8), amount (float64) and 100 rows
  * with id 0..99 (tests/bindings_c.rs writes it). */
@@ -91,6 +92,21 @@ int main(int argc, char **argv) {
   FAILS(STRATA_INVALID_ARGUMENT,
         strata_lake_scan_opts(NULL, "k", NULL, 0, NULL, "{\"threads\": 2}", &stream));
   CHECK(stream.release == NULL);
+
+  /* Counts: every row from the footers, a filter's rows on 1 and 2 threads. */
+  uint64_t rows = 99;
+  OK(strata_scan_count(file, NULL, NULL, &rows));
+  CHECK(rows == 100);
+  OK(strata_scan_count(file, "name >= 'user 5'", "{\"threads\": 2}", &rows));
+  CHECK(rows == 55);
+  OK(strata_scan_count(file, "id < 30 AND amount >= 0", "{\"threads\": 1}", &rows));
+  CHECK(rows == 30);
+  FAILS(STRATA_INVALID_ARGUMENT, strata_scan_count(file, "id <", NULL, &rows));
+  CHECK(rows == 0);
+  FAILS(STRATA_INVALID_ARGUMENT, strata_scan_count(file, NULL, "{\"threads\": 0}", &rows));
+  FAILS(STRATA_INVALID_ARGUMENT, strata_scan_count(file, NULL, NULL, NULL));
+  FAILS(STRATA_NOT_FOUND, strata_scan_count(file, "nope = 1", NULL, &rows));
+  FAILS(STRATA_NOT_FOUND, strata_scan_count("/nonexistent/x.parquet", NULL, NULL, &rows));
 
   /* A lake object, views on. */
   char path[4096];
