@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"encoding/json"
+	"fmt"
 	"unsafe"
 )
 
@@ -23,6 +24,35 @@ func Scan(path string, columns []string, filter string) ([]byte, error) {
 	return scanIPC(columns, filter, func(names **C.char, n C.size_t, f *C.char, out **C.strata_bytes, data **C.uint8_t, size *C.size_t) C.strata_status {
 		return C.strata_scan_ipc(p, names, n, f, out, data, size)
 	})
+}
+
+// ScanCount counts the rows of the Parquet file or dataset directory at path that pass filter
+// ("" counts every row, from the footers alone) without building them, as
+// SELECT count(*) ... WHERE would. threads 0 means strata's default (one per core).
+func ScanCount(path string, filter string, threads int) (uint64, error) {
+	if threads < 0 {
+		return 0, &Error{Kind: KindInvalidArgument, Message: "threads must not be negative"}
+	}
+	p, err := cString("path", path)
+	if err != nil {
+		return 0, err
+	}
+	defer C.free(unsafe.Pointer(p))
+	f, err := cString("filter", filter)
+	if err != nil {
+		return 0, err
+	}
+	defer C.free(unsafe.Pointer(f))
+	var options *C.char
+	if threads > 0 {
+		options = C.CString(fmt.Sprintf(`{"threads": %d}`, threads))
+		defer C.free(unsafe.Pointer(options))
+	}
+	var rows C.uint64_t
+	err = call(func() C.strata_status {
+		return C.strata_scan_count(p, f, options, &rows)
+	})
+	return uint64(rows), err
 }
 
 // scanIPCFunc is a strata function returning a scan as Arrow IPC bytes, its input bound.

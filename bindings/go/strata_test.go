@@ -174,6 +174,21 @@ func TestScanProfileCheck(t *testing.T) {
 	if _, err := Scan(path, nil, "id >>> 1"); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("want invalid_argument, got %v", err)
 	}
+	if n, err := ScanCount(path, "id < 10", 2); err != nil || n != 10 {
+		t.Fatalf("count: %d %v", n, err)
+	}
+	if n, err := ScanCount(path, "", 0); err != nil || n != 100 {
+		t.Fatalf("count of every row: %d %v", n, err)
+	}
+	if _, err := ScanCount(path, "id >>> 1", 1); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("count of a bad filter: want invalid_argument, got %v", err)
+	}
+	if _, err := ScanCount(path, "", -1); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("count on -1 threads: want invalid_argument, got %v", err)
+	}
+	if _, err := ScanCount(filepath.Join(t.TempDir(), "none.parquet"), "", 0); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("count of a missing file: want not_found, got %v", err)
+	}
 	profile, err := ProfileFile(path)
 	if err != nil || profile.Rows != 100 || len(profile.Columns) != 4 || profile.Columns[0].Name != "id" {
 		t.Fatalf("profile: %+v %v", profile, err)
