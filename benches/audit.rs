@@ -21,7 +21,8 @@
 //! loaded 2-core machine, where wall time mostly measures waiting for a core, the steadier
 //! figure).
 //!
-//! Run: `cargo bench --bench audit`. Options: `-- --json PATH` (or `STRATA_BENCH_JSON=PATH`)
+//! Run: `cargo bench --bench audit`. `STRATA_AUDIT_SIDE=on|off` runs the gets on one lake only
+//! (for tools that count over the whole process: `strace -f -c`, `perf stat`). Options: `-- --json PATH` (or `STRATA_BENCH_JSON=PATH`)
 //! writes the figures as JSON; `STRATA_AUDIT_PARTS=gets,scans,verify,append` picks parts;
 //! `STRATA_AUDIT_RECORDS` (default 1,000,000) and `STRATA_AUDIT_THREADS` (default 8) size the
 //! log; `STRATA_AUDIT_LOG_DIR=DIR` builds the log there and keeps it (a log already there is
@@ -51,12 +52,26 @@ const VERIFY_RUNS: usize = 3;
 const KEY: [u8; 32] = [7u8; 32];
 const LAKE_ID: &str = "bench-lake";
 
-fn rusage(who: libc::c_int) -> Duration {
+fn rusage_of(who: libc::c_int) -> libc::rusage {
+    // SAFETY: an all-zero rusage is a valid value of the plain C struct.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage fills the struct it is given.
     unsafe { libc::getrusage(who, &mut usage) };
+    usage
+}
+
+fn rusage(who: libc::c_int) -> Duration {
+    let usage = rusage_of(who);
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// The calling thread's page faults (minor), and its voluntary (it blocked: a lock, a wait)
+/// and involuntary (another thread took its core) context switches: where time beside its
+/// own instructions goes.
+fn thread_events() -> [u64; 3] {
+    let u = rusage_of(libc::RUSAGE_THREAD);
+    [u.ru_minflt as u64, u.ru_nvcsw as u64, u.ru_nivcsw as u64]
 }
 
 /// CPU time of the process (user + system): the log's thread included.
@@ -104,6 +119,8 @@ struct Side {
     wall: Vec<Duration>,
     cpu: Vec<Duration>,
     thread_cpu: Vec<Duration>,
+    /// The calling thread's [`thread_events`] in each round.
+    events: Vec<[u64; 3]>,
 }
 
 /// The paired comparison of `work` on the lake without auditing (`off`) and with (`on`).
@@ -130,11 +147,14 @@ impl Paired {
                 } else {
                     (off, &mut out.off)
                 };
-                let (t, c, tc) = (Instant::now(), cpu(), thread_cpu());
+                let (t, c, tc, ev) = (Instant::now(), cpu(), thread_cpu(), thread_events());
                 work(lake, round);
                 side.wall.push(t.elapsed());
                 side.cpu.push(cpu() - c);
                 side.thread_cpu.push(thread_cpu() - tc);
+                let after = thread_events();
+                side.events
+                    .push([0, 1, 2].map(|i| after[i].saturating_sub(ev[i])));
             }
         }
         out
@@ -183,7 +203,24 @@ impl Paired {
             per(on_thread),
             per(on_thread) - per(off_thread)
         );
+        let events =
+            |side: &Side, i: usize| median_f(side.events.iter().map(|e| e[i] as f64).collect());
+        println!(
+            "audit {what}: the calling thread per round (median), off/on: page faults {:.0}/{:.0}, blocked (voluntary switches) {:.0}/{:.0}, preempted {:.0}/{:.0}",
+            events(&self.off, 0),
+            events(&self.on, 0),
+            events(&self.off, 1),
+            events(&self.on, 1),
+            events(&self.off, 2),
+            events(&self.on, 2)
+        );
         json!({
+            "caller_faults_off": events(&self.off, 0),
+            "caller_faults_on": events(&self.on, 0),
+            "caller_blocked_off": events(&self.off, 1),
+            "caller_blocked_on": events(&self.on, 1),
+            "caller_preempted_off": events(&self.off, 2),
+            "caller_preempted_on": events(&self.on, 2),
             "rounds": rounds,
             "ops_per_round": ops,
             "off_median_ms": ms(off),
@@ -226,6 +263,23 @@ fn gets_bench(off: &Lake, on: &Lake) -> Value {
     // Warm: page cache, index, the audit log open.
     gets(off, 2 * OBJECTS);
     gets(on, 2 * OBJECTS);
+    if let Ok(side) = std::env::var("STRATA_AUDIT_SIDE") {
+        // One side only, for tools that count over the whole process (strace -c, perf stat).
+        let lake = if side == "on" { on } else { off };
+        let (t, c, tc, ev) = (Instant::now(), cpu(), thread_cpu(), thread_events());
+        gets(lake, GET_ROUNDS * GETS_PER_ROUND);
+        let after = thread_events();
+        println!(
+            "audit gets, {side} only: {:.1} ms wall, {:.1} ms CPU, {:.1} ms the caller's; the caller's page faults {}, blocked {}, preempted {}",
+            ms(t.elapsed()),
+            ms(cpu() - c),
+            ms(thread_cpu() - tc),
+            after[0] - ev[0],
+            after[1] - ev[1],
+            after[2] - ev[2]
+        );
+        return Value::Null;
+    }
     let paired = Paired::run(GET_ROUNDS, off, on, |lake, _| gets(lake, GETS_PER_ROUND));
     paired.report(
         &format!("gets ({} x 200 B objects, keys cycling)", OBJECTS),
@@ -602,7 +656,7 @@ fn main() {
     println!();
     println!("summary (median round x rounds)    off          on       on/off  goal  (caller CPU on/off)");
     for (name, label) in [("gets", "100k gets"), ("scans", "1,000 scans")] {
-        if let Some(v) = out.get(name) {
+        if let Some(v) = out.get(name).filter(|v| !v.is_null()) {
             let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
             // A round's median times the rounds: the whole 100k gets or 1,000 scans.
             let scale = f("rounds");

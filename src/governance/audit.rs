@@ -411,6 +411,9 @@ struct Head {
     /// log's thread (`PREFAULT` past `len`), so that an append's copy rarely takes a page
     /// fault (they were most of its time: a first write to a page of the file allocates it).
     prefaulted: usize,
+    /// The `len` past which an appender asks the log's thread to fault in more (set by the
+    /// thread with each fault-in).
+    prefault_at: usize,
     /// The line being written, kept between appends.
     line: Vec<u8>,
     segment: u64,
@@ -611,6 +614,7 @@ impl AuditLog {
                 map,
                 len: whole,
                 prefaulted: 0,
+                prefault_at: 0,
                 line: Vec::with_capacity(512),
                 segment,
                 in_segment,
@@ -697,17 +701,20 @@ impl AuditLog {
         pending_line(&mut line, seq, at, &self.process, event);
         let copied = self.copy_in(&mut head, &line);
         head.line = line;
-        if let Err(e) = copied {
-            head.failed = Some(e.to_string());
-            return Err(e);
-        }
+        let mut asked = match copied {
+            Ok(asked) => asked,
+            Err(e) => {
+                head.failed = Some(e.to_string());
+                return Err(e);
+            }
+        };
         head.next_seq += 1;
         head.in_segment += 1;
         if !head.work.dirty {
             // The first write since a fill: the thread fills it (and syncs it within the
             // interval).
             head.work.dirty = true;
-            self.shared.work.notify_one();
+            asked = true;
         }
         if head.in_segment >= self.segment_records {
             if let Err(e) = self.next_segment(&mut head) {
@@ -715,14 +722,28 @@ impl AuditLog {
                 return Err(e);
             }
         }
+        // Woken only when it waits for work: the thread looks at its work under the lock
+        // before it waits, so nothing asked while it runs is missed, and a wake is a futex
+        // call (std's `notify_one` makes one whether anyone waits or not). After the lock
+        // is released, so that the woken thread does not block on it at once.
+        let wake = asked && head.work.idle;
         if self.durability == Durability::EveryAppend {
+            if wake {
+                self.shared.work.notify_one();
+            }
             self.sync_to(head, seq)?;
+        } else {
+            drop(head);
+            if wake {
+                self.shared.work.notify_one();
+            }
         }
         Ok(seq)
     }
 
-    /// Copies `line` into the open segment's map, growing it when full.
-    fn copy_in(&self, head: &mut Head, line: &[u8]) -> Result<()> {
+    /// Copies `line` into the open segment's map, growing it when full; whether it asked the
+    /// log's thread for work (faulting in more of the map).
+    fn copy_in(&self, head: &mut Head, line: &[u8]) -> Result<bool> {
         let end = head.len + line.len();
         if end > head.map.len() {
             let path = segment_path(&self.shared.dir, head.segment);
@@ -741,12 +762,12 @@ impl AuditLog {
             );
         }
         head.len = end;
-        if end + PREFAULT / 2 > head.prefaulted && !head.work.prefault {
+        if end >= head.prefault_at && !head.work.prefault {
             // Half the pages faulted ahead are used: the log's thread faults the next ones.
             head.work.prefault = true;
-            self.shared.work.notify_one();
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Starts the next segment (the spare renamed, or a new file when there is none yet) and
@@ -756,13 +777,16 @@ impl AuditLog {
         let dir = &self.shared.dir;
         let next = head.segment + 1;
         let path = segment_path(dir, next);
-        let (file, map) = match head.work.spare.take() {
+        let (file, map, prefaulted) = match head.work.spare.take() {
             Some(spare) => {
                 std::fs::rename(spare_path(dir), &path)
                     .map_err(|e| Error::io("cannot start an audit segment", &path, e))?;
-                spare
+                (spare.file, spare.map, spare.prefaulted)
             }
-            None => map_segment(&path, 0)?,
+            None => {
+                let (file, map) = map_segment(&path, 0)?;
+                (file, map, 0)
+            }
         };
         head.work.want_spare = true;
         let last = head.next_seq - 1;
@@ -782,8 +806,11 @@ impl AuditLog {
         }
         head.segment = next;
         head.len = 0;
-        head.prefaulted = 0;
-        head.work.prefault = true;
+        // The spare's first pages were faulted in when it was made: the thread is asked for
+        // more once half of them are used.
+        head.prefaulted = prefaulted;
+        head.prefault_at = prefaulted / 2;
+        head.work.prefault = prefaulted == 0;
         head.in_segment = 0;
         head.first_in_segment = last + 1;
         head.work.to_seal.push_back(full);
@@ -975,6 +1002,8 @@ pub fn read_records(dir: &Path, each: &mut dyn FnMut(AuditRecord)) -> Result<()>
 
 #[path = "audit_worker.rs"]
 mod worker;
+#[cfg(test)]
+use worker::FaultIn;
 use worker::{run, seal_left_over, spare_path, Chain, FullSegment, Shared, Work};
 
 #[path = "audit_chain.rs"]

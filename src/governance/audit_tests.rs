@@ -508,3 +508,90 @@ fn records_stay_whole_across_many_interval_syncs() {
     read_records(dir.path(), &mut |r| seqs.push(r.seq)).unwrap();
     assert_eq!(seqs, (1..=2000).collect::<Vec<_>>());
 }
+
+#[test]
+fn appenders_ask_for_pages_ahead_once_per_half_of_them_even_near_a_segments_end() {
+    // One segment of 300-byte records, the log's thread answering every ask at once (the
+    // most asks the appenders can make): each ask is a wake of the thread, and a preemption
+    // of the appender when it runs on the appender's core.
+    const RECORD: usize = 300;
+    let map_len = GROW as usize;
+    let asks = |ask_at_of: &dyn Fn(&FaultIn) -> usize| {
+        let first = FaultIn::plan(0, 0, map_len, 0, SEGMENT_RECORDS);
+        let (mut prefaulted, mut ask_at, mut asks, mut unfaulted) = (first.to, 0, 0, 0);
+        ask_at = ask_at.max(ask_at_of(&first));
+        for n in 1..=SEGMENT_RECORDS {
+            let end = n as usize * RECORD;
+            if end > prefaulted {
+                unfaulted += 1;
+            }
+            if end >= ask_at {
+                asks += 1;
+                let plan = FaultIn::plan(prefaulted, end, map_len, n, SEGMENT_RECORDS);
+                prefaulted = prefaulted.max(plan.to);
+                ask_at = ask_at_of(&plan);
+            }
+        }
+        (asks, unfaulted)
+    };
+    // 3 MB of records, an ask per 128 KB, and a few more, halving, as the end nears.
+    let (n, unfaulted) = asks(&|p| p.ask_at);
+    assert!((20..=40).contains(&n), "{n} asks for one segment");
+    assert_eq!(unfaulted, 0, "records written past the pages faulted in");
+    // Asking again half of PREFAULT before the end of what was faulted in, as the log did,
+    // asked at every one of the segment's last ~430 records.
+    let (old, _) = asks(&|p| p.to.saturating_sub(PREFAULT / 2));
+    assert!(old > 400, "{old}");
+}
+
+/// The calling thread's minor page faults so far.
+fn thread_faults() -> i64 {
+    // SAFETY: an all-zero rusage is a valid value of the plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage fills the struct it is given.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
+    usage.ru_minflt
+}
+
+#[test]
+fn a_new_segments_first_records_fault_in_no_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    // No interval sync meanwhile: it unmaps the open segment (its next writes fault).
+    let log = AuditLog::open(dir.path(), &KEY, "lake-a")
+        .unwrap()
+        .segment_records(50)
+        .durability(Durability::Interval(std::time::Duration::from_secs(60)));
+    log.append(event(0)).unwrap();
+    // The thread has made the spare (before anything it settles).
+    log.settle().unwrap();
+    for i in 1..50 {
+        log.append(event(i)).unwrap();
+    }
+    // The 50th record started segment 2: the spare, its first pages faulted in when made.
+    let (prefaulted, off) = {
+        let head = log.shared.lock();
+        assert_eq!((head.segment, head.len), (2, 0));
+        (head.prefaulted, head.work.prefault_off)
+    };
+    if off {
+        // A kernel without MADV_POPULATE_WRITE (before 5.14): nothing is faulted in ahead.
+        return;
+    }
+    assert!(
+        prefaulted > 0,
+        "the new segment's first pages are not faulted in"
+    );
+    let before = thread_faults();
+    for i in 50..80 {
+        log.append(event(i)).unwrap();
+    }
+    assert_eq!(
+        thread_faults() - before,
+        0,
+        "page faults appending 30 records"
+    );
+    log.seal_now().unwrap();
+    let r = verify(dir.path(), &KEY, "lake-a").unwrap();
+    assert!(r.intact(), "{r:?}");
+    assert_eq!(r.records, 80);
+}

@@ -32,6 +32,14 @@ pub(super) fn spare_path(dir: &Path) -> PathBuf {
     dir.join("segments").join("next.spare")
 }
 
+/// The next segment's file, made and mapped ahead.
+pub(super) struct Spare {
+    pub file: File,
+    pub map: Arc<memmap2::MmapRaw>,
+    /// Its first bytes faulted in writable: the next segment's first records fault nothing.
+    pub prefaulted: usize,
+}
+
 /// A segment the appenders filled, waiting for its digest.
 pub(super) struct FullSegment {
     pub segment: u64,
@@ -91,7 +99,7 @@ pub(super) struct Work {
     /// The SHA-256 of the last digest written: the next digest names it.
     pub previous_digest: String,
     /// A segment file made and mapped ahead, for the appender to rename.
-    pub spare: Option<(File, Arc<memmap2::MmapRaw>)>,
+    pub spare: Option<Spare>,
     /// Whether the thread should make a spare (cleared after it tried, so a failing file
     /// system does not keep it busy: the appender then makes the segment itself).
     pub want_spare: bool,
@@ -106,6 +114,8 @@ pub(super) struct Work {
     pub prefault: bool,
     /// Faulting in ahead failed (a kernel without `MADV_POPULATE_WRITE`): not tried again.
     pub prefault_off: bool,
+    /// The thread waits for work: an appender asking for some wakes it (only then).
+    pub idle: bool,
     pub stop: bool,
     /// Records per segment (the appenders start the next one at this many).
     pub segment_records: u64,
@@ -125,6 +135,7 @@ impl Work {
             fill_now: false,
             prefault: true,
             prefault_off: false,
+            idle: false,
             stop: false,
             segment_records: super::SEGMENT_RECORDS,
         }
@@ -162,8 +173,25 @@ pub(super) fn run(shared: Arc<Shared>, mut chain: Chain) {
         // is ready makes the next one itself, on its own time (seen in a flat-out append).
         if head.work.want_spare && head.work.spare.is_none() && !head.work.stop {
             head.work.want_spare = false;
+            let prefault_off = head.work.prefault_off;
             drop(head);
-            let spare = map_segment(&spare_path(&shared.dir), 0);
+            let spare = map_segment(&spare_path(&shared.dir), 0).map(|(file, map)| {
+                // Its first pages faulted in now, off the lock: else an appender's first
+                // writes to the next segment fault them in, reading ahead over the file's
+                // hole (in the gets bench, such faults were 0.8% of the caller's time, perf).
+                let n = PREFAULT.min(map.len());
+                let prefaulted = if prefault_off {
+                    0
+                } else {
+                    map.advise_range(memmap2::Advice::PopulateWrite, 0, n)
+                        .map_or(0, |()| n)
+                };
+                Spare {
+                    file,
+                    map,
+                    prefaulted,
+                }
+            });
             head = shared.lock();
             match spare {
                 Ok(spare) => head.work.spare = Some(spare),
@@ -201,7 +229,7 @@ pub(super) fn run(shared: Arc<Shared>, mut chain: Chain) {
             if head.work.stop {
                 return;
             }
-            head = shared.work.wait(head).unwrap_or_else(|p| p.into_inner());
+            head = wait_for_work(&shared, head, None);
             continue;
         }
         let work = &mut head.work;
@@ -214,16 +242,12 @@ pub(super) fn run(shared: Arc<Shared>, mut chain: Chain) {
             match due {
                 Some(due) if Instant::now() < due => {
                     let wait = due - Instant::now();
-                    head = shared
-                        .work
-                        .wait_timeout(head, wait)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0;
+                    head = wait_for_work(&shared, head, Some(wait));
                     continue;
                 }
                 Some(_) => {}
                 None => {
-                    head = shared.work.wait(head).unwrap_or_else(|p| p.into_inner());
+                    head = wait_for_work(&shared, head, None);
                     continue;
                 }
             }
@@ -276,23 +300,86 @@ pub(super) fn run(shared: Arc<Shared>, mut chain: Chain) {
     }
 }
 
+/// What one fault-in ahead does: map bytes `from..to`, and where the appenders ask for the
+/// next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FaultIn {
+    pub from: usize,
+    pub to: usize,
+    pub ask_at: usize,
+}
+
+impl FaultIn {
+    /// The fault-in for a segment whose records end at `len` (`in_segment` of the
+    /// `segment_records` it holds), faulted in up to `prefaulted`, mapped up to `map_len`.
+    pub(super) fn plan(
+        prefaulted: usize,
+        len: usize,
+        map_len: usize,
+        in_segment: u64,
+        segment_records: u64,
+    ) -> FaultIn {
+        let from = prefaulted.max(len);
+        let mut to = len.saturating_add(PREFAULT).min(map_len);
+        if let Some(per_record) = len.checked_div(in_segment as usize) {
+            // Near the segment's end, no further than its records will reach (as long as
+            // those so far, and a page): zeros faulted in past the last record are written by
+            // the interval syncs, then freed (and, on a file system mounted with `discard`,
+            // discarded) when the seal cuts the file to its records: ext4_truncate and its
+            // discard were a third of this thread's samples in the gets bench (perf), now gone.
+            let left = segment_records.saturating_sub(in_segment) as usize;
+            let reach = left.saturating_add(1).saturating_mul(per_record);
+            to = to.min(len.saturating_add(reach).saturating_add(4096));
+        }
+        // The appenders ask again once half of what is faulted in ahead is used, and at least
+        // a page on: near the segment's end, where `to` stops at the records' reach, asking at
+        // `to - PREFAULT / 2` (as this did) asked at every append of a segment's last ~430
+        // records: 3,087 wakes of this thread per 100k gets (strace), not ~300, and the
+        // caller preempted by it ~2,500 times.
+        let ask_at = to
+            .saturating_sub(PREFAULT / 2)
+            .max(len.saturating_add(to.saturating_sub(len) / 2))
+            .max(len.saturating_add(4096));
+        FaultIn { from, to, ask_at }
+    }
+}
+
+/// Waits on `shared.work` (at most `timeout`), marked idle meanwhile: appenders wake the
+/// thread only then.
+fn wait_for_work<'a>(
+    shared: &'a Shared,
+    mut head: MutexGuard<'a, Head>,
+    timeout: Option<Duration>,
+) -> MutexGuard<'a, Head> {
+    head.work.idle = true;
+    let mut head = match timeout {
+        Some(t) => {
+            shared
+                .work
+                .wait_timeout(head, t)
+                .unwrap_or_else(|p| p.into_inner())
+                .0
+        }
+        None => shared.work.wait(head).unwrap_or_else(|p| p.into_inner()),
+    };
+    head.work.idle = false;
+    head
+}
+
 /// Faults in the open segment's map writable up to `PREFAULT` bytes past its last record,
 /// off the lock (the appenders write on meanwhile; the fault-in changes no byte).
 fn prefault<'a>(shared: &'a Shared, mut head: MutexGuard<'a, Head>) -> MutexGuard<'a, Head> {
     head.work.prefault = false;
     let map = head.map.clone();
-    let from = head.prefaulted.max(head.len);
-    let mut to = (head.len + PREFAULT).min(map.len());
-    if let Some(per_record) = head.len.checked_div(head.in_segment as usize) {
-        // Near the segment's end, no further than its records will reach (as long as those
-        // so far, and a page): zeros faulted in past the last record are written by the
-        // interval syncs, then freed (and, on a file system mounted with `discard`,
-        // discarded) when the seal cuts the file to its records: ext4_truncate and its discard
-        // were a third of this thread's samples in the gets bench (perf), now gone.
-        let left = head.work.segment_records.saturating_sub(head.in_segment) as usize;
-        let reach = left.saturating_add(1).saturating_mul(per_record);
-        to = to.min(head.len.saturating_add(reach).saturating_add(4096));
-    }
+    let ahead = FaultIn::plan(
+        head.prefaulted,
+        head.len,
+        map.len(),
+        head.in_segment,
+        head.work.segment_records,
+    );
+    head.prefault_at = ahead.ask_at;
+    let (from, to) = (ahead.from, ahead.to);
     if from >= to {
         return head;
     }
