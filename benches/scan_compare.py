@@ -5,8 +5,12 @@ each, 24M rows, 6 columns, snappy and zstd, page index): strata against DuckDB a
 For each file, with 1 and 2 threads: a full scan, a 2-column projection (qty, price) and a
 1%-selective range filter on the sorted `id` column. Every engine materialises the result as
 Arrow data. Like for like, every engine runs in-process and warm: one process (or DuckDB
-connection) per engine and thread count, one untimed run first (the OS page cache, footers and
-strata's kept map warm), then --runs timed runs in the same process; the figures are the median
+connection) per engine and thread count, --warm untimed runs first (default 2: the OS page
+cache, footers and strata's kept map warm, and the process's heap grown to hold two results, as
+the previous result is alive while the next is built: a full scan of the wide file took
+0.48/0.45/0.25/0.25 s in polars' first four runs and 0.55/0.52/0.30/0.28 s in strata's, so with
+one untimed run the slow second run fell among the timed ones on every side), then --runs timed
+runs in the same process; the figures are the median
 (and min) of those runs, and the ratios are of medians. strata in-process is the C ABI's
 `strata_scan` through ctypes, its Arrow C stream read into a pyarrow Table (`strata_s`); DuckDB
 fetches an Arrow table; polars builds a DataFrame (its time taken inside, after import). Also
@@ -23,7 +27,7 @@ Run:  cargo bench --bench scan -- --test   # generates target/scan-bench/*.parqu
       cargo build --profile bench --bin strata --lib   # target/release/{strata,libstrata.so}
       python3 benches/scan_compare.py [--runs 3]
 Needs duckdb, polars and pyarrow (pip install duckdb polars pyarrow). Times are wall clock,
-median of --runs (default 5) after one untimed run.
+median of --runs (default 5) after --warm untimed runs.
 
 With --realistic it measures, instead, files written the way most of the world writes them
 (generated once into --dir, then reused): TPC-H lineitem at scale 1 (tpchgen-cli, 6M rows, 16
@@ -62,7 +66,8 @@ def once():
             frame = frame.select(spec["columns"])
         return frame.collect()
     return pl.read_parquet(path, columns=spec["columns"])
-df = once()  # untimed: warm, as every engine's first run
+for _ in range(spec.get("warm", 1)):
+    df = once()  # untimed: warm, as every engine's first runs
 times = []
 for _ in range(runs):
     t = time.perf_counter()
@@ -101,7 +106,8 @@ def once():
     if status != 0:
         sys.exit(f"strata_scan: {lib.strata_last_error_message().decode()}")
     return pa.RecordBatchReader._import_from_c(ctypes.addressof(stream)).read_all()
-table = once()  # untimed: warm, as every engine's first run
+for _ in range(spec.get("warm", 1)):
+    table = once()  # untimed: warm, as every engine's first runs
 times = []
 for _ in range(runs):
     t = time.perf_counter()
@@ -117,10 +123,9 @@ def median(times):
     return times[n // 2] if n % 2 else (times[n // 2 - 1] + times[n // 2]) / 2
 
 
-def timed(fn, runs, warm=True):
-    """(times, rows) of `runs` calls of fn() -> (seconds, rows), after one untimed call when
-    `warm`."""
-    if warm:
+def timed(fn, runs, warm=1):
+    """(times, rows) of `runs` calls of fn() -> (seconds, rows), after `warm` untimed calls."""
+    for _ in range(warm):
         fn()
     times, rows = [], None
     for _ in range(runs):
@@ -139,11 +144,11 @@ def in_process(script, args, env, runs):
     return result["times"], result["rows"]
 
 
-def strata_in_process(lib, path, case, threads, runs, views=False):
+def strata_in_process(lib, path, case, threads, runs, warm, views=False):
     """`strata_scan` (or `strata_scan_opts` with string views) into a pyarrow Table, in one
     process."""
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
-    spec = dict(case, options={"string_views": True} if views else None)
+    spec = dict(case, warm=warm, options={"string_views": True} if views else None)
     return in_process(STRATA, [lib, path, json.dumps(spec)], env, runs)
 
 
@@ -171,9 +176,9 @@ def duckdb_scan(con, path, case):
     return time.perf_counter() - t, table.num_rows
 
 
-def polars_in_process(path, case, threads, runs):
+def polars_in_process(path, case, threads, runs, warm):
     env = dict(os.environ, POLARS_MAX_THREADS=str(threads))
-    return in_process(POLARS, [path, json.dumps(case)], env, runs)
+    return in_process(POLARS, [path, json.dumps(dict(case, warm=warm))], env, runs)
 
 
 def load():
@@ -293,22 +298,22 @@ def measure(args, label, path, case, threads, realistic):
     times = {k: [] for k in ["strata", "strata_views", "duckdb", "polars", "cli", "cli_views"]}
     rows = {}
     for _ in range(args.rounds):
-        t, rows["strata"] = strata_in_process(args.lib, path, case, threads, args.runs)
+        t, rows["strata"] = strata_in_process(args.lib, path, case, threads, args.runs, args.warm)
         times["strata"] += t
         if realistic:
             t, rows["strata_views"] = strata_in_process(
-                args.lib, path, case, threads, args.runs, views=True)
+                args.lib, path, case, threads, args.runs, args.warm, views=True)
             times["strata_views"] += t
-        t, rows["duckdb"] = timed(lambda: duckdb_scan(con, path, case), args.runs)
+        t, rows["duckdb"] = timed(lambda: duckdb_scan(con, path, case), args.runs, args.warm)
         times["duckdb"] += t
-        t, _ = polars_in_process(path, case, threads, args.runs)
+        t, _ = polars_in_process(path, case, threads, args.runs, args.warm)
         times["polars"] += t
         # Fresh processes: reported beside the warm in-process figures.
-        t, _ = timed(lambda: strata_cli(args.strata, path, case, threads), args.runs, warm=False)
+        t, _ = timed(lambda: strata_cli(args.strata, path, case, threads), args.runs, warm=0)
         times["cli"] += t
         if realistic:
             t, _ = timed(lambda: strata_cli(args.strata, path, case, threads, views=True),
-                         args.runs, warm=False)
+                         args.runs, warm=0)
             times["cli_views"] += t
     if len(set(rows.values())) != 1:
         sys.exit(f"{label} {case['scan']}: row counts differ: {rows}")
@@ -338,6 +343,9 @@ def main():
     parser.add_argument("--files", default=None,
                         help="with --realistic: only these labels, e.g. wide_pyarrow")
     parser.add_argument("--scans", default=None, help="only these cases, e.g. full,project_2")
+    parser.add_argument("--warm", type=int, default=2,
+                        help="untimed runs per engine before the timed ones (default 2: see the "
+                             "module docs)")
     parser.add_argument("--dir", default=None)
     parser.add_argument("--strata", default=os.path.join(ROOT, "target", "release", "strata"))
     parser.add_argument("--lib", default=os.path.join(ROOT, "target", "release", "libstrata.so"))
@@ -374,8 +382,9 @@ def main():
                 results.append(row)
                 print(json.dumps(row), flush=True)
     print(f"load after: {load()}")
-    print(f"\nmedians of {args.rounds} round(s) x {args.runs} warm in-process runs (after one "
-          "untimed run each), wall clock; cli: whole `strata scan --format ipc` processes")
+    print(f"\nmedians of {args.rounds} round(s) x {args.runs} warm in-process runs (after "
+          f"{args.warm} untimed run(s) each), wall clock; cli: whole `strata scan --format ipc` "
+          "processes")
     views = args.realistic
     head = "file            scan         thr  strata_s  duckdb_s  polars_s  s/duckdb  s/polars"
     if views:
