@@ -357,49 +357,32 @@ impl<T: ArrowPrimitiveType> FlatColumn for Column<T> {
             let n = (rows - out.len()).min(page.rows);
             let (dictionary, width, convert) = (&self.dictionary, self.width, self.convert);
             let scratch = &mut self.scratch;
-            match (&mut page.levels, &mut validity) {
+            // How many of the `n` rows hold a value, and where their validity bits start.
+            let (valid, bits_from) = match (&mut page.levels, &mut validity) {
                 (Some(levels), Some(validity)) => {
                     let start = validity.len();
-                    let valid = levels.read_validity(n, validity, scratch)?;
-                    if valid == n {
-                        take(
-                            &mut page.values,
-                            dictionary,
-                            width,
-                            convert,
-                            n,
-                            &mut out,
-                            scratch,
-                        )?;
-                    } else {
-                        // The valid values gathered in one go, then moved apart to their
-                        // rows from the last run back, the nulls between them zeros.
-                        let first = out.len();
-                        take(
-                            &mut page.values,
-                            dictionary,
-                            width,
-                            convert,
-                            valid,
-                            &mut out,
-                            scratch,
-                        )?;
-                        out.resize(first + n, T::Native::default());
-                        spread(&mut out[first..], validity.as_slice(), start, valid)?;
-                    }
+                    (levels.read_validity(n, validity, scratch)?, Some(start))
                 }
-                (None, None) => {
-                    take(
-                        &mut page.values,
-                        dictionary,
-                        width,
-                        convert,
-                        n,
-                        &mut out,
-                        scratch,
-                    )?;
-                }
+                (None, None) => (n, None),
                 _ => return Err(Error::internal("a flat column's levels and nulls disagree")),
+            };
+            let first = out.len();
+            take(
+                &mut page.values,
+                dictionary,
+                width,
+                convert,
+                valid,
+                &mut out,
+                scratch,
+            )?;
+            if let (Some(start), Some(validity)) = (bits_from, &validity) {
+                if valid != n {
+                    // The valid values were gathered in one go: moved apart to their rows
+                    // from the last run back, the nulls between them zeros.
+                    out.resize(first + n, T::Native::default());
+                    spread(&mut out[first..], validity.as_slice(), start, valid)?;
+                }
             }
             page.rows -= n;
         }
